@@ -1,0 +1,39 @@
+# The one entry point for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help run test test-rust lint fmt generate bench testbed e2e kind clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+run: ## Run the main job (the score-board) on an in-process cluster with embedded defaults
+	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs -- run --example scoreboard
+
+test: testbed lint test-rust ## The whole suite: install the testbed, lint, then every test
+
+test-rust: ## Every Rust test (unit, integration against the testbed, doc tests)
+	$(CARGO) test --workspace --no-fail-fast
+
+lint: ## rustfmt check and clippy with warnings denied
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+generate: ## Regenerate generated files (the CRD YAML)
+	$(CARGO) run -q -p flinkrs-operator --bin crdgen > crds/flinkjobs.yaml
+
+bench: ## Throughput benchmarks, release build, parallelism 1
+	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs -- bench
+
+testbed: ## Install (or reuse from ~/.cache/flinkrs) S3 servers, kube-apiserver, etcd, kubectl, helm, Prometheus
+	bash e2e/testbed/install/all.sh
+
+e2e: ## Operator end-to-end tests against the local control plane
+	$(CARGO) test -p flinkrs-operator --test '*'
+
+kind: ## The kind tier (needs Docker and kind; otherwise says why and exits)
+	bash e2e/kind/run.sh
