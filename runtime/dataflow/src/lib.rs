@@ -1,1 +1,70 @@
-//! placeholder
+//! # flinkrs-dataflow
+//!
+//! The execution engine: operators, chains, channels, partitioners, input gates, the
+//! StreamGraph → JobGraph → ExecutionGraph pipeline, and the in-process local cluster.
+//! It sits on `flinkrs-core` and `flinkrs-state`, below the DataStream API, SQL and the
+//! connectors; it must not depend on any of those.
+//!
+//! ## How data moves
+//!
+//! Records move in batches ([`Batch`](flinkrs_core::Batch)), never one at a time. Within a
+//! task, chained operators hand a batch to each other by `&mut` reference, so a filter or a
+//! map touches no allocator and no lock. Between tasks, a [`ChannelWriter`](partition) splits
+//! batches by partitioner (forward, rebalance, hash by key group, broadcast) into bounded
+//! per-channel buffers. A buffer is sent when it reaches `taskmanager.network.batch.max-rows`
+//! rows or `taskmanager.network.batch.max-bytes` bytes, or when
+//! `execution.buffer-timeout.interval` has passed. Channels hold a bounded number of batches,
+//! so a slow consumer blocks its producers: that is backpressure.
+//!
+//! ## The operator contract
+//!
+//! An [`Operator`] is driven by its task, on one thread, through these hooks, in this order:
+//!
+//! 1. [`Operator::initialize_state`] — once, before anything else, with the operator's state
+//!    from the checkpoint or savepoint the job restores from (`None` on a fresh start). Keyed
+//!    operators restore their key groups here.
+//! 2. [`Operator::open`] — once; register state, start resources.
+//! 3. Then, interleaved in the order elements arrive:
+//!    - [`Operator::process_batch`] for each batch of records;
+//!    - [`Operator::process_watermark`] when the task's input watermark advances (the minimum
+//!      over all input channels that are not idle); fire event-time timers here, then forward;
+//!    - [`Operator::process_watermark_status`] when all inputs turn idle or active again;
+//!    - [`Operator::on_processing_time`] on the task's timer tick: fire processing-time timers;
+//!    - [`Operator::snapshot_state`] when a checkpoint barrier has arrived on **every** input
+//!      channel (aligned). No record that follows the barrier has been processed, and every
+//!      record before it has. The returned [`OperatorSnapshot`] is this operator's part of
+//!      the checkpoint; the barrier is forwarded after every operator of the chain has
+//!      snapshotted.
+//!    - [`Operator::notify_checkpoint_complete`] once the whole checkpoint is durable: the
+//!      point where two-phase-commit sinks commit.
+//! 4. [`Operator::end_input`] — once, when every input has ended (bounded input). Batch-mode
+//!    operators emit their final results here. The watermark `MAX` always precedes it.
+//! 5. [`Operator::close`] — once, also after a failure of another operator in the task.
+//!
+//! A hook returns an error to fail the task; a panic in a hook is caught and reported as a
+//! failure of that operator, naming it and its subtask. Either way the job stops: no task
+//! waits forever on a neighbour that failed.
+
+pub mod chain;
+pub mod executor;
+pub mod gate;
+pub mod graph;
+pub mod job_graph;
+pub mod operator;
+pub mod output;
+pub mod partition;
+pub mod source;
+pub mod timers;
+pub mod type_ops;
+
+pub use chain::{ControlInput, Input};
+pub use executor::{JobResult, LocalExecutor, NodeMetrics};
+pub use graph::{NodeKind, OutputSlot, StreamEdge, StreamGraph, StreamNode};
+pub use job_graph::{JobEdge, JobGraph, JobVertex};
+pub use operator::{Operator, OperatorSnapshot, TaskInfo};
+pub use output::{Output, OutputTag};
+pub use partition::{KeyHashFn, PartitionerKind, PartitionerSpec};
+pub use source::{SourceContext, SourceFunction, SourceStatus};
+pub use timers::TimerService;
+
+pub use flinkrs_core::{Error, Result};

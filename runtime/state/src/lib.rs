@@ -1,1 +1,22 @@
-//! placeholder
+//! # flinkrs-state
+//!
+//! Keyed state and its snapshots. Sits on `flinkrs-core` and below `flinkrs-dataflow`; it must
+//! not depend on the dataflow, the API or any I/O crate.
+//!
+//! Keyed state is held per key in a [`KeyedStateBackend`]. A snapshot groups entries by key
+//! group, so a snapshot taken at parallelism p can be restored by subtasks that own any other
+//! contiguous ranges of key groups (rescaling).
+
+mod backend;
+mod error;
+mod handles;
+mod snapshot;
+
+pub use backend::{KeyData, KeyedStateBackend, StateData};
+pub use error::{Error, Result};
+pub use handles::{ListState, MapState, ReducingState, ValueState};
+pub use snapshot::{KeyedStateSnapshot, StateSnapshot};
+
+/// Hash map type used for state tables: fast, and not seeded per process since state never
+/// leaves the process as a hash map.
+pub type StateMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;

@@ -1,0 +1,153 @@
+//! [`StreamExecutionEnvironment`]: where a program declares its sources and runs its job.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use flinkrs_core::config::{MAX_PARALLELISM, PARALLELISM_DEFAULT, RUNTIME_MODE};
+use flinkrs_core::{Configuration, Data, Result, RuntimeMode};
+use flinkrs_dataflow::graph::{ChainingStrategy, NodeKind, SourceBuilder, TypedSourceFactory};
+use flinkrs_dataflow::job_graph::JobGraph;
+use flinkrs_dataflow::type_ops::type_ops;
+use flinkrs_dataflow::{JobResult, LocalExecutor, SourceFunction, StreamGraph, StreamNode, TaskInfo};
+
+use crate::source::CollectionSource;
+use crate::stream::DataStream;
+
+/// The graph under construction, shared by every stream of one environment.
+pub(crate) type SharedGraph = Rc<RefCell<StreamGraph>>;
+
+/// Entry point of a DataStream program, as Flink's `StreamExecutionEnvironment`.
+///
+/// ```
+/// use flinkrs_api::prelude::*;
+///
+/// let env = StreamExecutionEnvironment::new();
+/// let doubled = env.from_collection(vec![1, 2, 3]).map(|n| n * 2);
+/// assert_eq!(doubled.execute_and_collect("doubling").unwrap(), vec![2, 4, 6]);
+/// ```
+#[derive(Clone)]
+pub struct StreamExecutionEnvironment {
+    graph: SharedGraph,
+}
+
+impl Default for StreamExecutionEnvironment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamExecutionEnvironment {
+    /// An environment with the default configuration: runs on an in-process local cluster.
+    pub fn new() -> Self {
+        Self::with_configuration(Configuration::new())
+    }
+
+    /// An environment with the given configuration (Flink's keys, e.g. `parallelism.default`).
+    pub fn with_configuration(config: Configuration) -> Self {
+        let graph = StreamGraph { job_name: String::new(), config, nodes: Vec::new() };
+        StreamExecutionEnvironment { graph: Rc::new(RefCell::new(graph)) }
+    }
+
+    pub fn config(&self) -> Configuration {
+        self.graph.borrow().config.clone()
+    }
+
+    /// Sets a configuration key; unknown keys and malformed values are rejected.
+    pub fn set(&self, key: &str, value: impl Into<String>) -> Result<()> {
+        self.graph.borrow_mut().config.set(key, value)
+    }
+
+    /// Default parallelism of operators created from now on.
+    pub fn set_parallelism(&self, parallelism: usize) -> Result<()> {
+        self.set(PARALLELISM_DEFAULT, parallelism.to_string())
+    }
+
+    pub fn parallelism(&self) -> usize {
+        self.graph.borrow().config.parallelism()
+    }
+
+    pub fn set_max_parallelism(&self, max_parallelism: usize) -> Result<()> {
+        self.set(MAX_PARALLELISM, max_parallelism.to_string())
+    }
+
+    pub fn set_runtime_mode(&self, mode: RuntimeMode) -> Result<()> {
+        self.set(RUNTIME_MODE, mode.to_string())
+    }
+
+    pub fn runtime_mode(&self) -> RuntimeMode {
+        self.graph.borrow().config.runtime_mode()
+    }
+
+    /// A non-parallel source emitting the given elements, like Flink's `fromData`.
+    pub fn from_collection<T: Data + Sync>(&self, elements: Vec<T>) -> DataStream<T> {
+        let elements = Arc::new(elements);
+        self.add_source_with_parallelism("Collection Source", Some(1), move |_info| {
+            Ok(CollectionSource::new(Arc::clone(&elements)))
+        })
+    }
+
+    /// A parallel source: `build` makes each subtask's instance.
+    pub fn add_source<T, S, F>(&self, name: &str, build: F) -> DataStream<T>
+    where
+        T: Data,
+        S: SourceFunction<T> + 'static,
+        F: Fn(&TaskInfo) -> Result<S> + Send + Sync + 'static,
+    {
+        self.add_source_with_parallelism(name, None, build)
+    }
+
+    /// A source with a fixed parallelism (`Some(1)` for a non-parallel source).
+    pub fn add_source_with_parallelism<T, S, F>(&self, name: &str, parallelism: Option<usize>, build: F) -> DataStream<T>
+    where
+        T: Data,
+        S: SourceFunction<T> + 'static,
+        F: Fn(&TaskInfo) -> Result<S> + Send + Sync + 'static,
+    {
+        let builder: SourceBuilder<T> = Arc::new(move |info: &TaskInfo| {
+            let source: Box<dyn SourceFunction<T>> = Box::new(build(info)?);
+            Ok(source)
+        });
+        let mut graph = self.graph.borrow_mut();
+        let node = StreamNode {
+            id: graph.next_id(),
+            name: format!("Source: {name}"),
+            uid: None,
+            parallelism: parallelism.unwrap_or_else(|| graph.config.parallelism()),
+            max_parallelism: graph.config.max_parallelism(),
+            kind: NodeKind::Source(Arc::new(TypedSourceFactory { build: builder })),
+            inputs: Vec::new(),
+            output_type: type_ops::<T>(),
+            side_output_types: Vec::new(),
+            chaining: ChainingStrategy::Always,
+        };
+        let id = graph.add_node(node);
+        drop(graph);
+        DataStream::from_node(self.graph.clone(), id)
+    }
+
+    /// The declared program, with default partitioners resolved.
+    pub fn stream_graph(&self, job_name: &str) -> StreamGraph {
+        let mut graph = self.graph.borrow().clone();
+        graph.job_name = graph.config.pipeline_name().unwrap_or(job_name).to_owned();
+        graph.resolve_default_partitioners();
+        graph
+    }
+
+    /// The chained JobGraph the program would run as.
+    pub fn job_graph(&self, job_name: &str) -> Result<JobGraph> {
+        LocalExecutor::new(self.stream_graph(job_name)).job_graph()
+    }
+
+    /// Runs the job on an in-process cluster and waits for it to finish. `pipeline.name`
+    /// overrides `job_name` when set.
+    pub fn execute(&self, job_name: &str) -> Result<JobResult> {
+        LocalExecutor::new(self.stream_graph(job_name)).execute()
+    }
+}
+
+impl StreamExecutionEnvironment {
+    pub(crate) fn from_shared(graph: SharedGraph) -> Self {
+        StreamExecutionEnvironment { graph }
+    }
+}

@@ -1,0 +1,208 @@
+//! [`KeyedStream`]: a stream partitioned by key, with keyed state and rolling aggregations.
+
+use std::hash::Hash;
+use std::ops::Add;
+use std::sync::Arc;
+
+use flinkrs_core::{Batch, Data, KeyGroupRange, NO_TIMESTAMP, Result, RuntimeMode};
+use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
+use flinkrs_state::{KeyData, KeyedStateBackend, ValueState};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::process::{KeyedProcessFunction, KeyedProcessOperator};
+use crate::stream::DataStream;
+
+/// Extracts the key of a record.
+pub type KeySelector<T, K> = Arc<dyn Fn(&T) -> K + Send + Sync>;
+
+/// A stream partitioned by a key of type `K`, as Flink's `KeyedStream`.
+pub struct KeyedStream<T, K> {
+    pub(crate) stream: DataStream<T>,
+    pub(crate) selector: KeySelector<T, K>,
+}
+
+impl<T, K> Clone for KeyedStream<T, K> {
+    fn clone(&self) -> Self {
+        KeyedStream { stream: self.stream.clone(), selector: Arc::clone(&self.selector) }
+    }
+}
+
+/// The keyed state backend for one subtask, restored from `state` when given.
+pub(crate) fn keyed_backend<K: KeyData>(info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<KeyedStateBackend<K>> {
+    let range = KeyGroupRange::for_operator(info.max_parallelism, info.parallelism, info.subtask_index);
+    let mut backend = KeyedStateBackend::new(info.max_parallelism, range);
+    if let Some(keyed) = state.and_then(|snapshot| snapshot.keyed) {
+        backend.restore(keyed)?;
+    }
+    Ok(backend)
+}
+
+impl<T, K> KeyedStream<T, K>
+where
+    T: Data,
+    K: Data + Hash + Eq + Serialize + DeserializeOwned,
+{
+    pub(crate) fn new(stream: DataStream<T>, selector: KeySelector<T, K>) -> Self {
+        KeyedStream { stream, selector }
+    }
+
+    /// The key selector.
+    pub fn selector(&self) -> KeySelector<T, K> {
+        Arc::clone(&self.selector)
+    }
+
+    /// Applies a [`KeyedProcessFunction`]: per-key state and timers.
+    pub fn process<O: Data, P>(&self, function: P) -> DataStream<O>
+    where
+        P: KeyedProcessFunction<K, T, O> + Clone + Sync + 'static,
+    {
+        let selector = Arc::clone(&self.selector);
+        self.stream.transform("KeyedProcess", move |_| KeyedProcessOperator::new(function.clone(), Arc::clone(&selector)))
+    }
+}
+
+/// Rolling aggregations keep the running record in keyed state, so it must be serializable.
+impl<T, K> KeyedStream<T, K>
+where
+    T: Data + Serialize + DeserializeOwned,
+    K: Data + Hash + Eq + Serialize + DeserializeOwned,
+{
+
+    /// Combines each record with the running value of its key. Streaming mode emits every
+    /// update; batch mode emits one final value per key.
+    pub fn reduce<F>(&self, reduce: F) -> DataStream<T>
+    where
+        F: Fn(T, T) -> T + Clone + Send + Sync + 'static,
+    {
+        let selector = Arc::clone(&self.selector);
+        self.stream.transform("Keyed Reduce", move |info| ReduceOperator {
+            selector: Arc::clone(&selector),
+            reduce: reduce.clone(),
+            batch_mode: info.config.runtime_mode() == RuntimeMode::Batch,
+            backend: None,
+            state: None,
+        })
+    }
+
+    /// Rolling sum of one field; the other fields keep the key's first record's values, as in
+    /// Flink's `sum(position)`.
+    pub fn sum<N>(&self, field: fn(&mut T) -> &mut N) -> DataStream<T>
+    where
+        N: Copy + Add<Output = N> + Send + 'static,
+    {
+        self.reduce(move |mut total, mut next| {
+            let added = *field(&mut next);
+            let slot = field(&mut total);
+            *slot = *slot + added;
+            total
+        })
+        .name("Keyed Aggregation")
+    }
+
+    /// Rolling minimum of one field, other fields from the first record.
+    pub fn min<N>(&self, field: fn(&mut T) -> &mut N) -> DataStream<T>
+    where
+        N: Copy + PartialOrd + Send + 'static,
+    {
+        self.reduce(move |mut current, mut next| {
+            let candidate = *field(&mut next);
+            let slot = field(&mut current);
+            if candidate < *slot {
+                *slot = candidate;
+            }
+            current
+        })
+        .name("Keyed Aggregation")
+    }
+
+    /// Rolling maximum of one field, other fields from the first record.
+    pub fn max<N>(&self, field: fn(&mut T) -> &mut N) -> DataStream<T>
+    where
+        N: Copy + PartialOrd + Send + 'static,
+    {
+        self.reduce(move |mut current, mut next| {
+            let candidate = *field(&mut next);
+            let slot = field(&mut current);
+            if candidate > *slot {
+                *slot = candidate;
+            }
+            current
+        })
+        .name("Keyed Aggregation")
+    }
+
+    /// The whole record with the smallest field so far (the first one on ties).
+    pub fn min_by<N>(&self, field: fn(&T) -> N) -> DataStream<T>
+    where
+        N: PartialOrd + Send + 'static,
+    {
+        self.reduce(move |current, next| if field(&next) < field(&current) { next } else { current })
+            .name("Keyed Aggregation")
+    }
+
+    /// The whole record with the largest field so far (the first one on ties).
+    pub fn max_by<N>(&self, field: fn(&T) -> N) -> DataStream<T>
+    where
+        N: PartialOrd + Send + 'static,
+    {
+        self.reduce(move |current, next| if field(&next) > field(&current) { next } else { current })
+            .name("Keyed Aggregation")
+    }
+}
+
+struct ReduceOperator<T, K, F> {
+    selector: KeySelector<T, K>,
+    reduce: F,
+    batch_mode: bool,
+    backend: Option<KeyedStateBackend<K>>,
+    state: Option<ValueState<T>>,
+}
+
+impl<T, K, F> Operator<T, T> for ReduceOperator<T, K, F>
+where
+    T: Data + Serialize + DeserializeOwned,
+    K: KeyData,
+    F: Fn(T, T) -> T + Send,
+{
+    fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
+        let mut backend = keyed_backend(info, state)?;
+        self.state = Some(ValueState::register(&mut backend, "reduce")?);
+        self.backend = Some(backend);
+        Ok(())
+    }
+
+    fn process_batch(&mut self, batch: &mut Batch<T>, out: &mut Output<T>) -> Result<()> {
+        let (Some(backend), Some(state)) = (self.backend.as_mut(), self.state) else {
+            return Ok(());
+        };
+        for record in batch.drain(..) {
+            let key = (self.selector)(&record.value);
+            let (key, reduced) = match state.remove_entry_for_key(backend, &key) {
+                Some((key, current)) => (key, (self.reduce)(current, record.value)),
+                None => (key, record.value),
+            };
+            if !self.batch_mode {
+                out.collect(reduced.clone(), record.timestamp);
+            }
+            state.insert_for_key(backend, key, reduced);
+        }
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _checkpoint: flinkrs_core::CheckpointId) -> Result<OperatorSnapshot> {
+        let keyed = self.backend.as_ref().map(KeyedStateBackend::snapshot).transpose()?;
+        Ok(OperatorSnapshot { keyed, operator_state: Vec::new() })
+    }
+
+    fn end_input(&mut self, out: &mut Output<T>) -> Result<()> {
+        if self.batch_mode
+            && let (Some(backend), Some(state)) = (self.backend.as_mut(), self.state)
+        {
+            for (_, value) in state.drain_all(backend) {
+                out.collect(value, NO_TIMESTAMP);
+            }
+        }
+        Ok(())
+    }
+}

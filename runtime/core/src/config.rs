@@ -1,0 +1,374 @@
+//! Configuration with Flink's keys.
+//!
+//! Every key the runtime understands is declared once in [`OPTIONS`], with its type and
+//! default. Setting an unknown key, or a value that does not parse, is an error that names the
+//! key and says what is expected: a typo must never be silently ignored.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::key_group::DEFAULT_MAX_PARALLELISM;
+
+/// The value type of a configuration option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionType {
+    PositiveInt,
+    Duration,
+    Text,
+    RuntimeMode,
+    Boolean,
+}
+
+/// A declared configuration option.
+#[derive(Debug)]
+pub struct ConfigOption {
+    pub key: &'static str,
+    pub value_type: OptionType,
+    pub default: &'static str,
+    pub description: &'static str,
+}
+
+pub const PARALLELISM_DEFAULT: &str = "parallelism.default";
+pub const PIPELINE_NAME: &str = "pipeline.name";
+pub const RUNTIME_MODE: &str = "execution.runtime-mode";
+pub const AUTO_WATERMARK_INTERVAL: &str = "pipeline.auto-watermark-interval";
+pub const NUMBER_OF_TASK_SLOTS: &str = "taskmanager.numberOfTaskSlots";
+pub const MAX_PARALLELISM: &str = "pipeline.max-parallelism";
+pub const BUFFER_TIMEOUT: &str = "execution.buffer-timeout.interval";
+pub const OPERATOR_CHAINING: &str = "pipeline.operator-chaining.enabled";
+pub const BATCH_MAX_ROWS: &str = "taskmanager.network.batch.max-rows";
+pub const BATCH_MAX_BYTES: &str = "taskmanager.network.batch.max-bytes";
+pub const CHANNEL_CAPACITY: &str = "taskmanager.network.channel.buffers";
+
+/// Every option the runtime reads. Keys follow Flink's names where Flink has one.
+pub const OPTIONS: &[ConfigOption] = &[
+    ConfigOption {
+        key: PARALLELISM_DEFAULT,
+        value_type: OptionType::PositiveInt,
+        default: "1",
+        description: "Parallelism of operators that do not set their own.",
+    },
+    ConfigOption {
+        key: PIPELINE_NAME,
+        value_type: OptionType::Text,
+        default: "",
+        description: "The job's name, shown in logs and the summary line.",
+    },
+    ConfigOption {
+        key: RUNTIME_MODE,
+        value_type: OptionType::RuntimeMode,
+        default: "streaming",
+        description: "streaming (emit updates) or batch (bounded input, final results only).",
+    },
+    ConfigOption {
+        key: AUTO_WATERMARK_INTERVAL,
+        value_type: OptionType::Duration,
+        default: "200 ms",
+        description: "How often periodic watermark generators emit.",
+    },
+    ConfigOption {
+        key: NUMBER_OF_TASK_SLOTS,
+        value_type: OptionType::PositiveInt,
+        default: "1",
+        description: "Slots offered by each TaskManager.",
+    },
+    ConfigOption {
+        key: MAX_PARALLELISM,
+        value_type: OptionType::PositiveInt,
+        default: "128",
+        description: "Number of key groups: the upper bound for rescaling keyed state.",
+    },
+    ConfigOption {
+        key: BUFFER_TIMEOUT,
+        value_type: OptionType::Duration,
+        default: "100 ms",
+        description: "Longest time a partly filled batch waits before it is sent.",
+    },
+    ConfigOption {
+        key: OPERATOR_CHAINING,
+        value_type: OptionType::Boolean,
+        default: "true",
+        description: "Chain forward-connected operators of equal parallelism into one task.",
+    },
+    ConfigOption {
+        key: BATCH_MAX_ROWS,
+        value_type: OptionType::PositiveInt,
+        default: "1024",
+        description: "Most records in one batch sent over a channel.",
+    },
+    ConfigOption {
+        key: BATCH_MAX_BYTES,
+        value_type: OptionType::PositiveInt,
+        default: "65536",
+        description: "Most in-memory bytes of records in one batch sent over a channel.",
+    },
+    ConfigOption {
+        key: CHANNEL_CAPACITY,
+        value_type: OptionType::PositiveInt,
+        default: "4",
+        description: "Batches a channel holds before the sender waits (backpressure).",
+    },
+];
+
+/// Whether to emit updates as they happen or final results at the end of bounded input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeMode {
+    Streaming,
+    Batch,
+}
+
+impl FromStr for RuntimeMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "streaming" => Ok(RuntimeMode::Streaming),
+            "batch" => Ok(RuntimeMode::Batch),
+            other => Err(format!(
+                "'{other}' is not a runtime mode; use 'streaming' or 'batch'"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for RuntimeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RuntimeMode::Streaming => "STREAMING",
+            RuntimeMode::Batch => "BATCH",
+        })
+    }
+}
+
+/// Parses a duration the way Flink's `TimeUtils.parseDuration` does: a number and an optional
+/// unit (`ms`, `s`, `min`, `h`, `d` and their long forms); no unit means milliseconds.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let amount: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration; write e.g. '200 ms', '10 s', '1 min'"))?;
+    let millis_per_unit = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+        "min" | "m" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        other => {
+            return Err(format!(
+                "'{other}' is not a time unit in '{text}'; use ms, s, min, h or d"
+            ));
+        }
+    };
+    Ok(Duration::from_millis(
+        amount.saturating_mul(millis_per_unit),
+    ))
+}
+
+fn validate(option: &ConfigOption, value: &str) -> std::result::Result<(), String> {
+    match option.value_type {
+        OptionType::PositiveInt => match value.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(()),
+            _ => Err(format!("'{value}' is not a whole number of at least 1")),
+        },
+        OptionType::Duration => parse_duration(value).map(|_| ()),
+        OptionType::RuntimeMode => value.parse::<RuntimeMode>().map(|_| ()),
+        OptionType::Boolean => match value.trim() {
+            "true" | "false" => Ok(()),
+            _ => Err(format!("'{value}' is not a boolean; use 'true' or 'false'")),
+        },
+        OptionType::Text => Ok(()),
+    }
+}
+
+/// Looks up a declared option.
+pub fn find_option(key: &str) -> Option<&'static ConfigOption> {
+    OPTIONS.iter().find(|option| option.key == key)
+}
+
+/// Validated key/value configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Configuration {
+    entries: BTreeMap<String, String>,
+}
+
+impl Configuration {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a key, rejecting unknown keys and malformed values with a message that names them.
+    pub fn set(&mut self, key: &str, value: impl Into<String>) -> Result<()> {
+        let value = value.into();
+        let option = find_option(key).ok_or_else(|| {
+            let known: Vec<&str> = OPTIONS.iter().map(|option| option.key).collect();
+            Error::config(
+                key,
+                format!("unknown key; known keys are: {}", known.join(", ")),
+            )
+        })?;
+        validate(option, &value).map_err(|message| Error::config(key, message))?;
+        self.entries.insert(key.to_owned(), value.trim().to_owned());
+        Ok(())
+    }
+
+    /// Parses a `-D key=value` dynamic property and sets it.
+    pub fn set_dynamic_property(&mut self, property: &str) -> Result<()> {
+        let (key, value) = property.split_once('=').ok_or_else(|| {
+            Error::config(property, "a dynamic property is written '-D key=value'")
+        })?;
+        self.set(key.trim(), value)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.get(key).map(String::as_str)
+    }
+
+    /// Every explicitly set entry, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn raw(&self, key: &str) -> &str {
+        self.get(key)
+            .or_else(|| find_option(key).map(|option| option.default))
+            .unwrap_or_default()
+    }
+
+    fn positive_int(&self, key: &str) -> usize {
+        // Values were validated on `set`; defaults are known-good.
+        self.raw(key).parse().unwrap_or(1)
+    }
+
+    fn duration(&self, key: &str) -> Duration {
+        parse_duration(self.raw(key)).unwrap_or_default()
+    }
+
+    pub fn parallelism(&self) -> usize {
+        self.positive_int(PARALLELISM_DEFAULT)
+    }
+
+    pub fn max_parallelism(&self) -> usize {
+        self.get(MAX_PARALLELISM)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MAX_PARALLELISM)
+    }
+
+    pub fn runtime_mode(&self) -> RuntimeMode {
+        self.raw(RUNTIME_MODE)
+            .parse()
+            .unwrap_or(RuntimeMode::Streaming)
+    }
+
+    pub fn pipeline_name(&self) -> Option<&str> {
+        self.get(PIPELINE_NAME).filter(|name| !name.is_empty())
+    }
+
+    pub fn auto_watermark_interval(&self) -> Duration {
+        self.duration(AUTO_WATERMARK_INTERVAL)
+    }
+
+    pub fn slots_per_task_manager(&self) -> usize {
+        self.positive_int(NUMBER_OF_TASK_SLOTS)
+    }
+
+    pub fn buffer_timeout(&self) -> Duration {
+        self.duration(BUFFER_TIMEOUT)
+    }
+
+    pub fn operator_chaining(&self) -> bool {
+        self.raw(OPERATOR_CHAINING) == "true"
+    }
+
+    pub fn batch_max_rows(&self) -> usize {
+        self.positive_int(BATCH_MAX_ROWS)
+    }
+
+    pub fn batch_max_bytes(&self) -> usize {
+        self.positive_int(BATCH_MAX_BYTES)
+    }
+
+    pub fn channel_capacity(&self) -> usize {
+        self.positive_int(CHANNEL_CAPACITY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_name() {
+        let error = Configuration::new()
+            .set("parallelism.defualt", "2")
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.starts_with("configuration key 'parallelism.defualt': unknown key;"));
+        assert!(message.contains("parallelism.default"));
+    }
+
+    #[test]
+    fn malformed_values_are_rejected() {
+        let mut config = Configuration::new();
+        assert_eq!(
+            config
+                .set("parallelism.default", "zero")
+                .unwrap_err()
+                .to_string(),
+            "configuration key 'parallelism.default': 'zero' is not a whole number of at least 1"
+        );
+        assert_eq!(
+            config
+                .set("execution.runtime-mode", "micro")
+                .unwrap_err()
+                .to_string(),
+            "configuration key 'execution.runtime-mode': 'micro' is not a runtime mode; use \
+             'streaming' or 'batch'"
+        );
+        assert_eq!(
+            config
+                .set_dynamic_property("pipeline.name")
+                .unwrap_err()
+                .to_string(),
+            "configuration key 'pipeline.name': a dynamic property is written '-D key=value'"
+        );
+        assert_eq!(
+            config,
+            Configuration::new(),
+            "a rejected value changes nothing"
+        );
+    }
+
+    #[test]
+    fn typed_getters_read_values_and_defaults() {
+        let mut config = Configuration::new();
+        assert_eq!(config.parallelism(), 1);
+        assert_eq!(config.max_parallelism(), 128);
+        assert_eq!(config.auto_watermark_interval(), Duration::from_millis(200));
+        config
+            .set_dynamic_property("parallelism.default=4")
+            .unwrap();
+        config.set("execution.runtime-mode", "BATCH").unwrap();
+        config
+            .set("pipeline.auto-watermark-interval", "2 s")
+            .unwrap();
+        assert_eq!(config.parallelism(), 4);
+        assert_eq!(config.runtime_mode(), RuntimeMode::Batch);
+        assert_eq!(config.auto_watermark_interval(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn durations_parse_like_flink() {
+        assert_eq!(parse_duration("250").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("10 s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("1min").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("ten seconds").is_err());
+        assert!(parse_duration("5 fortnights").is_err());
+    }
+}

@@ -1,0 +1,326 @@
+//! The input gate of a task: reads all input channels, aligns checkpoint barriers, computes
+//! the input watermark as the minimum over channels, and detects the end of input.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Select};
+use flinkrs_core::time::now_millis;
+use flinkrs_core::{CheckpointBarrier, Error, Result, StreamElement, Watermark, WatermarkStatus};
+
+use crate::chain::{Input, TaskSnapshot};
+use crate::executor::TaskControl;
+
+#[derive(Clone, Copy, Debug)]
+struct ChannelState {
+    watermark: i64,
+    idle: bool,
+    ended: bool,
+    /// The channel delivered the barrier of the checkpoint being aligned: read no more from
+    /// it until the others have too.
+    blocked: bool,
+}
+
+/// Watermark and alignment bookkeeping over a task's input channels, free of I/O so it can be
+/// tested on its own.
+#[derive(Debug)]
+pub struct GateState {
+    channels: Vec<ChannelState>,
+    emitted_watermark: i64,
+    all_idle: bool,
+    pending_barrier: Option<CheckpointBarrier>,
+}
+
+/// What the gate tells the task to do after an element.
+#[derive(Debug, PartialEq)]
+pub enum GateAction {
+    Nothing,
+    Watermark(Watermark),
+    Status(WatermarkStatus),
+    /// The barrier has arrived on every live channel: snapshot now.
+    BarrierAligned(CheckpointBarrier),
+    EndOfInput,
+}
+
+impl GateState {
+    pub fn new(channels: usize) -> Self {
+        GateState {
+            channels: vec![
+                ChannelState {
+                    watermark: i64::MIN,
+                    idle: false,
+                    ended: false,
+                    blocked: false
+                };
+                channels
+            ],
+            emitted_watermark: i64::MIN,
+            all_idle: false,
+            pending_barrier: None,
+        }
+    }
+
+    /// Whether records of `channel` may be read now.
+    pub fn is_readable(&self, channel: usize) -> bool {
+        let state = &self.channels[channel];
+        !state.ended && !state.blocked
+    }
+
+    fn advance_watermark(&mut self) -> GateAction {
+        let live = self.channels.iter().filter(|c| !c.idle && !c.ended);
+        let minimum = live.map(|c| c.watermark).min();
+        let candidate = match minimum {
+            Some(minimum) => minimum,
+            // Every channel ended: the largest watermark any of them reached.
+            None if self.channels.iter().all(|c| c.ended) => self
+                .channels
+                .iter()
+                .map(|c| c.watermark)
+                .max()
+                .unwrap_or(i64::MIN),
+            None => return GateAction::Nothing,
+        };
+        if candidate > self.emitted_watermark {
+            self.emitted_watermark = candidate;
+            GateAction::Watermark(Watermark(candidate))
+        } else {
+            GateAction::Nothing
+        }
+    }
+
+    pub fn on_watermark(&mut self, channel: usize, watermark: Watermark) -> GateAction {
+        let state = &mut self.channels[channel];
+        state.watermark = state.watermark.max(watermark.0);
+        state.idle = false;
+        if self.all_idle {
+            self.all_idle = false;
+        }
+        self.advance_watermark()
+    }
+
+    pub fn on_status(&mut self, channel: usize, status: WatermarkStatus) -> GateAction {
+        self.channels[channel].idle = status == WatermarkStatus::Idle;
+        let now_all_idle = self.channels.iter().all(|c| c.idle || c.ended);
+        if now_all_idle != self.all_idle {
+            self.all_idle = now_all_idle;
+            return GateAction::Status(if now_all_idle {
+                WatermarkStatus::Idle
+            } else {
+                WatermarkStatus::Active
+            });
+        }
+        // One channel going idle may release the watermark held back by it.
+        self.advance_watermark()
+    }
+
+    pub fn on_barrier(&mut self, channel: usize, barrier: CheckpointBarrier) -> GateAction {
+        self.channels[channel].blocked = true;
+        self.pending_barrier = Some(barrier);
+        self.check_aligned()
+    }
+
+    fn check_aligned(&mut self) -> GateAction {
+        let Some(barrier) = self.pending_barrier else {
+            return GateAction::Nothing;
+        };
+        if self.channels.iter().all(|c| c.blocked || c.ended) {
+            for channel in &mut self.channels {
+                channel.blocked = false;
+            }
+            self.pending_barrier = None;
+            GateAction::BarrierAligned(barrier)
+        } else {
+            GateAction::Nothing
+        }
+    }
+
+    pub fn on_end_of_input(&mut self, channel: usize) -> Vec<GateAction> {
+        self.channels[channel].ended = true;
+        let mut actions = vec![self.check_aligned(), self.advance_watermark()];
+        if self.channels.iter().all(|c| c.ended) {
+            actions.push(GateAction::EndOfInput);
+        }
+        actions.retain(|a| *a != GateAction::Nothing);
+        actions
+    }
+}
+
+/// Runs a task whose head reads from channels, until every channel has ended.
+pub fn run_input_task<T: flinkrs_core::Data>(
+    receivers: Vec<Receiver<StreamElement<T>>>,
+    chain: &mut dyn Input<T>,
+    control: &TaskControl,
+) -> Result<()> {
+    let mut gate = GateState::new(receivers.len());
+    let tick = control.tick_interval;
+    let mut next_tick = Instant::now() + tick;
+    loop {
+        if control.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        match receive(&receivers, &gate, wait) {
+            Received::Element(channel, element) => {
+                for action in apply(&mut gate, channel, element, chain)? {
+                    if perform(action, chain)? {
+                        return Ok(());
+                    }
+                }
+            }
+            Received::Timeout => {}
+            Received::Disconnected => {
+                // The producer went away without sending end-of-input: it failed.
+                return Err(Error::Cancelled);
+            }
+        }
+        if Instant::now() >= next_tick {
+            chain.on_processing_time(now_millis())?;
+            next_tick = Instant::now() + tick;
+        }
+    }
+}
+
+enum Received<T> {
+    Element(usize, StreamElement<T>),
+    Timeout,
+    Disconnected,
+}
+
+fn receive<T>(
+    receivers: &[Receiver<StreamElement<T>>],
+    gate: &GateState,
+    wait: Duration,
+) -> Received<T> {
+    if receivers.len() == 1 {
+        return match receivers[0].recv_timeout(wait) {
+            Ok(element) => Received::Element(0, element),
+            Err(RecvTimeoutError::Timeout) => Received::Timeout,
+            Err(RecvTimeoutError::Disconnected) => Received::Disconnected,
+        };
+    }
+    let mut select = Select::new();
+    let mut indices = Vec::with_capacity(receivers.len());
+    for (index, receiver) in receivers.iter().enumerate() {
+        if gate.is_readable(index) {
+            select.recv(receiver);
+            indices.push(index);
+        }
+    }
+    match select.select_timeout(wait) {
+        Ok(operation) => {
+            let channel = indices[operation.index()];
+            match operation.recv(&receivers[channel]) {
+                Ok(element) => Received::Element(channel, element),
+                Err(_) => Received::Disconnected,
+            }
+        }
+        Err(_) => Received::Timeout,
+    }
+}
+
+fn apply<T>(
+    gate: &mut GateState,
+    channel: usize,
+    element: StreamElement<T>,
+    chain: &mut dyn Input<T>,
+) -> Result<Vec<GateAction>> {
+    Ok(match element {
+        StreamElement::Records(mut batch) => {
+            chain.process_batch(&mut batch)?;
+            vec![]
+        }
+        StreamElement::Watermark(watermark) => vec![gate.on_watermark(channel, watermark)],
+        StreamElement::WatermarkStatus(status) => vec![gate.on_status(channel, status)],
+        StreamElement::Barrier(barrier) => vec![gate.on_barrier(channel, barrier)],
+        StreamElement::EndOfInput => gate.on_end_of_input(channel),
+    })
+}
+
+/// Performs a gate action on the chain; true when the input has ended.
+fn perform<T>(action: GateAction, chain: &mut dyn Input<T>) -> Result<bool> {
+    match action {
+        GateAction::Nothing => {}
+        GateAction::Watermark(watermark) => chain.process_watermark(watermark)?,
+        GateAction::Status(status) => chain.process_watermark_status(status)?,
+        GateAction::BarrierAligned(barrier) => {
+            let mut snapshot = TaskSnapshot::new();
+            chain.process_barrier(barrier, &mut snapshot)?;
+        }
+        GateAction::EndOfInput => {
+            chain.end_input()?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use flinkrs_core::CheckpointId;
+    use flinkrs_core::element::SnapshotKind;
+
+    use super::*;
+
+    #[test]
+    fn watermark_is_the_minimum_over_active_channels() {
+        let mut gate = GateState::new(2);
+        assert_eq!(gate.on_watermark(0, Watermark(10)), GateAction::Nothing);
+        assert_eq!(
+            gate.on_watermark(1, Watermark(5)),
+            GateAction::Watermark(Watermark(5))
+        );
+        assert_eq!(
+            gate.on_watermark(1, Watermark(20)),
+            GateAction::Watermark(Watermark(10))
+        );
+        // An idle channel no longer holds the watermark back.
+        assert_eq!(gate.on_watermark(1, Watermark(30)), GateAction::Nothing);
+        assert_eq!(
+            gate.on_status(0, WatermarkStatus::Idle),
+            GateAction::Watermark(Watermark(30))
+        );
+        assert_eq!(
+            gate.on_status(1, WatermarkStatus::Idle),
+            GateAction::Status(WatermarkStatus::Idle)
+        );
+        assert_eq!(
+            gate.on_status(1, WatermarkStatus::Active),
+            GateAction::Status(WatermarkStatus::Active)
+        );
+    }
+
+    #[test]
+    fn barrier_aligns_once_every_live_channel_delivered_it() {
+        let barrier = CheckpointBarrier {
+            id: CheckpointId(1),
+            timestamp: 0,
+            kind: SnapshotKind::Checkpoint,
+        };
+        let mut gate = GateState::new(3);
+        assert_eq!(gate.on_barrier(0, barrier), GateAction::Nothing);
+        assert!(
+            !gate.is_readable(0),
+            "a channel is blocked after its barrier"
+        );
+        assert!(gate.is_readable(1));
+        assert!(gate.on_end_of_input(2).is_empty());
+        assert_eq!(
+            gate.on_barrier(1, barrier),
+            GateAction::BarrierAligned(barrier)
+        );
+        assert!(gate.is_readable(0) && gate.is_readable(1));
+    }
+
+    #[test]
+    fn end_of_input_after_all_channels_ended() {
+        let mut gate = GateState::new(2);
+        gate.on_watermark(0, Watermark::MAX);
+        assert_eq!(gate.on_end_of_input(0), vec![]);
+        assert_eq!(
+            gate.on_end_of_input(1),
+            vec![
+                GateAction::Watermark(Watermark::MAX),
+                GateAction::EndOfInput
+            ]
+        );
+    }
+}

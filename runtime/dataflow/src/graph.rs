@@ -1,0 +1,229 @@
+//! The StreamGraph: the transformations a program declared, before chaining.
+
+use std::sync::Arc;
+
+use flinkrs_core::{Configuration, NodeId, Result};
+
+use crate::chain::{Counters, Input};
+use crate::executor::TaskRunner;
+use crate::operator::{Operator, OperatorSnapshot, TaskInfo};
+use crate::output::{Output, SideOutputSink};
+use crate::partition::PartitionerSpec;
+use crate::source::SourceFunction;
+use crate::type_ops::{AnyBox, StreamType, take};
+
+/// Which output of a node an edge reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputSlot {
+    Main,
+    /// A side output, by its tag name.
+    Side(String),
+}
+
+/// An edge into a node.
+#[derive(Clone, Debug)]
+pub struct StreamEdge {
+    pub source: NodeId,
+    pub slot: OutputSlot,
+    pub partitioner: PartitionerSpec,
+}
+
+/// Whether a node may share a task with its neighbours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainingStrategy {
+    /// Chain with forward-connected neighbours of equal parallelism.
+    Always,
+    /// Start a new chain at this node (`start_new_chain`).
+    Head,
+    /// Never chain (`disable_chaining`).
+    Never,
+}
+
+/// Builds one subtask's operator.
+pub type OperatorBuilder<I, O> =
+    Arc<dyn Fn(&TaskInfo) -> Result<Box<dyn Operator<I, O>>> + Send + Sync>;
+
+/// Builds one subtask's source.
+pub type SourceBuilder<T> =
+    Arc<dyn Fn(&TaskInfo) -> Result<Box<dyn SourceFunction<T>>> + Send + Sync>;
+
+/// Creates a node's per-subtask instance with its types erased, so the graph can hold nodes of
+/// any types.
+pub trait OperatorFactory: Send + Sync {
+    /// Returns a `Box<dyn Input<I>>` (in an [`AnyBox`]) that feeds `main`, a
+    /// `Box<dyn Input<O>>`.
+    fn create(
+        &self,
+        info: &TaskInfo,
+        main: AnyBox,
+        side_outputs: Vec<(String, Box<dyn SideOutputSink>)>,
+        counters: Arc<Counters>,
+        restored: Option<OperatorSnapshot>,
+    ) -> Result<AnyBox>;
+}
+
+/// Creates a source subtask together with its chain.
+pub trait SourceFactory: Send + Sync {
+    fn create(
+        &self,
+        info: &TaskInfo,
+        main: AnyBox,
+        counters: Arc<Counters>,
+        batch_rows: usize,
+    ) -> Result<Box<dyn TaskRunner>>;
+}
+
+/// The typed [`OperatorFactory`].
+pub struct TypedOperatorFactory<I, O> {
+    pub build: OperatorBuilder<I, O>,
+}
+
+impl<I: flinkrs_core::Data, O: flinkrs_core::Data> OperatorFactory for TypedOperatorFactory<I, O> {
+    fn create(
+        &self,
+        info: &TaskInfo,
+        main: AnyBox,
+        side_outputs: Vec<(String, Box<dyn SideOutputSink>)>,
+        counters: Arc<Counters>,
+        restored: Option<OperatorSnapshot>,
+    ) -> Result<AnyBox> {
+        let next: Box<dyn Input<O>> = take(main, &info.operator_name)?;
+        let operator = crate::chain::guarded(info, || (self.build)(info))?;
+        let link = crate::chain::OperatorLink::new(
+            operator,
+            Output::new(next, side_outputs),
+            info.clone(),
+            restored,
+            counters,
+        );
+        let input: Box<dyn Input<I>> = Box::new(link);
+        Ok(Box::new(input))
+    }
+}
+
+/// The typed [`SourceFactory`].
+pub struct TypedSourceFactory<T> {
+    pub build: SourceBuilder<T>,
+}
+
+impl<T: flinkrs_core::Data> SourceFactory for TypedSourceFactory<T> {
+    fn create(
+        &self,
+        info: &TaskInfo,
+        main: AnyBox,
+        counters: Arc<Counters>,
+        batch_rows: usize,
+    ) -> Result<Box<dyn TaskRunner>> {
+        let chain: Box<dyn Input<T>> = take(main, &info.operator_name)?;
+        let source = crate::chain::guarded(info, || (self.build)(info))?;
+        let context = crate::source::SourceContext {
+            info: info.clone(),
+            batch_rows,
+        };
+        Ok(Box::new(crate::executor::SourceTaskRunner {
+            source,
+            context,
+            chain,
+            counters,
+        }))
+    }
+}
+
+/// What a node does.
+#[derive(Clone)]
+pub enum NodeKind {
+    Source(Arc<dyn SourceFactory>),
+    Operator(Arc<dyn OperatorFactory>),
+}
+
+/// One transformation.
+#[derive(Clone)]
+pub struct StreamNode {
+    pub id: NodeId,
+    pub name: String,
+    /// Stable id of the operator's state in checkpoints; derived from the node id when unset.
+    pub uid: Option<String>,
+    pub parallelism: usize,
+    pub max_parallelism: usize,
+    pub kind: NodeKind,
+    pub inputs: Vec<StreamEdge>,
+    pub output_type: Arc<dyn StreamType>,
+    pub side_output_types: Vec<(String, Arc<dyn StreamType>)>,
+    pub chaining: ChainingStrategy,
+}
+
+impl StreamNode {
+    pub fn operator_id(&self) -> String {
+        self.uid
+            .clone()
+            .unwrap_or_else(|| format!("node-{}", self.id.0))
+    }
+
+    pub fn is_source(&self) -> bool {
+        matches!(self.kind, NodeKind::Source(_))
+    }
+
+    /// The type of an output slot.
+    pub fn slot_type(&self, slot: &OutputSlot) -> Option<&Arc<dyn StreamType>> {
+        match slot {
+            OutputSlot::Main => Some(&self.output_type),
+            OutputSlot::Side(name) => self
+                .side_output_types
+                .iter()
+                .find(|(tag, _)| tag == name)
+                .map(|(_, t)| t),
+        }
+    }
+}
+
+/// The program as declared: nodes in creation order, which is a topological order.
+#[derive(Clone, Default)]
+pub struct StreamGraph {
+    pub job_name: String,
+    pub config: Configuration,
+    pub nodes: Vec<StreamNode>,
+}
+
+impl StreamGraph {
+    pub fn node(&self, id: NodeId) -> &StreamNode {
+        &self.nodes[id.0 as usize]
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> &mut StreamNode {
+        &mut self.nodes[id.0 as usize]
+    }
+
+    pub fn next_id(&self) -> NodeId {
+        NodeId(self.nodes.len() as u32)
+    }
+
+    pub fn add_node(&mut self, node: StreamNode) -> NodeId {
+        let id = node.id;
+        debug_assert_eq!(id, self.next_id());
+        self.nodes.push(node);
+        id
+    }
+
+    /// Turns default forward edges between nodes of different parallelism into rebalance.
+    pub fn resolve_default_partitioners(&mut self) {
+        let parallelism: Vec<usize> = self.nodes.iter().map(|node| node.parallelism).collect();
+        for node in &mut self.nodes {
+            for edge in &mut node.inputs {
+                if edge.partitioner.is_default
+                    && parallelism[edge.source.0 as usize] != node.parallelism
+                {
+                    edge.partitioner = PartitionerSpec::rebalance();
+                }
+            }
+        }
+    }
+
+    /// The edges leaving `id`, with the index of the consuming node.
+    pub fn out_edges(&self, id: NodeId) -> Vec<(NodeId, &StreamEdge)> {
+        self.nodes
+            .iter()
+            .flat_map(|node| node.inputs.iter().map(move |edge| (node.id, edge)))
+            .filter(|(_, edge)| edge.source == id)
+            .collect()
+    }
+}

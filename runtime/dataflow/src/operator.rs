@@ -1,0 +1,103 @@
+//! The [`Operator`] trait: what every transformation implements. See the crate docs for the
+//! lifecycle contract.
+
+use std::sync::Arc;
+
+use flinkrs_core::{Batch, CheckpointId, Configuration, Result, Watermark, WatermarkStatus};
+use flinkrs_state::KeyedStateSnapshot;
+use serde::{Deserialize, Serialize};
+
+use crate::output::Output;
+
+/// Where a subtask runs and what it is: handed to operators and sources when they are built.
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    pub job_name: String,
+    /// The name of the chain (JobGraph vertex) this operator runs in.
+    pub task_name: String,
+    /// The name of this operator, as the user gave it or as derived from the transformation.
+    pub operator_name: String,
+    /// The operator's id, stable across runs of the same program: the key of its state in a
+    /// checkpoint.
+    pub operator_id: String,
+    pub subtask_index: usize,
+    pub parallelism: usize,
+    pub max_parallelism: usize,
+    pub config: Arc<Configuration>,
+}
+
+impl TaskInfo {
+    /// `"2/4"`: the subtask's 1-based number out of the parallelism, as Flink prints it.
+    pub fn subtask_label(&self) -> String {
+        format!("{}/{}", self.subtask_index + 1, self.parallelism)
+    }
+}
+
+/// One operator's part of a checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSnapshot {
+    /// Keyed state, grouped by key group (keyed operators only).
+    pub keyed: Option<KeyedStateSnapshot>,
+    /// Non-keyed state, such as a source's offsets, encoded by the operator.
+    pub operator_state: Vec<u8>,
+}
+
+/// A one-input operator. Two-input operators (connect) receive an `Either` of both inputs.
+pub trait Operator<I, O>: Send {
+    /// Restores state from a checkpoint or savepoint; `None` on a fresh start.
+    fn initialize_state(
+        &mut self,
+        _info: &TaskInfo,
+        _state: Option<OperatorSnapshot>,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called once before the first element.
+    fn open(&mut self, _info: &TaskInfo) -> Result<()> {
+        Ok(())
+    }
+
+    /// Processes a batch. The operator may take the records out of `batch`; whatever is left
+    /// is discarded by the caller.
+    fn process_batch(&mut self, batch: &mut Batch<I>, out: &mut Output<O>) -> Result<()>;
+
+    /// The input watermark advanced. The default forwards it.
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<O>) -> Result<()> {
+        out.emit_watermark(watermark)
+    }
+
+    /// All inputs went idle, or one became active again. The default forwards it.
+    fn process_watermark_status(
+        &mut self,
+        status: WatermarkStatus,
+        out: &mut Output<O>,
+    ) -> Result<()> {
+        out.emit_watermark_status(status)
+    }
+
+    /// The task's processing-time tick, in epoch milliseconds.
+    fn on_processing_time(&mut self, _now_millis: i64, _out: &mut Output<O>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Takes this operator's part of checkpoint `checkpoint`, at an aligned barrier.
+    fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
+        Ok(OperatorSnapshot::default())
+    }
+
+    /// Checkpoint `checkpoint` is complete and durable.
+    fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
+        Ok(())
+    }
+
+    /// Every input has ended. Emit final results here.
+    fn end_input(&mut self, _out: &mut Output<O>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called once at the end, also after a failure.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,248 @@
+//! [`Output`]: where an operator puts what it emits, on its main output and side outputs.
+
+use std::any::Any;
+use std::marker::PhantomData;
+
+use flinkrs_core::{
+    Batch, CheckpointBarrier, CheckpointId, Data, NO_TIMESTAMP, Record, Result, Watermark,
+    WatermarkStatus,
+};
+
+use crate::chain::{ControlInput, Input, TaskSnapshot};
+
+/// Names a side output of type `X`, as Flink's `OutputTag`. Tags with the same name are the
+/// same output.
+#[derive(Debug)]
+pub struct OutputTag<X> {
+    name: String,
+    _type: PhantomData<fn() -> X>,
+}
+
+impl<X> Clone for OutputTag<X> {
+    fn clone(&self) -> Self {
+        OutputTag {
+            name: self.name.clone(),
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<X> OutputTag<X> {
+    pub fn new(name: impl Into<String>) -> Self {
+        OutputTag {
+            name: name.into(),
+            _type: PhantomData,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A side output with its buffer, behind a trait so an [`Output`] can hold side outputs of
+/// any type.
+pub trait SideOutputSink: ControlInput {
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn flush(&mut self) -> Result<()>;
+}
+
+/// A typed side output.
+pub struct SideOutput<X> {
+    next: Box<dyn Input<X>>,
+    buffer: Batch<X>,
+}
+
+impl<X: Data> SideOutput<X> {
+    pub fn new(next: Box<dyn Input<X>>) -> Self {
+        SideOutput {
+            next,
+            buffer: Vec::new(),
+        }
+    }
+}
+
+impl<X: Data> ControlInput for SideOutput<X> {
+    fn open(&mut self) -> Result<()> {
+        self.next.open()
+    }
+    fn process_watermark(&mut self, watermark: Watermark) -> Result<()> {
+        self.flush()?;
+        self.next.process_watermark(watermark)
+    }
+    fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<()> {
+        self.next.process_watermark_status(status)
+    }
+    fn process_barrier(
+        &mut self,
+        barrier: CheckpointBarrier,
+        snapshot: &mut TaskSnapshot,
+    ) -> Result<()> {
+        self.flush()?;
+        self.next.process_barrier(barrier, snapshot)
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<()> {
+        self.next.notify_checkpoint_complete(checkpoint)
+    }
+    fn on_processing_time(&mut self, now_millis: i64) -> Result<()> {
+        self.next.on_processing_time(now_millis)
+    }
+    fn end_input(&mut self) -> Result<()> {
+        self.flush()?;
+        self.next.end_input()
+    }
+    fn close(&mut self) -> Result<()> {
+        self.next.close()
+    }
+}
+
+impl<X: Data> SideOutputSink for SideOutput<X> {
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let result = self.next.process_batch(&mut self.buffer);
+        self.buffer.clear();
+        result
+    }
+}
+
+/// Collects what an operator emits and passes it down the chain in batches.
+pub struct Output<O> {
+    next: Box<dyn Input<O>>,
+    buffer: Batch<O>,
+    side_outputs: Vec<(String, Box<dyn SideOutputSink>)>,
+    emitted: usize,
+}
+
+impl<O> Output<O> {
+    pub fn new(
+        next: Box<dyn Input<O>>,
+        side_outputs: Vec<(String, Box<dyn SideOutputSink>)>,
+    ) -> Self {
+        Output {
+            next,
+            buffer: Vec::new(),
+            side_outputs,
+            emitted: 0,
+        }
+    }
+
+    /// Emits a record with the given timestamp ([`NO_TIMESTAMP`] for none).
+    pub fn collect(&mut self, value: O, timestamp: i64) {
+        self.buffer.push(Record { value, timestamp });
+    }
+
+    /// Emits a record without a timestamp.
+    pub fn collect_value(&mut self, value: O) {
+        self.collect(value, NO_TIMESTAMP);
+    }
+
+    /// Emits a whole batch at once; the batch is left empty or partly consumed.
+    pub fn push_batch(&mut self, batch: &mut Batch<O>) -> Result<()> {
+        self.flush()?;
+        self.emitted += batch.len();
+        self.next.process_batch(batch)
+    }
+
+    /// Emits a record to the side output `tag`. Dropped when nobody consumes that side output.
+    pub fn side_output<X: Data>(&mut self, tag: &OutputTag<X>, value: X, timestamp: i64) {
+        for (name, sink) in &mut self.side_outputs {
+            if name == tag.name() {
+                if let Some(side) = sink.as_any_mut().downcast_mut::<SideOutput<X>>() {
+                    side.buffer.push(Record { value, timestamp });
+                }
+                return;
+            }
+        }
+    }
+
+    pub fn emit_watermark(&mut self, watermark: Watermark) -> Result<()> {
+        self.flush()?;
+        for (_, side) in &mut self.side_outputs {
+            side.process_watermark(watermark)?;
+        }
+        self.next.process_watermark(watermark)
+    }
+
+    pub fn emit_watermark_status(&mut self, status: WatermarkStatus) -> Result<()> {
+        self.flush()?;
+        for (_, side) in &mut self.side_outputs {
+            side.process_watermark_status(status)?;
+        }
+        self.next.process_watermark_status(status)
+    }
+
+    /// Records emitted since the last call (for the operator's records-out counter).
+    pub(crate) fn take_emitted_count(&mut self) -> usize {
+        std::mem::take(&mut self.emitted) + self.buffer.len()
+    }
+
+    /// Sends buffered records downstream.
+    pub fn flush(&mut self) -> Result<()> {
+        for (_, side) in &mut self.side_outputs {
+            side.flush()?;
+        }
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let result = self.next.process_batch(&mut self.buffer);
+        self.buffer.clear();
+        result
+    }
+
+    pub(crate) fn open(&mut self) -> Result<()> {
+        for (_, side) in &mut self.side_outputs {
+            side.open()?;
+        }
+        self.next.open()
+    }
+
+    pub(crate) fn process_barrier(
+        &mut self,
+        barrier: CheckpointBarrier,
+        snapshot: &mut TaskSnapshot,
+    ) -> Result<()> {
+        self.flush()?;
+        for (_, side) in &mut self.side_outputs {
+            side.process_barrier(barrier, snapshot)?;
+        }
+        self.next.process_barrier(barrier, snapshot)
+    }
+
+    pub(crate) fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<()> {
+        for (_, side) in &mut self.side_outputs {
+            side.notify_checkpoint_complete(checkpoint)?;
+        }
+        self.next.notify_checkpoint_complete(checkpoint)
+    }
+
+    pub(crate) fn on_processing_time(&mut self, now_millis: i64) -> Result<()> {
+        for (_, side) in &mut self.side_outputs {
+            side.on_processing_time(now_millis)?;
+        }
+        self.next.on_processing_time(now_millis)
+    }
+
+    pub(crate) fn end_input(&mut self) -> Result<()> {
+        self.flush()?;
+        for (_, side) in &mut self.side_outputs {
+            side.end_input()?;
+        }
+        self.next.end_input()
+    }
+
+    pub(crate) fn close(&mut self) -> Result<()> {
+        let mut result = Ok(());
+        for (_, side) in &mut self.side_outputs {
+            if let Err(error) = side.close() {
+                result = Err(error);
+            }
+        }
+        self.next.close().and(result)
+    }
+}

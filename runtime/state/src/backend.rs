@@ -1,0 +1,214 @@
+//! The heap keyed state backend: one hash map per registered state, keyed by the record key.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use flinkrs_core::key_group::{KeyGroupRange, assign_to_key_group};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::StateMap;
+use crate::error::{Error, Result};
+use crate::snapshot::{KeyedStateSnapshot, StateSnapshot};
+
+/// A key of keyed state: hashed into key groups and stored in snapshots.
+pub trait KeyData: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static {}
+impl<T: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static> KeyData for T {}
+
+/// A value kept in state.
+pub trait StateData: Clone + Send + Serialize + DeserializeOwned + 'static {}
+impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> StateData for T {}
+
+/// A table of one registered state, behind a trait so the backend can hold tables of
+/// different value types and still snapshot them all.
+pub(crate) trait StateTable<K>: Send {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn snapshot(&self, name: &str, max_parallelism: usize) -> Result<StateSnapshot>;
+    fn restore(&mut self, snapshot: &StateSnapshot, range: KeyGroupRange) -> Result<()>;
+    fn len(&self) -> usize;
+}
+
+/// The per-key map of one state. `V` is the whole per-key value (a list for ListState, a map
+/// for MapState).
+pub(crate) struct Table<K, V> {
+    pub(crate) entries: StateMap<K, V>,
+}
+
+impl<K: KeyData, V: StateData> StateTable<K> for Table<K, V> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn snapshot(&self, name: &str, max_parallelism: usize) -> Result<StateSnapshot> {
+        let mut groups: BTreeMap<usize, Vec<(&K, &V)>> = BTreeMap::new();
+        for (key, value) in &self.entries {
+            groups
+                .entry(assign_to_key_group(key, max_parallelism))
+                .or_default()
+                .push((key, value));
+        }
+        let mut key_groups = BTreeMap::new();
+        for (group, entries) in groups {
+            let bytes = postcard::to_allocvec(&entries).map_err(|source| Error::Encode {
+                name: name.to_owned(),
+                source,
+            })?;
+            key_groups.insert(group, bytes);
+        }
+        Ok(StateSnapshot {
+            name: name.to_owned(),
+            key_groups,
+        })
+    }
+
+    fn restore(&mut self, snapshot: &StateSnapshot, range: KeyGroupRange) -> Result<()> {
+        for (&key_group, bytes) in snapshot.key_groups.range(range.start..=range.end) {
+            let entries: Vec<(K, V)> =
+                postcard::from_bytes(bytes).map_err(|source| Error::Decode {
+                    name: snapshot.name.clone(),
+                    key_group,
+                    source,
+                })?;
+            self.entries.extend(entries);
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// Holds the keyed state of one operator subtask, for the key groups it owns.
+pub struct KeyedStateBackend<K> {
+    max_parallelism: usize,
+    key_group_range: KeyGroupRange,
+    current_key: Option<K>,
+    names: Vec<String>,
+    tables: Vec<Box<dyn StateTable<K>>>,
+    /// Restored snapshots of states not registered yet: registration reads them.
+    pending_restore: Vec<StateSnapshot>,
+}
+
+impl<K: KeyData> KeyedStateBackend<K> {
+    pub fn new(max_parallelism: usize, key_group_range: KeyGroupRange) -> Self {
+        KeyedStateBackend {
+            max_parallelism,
+            key_group_range,
+            current_key: None,
+            names: Vec::new(),
+            tables: Vec::new(),
+            pending_restore: Vec::new(),
+        }
+    }
+
+    pub fn key_group_range(&self) -> KeyGroupRange {
+        self.key_group_range
+    }
+
+    pub fn max_parallelism(&self) -> usize {
+        self.max_parallelism
+    }
+
+    /// Sets the key that state handles read and write.
+    pub fn set_current_key(&mut self, key: K) {
+        self.current_key = Some(key);
+    }
+
+    pub fn current_key(&self) -> Option<&K> {
+        self.current_key.as_ref()
+    }
+
+    /// Registers a state by name and returns its table index. Registering the same name with
+    /// the same type again returns the same index.
+    pub(crate) fn register<V: StateData>(&mut self, name: &str) -> Result<usize> {
+        if let Some(index) = self.names.iter().position(|n| n == name) {
+            return if self.tables[index].as_any().is::<Table<K, V>>() {
+                Ok(index)
+            } else {
+                Err(Error::TypeMismatch {
+                    name: name.to_owned(),
+                })
+            };
+        }
+        let mut table = Table::<K, V> {
+            entries: StateMap::default(),
+        };
+        if let Some(position) = self.pending_restore.iter().position(|s| s.name == name) {
+            let snapshot = self.pending_restore.swap_remove(position);
+            table.restore(&snapshot, self.key_group_range)?;
+        }
+        self.names.push(name.to_owned());
+        self.tables.push(Box::new(table));
+        Ok(self.tables.len() - 1)
+    }
+
+    pub(crate) fn table<V: StateData>(&self, index: usize) -> &Table<K, V> {
+        self.tables[index]
+            .as_any()
+            .downcast_ref()
+            .expect("a state handle is only created by registering its table with its type")
+    }
+
+    pub(crate) fn table_mut<V: StateData>(&mut self, index: usize) -> &mut Table<K, V> {
+        self.tables[index]
+            .as_any_mut()
+            .downcast_mut()
+            .expect("a state handle is only created by registering its table with its type")
+    }
+
+    /// The current key and one table, borrowed together.
+    pub(crate) fn key_and_table<V: StateData>(
+        &mut self,
+        index: usize,
+    ) -> Option<(&K, &mut Table<K, V>)> {
+        let key = self.current_key.as_ref()?;
+        let table = self.tables[index]
+            .as_any_mut()
+            .downcast_mut()
+            .expect("a state handle is only created by registering its table with its type");
+        Some((key, table))
+    }
+
+    pub(crate) fn state_name(&self, index: usize) -> &str {
+        &self.names[index]
+    }
+
+    /// Number of keys with a value, over all states (for tests and metrics).
+    pub fn entry_count(&self) -> usize {
+        self.tables.iter().map(|t| t.len()).sum()
+    }
+
+    /// Encodes every registered state, grouped by key group.
+    pub fn snapshot(&self) -> Result<KeyedStateSnapshot> {
+        let mut states = Vec::with_capacity(self.tables.len());
+        for (name, table) in self.names.iter().zip(&self.tables) {
+            states.push(table.snapshot(name, self.max_parallelism)?);
+        }
+        // States restored but never registered again are carried over unchanged.
+        states.extend(self.pending_restore.iter().cloned());
+        Ok(KeyedStateSnapshot {
+            max_parallelism: self.max_parallelism,
+            states,
+        })
+    }
+
+    /// Restores from a snapshot, keeping only this subtask's key groups. Must be called before
+    /// any state is registered.
+    pub fn restore(&mut self, snapshot: KeyedStateSnapshot) -> Result<()> {
+        if snapshot.max_parallelism != self.max_parallelism {
+            return Err(Error::MaxParallelismMismatch {
+                snapshot: snapshot.max_parallelism,
+                job: self.max_parallelism,
+            });
+        }
+        self.pending_restore = snapshot.states;
+        Ok(())
+    }
+}
