@@ -25,6 +25,7 @@ fmt: ## Format the code
 
 generate: ## Regenerate generated files (the CRD YAML)
 	$(CARGO) run -q -p flinkrs-operator --bin crdgen > crds/flinkjobs.yaml
+	mkdir -p charts/flinkrs-operator/crds && cp crds/flinkjobs.yaml charts/flinkrs-operator/crds/flinkjobs.yaml
 
 bench: ## Throughput benchmarks, release build, parallelism 1
 	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs -- bench

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::functions::Collector;
 use crate::keyed::KeyedStream;
-use crate::process::{KeyedContext, KeyedProcessFunction, ProcessContext, ProcessFunction, RuntimeContext};
+use crate::process::{
+    KeyedContext, KeyedProcessFunction, ProcessContext, ProcessFunction, RuntimeContext,
+};
 use crate::stream::DataStream;
 
 /// A record of either the first or the second input of a connected stream.
@@ -28,15 +30,24 @@ pub struct ConnectedStreams<A, B> {
 impl<A: Data> DataStream<A> {
     /// Connects two streams, possibly of different types, for a co-map or co-process.
     pub fn connect<B: Data>(&self, other: &DataStream<B>) -> ConnectedStreams<A, B> {
-        ConnectedStreams { first: self.clone(), second: other.clone() }
+        ConnectedStreams {
+            first: self.clone(),
+            second: other.clone(),
+        }
     }
 }
 
 impl<A: Data, B: Data> ConnectedStreams<A, B> {
     /// Both inputs as one stream of [`Either`]; the wrapping maps chain into their inputs.
     pub fn merged(&self) -> DataStream<Either<A, B>> {
-        let left = self.first.map(Either::<A, B>::Left).name("Connect: first input");
-        let right = self.second.map(Either::<A, B>::Right).name("Connect: second input");
+        let left = self
+            .first
+            .map(Either::<A, B>::Left)
+            .name("Connect: first input");
+        let right = self
+            .second
+            .map(Either::<A, B>::Right)
+            .name("Connect: second input");
         left.union(&[right])
     }
 
@@ -75,7 +86,9 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
     where
         P: CoProcessFunction<A, B, O> + Clone + Sync + 'static,
     {
-        self.merged().process(CoProcessAdapter { function }).name("Co-Process")
+        self.merged()
+            .process(CoProcessAdapter { function })
+            .name("Co-Process")
     }
 
     /// Keys both inputs, so a [`KeyedCoProcessFunction`] sees both inputs' records of one key.
@@ -88,10 +101,12 @@ impl<A: Data, B: Data> ConnectedStreams<A, B> {
         F2: Fn(&B) -> K + Send + Sync + 'static,
     {
         let (first_key, second_key) = (Arc::new(first_key), Arc::new(second_key));
-        let keyed = self.merged().key_by(move |either: &Either<A, B>| match either {
-            Either::Left(a) => first_key(a),
-            Either::Right(b) => second_key(b),
-        });
+        let keyed = self
+            .merged()
+            .key_by(move |either: &Either<A, B>| match either {
+                Either::Left(a) => first_key(a),
+                Either::Right(b) => second_key(b),
+            });
         KeyedConnectedStreams { keyed }
     }
 }
@@ -107,8 +122,14 @@ struct CoProcessAdapter<P> {
     function: P,
 }
 
-impl<A, B, O, P: CoProcessFunction<A, B, O>> ProcessFunction<Either<A, B>, O> for CoProcessAdapter<P> {
-    fn process_element(&mut self, value: Either<A, B>, ctx: &mut ProcessContext<'_, O>) -> Result<()> {
+impl<A, B, O, P: CoProcessFunction<A, B, O>> ProcessFunction<Either<A, B>, O>
+    for CoProcessAdapter<P>
+{
+    fn process_element(
+        &mut self,
+        value: Either<A, B>,
+        ctx: &mut ProcessContext<'_, O>,
+    ) -> Result<()> {
         match value {
             Either::Left(a) => self.function.process_element1(a, ctx),
             Either::Right(b) => self.function.process_element2(b, ctx),
@@ -132,7 +153,9 @@ where
     where
         P: KeyedCoProcessFunction<K, A, B, O> + Clone + Sync + 'static,
     {
-        self.keyed.process(KeyedCoProcessAdapter { function }).name("KeyedCoProcess")
+        self.keyed
+            .process(KeyedCoProcessAdapter { function })
+            .name("KeyedCoProcess")
     }
 }
 
@@ -153,12 +176,18 @@ struct KeyedCoProcessAdapter<P> {
     function: P,
 }
 
-impl<K, A, B, O, P: KeyedCoProcessFunction<K, A, B, O>> KeyedProcessFunction<K, Either<A, B>, O> for KeyedCoProcessAdapter<P> {
+impl<K, A, B, O, P: KeyedCoProcessFunction<K, A, B, O>> KeyedProcessFunction<K, Either<A, B>, O>
+    for KeyedCoProcessAdapter<P>
+{
     fn open(&mut self, ctx: &mut RuntimeContext<'_, K>) -> Result<()> {
         self.function.open(ctx)
     }
 
-    fn process_element(&mut self, value: Either<A, B>, ctx: &mut KeyedContext<'_, K, O>) -> Result<()> {
+    fn process_element(
+        &mut self,
+        value: Either<A, B>,
+        ctx: &mut KeyedContext<'_, K, O>,
+    ) -> Result<()> {
         match value {
             Either::Left(a) => self.function.process_element1(a, ctx),
             Either::Right(b) => self.function.process_element2(b, ctx),

@@ -9,7 +9,9 @@ use flinkrs_core::{Configuration, Data, Result, RuntimeMode};
 use flinkrs_dataflow::graph::{ChainingStrategy, NodeKind, SourceBuilder, TypedSourceFactory};
 use flinkrs_dataflow::job_graph::JobGraph;
 use flinkrs_dataflow::type_ops::type_ops;
-use flinkrs_dataflow::{JobResult, LocalExecutor, SourceFunction, StreamGraph, StreamNode, TaskInfo};
+use flinkrs_dataflow::{
+    JobResult, LocalExecutor, SourceFunction, StreamGraph, StreamNode, TaskInfo,
+};
 
 use crate::source::CollectionSource;
 use crate::stream::DataStream;
@@ -45,8 +47,14 @@ impl StreamExecutionEnvironment {
 
     /// An environment with the given configuration (Flink's keys, e.g. `parallelism.default`).
     pub fn with_configuration(config: Configuration) -> Self {
-        let graph = StreamGraph { job_name: String::new(), config, nodes: Vec::new() };
-        StreamExecutionEnvironment { graph: Rc::new(RefCell::new(graph)) }
+        let graph = StreamGraph {
+            job_name: String::new(),
+            config,
+            nodes: Vec::new(),
+        };
+        StreamExecutionEnvironment {
+            graph: Rc::new(RefCell::new(graph)),
+        }
     }
 
     pub fn config(&self) -> Configuration {
@@ -98,7 +106,12 @@ impl StreamExecutionEnvironment {
     }
 
     /// A source with a fixed parallelism (`Some(1)` for a non-parallel source).
-    pub fn add_source_with_parallelism<T, S, F>(&self, name: &str, parallelism: Option<usize>, build: F) -> DataStream<T>
+    pub fn add_source_with_parallelism<T, S, F>(
+        &self,
+        name: &str,
+        parallelism: Option<usize>,
+        build: F,
+    ) -> DataStream<T>
     where
         T: Data,
         S: SourceFunction<T> + 'static,

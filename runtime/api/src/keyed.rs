@@ -24,13 +24,20 @@ pub struct KeyedStream<T, K> {
 
 impl<T, K> Clone for KeyedStream<T, K> {
     fn clone(&self) -> Self {
-        KeyedStream { stream: self.stream.clone(), selector: Arc::clone(&self.selector) }
+        KeyedStream {
+            stream: self.stream.clone(),
+            selector: Arc::clone(&self.selector),
+        }
     }
 }
 
 /// The keyed state backend for one subtask, restored from `state` when given.
-pub(crate) fn keyed_backend<K: KeyData>(info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<KeyedStateBackend<K>> {
-    let range = KeyGroupRange::for_operator(info.max_parallelism, info.parallelism, info.subtask_index);
+pub(crate) fn keyed_backend<K: KeyData>(
+    info: &TaskInfo,
+    state: Option<OperatorSnapshot>,
+) -> Result<KeyedStateBackend<K>> {
+    let range =
+        KeyGroupRange::for_operator(info.max_parallelism, info.parallelism, info.subtask_index);
     let mut backend = KeyedStateBackend::new(info.max_parallelism, range);
     if let Some(keyed) = state.and_then(|snapshot| snapshot.keyed) {
         backend.restore(keyed)?;
@@ -58,7 +65,9 @@ where
         P: KeyedProcessFunction<K, T, O> + Clone + Sync + 'static,
     {
         let selector = Arc::clone(&self.selector);
-        self.stream.transform("KeyedProcess", move |_| KeyedProcessOperator::new(function.clone(), Arc::clone(&selector)))
+        self.stream.transform("KeyedProcess", move |_| {
+            KeyedProcessOperator::new(function.clone(), Arc::clone(&selector))
+        })
     }
 }
 
@@ -68,7 +77,6 @@ where
     T: Data + Serialize + DeserializeOwned,
     K: Data + Hash + Eq + Serialize + DeserializeOwned,
 {
-
     /// Combines each record with the running value of its key. Streaming mode emits every
     /// update; batch mode emits one final value per key.
     pub fn reduce<F>(&self, reduce: F) -> DataStream<T>
@@ -76,13 +84,14 @@ where
         F: Fn(T, T) -> T + Clone + Send + Sync + 'static,
     {
         let selector = Arc::clone(&self.selector);
-        self.stream.transform("Keyed Reduce", move |info| ReduceOperator {
-            selector: Arc::clone(&selector),
-            reduce: reduce.clone(),
-            batch_mode: info.config.runtime_mode() == RuntimeMode::Batch,
-            backend: None,
-            state: None,
-        })
+        self.stream
+            .transform("Keyed Reduce", move |info| ReduceOperator {
+                selector: Arc::clone(&selector),
+                reduce: reduce.clone(),
+                batch_mode: info.config.runtime_mode() == RuntimeMode::Batch,
+                backend: None,
+                state: None,
+            })
     }
 
     /// Rolling sum of one field; the other fields keep the key's first record's values, as in
@@ -137,8 +146,14 @@ where
     where
         N: PartialOrd + Send + 'static,
     {
-        self.reduce(move |current, next| if field(&next) < field(&current) { next } else { current })
-            .name("Keyed Aggregation")
+        self.reduce(move |current, next| {
+            if field(&next) < field(&current) {
+                next
+            } else {
+                current
+            }
+        })
+        .name("Keyed Aggregation")
     }
 
     /// The whole record with the largest field so far (the first one on ties).
@@ -146,8 +161,14 @@ where
     where
         N: PartialOrd + Send + 'static,
     {
-        self.reduce(move |current, next| if field(&next) > field(&current) { next } else { current })
-            .name("Keyed Aggregation")
+        self.reduce(move |current, next| {
+            if field(&next) > field(&current) {
+                next
+            } else {
+                current
+            }
+        })
+        .name("Keyed Aggregation")
     }
 }
 
@@ -190,9 +211,19 @@ where
         Ok(())
     }
 
-    fn snapshot_state(&mut self, _checkpoint: flinkrs_core::CheckpointId) -> Result<OperatorSnapshot> {
-        let keyed = self.backend.as_ref().map(KeyedStateBackend::snapshot).transpose()?;
-        Ok(OperatorSnapshot { keyed, operator_state: Vec::new() })
+    fn snapshot_state(
+        &mut self,
+        _checkpoint: flinkrs_core::CheckpointId,
+    ) -> Result<OperatorSnapshot> {
+        let keyed = self
+            .backend
+            .as_ref()
+            .map(KeyedStateBackend::snapshot)
+            .transpose()?;
+        Ok(OperatorSnapshot {
+            keyed,
+            operator_state: Vec::new(),
+        })
     }
 
     fn end_input(&mut self, out: &mut Output<T>) -> Result<()> {

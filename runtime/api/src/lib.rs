@@ -43,14 +43,28 @@ pub use stream::DataStream;
 /// Everything a DataStream program usually needs.
 pub mod prelude {
     pub use flinkrs_core::{Configuration, Error, Record, Result, RuntimeMode, Watermark};
-    pub use flinkrs_dataflow::{JobResult, OutputTag, SourceContext, SourceFunction, SourceStatus, TaskInfo};
+    pub use flinkrs_dataflow::{
+        JobResult, OutputTag, SourceContext, SourceFunction, SourceStatus, TaskInfo,
+    };
+    pub use flinkrs_state::{KeyedStateBackend, ListState, MapState, ReducingState, ValueState};
 
-    pub use crate::connected::{CoProcessFunction, ConnectedStreams, Either, KeyedCoProcessFunction};
+    pub use crate::connected::{
+        CoProcessFunction, ConnectedStreams, Either, KeyedCoProcessFunction,
+    };
     pub use crate::env::StreamExecutionEnvironment;
     pub use crate::functions::Collector;
     pub use crate::keyed::KeyedStream;
-    pub use crate::process::{KeyedContext, KeyedProcessFunction, ProcessContext, ProcessFunction, RuntimeContext, TimeDomain};
+    pub use crate::process::{
+        KeyedContext, KeyedProcessFunction, ProcessContext, ProcessFunction, RuntimeContext,
+        TimeDomain,
+    };
     pub use crate::sink::{CollectHandle, DiscardingSink, PrintSink, SinkFunction};
     pub use crate::stream::{DataStream, DataStreamSink};
     pub use crate::watermark::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
+    pub use crate::window::{
+        AggregateFunction, EventTimeSessionWindows, GlobalWindow, ProcessWindowFunction,
+        ProcessingTimeSessionWindows, SlidingEventTimeWindows, SlidingProcessingTimeWindows,
+        TimeWindow, TumblingEventTimeWindows, TumblingProcessingTimeWindows, WindowCollector,
+        WindowContext, WindowedStream,
+    };
 }

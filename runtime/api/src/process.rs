@@ -6,7 +6,9 @@ use std::marker::PhantomData;
 use flinkrs_core::time::now_millis;
 use flinkrs_core::{Batch, CheckpointId, Data, Result, Watermark};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, OutputTag, TaskInfo, TimerService};
-use flinkrs_state::{KeyData, KeyedStateBackend, ListState, MapState, ReducingState, StateData, ValueState};
+use flinkrs_state::{
+    KeyData, KeyedStateBackend, ListState, MapState, ReducingState, StateData, ValueState,
+};
 
 use crate::keyed::{KeySelector, keyed_backend};
 
@@ -66,7 +68,11 @@ pub(crate) struct ProcessOperator<P, I> {
 
 impl<P, I> ProcessOperator<P, I> {
     pub(crate) fn new(function: P) -> Self {
-        ProcessOperator { function, watermark: i64::MIN, _input: PhantomData }
+        ProcessOperator {
+            function,
+            watermark: i64::MIN,
+            _input: PhantomData,
+        }
     }
 }
 
@@ -77,7 +83,11 @@ impl<I: Send, O, P: ProcessFunction<I, O>> Operator<I, O> for ProcessOperator<P,
 
     fn process_batch(&mut self, batch: &mut Batch<I>, out: &mut Output<O>) -> Result<()> {
         for record in batch.drain(..) {
-            let mut ctx = ProcessContext { out, timestamp: record.timestamp, watermark: self.watermark };
+            let mut ctx = ProcessContext {
+                out,
+                timestamp: record.timestamp,
+                watermark: self.watermark,
+            };
             self.function.process_element(record.value, &mut ctx)?;
         }
         Ok(())
@@ -152,7 +162,9 @@ pub struct KeyedContext<'a, K, O> {
 impl<K: KeyData, O> KeyedContext<'_, K, O> {
     /// The key of the record or timer being processed.
     pub fn current_key(&self) -> &K {
-        self.backend.current_key().expect("a keyed context is only created with a current key")
+        self.backend
+            .current_key()
+            .expect("a keyed context is only created with a current key")
     }
 
     /// The keyed state backend, positioned on the current key; pass it to state handles.
@@ -216,12 +228,23 @@ pub(crate) struct KeyedProcessOperator<P, I, K> {
 
 impl<P, I, K> KeyedProcessOperator<P, I, K> {
     pub(crate) fn new(function: P, selector: KeySelector<I, K>) -> Self {
-        KeyedProcessOperator { function, selector, backend: None, timers: TimerService::default() }
+        KeyedProcessOperator {
+            function,
+            selector,
+            backend: None,
+            timers: TimerService::default(),
+        }
     }
 }
 
 impl<P, I, K: KeyData> KeyedProcessOperator<P, I, K> {
-    fn fire<O>(&mut self, key: K, timestamp: i64, domain: TimeDomain, out: &mut Output<O>) -> Result<()>
+    fn fire<O>(
+        &mut self,
+        key: K,
+        timestamp: i64,
+        domain: TimeDomain,
+        out: &mut Output<O>,
+    ) -> Result<()>
     where
         P: KeyedProcessFunction<K, I, O>,
     {
@@ -229,7 +252,13 @@ impl<P, I, K: KeyData> KeyedProcessOperator<P, I, K> {
             return Ok(());
         };
         backend.set_current_key(key);
-        let mut ctx = KeyedContext { backend, timers: &mut self.timers, out, timestamp, time_domain: Some(domain) };
+        let mut ctx = KeyedContext {
+            backend,
+            timers: &mut self.timers,
+            out,
+            timestamp,
+            time_domain: Some(domain),
+        };
         self.function.on_timer(timestamp, &mut ctx)
     }
 }
@@ -285,7 +314,14 @@ where
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        let keyed = self.backend.as_ref().map(KeyedStateBackend::snapshot).transpose()?;
-        Ok(OperatorSnapshot { keyed, operator_state: Vec::new() })
+        let keyed = self
+            .backend
+            .as_ref()
+            .map(KeyedStateBackend::snapshot)
+            .transpose()?;
+        Ok(OperatorSnapshot {
+            keyed,
+            operator_state: Vec::new(),
+        })
     }
 }

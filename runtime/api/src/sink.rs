@@ -52,7 +52,10 @@ impl<T, S: SinkFunction<T>> Operator<T, ()> for SinkOperator<S> {
     }
 
     fn snapshot_state(&mut self, checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        Ok(OperatorSnapshot { keyed: None, operator_state: self.sink.snapshot_state(checkpoint)? })
+        Ok(OperatorSnapshot {
+            keyed: None,
+            operator_state: self.sink.snapshot_state(checkpoint)?,
+        })
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<()> {
@@ -85,7 +88,10 @@ impl PrintSink {
     }
 
     pub fn with_identifier(identifier: impl Into<String>) -> Self {
-        PrintSink { identifier: Some(identifier.into()), ..Self::default() }
+        PrintSink {
+            identifier: Some(identifier.into()),
+            ..Self::default()
+        }
     }
 
     pub fn to_stderr(mut self) -> Self {
@@ -118,12 +124,7 @@ impl<T: Display> SinkFunction<T> for PrintSink {
         } else {
             std::io::stdout().lock().write_all(self.line.as_bytes())
         };
-        match written {
-            Ok(()) => Ok(()),
-            // The reader went away (`| head`): stop quietly, as other CLI tools do.
-            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::Cancelled),
-            Err(source) => Err(Error::io("print to", "standard output", source)),
-        }
+        written.map_err(|source| Error::io("print to", "standard output", source))
     }
 }
 
@@ -147,7 +148,9 @@ pub struct CollectSink<T> {
 
 impl<T> Clone for CollectSink<T> {
     fn clone(&self) -> Self {
-        CollectSink { results: Arc::clone(&self.results) }
+        CollectSink {
+            results: Arc::clone(&self.results),
+        }
     }
 }
 
@@ -167,7 +170,12 @@ impl<T> CollectHandle<T> {
 impl<T> CollectSink<T> {
     pub fn new() -> (Self, CollectHandle<T>) {
         let results = Arc::new(Mutex::new(Vec::new()));
-        (CollectSink { results: Arc::clone(&results) }, CollectHandle { results })
+        (
+            CollectSink {
+                results: Arc::clone(&results),
+            },
+            CollectHandle { results },
+        )
     }
 }
 

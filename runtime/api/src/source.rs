@@ -16,12 +16,20 @@ pub struct CollectionSource<T> {
 
 impl<T> CollectionSource<T> {
     pub fn new(elements: Arc<Vec<T>>) -> Self {
-        CollectionSource { elements, position: 0, started: false }
+        CollectionSource {
+            elements,
+            position: 0,
+            started: false,
+        }
     }
 }
 
 impl<T: Data + Sync> SourceFunction<T> for CollectionSource<T> {
-    fn poll_batch(&mut self, batch: &mut Batch<T>, context: &SourceContext) -> Result<SourceStatus> {
+    fn poll_batch(
+        &mut self,
+        batch: &mut Batch<T>,
+        context: &SourceContext,
+    ) -> Result<SourceStatus> {
         let step = context.parallelism();
         if !self.started {
             self.position = context.subtask_index();
@@ -34,7 +42,11 @@ impl<T: Data + Sync> SourceFunction<T> for CollectionSource<T> {
             }
             self.position += step;
         }
-        Ok(if self.position < self.elements.len() { SourceStatus::MoreAvailable } else { SourceStatus::Finished })
+        Ok(if self.position < self.elements.len() {
+            SourceStatus::MoreAvailable
+        } else {
+            SourceStatus::Finished
+        })
     }
 
     fn snapshot_state(&mut self) -> Result<Vec<u8>> {

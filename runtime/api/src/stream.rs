@@ -10,7 +10,9 @@ use flinkrs_core::{Data, NodeId, Result};
 use flinkrs_dataflow::graph::{ChainingStrategy, NodeKind, OperatorBuilder, TypedOperatorFactory};
 use flinkrs_dataflow::partition::KeyHashFn;
 use flinkrs_dataflow::type_ops::type_ops;
-use flinkrs_dataflow::{Operator, OutputSlot, OutputTag, PartitionerSpec, StreamEdge, StreamNode, TaskInfo};
+use flinkrs_dataflow::{
+    Operator, OutputSlot, OutputTag, PartitionerSpec, StreamEdge, StreamNode, TaskInfo,
+};
 
 use crate::env::SharedGraph;
 use crate::functions::{Collector, FilterOperator, FlatMapOperator, MapOperator};
@@ -37,7 +39,11 @@ pub struct DataStream<T> {
 
 impl<T> Clone for DataStream<T> {
     fn clone(&self) -> Self {
-        DataStream { graph: self.graph.clone(), inputs: self.inputs.clone(), _type: PhantomData }
+        DataStream {
+            graph: self.graph.clone(),
+            inputs: self.inputs.clone(),
+            _type: PhantomData,
+        }
     }
 }
 
@@ -47,8 +53,16 @@ impl<T: Data> DataStream<T> {
     }
 
     fn from_slot(graph: SharedGraph, node: NodeId, slot: OutputSlot) -> Self {
-        let input = StreamInput { node, slot, partitioner: PartitionerSpec::default_for_edge() };
-        DataStream { graph, inputs: vec![input], _type: PhantomData }
+        let input = StreamInput {
+            node,
+            slot,
+            partitioner: PartitionerSpec::default_for_edge(),
+        };
+        DataStream {
+            graph,
+            inputs: vec![input],
+            _type: PhantomData,
+        }
     }
 
     /// The node this stream comes from, when it comes from exactly one.
@@ -62,7 +76,9 @@ impl<T: Data> DataStream<T> {
     fn with_node(self, change: impl FnOnce(&mut StreamNode)) -> Self {
         match self.single_node() {
             Some(id) => change(self.graph.borrow_mut().node_mut(id)),
-            None => tracing::warn!("a union of streams has no operator of its own to configure; ignored"),
+            None => tracing::warn!(
+                "a union of streams has no operator of its own to configure; ignored"
+            ),
         }
         self
     }
@@ -119,7 +135,9 @@ impl<T: Data> DataStream<T> {
     where
         F: FnMut(T) -> O + Clone + Send + Sync + 'static,
     {
-        self.transform("Map", move |_| MapOperator { function: function.clone() })
+        self.transform("Map", move |_| MapOperator {
+            function: function.clone(),
+        })
     }
 
     /// Transforms each record into zero or more records, emitted through the collector.
@@ -127,7 +145,10 @@ impl<T: Data> DataStream<T> {
     where
         F: FnMut(T, &mut Collector<'_, O>) + Clone + Send + Sync + 'static,
     {
-        self.transform("Flat Map", move |_| FlatMapOperator { function: function.clone(), _output: PhantomData })
+        self.transform("Flat Map", move |_| FlatMapOperator {
+            function: function.clone(),
+            _output: PhantomData,
+        })
     }
 
     /// Keeps the records for which `predicate` is true.
@@ -135,7 +156,9 @@ impl<T: Data> DataStream<T> {
     where
         F: FnMut(&T) -> bool + Clone + Send + Sync + 'static,
     {
-        self.transform("Filter", move |_| FilterOperator { predicate: predicate.clone() })
+        self.transform("Filter", move |_| FilterOperator {
+            predicate: predicate.clone(),
+        })
     }
 
     /// Applies a [`ProcessFunction`]: per-record logic with side outputs and time access.
@@ -193,8 +216,13 @@ impl<T: Data> DataStream<T> {
     }
 
     /// Assigns event-time timestamps and generates watermarks.
-    pub fn assign_timestamps_and_watermarks(&self, strategy: WatermarkStrategy<T>) -> DataStream<T> {
-        self.transform("Timestamps/Watermarks", move |info| TimestampsAndWatermarksOperator::new(strategy.clone(), info))
+    pub fn assign_timestamps_and_watermarks(
+        &self,
+        strategy: WatermarkStrategy<T>,
+    ) -> DataStream<T> {
+        self.transform("Timestamps/Watermarks", move |info| {
+            TimestampsAndWatermarksOperator::new(strategy.clone(), info)
+        })
     }
 
     /// The records emitted to the side output `tag` by this stream's operator.
@@ -207,7 +235,11 @@ impl<T: Data> DataStream<T> {
                 side_types.push((tag.name().to_owned(), type_ops::<X>()));
             }
         }
-        DataStream::from_slot(self.graph.clone(), node, OutputSlot::Side(tag.name().to_owned()))
+        DataStream::from_slot(
+            self.graph.clone(),
+            node,
+            OutputSlot::Side(tag.name().to_owned()),
+        )
     }
 
     /// Sets the parallelism of this stream's operator.
@@ -245,7 +277,9 @@ impl<T: Data> DataStream<T> {
     where
         S: SinkFunction<T> + Clone + Sync + 'static,
     {
-        let stream = self.transform(&format!("Sink: {name}"), move |_| SinkOperator { sink: sink.clone() });
+        let stream = self.transform(&format!("Sink: {name}"), move |_| SinkOperator {
+            sink: sink.clone(),
+        });
         DataStreamSink { stream }
     }
 
@@ -290,7 +324,8 @@ impl<T: Data> DataStream<T> {
     /// Runs the job and returns every record of this stream, as Flink's `executeAndCollect`.
     pub fn execute_and_collect(&self, job_name: &str) -> Result<Vec<T>> {
         let handle = self.collect();
-        crate::env::StreamExecutionEnvironment::from_shared(self.graph.clone()).execute(job_name)?;
+        crate::env::StreamExecutionEnvironment::from_shared(self.graph.clone())
+            .execute(job_name)?;
         Ok(handle.take())
     }
 }
@@ -302,14 +337,20 @@ pub struct DataStreamSink {
 
 impl DataStreamSink {
     pub fn set_parallelism(self, parallelism: usize) -> Self {
-        DataStreamSink { stream: self.stream.set_parallelism(parallelism) }
+        DataStreamSink {
+            stream: self.stream.set_parallelism(parallelism),
+        }
     }
 
     pub fn name(self, name: &str) -> Self {
-        DataStreamSink { stream: self.stream.name(name) }
+        DataStreamSink {
+            stream: self.stream.name(name),
+        }
     }
 
     pub fn uid(self, uid: &str) -> Self {
-        DataStreamSink { stream: self.stream.uid(uid) }
+        DataStreamSink {
+            stream: self.stream.uid(uid),
+        }
     }
 }

@@ -16,7 +16,10 @@ pub struct WatermarkOutput {
 impl WatermarkOutput {
     /// Emits a watermark; one that does not advance the current watermark is ignored.
     pub fn emit_watermark(&mut self, timestamp: i64) {
-        self.pending = Some(self.pending.map_or(timestamp, |current| current.max(timestamp)));
+        self.pending = Some(
+            self.pending
+                .map_or(timestamp, |current| current.max(timestamp)),
+        );
     }
 }
 
@@ -39,7 +42,10 @@ impl BoundedOutOfOrderness {
     pub fn new(bound: Duration) -> Self {
         let bound_millis = i64::try_from(bound.as_millis()).unwrap_or(i64::MAX / 2);
         // Start so that the first watermark is not below i64::MIN.
-        BoundedOutOfOrderness { max_timestamp: i64::MIN + bound_millis + 1, bound_millis }
+        BoundedOutOfOrderness {
+            max_timestamp: i64::MIN + bound_millis + 1,
+            bound_millis,
+        }
     }
 }
 
@@ -98,7 +104,10 @@ impl<T: 'static> WatermarkStrategy<T> {
     }
 
     /// Takes each record's timestamp from `assigner(record, previous_timestamp)`.
-    pub fn with_timestamp_assigner(mut self, assigner: impl Fn(&T, i64) -> i64 + Send + Sync + 'static) -> Self {
+    pub fn with_timestamp_assigner(
+        mut self,
+        assigner: impl Fn(&T, i64) -> i64 + Send + Sync + 'static,
+    ) -> Self {
         self.timestamp_assigner = Some(Arc::new(assigner));
         self
     }
@@ -179,7 +188,8 @@ impl<T: Send> Operator<T, T> for TimestampsAndWatermarksOperator<T> {
             if let Some(assigner) = &self.strategy.timestamp_assigner {
                 record.timestamp = assigner(&record.value, record.timestamp);
             }
-            self.generator.on_event(&record.value, record.timestamp, &mut self.output);
+            self.generator
+                .on_event(&record.value, record.timestamp, &mut self.output);
             if let Some(watermark) = self.take_advancing() {
                 self.splits.push((index, watermark));
             }

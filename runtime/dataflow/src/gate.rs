@@ -97,19 +97,32 @@ impl GateState {
         self.advance_watermark()
     }
 
-    pub fn on_status(&mut self, channel: usize, status: WatermarkStatus) -> GateAction {
+    pub fn on_status(&mut self, channel: usize, status: WatermarkStatus) -> Vec<GateAction> {
         self.channels[channel].idle = status == WatermarkStatus::Idle;
         let now_all_idle = self.channels.iter().all(|c| c.idle || c.ended);
-        if now_all_idle != self.all_idle {
-            self.all_idle = now_all_idle;
-            return GateAction::Status(if now_all_idle {
-                WatermarkStatus::Idle
-            } else {
-                WatermarkStatus::Active
-            });
+        if now_all_idle == self.all_idle {
+            // One channel going idle may release the watermark held back by it.
+            return vec![self.advance_watermark()];
         }
-        // One channel going idle may release the watermark held back by it.
-        self.advance_watermark()
+        self.all_idle = now_all_idle;
+        if !now_all_idle {
+            return vec![GateAction::Status(WatermarkStatus::Active)];
+        }
+        // Every input is idle: as Flink's StatusWatermarkValve, first let time advance to the
+        // largest watermark any channel reached, then report idleness.
+        let largest = self
+            .channels
+            .iter()
+            .map(|c| c.watermark)
+            .max()
+            .unwrap_or(i64::MIN);
+        let mut actions = Vec::with_capacity(2);
+        if largest > self.emitted_watermark {
+            self.emitted_watermark = largest;
+            actions.push(GateAction::Watermark(Watermark(largest)));
+        }
+        actions.push(GateAction::Status(WatermarkStatus::Idle));
+        actions
     }
 
     pub fn on_barrier(&mut self, channel: usize, barrier: CheckpointBarrier) -> GateAction {
@@ -229,7 +242,7 @@ fn apply<T>(
             vec![]
         }
         StreamElement::Watermark(watermark) => vec![gate.on_watermark(channel, watermark)],
-        StreamElement::WatermarkStatus(status) => vec![gate.on_status(channel, status)],
+        StreamElement::WatermarkStatus(status) => gate.on_status(channel, status),
         StreamElement::Barrier(barrier) => vec![gate.on_barrier(channel, barrier)],
         StreamElement::EndOfInput => gate.on_end_of_input(channel),
     })
@@ -276,15 +289,33 @@ mod tests {
         assert_eq!(gate.on_watermark(1, Watermark(30)), GateAction::Nothing);
         assert_eq!(
             gate.on_status(0, WatermarkStatus::Idle),
-            GateAction::Watermark(Watermark(30))
+            vec![GateAction::Watermark(Watermark(30))]
         );
         assert_eq!(
             gate.on_status(1, WatermarkStatus::Idle),
-            GateAction::Status(WatermarkStatus::Idle)
+            vec![GateAction::Status(WatermarkStatus::Idle)]
         );
         assert_eq!(
             gate.on_status(1, WatermarkStatus::Active),
-            GateAction::Status(WatermarkStatus::Active)
+            vec![GateAction::Status(WatermarkStatus::Active)]
+        );
+    }
+
+    #[test]
+    fn when_all_channels_turn_idle_the_largest_watermark_goes_out_first() {
+        let mut gate = GateState::new(2);
+        assert_eq!(gate.on_watermark(0, Watermark(4_999)), GateAction::Nothing);
+        // The channel that carries time goes idle first: the other still holds it back.
+        assert_eq!(
+            gate.on_status(0, WatermarkStatus::Idle),
+            vec![GateAction::Nothing]
+        );
+        assert_eq!(
+            gate.on_status(1, WatermarkStatus::Idle),
+            vec![
+                GateAction::Watermark(Watermark(4_999)),
+                GateAction::Status(WatermarkStatus::Idle)
+            ]
         );
     }
 

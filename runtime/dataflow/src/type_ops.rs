@@ -32,6 +32,8 @@ pub fn take<X: 'static>(any: AnyBox, context: &str) -> Result<X> {
 /// Operations on streams of one record type.
 pub trait StreamType: Send + Sync {
     fn type_name(&self) -> &'static str;
+    /// Rows per batch for this record type under `bounds`.
+    fn rows_per_batch(&self, bounds: BatchBounds) -> usize;
     /// Combines consumers (`Box<dyn Input<T>>` each) into one.
     fn fan_out(&self, consumers: Vec<AnyBox>) -> Result<AnyBox>;
     /// A bounded channel: (sender, receiver).
@@ -67,6 +69,10 @@ pub fn type_ops<T: Data>() -> Arc<dyn StreamType> {
 impl<T: Data> StreamType for TypeOps<T> {
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()
+    }
+
+    fn rows_per_batch(&self, bounds: BatchBounds) -> usize {
+        bounds.rows_for::<T>()
     }
 
     fn fan_out(&self, consumers: Vec<AnyBox>) -> Result<AnyBox> {

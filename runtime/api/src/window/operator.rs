@@ -1,0 +1,479 @@
+//! The operator behind time windows (tumbling, sliding and merging session windows, in event
+//! or processing time), as Flink's `WindowOperator` with the `EventTimeTrigger` or
+//! `ProcessingTimeTrigger` its assigners default to.
+//!
+//! Each key's open windows and their accumulators are one value of keyed state (an ordered
+//! map from window to accumulator), so they are snapshotted by key group with the rest of the
+//! keyed state. Timers are `(key, time)` pairs: when one fires, every window of that key whose
+//! end or cleanup time has come is handled. A timer that no window needs any more (its window
+//! merged into a session) therefore does nothing, which is why timers are never deleted.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use flinkrs_core::time::now_millis;
+use flinkrs_core::{Batch, CheckpointId, Error, NO_TIMESTAMP, Result, Watermark};
+use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, OutputTag, TaskInfo, TimerService};
+use flinkrs_state::{KeyData, KeyedStateBackend, StateData, ValueState};
+use serde::{Deserialize, Serialize};
+
+use super::assigners::WindowAssigner;
+use super::functions::{InternalWindowFunction, WindowCollector, WindowContext};
+use super::time_window::TimeWindow;
+use crate::keyed::{KeySelector, keyed_backend};
+
+/// One open window: its accumulator, and whether its end-of-window firing is behind it (the
+/// event-time timer fired, or the window was created after the watermark had passed its end).
+/// Kept in state so that a restore does not fire a window on time twice.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct WindowSlot<A> {
+    accumulator: A,
+    fired_on_time: bool,
+}
+
+/// A key's open windows.
+pub(crate) type WindowMap<A> = BTreeMap<TimeWindow, WindowSlot<A>>;
+
+/// The fixed configuration of the operator and the parts user code touches, kept apart from
+/// the state backend so both can be borrowed at once.
+struct WindowLogic<T, K, F> {
+    selector: KeySelector<T, K>,
+    assigner: Arc<dyn WindowAssigner>,
+    function: F,
+    allowed_lateness: i64,
+    late_data: Option<OutputTag<T>>,
+    event_time: bool,
+    batch_mode: bool,
+    clock: fn() -> i64,
+    watermark: i64,
+}
+
+pub(crate) struct TimeWindowOperator<T, K, F: InternalWindowFunction<K, T, TimeWindow>> {
+    logic: WindowLogic<T, K, F>,
+    backend: Option<KeyedStateBackend<K>>,
+    windows: Option<ValueState<WindowMap<F::Accumulator>>>,
+    timers: TimerService<K>,
+    /// Reused for each element's windows, so assignment allocates nothing.
+    assigned: Vec<TimeWindow>,
+}
+
+/// Settings of a time-window operator, from the `WindowedStream`.
+pub(crate) struct TimeWindowSettings<T> {
+    pub assigner: Arc<dyn WindowAssigner>,
+    pub allowed_lateness: i64,
+    pub late_data: Option<OutputTag<T>>,
+    pub batch_mode: bool,
+}
+
+impl<T, K, F> TimeWindowOperator<T, K, F>
+where
+    T: StateData,
+    K: KeyData,
+    F: InternalWindowFunction<K, T, TimeWindow>,
+{
+    pub(crate) fn new(
+        settings: TimeWindowSettings<T>,
+        selector: KeySelector<T, K>,
+        function: F,
+    ) -> Result<Self> {
+        settings.assigner.validate()?;
+        let event_time = settings.assigner.is_event_time();
+        Ok(TimeWindowOperator {
+            logic: WindowLogic {
+                selector,
+                event_time,
+                assigner: settings.assigner,
+                function,
+                // Lateness only exists in event time, as in Flink.
+                allowed_lateness: if event_time {
+                    settings.allowed_lateness.max(0)
+                } else {
+                    0
+                },
+                late_data: settings.late_data,
+                batch_mode: settings.batch_mode,
+                clock: now_millis,
+                watermark: i64::MIN,
+            },
+            backend: None,
+            windows: None,
+            timers: TimerService::default(),
+            assigned: Vec::new(),
+        })
+    }
+
+    /// Replaces the wall clock, so tests can drive processing time.
+    #[cfg(test)]
+    pub(crate) fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.logic.clock = clock;
+        self
+    }
+
+    /// Registers the timers of every restored window again: timers are not part of the keyed
+    /// snapshot, but each window's timers follow from the window itself.
+    fn restore_timers(&mut self) {
+        let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
+            return;
+        };
+        for (key, windows) in state.drain_all(backend) {
+            for (window, slot) in &windows {
+                self.logic
+                    .register_timers(&mut self.timers, &key, window, slot.fired_on_time);
+            }
+            state.insert_for_key(backend, key, windows);
+        }
+    }
+
+    fn fire_event_time_timers(
+        &mut self,
+        watermark: i64,
+        out: &mut Output<F::Output>,
+    ) -> Result<()> {
+        let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
+            return Ok(());
+        };
+        while let Some((key, time)) = self.timers.pop_event_time_timer(watermark) {
+            self.logic.on_timer(backend, state, &key, time, out)?;
+        }
+        Ok(())
+    }
+
+    fn fire_processing_time_timers(&mut self, now: i64, out: &mut Output<F::Output>) -> Result<()> {
+        let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
+            return Ok(());
+        };
+        while let Some((key, time)) = self.timers.pop_processing_time_timer(now) {
+            self.logic.on_timer(backend, state, &key, time, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl<T, K, F> WindowLogic<T, K, F>
+where
+    T: StateData,
+    K: KeyData,
+    F: InternalWindowFunction<K, T, TimeWindow>,
+{
+    /// When a window's state is purged: `max_timestamp + allowed_lateness` (Flink's
+    /// `cleanupTime`), saturating so that a huge lateness means "never".
+    fn cleanup_time(&self, window: &TimeWindow) -> i64 {
+        window.max_timestamp().saturating_add(self.allowed_lateness)
+    }
+
+    /// Flink's `isWindowLate`: the window was (or would have been) purged already.
+    fn is_window_late(&self, window: &TimeWindow) -> bool {
+        self.event_time && self.cleanup_time(window) <= self.watermark
+    }
+
+    /// Flink's `isElementLate`: decides whether a dropped element goes to the late-data output.
+    fn is_element_late(&self, timestamp: i64) -> bool {
+        self.event_time && timestamp.saturating_add(self.allowed_lateness) <= self.watermark
+    }
+
+    /// The trigger's timer at the window's end (unless that firing is behind it) and the
+    /// cleanup timer. In processing time both are the same timer.
+    fn register_timers(
+        &self,
+        timers: &mut TimerService<K>,
+        key: &K,
+        window: &TimeWindow,
+        fired_on_time: bool,
+    ) {
+        if !self.event_time {
+            timers.register_processing_time_timer(key, window.max_timestamp());
+            return;
+        }
+        if !fired_on_time {
+            timers.register_event_time_timer(key, window.max_timestamp());
+        }
+        let cleanup = self.cleanup_time(window);
+        // As in Flink, a window whose cleanup would be at the end of time is never cleaned.
+        if cleanup != i64::MAX {
+            timers.register_event_time_timer(key, cleanup);
+        }
+    }
+
+    fn emit(
+        function: &mut F,
+        key: &K,
+        window: &TimeWindow,
+        accumulator: &F::Accumulator,
+        watermark: i64,
+        now: i64,
+        out: &mut Output<F::Output>,
+    ) -> Result<()> {
+        let context = WindowContext {
+            window,
+            watermark,
+            processing_time: now,
+        };
+        let mut collector = WindowCollector {
+            out,
+            timestamp: window.max_timestamp(),
+        };
+        function.emit(key, &context, accumulator, &mut collector)
+    }
+
+    /// Adds an element to its windows. Returns the element back when no window took it.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the operator's parts, borrowed apart"
+    )]
+    fn process_element(
+        &mut self,
+        backend: &mut KeyedStateBackend<K>,
+        state: ValueState<WindowMap<F::Accumulator>>,
+        timers: &mut TimerService<K>,
+        assigned: &[TimeWindow],
+        key: &K,
+        value: T,
+        now: i64,
+        out: &mut Output<F::Output>,
+    ) -> Result<Option<T>> {
+        if state.get_mut_for_key(backend, key).is_none() {
+            if assigned.iter().all(|window| self.is_window_late(window)) {
+                return Ok(Some(value));
+            }
+            state.insert_for_key(backend, key.clone(), BTreeMap::new());
+        }
+        let Some(windows) = state.get_mut_for_key(backend, key) else {
+            return Ok(Some(value));
+        };
+        // The element moves into the last window that can take it and is copied into the
+        // others. Merging windows are only known to be late after merging, so there the last
+        // assigned window is taken (sessions assign exactly one).
+        let last_taker = if self.assigner.is_merging() {
+            assigned.len().checked_sub(1)
+        } else {
+            assigned
+                .iter()
+                .rposition(|window| !self.is_window_late(window))
+        };
+        let Some(last_taker) = last_taker else {
+            return Ok(Some(value));
+        };
+        let mut value = Some(value);
+        let mut accepted = false;
+        for (index, proposed) in assigned.iter().enumerate() {
+            let window = if self.assigner.is_merging() {
+                self.merge_into(windows, *proposed)
+            } else {
+                *proposed
+            };
+            if self.is_window_late(&window) {
+                continue;
+            }
+            let element = if index == last_taker {
+                value.take()
+            } else {
+                value.clone()
+            };
+            let Some(element) = element else {
+                continue;
+            };
+            accepted = true;
+            let function = &mut self.function;
+            let slot = windows.entry(window).or_insert_with(|| WindowSlot {
+                accumulator: function.create(),
+                fired_on_time: false,
+            });
+            function.add(&mut slot.accumulator, element);
+            // Flink's EventTimeTrigger: a window whose end the watermark has passed already
+            // (but which is within the allowed lateness) fires again at once, with the update.
+            let late_firing = self.event_time && window.max_timestamp() <= self.watermark;
+            if late_firing {
+                slot.fired_on_time = true;
+                Self::emit(
+                    function,
+                    key,
+                    &window,
+                    &slot.accumulator,
+                    self.watermark,
+                    now,
+                    out,
+                )?;
+            }
+            self.register_timers(timers, key, &window, slot.fired_on_time);
+        }
+        if windows.is_empty() {
+            state.remove_entry_for_key(backend, key);
+        }
+        // Flink's `isSkippedElement`: only an element no window took may count as late.
+        Ok(if accepted { None } else { value })
+    }
+
+    /// Merges the session window `proposed` with every open window of the key it touches, as
+    /// Flink's `MergingWindowSet`: their accumulators are combined (in window order) into the
+    /// covering window, which is returned. When the covering window is late, nothing changes
+    /// and the caller drops the element, as Flink retires such a window.
+    fn merge_into(
+        &self,
+        windows: &mut WindowMap<F::Accumulator>,
+        proposed: TimeWindow,
+    ) -> TimeWindow {
+        let merged = windows
+            .keys()
+            .filter(|window| window.intersects(&proposed))
+            .fold(proposed, |cover, window| cover.cover(window));
+        if self.is_window_late(&merged) {
+            return merged;
+        }
+        let mut combined: Option<WindowSlot<F::Accumulator>> = None;
+        while let Some(window) = windows.keys().find(|w| w.intersects(&proposed)).copied() {
+            let Some(slot) = windows.remove(&window) else {
+                break;
+            };
+            combined = Some(match combined {
+                None => slot,
+                Some(previous) => WindowSlot {
+                    accumulator: self.function.merge(previous.accumulator, slot.accumulator),
+                    fired_on_time: false,
+                },
+            });
+        }
+        if let Some(mut slot) = combined {
+            // The merged window's end-of-window firing is ahead whenever its end is ahead of
+            // the watermark (Flink's EventTimeTrigger.onMerge registers that timer).
+            slot.fired_on_time = self.event_time && merged.max_timestamp() <= self.watermark;
+            windows.insert(merged, slot);
+        }
+        merged
+    }
+
+    /// A timer of `key` fired at `time`: fire the windows whose end has come (once), then
+    /// purge the windows whose cleanup time has come.
+    fn on_timer(
+        &mut self,
+        backend: &mut KeyedStateBackend<K>,
+        state: ValueState<WindowMap<F::Accumulator>>,
+        key: &K,
+        time: i64,
+        out: &mut Output<F::Output>,
+    ) -> Result<()> {
+        let Some(windows) = state.get_mut_for_key(backend, key) else {
+            return Ok(());
+        };
+        let now = (self.clock)();
+        for (window, slot) in windows.iter_mut() {
+            if window.max_timestamp() <= time && !slot.fired_on_time {
+                slot.fired_on_time = true;
+                let watermark = self.watermark;
+                Self::emit(
+                    &mut self.function,
+                    key,
+                    window,
+                    &slot.accumulator,
+                    watermark,
+                    now,
+                    out,
+                )?;
+            }
+        }
+        // Lateness is zero in processing time, so there the cleanup time is the window's end.
+        windows.retain(|window, _| {
+            let cleanup = self.cleanup_time(window);
+            cleanup > time || cleanup == i64::MAX
+        });
+        if windows.is_empty() {
+            state.remove_entry_for_key(backend, key);
+        }
+        Ok(())
+    }
+}
+
+impl<T, K, F> Operator<T, F::Output> for TimeWindowOperator<T, K, F>
+where
+    T: StateData,
+    K: KeyData,
+    F: InternalWindowFunction<K, T, TimeWindow>,
+{
+    fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
+        let mut backend = keyed_backend(info, state)?;
+        self.windows = Some(ValueState::register(&mut backend, "window-contents")?);
+        self.backend = Some(backend);
+        self.restore_timers();
+        Ok(())
+    }
+
+    fn process_batch(&mut self, batch: &mut Batch<T>, out: &mut Output<F::Output>) -> Result<()> {
+        let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
+            return Ok(());
+        };
+        let logic = &mut self.logic;
+        // One reading of the clock per batch: a batch is processed within an instant.
+        let now = (logic.clock)();
+        for record in batch.drain(..) {
+            if logic.event_time && record.timestamp == NO_TIMESTAMP {
+                return Err(Error::InvalidJob(format!(
+                    "{} got a record without a timestamp: call assign_timestamps_and_watermarks \
+                     before an event-time window, or use a processing-time window",
+                    logic.assigner
+                )));
+            }
+            self.assigned.clear();
+            logic
+                .assigner
+                .assign_windows(record.timestamp, now, &mut self.assigned);
+            let key = (logic.selector)(&record.value);
+            let dropped = logic.process_element(
+                backend,
+                state,
+                &mut self.timers,
+                &self.assigned,
+                &key,
+                record.value,
+                now,
+                out,
+            )?;
+            // As Flink: an element no window took goes to the late-data output when it is late;
+            // otherwise (or without that output) it is dropped.
+            if let (Some(value), Some(tag)) = (dropped, &logic.late_data)
+                && logic.is_element_late(record.timestamp)
+            {
+                out.side_output(tag, value, record.timestamp);
+            }
+        }
+        Ok(())
+    }
+
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        out: &mut Output<F::Output>,
+    ) -> Result<()> {
+        // Batch mode emits final results only: like Flink's batch execution, windows see no
+        // watermark but the last one, so nothing is late and each window fires exactly once.
+        if self.logic.batch_mode && watermark != Watermark::MAX {
+            return Ok(());
+        }
+        self.logic.watermark = self.logic.watermark.max(watermark.0);
+        self.fire_event_time_timers(watermark.0, out)?;
+        out.emit_watermark(watermark)
+    }
+
+    fn on_processing_time(&mut self, now_millis: i64, out: &mut Output<F::Output>) -> Result<()> {
+        self.fire_processing_time_timers(now_millis, out)
+    }
+
+    fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
+        let keyed = self
+            .backend
+            .as_ref()
+            .map(KeyedStateBackend::snapshot)
+            .transpose()?;
+        Ok(OperatorSnapshot {
+            keyed,
+            operator_state: Vec::new(),
+        })
+    }
+
+    fn end_input(&mut self, out: &mut Output<F::Output>) -> Result<()> {
+        // Flink's batch execution fires every processing-time timer at the end of input; in
+        // streaming mode pending processing-time windows are not fired when input ends.
+        if self.logic.batch_mode {
+            self.fire_processing_time_timers(i64::MAX, out)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,100 @@
+//! The command line, modelled on Flink's `flink run`: `-p` for parallelism and `-D` for any
+//! configuration key, with Flink's key names.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::logging::LogFormat;
+use crate::run::{RunRequest, run_example};
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  flinkrs run --example scoreboard
+  flinkrs run --example wordcount --input ./books -p 4
+  flinkrs run --example wordcount -D execution.runtime-mode=batch
+  flinkrs run --example windowed-sensors -D pipeline.name=sensors
+
+Configuration keys accepted by -D (Flink's names):
+  parallelism.default               default parallelism of operators (same as -p)
+  pipeline.name                     the job's name
+  pipeline.max-parallelism          number of key groups, the limit for rescaling (default 128)
+  execution.runtime-mode            streaming (emit updates) or batch (final results only)
+  pipeline.auto-watermark-interval  how often periodic watermarks are emitted (default 200 ms)
+  taskmanager.numberOfTaskSlots     slots per TaskManager of the local cluster (default 1)
+  execution.buffer-timeout.interval longest wait before a partly filled batch is sent (100 ms)";
+
+/// flinkrs: stream and batch processing with Apache Flink's model, in Rust.
+#[derive(Debug, Parser)]
+#[command(name = "flinkrs", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Log format on standard error; the level comes from RUST_LOG (default: warn).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a job to completion on an in-process local cluster.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// List the built-in example jobs.
+    Examples,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The built-in job to run (see `flinkrs examples`).
+    #[arg(long, value_name = "NAME")]
+    pub example: String,
+
+    /// Input file or directory, instead of the example's built-in data.
+    #[arg(long, value_name = "PATH")]
+    pub input: Option<PathBuf>,
+
+    /// Parallelism of the job's operators (overrides parallelism.default).
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallelism: Option<u32>,
+
+    /// A configuration value, as key=value with Flink's key names. Repeatable.
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    pub dynamic_properties: Vec<String>,
+}
+
+/// Runs the parsed command and turns its outcome into an exit code: 0 on success, 1 when
+/// the job or its set-up failed.
+pub fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Examples => {
+            for example in flinkrs_examples::EXAMPLES {
+                println!(
+                    "{:<18} {}\n{:<18} --input: {}",
+                    example.name, example.description, "", example.input_help
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Run(args) => {
+            let request = RunRequest {
+                example: args.example,
+                input: args.input,
+                parallelism: args.parallelism.map(|p| p as usize),
+                dynamic_properties: args.dynamic_properties,
+            };
+            match run_example(&request) {
+                Ok(summary) => {
+                    eprintln!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
