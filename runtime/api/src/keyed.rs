@@ -4,7 +4,7 @@ use std::hash::Hash;
 use std::ops::Add;
 use std::sync::Arc;
 
-use flinkrs_core::{Batch, Data, KeyGroupRange, NO_TIMESTAMP, Result, RuntimeMode};
+use flinkrs_core::{Batch, Data, Error, KeyGroupRange, NO_TIMESTAMP, Result, RuntimeMode};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
 use flinkrs_state::{KeyData, KeyedStateBackend, ValueState};
 use serde::Serialize;
@@ -13,8 +13,45 @@ use serde::de::DeserializeOwned;
 use crate::process::{KeyedProcessFunction, KeyedProcessOperator};
 use crate::stream::DataStream;
 
-/// Extracts the key of a record.
-pub type KeySelector<T, K> = Arc<dyn Fn(&T) -> K + Send + Sync>;
+/// Extracts the key of a record: borrowed from the record when the key is one of its fields
+/// (`key_by_ref`), so partitioning and state lookups need not copy it.
+pub type KeySelector<T, K> = Arc<dyn for<'a> Fn(&'a T) -> KeyRef<'a, K> + Send + Sync>;
+
+/// A key, owned or borrowed from its record.
+#[derive(Debug)]
+pub enum KeyRef<'a, K> {
+    Owned(K),
+    Borrowed(&'a K),
+}
+
+impl<K> std::ops::Deref for KeyRef<'_, K> {
+    type Target = K;
+
+    fn deref(&self) -> &K {
+        match self {
+            KeyRef::Owned(key) => key,
+            KeyRef::Borrowed(key) => key,
+        }
+    }
+}
+
+impl<K: Clone> KeyRef<'_, K> {
+    /// The key itself, copied only when it was borrowed.
+    pub fn into_owned(self) -> K {
+        match self {
+            KeyRef::Owned(key) => key,
+            KeyRef::Borrowed(key) => key.clone(),
+        }
+    }
+}
+
+/// Makes a [`KeySelector`]; a function with this bound lets closures return borrowed keys.
+pub fn key_selector<T, K, F>(selector: F) -> KeySelector<T, K>
+where
+    F: for<'a> Fn(&'a T) -> KeyRef<'a, K> + Send + Sync + 'static,
+{
+    Arc::new(selector)
+}
 
 /// A stream partitioned by a key of type `K`, as Flink's `KeyedStream`.
 pub struct KeyedStream<T, K> {
@@ -177,7 +214,8 @@ struct ReduceOperator<T, K, F> {
     reduce: F,
     batch_mode: bool,
     backend: Option<KeyedStateBackend<K>>,
-    state: Option<ValueState<T>>,
+    /// The running value per key; `None` only while a reduce call holds it.
+    state: Option<ValueState<Option<T>>>,
 }
 
 impl<T, K, F> Operator<T, T> for ReduceOperator<T, K, F>
@@ -199,14 +237,29 @@ where
         };
         for record in batch.drain(..) {
             let key = (self.selector)(&record.value);
-            let (key, reduced) = match state.remove_entry_for_key(backend, &key) {
-                Some((key, current)) => (key, (self.reduce)(current, record.value)),
-                None => (key, record.value),
-            };
-            if !self.batch_mode {
-                out.collect(reduced.clone(), record.timestamp);
+            match state.get_mut_for_key(backend, &*key) {
+                // One hash lookup per record: the running value is taken out of its slot,
+                // combined, and put back.
+                Some(slot) => {
+                    let current = slot.take().ok_or_else(|| {
+                        Error::State("a reduce function failed earlier for this key".into())
+                    })?;
+                    let reduced = (self.reduce)(current, record.value);
+                    if self.batch_mode {
+                        *slot = Some(reduced);
+                    } else {
+                        *slot = Some(reduced.clone());
+                        out.collect(reduced, record.timestamp);
+                    }
+                }
+                None => {
+                    let key = key.into_owned();
+                    if !self.batch_mode {
+                        out.collect(record.value.clone(), record.timestamp);
+                    }
+                    state.insert_for_key(backend, key, Some(record.value));
+                }
             }
-            state.insert_for_key(backend, key, reduced);
         }
         Ok(())
     }
@@ -231,7 +284,9 @@ where
             && let (Some(backend), Some(state)) = (self.backend.as_mut(), self.state)
         {
             for (_, value) in state.drain_all(backend) {
-                out.collect(value, NO_TIMESTAMP);
+                if let Some(value) = value {
+                    out.collect(value, NO_TIMESTAMP);
+                }
             }
         }
         Ok(())

@@ -286,7 +286,7 @@ where
             return Ok(());
         };
         for record in batch.drain(..) {
-            backend.set_current_key((self.selector)(&record.value));
+            backend.set_current_key((self.selector)(&record.value).into_owned());
             let mut ctx = KeyedContext {
                 backend,
                 timers: &mut self.timers,

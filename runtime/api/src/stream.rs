@@ -16,7 +16,7 @@ use flinkrs_dataflow::{
 
 use crate::env::SharedGraph;
 use crate::functions::{Collector, FilterOperator, FlatMapOperator, MapOperator};
-use crate::keyed::{KeySelector, KeyedStream};
+use crate::keyed::{KeyRef, KeySelector, KeyedStream, key_selector};
 use crate::process::{ProcessFunction, ProcessOperator};
 use crate::sink::{CollectSink, DiscardingSink, PrintSink, SinkFunction, SinkOperator};
 use crate::watermark::{TimestampsAndWatermarksOperator, WatermarkStrategy};
@@ -176,9 +176,29 @@ impl<T: Data> DataStream<T> {
         K: Data + Hash + Eq + serde::Serialize + serde::de::DeserializeOwned,
         F: Fn(&T) -> K + Send + Sync + 'static,
     {
-        let selector: KeySelector<T, K> = Arc::new(selector);
+        self.key_by_selector(key_selector(move |value: &T| {
+            KeyRef::Owned(selector(value))
+        }))
+    }
+
+    /// Partitions by a key that is a field of the record, returned by reference: like
+    /// [`key_by`](Self::key_by), but neither partitioning nor keyed state lookups copy the key.
+    pub fn key_by_ref<K, F>(&self, selector: F) -> KeyedStream<T, K>
+    where
+        K: Data + Hash + Eq + serde::Serialize + serde::de::DeserializeOwned,
+        F: for<'a> Fn(&'a T) -> &'a K + Send + Sync + 'static,
+    {
+        self.key_by_selector(key_selector(move |value: &T| {
+            KeyRef::Borrowed(selector(value))
+        }))
+    }
+
+    fn key_by_selector<K>(&self, selector: KeySelector<T, K>) -> KeyedStream<T, K>
+    where
+        K: Data + Hash + Eq + serde::Serialize + serde::de::DeserializeOwned,
+    {
         let for_hash = Arc::clone(&selector);
-        let key_hash: KeyHashFn<T> = Arc::new(move |value: &T| key_hash_code(&for_hash(value)));
+        let key_hash: KeyHashFn<T> = Arc::new(move |value: &T| key_hash_code(&*for_hash(value)));
         let partitioned = self.partition(PartitionerSpec::hash(key_hash));
         KeyedStream::new(partitioned, selector)
     }

@@ -148,6 +148,8 @@ impl<T: Data> ChannelWriter<T> {
     ) -> Result<Self> {
         let routing = match partitioner.kind {
             PartitionerKind::Forward => Routing::Single,
+            // One consumer: every key goes to it, so there is nothing to hash.
+            PartitionerKind::Hash if senders.len() == 1 => Routing::Single,
             PartitionerKind::Rebalance => Routing::RoundRobin {
                 next: subtask_index % senders.len().max(1),
             },

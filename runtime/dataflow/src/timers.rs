@@ -1,17 +1,21 @@
 //! Timers of keyed operators, in event time and processing time, as Flink's
 //! `InternalTimerService`: one timer per (key, timestamp), fired in timestamp order.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::hash::Hash;
+
+/// Fast, unseeded hashing: timer keys never leave the process.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
 /// Registered timers of one keyed operator subtask.
 #[derive(Debug)]
 pub struct TimerService<K> {
     event_time: BTreeSet<(i64, u64)>,
     processing_time: BTreeSet<(i64, u64)>,
-    registered: HashSet<(bool, i64, u64)>,
+    registered: FastSet<(bool, i64, u64)>,
     keys: Vec<Option<K>>,
-    key_ids: std::collections::HashMap<K, u64>,
+    key_ids: FastMap<K, u64>,
     current_watermark: i64,
 }
 
@@ -20,9 +24,9 @@ impl<K> Default for TimerService<K> {
         TimerService {
             event_time: BTreeSet::new(),
             processing_time: BTreeSet::new(),
-            registered: HashSet::new(),
+            registered: FastSet::default(),
             keys: Vec::new(),
-            key_ids: std::collections::HashMap::new(),
+            key_ids: FastMap::default(),
             current_watermark: i64::MIN,
         }
     }

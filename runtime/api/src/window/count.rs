@@ -145,7 +145,7 @@ where
             return Ok(());
         };
         for record in batch.drain(..) {
-            let key = (self.selector)(&record.value);
+            let key = (self.selector)(&record.value).into_owned();
             match (self.trigger, self.tumbling, self.sliding) {
                 (CountTrigger::Tumbling { size }, Some(state), _) => {
                     if state.get_mut_for_key(backend, &key).is_none() {

@@ -46,6 +46,8 @@ struct WindowLogic<T, K, F> {
     batch_mode: bool,
     clock: fn() -> i64,
     watermark: i64,
+    /// Windows a timer purges, reused so firing allocates nothing.
+    expired: Vec<TimeWindow>,
 }
 
 pub(crate) struct TimeWindowOperator<T, K, F: InternalWindowFunction<K, T, TimeWindow>> {
@@ -94,6 +96,7 @@ where
                 batch_mode: settings.batch_mode,
                 clock: now_millis,
                 watermark: i64::MIN,
+                expired: Vec::new(),
             },
             backend: None,
             windows: None,
@@ -274,10 +277,20 @@ where
             };
             accepted = true;
             let function = &mut self.function;
-            let slot = windows.entry(window).or_insert_with(|| WindowSlot {
-                accumulator: function.create(),
-                fired_on_time: false,
-            });
+            // Timers are registered when a window is created; they stay until they fire, so a
+            // window that already exists needs none (registering per record costs hashing).
+            let (slot, created) = match windows.entry(window) {
+                std::collections::btree_map::Entry::Vacant(vacant) => (
+                    vacant.insert(WindowSlot {
+                        accumulator: function.create(),
+                        fired_on_time: false,
+                    }),
+                    true,
+                ),
+                std::collections::btree_map::Entry::Occupied(occupied) => {
+                    (occupied.into_mut(), false)
+                }
+            };
             function.add(&mut slot.accumulator, element);
             // Flink's EventTimeTrigger: a window whose end the watermark has passed already
             // (but which is within the allowed lateness) fires again at once, with the update.
@@ -294,7 +307,10 @@ where
                     out,
                 )?;
             }
-            self.register_timers(timers, key, &window, slot.fired_on_time);
+            // A merged session window is built inside `merge_into`, so it always registers.
+            if created || self.assigner.is_merging() {
+                self.register_timers(timers, key, &window, slot.fired_on_time);
+            }
         }
         if windows.is_empty() {
             state.remove_entry_for_key(backend, key);
@@ -355,7 +371,13 @@ where
             return Ok(());
         };
         let now = (self.clock)();
+        self.expired.clear();
+        // Windows are ordered by start, and a window starting after `time` can neither fire nor
+        // be purged by this timer: stop there instead of scanning every open window.
         for (window, slot) in windows.iter_mut() {
+            if window.start > time {
+                break;
+            }
             if window.max_timestamp() <= time && !slot.fired_on_time {
                 slot.fired_on_time = true;
                 let watermark = self.watermark;
@@ -369,12 +391,15 @@ where
                     out,
                 )?;
             }
-        }
-        // Lateness is zero in processing time, so there the cleanup time is the window's end.
-        windows.retain(|window, _| {
+            // Lateness is zero in processing time, so there the cleanup time is the window's end.
             let cleanup = self.cleanup_time(window);
-            cleanup > time || cleanup == i64::MAX
-        });
+            if cleanup <= time && cleanup != i64::MAX {
+                self.expired.push(*window);
+            }
+        }
+        for window in &self.expired {
+            windows.remove(window);
+        }
         if windows.is_empty() {
             state.remove_entry_for_key(backend, key);
         }
@@ -415,7 +440,7 @@ where
             logic
                 .assigner
                 .assign_windows(record.timestamp, now, &mut self.assigned);
-            let key = (logic.selector)(&record.value);
+            let key = (logic.selector)(&record.value).into_owned();
             let dropped = logic.process_element(
                 backend,
                 state,

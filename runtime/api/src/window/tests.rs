@@ -167,7 +167,7 @@ fn set_now(now: i64) {
 }
 
 fn selector() -> KeySelector<Element, String> {
-    Arc::new(|element: &Element| element.0.clone())
+    crate::keyed::key_selector(|element: &Element| crate::keyed::KeyRef::Owned(element.0.clone()))
 }
 
 /// Sums values per key and window, and reports `(key, window start, sum)`.

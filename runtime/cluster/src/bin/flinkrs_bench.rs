@@ -18,12 +18,15 @@ fn process_cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name, which is in parentheses and may contain spaces.
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after_name
-        .split_whitespace()
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    // utime and stime are fields 14 and 15 of the line, 12th and 13th after the name.
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line: the 12th and 13th after the name.
+    let field = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let ticks = field(11) + field(12);
     Duration::from_millis(ticks * 1000 / clock_ticks_per_second())
 }
 
@@ -195,47 +198,63 @@ fn wordcount(path: &std::path::Path, bytes: u64) -> anyhow::Result<f64> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // `flinkrs-bench b d` runs only cases (b) and (d).
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let selected = |case: &str| only.is_empty() || only.iter().any(|o| o == case);
     println!(
         "flinkrs benchmarks: release build, parallelism 1, {} cores",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let rows = scaled(200_000_000.0);
-    report(
-        "(a) datagen -> filter -> blackhole",
-        "M rec/s",
-        1e6,
-        20.0,
-        &measure(|| generator_filter(rows))?,
-    );
-    let rows = scaled(40_000_000.0);
-    report(
-        "(b) datagen -> key_by -> reduce (10,000 keys)",
-        "M rec/s",
-        1e6,
-        5.0,
-        &measure(|| keyed_reduce(rows))?,
-    );
-    let rows = scaled(30_000_000.0);
-    report(
-        "(c) datagen -> tumbling window count (1,000 keys)",
-        "M rec/s",
-        1e6,
-        3.0,
-        &measure(|| window_count(rows))?,
-    );
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("text.txt");
-    let bytes = write_text(&path, scaled(100_000_000.0))?;
-    report(
-        "(d) wordcount over a generated text file",
-        "MB/s",
-        1e6,
-        100.0,
-        &measure(|| wordcount(&path, bytes))?,
-    );
+    if selected("a") {
+        let rows = scaled(200_000_000.0);
+        let m = measure(|| generator_filter(rows))?;
+        report(
+            "(a) datagen -> filter -> blackhole",
+            "M rec/s",
+            1e6,
+            20.0,
+            &m,
+        );
+    }
+    if selected("b") {
+        let rows = scaled(40_000_000.0);
+        let m = measure(|| keyed_reduce(rows))?;
+        report(
+            "(b) datagen -> key_by -> reduce (10,000 keys)",
+            "M rec/s",
+            1e6,
+            5.0,
+            &m,
+        );
+    }
+    if selected("c") {
+        let rows = scaled(30_000_000.0);
+        let m = measure(|| window_count(rows))?;
+        report(
+            "(c) datagen -> tumbling window count (1,000 keys)",
+            "M rec/s",
+            1e6,
+            3.0,
+            &m,
+        );
+    }
+    if selected("d") {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("text.txt");
+        let bytes = write_text(&path, scaled(100_000_000.0))?;
+        let m = measure(|| wordcount(&path, bytes))?;
+        report(
+            "(d) wordcount over a generated text file",
+            "MB/s",
+            1e6,
+            100.0,
+            &m,
+        );
+    }
     println!(
-        "For scale, Apache Flink 2.3 on this machine kind (SQL, parallelism 1): generator -> filter \
-         ~0.9 M rows/s, csv -> filter ~0.45 M rows/s, csv -> 10 s tumbling window ~0.32 M rows/s."
+        "For scale, Apache Flink 2.3 on this machine kind (SQL, parallelism 1): generator -> \
+         filter ~0.9 M rows/s, csv -> filter ~0.45 M rows/s, csv -> 10 s tumbling window \
+         ~0.32 M rows/s."
     );
     Ok(())
 }

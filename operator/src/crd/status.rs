@@ -1,0 +1,193 @@
+//! The observed state of a `FlinkJob`: what the operator reports back.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::spec::FlinkJobSpec;
+
+#[derive(JsonSchema, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FlinkJobStatus {
+    /// Where the FlinkJob is in its lifecycle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<JobPhase>,
+
+    /// The Flink job id reported by the JobManager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+
+    /// The Flink job status reported by the JobManager (RUNNING, FAILED, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_state: Option<String>,
+
+    /// The latest completed checkpoint the JobManager reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checkpoint: Option<CheckpointInfo>,
+
+    /// The latest savepoint the operator took or restored from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_savepoint: Option<SavepointInfo>,
+
+    /// A savepoint the operator triggered and is waiting for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_savepoint: Option<PendingSavepoint>,
+
+    /// The last `spec.savepointTriggerNonce` the operator acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_savepoint_trigger_nonce: Option<i64>,
+
+    /// The spec (as JSON) the operator is deploying or has deployed. Written
+    /// before the operator acts, so a restarted operator finishes an interrupted
+    /// upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reconciled_spec: Option<String>,
+
+    /// The savepoint or checkpoint the current deployment starts from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_path: Option<String>,
+
+    /// The `metadata.generation` last reconciled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// Ready, Progressing and Degraded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+
+    /// The deployed parallelism (the scale subresource's status replicas).
+    #[serde(default)]
+    pub replicas: i32,
+
+    /// The label selector of the TaskManager pods (for the scale subresource).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+}
+
+impl FlinkJobStatus {
+    /// The spec recorded in `lastReconciledSpec`, if any and if it parses.
+    pub fn reconciled_spec(&self) -> Option<FlinkJobSpec> {
+        self.last_reconciled_spec
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+    }
+
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+}
+
+/// The lifecycle phase.
+#[derive(JsonSchema, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobPhase {
+    /// Children are being created; the job is not running yet.
+    Deploying,
+    /// The job runs.
+    Running,
+    /// A new spec is recorded and the job is being redeployed.
+    Upgrading,
+    /// A savepoint is being taken before the job stops.
+    Suspending,
+    /// The job is stopped and its pods are scaled to zero.
+    Suspended,
+    /// The job failed and is being redeployed from its latest state.
+    Recovering,
+    /// A bounded job finished.
+    Finished,
+    /// The spec cannot be deployed (see the Degraded condition).
+    Failed,
+    /// The FlinkJob is being deleted.
+    Deleting,
+}
+
+impl JobPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deploying => "Deploying",
+            Self::Running => "Running",
+            Self::Upgrading => "Upgrading",
+            Self::Suspending => "Suspending",
+            Self::Suspended => "Suspended",
+            Self::Recovering => "Recovering",
+            Self::Finished => "Finished",
+            Self::Failed => "Failed",
+            Self::Deleting => "Deleting",
+        }
+    }
+
+    pub const ALL: [JobPhase; 9] = [
+        Self::Deploying,
+        Self::Running,
+        Self::Upgrading,
+        Self::Suspending,
+        Self::Suspended,
+        Self::Recovering,
+        Self::Finished,
+        Self::Failed,
+        Self::Deleting,
+    ];
+}
+
+#[derive(JsonSchema, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointInfo {
+    pub id: i64,
+    pub path: String,
+}
+
+#[derive(JsonSchema, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SavepointInfo {
+    pub path: String,
+    /// Why it was taken.
+    pub purpose: SavepointPurpose,
+}
+
+/// Why the operator takes a savepoint.
+#[derive(JsonSchema, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SavepointPurpose {
+    /// `spec.savepointTriggerNonce` changed.
+    OnDemand,
+    /// Before an upgrade or rescale in `savepoint` mode.
+    Upgrade,
+    /// Before suspending in `savepoint` mode.
+    Suspend,
+    /// Before deletion, with `savepointOnDelete`.
+    Delete,
+    /// Given in `spec.restoreFrom`.
+    Restore,
+}
+
+impl SavepointPurpose {
+    /// Whether Flink should cancel the job once the savepoint completes.
+    pub fn stops_job(self) -> bool {
+        matches!(self, Self::Upgrade | Self::Suspend | Self::Delete)
+    }
+}
+
+#[derive(JsonSchema, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingSavepoint {
+    /// The trigger id the operator chose and sent with `POST /jobs/:id/savepoints`.
+    pub trigger_id: String,
+    pub job_id: String,
+    pub purpose: SavepointPurpose,
+    /// The `savepointTriggerNonce` that asked for it (on-demand savepoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<i64>,
+}
+
+/// A condition in the Kubernetes style.
+#[derive(JsonSchema, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// `Ready`, `Progressing` or `Degraded`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    /// RFC 3339 time of the last status change.
+    pub last_transition_time: String,
+}

@@ -1,0 +1,118 @@
+//! The flinkrs operator binary: flags, logging and wiring only; the logic lives
+//! in the library.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use flinkrs_operator::{
+    OperatorConfig,
+    config::LeaderElectionConfig,
+    jobmanager_client::{FakeJobManagers, HttpJobManagers, JobManagerClientFactory},
+    metrics::Metrics,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "flinkrs-operator",
+    about = "Reconciles FlinkJob resources into Flink clusters"
+)]
+struct Flags {
+    /// Namespaces to watch, comma separated; empty watches every namespace.
+    #[arg(
+        long,
+        env = "FLINKRS_WATCH_NAMESPACES",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    watch_namespaces: Vec<String>,
+
+    /// Where to serve /metrics and /healthz.
+    #[arg(long, env = "FLINKRS_HTTP_ADDRESS", default_value = "0.0.0.0:8080")]
+    http_address: SocketAddr,
+
+    /// Take the `flinkrs-operator` Lease before reconciling (for more than one replica).
+    #[arg(long, env = "FLINKRS_LEADER_ELECTION", default_value_t = false)]
+    leader_election: bool,
+
+    /// The namespace of the Lease (the operator's own namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
+
+    /// This replica's name in the Lease and in events.
+    #[arg(long, env = "POD_NAME", default_value = "flinkrs-operator")]
+    identity: String,
+
+    /// Log lines as text or JSON.
+    #[arg(long, env = "FLINKRS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    /// How to reach JobManagers: their REST API, or an in-memory fake (for
+    /// trying the operator before the runtime's cluster mode exists).
+    #[arg(long, env = "FLINKRS_JOBMANAGER_CLIENT", value_enum, default_value_t = JobManagerClientKind::Http)]
+    jobmanager_client: JobManagerClientKind,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum JobManagerClientKind {
+    Http,
+    Fake,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let flags = Flags::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match flags.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+
+    let client = kube::Client::try_default()
+        .await
+        .context("no Kubernetes configuration found (in-cluster or KUBECONFIG)")?;
+    let config = OperatorConfig {
+        namespaces: flags
+            .watch_namespaces
+            .into_iter()
+            .filter(|namespace| !namespace.is_empty())
+            .collect(),
+        leader_election: flags
+            .leader_election
+            .then(|| LeaderElectionConfig::new(&flags.lease_namespace)),
+        identity: flags.identity,
+        http_address: Some(flags.http_address),
+        metrics: Arc::new(Metrics::new()),
+    };
+    tracing::info!(?config, "starting");
+    let jobmanagers: Arc<dyn JobManagerClientFactory> = match flags.jobmanager_client {
+        JobManagerClientKind::Http => Arc::new(HttpJobManagers::default()),
+        JobManagerClientKind::Fake => Arc::new(FakeJobManagers::new()),
+    };
+    tokio::select! {
+        result = flinkrs_operator::run(client, config, jobmanagers) => result.context("the operator stopped"),
+        signal = shutdown_signal() => {
+            signal?;
+            tracing::info!("shutting down");
+            Ok(())
+        }
+    }
+}
+
+/// SIGTERM (what Kubernetes sends) or Ctrl-C.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("could not listen for SIGTERM")?;
+    tokio::select! {
+        _ = terminate.recv() => Ok(()),
+        signal = tokio::signal::ctrl_c() => signal.context("could not listen for Ctrl-C"),
+    }
+}

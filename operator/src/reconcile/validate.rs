@@ -1,0 +1,97 @@
+//! Validate: what the CRD's CEL rules cannot check, or what an older CRD might
+//! have let through. A problem stops the reconcile before anything changes and
+//! is reported on the FlinkJob (phase Failed, condition Degraded, a Warning event).
+
+use crate::{
+    crd::FlinkJob,
+    resources::{ClusterPlan, build_children},
+};
+
+/// A field the user must fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecProblem {
+    pub field: String,
+    pub message: String,
+}
+
+pub fn validate_spec(job: &FlinkJob) -> Result<(), SpecProblem> {
+    let spec = &job.spec;
+    let problem = |field: &str, message: &str| {
+        Err(SpecProblem {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        })
+    };
+    if spec.parallelism < 1 {
+        return problem("spec.parallelism", "must be at least 1");
+    }
+    if spec.task_manager.slots < 1 {
+        return problem("spec.taskManager.slots", "must be at least 1");
+    }
+    let sources = [
+        spec.job.sql.is_some(),
+        spec.job.builtin.is_some(),
+        spec.job.args.is_some(),
+    ];
+    if sources.iter().filter(|set| **set).count() != 1 {
+        return problem("spec.job", "must set exactly one of sql, builtin or args");
+    }
+    let plan = ClusterPlan {
+        job,
+        spec,
+        restore_from: None,
+        suspended: false,
+    };
+    build_children(&plan)
+        .map(|_| ())
+        .map_err(|invalid| SpecProblem {
+            field: invalid.field.to_owned(),
+            message: invalid.message,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::FlinkJobSpec;
+
+    fn job(spec: serde_json::Value) -> FlinkJob {
+        FlinkJob::new(
+            "orders",
+            serde_json::from_value::<FlinkJobSpec>(spec).expect("a spec"),
+        )
+    }
+
+    #[test]
+    fn problems_an_old_crd_would_let_through_name_the_field() {
+        let zero = job(
+            serde_json::json!({"image": "i", "job": {"builtin": "wordcount"}, "parallelism": 0}),
+        );
+        assert_eq!(
+            validate_spec(&zero),
+            Err(SpecProblem {
+                field: "spec.parallelism".into(),
+                message: "must be at least 1".into()
+            })
+        );
+        let two_sources = job(
+            serde_json::json!({"image": "i", "job": {"builtin": "wordcount", "sql": "SELECT 1"}, "parallelism": 1}),
+        );
+        assert_eq!(
+            validate_spec(&two_sources).map_err(|p| p.field),
+            Err("spec.job".to_owned())
+        );
+        let template = job(serde_json::json!({
+            "image": "i", "job": {"builtin": "wordcount"}, "parallelism": 1,
+            "podTemplate": {"spec": {"nodeSelector": ["not", "a", "map"]}}
+        }));
+        assert_eq!(
+            validate_spec(&template).map_err(|p| p.field),
+            Err("spec.podTemplate".to_owned())
+        );
+        let fine = job(
+            serde_json::json!({"image": "i", "job": {"builtin": "wordcount"}, "parallelism": 1}),
+        );
+        assert_eq!(validate_spec(&fine), Ok(()));
+    }
+}

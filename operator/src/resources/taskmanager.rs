@@ -1,0 +1,56 @@
+//! The TaskManager Deployment: ceil(parallelism / slots) pods that register with
+//! the JobManager.
+
+use k8s_openapi::{
+    api::apps::v1::{Deployment, DeploymentSpec},
+    apimachinery::pkg::apis::meta::v1::LabelSelector,
+};
+use kube::ResourceExt;
+
+use super::{
+    CONFIG_DIR, ClusterPlan, Component, InvalidField, METRICS_PORT, RPC_PORT, child_metadata,
+    flink_config::CONFIG_FILE,
+    jobmanager_name,
+    pod::{PodShape, pod_template},
+    selector_labels, taskmanager_name, taskmanager_replicas,
+};
+
+pub fn deployment(plan: &ClusterPlan<'_>, config_hash: &str) -> Result<Deployment, InvalidField> {
+    let job_name = plan.job.name_any();
+    let namespace = plan.job.namespace().unwrap_or_else(|| "default".to_owned());
+    let jobmanager_address = format!("{}.{namespace}.svc:{RPC_PORT}", jobmanager_name(&job_name));
+    let shape = PodShape {
+        component: Component::TaskManager,
+        args: vec![
+            "taskmanager".to_owned(),
+            "--config".to_owned(),
+            format!("{CONFIG_DIR}/{CONFIG_FILE}"),
+            "--jobmanager".to_owned(),
+            jobmanager_address,
+        ],
+        ports: vec![("metrics", METRICS_PORT)],
+        resources: plan.spec.task_manager.resources.clone(),
+    };
+    let replicas = if plan.suspended {
+        0
+    } else {
+        taskmanager_replicas(plan.spec.parallelism, plan.spec.task_manager.slots)
+    };
+    Ok(Deployment {
+        metadata: child_metadata(
+            plan.job,
+            taskmanager_name(&job_name),
+            Some(Component::TaskManager),
+        ),
+        spec: Some(DeploymentSpec {
+            replicas: Some(replicas),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(&job_name, Component::TaskManager)),
+                ..LabelSelector::default()
+            },
+            template: pod_template(plan, shape, config_hash)?,
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    })
+}

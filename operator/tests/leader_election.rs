@@ -1,0 +1,74 @@
+//! Leader election on a real Lease: one holder at a time, and a takeover once the
+//! holder stops renewing.
+
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+
+use flinkrs_operator::{config::LeaderElectionConfig, leader_election::LeaderElector};
+
+fn short_lease() -> LeaderElectionConfig {
+    LeaderElectionConfig {
+        lease_name: "flinkrs-operator".to_owned(),
+        lease_namespace: "default".to_owned(),
+        lease_duration: Duration::from_secs(2),
+        renew_every: Duration::from_millis(500),
+    }
+}
+
+#[tokio::test]
+async fn only_one_replica_holds_the_lease_and_another_takes_over_when_it_stops_renewing() {
+    let test = "only_one_replica_holds_the_lease";
+    let Some(control_plane) = flinkrs_testbed::KubeControlPlane::start(test).await else {
+        return;
+    };
+    let client = control_plane.client().await;
+    let first = LeaderElector::new(client.clone(), short_lease(), "replica-a");
+    let second = LeaderElector::new(client.clone(), short_lease(), "replica-b");
+
+    assert!(
+        first
+            .try_acquire_or_renew()
+            .await
+            .expect("the Lease is readable"),
+        "a free Lease is taken"
+    );
+    assert!(
+        !second.try_acquire_or_renew().await.expect("readable"),
+        "a held Lease is not taken"
+    );
+    assert!(
+        first.try_acquire_or_renew().await.expect("readable"),
+        "the holder renews"
+    );
+
+    // replica-a stops renewing; replica-b polls until the Lease has expired.
+    support::eventually(
+        "replica-b to take the expired Lease",
+        Duration::from_secs(20),
+        || async {
+            second
+                .try_acquire_or_renew()
+                .await
+                .expect("readable")
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        !first.try_acquire_or_renew().await.expect("readable"),
+        "the old holder lost it"
+    );
+
+    let lease = Api::<Lease>::namespaced(client, "default")
+        .get("flinkrs-operator")
+        .await
+        .expect("the Lease");
+    let spec = lease.spec.expect("a spec");
+    assert_eq!(spec.holder_identity.as_deref(), Some("replica-b"));
+    assert_eq!(spec.lease_transitions, Some(1));
+    assert_eq!(spec.lease_duration_seconds, Some(2));
+}

@@ -1,0 +1,111 @@
+//! The `flinkrs-operator` binary itself against the testbed's API server: its
+//! flags and environment, leader election, `/healthz` and `/metrics`.
+
+mod support;
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use flinkrs_operator::crd::{FlinkJob, JobPhase};
+
+/// Kills the operator process when the test ends, however it ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: operator\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    Some(response)
+}
+
+#[tokio::test]
+async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
+    let test = "the_operator_binary_takes_the_lease_reconciles_and_serves_metrics";
+    let Some(control_plane) = flinkrs_testbed::KubeControlPlane::start(test).await else {
+        return;
+    };
+    let client = control_plane.client().await;
+    support::install_crd(&client).await;
+    support::create_namespace(&client, "jobs").await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a port")
+        .local_addr()
+        .expect("address")
+        .port();
+
+    let operator = Command::new(env!("CARGO_BIN_EXE_flinkrs-operator"))
+        .env("KUBECONFIG", control_plane.kubeconfig())
+        .env("FLINKRS_LEADER_ELECTION", "true")
+        .env("POD_NAMESPACE", "default")
+        .env("POD_NAME", "operator-0")
+        .env("FLINKRS_WATCH_NAMESPACES", "jobs")
+        .env("FLINKRS_JOBMANAGER_CLIENT", "fake")
+        .env("FLINKRS_LOG_FORMAT", "json")
+        .env("FLINKRS_HTTP_ADDRESS", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the operator binary starts");
+    let _operator = KillOnDrop(operator);
+
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
+    support::eventually(
+        "operator-0 to hold the Lease",
+        Duration::from_secs(60),
+        || {
+            let leases = leases.clone();
+            async move {
+                let lease = leases.get_opt("flinkrs-operator").await.ok()??;
+                (lease.spec?.holder_identity.as_deref() == Some("operator-0")).then_some(())
+            }
+        },
+    )
+    .await;
+    let health = http_get(port, "/healthz").await.expect("/healthz answers");
+    assert!(
+        health.starts_with("HTTP/1.1 200 OK\r\n") && health.ends_with("ok\n"),
+        "{health}"
+    );
+
+    support::apply_example(&client, "jobs", "wordcount.yaml").await;
+    let jobs: Api<FlinkJob> = Api::namespaced(client.clone(), "jobs");
+    support::eventually("wordcount to be Running", Duration::from_secs(60), || {
+        let jobs = jobs.clone();
+        async move {
+            let status = jobs.get("wordcount").await.ok()?.status?;
+            (status.phase == Some(JobPhase::Running)).then_some(())
+        }
+    })
+    .await;
+    let metrics = support::eventually(
+        "the Running job in /metrics",
+        Duration::from_secs(10),
+        || async {
+            http_get(port, "/metrics")
+                .await
+                .filter(|m| m.contains("flinkrs_operator_jobs{phase=\"Running\"} 1\n"))
+        },
+    )
+    .await;
+    assert!(
+        metrics.contains("flinkrs_operator_reconcile_duration_seconds_bucket{le=\"0.01\"}"),
+        "{metrics}"
+    );
+}
