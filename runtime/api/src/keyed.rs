@@ -82,6 +82,17 @@ pub(crate) fn keyed_backend<K: KeyData>(
     Ok(backend)
 }
 
+/// The operator snapshot of a keyed operator: its backend's key groups.
+pub(crate) fn keyed_snapshot<K: KeyData>(
+    backend: Option<&KeyedStateBackend<K>>,
+) -> Result<OperatorSnapshot> {
+    let keyed = backend.map(KeyedStateBackend::snapshot).transpose()?;
+    Ok(OperatorSnapshot {
+        keyed,
+        operator_state: Vec::new(),
+    })
+}
+
 impl<T, K> KeyedStream<T, K>
 where
     T: Data,
@@ -268,15 +279,7 @@ where
         &mut self,
         _checkpoint: flinkrs_core::CheckpointId,
     ) -> Result<OperatorSnapshot> {
-        let keyed = self
-            .backend
-            .as_ref()
-            .map(KeyedStateBackend::snapshot)
-            .transpose()?;
-        Ok(OperatorSnapshot {
-            keyed,
-            operator_state: Vec::new(),
-        })
+        keyed_snapshot(self.backend.as_ref())
     }
 
     fn end_input(&mut self, out: &mut Output<T>) -> Result<()> {

@@ -36,6 +36,11 @@ pub mod stream;
 pub mod watermark;
 pub mod window;
 
+/// The README's examples are compiled and run as doc tests, so the front door stays true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use env::StreamExecutionEnvironment;
 pub use keyed::KeyedStream;
 pub use stream::DataStream;

@@ -10,7 +10,7 @@ use flinkrs_state::{
     KeyData, KeyedStateBackend, ListState, MapState, ReducingState, StateData, ValueState,
 };
 
-use crate::keyed::{KeySelector, keyed_backend};
+use crate::keyed::{KeySelector, keyed_backend, keyed_snapshot};
 
 /// Which clock fired a timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -314,14 +314,6 @@ where
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        let keyed = self
-            .backend
-            .as_ref()
-            .map(KeyedStateBackend::snapshot)
-            .transpose()?;
-        Ok(OperatorSnapshot {
-            keyed,
-            operator_state: Vec::new(),
-        })
+        keyed_snapshot(self.backend.as_ref())
     }
 }

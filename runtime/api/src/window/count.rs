@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::functions::{InternalWindowFunction, WindowCollector, WindowContext};
 use super::time_window::{GlobalWindow, Window};
-use crate::keyed::{KeySelector, keyed_backend};
+use crate::keyed::{KeySelector, keyed_backend, keyed_snapshot};
 
 /// How a count window fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,14 +215,6 @@ where
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        let keyed = self
-            .backend
-            .as_ref()
-            .map(KeyedStateBackend::snapshot)
-            .transpose()?;
-        Ok(OperatorSnapshot {
-            keyed,
-            operator_state: Vec::new(),
-        })
+        keyed_snapshot(self.backend.as_ref())
     }
 }

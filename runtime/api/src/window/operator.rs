@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::assigners::WindowAssigner;
 use super::functions::{InternalWindowFunction, WindowCollector, WindowContext};
 use super::time_window::TimeWindow;
-use crate::keyed::{KeySelector, keyed_backend};
+use crate::keyed::{KeySelector, keyed_backend, keyed_snapshot};
 
 /// One open window: its accumulator, and whether its end-of-window firing is behind it (the
 /// event-time timer fired, or the window was created after the watermark had passed its end).
@@ -482,15 +482,7 @@ where
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        let keyed = self
-            .backend
-            .as_ref()
-            .map(KeyedStateBackend::snapshot)
-            .transpose()?;
-        Ok(OperatorSnapshot {
-            keyed,
-            operator_state: Vec::new(),
-        })
+        keyed_snapshot(self.backend.as_ref())
     }
 
     fn end_input(&mut self, out: &mut Output<F::Output>) -> Result<()> {
