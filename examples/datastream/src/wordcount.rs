@@ -28,15 +28,28 @@ fn is_word_byte(byte: u8) -> bool {
 /// an underscore (Java's `\W+`, as Flink's Tokenizer does). Java's `\w` is ASCII-only, so
 /// every byte of a multi-byte UTF-8 character separates words, and scanning bytes is exact.
 pub fn tokenize(line: String, out: &mut Collector<'_, WordCount>) {
-    for word in line.as_bytes().split(|byte| !is_word_byte(*byte)) {
-        // A word is ASCII, hence valid UTF-8.
-        if let Ok(word) = std::str::from_utf8(word)
-            && !word.is_empty()
-        {
+    let mut emit = |word: Option<&str>| {
+        if let Some(word) = word {
             let mut lower = CompactString::new(word);
             lower.make_ascii_lowercase();
             out.collect((lower, 1));
         }
+    };
+    // A word starts and ends next to ASCII bytes, so its bounds are character boundaries and
+    // `get` always succeeds; it only avoids a panic path.
+    let mut start = None;
+    for (index, byte) in line.bytes().enumerate() {
+        match (is_word_byte(byte), start) {
+            (true, None) => start = Some(index),
+            (false, Some(from)) => {
+                emit(line.get(from..index));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = start {
+        emit(line.get(from..));
     }
 }
 

@@ -1,0 +1,72 @@
+//! The example jobs' logic, checked on exact outputs.
+
+use flinkrs_api::prelude::*;
+use flinkrs_examples::{scoreboard, windowed_sensors, wordcount};
+
+#[test]
+fn tokenizer_splits_like_javas_non_word_class() {
+    let env = StreamExecutionEnvironment::new();
+    let words = env
+        .from_collection(vec![
+            "Grüße, WORLD_1!  two--words".to_owned(),
+            "".to_owned(),
+        ])
+        .flat_map(wordcount::tokenize)
+        .map(|(word, count)| format!("{word}:{count}"))
+        .execute_and_collect("tokenize")
+        .unwrap();
+    // Java's \w is ASCII-only: 'ü' and 'ß' separate words, as in Flink's Tokenizer.
+    assert_eq!(words, vec!["gr:1", "e:1", "world_1:1", "two:1", "words:1"]);
+}
+
+#[test]
+fn scoreboard_keeps_a_running_standing_per_student() {
+    let env = StreamExecutionEnvironment::new();
+    let answers = vec![
+        ("x".to_owned(), 1),
+        ("y".to_owned(), 4),
+        ("x".to_owned(), 2),
+    ];
+    let lines: Vec<String> = scoreboard::scores(&env, answers)
+        .map(|score| score.to_string())
+        .execute_and_collect("scores")
+        .unwrap();
+    assert_eq!(
+        lines,
+        vec!["(x,1,1,1,1.0)", "(y,4,1,4,4.0)", "(x,2,2,3,1.5)"]
+    );
+}
+
+#[test]
+fn windowed_sensors_is_the_same_at_any_parallelism() {
+    let mut baseline: Option<(Vec<String>, Vec<String>)> = None;
+    for parallelism in [1usize, 3] {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(parallelism).unwrap();
+        let (windows, late) =
+            windowed_sensors::summaries(&env, windowed_sensors::builtin_readings());
+        let windows = windows.map(|w| w.to_string()).collect();
+        let late = late.map(|r| r.to_string()).collect();
+        env.execute("sensors").unwrap();
+        let mut result = (windows.take(), late.take());
+        result.0.sort();
+        result.1.sort();
+        match &baseline {
+            None => baseline = Some(result),
+            Some(expected) => assert_eq!(&result, expected, "parallelism {parallelism}"),
+        }
+    }
+    let (windows, late) = baseline.unwrap();
+    assert_eq!(
+        windows,
+        vec![
+            "s1 [0, 10000) readings=3 avg=21.0 max=22.0",
+            "s1 [10000, 20000) readings=2 avg=23.5 max=24.0",
+            "s1 [20000, 30000) readings=1 avg=25.0 max=25.0",
+            "s2 [0, 10000) readings=2 avg=30.5 max=31.0",
+            "s2 [10000, 20000) readings=1 avg=32.0 max=32.0",
+            "s2 [20000, 30000) readings=1 avg=33.0 max=33.0",
+        ]
+    );
+    assert_eq!(late, vec!["s1 at 4000 ms: 19.0", "s2 at 9500 ms: 29.0"]);
+}
