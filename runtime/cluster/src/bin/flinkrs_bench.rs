@@ -1,4 +1,5 @@
-//! `make bench`: throughput of four pipelines at parallelism 1, release build.
+//! `make bench`: throughput of four pipelines at parallelism 1, release build; each figure
+//! is the median of three runs.
 //!
 //! Each figure is records (or bytes) per second of wall time, and per second of CPU time
 //! summed over every thread of the process: "per core". Sizes can be scaled with
@@ -46,13 +47,20 @@ struct Measurement {
     cpu: Duration,
 }
 
-fn measure(run: impl FnOnce() -> anyhow::Result<f64>) -> anyhow::Result<Measurement> {
-    let cpu_before = process_cpu_time();
-    let started = Instant::now();
-    let units = run()?;
-    let wall = started.elapsed();
-    let cpu = process_cpu_time().saturating_sub(cpu_before);
-    Ok(Measurement { units, wall, cpu })
+/// Runs a case three times and keeps the run with the median CPU time: single runs of a
+/// second or less vary with the machine's other work.
+fn measure(mut run: impl FnMut() -> anyhow::Result<f64>) -> anyhow::Result<Measurement> {
+    let mut runs = Vec::with_capacity(3);
+    for _ in 0..3 {
+        let cpu_before = process_cpu_time();
+        let started = Instant::now();
+        let units = run()?;
+        let wall = started.elapsed();
+        let cpu = process_cpu_time().saturating_sub(cpu_before);
+        runs.push(Measurement { units, wall, cpu });
+    }
+    runs.sort_by_key(|m| m.cpu);
+    Ok(runs.swap_remove(1))
 }
 
 fn report(label: &str, unit: &str, divisor: f64, target: f64, measurement: &Measurement) {
