@@ -6,15 +6,24 @@ use std::hash::Hash;
 
 /// Fast, unseeded hashing: timer keys never leave the process.
 type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
-type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
-/// Registered timers of one keyed operator subtask.
+/// A key with at least one pending timer, under a small id so the ordered timer sets hold
+/// `(time, id)` pairs instead of keys (keys need not be ordered).
+#[derive(Debug)]
+struct KeySlot<K> {
+    key: Option<K>,
+    pending_timers: u32,
+}
+
+/// Registered timers of one keyed operator subtask. Only keys with pending timers are kept:
+/// a key's id is released when its last timer fires or is deleted, so a job with ever-new
+/// keys does not grow this table.
 #[derive(Debug)]
 pub struct TimerService<K> {
     event_time: BTreeSet<(i64, u64)>,
     processing_time: BTreeSet<(i64, u64)>,
-    registered: FastSet<(bool, i64, u64)>,
-    keys: Vec<Option<K>>,
+    slots: Vec<KeySlot<K>>,
+    free_ids: Vec<u64>,
     key_ids: FastMap<K, u64>,
     current_watermark: i64,
 }
@@ -24,8 +33,8 @@ impl<K> Default for TimerService<K> {
         TimerService {
             event_time: BTreeSet::new(),
             processing_time: BTreeSet::new(),
-            registered: FastSet::default(),
-            keys: Vec::new(),
+            slots: Vec::new(),
+            free_ids: Vec::new(),
             key_ids: FastMap::default(),
             current_watermark: i64::MIN,
         }
@@ -37,10 +46,51 @@ impl<K: Hash + Eq + Clone> TimerService<K> {
         if let Some(id) = self.key_ids.get(key) {
             return *id;
         }
-        let id = self.keys.len() as u64;
-        self.keys.push(Some(key.clone()));
+        let slot = KeySlot {
+            key: Some(key.clone()),
+            pending_timers: 0,
+        };
+        let id = match self.free_ids.pop() {
+            Some(id) => {
+                self.slots[id as usize] = slot;
+                id
+            }
+            None => {
+                self.slots.push(slot);
+                self.slots.len() as u64 - 1
+            }
+        };
         self.key_ids.insert(key.clone(), id);
         id
+    }
+
+    /// Counts a new timer of `id`.
+    fn added(&mut self, id: u64) {
+        self.slots[id as usize].pending_timers += 1;
+    }
+
+    /// Counts a removed timer of `id`; the last one releases the key. Returns the key.
+    fn removed(&mut self, id: u64) -> Option<K> {
+        let slot = &mut self.slots[id as usize];
+        slot.pending_timers = slot.pending_timers.saturating_sub(1);
+        if slot.pending_timers > 0 {
+            return slot.key.clone();
+        }
+        let key = slot.key.take()?;
+        self.key_ids.remove(&key);
+        self.free_ids.push(id);
+        Some(key)
+    }
+
+    /// Releases an id that got no timer (a duplicate registration of a new key cannot
+    /// happen, but a key looked up for nothing must not stay).
+    fn release_if_unused(&mut self, id: u64) {
+        if self.slots[id as usize].pending_timers == 0
+            && let Some(key) = self.slots[id as usize].key.take()
+        {
+            self.key_ids.remove(&key);
+            self.free_ids.push(id);
+        }
     }
 
     pub fn current_watermark(&self) -> i64 {
@@ -50,31 +100,35 @@ impl<K: Hash + Eq + Clone> TimerService<K> {
     /// Registers an event-time timer; registering the same (key, time) twice keeps one.
     pub fn register_event_time_timer(&mut self, key: &K, timestamp: i64) {
         let id = self.key_id(key);
-        if self.registered.insert((true, timestamp, id)) {
-            self.event_time.insert((timestamp, id));
+        if self.event_time.insert((timestamp, id)) {
+            self.added(id);
         }
     }
 
     pub fn delete_event_time_timer(&mut self, key: &K, timestamp: i64) {
-        if let Some(&id) = self.key_ids.get(key)
-            && self.registered.remove(&(true, timestamp, id))
-        {
-            self.event_time.remove(&(timestamp, id));
+        if let Some(&id) = self.key_ids.get(key) {
+            if self.event_time.remove(&(timestamp, id)) {
+                self.removed(id);
+            } else {
+                self.release_if_unused(id);
+            }
         }
     }
 
     pub fn register_processing_time_timer(&mut self, key: &K, timestamp: i64) {
         let id = self.key_id(key);
-        if self.registered.insert((false, timestamp, id)) {
-            self.processing_time.insert((timestamp, id));
+        if self.processing_time.insert((timestamp, id)) {
+            self.added(id);
         }
     }
 
     pub fn delete_processing_time_timer(&mut self, key: &K, timestamp: i64) {
-        if let Some(&id) = self.key_ids.get(key)
-            && self.registered.remove(&(false, timestamp, id))
-        {
-            self.processing_time.remove(&(timestamp, id));
+        if let Some(&id) = self.key_ids.get(key) {
+            if self.processing_time.remove(&(timestamp, id)) {
+                self.removed(id);
+            } else {
+                self.release_if_unused(id);
+            }
         }
     }
 
@@ -86,8 +140,7 @@ impl<K: Hash + Eq + Clone> TimerService<K> {
             return None;
         }
         self.event_time.pop_first();
-        self.registered.remove(&(true, timestamp, id));
-        self.keys[id as usize].clone().map(|key| (key, timestamp))
+        self.removed(id).map(|key| (key, timestamp))
     }
 
     /// Removes and returns the earliest processing-time timer at or before `now`.
@@ -97,12 +150,16 @@ impl<K: Hash + Eq + Clone> TimerService<K> {
             return None;
         }
         self.processing_time.pop_first();
-        self.registered.remove(&(false, timestamp, id));
-        self.keys[id as usize].clone().map(|key| (key, timestamp))
+        self.removed(id).map(|key| (key, timestamp))
     }
 
     pub fn event_time_timer_count(&self) -> usize {
         self.event_time.len()
+    }
+
+    /// Keys that currently have a pending timer.
+    pub fn tracked_keys(&self) -> usize {
+        self.key_ids.len()
     }
 }
 
@@ -125,5 +182,31 @@ mod tests {
         timers.register_processing_time_timer(&"a", 5);
         assert_eq!(timers.pop_processing_time_timer(4), None);
         assert_eq!(timers.pop_processing_time_timer(5), Some(("a", 5)));
+    }
+
+    #[test]
+    fn keys_are_forgotten_once_their_timers_are_gone() {
+        let mut timers = TimerService::default();
+        for key in 0..1_000u32 {
+            timers.register_event_time_timer(&key, i64::from(key));
+            timers.register_processing_time_timer(&key, 7);
+        }
+        assert_eq!(timers.tracked_keys(), 1_000);
+        let mut fired = 0;
+        while timers.pop_event_time_timer(10_000).is_some() {
+            fired += 1;
+        }
+        assert_eq!(fired, 1_000);
+        // Each key still has its processing-time timer.
+        assert_eq!(timers.tracked_keys(), 1_000);
+        for key in 0..500u32 {
+            timers.delete_processing_time_timer(&key, 7);
+        }
+        while timers.pop_processing_time_timer(7).is_some() {}
+        assert_eq!(timers.tracked_keys(), 0);
+        // Released ids are reused rather than growing the table.
+        timers.register_event_time_timer(&5, 1);
+        assert_eq!(timers.pop_event_time_timer(1), Some((5, 1)));
+        assert_eq!(timers.tracked_keys(), 0);
     }
 }
