@@ -8,6 +8,8 @@ The score-board job of the Flink course: keyed by student, for each answer print
         > runtime/cluster/tests/golden/datastream-scoreboard.txt
 """
 
+import sys
+
 from pyflink.common import Types
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.functions import KeyedProcessFunction, RuntimeContext
@@ -32,6 +34,8 @@ class RunningScore(KeyedProcessFunction):
 def main():
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(1)
+    # Python workers run with this interpreter, so a venv's PyFlink is found.
+    env.set_python_executable(sys.executable)
     answers = env.from_collection(ANSWERS, type_info=Types.TUPLE([Types.STRING(), Types.LONG()]))
     scores = answers.key_by(lambda answer: answer[0]).process(
         RunningScore(),

@@ -8,12 +8,9 @@ use flinkrs_api::prelude::*;
 use flinkrs_connectors::ConnectorSources;
 
 /// The built-in text, used when no `--input` is given.
-pub const TEXT: &[&str] = &[
-    "The stream flows on and on, and every word that flows is counted",
-    "once for every time it flows; the counts flow out as the words flow in.",
-    "A word counted in streaming mode is printed each time its count changes,",
-    "a word counted in batch mode is printed once, with its final count.",
-];
+/// The built-in text, used when no `--input` is given. The file is shared with the script
+/// that records Flink's answer (`scripts/flink-reference/record_wordcount.py`).
+pub const TEXT: &str = include_str!("../data/wordcount.txt");
 
 /// A word and its count. Words are [`CompactString`]s: up to 24 bytes live inline, so
 /// counting words allocates nothing per word.
@@ -68,7 +65,7 @@ pub fn counts(lines: &DataStream<String>) -> DataStream<WordCount> {
 pub fn lines(env: &StreamExecutionEnvironment, input: Option<&Path>) -> Result<DataStream<String>> {
     match input {
         Some(path) => Ok(env.read_text_file(path)),
-        None => Ok(env.from_collection(TEXT.iter().map(|line| (*line).to_owned()).collect())),
+        None => Ok(env.from_collection(TEXT.lines().map(str::to_owned).collect())),
     }
 }
 

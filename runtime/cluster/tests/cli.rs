@@ -179,6 +179,31 @@ fn wordcount_results_are_the_same_at_parallelism_one_two_and_four() {
 }
 
 #[test]
+fn wordcount_batch_mode_prints_flinks_final_counts() {
+    let expected: Vec<String> = golden("wordcount-builtin-batch.txt")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for parallelism in ["1", "2"] {
+        let outcome = flinkrs(&[
+            "run",
+            "--example",
+            "wordcount",
+            "-p",
+            parallelism,
+            "-D",
+            "execution.runtime-mode=batch",
+        ]);
+        assert_eq!(outcome.code, Some(0), "stderr: {}", outcome.stderr);
+        assert_eq!(
+            unprefixed_sorted(&outcome.stdout),
+            expected,
+            "parallelism {parallelism}"
+        );
+    }
+}
+
+#[test]
 fn windowed_sensors_reports_windows_and_late_readings() {
     let outcome = flinkrs(&["run", "--example", "windowed-sensors"]);
     assert_eq!(outcome.code, Some(0), "stderr: {}", outcome.stderr);
