@@ -92,7 +92,7 @@ fn a_stalled_consumer_bounds_what_the_producer_emits() {
         last = now;
         std::thread::sleep(Duration::from_millis(200));
     }
-    // Source batches are 1024 rows (the source's own batch size); channel batches 1000 rows.
+    // Source and channel batches are 1000 rows (the configured bound).
     // In flight at most: the sink's batch, 2 queued batches, the writer's buffer, the batch
     // being sent, and the source batch being split.
     let stalled_at = emitted.load(Ordering::SeqCst);

@@ -96,13 +96,13 @@ pub const OPTIONS: &[ConfigOption] = &[
     ConfigOption {
         key: BATCH_MAX_ROWS,
         value_type: OptionType::PositiveInt,
-        default: "1024",
+        default: "4096",
         description: "Most records in one batch sent over a channel.",
     },
     ConfigOption {
         key: BATCH_MAX_BYTES,
         value_type: OptionType::PositiveInt,
-        default: "65536",
+        default: "262144",
         description: "Most in-memory bytes of records in one batch sent over a channel.",
     },
     ConfigOption {

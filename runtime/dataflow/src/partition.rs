@@ -135,6 +135,8 @@ pub struct ChannelWriter<T> {
     buffers: Vec<Batch<T>>,
     routing: Routing<T>,
     rows_per_batch: usize,
+    /// Scratch for cutting an oversized batch, reused.
+    tails: Vec<Batch<T>>,
 }
 
 impl<T: Data> ChannelWriter<T> {
@@ -181,6 +183,7 @@ impl<T: Data> ChannelWriter<T> {
             buffers,
             routing,
             rows_per_batch,
+            tails: Vec::new(),
         })
     }
 
@@ -193,6 +196,35 @@ impl<T: Data> ChannelWriter<T> {
         self.senders[channel]
             .send(StreamElement::Records(batch))
             .map_err(|_| Error::Cancelled)
+    }
+
+    /// Sends a large batch on the single channel while nothing is pending: a batch within
+    /// bounds goes as it is; a larger one (a flat_map's output) is cut into bounded chunks by
+    /// bulk copies from its tail, and its last partial chunk stays buffered for what follows.
+    fn send_whole(&mut self, batch: &mut Batch<T>) -> Result<()> {
+        let rows = self.rows_per_batch;
+        let mut tails = std::mem::take(&mut self.tails);
+        while batch.len() > rows {
+            let cut = (batch.len() - 1) / rows * rows;
+            tails.push(batch.split_off(cut));
+        }
+        std::mem::swap(&mut self.buffers[0], batch);
+        let mut result = self.send(0);
+        // `tails` holds the chunks last-first.
+        while let Some(chunk) = tails.pop() {
+            if result.is_err() {
+                continue;
+            }
+            if chunk.len() == rows {
+                result = self.senders[0]
+                    .send(StreamElement::Records(chunk))
+                    .map_err(|_| Error::Cancelled);
+            } else {
+                self.buffers[0] = chunk;
+            }
+        }
+        self.tails = tails;
+        result
     }
 
     fn flush_all(&mut self) -> Result<()> {
@@ -256,11 +288,8 @@ impl<T: Data> Input<T> for ChannelWriter<T> {
     fn process_batch(&mut self, batch: &mut Batch<T>) -> Result<()> {
         match &mut self.routing {
             Routing::Single => {
-                let buffer = &mut self.buffers[0];
-                if buffer.is_empty() && batch.len() >= self.rows_per_batch / 2 {
-                    // Large batch and nothing pending: send it as it is, without copying.
-                    std::mem::swap(buffer, batch);
-                    return self.send(0);
+                if self.buffers[0].is_empty() && batch.len() >= self.rows_per_batch / 2 {
+                    return self.send_whole(batch);
                 }
                 for record in batch.drain(..) {
                     let buffer = &mut self.buffers[0];
@@ -326,5 +355,45 @@ impl<T: Data> Input<T> for ChannelWriter<T> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use flinkrs_core::Record;
+
+    use super::*;
+
+    #[test]
+    fn batches_sent_over_a_channel_stay_within_the_row_bound() {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let bounds = BatchBounds {
+            max_rows: 100,
+            max_bytes: 1 << 20,
+        };
+        for partitioner in [PartitionerSpec::forward(), PartitionerSpec::rebalance()] {
+            let mut writer =
+                ChannelWriter::new(vec![sender.clone()], &partitioner, bounds, 128, 0).unwrap();
+            // One oversized batch, as a flat_map emits, then a small one.
+            let mut big: Batch<u32> = (0..250).map(Record::new).collect();
+            writer.process_batch(&mut big).unwrap();
+            let mut small: Batch<u32> = (250..260).map(Record::new).collect();
+            writer.process_batch(&mut small).unwrap();
+            writer.end_input().unwrap();
+            let mut sizes = Vec::new();
+            let mut values = Vec::new();
+            while let Ok(element) = receiver.try_recv() {
+                match element {
+                    StreamElement::Records(batch) => {
+                        sizes.push(batch.len());
+                        values.extend(batch.into_iter().map(|record| record.value));
+                    }
+                    StreamElement::EndOfInput => break,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            assert_eq!(sizes, vec![100, 100, 60], "{partitioner:?}");
+            assert_eq!(values, (0..260).collect::<Vec<_>>(), "{partitioner:?}");
+        }
     }
 }

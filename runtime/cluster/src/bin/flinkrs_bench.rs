@@ -81,6 +81,16 @@ fn report(label: &str, unit: &str, divisor: f64, target: f64, measurement: &Meas
 
 fn environment() -> anyhow::Result<StreamExecutionEnvironment> {
     let env = StreamExecutionEnvironment::new();
+    // `FLINKRS_BENCH_CONF="key=value key=value"` overrides configuration, for tuning runs.
+    for property in std::env::var("FLINKRS_BENCH_CONF")
+        .unwrap_or_default()
+        .split_whitespace()
+    {
+        env.set(
+            property.split_once('=').map_or(property, |(k, _)| k),
+            property.split_once('=').map_or("", |(_, v)| v),
+        )?;
+    }
     env.set_parallelism(1)?;
     Ok(env)
 }
