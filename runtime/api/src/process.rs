@@ -198,24 +198,30 @@ impl<K: KeyData, O> KeyedContext<'_, K, O> {
         now_millis()
     }
 
+    /// Timers are kept per key: the current key's, which a keyed context always has. The key
+    /// is borrowed, not copied, so registering a timer per record allocates nothing.
     pub fn register_event_time_timer(&mut self, timestamp: i64) {
-        let key = self.current_key().clone();
-        self.timers.register_event_time_timer(&key, timestamp);
+        if let Some(key) = self.backend.current_key() {
+            self.timers.register_event_time_timer(key, timestamp);
+        }
     }
 
     pub fn delete_event_time_timer(&mut self, timestamp: i64) {
-        let key = self.current_key().clone();
-        self.timers.delete_event_time_timer(&key, timestamp);
+        if let Some(key) = self.backend.current_key() {
+            self.timers.delete_event_time_timer(key, timestamp);
+        }
     }
 
     pub fn register_processing_time_timer(&mut self, timestamp: i64) {
-        let key = self.current_key().clone();
-        self.timers.register_processing_time_timer(&key, timestamp);
+        if let Some(key) = self.backend.current_key() {
+            self.timers.register_processing_time_timer(key, timestamp);
+        }
     }
 
     pub fn delete_processing_time_timer(&mut self, timestamp: i64) {
-        let key = self.current_key().clone();
-        self.timers.delete_processing_time_timer(&key, timestamp);
+        if let Some(key) = self.backend.current_key() {
+            self.timers.delete_processing_time_timer(key, timestamp);
+        }
     }
 }
 

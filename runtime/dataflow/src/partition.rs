@@ -227,6 +227,17 @@ impl<T: Data> ChannelWriter<T> {
         result
     }
 
+    /// Buffers one record for `channel`, sending the buffer once it is full.
+    #[inline]
+    fn push(&mut self, channel: usize, record: flinkrs_core::Record<T>) -> Result<()> {
+        let buffer = &mut self.buffers[channel];
+        buffer.push(record);
+        if buffer.len() >= self.rows_per_batch {
+            self.send(channel)?;
+        }
+        Ok(())
+    }
+
     fn flush_all(&mut self) -> Result<()> {
         for channel in 0..self.buffers.len() {
             if !self.buffers[channel].is_empty() {
@@ -286,62 +297,40 @@ impl<T: Data> ControlInput for ChannelWriter<T> {
 
 impl<T: Data> Input<T> for ChannelWriter<T> {
     fn process_batch(&mut self, batch: &mut Batch<T>) -> Result<()> {
-        match &mut self.routing {
+        match &self.routing {
             Routing::Single => {
                 if self.buffers[0].is_empty() && batch.len() >= self.rows_per_batch / 2 {
                     return self.send_whole(batch);
                 }
                 for record in batch.drain(..) {
-                    let buffer = &mut self.buffers[0];
-                    buffer.push(record);
-                    if buffer.len() >= self.rows_per_batch {
-                        self.send(0)?;
-                    }
+                    self.push(0, record)?;
                 }
             }
             Routing::RoundRobin { next } => {
                 let channels = self.buffers.len();
                 let mut channel = *next;
                 for record in batch.drain(..) {
-                    self.buffers[channel].push(record);
-                    if self.buffers[channel].len() >= self.rows_per_batch {
-                        let full = std::mem::replace(
-                            &mut self.buffers[channel],
-                            Vec::with_capacity(self.rows_per_batch),
-                        );
-                        self.senders[channel]
-                            .send(StreamElement::Records(full))
-                            .map_err(|_| Error::Cancelled)?;
-                    }
+                    self.push(channel, record)?;
                     channel = if channel + 1 == channels {
                         0
                     } else {
                         channel + 1
                     };
                 }
-                if let Routing::RoundRobin { next } = &mut self.routing {
-                    *next = channel;
-                }
+                self.routing = Routing::RoundRobin { next: channel };
             }
             Routing::Hash {
                 key_hash,
                 max_parallelism,
             } => {
+                // Taken out of `routing` once per batch, so records can be pushed through `self`.
+                let (key_hash, max_parallelism) = (Arc::clone(key_hash), *max_parallelism);
                 let parallelism = self.buffers.len();
-                let max_parallelism = *max_parallelism;
                 for record in batch.drain(..) {
                     let key_group = key_group_for_hash(key_hash(&record.value), max_parallelism);
                     let channel =
                         operator_index_for_key_group(max_parallelism, parallelism, key_group);
-                    let buffer = &mut self.buffers[channel];
-                    buffer.push(record);
-                    if buffer.len() >= self.rows_per_batch {
-                        let full =
-                            std::mem::replace(buffer, Vec::with_capacity(self.rows_per_batch));
-                        self.senders[channel]
-                            .send(StreamElement::Records(full))
-                            .map_err(|_| Error::Cancelled)?;
-                    }
+                    self.push(channel, record)?;
                 }
             }
             Routing::Broadcast => {
