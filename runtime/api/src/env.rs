@@ -5,7 +5,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use flinkrs_core::config::{MAX_PARALLELISM, PARALLELISM_DEFAULT, RUNTIME_MODE};
-use flinkrs_core::{Configuration, Data, Result, RuntimeMode};
+use flinkrs_core::{Batch, Configuration, Data, Result, RuntimeMode};
 use flinkrs_dataflow::graph::{ChainingStrategy, NodeKind, SourceBuilder, TypedSourceFactory};
 use flinkrs_dataflow::job_graph::JobGraph;
 use flinkrs_dataflow::type_ops::type_ops;
@@ -99,7 +99,7 @@ impl StreamExecutionEnvironment {
     pub fn add_source<T, S, F>(&self, name: &str, build: F) -> DataStream<T>
     where
         T: Data,
-        S: SourceFunction<T> + 'static,
+        S: SourceFunction<Batch<T>> + 'static,
         F: Fn(&TaskInfo) -> Result<S> + Send + Sync + 'static,
     {
         self.add_source_with_parallelism(name, None, build)
@@ -114,11 +114,11 @@ impl StreamExecutionEnvironment {
     ) -> DataStream<T>
     where
         T: Data,
-        S: SourceFunction<T> + 'static,
+        S: SourceFunction<Batch<T>> + 'static,
         F: Fn(&TaskInfo) -> Result<S> + Send + Sync + 'static,
     {
-        let builder: SourceBuilder<T> = Arc::new(move |info: &TaskInfo| {
-            let source: Box<dyn SourceFunction<T>> = Box::new(build(info)?);
+        let builder: SourceBuilder<Batch<T>> = Arc::new(move |info: &TaskInfo| {
+            let source: Box<dyn SourceFunction<Batch<T>>> = Box::new(build(info)?);
             Ok(source)
         });
         let mut graph = self.graph.borrow_mut();
@@ -130,7 +130,7 @@ impl StreamExecutionEnvironment {
             max_parallelism: graph.config.max_parallelism(),
             kind: NodeKind::Source(Arc::new(TypedSourceFactory { build: builder })),
             inputs: Vec::new(),
-            output_type: type_ops::<T>(),
+            output_type: type_ops::<Batch<T>>(),
             side_output_types: Vec::new(),
             chaining: ChainingStrategy::Always,
         };

@@ -229,7 +229,7 @@ struct ReduceOperator<T, K, F> {
     state: Option<ValueState<Option<T>>>,
 }
 
-impl<T, K, F> Operator<T, T> for ReduceOperator<T, K, F>
+impl<T, K, F> Operator<Batch<T>, Batch<T>> for ReduceOperator<T, K, F>
 where
     T: Data + Serialize + DeserializeOwned,
     K: KeyData,
@@ -242,7 +242,7 @@ where
         Ok(())
     }
 
-    fn process_batch(&mut self, batch: &mut Batch<T>, out: &mut Output<T>) -> Result<()> {
+    fn process_batch(&mut self, batch: &mut Batch<T>, out: &mut Output<Batch<T>>) -> Result<()> {
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.state) else {
             return Ok(());
         };
@@ -282,7 +282,7 @@ where
         keyed_snapshot(self.backend.as_ref())
     }
 
-    fn end_input(&mut self, out: &mut Output<T>) -> Result<()> {
+    fn end_input(&mut self, out: &mut Output<Batch<T>>) -> Result<()> {
         if self.batch_mode
             && let (Some(backend), Some(state)) = (self.backend.as_mut(), self.state)
         {

@@ -12,8 +12,8 @@
 //!
 //! let env = StreamExecutionEnvironment::new();
 //! let counts = env
-//!     .from_collection(vec!["to be", "or not to be"])
-//!     .flat_map(|line: &str, out: &mut Collector<'_, (String, u64)>| {
+//!     .from_collection(vec!["to be".to_owned(), "or not to be".to_owned()])
+//!     .flat_map(|line: String, out: &mut Collector<'_, (String, u64)>| {
 //!         for word in line.split_whitespace() {
 //!             out.collect((word.to_owned(), 1));
 //!         }

@@ -30,12 +30,12 @@ pub trait ProcessFunction<I, O>: Send {
 
 /// What a [`ProcessFunction`] can do while processing a record.
 pub struct ProcessContext<'a, O> {
-    out: &'a mut Output<O>,
+    out: &'a mut Output<Batch<O>>,
     timestamp: i64,
     watermark: i64,
 }
 
-impl<O> ProcessContext<'_, O> {
+impl<O: Data> ProcessContext<'_, O> {
     /// The record's event-time timestamp, if it has one.
     pub fn timestamp(&self) -> Option<i64> {
         (self.timestamp != flinkrs_core::NO_TIMESTAMP).then_some(self.timestamp)
@@ -76,12 +76,14 @@ impl<P, I> ProcessOperator<P, I> {
     }
 }
 
-impl<I: Send, O, P: ProcessFunction<I, O>> Operator<I, O> for ProcessOperator<P, I> {
+impl<I: Data, O: Data, P: ProcessFunction<I, O>> Operator<Batch<I>, Batch<O>>
+    for ProcessOperator<P, I>
+{
     fn open(&mut self, info: &TaskInfo) -> Result<()> {
         self.function.open(info)
     }
 
-    fn process_batch(&mut self, batch: &mut Batch<I>, out: &mut Output<O>) -> Result<()> {
+    fn process_batch(&mut self, batch: &mut Batch<I>, out: &mut Output<Batch<O>>) -> Result<()> {
         for record in batch.drain(..) {
             let mut ctx = ProcessContext {
                 out,
@@ -93,7 +95,11 @@ impl<I: Send, O, P: ProcessFunction<I, O>> Operator<I, O> for ProcessOperator<P,
         Ok(())
     }
 
-    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<O>) -> Result<()> {
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        out: &mut Output<Batch<O>>,
+    ) -> Result<()> {
         self.watermark = watermark.0;
         out.emit_watermark(watermark)
     }
@@ -154,12 +160,12 @@ pub trait KeyedProcessFunction<K, I, O>: Send {
 pub struct KeyedContext<'a, K, O> {
     backend: &'a mut KeyedStateBackend<K>,
     timers: &'a mut TimerService<K>,
-    out: &'a mut Output<O>,
+    out: &'a mut Output<Batch<O>>,
     timestamp: i64,
     time_domain: Option<TimeDomain>,
 }
 
-impl<K: KeyData, O> KeyedContext<'_, K, O> {
+impl<K: KeyData, O: Data> KeyedContext<'_, K, O> {
     /// The key of the record or timer being processed.
     pub fn current_key(&self) -> &K {
         self.backend
@@ -249,7 +255,7 @@ impl<P, I, K: KeyData> KeyedProcessOperator<P, I, K> {
         key: K,
         timestamp: i64,
         domain: TimeDomain,
-        out: &mut Output<O>,
+        out: &mut Output<Batch<O>>,
     ) -> Result<()>
     where
         P: KeyedProcessFunction<K, I, O>,
@@ -269,10 +275,11 @@ impl<P, I, K: KeyData> KeyedProcessOperator<P, I, K> {
     }
 }
 
-impl<P, I, K, O> Operator<I, O> for KeyedProcessOperator<P, I, K>
+impl<P, I, K, O> Operator<Batch<I>, Batch<O>> for KeyedProcessOperator<P, I, K>
 where
     P: KeyedProcessFunction<K, I, O>,
-    I: Send,
+    I: Data,
+    O: Data,
     K: KeyData,
 {
     fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
@@ -287,7 +294,7 @@ where
         }
     }
 
-    fn process_batch(&mut self, batch: &mut Batch<I>, out: &mut Output<O>) -> Result<()> {
+    fn process_batch(&mut self, batch: &mut Batch<I>, out: &mut Output<Batch<O>>) -> Result<()> {
         let Some(backend) = self.backend.as_mut() else {
             return Ok(());
         };
@@ -305,14 +312,18 @@ where
         Ok(())
     }
 
-    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<O>) -> Result<()> {
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        out: &mut Output<Batch<O>>,
+    ) -> Result<()> {
         while let Some((key, timestamp)) = self.timers.pop_event_time_timer(watermark.0) {
             self.fire(key, timestamp, TimeDomain::EventTime, out)?;
         }
         out.emit_watermark(watermark)
     }
 
-    fn on_processing_time(&mut self, now_millis: i64, out: &mut Output<O>) -> Result<()> {
+    fn on_processing_time(&mut self, now_millis: i64, out: &mut Output<Batch<O>>) -> Result<()> {
         while let Some((key, timestamp)) = self.timers.pop_processing_time_timer(now_millis) {
             self.fire(key, timestamp, TimeDomain::ProcessingTime, out)?;
         }

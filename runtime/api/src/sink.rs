@@ -42,12 +42,12 @@ pub(crate) struct SinkOperator<S> {
     pub sink: S,
 }
 
-impl<T, S: SinkFunction<T>> Operator<T, ()> for SinkOperator<S> {
+impl<T, S: SinkFunction<T>> Operator<Batch<T>, Batch<()>> for SinkOperator<S> {
     fn open(&mut self, info: &TaskInfo) -> Result<()> {
         self.sink.open(info)
     }
 
-    fn process_batch(&mut self, batch: &mut Batch<T>, _out: &mut Output<()>) -> Result<()> {
+    fn process_batch(&mut self, batch: &mut Batch<T>, _out: &mut Output<Batch<()>>) -> Result<()> {
         self.sink.write_batch(batch)
     }
 
@@ -62,7 +62,7 @@ impl<T, S: SinkFunction<T>> Operator<T, ()> for SinkOperator<S> {
         self.sink.notify_checkpoint_complete(checkpoint)
     }
 
-    fn end_input(&mut self, _out: &mut Output<()>) -> Result<()> {
+    fn end_input(&mut self, _out: &mut Output<Batch<()>>) -> Result<()> {
         self.sink.finish()
     }
 

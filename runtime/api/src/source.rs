@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use flinkrs_core::{Batch, Data, Record, Result};
-use flinkrs_dataflow::{SourceContext, SourceFunction, SourceStatus};
+use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 
 /// Emits the elements of a collection in order, then finishes. Each parallel subtask emits
 /// every `parallelism`-th element, starting at its own index.
@@ -24,7 +24,11 @@ impl<T> CollectionSource<T> {
     }
 }
 
-impl<T: Data + Sync> SourceFunction<T> for CollectionSource<T> {
+impl<T: Data + Sync> SourceFunction<Batch<T>> for CollectionSource<T> {
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::Bounded
+    }
+
     fn poll_batch(
         &mut self,
         batch: &mut Batch<T>,

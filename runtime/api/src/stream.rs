@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use flinkrs_core::key_group::key_hash_code;
-use flinkrs_core::{Data, NodeId, Result};
+use flinkrs_core::{Batch, Data, NodeId, Result};
 use flinkrs_dataflow::graph::{ChainingStrategy, NodeKind, OperatorBuilder, TypedOperatorFactory};
 use flinkrs_dataflow::partition::KeyHashFn;
 use flinkrs_dataflow::type_ops::type_ops;
@@ -87,9 +87,9 @@ impl<T: Data> DataStream<T> {
     pub(crate) fn add_operator<O, F>(&self, name: &str, build: F) -> DataStream<O>
     where
         O: Data,
-        F: Fn(&TaskInfo) -> Result<Box<dyn Operator<T, O>>> + Send + Sync + 'static,
+        F: Fn(&TaskInfo) -> Result<Box<dyn Operator<Batch<T>, Batch<O>>>> + Send + Sync + 'static,
     {
-        let builder: OperatorBuilder<T, O> = Arc::new(build);
+        let builder: OperatorBuilder<Batch<T>, Batch<O>> = Arc::new(build);
         let mut graph = self.graph.borrow_mut();
         let inputs = self
             .inputs
@@ -108,7 +108,7 @@ impl<T: Data> DataStream<T> {
             max_parallelism: graph.config.max_parallelism(),
             kind: NodeKind::Operator(Arc::new(TypedOperatorFactory { build: builder })),
             inputs,
-            output_type: type_ops::<O>(),
+            output_type: type_ops::<Batch<O>>(),
             side_output_types: Vec::new(),
             chaining: ChainingStrategy::Always,
         };
@@ -121,11 +121,11 @@ impl<T: Data> DataStream<T> {
     pub fn transform<O, Op, F>(&self, name: &str, build: F) -> DataStream<O>
     where
         O: Data,
-        Op: Operator<T, O> + 'static,
+        Op: Operator<Batch<T>, Batch<O>> + 'static,
         F: Fn(&TaskInfo) -> Op + Send + Sync + 'static,
     {
         self.add_operator(name, move |info| {
-            let operator: Box<dyn Operator<T, O>> = Box::new(build(info));
+            let operator: Box<dyn Operator<Batch<T>, Batch<O>>> = Box::new(build(info));
             Ok(operator)
         })
     }
@@ -252,7 +252,7 @@ impl<T: Data> DataStream<T> {
             let mut graph = self.graph.borrow_mut();
             let side_types = &mut graph.node_mut(node).side_output_types;
             if !side_types.iter().any(|(name, _)| name == tag.name()) {
-                side_types.push((tag.name().to_owned(), type_ops::<X>()));
+                side_types.push((tag.name().to_owned(), type_ops::<Batch<X>>()));
             }
         }
         DataStream::from_slot(

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flinkrs_core::{Batch, Result, Watermark, WatermarkStatus};
+use flinkrs_core::{Batch, Data, Result, Watermark, WatermarkStatus};
 use flinkrs_dataflow::{Operator, Output, TaskInfo};
 
 /// Where a [`WatermarkGenerator`] emits.
@@ -133,7 +133,7 @@ pub(crate) struct TimestampsAndWatermarksOperator<T> {
     splits: Vec<(usize, i64)>,
 }
 
-impl<T> TimestampsAndWatermarksOperator<T> {
+impl<T: Data> TimestampsAndWatermarksOperator<T> {
     pub(crate) fn new(strategy: WatermarkStrategy<T>, info: &TaskInfo) -> Self {
         let generator = (strategy.generator)();
         TimestampsAndWatermarksOperator {
@@ -158,7 +158,7 @@ impl<T> TimestampsAndWatermarksOperator<T> {
         })
     }
 
-    fn periodic_emit(&mut self, out: &mut Output<T>) -> Result<()> {
+    fn periodic_emit(&mut self, out: &mut Output<Batch<T>>) -> Result<()> {
         if self.interval.is_zero() || self.last_periodic_emit.elapsed() < self.interval {
             return Ok(());
         }
@@ -171,8 +171,8 @@ impl<T> TimestampsAndWatermarksOperator<T> {
     }
 }
 
-impl<T: Send> Operator<T, T> for TimestampsAndWatermarksOperator<T> {
-    fn process_batch(&mut self, batch: &mut Batch<T>, out: &mut Output<T>) -> Result<()> {
+impl<T: Data> Operator<Batch<T>, Batch<T>> for TimestampsAndWatermarksOperator<T> {
+    fn process_batch(&mut self, batch: &mut Batch<T>, out: &mut Output<Batch<T>>) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -214,7 +214,11 @@ impl<T: Send> Operator<T, T> for TimestampsAndWatermarksOperator<T> {
         self.periodic_emit(out)
     }
 
-    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<T>) -> Result<()> {
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        out: &mut Output<Batch<T>>,
+    ) -> Result<()> {
         // Upstream watermarks are replaced by this operator's own, except the final one that
         // marks the end of bounded input.
         if watermark == Watermark::MAX {
@@ -224,7 +228,7 @@ impl<T: Send> Operator<T, T> for TimestampsAndWatermarksOperator<T> {
         Ok(())
     }
 
-    fn on_processing_time(&mut self, _now_millis: i64, out: &mut Output<T>) -> Result<()> {
+    fn on_processing_time(&mut self, _now_millis: i64, out: &mut Output<Batch<T>>) -> Result<()> {
         self.periodic_emit(out)?;
         if let Some(timeout) = self.strategy.idle_timeout
             && !self.idle

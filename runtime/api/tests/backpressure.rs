@@ -1,6 +1,7 @@
 //! Bounded channels: a consumer that does not read stops its producer after a bounded number
 //! of batches, and nothing is lost once it reads again.
 
+use flinkrs_core::Batch;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ struct CountingSource {
     next: u64,
 }
 
-impl SourceFunction<u64> for CountingSource {
+impl SourceFunction<Batch<u64>> for CountingSource {
     fn poll_batch(
         &mut self,
         batch: &mut Vec<Record<u64>>,

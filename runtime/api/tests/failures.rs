@@ -2,6 +2,7 @@
 //! operator, and the job does not hang.
 
 use flinkrs_api::prelude::*;
+use flinkrs_core::Batch;
 
 #[test]
 fn panicking_user_function_fails_the_job_naming_the_operator() {
@@ -61,7 +62,7 @@ fn error_returned_by_user_function_names_the_operator() {
 fn failure_in_a_sink_stops_an_unbounded_source() {
     // An endless source: the job ends only because the failing sink cancels it.
     struct Endless;
-    impl SourceFunction<u64> for Endless {
+    impl SourceFunction<Batch<u64>> for Endless {
         fn poll_batch(
             &mut self,
             batch: &mut Vec<Record<u64>>,

@@ -1,6 +1,7 @@
 //! Processing-time timers and idle sources, synchronised through a flag the job itself sets
 //! when the expected output appears, so nothing depends on sleeping long enough.
 
+use flinkrs_core::Batch;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,7 +18,7 @@ struct EmitThenWait {
     deadline: Option<Instant>,
 }
 
-impl SourceFunction<u64> for EmitThenWait {
+impl SourceFunction<Batch<u64>> for EmitThenWait {
     fn poll_batch(
         &mut self,
         batch: &mut Vec<Record<u64>>,

@@ -7,7 +7,7 @@ use crate::ids::CheckpointId;
 use crate::time::{NO_TIMESTAMP, Watermark};
 
 /// One record with its event-time timestamp ([`NO_TIMESTAMP`] when it has none).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record<T> {
     pub value: T,
     pub timestamp: i64,
@@ -31,8 +31,10 @@ impl<T> Record<T> {
     }
 }
 
-/// Records travel in batches, never one at a time. A batch is bounded in rows and bytes by the
-/// channel that carries it.
+/// A batch of typed records: the batch type of the typed DataStream API. Records travel in
+/// batches, never one at a time; a batch is bounded in rows and bytes by the channel that
+/// carries it. (The SQL path moves Arrow record batches instead; both implement the dataflow
+/// crate's `StreamBatch`.)
 pub type Batch<T> = Vec<Record<T>>;
 
 /// Whether a channel currently produces data that should hold back the watermark.
@@ -60,10 +62,10 @@ pub struct CheckpointBarrier {
     pub kind: SnapshotKind,
 }
 
-/// One element of a channel between two tasks.
+/// One element of a channel between two tasks, carrying batches of type `B`.
 #[derive(Debug)]
-pub enum StreamElement<T> {
-    Records(Batch<T>),
+pub enum StreamElement<B> {
+    Records(B),
     Watermark(Watermark),
     WatermarkStatus(WatermarkStatus),
     Barrier(CheckpointBarrier),

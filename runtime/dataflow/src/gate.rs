@@ -1,14 +1,8 @@
-//! The input gate of a task: reads all input channels, aligns checkpoint barriers, computes
-//! the input watermark as the minimum over channels, and detects the end of input.
+//! The input gate of a task: over all input channels, it aligns checkpoint barriers, computes
+//! the input watermark as the minimum over channels, and detects the end of input. It is pure
+//! bookkeeping; the task loop in [`task`](crate::task) does the receiving.
 
-use std::time::{Duration, Instant};
-
-use crossbeam_channel::{Receiver, RecvTimeoutError, Select};
-use flinkrs_core::time::now_millis;
-use flinkrs_core::{CheckpointBarrier, Error, Result, StreamElement, Watermark, WatermarkStatus};
-
-use crate::chain::{Input, TaskSnapshot};
-use crate::executor::TaskControl;
+use flinkrs_core::{CheckpointBarrier, Watermark, WatermarkStatus};
 
 #[derive(Clone, Copy, Debug)]
 struct ChannelState {
@@ -155,115 +149,6 @@ impl GateState {
         actions.retain(|a| *a != GateAction::Nothing);
         actions
     }
-}
-
-/// Runs a task whose head reads from channels, until every channel has ended.
-pub fn run_input_task<T: flinkrs_core::Data>(
-    receivers: Vec<Receiver<StreamElement<T>>>,
-    chain: &mut dyn Input<T>,
-    control: &TaskControl,
-) -> Result<()> {
-    let mut gate = GateState::new(receivers.len());
-    let tick = control.tick_interval;
-    let mut next_tick = Instant::now() + tick;
-    loop {
-        if control.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let wait = next_tick.saturating_duration_since(Instant::now());
-        match receive(&receivers, &gate, wait) {
-            Received::Element(channel, element) => {
-                for action in apply(&mut gate, channel, element, chain)? {
-                    if perform(action, chain)? {
-                        return Ok(());
-                    }
-                }
-            }
-            Received::Timeout => {}
-            Received::Disconnected => {
-                // The producer went away without sending end-of-input: it failed.
-                return Err(Error::Cancelled);
-            }
-        }
-        if Instant::now() >= next_tick {
-            chain.on_processing_time(now_millis())?;
-            next_tick = Instant::now() + tick;
-        }
-    }
-}
-
-enum Received<T> {
-    Element(usize, StreamElement<T>),
-    Timeout,
-    Disconnected,
-}
-
-fn receive<T>(
-    receivers: &[Receiver<StreamElement<T>>],
-    gate: &GateState,
-    wait: Duration,
-) -> Received<T> {
-    if receivers.len() == 1 {
-        return match receivers[0].recv_timeout(wait) {
-            Ok(element) => Received::Element(0, element),
-            Err(RecvTimeoutError::Timeout) => Received::Timeout,
-            Err(RecvTimeoutError::Disconnected) => Received::Disconnected,
-        };
-    }
-    let mut select = Select::new();
-    let mut indices = Vec::with_capacity(receivers.len());
-    for (index, receiver) in receivers.iter().enumerate() {
-        if gate.is_readable(index) {
-            select.recv(receiver);
-            indices.push(index);
-        }
-    }
-    match select.select_timeout(wait) {
-        Ok(operation) => {
-            let channel = indices[operation.index()];
-            match operation.recv(&receivers[channel]) {
-                Ok(element) => Received::Element(channel, element),
-                Err(_) => Received::Disconnected,
-            }
-        }
-        Err(_) => Received::Timeout,
-    }
-}
-
-fn apply<T>(
-    gate: &mut GateState,
-    channel: usize,
-    element: StreamElement<T>,
-    chain: &mut dyn Input<T>,
-) -> Result<Vec<GateAction>> {
-    Ok(match element {
-        StreamElement::Records(mut batch) => {
-            chain.process_batch(&mut batch)?;
-            vec![]
-        }
-        StreamElement::Watermark(watermark) => vec![gate.on_watermark(channel, watermark)],
-        StreamElement::WatermarkStatus(status) => gate.on_status(channel, status),
-        StreamElement::Barrier(barrier) => vec![gate.on_barrier(channel, barrier)],
-        StreamElement::EndOfInput => gate.on_end_of_input(channel),
-    })
-}
-
-/// Performs a gate action on the chain; true when the input has ended.
-fn perform<T>(action: GateAction, chain: &mut dyn Input<T>) -> Result<bool> {
-    match action {
-        GateAction::Nothing => {}
-        GateAction::Watermark(watermark) => chain.process_watermark(watermark)?,
-        GateAction::Status(status) => chain.process_watermark_status(status)?,
-        GateAction::BarrierAligned(barrier) => {
-            let mut snapshot = TaskSnapshot::new();
-            chain.process_barrier(barrier, &mut snapshot)?;
-        }
-        GateAction::EndOfInput => {
-            chain.end_input()?;
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 #[cfg(test)]

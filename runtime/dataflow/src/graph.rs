@@ -4,13 +4,16 @@ use std::sync::Arc;
 
 use flinkrs_core::{Configuration, NodeId, Result};
 
-use crate::chain::{Counters, Input};
-use crate::executor::TaskRunner;
+use crate::batch::StreamBatch;
+use crate::chain::{Counters, OperatorLink};
+use crate::guard::guarded;
+use crate::input::Input;
 use crate::operator::{Operator, OperatorSnapshot, TaskInfo};
 use crate::output::{Output, SideOutputSink};
 use crate::partition::PartitionerSpec;
-use crate::source::SourceFunction;
-use crate::type_ops::{AnyBox, StreamType, take};
+use crate::source::{SourceContext, SourceFunction};
+use crate::task::{SourceTaskRunner, TaskRunner};
+use crate::type_ops::{AnyBox, StreamType, take, type_ops};
 
 /// Which output of a node an edge reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,19 +42,19 @@ pub enum ChainingStrategy {
     Never,
 }
 
-/// Builds one subtask's operator.
+/// Builds one subtask's operator, from batches `I` to batches `O`.
 pub type OperatorBuilder<I, O> =
     Arc<dyn Fn(&TaskInfo) -> Result<Box<dyn Operator<I, O>>> + Send + Sync>;
 
-/// Builds one subtask's source.
-pub type SourceBuilder<T> =
-    Arc<dyn Fn(&TaskInfo) -> Result<Box<dyn SourceFunction<T>>> + Send + Sync>;
+/// Builds one subtask's source of batches `B`.
+pub type SourceBuilder<B> =
+    Arc<dyn Fn(&TaskInfo) -> Result<Box<dyn SourceFunction<B>>> + Send + Sync>;
 
 /// Creates a node's per-subtask instance with its types erased, so the graph can hold nodes of
 /// any types.
 pub trait OperatorFactory: Send + Sync {
     /// Returns a `Box<dyn Input<I>>` (in an [`AnyBox`]) that feeds `main`, a
-    /// `Box<dyn Input<O>>`.
+    /// `Box<dyn Input<O>>`, where `I` and `O` are the node's batch types.
     fn create(
         &self,
         info: &TaskInfo,
@@ -78,7 +81,7 @@ pub struct TypedOperatorFactory<I, O> {
     pub build: OperatorBuilder<I, O>,
 }
 
-impl<I: flinkrs_core::Data, O: flinkrs_core::Data> OperatorFactory for TypedOperatorFactory<I, O> {
+impl<I: StreamBatch, O: StreamBatch> OperatorFactory for TypedOperatorFactory<I, O> {
     fn create(
         &self,
         info: &TaskInfo,
@@ -88,8 +91,8 @@ impl<I: flinkrs_core::Data, O: flinkrs_core::Data> OperatorFactory for TypedOper
         restored: Option<OperatorSnapshot>,
     ) -> Result<AnyBox> {
         let next: Box<dyn Input<O>> = take(main, &info.operator_name)?;
-        let operator = crate::chain::guarded(info, || (self.build)(info))?;
-        let link = crate::chain::OperatorLink::new(
+        let operator = guarded(info, || (self.build)(info))?;
+        let link = OperatorLink::new(
             operator,
             Output::new(next, side_outputs),
             info.clone(),
@@ -102,11 +105,11 @@ impl<I: flinkrs_core::Data, O: flinkrs_core::Data> OperatorFactory for TypedOper
 }
 
 /// The typed [`SourceFactory`].
-pub struct TypedSourceFactory<T> {
-    pub build: SourceBuilder<T>,
+pub struct TypedSourceFactory<B> {
+    pub build: SourceBuilder<B>,
 }
 
-impl<T: flinkrs_core::Data> SourceFactory for TypedSourceFactory<T> {
+impl<B: StreamBatch> SourceFactory for TypedSourceFactory<B> {
     fn create(
         &self,
         info: &TaskInfo,
@@ -114,13 +117,13 @@ impl<T: flinkrs_core::Data> SourceFactory for TypedSourceFactory<T> {
         counters: Arc<Counters>,
         batch_rows: usize,
     ) -> Result<Box<dyn TaskRunner>> {
-        let chain: Box<dyn Input<T>> = take(main, &info.operator_name)?;
-        let source = crate::chain::guarded(info, || (self.build)(info))?;
-        let context = crate::source::SourceContext {
+        let chain: Box<dyn Input<B>> = take(main, &info.operator_name)?;
+        let source = guarded(info, || (self.build)(info))?;
+        let context = SourceContext {
             info: info.clone(),
             batch_rows,
         };
-        Ok(Box::new(crate::executor::SourceTaskRunner {
+        Ok(Box::new(SourceTaskRunner {
             source,
             context,
             chain,
@@ -202,6 +205,52 @@ impl StreamGraph {
         debug_assert_eq!(id, self.next_id());
         self.nodes.push(node);
         id
+    }
+
+    /// Adds a source of batches `B` with the job's max parallelism; `parallelism` `None`
+    /// takes `parallelism.default`.
+    pub fn add_source<B: StreamBatch>(
+        &mut self,
+        name: String,
+        parallelism: Option<usize>,
+        build: SourceBuilder<B>,
+    ) -> NodeId {
+        let node = StreamNode {
+            id: self.next_id(),
+            name,
+            uid: None,
+            parallelism: parallelism.unwrap_or_else(|| self.config.parallelism()),
+            max_parallelism: self.config.max_parallelism(),
+            kind: NodeKind::Source(Arc::new(TypedSourceFactory { build })),
+            inputs: Vec::new(),
+            output_type: type_ops::<B>(),
+            side_output_types: Vec::new(),
+            chaining: ChainingStrategy::Always,
+        };
+        self.add_node(node)
+    }
+
+    /// Adds an operator from batches `I` to batches `O`, reading `inputs`, with the job's
+    /// default parallelism and max parallelism.
+    pub fn add_operator<I: StreamBatch, O: StreamBatch>(
+        &mut self,
+        name: String,
+        inputs: Vec<StreamEdge>,
+        build: OperatorBuilder<I, O>,
+    ) -> NodeId {
+        let node = StreamNode {
+            id: self.next_id(),
+            name,
+            uid: None,
+            parallelism: self.config.parallelism(),
+            max_parallelism: self.config.max_parallelism(),
+            kind: NodeKind::Operator(Arc::new(TypedOperatorFactory { build })),
+            inputs,
+            output_type: type_ops::<O>(),
+            side_output_types: Vec::new(),
+            chaining: ChainingStrategy::Always,
+        };
+        self.add_node(node)
     }
 
     /// Turns default forward edges between nodes of different parallelism into rebalance.

@@ -7,14 +7,24 @@
 //!
 //! ## How data moves
 //!
-//! Records move in batches ([`Batch`](flinkrs_core::Batch)), never one at a time. Within a
-//! task, chained operators hand a batch to each other by `&mut` reference, so a filter or a
-//! map touches no allocator and no lock. Between tasks, a [`ChannelWriter`](partition) splits
+//! Records move in batches, never one at a time. Every contract is generic over the batch
+//! type ([`StreamBatch`]): typed rows ([`Batch<T>`](flinkrs_core::Batch)) for the DataStream
+//! API, or Arrow record batches for SQL. Within a task, chained operators hand a batch to each
+//! other by `&mut` reference, so a filter or a map touches no allocator and no lock. Between tasks, a [`ChannelWriter`](partition) splits
 //! batches by partitioner (forward, rebalance, hash by key group, broadcast) into bounded
 //! per-channel buffers. A buffer is sent when it reaches `taskmanager.network.batch.max-rows`
 //! rows or `taskmanager.network.batch.max-bytes` bytes, or when
 //! `execution.buffer-timeout.interval` has passed. Channels hold a bounded number of batches,
 //! so a slow consumer blocks its producers: that is backpressure.
+//!
+//! ## Tasks
+//!
+//! Each subtask runs on its own thread as a mailbox loop ([`task`]): it waits on its input
+//! channels (or polls its source) and on a control channel at once, so a task blocked on a
+//! full output or a source without data still reacts to cancellation and checkpoint commands
+//! at once. The runtime mode is applied by the chain, not by each operator: in batch mode no
+//! intermediate watermark is delivered, and at the end of input every timer fires once before
+//! final results and the final watermark go downstream.
 //!
 //! ## The operator contract
 //!
@@ -38,33 +48,41 @@
 //!    - [`Operator::notify_checkpoint_complete`] once the whole checkpoint is durable: the
 //!      point where two-phase-commit sinks commit.
 //! 4. [`Operator::end_input`] — once, when every input has ended (bounded input). Batch-mode
-//!    operators emit their final results here. The watermark `MAX` always precedes it.
+//!    operators emit their final results here. The watermark `MAX` always reaches the
+//!    operator before it; downstream, the operator's final results come before `MAX` in batch
+//!    mode.
 //! 5. [`Operator::close`] — once, also after a failure of another operator in the task.
 //!
 //! A hook returns an error to fail the task; a panic in a hook is caught and reported as a
 //! failure of that operator, naming it and its subtask. Either way the job stops: no task
 //! waits forever on a neighbour that failed.
 
+pub mod batch;
 pub mod chain;
 pub mod executor;
 pub mod gate;
 pub mod graph;
+pub mod guard;
+pub mod input;
 pub mod job_graph;
 pub mod operator;
 pub mod output;
 pub mod partition;
+pub mod schedule;
 pub mod source;
+pub mod task;
 pub mod timers;
 pub mod type_ops;
 
-pub use chain::{ControlInput, Input};
-pub use executor::{JobResult, LocalExecutor, NodeMetrics};
+pub use batch::{BatchBuilder, StreamBatch};
+pub use executor::{JobResult, LocalExecutor, NodeMetrics, RunningJob};
 pub use graph::{NodeKind, OutputSlot, StreamEdge, StreamGraph, StreamNode};
+pub use input::{ControlInput, Input};
 pub use job_graph::{JobEdge, JobGraph, JobVertex};
 pub use operator::{Operator, OperatorSnapshot, TaskInfo};
 pub use output::{Output, OutputTag};
-pub use partition::{KeyHashFn, PartitionerKind, PartitionerSpec};
-pub use source::{SourceContext, SourceFunction, SourceStatus};
+pub use partition::{BatchKeyHash, KeyHashFn, PartitionerKind, PartitionerSpec};
+pub use source::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 pub use timers::TimerService;
 
 pub use flinkrs_core::{Error, Result};

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use flinkrs_core::{Batch, CheckpointId, Configuration, Result, Watermark, WatermarkStatus};
+use flinkrs_core::{CheckpointId, Configuration, Result, Watermark, WatermarkStatus};
 use flinkrs_state::KeyedStateSnapshot;
 use serde::{Deserialize, Serialize};
 
+use crate::batch::StreamBatch;
 use crate::output::Output;
 
 /// Where a subtask runs and what it is: handed to operators and sources when they are built.
@@ -42,8 +43,10 @@ pub struct OperatorSnapshot {
     pub operator_state: Vec<u8>,
 }
 
-/// A one-input operator. Two-input operators (connect) receive an `Either` of both inputs.
-pub trait Operator<I, O>: Send {
+/// A one-input operator from batches of type `I` to batches of type `O`: typed rows
+/// ([`Batch<T>`](flinkrs_core::Batch)) or Arrow batches. Two-input operators (connect) receive
+/// an `Either` of both inputs.
+pub trait Operator<I, O: StreamBatch>: Send {
     /// Restores state from a checkpoint or savepoint; `None` on a fresh start.
     fn initialize_state(
         &mut self,
@@ -60,7 +63,7 @@ pub trait Operator<I, O>: Send {
 
     /// Processes a batch. The operator may take the records out of `batch`; whatever is left
     /// is discarded by the caller.
-    fn process_batch(&mut self, batch: &mut Batch<I>, out: &mut Output<O>) -> Result<()>;
+    fn process_batch(&mut self, batch: &mut I, out: &mut Output<O>) -> Result<()>;
 
     /// The input watermark advanced. The default forwards it.
     fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<O>) -> Result<()> {
@@ -88,6 +91,11 @@ pub trait Operator<I, O>: Send {
 
     /// Checkpoint `checkpoint` is complete and durable.
     fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
+        Ok(())
+    }
+
+    /// Checkpoint `checkpoint` was aborted: drop what was prepared for it.
+    fn notify_checkpoint_aborted(&mut self, _checkpoint: CheckpointId) -> Result<()> {
         Ok(())
     }
 

@@ -8,7 +8,8 @@ use flinkrs_core::{
     WatermarkStatus,
 };
 
-use crate::chain::{ControlInput, Input, TaskSnapshot};
+use crate::batch::StreamBatch;
+use crate::input::{ControlInput, Input, TaskSnapshot};
 
 /// Names a side output of type `X`, as Flink's `OutputTag`. Tags with the same name are the
 /// same output.
@@ -41,28 +42,28 @@ impl<X> OutputTag<X> {
 }
 
 /// A side output with its buffer, behind a trait so an [`Output`] can hold side outputs of
-/// any type.
+/// any batch type.
 pub trait SideOutputSink: ControlInput {
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn flush(&mut self) -> Result<()>;
 }
 
-/// A typed side output.
-pub struct SideOutput<X> {
-    next: Box<dyn Input<X>>,
-    buffer: Batch<X>,
+/// A side output carrying batches of type `B`.
+pub struct SideOutput<B> {
+    next: Box<dyn Input<B>>,
+    buffer: B,
 }
 
-impl<X: Data> SideOutput<X> {
-    pub fn new(next: Box<dyn Input<X>>) -> Self {
+impl<B: StreamBatch> SideOutput<B> {
+    pub fn new(next: Box<dyn Input<B>>) -> Self {
         SideOutput {
             next,
-            buffer: Vec::new(),
+            buffer: B::default(),
         }
     }
 }
 
-impl<X: Data> ControlInput for SideOutput<X> {
+impl<B: StreamBatch> ControlInput for SideOutput<B> {
     fn open(&mut self) -> Result<()> {
         self.next.open()
     }
@@ -84,8 +85,14 @@ impl<X: Data> ControlInput for SideOutput<X> {
     fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<()> {
         self.next.notify_checkpoint_complete(checkpoint)
     }
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<()> {
+        self.next.notify_checkpoint_aborted(checkpoint)
+    }
     fn on_processing_time(&mut self, now_millis: i64) -> Result<()> {
         self.next.on_processing_time(now_millis)
+    }
+    fn flush_buffers(&mut self) -> Result<()> {
+        self.next.flush_buffers()
     }
     fn end_input(&mut self) -> Result<()> {
         self.flush()?;
@@ -96,7 +103,7 @@ impl<X: Data> ControlInput for SideOutput<X> {
     }
 }
 
-impl<X: Data> SideOutputSink for SideOutput<X> {
+impl<B: StreamBatch> SideOutputSink for SideOutput<B> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
@@ -112,40 +119,49 @@ impl<X: Data> SideOutputSink for SideOutput<X> {
 }
 
 /// Collects what an operator emits and passes it down the chain in batches.
-pub struct Output<O> {
-    next: Box<dyn Input<O>>,
-    buffer: Batch<O>,
+pub struct Output<B> {
+    next: Box<dyn Input<B>>,
+    buffer: B,
     side_outputs: Vec<(String, Box<dyn SideOutputSink>)>,
     emitted: usize,
+    /// While set, watermarks are kept back (batch mode's end of input): only the last is kept.
+    holding: bool,
+    held_watermark: Option<Watermark>,
 }
 
-impl<O> Output<O> {
-    pub fn new(
-        next: Box<dyn Input<O>>,
-        side_outputs: Vec<(String, Box<dyn SideOutputSink>)>,
-    ) -> Self {
-        Output {
-            next,
-            buffer: Vec::new(),
-            side_outputs,
-            emitted: 0,
-        }
-    }
-
+impl<T: Data> Output<Batch<T>> {
     /// Emits a record with the given timestamp ([`NO_TIMESTAMP`] for none).
-    pub fn collect(&mut self, value: O, timestamp: i64) {
+    #[inline]
+    pub fn collect(&mut self, value: T, timestamp: i64) {
         self.buffer.push(Record { value, timestamp });
     }
 
     /// Emits a record without a timestamp.
-    pub fn collect_value(&mut self, value: O) {
+    #[inline]
+    pub fn collect_value(&mut self, value: T) {
         self.collect(value, NO_TIMESTAMP);
+    }
+}
+
+impl<B: StreamBatch> Output<B> {
+    pub fn new(
+        next: Box<dyn Input<B>>,
+        side_outputs: Vec<(String, Box<dyn SideOutputSink>)>,
+    ) -> Self {
+        Output {
+            next,
+            buffer: B::default(),
+            side_outputs,
+            emitted: 0,
+            holding: false,
+            held_watermark: None,
+        }
     }
 
     /// Emits a whole batch at once; the batch is left empty or partly consumed.
-    pub fn push_batch(&mut self, batch: &mut Batch<O>) -> Result<()> {
+    pub fn push_batch(&mut self, batch: &mut B) -> Result<()> {
         self.flush()?;
-        self.emitted += batch.len();
+        self.emitted += batch.num_rows();
         self.next.process_batch(batch)
     }
 
@@ -153,7 +169,7 @@ impl<O> Output<O> {
     pub fn side_output<X: Data>(&mut self, tag: &OutputTag<X>, value: X, timestamp: i64) {
         for (name, sink) in &mut self.side_outputs {
             if name == tag.name() {
-                if let Some(side) = sink.as_any_mut().downcast_mut::<SideOutput<X>>() {
+                if let Some(side) = sink.as_any_mut().downcast_mut::<SideOutput<Batch<X>>>() {
                     side.buffer.push(Record { value, timestamp });
                 }
                 return;
@@ -162,6 +178,10 @@ impl<O> Output<O> {
     }
 
     pub fn emit_watermark(&mut self, watermark: Watermark) -> Result<()> {
+        if self.holding {
+            self.held_watermark = Some(watermark);
+            return Ok(());
+        }
         self.flush()?;
         for (_, side) in &mut self.side_outputs {
             side.process_watermark(watermark)?;
@@ -177,9 +197,18 @@ impl<O> Output<O> {
         self.next.process_watermark_status(status)
     }
 
+    /// Keeps watermarks back while `hold` is set; releasing emits the last one kept.
+    pub(crate) fn hold_watermarks(&mut self, hold: bool) -> Result<()> {
+        self.holding = hold;
+        match (hold, self.held_watermark.take()) {
+            (false, Some(watermark)) => self.emit_watermark(watermark),
+            _ => Ok(()),
+        }
+    }
+
     /// Records emitted since the last call (for the operator's records-out counter).
     pub(crate) fn take_emitted_count(&mut self) -> usize {
-        std::mem::take(&mut self.emitted) + self.buffer.len()
+        std::mem::take(&mut self.emitted) + self.buffer.num_rows()
     }
 
     /// Sends buffered records downstream.
@@ -214,18 +243,32 @@ impl<O> Output<O> {
         self.next.process_barrier(barrier, snapshot)
     }
 
-    pub(crate) fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<()> {
+    /// Calls `call` on every side output, then on the main output, and reports the first error.
+    fn each(&mut self, mut call: impl FnMut(&mut dyn ControlInput) -> Result<()>) -> Result<()> {
+        let mut result = Ok(());
         for (_, side) in &mut self.side_outputs {
-            side.notify_checkpoint_complete(checkpoint)?;
+            if let Err(error) = call(side.as_mut()) {
+                result = result.and(Err(error));
+            }
         }
-        self.next.notify_checkpoint_complete(checkpoint)
+        let main = call(self.next.as_mut());
+        result.and(main)
+    }
+
+    pub(crate) fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<()> {
+        self.each(|c| c.notify_checkpoint_complete(checkpoint))
+    }
+
+    pub(crate) fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<()> {
+        self.each(|c| c.notify_checkpoint_aborted(checkpoint))
     }
 
     pub(crate) fn on_processing_time(&mut self, now_millis: i64) -> Result<()> {
-        for (_, side) in &mut self.side_outputs {
-            side.on_processing_time(now_millis)?;
-        }
-        self.next.on_processing_time(now_millis)
+        self.each(|c| c.on_processing_time(now_millis))
+    }
+
+    pub(crate) fn flush_buffers(&mut self) -> Result<()> {
+        self.each(|c| c.flush_buffers())
     }
 
     pub(crate) fn end_input(&mut self) -> Result<()> {
@@ -237,12 +280,6 @@ impl<O> Output<O> {
     }
 
     pub(crate) fn close(&mut self) -> Result<()> {
-        let mut result = Ok(());
-        for (_, side) in &mut self.side_outputs {
-            if let Err(error) = side.close() {
-                result = Err(error);
-            }
-        }
-        self.next.close().and(result)
+        self.each(|c| c.close())
     }
 }

@@ -1,6 +1,6 @@
-//! Type-erased operations on streams of one record type.
+//! Type-erased operations on streams of one batch type.
 //!
-//! The graph holds nodes of many record types. When a job starts, the executor must create
+//! The graph holds nodes of many batch types. When a job starts, the executor must create
 //! typed channels, writers and fan-outs between them; a [`StreamType`] created where the type
 //! was still known (in the API) does that.
 
@@ -9,12 +9,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
-use flinkrs_core::{Data, Error, Result, StreamElement};
+use flinkrs_core::{Error, Result, StreamElement};
 
-use crate::chain::{Discard, FanOut, Input};
-use crate::executor::{InputTaskRunner, TaskRunner};
+use crate::batch::StreamBatch;
+use crate::chain::{Discard, FanOut};
+use crate::input::Input;
 use crate::output::{SideOutput, SideOutputSink};
 use crate::partition::{BatchBounds, ChannelWriter, PartitionerSpec};
+use crate::task::{CancelToken, InputTaskRunner, TaskRunner};
 
 /// A value whose type is known only to the code that made it.
 pub type AnyBox = Box<dyn Any + Send>;
@@ -29,7 +31,7 @@ pub fn take<X: 'static>(any: AnyBox, context: &str) -> Result<X> {
     })
 }
 
-/// Operations on streams of one record type.
+/// Operations on streams of one batch type.
 pub trait StreamType: Send + Sync {
     fn type_name(&self) -> &'static str;
     /// Rows per batch for this record type under `bounds`.
@@ -46,6 +48,7 @@ pub trait StreamType: Send + Sync {
         bounds: BatchBounds,
         max_parallelism: usize,
         subtask_index: usize,
+        cancel: CancelToken,
     ) -> Result<AnyBox>;
     /// Wraps a consumer as a side output.
     fn side_output(&self, consumer: AnyBox) -> Result<Box<dyn SideOutputSink>>;
@@ -58,29 +61,30 @@ pub trait StreamType: Send + Sync {
     ) -> Result<Box<dyn TaskRunner>>;
 }
 
-/// The [`StreamType`] of records of type `T`.
-pub struct TypeOps<T>(PhantomData<fn() -> T>);
+/// The [`StreamType`] of batches of type `B`.
+pub struct TypeOps<B>(PhantomData<fn() -> B>);
 
-/// The [`StreamType`] of `T`, shared.
-pub fn type_ops<T: Data>() -> Arc<dyn StreamType> {
-    Arc::new(TypeOps::<T>(PhantomData))
+/// The [`StreamType`] of batches of type `B`, shared. For typed records `T`, `B` is
+/// [`Batch<T>`](flinkrs_core::Batch).
+pub fn type_ops<B: StreamBatch>() -> Arc<dyn StreamType> {
+    Arc::new(TypeOps::<B>(PhantomData))
 }
 
-impl<T: Data> StreamType for TypeOps<T> {
+impl<B: StreamBatch> StreamType for TypeOps<B> {
     fn type_name(&self) -> &'static str {
-        std::any::type_name::<T>()
+        std::any::type_name::<B>()
     }
 
     fn rows_per_batch(&self, bounds: BatchBounds) -> usize {
-        bounds.rows_for::<T>()
+        bounds.rows_for_size(B::inline_row_size())
     }
 
     fn fan_out(&self, consumers: Vec<AnyBox>) -> Result<AnyBox> {
-        let mut typed: Vec<Box<dyn Input<T>>> = Vec::with_capacity(consumers.len());
+        let mut typed: Vec<Box<dyn Input<B>>> = Vec::with_capacity(consumers.len());
         for consumer in consumers {
             typed.push(take(consumer, "fan-out")?);
         }
-        let combined: Box<dyn Input<T>> = match typed.len() {
+        let combined: Box<dyn Input<B>> = match typed.len() {
             0 => Box::new(Discard),
             1 => typed.pop().expect("length checked"),
             _ => Box::new(FanOut::new(typed)),
@@ -89,7 +93,7 @@ impl<T: Data> StreamType for TypeOps<T> {
     }
 
     fn channel(&self, capacity: usize) -> (AnyBox, AnyBox) {
-        let (sender, receiver) = crossbeam_channel::bounded::<StreamElement<T>>(capacity);
+        let (sender, receiver) = crossbeam_channel::bounded::<StreamElement<B>>(capacity);
         (Box::new(sender), Box::new(receiver))
     }
 
@@ -100,19 +104,26 @@ impl<T: Data> StreamType for TypeOps<T> {
         bounds: BatchBounds,
         max_parallelism: usize,
         subtask_index: usize,
+        cancel: CancelToken,
     ) -> Result<AnyBox> {
-        let mut typed: Vec<Sender<StreamElement<T>>> = Vec::with_capacity(senders.len());
+        let mut typed: Vec<Sender<StreamElement<B>>> = Vec::with_capacity(senders.len());
         for sender in senders {
             typed.push(take(sender, "channel writer")?);
         }
-        let writer =
-            ChannelWriter::new(typed, partitioner, bounds, max_parallelism, subtask_index)?;
-        let input: Box<dyn Input<T>> = Box::new(writer);
+        let writer = ChannelWriter::new(
+            typed,
+            partitioner,
+            bounds,
+            max_parallelism,
+            subtask_index,
+            cancel,
+        )?;
+        let input: Box<dyn Input<B>> = Box::new(writer);
         Ok(Box::new(input))
     }
 
     fn side_output(&self, consumer: AnyBox) -> Result<Box<dyn SideOutputSink>> {
-        let next: Box<dyn Input<T>> = take(consumer, "side output")?;
+        let next: Box<dyn Input<B>> = take(consumer, "side output")?;
         Ok(Box::new(SideOutput::new(next)))
     }
 
@@ -122,11 +133,11 @@ impl<T: Data> StreamType for TypeOps<T> {
         chain: AnyBox,
         name: &str,
     ) -> Result<Box<dyn TaskRunner>> {
-        let mut typed: Vec<Receiver<StreamElement<T>>> = Vec::with_capacity(receivers.len());
+        let mut typed: Vec<Receiver<StreamElement<B>>> = Vec::with_capacity(receivers.len());
         for receiver in receivers {
             typed.push(take(receiver, name)?);
         }
-        let chain: Box<dyn Input<T>> = take(chain, name)?;
+        let chain: Box<dyn Input<B>> = take(chain, name)?;
         Ok(Box::new(InputTaskRunner {
             receivers: typed,
             chain,

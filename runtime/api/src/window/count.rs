@@ -106,7 +106,7 @@ fn emit<K, T, F: InternalWindowFunction<K, T, GlobalWindow>>(
     key: &K,
     accumulator: &F::Accumulator,
     watermark: i64,
-    out: &mut Output<F::Output>,
+    out: &mut Output<Batch<F::Output>>,
 ) -> Result<()> {
     let context = WindowContext {
         window: &GlobalWindow,
@@ -120,7 +120,7 @@ fn emit<K, T, F: InternalWindowFunction<K, T, GlobalWindow>>(
     function.emit(key, &context, accumulator, &mut collector)
 }
 
-impl<T, K, F> Operator<T, F::Output> for CountWindowOperator<T, K, F>
+impl<T, K, F> Operator<Batch<T>, Batch<F::Output>> for CountWindowOperator<T, K, F>
 where
     T: StateData,
     K: KeyData,
@@ -140,7 +140,11 @@ where
         Ok(())
     }
 
-    fn process_batch(&mut self, batch: &mut Batch<T>, out: &mut Output<F::Output>) -> Result<()> {
+    fn process_batch(
+        &mut self,
+        batch: &mut Batch<T>,
+        out: &mut Output<Batch<F::Output>>,
+    ) -> Result<()> {
         let Some(backend) = self.backend.as_mut() else {
             return Ok(());
         };
@@ -208,7 +212,7 @@ where
     fn process_watermark(
         &mut self,
         watermark: Watermark,
-        out: &mut Output<F::Output>,
+        out: &mut Output<Batch<F::Output>>,
     ) -> Result<()> {
         self.watermark = self.watermark.max(watermark.0);
         out.emit_watermark(watermark)

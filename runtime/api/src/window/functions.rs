@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use flinkrs_core::{Data, Result};
+use flinkrs_core::{Batch, Data, Result};
 use flinkrs_dataflow::{Output, OutputTag};
 use flinkrs_state::StateData;
 
@@ -43,11 +43,11 @@ impl<W> WindowContext<'_, W> {
 
 /// Where a window function emits. Records carry the window's `max_timestamp()`, as in Flink.
 pub struct WindowCollector<'a, O> {
-    pub(crate) out: &'a mut Output<O>,
+    pub(crate) out: &'a mut Output<Batch<O>>,
     pub(crate) timestamp: i64,
 }
 
-impl<O> WindowCollector<'_, O> {
+impl<O: Data> WindowCollector<'_, O> {
     pub fn collect(&mut self, value: O) {
         self.out.collect(value, self.timestamp);
     }

@@ -130,7 +130,7 @@ where
     fn fire_event_time_timers(
         &mut self,
         watermark: i64,
-        out: &mut Output<F::Output>,
+        out: &mut Output<Batch<F::Output>>,
     ) -> Result<()> {
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
             return Ok(());
@@ -141,7 +141,11 @@ where
         Ok(())
     }
 
-    fn fire_processing_time_timers(&mut self, now: i64, out: &mut Output<F::Output>) -> Result<()> {
+    fn fire_processing_time_timers(
+        &mut self,
+        now: i64,
+        out: &mut Output<Batch<F::Output>>,
+    ) -> Result<()> {
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
             return Ok(());
         };
@@ -204,7 +208,7 @@ where
         accumulator: &F::Accumulator,
         watermark: i64,
         now: i64,
-        out: &mut Output<F::Output>,
+        out: &mut Output<Batch<F::Output>>,
     ) -> Result<()> {
         let context = WindowContext {
             window,
@@ -232,7 +236,7 @@ where
         key: &K,
         value: T,
         now: i64,
-        out: &mut Output<F::Output>,
+        out: &mut Output<Batch<F::Output>>,
     ) -> Result<Option<T>> {
         if state.get_mut_for_key(backend, key).is_none() {
             if assigned.iter().all(|window| self.is_window_late(window)) {
@@ -365,7 +369,7 @@ where
         state: ValueState<WindowMap<F::Accumulator>>,
         key: &K,
         time: i64,
-        out: &mut Output<F::Output>,
+        out: &mut Output<Batch<F::Output>>,
     ) -> Result<()> {
         let Some(windows) = state.get_mut_for_key(backend, key) else {
             return Ok(());
@@ -407,7 +411,7 @@ where
     }
 }
 
-impl<T, K, F> Operator<T, F::Output> for TimeWindowOperator<T, K, F>
+impl<T, K, F> Operator<Batch<T>, Batch<F::Output>> for TimeWindowOperator<T, K, F>
 where
     T: StateData,
     K: KeyData,
@@ -421,7 +425,11 @@ where
         Ok(())
     }
 
-    fn process_batch(&mut self, batch: &mut Batch<T>, out: &mut Output<F::Output>) -> Result<()> {
+    fn process_batch(
+        &mut self,
+        batch: &mut Batch<T>,
+        out: &mut Output<Batch<F::Output>>,
+    ) -> Result<()> {
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
             return Ok(());
         };
@@ -465,7 +473,7 @@ where
     fn process_watermark(
         &mut self,
         watermark: Watermark,
-        out: &mut Output<F::Output>,
+        out: &mut Output<Batch<F::Output>>,
     ) -> Result<()> {
         // Batch mode emits final results only: like Flink's batch execution, windows see no
         // watermark but the last one, so nothing is late and each window fires exactly once.
@@ -477,7 +485,11 @@ where
         out.emit_watermark(watermark)
     }
 
-    fn on_processing_time(&mut self, now_millis: i64, out: &mut Output<F::Output>) -> Result<()> {
+    fn on_processing_time(
+        &mut self,
+        now_millis: i64,
+        out: &mut Output<Batch<F::Output>>,
+    ) -> Result<()> {
         self.fire_processing_time_timers(now_millis, out)
     }
 
@@ -485,7 +497,7 @@ where
         keyed_snapshot(self.backend.as_ref())
     }
 
-    fn end_input(&mut self, out: &mut Output<F::Output>) -> Result<()> {
+    fn end_input(&mut self, out: &mut Output<Batch<F::Output>>) -> Result<()> {
         // Flink's batch execution fires every processing-time timer at the end of input; in
         // streaming mode pending processing-time windows are not fired when input ends.
         if self.logic.batch_mode {

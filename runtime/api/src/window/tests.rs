@@ -9,7 +9,7 @@ use flinkrs_core::{
     Batch, CheckpointBarrier, CheckpointId, Configuration, Record, Result, Watermark,
     WatermarkStatus,
 };
-use flinkrs_dataflow::chain::TaskSnapshot;
+use flinkrs_dataflow::input::TaskSnapshot;
 use flinkrs_dataflow::{ControlInput, Input, Operator, OperatorSnapshot, Output, TaskInfo};
 
 use super::assigners::{
@@ -60,6 +60,12 @@ impl ControlInput for Sink {
     fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
         Ok(())
     }
+    fn notify_checkpoint_aborted(&mut self, _checkpoint: CheckpointId) -> Result<()> {
+        Ok(())
+    }
+    fn flush_buffers(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn on_processing_time(&mut self, _now_millis: i64) -> Result<()> {
         Ok(())
     }
@@ -71,7 +77,7 @@ impl ControlInput for Sink {
     }
 }
 
-impl Input<Sum> for Sink {
+impl Input<Batch<Sum>> for Sink {
     fn process_batch(&mut self, batch: &mut Batch<Sum>) -> Result<()> {
         self.records
             .lock()
@@ -100,14 +106,14 @@ fn task_info(parallelism: usize, subtask_index: usize, batch: bool) -> TaskInfo 
 
 /// One operator with its output and sink.
 struct Harness {
-    operator: Box<dyn Operator<Element, Sum>>,
-    output: Output<Sum>,
+    operator: Box<dyn Operator<Batch<Element>, Batch<Sum>>>,
+    output: Output<Batch<Sum>>,
     sink: Sink,
 }
 
 impl Harness {
     fn open(
-        mut operator: Box<dyn Operator<Element, Sum>>,
+        mut operator: Box<dyn Operator<Batch<Element>, Batch<Sum>>>,
         info: &TaskInfo,
         state: Option<OperatorSnapshot>,
     ) -> Self {
@@ -186,7 +192,7 @@ fn time_windows(
     assigner: impl WindowAssigner,
     allowed_lateness: i64,
     batch_mode: bool,
-) -> Box<dyn Operator<Element, Sum>> {
+) -> Box<dyn Operator<Batch<Element>, Batch<Sum>>> {
     let settings = TimeWindowSettings {
         assigner: Arc::new(assigner),
         allowed_lateness,
@@ -365,7 +371,7 @@ fn count_window_contents_survive_snapshot_and_restore() {
         reduce: |a: Element, b: Element| (a.0, a.1 + b.1),
         window_function: |key: &String, _: &GlobalWindow, sum: Element| (key.clone(), 0, sum.1),
     };
-    let make = || -> Box<dyn Operator<Element, Sum>> {
+    let make = || -> Box<dyn Operator<Batch<Element>, Batch<Sum>>> {
         let trigger = CountTrigger::Tumbling { size: 3 };
         Box::new(CountWindowOperator::new(trigger, selector(), function.clone()).unwrap())
     };

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use flinkrs_core::{Data, Error, Result, RuntimeMode};
+use flinkrs_core::{Batch, Data, Error, Result, RuntimeMode};
 use flinkrs_dataflow::{Operator, OutputTag, TaskInfo};
 use flinkrs_state::{KeyData, StateData};
 use serde::Serialize;
@@ -61,6 +61,9 @@ enum WindowKind {
     Count(CountTrigger),
 }
 
+/// A boxed operator over typed records, as the window builders return it.
+type BoxedOperator<I, O> = Box<dyn Operator<Batch<I>, Batch<O>>>;
+
 /// How a windowed stream cuts windows. Public only because it appears in
 /// [`BuildWindowOperator`]; built by [`KeyedStream::window`] and friends.
 #[doc(hidden)]
@@ -112,7 +115,7 @@ pub trait BuildWindowOperator: Window {
         selector: KeySelector<T, K>,
         function: F,
         info: &TaskInfo,
-    ) -> Result<Box<dyn Operator<T, F::Output>>>
+    ) -> Result<BoxedOperator<T, F::Output>>
     where
         T: StateData,
         K: KeyData,
@@ -125,7 +128,7 @@ impl BuildWindowOperator for TimeWindow {
         selector: KeySelector<T, K>,
         function: F,
         info: &TaskInfo,
-    ) -> Result<Box<dyn Operator<T, F::Output>>>
+    ) -> Result<BoxedOperator<T, F::Output>>
     where
         T: StateData,
         K: KeyData,
@@ -152,7 +155,7 @@ impl BuildWindowOperator for GlobalWindow {
         selector: KeySelector<T, K>,
         function: F,
         _info: &TaskInfo,
-    ) -> Result<Box<dyn Operator<T, F::Output>>>
+    ) -> Result<BoxedOperator<T, F::Output>>
     where
         T: StateData,
         K: KeyData,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use flinkrs_core::{Batch, Error, Record, Result};
-use flinkrs_dataflow::{SourceContext, SourceFunction, SourceStatus};
+use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
@@ -237,7 +237,7 @@ fn mix(seed: u64, subtask: u64, position: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl<T, G> SourceFunction<T> for DataGenSource<T, G>
+impl<T, G> SourceFunction<Batch<T>> for DataGenSource<T, G>
 where
     T: Send,
     G: Generate<T>,
@@ -247,6 +247,15 @@ where
             self.assign(context.subtask_index(), context.parallelism());
         }
         Ok(())
+    }
+
+    /// Bounded when it has a last row (`number-of-rows` or an end of sequence).
+    fn boundedness(&self) -> Boundedness {
+        if self.last.is_some() {
+            Boundedness::Bounded
+        } else {
+            Boundedness::ContinuousUnbounded
+        }
     }
 
     fn poll_batch(

@@ -25,7 +25,7 @@ fn context(subtask: usize, parallelism: usize, batch_rows: usize) -> SourceConte
 }
 
 /// Polls a source until it finishes, returning every value.
-fn drain<T: Send, S: SourceFunction<T>>(mut source: S, context: &SourceContext) -> Vec<T> {
+fn drain<T: Send, S: SourceFunction<Batch<T>>>(mut source: S, context: &SourceContext) -> Vec<T> {
     source.open(context).unwrap();
     let mut batch: Batch<T> = Vec::with_capacity(context.batch_rows);
     let mut values = Vec::new();

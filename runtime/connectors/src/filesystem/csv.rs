@@ -150,7 +150,7 @@ tuple_csv_fields!(A, B, C, D, E, F, G, H);
 ///
 /// assert_eq!(CsvRow((1, "a,b", "say \"hi\"")).to_string(), r#"1,"a,b","say ""hi""""#);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CsvRow<R>(pub R);
 
 impl<R: CsvFields> Display for CsvRow<R> {

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use flinkrs_core::{Batch, Error, Record, Result};
-use flinkrs_dataflow::{SourceContext, SourceFunction, SourceStatus};
+use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 
 use super::discover::{list_input_files, share_of_subtask};
 
@@ -192,12 +192,16 @@ fn strip_line_end(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-impl<T: FromLine> SourceFunction<T> for TextFileSource<T> {
+impl<T: FromLine> SourceFunction<Batch<T>> for TextFileSource<T> {
     fn open(&mut self, context: &SourceContext) -> Result<()> {
         if self.files.is_none() {
             self.assign(context.subtask_index(), context.parallelism())?;
         }
         Ok(())
+    }
+
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::Bounded
     }
 
     fn poll_batch(

@@ -163,8 +163,12 @@ fn file_sink_at_parallelism_one_writes_exactly_one_line_per_record() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out/result.txt");
     let env = StreamExecutionEnvironment::new();
-    env.from_collection(vec!["alpha", "beta", "gamma"])
-        .write_as_text(&output);
+    env.from_collection(vec![
+        "alpha".to_owned(),
+        "beta".to_owned(),
+        "gamma".to_owned(),
+    ])
+    .write_as_text(&output);
     env.execute("write text").unwrap();
     assert_eq!(fs::read_to_string(&output).unwrap(), "alpha\nbeta\ngamma\n");
 }
@@ -259,9 +263,13 @@ fn csv_rows_written_by_the_file_sink_read_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("rows.csv");
     let env = StreamExecutionEnvironment::new();
-    env.from_collection(vec![(1, "a,b"), (2, "plain"), (3, "\"quoted\"")])
-        .map(|(id, text)| CsvRow((id, text)))
-        .write_as_text(&output);
+    env.from_collection(vec![
+        (1, "a,b".to_owned()),
+        (2, "plain".to_owned()),
+        (3, "\"quoted\"".to_owned()),
+    ])
+    .map(|(id, text)| CsvRow((id, text)))
+    .write_as_text(&output);
     env.execute("write csv").unwrap();
     let content = fs::read_to_string(&output).unwrap();
     assert_eq!(content, "1,\"a,b\"\n2,plain\n3,\"\"\"quoted\"\"\"\n");

@@ -207,7 +207,7 @@ impl SocketTextSource {
     }
 }
 
-impl SourceFunction<String> for SocketTextSource {
+impl SourceFunction<Batch<String>> for SocketTextSource {
     fn open(&mut self, context: &SourceContext) -> Result<()> {
         if context.parallelism() > 1 {
             return Err(Error::InvalidJob(format!(

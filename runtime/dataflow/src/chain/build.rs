@@ -1,0 +1,195 @@
+//! Assembles the chain of one subtask from the StreamGraph and JobGraph, and creates the
+//! channels of every exchange between vertices.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use flinkrs_core::{Configuration, Error, NodeId, Result};
+
+use super::Counters;
+use crate::graph::{NodeKind, OutputSlot, StreamGraph};
+use crate::job_graph::JobGraph;
+use crate::operator::TaskInfo;
+use crate::partition::{BatchBounds, PartitionerKind};
+use crate::task::CancelToken;
+use crate::type_ops::AnyBox;
+
+/// The channels of every exchange, typed behind [`AnyBox`], waiting to be handed to the
+/// subtasks that write and read them.
+pub struct ExchangeEndpoints {
+    /// Per JobEdge index: per upstream subtask, the senders to the consumers.
+    senders: HashMap<usize, Vec<Vec<AnyBox>>>,
+    /// Per vertex: per subtask, the receivers of all its input channels.
+    receivers: HashMap<usize, Vec<Vec<AnyBox>>>,
+}
+
+impl ExchangeEndpoints {
+    /// Creates the bounded channels of every edge between two vertices.
+    pub fn create(graph: &StreamGraph, job_graph: &JobGraph, capacity: usize) -> Result<Self> {
+        let mut endpoints = ExchangeEndpoints {
+            senders: HashMap::new(),
+            receivers: HashMap::new(),
+        };
+        for (edge_index, edge) in job_graph.edges.iter().enumerate() {
+            let upstream = graph.node(edge.source_node);
+            let slot = match &edge.side_output {
+                None => OutputSlot::Main,
+                Some(tag) => OutputSlot::Side(tag.clone()),
+            };
+            let batch_type = upstream.slot_type(&slot).ok_or_else(|| {
+                Error::InvalidJob(format!("'{}' has no output '{slot:?}'", upstream.name))
+            })?;
+            let upstream_parallelism = job_graph.vertices[edge.source.0 as usize].parallelism;
+            let target_vertex = edge.target.0 as usize;
+            let downstream_parallelism = job_graph.vertices[target_vertex].parallelism;
+            let receivers = endpoints
+                .receivers
+                .entry(target_vertex)
+                .or_insert_with(|| (0..downstream_parallelism).map(|_| Vec::new()).collect());
+            let mut senders: Vec<Vec<AnyBox>> =
+                (0..upstream_parallelism).map(|_| Vec::new()).collect();
+            for (upstream_subtask, subtask_senders) in senders.iter_mut().enumerate() {
+                if edge.partitioner == PartitionerKind::Forward {
+                    let (sender, receiver) = batch_type.channel(capacity);
+                    subtask_senders.push(sender);
+                    receivers[upstream_subtask].push(receiver);
+                } else {
+                    for downstream_receivers in receivers.iter_mut() {
+                        let (sender, receiver) = batch_type.channel(capacity);
+                        subtask_senders.push(sender);
+                        downstream_receivers.push(receiver);
+                    }
+                }
+            }
+            endpoints.senders.insert(edge_index, senders);
+        }
+        Ok(endpoints)
+    }
+
+    /// The receivers of every input channel of one subtask of `vertex`.
+    pub fn take_receivers(&mut self, vertex: usize, subtask: usize) -> Vec<AnyBox> {
+        self.receivers
+            .get_mut(&vertex)
+            .map(|per_subtask| std::mem::take(&mut per_subtask[subtask]))
+            .unwrap_or_default()
+    }
+
+    fn take_senders(&mut self, edge_index: usize, subtask: usize) -> Vec<AnyBox> {
+        self.senders
+            .get_mut(&edge_index)
+            .map(|per_subtask| std::mem::take(&mut per_subtask[subtask]))
+            .unwrap_or_default()
+    }
+}
+
+/// Builds the chain of one subtask, from the tails up to the head.
+pub struct ChainBuilder<'a> {
+    pub graph: &'a StreamGraph,
+    pub job_graph: &'a JobGraph,
+    pub config: &'a Arc<Configuration>,
+    pub counters: &'a [Arc<Counters>],
+    pub bounds: BatchBounds,
+    pub subtask: usize,
+    pub cancel: &'a CancelToken,
+}
+
+impl ChainBuilder<'_> {
+    pub fn task_info(&self, node: NodeId) -> TaskInfo {
+        let stream_node = self.graph.node(node);
+        let vertex = self
+            .job_graph
+            .vertex_of(node)
+            .map(|v| v.name.clone())
+            .unwrap_or_default();
+        TaskInfo {
+            job_name: self.graph.job_name.clone(),
+            task_name: vertex,
+            operator_name: stream_node.name.clone(),
+            operator_id: stream_node.operator_id(),
+            subtask_index: self.subtask,
+            parallelism: stream_node.parallelism,
+            max_parallelism: stream_node.max_parallelism,
+            config: Arc::clone(self.config),
+        }
+    }
+
+    /// The combined consumer of one output slot of `node`: chained successors and channel
+    /// writers.
+    pub fn outputs_of(
+        &self,
+        node: NodeId,
+        slot: &OutputSlot,
+        endpoints: &mut ExchangeEndpoints,
+    ) -> Result<AnyBox> {
+        let stream_node = self.graph.node(node);
+        let batch_type = stream_node.slot_type(slot).ok_or_else(|| {
+            Error::InvalidJob(format!("'{}' has no output {slot:?}", stream_node.name))
+        })?;
+        let own_vertex = self.job_graph.vertex_of(node).map(|v| v.id);
+        let mut consumers = Vec::new();
+        for (consumer, edge) in self.graph.out_edges(node) {
+            if &edge.slot != slot {
+                continue;
+            }
+            if self.job_graph.vertex_of(consumer).map(|v| v.id) == own_vertex {
+                consumers.push(self.build_node(consumer, endpoints)?);
+                continue;
+            }
+            let edge_index = self
+                .job_graph
+                .edges
+                .iter()
+                .position(|e| {
+                    e.source_node == node
+                        && e.target_node == consumer
+                        && e.side_output.as_ref() == side_name(slot)
+                })
+                .ok_or_else(|| {
+                    Error::InvalidJob(format!("no exchange from '{}'", stream_node.name))
+                })?;
+            let senders = endpoints.take_senders(edge_index, self.subtask);
+            let consumer_node = self.graph.node(consumer);
+            consumers.push(batch_type.writer(
+                senders,
+                &edge.partitioner,
+                self.bounds,
+                consumer_node.max_parallelism,
+                self.subtask,
+                self.cancel.clone(),
+            )?);
+        }
+        batch_type.fan_out(consumers)
+    }
+
+    /// Builds `node` and everything chained after it; returns its `Box<dyn Input<I>>`.
+    pub fn build_node(&self, node: NodeId, endpoints: &mut ExchangeEndpoints) -> Result<AnyBox> {
+        let stream_node = self.graph.node(node);
+        let NodeKind::Operator(factory) = &stream_node.kind else {
+            return Err(Error::InvalidJob(format!(
+                "source '{}' cannot have inputs",
+                stream_node.name
+            )));
+        };
+        let main = self.outputs_of(node, &OutputSlot::Main, endpoints)?;
+        let mut side_outputs = Vec::new();
+        for (tag, batch_type) in &stream_node.side_output_types {
+            let consumer = self.outputs_of(node, &OutputSlot::Side(tag.clone()), endpoints)?;
+            side_outputs.push((tag.clone(), batch_type.side_output(consumer)?));
+        }
+        let info = self.task_info(node);
+        factory.create(
+            &info,
+            main,
+            side_outputs,
+            Arc::clone(&self.counters[node.0 as usize]),
+            None,
+        )
+    }
+}
+
+fn side_name(slot: &OutputSlot) -> Option<&String> {
+    match slot {
+        OutputSlot::Main => None,
+        OutputSlot::Side(tag) => Some(tag),
+    }
+}

@@ -1,0 +1,188 @@
+//! The loop of a task whose head reads from channels: receive, let the gate decide, drive the
+//! chain, and serve the mailbox.
+
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Select, TryRecvError};
+use flinkrs_core::time::now_millis;
+use flinkrs_core::{Error, Result, StreamElement};
+
+use super::TaskRunner;
+use super::mailbox::{Deadlines, Mailbox, TaskCommand};
+use super::source_task::acknowledge;
+use crate::batch::StreamBatch;
+use crate::gate::{GateAction, GateState};
+use crate::input::{Input, TaskSnapshot};
+
+/// A task that reads its input channels and feeds its chain.
+pub struct InputTaskRunner<B> {
+    pub receivers: Vec<Receiver<StreamElement<B>>>,
+    pub chain: Box<dyn Input<B>>,
+}
+
+impl<B: StreamBatch> TaskRunner for InputTaskRunner<B> {
+    fn run(mut self: Box<Self>, mailbox: Mailbox) -> Result<()> {
+        let result = self.chain.open().and_then(|()| {
+            run_input_task(
+                std::mem::take(&mut self.receivers),
+                self.chain.as_mut(),
+                &mailbox,
+            )
+        });
+        let closed = self.chain.close();
+        result.and(closed)
+    }
+}
+
+enum Received<B> {
+    Element(usize, StreamElement<B>),
+    Command(TaskCommand),
+    Timeout,
+}
+
+/// Runs until every input channel has ended, a failure, or cancellation.
+pub fn run_input_task<B: StreamBatch>(
+    receivers: Vec<Receiver<StreamElement<B>>>,
+    chain: &mut dyn Input<B>,
+    mailbox: &Mailbox,
+) -> Result<()> {
+    let mut gate = GateState::new(receivers.len());
+    let mut deadlines = Deadlines::new(mailbox);
+    // Where the non-blocking scan of the channels starts, so no channel starves the others.
+    let mut next_channel = 0;
+    loop {
+        if mailbox.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        match receive(
+            &receivers,
+            &gate,
+            mailbox,
+            &mut next_channel,
+            deadlines.next(),
+        )? {
+            Received::Element(channel, element) => {
+                for action in apply(&mut gate, channel, element, chain)? {
+                    if perform(action, chain, mailbox)? {
+                        return Ok(());
+                    }
+                }
+            }
+            Received::Command(command) => handle_command(command, chain)?,
+            Received::Timeout => {}
+        }
+        let now = Instant::now();
+        if deadlines.tick_due(now) {
+            chain.on_processing_time(now_millis())?;
+        }
+        if deadlines.flush_due(now) {
+            chain.flush_buffers()?;
+        }
+    }
+}
+
+fn handle_command<B>(command: TaskCommand, chain: &mut dyn Input<B>) -> Result<()> {
+    match command {
+        // Tasks with inputs checkpoint when the barrier arrives on their channels.
+        TaskCommand::TriggerCheckpoint(_) => Ok(()),
+        TaskCommand::CheckpointComplete(checkpoint) => chain.notify_checkpoint_complete(checkpoint),
+        TaskCommand::CheckpointAborted(checkpoint) => chain.notify_checkpoint_aborted(checkpoint),
+    }
+}
+
+/// The next element or command. Ready channels are taken without blocking; only when nothing
+/// is ready does the task block, on the readable channels, the mailbox and cancellation at
+/// once, until `deadline`.
+fn receive<B>(
+    receivers: &[Receiver<StreamElement<B>>],
+    gate: &GateState,
+    mailbox: &Mailbox,
+    next_channel: &mut usize,
+    deadline: Instant,
+) -> Result<Received<B>> {
+    if let Ok(command) = mailbox.commands.try_recv() {
+        return Ok(Received::Command(command));
+    }
+    let channels = receivers.len();
+    for offset in 0..channels {
+        let channel = (*next_channel + offset) % channels;
+        if !gate.is_readable(channel) {
+            continue;
+        }
+        match receivers[channel].try_recv() {
+            Ok(element) => {
+                *next_channel = (channel + 1) % channels;
+                return Ok(Received::Element(channel, element));
+            }
+            Err(TryRecvError::Empty) => {}
+            // The producer went away without sending end-of-input: it failed.
+            Err(TryRecvError::Disconnected) => return Err(Error::Cancelled),
+        }
+    }
+    let mut select = Select::new();
+    let mut indices = Vec::with_capacity(channels);
+    for (index, receiver) in receivers.iter().enumerate() {
+        if gate.is_readable(index) {
+            select.recv(receiver);
+            indices.push(index);
+        }
+    }
+    let commands = select.recv(&mailbox.commands);
+    let cancel = select.recv(mailbox.cancel.watch());
+    let Ok(operation) = select.select_deadline(deadline) else {
+        return Ok(Received::Timeout);
+    };
+    let index = operation.index();
+    if index == cancel {
+        let _ = operation.recv(mailbox.cancel.watch());
+        return Err(Error::Cancelled);
+    }
+    if index == commands {
+        return Ok(match operation.recv(&mailbox.commands) {
+            Ok(command) => Received::Command(command),
+            Err(_) => Received::Timeout,
+        });
+    }
+    let channel = indices[index];
+    match operation.recv(&receivers[channel]) {
+        Ok(element) => Ok(Received::Element(channel, element)),
+        Err(_) => Err(Error::Cancelled),
+    }
+}
+
+fn apply<B: StreamBatch>(
+    gate: &mut GateState,
+    channel: usize,
+    element: StreamElement<B>,
+    chain: &mut dyn Input<B>,
+) -> Result<Vec<GateAction>> {
+    Ok(match element {
+        StreamElement::Records(mut batch) => {
+            chain.process_batch(&mut batch)?;
+            vec![]
+        }
+        StreamElement::Watermark(watermark) => vec![gate.on_watermark(channel, watermark)],
+        StreamElement::WatermarkStatus(status) => gate.on_status(channel, status),
+        StreamElement::Barrier(barrier) => vec![gate.on_barrier(channel, barrier)],
+        StreamElement::EndOfInput => gate.on_end_of_input(channel),
+    })
+}
+
+/// Performs a gate action on the chain; true when the input has ended.
+fn perform<B>(action: GateAction, chain: &mut dyn Input<B>, mailbox: &Mailbox) -> Result<bool> {
+    match action {
+        GateAction::Nothing => {}
+        GateAction::Watermark(watermark) => chain.process_watermark(watermark)?,
+        GateAction::Status(status) => chain.process_watermark_status(status)?,
+        GateAction::BarrierAligned(barrier) => {
+            let mut snapshot = TaskSnapshot::new();
+            chain.process_barrier(barrier, &mut snapshot)?;
+            acknowledge(mailbox, barrier, snapshot);
+        }
+        GateAction::EndOfInput => {
+            chain.end_input()?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

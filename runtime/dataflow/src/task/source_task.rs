@@ -1,0 +1,158 @@
+//! The loop of a source task: poll the source, push batches into the chain, and serve the
+//! mailbox between polls.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::select;
+use flinkrs_core::time::now_millis;
+use flinkrs_core::{CheckpointBarrier, Error, Result, RuntimeMode, Watermark};
+
+use super::TaskRunner;
+use super::mailbox::{Deadlines, Mailbox, TaskAcknowledgement, TaskCommand};
+use crate::batch::StreamBatch;
+use crate::chain::Counters;
+use crate::guard::guarded;
+use crate::input::{Input, TaskSnapshot};
+use crate::operator::OperatorSnapshot;
+use crate::source::{Boundedness, SourceContext, SourceFunction, SourceStatus};
+
+/// A source subtask with the chain it feeds.
+pub struct SourceTaskRunner<B> {
+    pub source: Box<dyn SourceFunction<B>>,
+    pub context: SourceContext,
+    pub chain: Box<dyn Input<B>>,
+    pub counters: Arc<Counters>,
+}
+
+impl<B: StreamBatch> TaskRunner for SourceTaskRunner<B> {
+    fn run(mut self: Box<Self>, mailbox: Mailbox) -> Result<()> {
+        let result = run_source_task(
+            self.source.as_mut(),
+            &self.context,
+            self.chain.as_mut(),
+            &mailbox,
+            &self.counters,
+        );
+        let closed = self.chain.close();
+        result.and(closed)
+    }
+}
+
+/// Runs a source subtask until its bounded input ends, it fails, or the job is cancelled.
+pub fn run_source_task<B: StreamBatch>(
+    source: &mut dyn SourceFunction<B>,
+    context: &SourceContext,
+    chain: &mut dyn Input<B>,
+    mailbox: &Mailbox,
+    counters: &Counters,
+) -> Result<()> {
+    let info = &context.info;
+    if info.config.runtime_mode() == RuntimeMode::Batch
+        && source.boundedness() == Boundedness::ContinuousUnbounded
+    {
+        return Err(Error::InvalidJob(format!(
+            "'{}' is an unbounded source, but execution.runtime-mode is batch; bound the \
+             source (for example a row count) or run with execution.runtime-mode=streaming",
+            info.operator_name
+        )));
+    }
+    guarded(info, || source.open(context))?;
+    chain.open()?;
+    let mut batch = B::default();
+    let mut deadlines = Deadlines::new(mailbox);
+    loop {
+        while let Ok(command) = mailbox.commands.try_recv() {
+            handle_command(command, source, context, chain, mailbox)?;
+        }
+        if mailbox.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let status = guarded(info, || source.poll_batch(&mut batch, context))?;
+        if !batch.is_empty() {
+            counters.add_out(batch.num_rows());
+            chain.process_batch(&mut batch)?;
+            batch.clear();
+        }
+        match status {
+            SourceStatus::MoreAvailable => {}
+            SourceStatus::Wait(pause) => {
+                // No data yet: wait for it, a command, cancellation or the next deadline.
+                let until = (Instant::now() + pause).min(deadlines.next());
+                let timeout = until.saturating_duration_since(Instant::now());
+                select! {
+                    recv(mailbox.commands) -> command => {
+                        if let Ok(command) = command {
+                            handle_command(command, source, context, chain, mailbox)?;
+                        }
+                    }
+                    recv(mailbox.cancel.watch()) -> _ => return Err(Error::Cancelled),
+                    default(timeout) => {}
+                }
+            }
+            SourceStatus::Finished => {
+                chain.process_watermark(Watermark::MAX)?;
+                chain.end_input()?;
+                return guarded(info, || source.close());
+            }
+        }
+        let now = Instant::now();
+        if deadlines.tick_due(now) {
+            chain.on_processing_time(now_millis())?;
+        }
+        if deadlines.flush_due(now) {
+            chain.flush_buffers()?;
+        }
+    }
+}
+
+fn handle_command<B: StreamBatch>(
+    command: TaskCommand,
+    source: &mut dyn SourceFunction<B>,
+    context: &SourceContext,
+    chain: &mut dyn Input<B>,
+    mailbox: &Mailbox,
+) -> Result<()> {
+    match command {
+        TaskCommand::TriggerCheckpoint(barrier) => {
+            trigger_checkpoint(barrier, source, context, chain, mailbox)
+        }
+        TaskCommand::CheckpointComplete(checkpoint) => chain.notify_checkpoint_complete(checkpoint),
+        TaskCommand::CheckpointAborted(checkpoint) => chain.notify_checkpoint_aborted(checkpoint),
+    }
+}
+
+/// Snapshots the source's read position, then sends the barrier through the chain, which
+/// snapshots every operator and forwards the barrier on every output channel.
+fn trigger_checkpoint<B: StreamBatch>(
+    barrier: CheckpointBarrier,
+    source: &mut dyn SourceFunction<B>,
+    context: &SourceContext,
+    chain: &mut dyn Input<B>,
+    mailbox: &Mailbox,
+) -> Result<()> {
+    let info = &context.info;
+    let position = guarded(info, || source.snapshot_state())?;
+    let mut snapshot: TaskSnapshot = vec![(
+        info.operator_id.clone(),
+        OperatorSnapshot {
+            keyed: None,
+            operator_state: position,
+        },
+    )];
+    chain.process_barrier(barrier, &mut snapshot)?;
+    acknowledge(mailbox, barrier, snapshot);
+    Ok(())
+}
+
+/// Hands the task's snapshot to whoever collects them.
+pub(crate) fn acknowledge(mailbox: &Mailbox, barrier: CheckpointBarrier, snapshot: TaskSnapshot) {
+    if let Some(acknowledgements) = &mailbox.acknowledgements {
+        // The collector is gone only when the job is shutting down.
+        let _ = acknowledgements.send(TaskAcknowledgement {
+            task: mailbox.name.clone(),
+            checkpoint: barrier.id,
+            snapshot,
+        });
+    }
+}
