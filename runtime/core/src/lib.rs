@@ -19,10 +19,8 @@ pub use config::{Configuration, RuntimeMode};
 pub use element::{Batch, CheckpointBarrier, Record, StreamElement, WatermarkStatus};
 pub use error::{Error, Result};
 pub use ids::{CheckpointId, JobId, NodeId, SubtaskIndex, VertexId};
-pub use key_group::{
-    KeyGroupRange, assign_to_key_group, key_group_for_hash, operator_index_for_key_group,
-};
-pub use key_hash::key_hash;
+pub use key_group::{KeyGroupRange, key_group_for_hash, operator_index_for_key_group};
+pub use key_hash::{assign_to_key_group, key_hash};
 pub use time::{NO_TIMESTAMP, Watermark};
 
 /// Bound for every value that flows through a stream: it moves between threads and may be

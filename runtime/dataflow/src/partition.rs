@@ -38,7 +38,7 @@ impl fmt::Display for PartitionerKind {
     }
 }
 
-/// The key hash code of a record, for hash partitioning.
+/// The key hash of a record ([`key_hash`](fn@flinkrs_core::key_hash)), for hash partitioning.
 pub type KeyHashFn<T> = Arc<dyn Fn(&T) -> i32 + Send + Sync>;
 
 /// A partitioner as the graph stores it: the kind, and for hash partitioning the typed key
