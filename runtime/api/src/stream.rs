@@ -5,7 +5,7 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use flinkrs_core::key_group::key_hash_code;
+use flinkrs_core::key_hash::key_hash;
 use flinkrs_core::{Batch, Data, NodeId, Result};
 use flinkrs_dataflow::graph::{ChainingStrategy, NodeKind, OperatorBuilder, TypedOperatorFactory};
 use flinkrs_dataflow::partition::KeyHashFn;
@@ -198,8 +198,8 @@ impl<T: Data> DataStream<T> {
         K: Data + Hash + Eq + serde::Serialize + serde::de::DeserializeOwned,
     {
         let for_hash = Arc::clone(&selector);
-        let key_hash: KeyHashFn<T> = Arc::new(move |value: &T| key_hash_code(&*for_hash(value)));
-        let partitioned = self.partition(PartitionerSpec::hash(key_hash));
+        let hash: KeyHashFn<T> = Arc::new(move |value: &T| key_hash(&*for_hash(value)));
+        let partitioned = self.partition(PartitionerSpec::hash(hash));
         KeyedStream::new(partitioned, selector)
     }
 

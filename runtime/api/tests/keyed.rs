@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use flinkrs_api::prelude::*;
-use flinkrs_core::key_group::{KeyGroupRange, assign_to_key_group};
+use flinkrs_core::key_group::KeyGroupRange;
+use flinkrs_core::key_hash::assign_to_key_group;
 use flinkrs_state::{ListState, MapState, ValueState};
 
 fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {

@@ -1,10 +1,9 @@
 //! Key groups: the unit of keyed state and of rescaling.
 //!
-//! A key hashes to one of `max_parallelism` key groups; each subtask owns a contiguous range of
-//! them. This is the same arithmetic as Flink's `KeyGroupRangeAssignment`, so a checkpoint
-//! taken at parallelism p restores at any parallelism up to `max_parallelism`.
-
-use std::hash::{Hash, Hasher};
+//! A key's hash ([`key_hash`](mod@crate::key_hash)) is spread by [`murmur_hash`] and taken modulo
+//! `max_parallelism`, giving its key group; each subtask owns a contiguous range of them. This
+//! is the same arithmetic as Flink's `KeyGroupRangeAssignment`, so a checkpoint taken at
+//! parallelism p restores at any parallelism up to `max_parallelism`.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +45,7 @@ impl KeyGroupRange {
 
 /// Flink's `MathUtils.murmurHash(int)`: spreads a 32-bit hash code so that nearby codes land
 /// in different key groups. The result is never negative.
+#[inline]
 pub fn murmur_hash(code: i32) -> i32 {
     let mut h = code.wrapping_mul(0xcc9e_2d51_u32 as i32);
     h = h.rotate_left(15);
@@ -70,108 +70,20 @@ pub fn murmur_hash(code: i32) -> i32 {
     }
 }
 
-/// The key group of a key's 32-bit hash code.
+/// The key group of a key's 32-bit hash code ([`key_hash`](crate::key_hash::key_hash)).
+#[inline]
 pub fn key_group_for_hash(hash_code: i32, max_parallelism: usize) -> usize {
     murmur_hash(hash_code) as usize % max_parallelism
 }
 
-/// A key's hash code. It must be the same in every process of a cluster, so it uses a fixed
-/// hasher (FNV-1a), never a randomly seeded one.
-pub fn key_hash_code<K: Hash + ?Sized>(key: &K) -> i32 {
-    let mut hasher = StableHasher::default();
-    key.hash(&mut hasher);
-    let h = hasher.finish();
-    (h ^ (h >> 32)) as i32
-}
-
-/// The key group a key belongs to.
-pub fn assign_to_key_group<K: Hash + ?Sized>(key: &K, max_parallelism: usize) -> usize {
-    key_group_for_hash(key_hash_code(key), max_parallelism)
-}
-
 /// The subtask that owns `key_group`, as in Flink's `computeOperatorIndexForKeyGroup`.
+#[inline]
 pub fn operator_index_for_key_group(
     max_parallelism: usize,
     parallelism: usize,
     key_group: usize,
 ) -> usize {
     key_group * parallelism / max_parallelism
-}
-
-/// The stable key hasher: it must give the same hash in every process and in every future
-/// version, since key groups of savepoints depend on it. It consumes the bytes `Hash` feeds it
-/// eight at a time, each word mixed by a rotate, xor and multiply; the result is then folded
-/// to 32 bits and spread by [`murmur_hash`], which does the avalanche.
-#[derive(Clone, Copy, Debug)]
-pub struct StableHasher(u64);
-
-const STABLE_SEED: u64 = 0xcbf2_9ce4_8422_2325;
-const STABLE_MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
-
-impl Default for StableHasher {
-    fn default() -> Self {
-        StableHasher(STABLE_SEED)
-    }
-}
-
-impl StableHasher {
-    #[inline]
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(STABLE_MULTIPLIER);
-    }
-}
-
-impl Hasher for StableHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut buffer = [0u8; 8];
-            buffer.copy_from_slice(word);
-            self.mix(u64::from_le_bytes(buffer));
-        }
-        let tail = words.remainder();
-        if !tail.is_empty() {
-            let mut buffer = [0u8; 8];
-            buffer[..tail.len()].copy_from_slice(tail);
-            // The length tells "ab" from "ab\0".
-            self.mix(u64::from_le_bytes(buffer) ^ ((tail.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, value: u8) {
-        self.mix(u64::from(value));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, value: u32) {
-        self.mix(u64::from(value));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, value: u64) {
-        self.mix(value);
-    }
-
-    #[inline]
-    fn write_i32(&mut self, value: i32) {
-        self.mix(u64::from(value as u32));
-    }
-
-    #[inline]
-    fn write_i64(&mut self, value: i64) {
-        self.mix(value as u64);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, value: usize) {
-        self.mix(value as u64);
-    }
 }
 
 #[cfg(test)]
@@ -206,32 +118,15 @@ mod tests {
         }
     }
 
-    /// Computed by an independent model of the hash spec above (bytes in little-endian
-    /// words, rotate-xor-multiply, fold, murmur).
-    const KEY_HASH_OF_FLINK: i32 = -1_017_090_510;
-    const KEY_GROUP_OF_42: usize = 35;
-
-    #[test]
-    fn key_groups_are_spread_evenly() {
-        let mut counts = [0usize; 128];
-        for key in 0..10_000u64 {
-            counts[assign_to_key_group(&key, 128)] += 1;
-        }
-        // 78 per group on average; every group is used and none is overloaded.
-        assert!(
-            counts.iter().all(|&n| (50..=110).contains(&n)),
-            "{counts:?}"
-        );
-    }
-
     #[test]
     fn key_groups_are_stable_and_in_range() {
-        // Pinned values: changing the key hash would move keys of existing savepoints to
-        // other key groups, so these must never change.
-        assert_eq!(key_hash_code("flink"), KEY_HASH_OF_FLINK);
-        assert_eq!(assign_to_key_group(&42u64, 128), KEY_GROUP_OF_42);
-        for key in 0..10_000u64 {
-            assert!(assign_to_key_group(&key, 128) < 128);
+        // Pinned values from scripts/key-hash/vectors.py: changing the key hash would move
+        // keys of existing savepoints to other key groups, so these must never change.
+        assert_eq!(key_group_for_hash(-856_802_293, 128), 91);
+        assert_eq!(key_group_for_hash(1_871_679_806, 128), 99);
+        assert_eq!(key_group_for_hash(1_871_679_806, 32768), 22243);
+        for hash in (i32::MIN..=i32::MAX).step_by(65_537) {
+            assert!(key_group_for_hash(hash, 128) < 128);
         }
     }
 }

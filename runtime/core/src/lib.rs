@@ -2,7 +2,8 @@
 //!
 //! The bottom of the runtime's layering (`core → state → dataflow → {api, sql, connectors} →
 //! cluster`). It holds the vocabulary every other crate speaks: ids, event time and watermarks,
-//! the elements that flow through channels, key groups, configuration and errors.
+//! the elements that flow through channels, key groups and the stable key hash, configuration
+//! and errors.
 //!
 //! This crate must not depend on any other flinkrs crate, and it does no I/O.
 
@@ -14,15 +15,15 @@ pub mod element;
 pub mod error;
 pub mod ids;
 pub mod key_group;
+pub mod key_hash;
 pub mod time;
 
 pub use config::{Configuration, RuntimeMode};
 pub use element::{Batch, CheckpointBarrier, Record, StreamElement, WatermarkStatus};
 pub use error::{Error, Result};
 pub use ids::{CheckpointId, JobId, NodeId, SubtaskIndex, VertexId};
-pub use key_group::{
-    KeyGroupRange, assign_to_key_group, key_group_for_hash, operator_index_for_key_group,
-};
+pub use key_group::{KeyGroupRange, key_group_for_hash, operator_index_for_key_group};
+pub use key_hash::{assign_to_key_group, key_hash};
 pub use time::{NO_TIMESTAMP, Watermark};
 
 /// Bound for every value that flows through a stream: it moves between threads, may be copied

@@ -4,7 +4,8 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
-use flinkrs_core::key_group::{KeyGroupRange, assign_to_key_group};
+use flinkrs_core::key_group::KeyGroupRange;
+use flinkrs_core::key_hash::assign_to_key_group;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -12,7 +13,8 @@ use crate::StateMap;
 use crate::error::{Error, Result};
 use crate::snapshot::{KeyedStateSnapshot, StateSnapshot};
 
-/// A key of keyed state: hashed into key groups and stored in snapshots.
+/// A key of keyed state. `Hash + Eq` serve the in-memory tables; the key group comes from the
+/// serialized form ([`key_hash`](fn@flinkrs_core::key_hash)), which snapshots store too.
 pub trait KeyData: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static {}
 impl<T: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static> KeyData for T {}
 

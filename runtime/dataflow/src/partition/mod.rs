@@ -38,7 +38,8 @@ impl fmt::Display for PartitionerKind {
     }
 }
 
-/// The key hash code of a record, for hash partitioning of typed rows.
+/// The key hash of a record ([`key_hash`](fn@flinkrs_core::key_hash)), for hash partitioning of
+/// typed rows.
 pub type KeyHashFn<T> = Arc<dyn Fn(&T) -> i32 + Send + Sync>;
 
 /// Computes the key hash of every row of a batch, in one pass: what hash partitioning needs.

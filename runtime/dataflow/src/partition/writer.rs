@@ -357,7 +357,7 @@ mod tests {
     fn hash_partitioning_sends_each_key_to_the_owner_of_its_key_group() {
         let channels: Vec<_> = (0..3).map(|_| crossbeam_channel::unbounded()).collect();
         let key_hash: super::super::KeyHashFn<u64> =
-            std::sync::Arc::new(|value: &u64| flinkrs_core::key_group::key_hash_code(value));
+            std::sync::Arc::new(|value: &u64| flinkrs_core::key_hash(value));
         let mut writer = writer(
             channels.iter().map(|(sender, _)| sender.clone()).collect(),
             &PartitionerSpec::hash(key_hash),
