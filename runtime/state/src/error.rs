@@ -1,5 +1,7 @@
 //! Errors of the state crate.
 
+use flinkrs_core::KeyGroupRange;
+
 /// Failures while registering, snapshotting or restoring state.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,6 +32,33 @@ pub enum Error {
          remapped, set pipeline.max-parallelism={snapshot}"
     )]
     MaxParallelismMismatch { snapshot: usize, job: usize },
+
+    /// Keyed state holds a key of a key group this subtask does not own.
+    #[error(
+        "state '{name}' holds a key of key group {key_group}, outside this subtask's key groups \
+         {}..={}; records must reach keyed state through a partitioning by the same key",
+        range.start,
+        range.end
+    )]
+    KeyGroupOutOfRange {
+        name: String,
+        key_group: usize,
+        range: KeyGroupRange,
+    },
+
+    /// Two snapshots being merged hold the same key group of the same state.
+    #[error(
+        "cannot merge snapshots: state '{name}' has key group {key_group} in more than one \
+         snapshot; the snapshots of an operator's subtasks must cover disjoint key groups"
+    )]
+    OverlappingKeyGroup { name: String, key_group: usize },
+
+    /// Snapshots being merged were taken with different numbers of key groups.
+    #[error(
+        "cannot merge snapshots with max parallelism {first} and {other}; every subtask of an \
+         operator has the same max parallelism"
+    )]
+    MergeMaxParallelismMismatch { first: usize, other: usize },
 
     /// State was accessed outside of a keyed context.
     #[error("keyed state '{name}' used without a current key")]
