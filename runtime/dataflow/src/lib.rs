@@ -50,6 +50,7 @@ pub mod executor;
 pub mod gate;
 pub mod graph;
 pub mod job_graph;
+pub mod metrics;
 pub mod operator;
 pub mod output;
 pub mod partition;
