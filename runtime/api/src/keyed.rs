@@ -253,7 +253,7 @@ where
                 // combined, and put back.
                 Some(slot) => {
                     let current = slot.take().ok_or_else(|| {
-                        Error::State("a reduce function failed earlier for this key".into())
+                        Error::state("a reduce function failed earlier for this key")
                     })?;
                     let reduced = (self.reduce)(current, record.value);
                     if self.batch_mode {

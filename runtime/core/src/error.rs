@@ -42,9 +42,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// Keyed or operator state could not be registered, snapshotted or restored.
+    /// Keyed or operator state could not be registered, snapshotted or restored. The source
+    /// is the state crate's error, boxed because core sits below the state crate; keeping it
+    /// lets a caller walk down to the cause (say, the decoder's error for a corrupt snapshot).
     #[error("state: {0}")]
-    State(String),
+    State(#[source] Box<dyn std::error::Error + Send + Sync>),
 
     /// A batch or record could not be encoded or decoded for a channel or a checkpoint.
     #[error("codec: {0}")]
@@ -71,6 +73,12 @@ impl Error {
     /// An error from user code, with the message the user wrote.
     pub fn function(message: impl Into<String>) -> Self {
         Error::Function(message.into())
+    }
+
+    /// A state failure found without a lower-level error, such as a source's checkpointed
+    /// position of the wrong length. Failures of the state crate convert with `From`.
+    pub fn state(message: impl Into<String>) -> Self {
+        Error::State(message.into().into())
     }
 
     pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {

@@ -65,6 +65,7 @@ pub mod graph;
 pub mod guard;
 pub mod input;
 pub mod job_graph;
+pub mod metrics;
 pub mod operator;
 pub mod output;
 pub mod partition;

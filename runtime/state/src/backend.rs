@@ -27,7 +27,12 @@ impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> StateData for T {
 pub(crate) trait StateTable<K>: Send {
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn snapshot(&self, name: &str, max_parallelism: usize) -> Result<StateSnapshot>;
+    fn snapshot(
+        &self,
+        name: &str,
+        max_parallelism: usize,
+        range: KeyGroupRange,
+    ) -> Result<StateSnapshot>;
     fn restore(&mut self, snapshot: &StateSnapshot, range: KeyGroupRange) -> Result<()>;
     fn len(&self) -> usize;
 }
@@ -47,13 +52,26 @@ impl<K: KeyData, V: StateData> StateTable<K> for Table<K, V> {
         self
     }
 
-    fn snapshot(&self, name: &str, max_parallelism: usize) -> Result<StateSnapshot> {
+    fn snapshot(
+        &self,
+        name: &str,
+        max_parallelism: usize,
+        range: KeyGroupRange,
+    ) -> Result<StateSnapshot> {
         let mut groups: BTreeMap<usize, Vec<(&K, &V)>> = BTreeMap::new();
         for (key, value) in &self.entries {
-            groups
-                .entry(assign_to_key_group(key, max_parallelism))
-                .or_default()
-                .push((key, value));
+            let key_group = assign_to_key_group(key, max_parallelism);
+            // A key of another subtask's key group got here past the partitioner. Writing it
+            // would make this snapshot overlap that subtask's, and the checkpoint could not be
+            // restored; fail the snapshot now, where the cause is.
+            if !range.contains(key_group) {
+                return Err(Error::KeyGroupOutOfRange {
+                    name: name.to_owned(),
+                    key_group,
+                    range,
+                });
+            }
+            groups.entry(key_group).or_default().push((key, value));
         }
         let mut key_groups = BTreeMap::new();
         for (group, entries) in groups {
@@ -70,7 +88,12 @@ impl<K: KeyData, V: StateData> StateTable<K> for Table<K, V> {
     }
 
     fn restore(&mut self, snapshot: &StateSnapshot, range: KeyGroupRange) -> Result<()> {
-        for (&key_group, bytes) in snapshot.key_groups.range(range.start..=range.end) {
+        // A filter rather than `BTreeMap::range`, which panics on an empty range.
+        let owned = snapshot
+            .key_groups
+            .iter()
+            .filter(|(key_group, _)| range.contains(**key_group));
+        for (&key_group, bytes) in owned {
             let entries: Vec<(K, V)> =
                 postcard::from_bytes(bytes).map_err(|source| Error::Decode {
                     name: snapshot.name.clone(),
@@ -191,9 +214,10 @@ impl<K: KeyData> KeyedStateBackend<K> {
     pub fn snapshot(&self) -> Result<KeyedStateSnapshot> {
         let mut states = Vec::with_capacity(self.tables.len());
         for (name, table) in self.names.iter().zip(&self.tables) {
-            states.push(table.snapshot(name, self.max_parallelism)?);
+            states.push(table.snapshot(name, self.max_parallelism, self.key_group_range)?);
         }
-        // States restored but never registered again are carried over unchanged.
+        // States restored but never registered again are carried over unchanged; `restore`
+        // has already cut them down to this subtask's key groups.
         states.extend(self.pending_restore.iter().cloned());
         Ok(KeyedStateSnapshot {
             max_parallelism: self.max_parallelism,
@@ -203,6 +227,11 @@ impl<K: KeyData> KeyedStateBackend<K> {
 
     /// Restores from a snapshot, keeping only this subtask's key groups. Must be called before
     /// any state is registered.
+    ///
+    /// On a rescaled restore every subtask is handed the merged snapshot of all the old
+    /// subtasks. The key groups of other subtasks are dropped here, for states registered
+    /// later as much as for states never registered again: otherwise each subtask would carry
+    /// them and write them into every later snapshot, where they would overlap.
     pub fn restore(&mut self, snapshot: KeyedStateSnapshot) -> Result<()> {
         if snapshot.max_parallelism != self.max_parallelism {
             return Err(Error::MaxParallelismMismatch {
@@ -210,7 +239,14 @@ impl<K: KeyData> KeyedStateBackend<K> {
                 job: self.max_parallelism,
             });
         }
-        self.pending_restore = snapshot.states;
+        let range = self.key_group_range;
+        let mut states = snapshot.states;
+        for state in &mut states {
+            state
+                .key_groups
+                .retain(|key_group, _| range.contains(*key_group));
+        }
+        self.pending_restore = states;
         Ok(())
     }
 }

@@ -1,5 +1,7 @@
 //! Errors of the state crate.
 
+use flinkrs_core::KeyGroupRange;
+
 /// Failures while registering, snapshotting or restoring state.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -31,6 +33,33 @@ pub enum Error {
     )]
     MaxParallelismMismatch { snapshot: usize, job: usize },
 
+    /// Keyed state holds a key of a key group this subtask does not own.
+    #[error(
+        "state '{name}' holds a key of key group {key_group}, outside this subtask's key groups \
+         {}..={}; records must reach keyed state through a partitioning by the same key",
+        range.start,
+        range.end
+    )]
+    KeyGroupOutOfRange {
+        name: String,
+        key_group: usize,
+        range: KeyGroupRange,
+    },
+
+    /// Two snapshots being merged hold the same key group of the same state.
+    #[error(
+        "cannot merge snapshots: state '{name}' has key group {key_group} in more than one \
+         snapshot; the snapshots of an operator's subtasks must cover disjoint key groups"
+    )]
+    OverlappingKeyGroup { name: String, key_group: usize },
+
+    /// Snapshots being merged were taken with different numbers of key groups.
+    #[error(
+        "cannot merge snapshots with max parallelism {first} and {other}; every subtask of an \
+         operator has the same max parallelism"
+    )]
+    MergeMaxParallelismMismatch { first: usize, other: usize },
+
     /// State was accessed outside of a keyed context.
     #[error("keyed state '{name}' used without a current key")]
     NoCurrentKey { name: String },
@@ -38,8 +67,64 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Lives here because core must not depend on the state crate. The state error is kept as
+/// the source, so its own source (an encoder or decoder error) stays reachable.
 impl From<Error> for flinkrs_core::Error {
     fn from(error: Error) -> Self {
-        flinkrs_core::Error::State(error.to_string())
+        flinkrs_core::Error::State(Box::new(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use flinkrs_core::KeyGroupRange;
+
+    use crate::{KeyedStateBackend, KeyedStateSnapshot, StateSnapshot, ValueState};
+
+    #[test]
+    fn decode_failure_keeps_state_and_postcard_errors_as_sources() {
+        let mut backend =
+            KeyedStateBackend::<u64>::new(128, KeyGroupRange::for_operator(128, 1, 0));
+        // An empty entry list is not even a length prefix: the decoder runs out of bytes.
+        let corrupt = StateSnapshot {
+            name: "count".to_owned(),
+            key_groups: [(3, Vec::new())].into_iter().collect(),
+        };
+        backend
+            .restore(KeyedStateSnapshot {
+                max_parallelism: 128,
+                states: vec![corrupt],
+            })
+            .unwrap();
+        let state_error = ValueState::<u64>::register(&mut backend, "count").unwrap_err();
+        let error = flinkrs_core::Error::from(state_error);
+
+        assert_eq!(
+            error.to_string(),
+            "state: cannot restore state 'count' (key group 3): Hit the end of buffer, expected \
+             more data"
+        );
+        let source = error.source().expect("the state error is the source");
+        let Some(super::Error::Decode {
+            name, key_group, ..
+        }) = source.downcast_ref::<super::Error>()
+        else {
+            panic!("source is not a decode error: {source:?}");
+        };
+        assert_eq!((name.as_str(), *key_group), ("count", 3));
+        let cause = source.source().expect("the decoder's error is below it");
+        assert_eq!(
+            cause.downcast_ref::<postcard::Error>(),
+            Some(&postcard::Error::DeserializeUnexpectedEnd)
+        );
+        assert!(cause.source().is_none());
+    }
+
+    #[test]
+    fn state_message_without_a_cause_keeps_its_text() {
+        let error = flinkrs_core::Error::state("datagen source state has 3 bytes");
+        assert_eq!(error.to_string(), "state: datagen source state has 3 bytes");
     }
 }

@@ -306,7 +306,7 @@ where
 
     fn restore_state(&mut self, state: &[u8]) -> Result<()> {
         let bytes = <[u8; 8]>::try_from(state).map_err(|_| {
-            Error::State(format!(
+            Error::state(format!(
                 "datagen source state has {} bytes; expected 8 (the next row index)",
                 state.len()
             ))

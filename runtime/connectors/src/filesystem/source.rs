@@ -249,7 +249,7 @@ impl<T: FromLine> SourceFunction<Batch<T>> for TextFileSource<T> {
             .filter_map(|chunk| <[u8; 8]>::try_from(chunk).ok().map(u64::from_le_bytes))
             .collect();
         let (&[file_index, offset, line_number], 24) = (words.as_slice(), state.len()) else {
-            return Err(Error::State(format!(
+            return Err(Error::state(format!(
                 "file source state for '{}' has {} bytes; expected 24",
                 self.path.display(),
                 state.len()
