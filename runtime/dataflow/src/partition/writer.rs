@@ -280,7 +280,7 @@ impl<B: StreamBatch> Input<B> for ChannelWriter<B> {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use flinkrs_core::key_group::assign_to_key_group;
+    use flinkrs_core::assign_to_key_group;
     use flinkrs_core::{Batch, Record};
 
     use super::*;
