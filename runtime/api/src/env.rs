@@ -125,6 +125,7 @@ impl StreamExecutionEnvironment {
         let node = StreamNode {
             id: graph.next_id(),
             name: format!("Source: {name}"),
+            transformation: "Source",
             uid: None,
             parallelism: parallelism.unwrap_or_else(|| graph.config.parallelism()),
             max_parallelism: graph.config.max_parallelism(),

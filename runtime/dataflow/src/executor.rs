@@ -370,16 +370,15 @@ struct ChainBuilder<'a> {
 impl ChainBuilder<'_> {
     fn task_info(&self, node: NodeId) -> TaskInfo {
         let stream_node = self.graph.node(node);
-        let vertex = self
-            .job_graph
-            .vertex_of(node)
-            .map(|v| v.name.clone())
-            .unwrap_or_default();
+        let vertex = self.job_graph.vertex_of(node);
         TaskInfo {
             job_name: self.graph.job_name.clone(),
-            task_name: vertex,
+            task_name: vertex.map(|v| v.name.clone()).unwrap_or_default(),
             operator_name: stream_node.name.clone(),
-            operator_id: stream_node.operator_id(),
+            operator_id: vertex
+                .and_then(|v| v.operator_id(node))
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             subtask_index: self.subtask,
             parallelism: stream_node.parallelism,
             max_parallelism: stream_node.max_parallelism,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use flinkrs_core::{Configuration, NodeId, Result};
+use flinkrs_core::{Configuration, NodeId, OperatorId, Result};
 
 use crate::chain::{Counters, Input};
 use crate::executor::TaskRunner;
@@ -140,8 +140,13 @@ pub enum NodeKind {
 #[derive(Clone)]
 pub struct StreamNode {
     pub id: NodeId,
+    /// The display name, for logs, metrics and the plan; not part of the operator's id.
     pub name: String,
-    /// Stable id of the operator's state in checkpoints; derived from the node id when unset.
+    /// What kind of transformation this is ("Source", "Map", "Window", ...): part of the
+    /// operator's id, so it must never change for a given API call.
+    pub transformation: &'static str,
+    /// The user's id for the operator's state; its hash is the operator's id. Without it the
+    /// id is derived from the topology (see [`crate::operator_ids`]).
     pub uid: Option<String>,
     pub parallelism: usize,
     pub max_parallelism: usize,
@@ -153,12 +158,6 @@ pub struct StreamNode {
 }
 
 impl StreamNode {
-    pub fn operator_id(&self) -> String {
-        self.uid
-            .clone()
-            .unwrap_or_else(|| format!("node-{}", self.id.0))
-    }
-
     pub fn is_source(&self) -> bool {
         matches!(self.kind, NodeKind::Source(_))
     }
@@ -204,6 +203,12 @@ impl StreamGraph {
         id
     }
 
+    /// The id of every node's state, indexed by node: derived from the topology, or from the
+    /// node's `uid`. Fails when two operators end up with the same id (a repeated `uid`).
+    pub fn operator_ids(&self) -> Result<Vec<OperatorId>> {
+        crate::operator_ids::derive_operator_ids(self)
+    }
+
     /// Turns default forward edges between nodes of different parallelism into rebalance.
     pub fn resolve_default_partitioners(&mut self) {
         let parallelism: Vec<usize> = self.nodes.iter().map(|node| node.parallelism).collect();
@@ -212,7 +217,12 @@ impl StreamGraph {
                 if edge.partitioner.is_default
                     && parallelism[edge.source.0 as usize] != node.parallelism
                 {
-                    edge.partitioner = PartitionerSpec::rebalance();
+                    // Still marked default: operator ids hash the partitioner the program
+                    // declared, so that a change of parallelism keeps them.
+                    edge.partitioner = PartitionerSpec {
+                        is_default: true,
+                        ..PartitionerSpec::rebalance()
+                    };
                 }
             }
         }

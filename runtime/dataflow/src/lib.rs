@@ -51,6 +51,7 @@ pub mod gate;
 pub mod graph;
 pub mod job_graph;
 pub mod operator;
+pub mod operator_ids;
 pub mod output;
 pub mod partition;
 pub mod source;
