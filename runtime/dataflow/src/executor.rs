@@ -400,7 +400,7 @@ impl ChainBuilder<'_> {
         })?;
         let own_vertex = self.job_graph.vertex_of(node).map(|v| v.id);
         let mut consumers = Vec::new();
-        for (consumer, edge) in self.graph.out_edges(node) {
+        for (consumer, input_index, edge) in self.graph.out_edges(node) {
             if &edge.slot != slot {
                 continue;
             }
@@ -415,6 +415,7 @@ impl ChainBuilder<'_> {
                 .position(|e| {
                     e.source_node == node
                         && e.target_node == consumer
+                        && e.target_input == input_index
                         && e.side_output.as_ref() == side_name(slot)
                 })
                 .ok_or_else(|| {

@@ -228,12 +228,17 @@ impl StreamGraph {
         }
     }
 
-    /// The edges leaving `id`, with the index of the consuming node.
-    pub fn out_edges(&self, id: NodeId) -> Vec<(NodeId, &StreamEdge)> {
+    /// The edges leaving `id`, each with the consuming node and the edge's index among that
+    /// node's inputs. The pair identifies the edge: a stream united with itself has two edges
+    /// with the same ends.
+    pub fn out_edges(&self, id: NodeId) -> Vec<(NodeId, usize, &StreamEdge)> {
         self.nodes
             .iter()
-            .flat_map(|node| node.inputs.iter().map(move |edge| (node.id, edge)))
-            .filter(|(_, edge)| edge.source == id)
+            .flat_map(|node| {
+                let inputs = node.inputs.iter().enumerate();
+                inputs.map(move |(input_index, edge)| (node.id, input_index, edge))
+            })
+            .filter(|(_, _, edge)| edge.source == id)
             .collect()
     }
 }

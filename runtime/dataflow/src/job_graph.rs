@@ -46,6 +46,9 @@ pub struct JobEdge {
     pub target: VertexId,
     pub source_node: NodeId,
     pub target_node: NodeId,
+    /// The index of the StreamEdge among the target node's inputs: with `target_node` it
+    /// names the edge, also where two edges join the same outputs (a self-union).
+    pub target_input: usize,
     pub partitioner: PartitionerKind,
     pub side_output: Option<String>,
 }
@@ -164,7 +167,7 @@ pub fn build_job_graph(graph: &StreamGraph, job_id: JobId) -> Result<JobGraph> {
     }
     let mut edges = Vec::new();
     for node in &graph.nodes {
-        for edge in &node.inputs {
+        for (target_input, edge) in node.inputs.iter().enumerate() {
             let source = vertex_of_node[&edge.source];
             let target = vertex_of_node[&node.id];
             if source != target {
@@ -173,6 +176,7 @@ pub fn build_job_graph(graph: &StreamGraph, job_id: JobId) -> Result<JobGraph> {
                     target: VertexId(target as u32),
                     source_node: edge.source,
                     target_node: node.id,
+                    target_input,
                     partitioner: edge.partitioner.kind,
                     side_output: match &edge.slot {
                         OutputSlot::Main => None,
