@@ -6,12 +6,9 @@ use std::sync::Arc;
 
 use flinkrs_core::config::{MAX_PARALLELISM, PARALLELISM_DEFAULT, RUNTIME_MODE};
 use flinkrs_core::{Batch, Configuration, Data, Result, RuntimeMode};
-use flinkrs_dataflow::graph::{ChainingStrategy, NodeKind, SourceBuilder, TypedSourceFactory};
+use flinkrs_dataflow::graph::SourceBuilder;
 use flinkrs_dataflow::job_graph::JobGraph;
-use flinkrs_dataflow::type_ops::type_ops;
-use flinkrs_dataflow::{
-    JobResult, LocalExecutor, SourceFunction, StreamGraph, StreamNode, TaskInfo,
-};
+use flinkrs_dataflow::{JobResult, LocalExecutor, SourceFunction, StreamGraph, TaskInfo};
 
 use crate::source::CollectionSource;
 use crate::stream::DataStream;
@@ -121,21 +118,12 @@ impl StreamExecutionEnvironment {
             let source: Box<dyn SourceFunction<Batch<T>>> = Box::new(build(info)?);
             Ok(source)
         });
-        let mut graph = self.graph.borrow_mut();
-        let node = StreamNode {
-            id: graph.next_id(),
-            name: format!("Source: {name}"),
-            uid: None,
-            parallelism: parallelism.unwrap_or_else(|| graph.config.parallelism()),
-            max_parallelism: graph.config.max_parallelism(),
-            kind: NodeKind::Source(Arc::new(TypedSourceFactory { build: builder })),
-            inputs: Vec::new(),
-            output_type: type_ops::<Batch<T>>(),
-            side_output_types: Vec::new(),
-            chaining: ChainingStrategy::Always,
-        };
-        let id = graph.add_node(node);
-        drop(graph);
+        let id = self.graph.borrow_mut().add_source(
+            "Source",
+            format!("Source: {name}"),
+            parallelism,
+            builder,
+        );
         DataStream::from_node(self.graph.clone(), id)
     }
 

@@ -113,9 +113,10 @@ where
         P: KeyedProcessFunction<K, T, O> + Clone + Sync + 'static,
     {
         let selector = Arc::clone(&self.selector);
-        self.stream.transform("KeyedProcess", move |_| {
-            KeyedProcessOperator::new(function.clone(), Arc::clone(&selector))
-        })
+        self.stream
+            .transform_as("KeyedProcess", "KeyedProcess", move |_| {
+                KeyedProcessOperator::new(function.clone(), Arc::clone(&selector))
+            })
     }
 }
 
@@ -133,7 +134,7 @@ where
     {
         let selector = Arc::clone(&self.selector);
         self.stream
-            .transform("Keyed Reduce", move |info| ReduceOperator {
+            .transform_as("Keyed Reduce", "Keyed Reduce", move |info| ReduceOperator {
                 selector: Arc::clone(&selector),
                 reduce: reduce.clone(),
                 batch_mode: info.config.runtime_mode() == RuntimeMode::Batch,

@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 
 use flinkrs_core::time::now_millis;
-use flinkrs_core::{Batch, CheckpointId, Data, Result, Watermark};
+use flinkrs_core::{Batch, CheckpointId, Data, NO_TIMESTAMP, Result, Watermark};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, OutputTag, TaskInfo, TimerService};
 use flinkrs_state::{
     KeyData, KeyedStateBackend, ListState, MapState, ReducingState, StateData, ValueState,
@@ -38,7 +38,7 @@ pub struct ProcessContext<'a, O> {
 impl<O: Data> ProcessContext<'_, O> {
     /// The record's event-time timestamp, if it has one.
     pub fn timestamp(&self) -> Option<i64> {
-        (self.timestamp != flinkrs_core::NO_TIMESTAMP).then_some(self.timestamp)
+        (self.timestamp != NO_TIMESTAMP).then_some(self.timestamp)
     }
 
     /// Emits a record with the input record's timestamp.
@@ -162,6 +162,9 @@ pub struct KeyedContext<'a, K, O> {
     timers: &'a mut TimerService<K>,
     out: &'a mut Output<Batch<O>>,
     timestamp: i64,
+    /// The timestamp [`KeyedContext::collect`] gives records. Differs from `timestamp` in a
+    /// processing-time timer, whose output has none (Flink's collector erases it there).
+    collect_timestamp: i64,
     time_domain: Option<TimeDomain>,
 }
 
@@ -180,7 +183,7 @@ impl<K: KeyData, O: Data> KeyedContext<'_, K, O> {
 
     /// The record's timestamp, or the timer's time in `on_timer`.
     pub fn timestamp(&self) -> Option<i64> {
-        (self.timestamp != flinkrs_core::NO_TIMESTAMP).then_some(self.timestamp)
+        (self.timestamp != NO_TIMESTAMP).then_some(self.timestamp)
     }
 
     /// In `on_timer`: which clock fired.
@@ -188,10 +191,14 @@ impl<K: KeyData, O: Data> KeyedContext<'_, K, O> {
         self.time_domain
     }
 
+    /// Emits a record with the input record's timestamp; in `on_timer`, with the timer's time
+    /// for an event-time timer and no timestamp for a processing-time timer, as in Flink.
     pub fn collect(&mut self, value: O) {
-        self.out.collect(value, self.timestamp);
+        self.out.collect(value, self.collect_timestamp);
     }
 
+    /// Emits to a side output with [`Self::timestamp`]: in `on_timer` that is the timer's time
+    /// in both domains, as Flink's `OnTimerContext.output` does.
     pub fn output<X: Data>(&mut self, tag: &OutputTag<X>, value: X) {
         self.out.side_output(tag, value, self.timestamp);
     }
@@ -269,6 +276,10 @@ impl<P, I, K: KeyData> KeyedProcessOperator<P, I, K> {
             timers: &mut self.timers,
             out,
             timestamp,
+            collect_timestamp: match domain {
+                TimeDomain::EventTime => timestamp,
+                TimeDomain::ProcessingTime => NO_TIMESTAMP,
+            },
             time_domain: Some(domain),
         };
         self.function.on_timer(timestamp, &mut ctx)
@@ -305,6 +316,7 @@ where
                 timers: &mut self.timers,
                 out,
                 timestamp: record.timestamp,
+                collect_timestamp: record.timestamp,
                 time_domain: None,
             };
             self.function.process_element(record.value, &mut ctx)?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use flinkrs_core::key_hash::key_hash;
 use flinkrs_core::{Batch, Data, NodeId, Result};
-use flinkrs_dataflow::graph::{ChainingStrategy, NodeKind, OperatorBuilder, TypedOperatorFactory};
+use flinkrs_dataflow::graph::{ChainingStrategy, OperatorBuilder};
 use flinkrs_dataflow::partition::KeyHashFn;
 use flinkrs_dataflow::type_ops::type_ops;
 use flinkrs_dataflow::{
@@ -83,8 +83,14 @@ impl<T: Data> DataStream<T> {
         self
     }
 
-    /// Adds an operator node reading this stream.
-    pub(crate) fn add_operator<O, F>(&self, name: &str, build: F) -> DataStream<O>
+    /// Adds an operator node reading this stream. `transformation` goes into the operator's
+    /// id and must stay the same for an API call across versions; `name` is only displayed.
+    pub(crate) fn add_operator<O, F>(
+        &self,
+        transformation: &'static str,
+        name: &str,
+        build: F,
+    ) -> DataStream<O>
     where
         O: Data,
         F: Fn(&TaskInfo) -> Result<Box<dyn Operator<Batch<T>, Batch<O>>>> + Send + Sync + 'static,
@@ -100,31 +106,36 @@ impl<T: Data> DataStream<T> {
                 partitioner: input.partitioner.clone(),
             })
             .collect();
-        let node = StreamNode {
-            id: graph.next_id(),
-            name: name.to_owned(),
-            uid: None,
-            parallelism: graph.config.parallelism(),
-            max_parallelism: graph.config.max_parallelism(),
-            kind: NodeKind::Operator(Arc::new(TypedOperatorFactory { build: builder })),
-            inputs,
-            output_type: type_ops::<Batch<O>>(),
-            side_output_types: Vec::new(),
-            chaining: ChainingStrategy::Always,
-        };
-        let id = graph.add_node(node);
+        let id = graph.add_operator(transformation, name.to_owned(), inputs, builder);
         drop(graph);
         DataStream::from_node(self.graph.clone(), id)
     }
 
-    /// Applies a custom [`Operator`] to every batch.
+    /// Applies a custom [`Operator`] to every batch. `name` is for display only: like any
+    /// operator, it is told apart in savepoints by its place in the program or its
+    /// [`uid`](Self::uid).
     pub fn transform<O, Op, F>(&self, name: &str, build: F) -> DataStream<O>
     where
         O: Data,
         Op: Operator<Batch<T>, Batch<O>> + 'static,
         F: Fn(&TaskInfo) -> Op + Send + Sync + 'static,
     {
-        self.add_operator(name, move |info| {
+        self.transform_as("Transform", name, build)
+    }
+
+    /// A transformation of this API, of kind `transformation` (see [`Self::add_operator`]).
+    pub(crate) fn transform_as<O, Op, F>(
+        &self,
+        transformation: &'static str,
+        name: &str,
+        build: F,
+    ) -> DataStream<O>
+    where
+        O: Data,
+        Op: Operator<Batch<T>, Batch<O>> + 'static,
+        F: Fn(&TaskInfo) -> Op + Send + Sync + 'static,
+    {
+        self.add_operator(transformation, name, move |info| {
             let operator: Box<dyn Operator<Batch<T>, Batch<O>>> = Box::new(build(info));
             Ok(operator)
         })
@@ -135,7 +146,7 @@ impl<T: Data> DataStream<T> {
     where
         F: FnMut(T) -> O + Clone + Send + Sync + 'static,
     {
-        self.transform("Map", move |_| MapOperator {
+        self.transform_as("Map", "Map", move |_| MapOperator {
             function: function.clone(),
         })
     }
@@ -145,7 +156,7 @@ impl<T: Data> DataStream<T> {
     where
         F: FnMut(T, &mut Collector<'_, O>) + Clone + Send + Sync + 'static,
     {
-        self.transform("Flat Map", move |_| FlatMapOperator {
+        self.transform_as("Flat Map", "Flat Map", move |_| FlatMapOperator {
             function: function.clone(),
             _output: PhantomData,
         })
@@ -156,7 +167,7 @@ impl<T: Data> DataStream<T> {
     where
         F: FnMut(&T) -> bool + Clone + Send + Sync + 'static,
     {
-        self.transform("Filter", move |_| FilterOperator {
+        self.transform_as("Filter", "Filter", move |_| FilterOperator {
             predicate: predicate.clone(),
         })
     }
@@ -166,7 +177,9 @@ impl<T: Data> DataStream<T> {
     where
         P: ProcessFunction<T, O> + Clone + Sync + 'static,
     {
-        self.transform("Process", move |_| ProcessOperator::new(function.clone()))
+        self.transform_as("Process", "Process", move |_| {
+            ProcessOperator::new(function.clone())
+        })
     }
 
     /// Partitions by key: records with the same key go to the same subtask, and keyed state
@@ -240,9 +253,11 @@ impl<T: Data> DataStream<T> {
         &self,
         strategy: WatermarkStrategy<T>,
     ) -> DataStream<T> {
-        self.transform("Timestamps/Watermarks", move |info| {
-            TimestampsAndWatermarksOperator::new(strategy.clone(), info)
-        })
+        self.transform_as(
+            "Timestamps/Watermarks",
+            "Timestamps/Watermarks",
+            move |info| TimestampsAndWatermarksOperator::new(strategy.clone(), info),
+        )
     }
 
     /// The records emitted to the side output `tag` by this stream's operator.
@@ -272,12 +287,23 @@ impl<T: Data> DataStream<T> {
         self.with_node(|node| node.max_parallelism = max_parallelism.max(1))
     }
 
-    /// Names this stream's operator, for logs, metrics and the plan.
+    /// Names this stream's operator, for logs, metrics and the plan. The name is not part of
+    /// the operator's id: renaming keeps its state in a savepoint.
     pub fn name(self, name: &str) -> Self {
         self.with_node(|node| node.name = name.to_owned())
     }
 
-    /// Gives this stream's operator a stable id: the key of its state in savepoints.
+    /// Gives this stream's operator a stable id: the key of its state in savepoints. Its
+    /// operator id is the hash of `uid` (the same `OperatorID` Flink derives from it), and the
+    /// ids of the operators after it derive from that, whatever comes before.
+    ///
+    /// Without a uid, an operator's id is derived from its place in the program: its kind,
+    /// its inputs' ids and partitioners, and its rank among identical siblings (see
+    /// `flinkrs_dataflow::operator_ids`). Inserting, removing or changing an operator
+    /// therefore changes the id of every operator downstream of it (and of later identical
+    /// siblings), whose state then no longer maps from a savepoint, as in Flink. Set a uid on
+    /// every stateful operator of a job that will be upgraded. A uid must be unique within a
+    /// job.
     pub fn uid(self, uid: &str) -> Self {
         self.with_node(|node| node.uid = Some(uid.to_owned()))
     }
@@ -297,7 +323,7 @@ impl<T: Data> DataStream<T> {
     where
         S: SinkFunction<T> + Clone + Sync + 'static,
     {
-        let stream = self.transform(&format!("Sink: {name}"), move |_| SinkOperator {
+        let stream = self.transform_as("Sink", &format!("Sink: {name}"), move |_| SinkOperator {
             sink: sink.clone(),
         });
         DataStreamSink { stream }
@@ -368,6 +394,7 @@ impl DataStreamSink {
         }
     }
 
+    /// The sink's stable id; see [`DataStream::uid`].
     pub fn uid(self, uid: &str) -> Self {
         DataStreamSink {
             stream: self.stream.uid(uid),

@@ -168,3 +168,79 @@ fn an_idle_source_subtask_does_not_hold_back_the_watermark() {
         vec!["timer 1000 at watermark 4999".to_owned()]
     );
 }
+
+/// A value as it reached the sink, with its timestamp.
+type Stamped = (String, Option<i64>);
+
+/// Keeps each record with its timestamp, and sets the flag when it sees one.
+#[derive(Clone)]
+struct TimestampSink {
+    done: Arc<AtomicBool>,
+    seen: Arc<std::sync::Mutex<Vec<Stamped>>>,
+}
+
+impl SinkFunction<String> for TimestampSink {
+    fn write_batch(&mut self, batch: &mut Vec<Record<String>>) -> Result<()> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend(
+            batch
+                .drain(..)
+                .map(|record| (record.value.clone(), record.event_time())),
+        );
+        self.done.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Reports, from a processing-time timer, whether the context still shows the timer's time.
+#[derive(Clone)]
+struct ProcessingTimeReporter;
+
+impl KeyedProcessFunction<u64, u64, String> for ProcessingTimeReporter {
+    fn process_element(
+        &mut self,
+        _value: u64,
+        ctx: &mut KeyedContext<'_, u64, String>,
+    ) -> Result<()> {
+        let fire_at = ctx.current_processing_time() + 30;
+        ctx.register_processing_time_timer(fire_at);
+        Ok(())
+    }
+
+    fn on_timer(&mut self, timestamp: i64, ctx: &mut KeyedContext<'_, u64, String>) -> Result<()> {
+        let context_shows_timer = ctx.timestamp() == Some(timestamp);
+        ctx.collect(format!("context shows the timer: {context_shows_timer}"));
+        Ok(())
+    }
+}
+
+#[test]
+fn records_emitted_from_a_processing_time_timer_carry_no_timestamp() {
+    let done = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // The input record has a timestamp; the timer's output must not inherit one from anywhere.
+    let source = EmitThenWait {
+        records: vec![(7, 1_000)],
+        done: Arc::clone(&done),
+        emitted: false,
+        deadline: None,
+    };
+    let env = StreamExecutionEnvironment::new();
+    env.add_source("Once", move |_| Ok(source.clone()))
+        .key_by(|n: &u64| *n)
+        .process(ProcessingTimeReporter)
+        .add_sink(
+            "Timestamps",
+            TimestampSink {
+                done,
+                seen: Arc::clone(&seen),
+            },
+        );
+    env.execute("processing-time timer output").unwrap();
+    // As Flink's KeyedProcessOperator: the collector erases the timestamp for processing-time
+    // timers, while the timer context still reports the timer's time.
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![("context shows the timer: true".to_owned(), None)]
+    );
+}

@@ -66,6 +66,35 @@ fn union_merges_streams_of_the_same_type() {
     assert_eq!(sorted(result), vec!["A", "B", "C", "D", "E"]);
 }
 
+/// Runs `job` on its own thread and fails the test if it has not finished in time, so a job
+/// that hangs fails instead of blocking the test run.
+fn finishing_within<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(job());
+    });
+    result
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the bounded job finishes")
+}
+
+#[test]
+fn a_stream_united_with_itself_delivers_every_record_twice() {
+    for parallelism in [1, 2] {
+        let result = finishing_within(move || {
+            let env = StreamExecutionEnvironment::new();
+            env.set_parallelism(parallelism).unwrap();
+            let numbers = env.from_collection((1..=100_u32).collect());
+            numbers
+                .union(std::slice::from_ref(&numbers))
+                .execute_and_collect("self union")
+        })
+        .unwrap();
+        let expected: Vec<u32> = (1..=100).flat_map(|n| [n, n]).collect();
+        assert_eq!(sorted(result), expected, "parallelism {parallelism}");
+    }
+}
+
 #[test]
 fn connect_co_map_sees_both_inputs() {
     let env = StreamExecutionEnvironment::new();

@@ -34,6 +34,24 @@ impl fmt::Debug for JobId {
     }
 }
 
+/// Identifies an operator's state across runs and versions of a program: the key of its state
+/// in checkpoints and savepoints. Printed as 32 hex digits, like Flink's `OperatorID`. How it
+/// is derived is documented in `flinkrs_dataflow::operator_ids`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OperatorId(pub [u8; 16]);
+
+impl fmt::Display for OperatorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for OperatorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OperatorId({self})")
+    }
+}
+
 /// A node of the StreamGraph: one transformation the user wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NodeId(pub u32);

@@ -16,12 +16,13 @@ pub mod error;
 pub mod ids;
 pub mod key_group;
 pub mod key_hash;
+pub mod murmur3;
 pub mod time;
 
 pub use config::{Configuration, RuntimeMode};
 pub use element::{Batch, CheckpointBarrier, Record, StreamElement, WatermarkStatus};
 pub use error::{Error, Result};
-pub use ids::{CheckpointId, JobId, NodeId, SubtaskIndex, VertexId};
+pub use ids::{CheckpointId, JobId, NodeId, OperatorId, SubtaskIndex, VertexId};
 pub use key_group::{KeyGroupRange, key_group_for_hash, operator_index_for_key_group};
 pub use key_hash::{assign_to_key_group, key_hash};
 pub use time::{NO_TIMESTAMP, Watermark};

@@ -81,29 +81,46 @@ impl GateState {
         }
     }
 
-    pub fn on_watermark(&mut self, channel: usize, watermark: Watermark) -> GateAction {
+    /// A watermark also marks its channel active again, as Flink's `WatermarkOutput` defines;
+    /// if the gate had reported all inputs idle, it reports them active before time moves.
+    pub fn on_watermark(&mut self, channel: usize, watermark: Watermark) -> Vec<GateAction> {
         let state = &mut self.channels[channel];
         state.watermark = state.watermark.max(watermark.0);
         state.idle = false;
+        let mut actions = Vec::with_capacity(2);
         if self.all_idle {
             self.all_idle = false;
+            actions.push(GateAction::Status(WatermarkStatus::Active));
         }
-        self.advance_watermark()
+        actions.push(self.advance_watermark());
+        actions.retain(|a| *a != GateAction::Nothing);
+        actions
     }
 
     pub fn on_status(&mut self, channel: usize, status: WatermarkStatus) -> Vec<GateAction> {
         self.channels[channel].idle = status == WatermarkStatus::Idle;
-        let now_all_idle = self.channels.iter().all(|c| c.idle || c.ended);
+        let now_all_idle = self.every_channel_idle_or_ended();
         if now_all_idle == self.all_idle {
             // One channel going idle may release the watermark held back by it.
             return vec![self.advance_watermark()];
         }
-        self.all_idle = now_all_idle;
         if !now_all_idle {
+            self.all_idle = false;
             return vec![GateAction::Status(WatermarkStatus::Active)];
         }
-        // Every input is idle: as Flink's StatusWatermarkValve, first let time advance to the
-        // largest watermark any channel reached, then report idleness.
+        self.turn_idle()
+    }
+
+    /// No live channel is left to carry time. An ended channel never sends a watermark again,
+    /// so, like an idle one, it holds nothing back.
+    fn every_channel_idle_or_ended(&self) -> bool {
+        self.channels.iter().all(|c| c.idle || c.ended)
+    }
+
+    /// Every input is idle: as Flink's StatusWatermarkValve, first let time advance to the
+    /// largest watermark any channel reached, then report idleness.
+    fn turn_idle(&mut self) -> Vec<GateAction> {
+        self.all_idle = true;
         let largest = self
             .channels
             .iter()
@@ -142,9 +159,15 @@ impl GateState {
 
     pub fn on_end_of_input(&mut self, channel: usize) -> Vec<GateAction> {
         self.channels[channel].ended = true;
-        let mut actions = vec![self.check_aligned(), self.advance_watermark()];
+        let mut actions = vec![self.check_aligned()];
         if self.channels.iter().all(|c| c.ended) {
+            actions.push(self.advance_watermark());
             actions.push(GateAction::EndOfInput);
+        } else if !self.all_idle && self.every_channel_idle_or_ended() {
+            // The last active channel ended while the others are idle.
+            actions.extend(self.turn_idle());
+        } else {
+            actions.push(self.advance_watermark());
         }
         actions.retain(|a| *a != GateAction::Nothing);
         actions
@@ -161,17 +184,17 @@ mod tests {
     #[test]
     fn watermark_is_the_minimum_over_active_channels() {
         let mut gate = GateState::new(2);
-        assert_eq!(gate.on_watermark(0, Watermark(10)), GateAction::Nothing);
+        assert_eq!(gate.on_watermark(0, Watermark(10)), vec![]);
         assert_eq!(
             gate.on_watermark(1, Watermark(5)),
-            GateAction::Watermark(Watermark(5))
+            vec![GateAction::Watermark(Watermark(5))]
         );
         assert_eq!(
             gate.on_watermark(1, Watermark(20)),
-            GateAction::Watermark(Watermark(10))
+            vec![GateAction::Watermark(Watermark(10))]
         );
         // An idle channel no longer holds the watermark back.
-        assert_eq!(gate.on_watermark(1, Watermark(30)), GateAction::Nothing);
+        assert_eq!(gate.on_watermark(1, Watermark(30)), vec![]);
         assert_eq!(
             gate.on_status(0, WatermarkStatus::Idle),
             vec![GateAction::Watermark(Watermark(30))]
@@ -189,7 +212,7 @@ mod tests {
     #[test]
     fn when_all_channels_turn_idle_the_largest_watermark_goes_out_first() {
         let mut gate = GateState::new(2);
-        assert_eq!(gate.on_watermark(0, Watermark(4_999)), GateAction::Nothing);
+        assert_eq!(gate.on_watermark(0, Watermark(4_999)), vec![]);
         // The channel that carries time goes idle first: the other still holds it back.
         assert_eq!(
             gate.on_status(0, WatermarkStatus::Idle),
@@ -201,6 +224,56 @@ mod tests {
                 GateAction::Watermark(Watermark(4_999)),
                 GateAction::Status(WatermarkStatus::Idle)
             ]
+        );
+    }
+
+    #[test]
+    fn an_ended_channel_counts_as_idle_when_every_other_channel_is_idle() {
+        let mut gate = GateState::new(2);
+        assert_eq!(gate.on_watermark(0, Watermark(700)), vec![]);
+        assert_eq!(
+            gate.on_status(0, WatermarkStatus::Idle),
+            vec![GateAction::Nothing]
+        );
+        assert_eq!(
+            gate.on_watermark(1, Watermark(300)),
+            vec![GateAction::Watermark(Watermark(300))]
+        );
+        // Channel 1 ends below channel 0's watermark: the idle channel holds nothing back, so
+        // time advances to the largest watermark reached and the gate turns idle.
+        assert_eq!(
+            gate.on_end_of_input(1),
+            vec![
+                GateAction::Watermark(Watermark(700)),
+                GateAction::Status(WatermarkStatus::Idle)
+            ]
+        );
+        assert_eq!(gate.on_end_of_input(0), vec![GateAction::EndOfInput]);
+    }
+
+    #[test]
+    fn a_watermark_on_an_idle_gate_reports_active_before_the_watermark() {
+        let mut gate = GateState::new(2);
+        assert_eq!(
+            gate.on_status(0, WatermarkStatus::Idle),
+            vec![GateAction::Nothing]
+        );
+        assert_eq!(
+            gate.on_status(1, WatermarkStatus::Idle),
+            vec![GateAction::Status(WatermarkStatus::Idle)]
+        );
+        // A watermark implies activity (as Flink's WatermarkOutput documents), so downstream
+        // must hear that the input is active again before time moves.
+        assert_eq!(
+            gate.on_watermark(1, Watermark(50)),
+            vec![
+                GateAction::Status(WatermarkStatus::Active),
+                GateAction::Watermark(Watermark(50))
+            ]
+        );
+        assert_eq!(
+            gate.on_watermark(1, Watermark(60)),
+            vec![GateAction::Watermark(Watermark(60))]
         );
     }
 

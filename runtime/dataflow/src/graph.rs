@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use flinkrs_core::{Configuration, NodeId, Result};
+use flinkrs_core::{Configuration, NodeId, OperatorId, Result};
 
 use crate::batch::StreamBatch;
 use crate::chain::{Counters, OperatorLink};
@@ -143,8 +143,13 @@ pub enum NodeKind {
 #[derive(Clone)]
 pub struct StreamNode {
     pub id: NodeId,
+    /// The display name, for logs, metrics and the plan; not part of the operator's id.
     pub name: String,
-    /// Stable id of the operator's state in checkpoints; derived from the node id when unset.
+    /// What kind of transformation this is ("Source", "Map", "Window", ...): part of the
+    /// operator's id, so it must never change for a given API call.
+    pub transformation: &'static str,
+    /// The user's id for the operator's state; its hash is the operator's id. Without it the
+    /// id is derived from the topology (see [`crate::operator_ids`]).
     pub uid: Option<String>,
     pub parallelism: usize,
     pub max_parallelism: usize,
@@ -156,12 +161,6 @@ pub struct StreamNode {
 }
 
 impl StreamNode {
-    pub fn operator_id(&self) -> String {
-        self.uid
-            .clone()
-            .unwrap_or_else(|| format!("node-{}", self.id.0))
-    }
-
     pub fn is_source(&self) -> bool {
         matches!(self.kind, NodeKind::Source(_))
     }
@@ -207,10 +206,11 @@ impl StreamGraph {
         id
     }
 
-    /// Adds a source of batches `B` with the job's max parallelism; `parallelism` `None`
+    /// Adds a source of batches `B`, of kind `transformation` (part of its operator id), with the job's max parallelism; `parallelism` `None`
     /// takes `parallelism.default`.
     pub fn add_source<B: StreamBatch>(
         &mut self,
+        transformation: &'static str,
         name: String,
         parallelism: Option<usize>,
         build: SourceBuilder<B>,
@@ -218,6 +218,7 @@ impl StreamGraph {
         let node = StreamNode {
             id: self.next_id(),
             name,
+            transformation,
             uid: None,
             parallelism: parallelism.unwrap_or_else(|| self.config.parallelism()),
             max_parallelism: self.config.max_parallelism(),
@@ -230,10 +231,12 @@ impl StreamGraph {
         self.add_node(node)
     }
 
-    /// Adds an operator from batches `I` to batches `O`, reading `inputs`, with the job's
+    /// Adds an operator from batches `I` to batches `O` of kind `transformation`, reading
+    /// `inputs`, with the job's
     /// default parallelism and max parallelism.
     pub fn add_operator<I: StreamBatch, O: StreamBatch>(
         &mut self,
+        transformation: &'static str,
         name: String,
         inputs: Vec<StreamEdge>,
         build: OperatorBuilder<I, O>,
@@ -241,6 +244,7 @@ impl StreamGraph {
         let node = StreamNode {
             id: self.next_id(),
             name,
+            transformation,
             uid: None,
             parallelism: self.config.parallelism(),
             max_parallelism: self.config.max_parallelism(),
@@ -253,6 +257,12 @@ impl StreamGraph {
         self.add_node(node)
     }
 
+    /// The id of every node's state, indexed by node: derived from the topology, or from the
+    /// node's `uid`. Fails when two operators end up with the same id (a repeated `uid`).
+    pub fn operator_ids(&self) -> Result<Vec<OperatorId>> {
+        crate::operator_ids::derive_operator_ids(self)
+    }
+
     /// Turns default forward edges between nodes of different parallelism into rebalance.
     pub fn resolve_default_partitioners(&mut self) {
         let parallelism: Vec<usize> = self.nodes.iter().map(|node| node.parallelism).collect();
@@ -261,18 +271,28 @@ impl StreamGraph {
                 if edge.partitioner.is_default
                     && parallelism[edge.source.0 as usize] != node.parallelism
                 {
-                    edge.partitioner = PartitionerSpec::rebalance();
+                    // Still marked default: operator ids hash the partitioner the program
+                    // declared, so that a change of parallelism keeps them.
+                    edge.partitioner = PartitionerSpec {
+                        is_default: true,
+                        ..PartitionerSpec::rebalance()
+                    };
                 }
             }
         }
     }
 
-    /// The edges leaving `id`, with the index of the consuming node.
-    pub fn out_edges(&self, id: NodeId) -> Vec<(NodeId, &StreamEdge)> {
+    /// The edges leaving `id`, each with the consuming node and the edge's index among that
+    /// node's inputs. The pair identifies the edge: a stream united with itself has two edges
+    /// with the same ends.
+    pub fn out_edges(&self, id: NodeId) -> Vec<(NodeId, usize, &StreamEdge)> {
         self.nodes
             .iter()
-            .flat_map(|node| node.inputs.iter().map(move |edge| (node.id, edge)))
-            .filter(|(_, edge)| edge.source == id)
+            .flat_map(|node| {
+                let inputs = node.inputs.iter().enumerate();
+                inputs.map(move |(input_index, edge)| (node.id, input_index, edge))
+            })
+            .filter(|(_, _, edge)| edge.source == id)
             .collect()
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use flinkrs_core::{Error, JobId, NodeId, Result, VertexId};
+use flinkrs_core::{Error, JobId, NodeId, OperatorId, Result, VertexId};
 use serde::{Deserialize, Serialize};
 
 use crate::graph::{ChainingStrategy, OutputSlot, StreamGraph};
@@ -22,11 +22,20 @@ pub struct JobVertex {
     pub max_parallelism: usize,
     /// The chained nodes, head first, in topological order.
     pub nodes: Vec<NodeId>,
+    /// The id of each chained node's state, in the order of `nodes` (Flink's operator ids of
+    /// a JobVertex).
+    pub operator_ids: Vec<OperatorId>,
 }
 
 impl JobVertex {
     pub fn head(&self) -> NodeId {
         self.nodes[0]
+    }
+
+    /// The operator id of `node`, if it is chained into this vertex.
+    pub fn operator_id(&self, node: NodeId) -> Option<OperatorId> {
+        let position = self.nodes.iter().position(|chained| *chained == node)?;
+        self.operator_ids.get(position).copied()
     }
 }
 
@@ -37,6 +46,9 @@ pub struct JobEdge {
     pub target: VertexId,
     pub source_node: NodeId,
     pub target_node: NodeId,
+    /// The index of the StreamEdge among the target node's inputs: with `target_node` it
+    /// names the edge, also where two edges join the same outputs (a self-union).
+    pub target_input: usize,
     pub partitioner: PartitionerKind,
     pub side_output: Option<String>,
 }
@@ -108,6 +120,7 @@ pub fn build_job_graph(graph: &StreamGraph, job_id: JobId) -> Result<JobGraph> {
             "the program defines no operators; add a source and a sink".into(),
         ));
     }
+    let operator_ids = graph.operator_ids()?;
     let chaining_enabled = graph.config.operator_chaining();
     let mut vertex_of_node: BTreeMap<NodeId, usize> = BTreeMap::new();
     let mut vertices: Vec<JobVertex> = Vec::new();
@@ -125,6 +138,9 @@ pub fn build_job_graph(graph: &StreamGraph, job_id: JobId) -> Result<JobGraph> {
         let vertex_index = match chained_into {
             Some(index) => {
                 vertices[index].nodes.push(node.id);
+                vertices[index]
+                    .operator_ids
+                    .push(operator_ids[node.id.0 as usize]);
                 index
             }
             None => {
@@ -134,6 +150,7 @@ pub fn build_job_graph(graph: &StreamGraph, job_id: JobId) -> Result<JobGraph> {
                     parallelism: node.parallelism,
                     max_parallelism: node.max_parallelism,
                     nodes: vec![node.id],
+                    operator_ids: vec![operator_ids[node.id.0 as usize]],
                 });
                 vertices.len() - 1
             }
@@ -150,7 +167,7 @@ pub fn build_job_graph(graph: &StreamGraph, job_id: JobId) -> Result<JobGraph> {
     }
     let mut edges = Vec::new();
     for node in &graph.nodes {
-        for edge in &node.inputs {
+        for (target_input, edge) in node.inputs.iter().enumerate() {
             let source = vertex_of_node[&edge.source];
             let target = vertex_of_node[&node.id];
             if source != target {
@@ -159,6 +176,7 @@ pub fn build_job_graph(graph: &StreamGraph, job_id: JobId) -> Result<JobGraph> {
                     target: VertexId(target as u32),
                     source_node: edge.source,
                     target_node: node.id,
+                    target_input,
                     partitioner: edge.partitioner.kind,
                     side_output: match &edge.slot {
                         OutputSlot::Main => None,

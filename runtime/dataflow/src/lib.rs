@@ -67,6 +67,7 @@ pub mod input;
 pub mod job_graph;
 pub mod metrics;
 pub mod operator;
+pub mod operator_ids;
 pub mod output;
 pub mod partition;
 pub mod schedule;

@@ -52,6 +52,7 @@ mod tests {
             parallelism,
             max_parallelism: 128,
             nodes: vec![NodeId(id)],
+            operator_ids: Vec::new(),
         }
     }
 

@@ -110,7 +110,7 @@ fn rescaled_subtasks_snapshot_only_their_own_key_groups_registered_or_not() {
 
 #[test]
 fn snapshot_fails_on_a_key_of_another_subtasks_key_group() {
-    // Key 42 is in key group 35 (pinned in flinkrs-core), which subtask 1 of 3 does not own.
+    // Key 42 is in key group 99 (pinned in flinkrs-core), which subtask 1 of 3 does not own.
     let mut backend = KeyedStateBackend::<u64>::new(
         MAX_PARALLELISM,
         KeyGroupRange::for_operator(MAX_PARALLELISM, 3, 1),
@@ -120,7 +120,7 @@ fn snapshot_fails_on_a_key_of_another_subtasks_key_group() {
     let error = backend.snapshot().unwrap_err();
     assert_eq!(
         error.to_string(),
-        "state 'count' holds a key of key group 35, outside this subtask's key groups 43..=85; \
+        "state 'count' holds a key of key group 99, outside this subtask's key groups 43..=85; \
          records must reach keyed state through a partitioning by the same key"
     );
 }

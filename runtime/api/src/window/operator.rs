@@ -215,6 +215,8 @@ where
             watermark,
             processing_time: now,
         };
+        // In processing time too: Flink's WindowOperator stamps every result with the window's
+        // `maxTimestamp()`, unlike a processing-time timer of a process function.
         let mut collector = WindowCollector {
             out,
             timestamp: window.max_timestamp(),

@@ -318,8 +318,10 @@ where
         let selector = self.keyed.selector();
         let strategy = self.strategy.clone();
         let name = format!("Window({}, {function_name})", strategy.describe());
-        self.keyed.stream.add_operator(&name, move |info| {
-            W::build_operator(&strategy, Arc::clone(&selector), function.clone(), info)
-        })
+        self.keyed
+            .stream
+            .add_operator("Window", &name, move |info| {
+                W::build_operator(&strategy, Arc::clone(&selector), function.clone(), info)
+            })
     }
 }

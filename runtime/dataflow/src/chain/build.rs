@@ -96,16 +96,15 @@ pub struct ChainBuilder<'a> {
 impl ChainBuilder<'_> {
     pub fn task_info(&self, node: NodeId) -> TaskInfo {
         let stream_node = self.graph.node(node);
-        let vertex = self
-            .job_graph
-            .vertex_of(node)
-            .map(|v| v.name.clone())
-            .unwrap_or_default();
+        let vertex = self.job_graph.vertex_of(node);
         TaskInfo {
             job_name: self.graph.job_name.clone(),
-            task_name: vertex,
+            task_name: vertex.map(|v| v.name.clone()).unwrap_or_default(),
             operator_name: stream_node.name.clone(),
-            operator_id: stream_node.operator_id(),
+            operator_id: vertex
+                .and_then(|v| v.operator_id(node))
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             subtask_index: self.subtask,
             parallelism: stream_node.parallelism,
             max_parallelism: stream_node.max_parallelism,
@@ -127,7 +126,7 @@ impl ChainBuilder<'_> {
         })?;
         let own_vertex = self.job_graph.vertex_of(node).map(|v| v.id);
         let mut consumers = Vec::new();
-        for (consumer, edge) in self.graph.out_edges(node) {
+        for (consumer, input_index, edge) in self.graph.out_edges(node) {
             if &edge.slot != slot {
                 continue;
             }
@@ -142,6 +141,7 @@ impl ChainBuilder<'_> {
                 .position(|e| {
                     e.source_node == node
                         && e.target_node == consumer
+                        && e.target_input == input_index
                         && e.side_output.as_ref() == side_name(slot)
                 })
                 .ok_or_else(|| {

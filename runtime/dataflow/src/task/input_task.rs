@@ -161,7 +161,7 @@ fn apply<B: StreamBatch>(
             chain.process_batch(&mut batch)?;
             vec![]
         }
-        StreamElement::Watermark(watermark) => vec![gate.on_watermark(channel, watermark)],
+        StreamElement::Watermark(watermark) => gate.on_watermark(channel, watermark),
         StreamElement::WatermarkStatus(status) => gate.on_status(channel, status),
         StreamElement::Barrier(barrier) => vec![gate.on_barrier(channel, barrier)],
         StreamElement::EndOfInput => gate.on_end_of_input(channel),
