@@ -8,7 +8,9 @@ use flinkrs_core::config::{MAX_PARALLELISM, PARALLELISM_DEFAULT, RUNTIME_MODE};
 use flinkrs_core::{Batch, Configuration, Data, Result, RuntimeMode};
 use flinkrs_dataflow::graph::SourceBuilder;
 use flinkrs_dataflow::job_graph::JobGraph;
-use flinkrs_dataflow::{JobResult, LocalExecutor, SourceFunction, StreamGraph, TaskInfo};
+use flinkrs_dataflow::{
+    JobResult, LocalExecutor, RunningJob, SourceFunction, StreamGraph, TaskInfo,
+};
 
 use crate::source::CollectionSource;
 use crate::stream::DataStream;
@@ -144,6 +146,12 @@ impl StreamExecutionEnvironment {
     /// overrides `job_name` when set.
     pub fn execute(&self, job_name: &str) -> Result<JobResult> {
         LocalExecutor::new(self.stream_graph(job_name)).execute()
+    }
+
+    /// Starts the job on an in-process cluster and returns at once: the [`RunningJob`]
+    /// cancels it, sends checkpoint commands to its tasks, and waits for its result.
+    pub fn execute_async(&self, job_name: &str) -> Result<RunningJob> {
+        LocalExecutor::new(self.stream_graph(job_name)).start()
     }
 }
 

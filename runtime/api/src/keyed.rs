@@ -4,7 +4,7 @@ use std::hash::Hash;
 use std::ops::Add;
 use std::sync::Arc;
 
-use flinkrs_core::{Batch, Data, Error, KeyGroupRange, NO_TIMESTAMP, Result, RuntimeMode};
+use flinkrs_core::{Batch, Data, Error, KeyGroupRange, Result, RuntimeMode};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
 use flinkrs_state::{KeyData, KeyedStateBackend, ValueState};
 use serde::Serialize;
@@ -287,9 +287,11 @@ where
         if self.batch_mode
             && let (Some(backend), Some(state)) = (self.backend.as_mut(), self.state)
         {
+            // As Flink's BatchGroupedReduceOperator: final values carry the end of time, so a
+            // downstream event-time window takes them into its last window.
             for (_, value) in state.drain_all(backend) {
                 if let Some(value) = value {
-                    out.collect(value, NO_TIMESTAMP);
+                    out.collect(value, i64::MAX);
                 }
             }
         }

@@ -47,9 +47,10 @@ pub use stream::DataStream;
 
 /// Everything a DataStream program usually needs.
 pub mod prelude {
-    pub use flinkrs_core::{Configuration, Error, Record, Result, RuntimeMode, Watermark};
+    pub use flinkrs_core::{Batch, Configuration, Error, Record, Result, RuntimeMode, Watermark};
     pub use flinkrs_dataflow::{
-        JobResult, OutputTag, SourceContext, SourceFunction, SourceStatus, TaskInfo,
+        Boundedness, JobResult, OutputTag, RunningJob, SourceContext, SourceFunction, SourceStatus,
+        TaskInfo,
     };
     pub use flinkrs_state::{KeyedStateBackend, ListState, MapState, ReducingState, ValueState};
 

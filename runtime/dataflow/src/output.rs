@@ -206,9 +206,10 @@ impl<B: StreamBatch> Output<B> {
         }
     }
 
-    /// Records emitted since the last call (for the operator's records-out counter).
+    /// Records sent downstream since the last call (for the operator's records-out counter).
+    /// Counted when they leave, so records flushed by a watermark count too.
     pub(crate) fn take_emitted_count(&mut self) -> usize {
-        std::mem::take(&mut self.emitted) + self.buffer.num_rows()
+        std::mem::take(&mut self.emitted)
     }
 
     /// Sends buffered records downstream.
@@ -219,6 +220,7 @@ impl<B: StreamBatch> Output<B> {
         if self.buffer.is_empty() {
             return Ok(());
         }
+        self.emitted += self.buffer.num_rows();
         let result = self.next.process_batch(&mut self.buffer);
         self.buffer.clear();
         result

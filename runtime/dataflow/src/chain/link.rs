@@ -54,11 +54,12 @@ impl<I: StreamBatch, O: StreamBatch> OperatorLink<I, O> {
 
     /// Counts what the operator emitted (from any hook) and sends it down the chain.
     fn flush_and_count(&mut self) -> Result<()> {
+        let flushed = self.output.flush();
         let emitted = self.output.take_emitted_count();
         if emitted > 0 {
             self.counters.add_out(emitted);
         }
-        self.output.flush()
+        flushed
     }
 
     fn advance_watermark(&mut self, watermark: Watermark) -> Result<()> {
