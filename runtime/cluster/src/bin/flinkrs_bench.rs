@@ -118,9 +118,11 @@ fn generator_filter(rows: u64) -> anyhow::Result<f64> {
     Ok(result.records_in() as f64)
 }
 
-/// (b) datagen → key_by → reduce over 10,000 keys → blackhole.
-fn keyed_reduce(rows: u64) -> anyhow::Result<f64> {
+/// (b) datagen → key_by → reduce over 10,000 keys → blackhole, at `parallelism` ((b2) runs
+/// it at 2, so every record is hashed to a key group and routed to one of two subtasks).
+fn keyed_reduce(rows: u64, parallelism: usize) -> anyhow::Result<f64> {
     let env = environment()?;
+    env.set_parallelism(parallelism)?;
     let source = DataGenSource::new(rows, |index: u64, _: &mut rand::rngs::SmallRng| {
         (index % 10_000, 1u64)
     });
@@ -236,9 +238,20 @@ fn main() -> anyhow::Result<()> {
     }
     if selected("b") {
         let rows = scaled(40_000_000.0);
-        let m = measure(|| keyed_reduce(rows))?;
+        let m = measure(|| keyed_reduce(rows, 1))?;
         report(
             "(b) datagen -> key_by -> reduce (10,000 keys)",
+            "M rec/s",
+            1e6,
+            5.0,
+            &m,
+        );
+    }
+    if selected("b2") {
+        let rows = scaled(40_000_000.0);
+        let m = measure(|| keyed_reduce(rows, 2))?;
+        report(
+            "(b2) the same at parallelism 2 (hash partitioning)",
             "M rec/s",
             1e6,
             5.0,
