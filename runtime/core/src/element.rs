@@ -7,7 +7,7 @@ use crate::ids::CheckpointId;
 use crate::time::{NO_TIMESTAMP, Watermark};
 
 /// One record with its event-time timestamp ([`NO_TIMESTAMP`] when it has none).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record<T> {
     pub value: T,
     pub timestamp: i64,

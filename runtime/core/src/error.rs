@@ -46,6 +46,10 @@ pub enum Error {
     #[error("state: {0}")]
     State(String),
 
+    /// A batch or record could not be encoded or decoded for a channel or a checkpoint.
+    #[error("codec: {0}")]
+    Codec(String),
+
     /// A user function reported an error.
     #[error("{0}")]
     Function(String),

@@ -6,6 +6,9 @@
 //!
 //! This crate must not depend on any other flinkrs crate, and it does no I/O.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 pub mod config;
 pub mod element;
 pub mod error;
@@ -22,7 +25,8 @@ pub use key_group::{
 };
 pub use time::{NO_TIMESTAMP, Watermark};
 
-/// Bound for every value that flows through a stream: it moves between threads and may be
-/// copied for broadcast or fan-out.
-pub trait Data: Clone + Send + 'static {}
-impl<T: Clone + Send + 'static> Data for T {}
+/// Bound for every value that flows through a stream: it moves between threads, may be copied
+/// for broadcast or fan-out, and has a serde codec so it can cross the network and be stored
+/// in checkpoints (Flink's `TypeSerializer` plays that part).
+pub trait Data: Clone + Send + Serialize + DeserializeOwned + 'static {}
+impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> Data for T {}

@@ -45,6 +45,7 @@
 //! failure of that operator, naming it and its subtask. Either way the job stops: no task
 //! waits forever on a neighbour that failed.
 
+pub mod batch;
 pub mod chain;
 pub mod executor;
 pub mod gate;
