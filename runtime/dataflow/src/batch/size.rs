@@ -298,9 +298,6 @@ mod tests {
         let words = vec!["ab".to_owned(), "cde".to_owned()];
         assert_eq!(heap_size(&words), 2 * size_of::<String>() + 5);
         // A nested Vec inside a Vec: the inner header sits on the outer heap.
-        assert_eq!(
-            heap_size(&vec![vec![1u8, 2]]),
-            size_of::<Vec<u8>>() + 2
-        );
+        assert_eq!(heap_size(&vec![vec![1u8, 2]]), size_of::<Vec<u8>>() + 2);
     }
 }

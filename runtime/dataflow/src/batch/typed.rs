@@ -58,8 +58,9 @@ impl<T: Data> StreamBatch for Batch<T> {
     }
 
     fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
-        let encoded = postcard::to_extend(self, std::mem::take(out))
-            .map_err(|source| Error::Codec(format!("cannot encode a batch of records: {source}")))?;
+        let encoded = postcard::to_extend(self, std::mem::take(out)).map_err(|source| {
+            Error::Codec(format!("cannot encode a batch of records: {source}"))
+        })?;
         *out = encoded;
         Ok(())
     }
@@ -139,12 +140,16 @@ mod tests {
     #[test]
     fn scatter_moves_each_row_to_its_target_in_order() {
         let mut rows = batch(&["a", "b", "c", "d"]);
-        let mut builders: Vec<RowsBuilder<String>> = (0..2).map(|_| RowsBuilder::default()).collect();
+        let mut builders: Vec<RowsBuilder<String>> =
+            (0..2).map(|_| RowsBuilder::default()).collect();
         rows.scatter_into(&[1, 0, 1, 1], &mut builders);
         assert!(rows.is_empty());
         let second = builders[1].finish();
         assert_eq!(
-            second.iter().map(|r| (r.value.as_str(), r.timestamp)).collect::<Vec<_>>(),
+            second
+                .iter()
+                .map(|r| (r.value.as_str(), r.timestamp))
+                .collect::<Vec<_>>(),
             vec![("a", 0), ("c", 2), ("d", 3)]
         );
         assert_eq!(builders[0].byte_size(), size_of::<Record<String>>() + 1);
@@ -165,6 +170,11 @@ mod tests {
         let mut bytes = Vec::new();
         batch(&["flink"]).encode(&mut bytes).unwrap();
         let error = Batch::<String>::decode(&bytes[..bytes.len() - 2]).unwrap_err();
-        assert!(error.to_string().starts_with("codec: cannot decode a batch of records"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("codec: cannot decode a batch of records"),
+            "{error}"
+        );
     }
 }
