@@ -8,9 +8,11 @@
 //! Operators, outputs, channel writers, input gates and partitioners only use this trait, so
 //! either family flows through the same chains and channels.
 
+mod arrow;
 mod size;
 mod typed;
 
+pub use arrow::{ArrowBatch, ArrowBatchBuilder};
 pub use size::heap_size;
 pub use typed::RowsBuilder;
 
