@@ -9,10 +9,12 @@
 //! either family flows through the same chains and channels.
 
 mod arrow;
+mod arrow_key;
 mod size;
 mod typed;
 
 pub use arrow::{ArrowBatch, ArrowBatchBuilder};
+pub use arrow_key::{ArrowKeyHash, BatchKeyHash};
 pub use size::heap_size;
 pub use typed::RowsBuilder;
 
