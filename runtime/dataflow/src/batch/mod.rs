@@ -8,9 +8,13 @@
 //! Operators, outputs, channel writers, input gates and partitioners only use this trait, so
 //! either family flows through the same chains and channels.
 
+mod arrow;
+mod arrow_key;
 mod size;
 mod typed;
 
+pub use arrow::{ArrowBatch, ArrowBatchBuilder};
+pub use arrow_key::ArrowKeyHash;
 pub use size::heap_size;
 pub use typed::RowsBuilder;
 
