@@ -1,8 +1,8 @@
 //! Vectorized key hashing of an Arrow key column: one `i32` per row, in one pass over the
 //! column.
 //!
-//! The hash is the stable key hash of architecture decision 5: MurmurHash3 x86_32 (seed 0)
-//! over the key's canonical encoding, so that an Arrow key and a typed key with the same value
+//! The hash is the stable key hash of architecture decision 5 (`flinkrs_core::key_hash`):
+//! MurmurHash3 x86_32 (seed 0) over the key's canonical encoding, so that an Arrow key and a typed key with the same value
 //! land in the same key group:
 //! - an integer (`Int8`..`Int64`, `UInt8`..`UInt64`): the value widened to `i64` (a `UInt64`
 //!   keeps its 64 bits), as 8 little-endian bytes;
@@ -18,6 +18,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::{DataType, Schema};
+use flinkrs_core::key_hash::{key_hash, key_hash_bytes, key_hash_i64};
 use flinkrs_core::{Error, Result};
 
 use super::{ArrowBatch, StreamBatch};
@@ -137,9 +138,9 @@ fn as_bytes(value: Option<&str>) -> Option<&[u8]> {
     value.map(str::as_bytes)
 }
 
-/// The hash of a null key: the encoding of `Option::None`.
+/// The hash of a null key: the canonical encoding of `Option::None`.
 fn null_hash() -> i32 {
-    murmur3_x86_32(&[0])
+    key_hash(&None::<()>)
 }
 
 fn hash_integers<T: ArrowPrimitiveType>(
@@ -147,7 +148,7 @@ fn hash_integers<T: ArrowPrimitiveType>(
     widen: impl Fn(T::Native) -> i64,
     hashes: &mut Vec<i32>,
 ) {
-    let hash = |value: T::Native| murmur3_x86_32(&widen(value).to_le_bytes());
+    let hash = |value: T::Native| key_hash_i64(widen(value));
     if keys.null_count() == 0 {
         // No validity checks per row: a straight loop over the values buffer.
         hashes.extend(keys.values().iter().map(|&value| hash(value)));
@@ -159,76 +160,7 @@ fn hash_integers<T: ArrowPrimitiveType>(
 
 fn hash_bytes<'a>(keys: impl Iterator<Item = Option<&'a [u8]>>, hashes: &mut Vec<i32>) {
     let null = null_hash();
-    hashes.extend(keys.map(|key| key.map_or(null, murmur3_x86_32_length_prefixed)));
-}
-
-const C1: u32 = 0xcc9e_2d51;
-const C2: u32 = 0x1b87_3593;
-
-#[inline]
-fn scramble(block: u32) -> u32 {
-    block.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2)
-}
-
-#[inline]
-fn mix_block(hash: u32, block: u32) -> u32 {
-    (hash ^ scramble(block))
-        .rotate_left(13)
-        .wrapping_mul(5)
-        .wrapping_add(0xe654_6b64)
-}
-
-/// Mixes `bytes` into `hash`: the 4-byte little-endian blocks, then the 1 to 3 bytes left.
-#[inline]
-fn mix_bytes(mut hash: u32, bytes: &[u8]) -> u32 {
-    let mut blocks = bytes.chunks_exact(4);
-    for block in &mut blocks {
-        hash = mix_block(
-            hash,
-            u32::from_le_bytes([block[0], block[1], block[2], block[3]]),
-        );
-    }
-    let tail = blocks.remainder();
-    if !tail.is_empty() {
-        let block = tail
-            .iter()
-            .enumerate()
-            .fold(0u32, |block, (i, &byte)| block | u32::from(byte) << (8 * i));
-        hash ^= scramble(block);
-    }
-    hash
-}
-
-#[inline]
-fn finalize(mut hash: u32, length: usize) -> i32 {
-    // MurmurHash3 mixes the length modulo 2^32.
-    hash ^= length as u32;
-    hash ^= hash >> 16;
-    hash = hash.wrapping_mul(0x85eb_ca6b);
-    hash ^= hash >> 13;
-    hash = hash.wrapping_mul(0xc2b2_ae35);
-    hash ^= hash >> 16;
-    hash as i32
-}
-
-/// MurmurHash3 x86_32 with seed 0.
-///
-/// To be replaced by `flinkrs_core::key_hash` once merged: this is a private copy so that this
-/// branch can hash keys before that one lands.
-#[inline]
-fn murmur3_x86_32(bytes: &[u8]) -> i32 {
-    finalize(mix_bytes(0, bytes), bytes.len())
-}
-
-/// MurmurHash3 x86_32 (seed 0) of `bytes.len()` as a `u32` little-endian followed by `bytes`,
-/// without building that buffer: the length is exactly the first 4-byte block.
-///
-/// To be replaced by `flinkrs_core::key_hash` once merged.
-#[inline]
-fn murmur3_x86_32_length_prefixed(bytes: &[u8]) -> i32 {
-    // A LargeUtf8 value over 4 GiB has its length truncated, like the encoding's u32 field.
-    let hash = mix_block(0, bytes.len() as u32);
-    finalize(mix_bytes(hash, bytes), bytes.len() + 4)
+    hashes.extend(keys.map(|key| key.map_or(null, key_hash_bytes)));
 }
 
 #[cfg(test)]

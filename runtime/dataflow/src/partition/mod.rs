@@ -45,7 +45,7 @@ pub type KeyHashFn<T> = Arc<dyn Fn(&T) -> i32 + Send + Sync>;
 /// Computes the key hash of every row of a batch, in one pass: what hash partitioning needs.
 /// Typed rows call the key selector per row; Arrow batches hash a key column vectorized.
 pub trait BatchKeyHash<B>: Send + Sync {
-    /// Appends one hash per row of `batch` to `hashes`.
+    /// Replaces the contents of `hashes` with one hash per row of `batch`, in row order.
     fn hash_rows(&self, batch: &B, hashes: &mut Vec<i32>);
 }
 
@@ -54,6 +54,7 @@ struct RecordKeyHash<T>(KeyHashFn<T>);
 
 impl<T: flinkrs_core::Data> BatchKeyHash<Batch<T>> for RecordKeyHash<T> {
     fn hash_rows(&self, batch: &Batch<T>, hashes: &mut Vec<i32>) {
+        hashes.clear();
         hashes.extend(batch.iter().map(|record| (self.0)(&record.value)));
     }
 }

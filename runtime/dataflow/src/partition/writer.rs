@@ -176,7 +176,6 @@ impl<B: StreamBatch> ChannelWriter<B> {
             return;
         };
         let (max_parallelism, parallelism) = (*max_parallelism, self.senders.len());
-        self.hashes.clear();
         key_hash.hash_rows(batch, &mut self.hashes);
         self.targets.clear();
         self.targets.extend(self.hashes.iter().map(|&hash| {
@@ -239,7 +238,7 @@ impl<B: StreamBatch> Input<B> for ChannelWriter<B> {
                 if self.builders[0].num_rows() == 0 && batch.num_rows() >= self.bounds.max_rows / 2
                 {
                     // Large enough to travel on its own: no copy into the buffer.
-                    let whole = std::mem::take(batch);
+                    let whole = batch.take();
                     let bytes = whole.byte_size();
                     return self.send_bounded(0, whole, bytes);
                 }
