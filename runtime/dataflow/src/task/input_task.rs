@@ -9,7 +9,6 @@ use flinkrs_core::{Error, Result, StreamElement};
 
 use super::TaskRunner;
 use super::mailbox::{Deadlines, Mailbox, TaskCommand};
-use super::source_task::acknowledge;
 use crate::batch::StreamBatch;
 use crate::gate::{GateAction, GateState};
 use crate::input::{Input, TaskSnapshot};
@@ -177,7 +176,7 @@ fn perform<B>(action: GateAction, chain: &mut dyn Input<B>, mailbox: &Mailbox) -
         GateAction::BarrierAligned(barrier) => {
             let mut snapshot = TaskSnapshot::new();
             chain.process_barrier(barrier, &mut snapshot)?;
-            acknowledge(mailbox, barrier, snapshot);
+            mailbox.acknowledge(barrier, snapshot);
         }
         GateAction::EndOfInput => {
             chain.end_input()?;

@@ -97,6 +97,23 @@ pub struct Mailbox {
     pub processing_time_tick: Duration,
     /// `execution.buffer-timeout.interval`: partly filled channel buffers leave this often.
     pub buffer_timeout: Duration,
+    /// Keeps the command channel open after every handle is dropped, so a task waiting on it
+    /// keeps waiting instead of seeing a disconnected channel on every turn of its loop.
+    _open: Sender<TaskCommand>,
+}
+
+impl Mailbox {
+    /// Hands the task's snapshot for `barrier` to whoever collects them.
+    pub fn acknowledge(&self, barrier: CheckpointBarrier, snapshot: TaskSnapshot) {
+        if let Some(acknowledgements) = &self.acknowledgements {
+            // The collector is gone only when the job is shutting down.
+            let _ = acknowledgements.send(TaskAcknowledgement {
+                task: self.name.clone(),
+                checkpoint: barrier.id,
+                snapshot,
+            });
+        }
+    }
 }
 
 /// A mailbox and the handle that feeds it.
@@ -111,7 +128,7 @@ pub fn mailbox(
     (
         TaskHandle {
             name: name.clone(),
-            commands: sender,
+            commands: sender.clone(),
         },
         Mailbox {
             name,
@@ -120,6 +137,7 @@ pub fn mailbox(
             acknowledgements,
             processing_time_tick,
             buffer_timeout,
+            _open: sender,
         },
     )
 }
@@ -165,5 +183,26 @@ impl Deadlines {
             self.next_flush = now + self.flush;
         }
         due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mailbox_waits_for_commands_after_every_handle_is_gone() {
+        let (handle, mailbox) = mailbox(
+            "task".into(),
+            CancelToken::default(),
+            None,
+            Duration::from_millis(1),
+            Duration::from_millis(1),
+        );
+        drop(handle);
+        assert_eq!(
+            mailbox.commands.recv_timeout(Duration::from_millis(5)),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout)
+        );
     }
 }

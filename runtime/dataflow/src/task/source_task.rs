@@ -9,7 +9,7 @@ use flinkrs_core::time::now_millis;
 use flinkrs_core::{CheckpointBarrier, Error, Result, RuntimeMode, Watermark};
 
 use super::TaskRunner;
-use super::mailbox::{Deadlines, Mailbox, TaskAcknowledgement, TaskCommand};
+use super::mailbox::{Deadlines, Mailbox, TaskCommand};
 use crate::batch::StreamBatch;
 use crate::chain::Counters;
 use crate::guard::guarded;
@@ -141,18 +141,6 @@ fn trigger_checkpoint<B: StreamBatch>(
         },
     )];
     chain.process_barrier(barrier, &mut snapshot)?;
-    acknowledge(mailbox, barrier, snapshot);
+    mailbox.acknowledge(barrier, snapshot);
     Ok(())
-}
-
-/// Hands the task's snapshot to whoever collects them.
-pub(crate) fn acknowledge(mailbox: &Mailbox, barrier: CheckpointBarrier, snapshot: TaskSnapshot) {
-    if let Some(acknowledgements) = &mailbox.acknowledgements {
-        // The collector is gone only when the job is shutting down.
-        let _ = acknowledgements.send(TaskAcknowledgement {
-            task: mailbox.name.clone(),
-            checkpoint: barrier.id,
-            snapshot,
-        });
-    }
 }
