@@ -43,6 +43,13 @@ pub trait StreamBatch: Clone + Default + Send + 'static {
     /// Removes every row, keeping allocations for reuse.
     fn clear(&mut self);
 
+    /// Moves every row out into the returned batch, leaving `self` empty and ready to be
+    /// filled again (typed rows leave a buffer of the same capacity, so the producer does not
+    /// grow a new one row by row).
+    fn take(&mut self) -> Self {
+        std::mem::take(self)
+    }
+
     /// Splits off rows `at..` into a new batch (zero-copy where the family allows).
     fn split_off(&mut self, at: usize) -> Self;
 

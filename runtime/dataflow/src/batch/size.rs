@@ -230,12 +230,13 @@ impl ser::SerializeMap for Nested<'_> {
     }
 }
 
+/// Tuples, structs and variants hold their fields in place: walk each field as it comes.
 macro_rules! fields_in_place {
-    ($($trait:ident :: $method:ident),*) => {$(
+    ($($trait:ident :: $method:ident ($($key:ty)?)),*) => {$(
         impl ser::$trait for &mut HeapCounter {
             type Ok = ();
             type Error = Never;
-            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+            fn $method<T: Serialize + ?Sized>(&mut self, $(_: $key,)? value: &T) -> Done {
                 value.serialize(&mut **self)
             }
             fn end(self) -> Done {
@@ -246,32 +247,12 @@ macro_rules! fields_in_place {
 }
 
 fields_in_place!(
-    SerializeTuple::serialize_element,
-    SerializeTupleStruct::serialize_field,
-    SerializeTupleVariant::serialize_field
+    SerializeTuple::serialize_element(),
+    SerializeTupleStruct::serialize_field(),
+    SerializeTupleVariant::serialize_field(),
+    SerializeStruct::serialize_field(&'static str),
+    SerializeStructVariant::serialize_field(&'static str)
 );
-
-impl ser::SerializeStruct for &mut HeapCounter {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, value: &T) -> Done {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Done {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for &mut HeapCounter {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, value: &T) -> Done {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Done {
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,11 @@ impl<T: Data> StreamBatch for Batch<T> {
         Vec::clear(self);
     }
 
+    fn take(&mut self) -> Self {
+        let capacity = self.capacity();
+        std::mem::replace(self, Vec::with_capacity(capacity))
+    }
+
     fn split_off(&mut self, at: usize) -> Self {
         Vec::split_off(self, at)
     }
@@ -58,16 +63,28 @@ impl<T: Data> StreamBatch for Batch<T> {
     }
 
     fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
-        let encoded = postcard::to_extend(self, std::mem::take(out)).map_err(|source| {
-            Error::Codec(format!("cannot encode a batch of records: {source}"))
-        })?;
-        *out = encoded;
-        Ok(())
+        let start = out.len();
+        postcard::to_extend(self, Appender(out))
+            .map(drop)
+            .map_err(|source| {
+                // What `out` held before stays; a half-written batch does not.
+                out.truncate(start);
+                Error::Codec(format!("cannot encode a batch of records: {source}"))
+            })
     }
 
     fn decode(bytes: &[u8]) -> Result<Self> {
         postcard::from_bytes(bytes)
             .map_err(|source| Error::Codec(format!("cannot decode a batch of records: {source}")))
+    }
+}
+
+/// Appends serialized bytes to a borrowed buffer, so encoding needs no buffer of its own.
+struct Appender<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Appender<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
     }
 }
 
