@@ -159,4 +159,8 @@ impl StreamExecutionEnvironment {
     pub(crate) fn from_shared(graph: SharedGraph) -> Self {
         StreamExecutionEnvironment { graph }
     }
+
+    pub(crate) fn graph(&self) -> SharedGraph {
+        self.graph.clone()
+    }
 }

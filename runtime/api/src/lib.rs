@@ -25,6 +25,7 @@
 //! assert_eq!(result.last(), Some(&("to".to_owned(), 2)));
 //! ```
 
+pub mod arrow;
 pub mod connected;
 pub mod env;
 pub mod functions;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use flinkrs_core::key_hash::key_hash;
 use flinkrs_core::{Batch, Data, NodeId, Result};
+use flinkrs_dataflow::StreamBatch;
 use flinkrs_dataflow::graph::{ChainingStrategy, OperatorBuilder};
 use flinkrs_dataflow::partition::KeyHashFn;
 use flinkrs_dataflow::type_ops::type_ops;
@@ -74,12 +75,7 @@ impl<T: Data> DataStream<T> {
     }
 
     fn with_node(self, change: impl FnOnce(&mut StreamNode)) -> Self {
-        match self.single_node() {
-            Some(id) => change(self.graph.borrow_mut().node_mut(id)),
-            None => tracing::warn!(
-                "a union of streams has no operator of its own to configure; ignored"
-            ),
-        }
+        configure_node(&self.graph, &self.inputs, change);
         self
     }
 
@@ -96,18 +92,7 @@ impl<T: Data> DataStream<T> {
         F: Fn(&TaskInfo) -> Result<Box<dyn Operator<Batch<T>, Batch<O>>>> + Send + Sync + 'static,
     {
         let builder: OperatorBuilder<Batch<T>, Batch<O>> = Arc::new(build);
-        let mut graph = self.graph.borrow_mut();
-        let inputs = self
-            .inputs
-            .iter()
-            .map(|input| StreamEdge {
-                source: input.node,
-                slot: input.slot.clone(),
-                partitioner: input.partitioner.clone(),
-            })
-            .collect();
-        let id = graph.add_operator(transformation, name.to_owned(), inputs, builder);
-        drop(graph);
+        let id = add_operator_node(&self.graph, &self.inputs, transformation, name, builder);
         DataStream::from_node(self.graph.clone(), id)
     }
 
@@ -373,6 +358,40 @@ impl<T: Data> DataStream<T> {
         crate::env::StreamExecutionEnvironment::from_shared(self.graph.clone())
             .execute(job_name)?;
         Ok(handle.take())
+    }
+}
+
+/// Adds an operator node reading `inputs` to the graph: what every stream type's
+/// transformations come down to.
+pub(crate) fn add_operator_node<I: StreamBatch, O: StreamBatch>(
+    graph: &SharedGraph,
+    inputs: &[StreamInput],
+    transformation: &'static str,
+    name: &str,
+    builder: OperatorBuilder<I, O>,
+) -> NodeId {
+    let edges = inputs
+        .iter()
+        .map(|input| StreamEdge {
+            source: input.node,
+            slot: input.slot.clone(),
+            partitioner: input.partitioner.clone(),
+        })
+        .collect();
+    graph
+        .borrow_mut()
+        .add_operator(transformation, name.to_owned(), edges, builder)
+}
+
+/// Applies `change` to the node a stream comes from; a union has none of its own.
+pub(crate) fn configure_node(
+    graph: &SharedGraph,
+    inputs: &[StreamInput],
+    change: impl FnOnce(&mut StreamNode),
+) {
+    match inputs {
+        [input] => change(graph.borrow_mut().node_mut(input.node)),
+        _ => tracing::warn!("a union of streams has no operator of its own to configure; ignored"),
     }
 }
 

@@ -21,6 +21,11 @@ impl WatermarkOutput {
                 .map_or(timestamp, |current| current.max(timestamp)),
         );
     }
+
+    /// Takes the watermark emitted since the last call, if any.
+    pub(crate) fn take_pending(&mut self) -> Option<i64> {
+        self.pending.take()
+    }
 }
 
 /// Generates watermarks from the records it sees (`on_event`, for punctuated watermarks)

@@ -3,7 +3,9 @@
 //! - [`DataGenSource::sequence`] and [`DataGenSource::new`]: the typed, fast path. Filling a
 //!   batch calls the generator and pushes; nothing else allocates.
 //! - [`DataGenSource::from_options`]: rows from Flink's option names, for SQL and the CLI.
+//! - [`ArrowDataGen`]: Arrow batches, a column at a time, for Arrow streams and SQL.
 
+mod arrow;
 mod options;
 mod rate;
 mod row;
@@ -13,6 +15,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
+pub use arrow::{ArrowDataGen, ColumnsFn, RowIndices, mix64};
 use flinkrs_core::Result;
 pub use options::{DEFAULT_ROWS_PER_SECOND, DataGenOptions, NUMBER_OF_ROWS, ROWS_PER_SECOND};
 pub use rand::Rng;

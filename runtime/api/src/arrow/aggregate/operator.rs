@@ -1,0 +1,268 @@
+//! [`GroupAggregateOperator`]: the keyed aggregation of Arrow batches, per key or per key and
+//! tumbling window.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, ArrayRef, RecordBatch, TimestampMillisecondArray};
+use arrow_schema::DataType;
+use flinkrs_core::{CheckpointId, Error, Result, RuntimeMode, Watermark};
+use flinkrs_dataflow::batch::ArrowBatch;
+use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
+
+use super::accumulators::{AccumulatorColumn, SKIP};
+use super::plan::AggregatePlan;
+use super::snapshot;
+use super::table::{GroupTable, KeyColumn};
+use crate::arrow::operators::with_rowtime;
+
+pub(crate) struct GroupAggregateOperator {
+    plan: Arc<AggregatePlan>,
+    info: TaskInfo,
+    table: GroupTable,
+    accumulators: Vec<AccumulatorColumn>,
+    /// Each row's slot, for the batch being processed.
+    slots: Vec<u32>,
+    watermark: i64,
+    /// A group aggregate in streaming mode emits the new values of the groups a batch
+    /// changed; in batch mode it emits every group once, at the end of input.
+    emit_updates: bool,
+    /// The groups the current batch changed, in the order it first changed them.
+    touched: Vec<u32>,
+    touched_in: Vec<u64>,
+    batch_number: u64,
+    late_rows_dropped: u64,
+}
+
+impl GroupAggregateOperator {
+    pub(crate) fn new(plan: Arc<AggregatePlan>, info: &TaskInfo) -> Self {
+        let windowed = plan.window.is_some();
+        GroupAggregateOperator {
+            table: GroupTable::new(plan.key_type, windowed),
+            accumulators: plan
+                .aggregates
+                .iter()
+                .map(|&aggregate| AccumulatorColumn::new(aggregate))
+                .collect(),
+            slots: Vec::new(),
+            watermark: i64::MIN,
+            emit_updates: !windowed && info.config.runtime_mode() == RuntimeMode::Streaming,
+            touched: Vec::new(),
+            touched_in: Vec::new(),
+            batch_number: 0,
+            late_rows_dropped: 0,
+            info: info.clone(),
+            plan,
+        }
+    }
+
+    /// Rows dropped because their window had fired already.
+    #[cfg(test)]
+    pub(crate) fn late_rows_dropped(&self) -> u64 {
+        self.late_rows_dropped
+    }
+
+    fn created(&mut self, slot: u32) {
+        let capacity = self.table.capacity();
+        for accumulator in &mut self.accumulators {
+            accumulator.grow(capacity);
+            accumulator.reset(slot);
+        }
+        if self.touched_in.len() < capacity {
+            self.touched_in.resize(capacity, 0);
+        }
+        self.touched_in[slot as usize] = 0;
+    }
+
+    /// Maps each row of `batch` to its group's slot in `self.slots`.
+    fn assign_slots(&mut self, batch: &RecordBatch) -> Result<()> {
+        let rows = batch.num_rows();
+        self.slots.clear();
+        self.slots.reserve(rows);
+        let key_column = batch.column(self.plan.key);
+        let keys = KeyColumn::new(key_column, self.plan.key_type);
+        let Some((window, rowtime)) = self.plan.window else {
+            for row in 0..rows {
+                let key = self.table.key_of(&keys, row, 0);
+                let probe = self.table.probe(key);
+                if probe.created {
+                    self.created(probe.slot);
+                }
+                self.slots.push(probe.slot);
+            }
+            return Ok(());
+        };
+        let times = rowtime_values(batch.column(rowtime))?;
+        // Rows of a batch mostly share a window: compute a window's bounds once per run.
+        let (mut start, mut end) = (i64::MAX, i64::MIN);
+        for (row, &time) in times.iter().enumerate() {
+            if time < start || time >= end {
+                start = window.start_of(time);
+                end = start.saturating_add(window.size);
+            }
+            if window.max_timestamp(start) <= self.watermark {
+                self.late_rows_dropped += 1;
+                self.slots.push(SKIP);
+                continue;
+            }
+            let key = self.table.key_of(&keys, row, start);
+            let probe = self.table.probe(key);
+            if probe.created {
+                self.created(probe.slot);
+            }
+            self.slots.push(probe.slot);
+        }
+        Ok(())
+    }
+
+    /// The output rows of the groups in `slots`, in order.
+    fn output(&self, slots: &[u32]) -> Result<ArrowBatch> {
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.output.fields().len());
+        columns.push(self.table.key_array(slots));
+        if let Some((window, _)) = self.plan.window {
+            let starts = || slots.iter().map(|&slot| self.table.key(slot).window);
+            columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
+                starts(),
+            )));
+            columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
+                starts().map(|start| start.saturating_add(window.size)),
+            )));
+            columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
+                starts().map(|start| window.max_timestamp(start)),
+            )));
+        }
+        for accumulator in &self.accumulators {
+            columns.push(accumulator.array(slots));
+        }
+        let batch = RecordBatch::try_new(Arc::clone(&self.plan.output), columns)
+            .map_err(|e| Error::function(format!("{}: {e}", self.info.operator_name)))?;
+        with_rowtime(batch, self.plan.output_rowtime)
+    }
+
+    fn emit_touched(&mut self, out: &mut Output<ArrowBatch>) -> Result<()> {
+        self.batch_number += 1;
+        self.touched.clear();
+        for &slot in &self.slots {
+            let mark = &mut self.touched_in[slot as usize];
+            if *mark != self.batch_number {
+                *mark = self.batch_number;
+                self.touched.push(slot);
+            }
+        }
+        if self.touched.is_empty() {
+            return Ok(());
+        }
+        let mut batch = self.output(&self.touched)?;
+        out.push_batch(&mut batch)
+    }
+
+    /// Emits and drops every window whose last timestamp the watermark has reached.
+    fn fire_windows(&mut self, watermark: i64, out: &mut Output<ArrowBatch>) -> Result<()> {
+        let Some((window, _)) = self.plan.window else {
+            return Ok(());
+        };
+        while let Some((start, slots)) = self.table.first_window() {
+            if window.max_timestamp(start) > watermark {
+                break;
+            }
+            let mut batch = self.output(slots)?;
+            self.table.remove_window(start);
+            out.push_batch(&mut batch)?;
+        }
+        Ok(())
+    }
+}
+
+/// The epoch milliseconds of a rowtime column.
+fn rowtime_values(column: &ArrayRef) -> Result<&[i64]> {
+    match column.data_type() {
+        DataType::Int64 => Ok(column.as_primitive::<Int64Type>().values()),
+        DataType::Timestamp(_, _) if column.as_any().is::<TimestampMillisecondArray>() => {
+            Ok(column.as_primitive::<TimestampMillisecondType>().values())
+        }
+        other => Err(Error::function(format!(
+            "window aggregate: the rowtime column has type {other}, not Int64 or \
+             Timestamp(Millisecond)"
+        ))),
+    }
+}
+
+impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
+    fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
+        let Some(keyed) = state.and_then(|state| state.keyed) else {
+            return Ok(());
+        };
+        for group in snapshot::restore(&keyed, info)? {
+            let key = self.table.restore_key(&group);
+            let probe = self.table.probe(key);
+            if probe.created {
+                self.created(probe.slot);
+            }
+            for (accumulator, value) in self.accumulators.iter_mut().zip(&group.values) {
+                accumulator.set(probe.slot, *value);
+            }
+        }
+        Ok(())
+    }
+
+    fn process_batch(
+        &mut self,
+        batch: &mut ArrowBatch,
+        out: &mut Output<ArrowBatch>,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let record_batch = batch.record_batch();
+        self.assign_slots(record_batch)?;
+        for accumulator in &mut self.accumulators {
+            accumulator.update(record_batch, &self.slots);
+        }
+        if self.emit_updates {
+            self.emit_touched(out)?;
+        }
+        Ok(())
+    }
+
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        out: &mut Output<ArrowBatch>,
+    ) -> Result<()> {
+        self.fire_windows(watermark.0, out)?;
+        self.watermark = self.watermark.max(watermark.0);
+        out.emit_watermark(watermark)
+    }
+
+    fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
+        Ok(OperatorSnapshot {
+            keyed: Some(snapshot::take(&self.table, &self.accumulators, &self.info)?),
+            operator_state: Vec::new(),
+        })
+    }
+
+    fn end_input(&mut self, out: &mut Output<ArrowBatch>) -> Result<()> {
+        if self.plan.window.is_some() || self.emit_updates {
+            return Ok(());
+        }
+        let slots: Vec<u32> = self.table.live_slots().collect();
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let mut batch = self.output(&slots)?;
+        out.push_batch(&mut batch)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if self.late_rows_dropped > 0 {
+            tracing::info!(
+                operator = %self.info.operator_name,
+                subtask = %self.info.subtask_label(),
+                dropped = self.late_rows_dropped,
+                "late rows dropped: their window had fired"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,437 @@
+//! The Arrow aggregate operator driven directly: windows firing on watermarks, late rows,
+//! nulls, string keys, update streams, snapshot and rescaled restore, and plan errors.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use flinkrs_core::config::RUNTIME_MODE;
+use flinkrs_core::{
+    CheckpointBarrier, CheckpointId, Configuration, Result, Watermark, WatermarkStatus,
+};
+use flinkrs_dataflow::batch::ArrowBatch;
+use flinkrs_dataflow::input::TaskSnapshot;
+use flinkrs_dataflow::{ControlInput, Input, Operator, Output, TaskInfo};
+
+use super::{Aggregate, AggregatePlan, ArrowWindow, GroupAggregateOperator};
+
+/// The end of the harness's chain: keeps the batches that reach it.
+#[derive(Clone, Default)]
+struct Sink {
+    batches: Arc<Mutex<Vec<ArrowBatch>>>,
+}
+
+impl Sink {
+    fn take(&self) -> Vec<ArrowBatch> {
+        std::mem::take(&mut *self.batches.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl ControlInput for Sink {
+    fn open(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn process_watermark(&mut self, _watermark: Watermark) -> Result<()> {
+        Ok(())
+    }
+    fn process_watermark_status(&mut self, _status: WatermarkStatus) -> Result<()> {
+        Ok(())
+    }
+    fn process_barrier(&mut self, _: CheckpointBarrier, _: &mut TaskSnapshot) -> Result<()> {
+        Ok(())
+    }
+    fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
+        Ok(())
+    }
+    fn notify_checkpoint_aborted(&mut self, _checkpoint: CheckpointId) -> Result<()> {
+        Ok(())
+    }
+    fn on_processing_time(&mut self, _now_millis: i64) -> Result<()> {
+        Ok(())
+    }
+    fn flush_buffers(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn end_input(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl Input<ArrowBatch> for Sink {
+    fn process_batch(&mut self, batch: &mut ArrowBatch) -> Result<()> {
+        self.batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(std::mem::take(batch));
+        Ok(())
+    }
+}
+
+struct Harness {
+    operator: GroupAggregateOperator,
+    output: Output<ArrowBatch>,
+    sink: Sink,
+}
+
+fn info(mode: &str, subtask_index: usize, parallelism: usize) -> TaskInfo {
+    let mut config = Configuration::new();
+    config.set(RUNTIME_MODE, mode).unwrap();
+    TaskInfo {
+        job_name: "test".into(),
+        task_name: "aggregate".into(),
+        operator_name: "aggregate".into(),
+        operator_id: "aggregate".into(),
+        subtask_index,
+        parallelism,
+        max_parallelism: 128,
+        config: Arc::new(config),
+    }
+}
+
+impl Harness {
+    fn new(plan: AggregatePlan, info: &TaskInfo) -> Self {
+        let sink = Sink::default();
+        Harness {
+            operator: GroupAggregateOperator::new(Arc::new(plan), info),
+            output: Output::new(Box::new(sink.clone()), Vec::new()),
+            sink,
+        }
+    }
+
+    fn batch(&mut self, batch: RecordBatch, rowtime: Option<usize>) {
+        let mut batch = match rowtime {
+            Some(index) => ArrowBatch::with_rowtime_index(batch, index).unwrap(),
+            None => ArrowBatch::new(batch),
+        };
+        self.operator
+            .process_batch(&mut batch, &mut self.output)
+            .unwrap();
+    }
+
+    fn watermark(&mut self, watermark: i64) {
+        self.operator
+            .process_watermark(Watermark(watermark), &mut self.output)
+            .unwrap();
+    }
+
+    fn end(&mut self) {
+        self.operator.end_input(&mut self.output).unwrap();
+        self.output.flush().unwrap();
+    }
+}
+
+fn keyed_schema(key: DataType) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("k", key, true),
+        Field::new("v", DataType::Int64, true),
+        Field::new("ts", DataType::Int64, false),
+    ]))
+}
+
+fn int_batch(rows: &[(Option<i64>, Option<i64>, i64)]) -> RecordBatch {
+    let k: ArrayRef = Arc::new(rows.iter().map(|r| r.0).collect::<Int64Array>());
+    let v: ArrayRef = Arc::new(rows.iter().map(|r| r.1).collect::<Int64Array>());
+    let ts: ArrayRef = Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2)));
+    RecordBatch::try_new(keyed_schema(DataType::Int64), vec![k, v, ts]).unwrap()
+}
+
+fn int_column(batch: &RecordBatch, index: usize) -> Vec<Option<i64>> {
+    batch
+        .column(index)
+        .as_primitive::<Int64Type>()
+        .iter()
+        .collect()
+}
+
+/// The rows of window results: (key, window start, window end, window time, count).
+fn window_rows(batches: &[ArrowBatch]) -> Vec<(i64, i64, i64, i64, i64)> {
+    let mut rows = Vec::new();
+    for batch in batches {
+        let record = batch.record_batch();
+        assert_eq!(batch.rowtime_index(), Some(3), "window_time is the rowtime");
+        let time = |i: usize| record.column(i).as_primitive::<TimestampMillisecondType>();
+        let keys = record.column(0).as_primitive::<Int64Type>();
+        let counts = record.column(4).as_primitive::<Int64Type>();
+        for row in 0..record.num_rows() {
+            rows.push((
+                keys.value(row),
+                time(1).value(row),
+                time(2).value(row),
+                time(3).value(row),
+                counts.value(row),
+            ));
+        }
+    }
+    rows
+}
+
+fn window_plan(aggregates: &[Aggregate]) -> AggregatePlan {
+    let window = ArrowWindow::tumbling(Duration::from_secs(10));
+    AggregatePlan::new(
+        &keyed_schema(DataType::Int64),
+        0,
+        Some((window, Some(2))),
+        aggregates,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_window_fires_when_the_watermark_reaches_its_last_millisecond_and_late_rows_are_dropped() {
+    let mut harness = Harness::new(window_plan(&[Aggregate::count()]), &info("STREAMING", 0, 1));
+    harness.batch(
+        int_batch(&[
+            (Some(1), None, 1_000),
+            (Some(2), None, 2_000),
+            (Some(1), None, 12_000),
+            (Some(1), None, 9_999),
+        ]),
+        Some(2),
+    );
+    harness.watermark(9_998);
+    assert!(
+        harness.sink.take().is_empty(),
+        "9 999 is still in the window"
+    );
+    harness.watermark(9_999);
+    assert_eq!(
+        window_rows(&harness.sink.take()),
+        vec![(1, 0, 10_000, 9_999, 2), (2, 0, 10_000, 9_999, 1)]
+    );
+    // Window [0, 10 000) has fired: a row for it is late and dropped.
+    harness.batch(
+        int_batch(&[(Some(2), None, 500), (Some(3), None, 15_000)]),
+        Some(2),
+    );
+    assert_eq!(harness.operator.late_rows_dropped(), 1);
+    harness.watermark(i64::MAX);
+    assert_eq!(
+        window_rows(&harness.sink.take()),
+        vec![
+            (1, 10_000, 20_000, 19_999, 1),
+            (3, 10_000, 20_000, 19_999, 1)
+        ]
+    );
+}
+
+#[test]
+fn sum_min_and_max_skip_nulls_and_are_null_for_a_group_of_nulls_only() {
+    let plan = AggregatePlan::new(
+        &keyed_schema(DataType::Int64),
+        0,
+        None,
+        &[
+            Aggregate::count(),
+            Aggregate::sum("v"),
+            Aggregate::min("v"),
+            Aggregate::max("v").alias("largest"),
+        ],
+    )
+    .unwrap();
+    let names: Vec<&str> = plan
+        .output
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    assert_eq!(names, ["k", "count", "sum_v", "min_v", "largest"]);
+    let mut harness = Harness::new(plan, &info("BATCH", 0, 1));
+    harness.batch(
+        int_batch(&[
+            (Some(1), Some(5), 0),
+            (Some(1), None, 0),
+            (Some(2), None, 0),
+            (None, Some(7), 0),
+            (Some(1), Some(-3), 0),
+            (Some(i64::MAX), Some(i64::MAX), 0),
+            (Some(i64::MAX), Some(1), 0),
+        ]),
+        None,
+    );
+    assert!(
+        harness.sink.take().is_empty(),
+        "batch mode emits at the end only"
+    );
+    harness.end();
+    let batches = harness.sink.take();
+    assert_eq!(batches.len(), 1);
+    let batch = batches[0].record_batch();
+    assert_eq!(
+        int_column(batch, 0),
+        [Some(1), Some(2), None, Some(i64::MAX)]
+    );
+    assert_eq!(int_column(batch, 1), [Some(3), Some(1), Some(1), Some(2)]);
+    // SUM wraps on overflow, as a Java long does.
+    assert_eq!(
+        int_column(batch, 2),
+        [Some(2), None, Some(7), Some(i64::MIN)]
+    );
+    assert_eq!(int_column(batch, 3), [Some(-3), None, Some(7), Some(1)]);
+    assert_eq!(
+        int_column(batch, 4),
+        [Some(5), None, Some(7), Some(i64::MAX)]
+    );
+}
+
+fn string_batch(keys: &[Option<&str>]) -> RecordBatch {
+    let k: ArrayRef = Arc::new(keys.iter().copied().collect::<StringArray>());
+    let v: ArrayRef = Arc::new(Int64Array::from(vec![1; keys.len()]));
+    let ts: ArrayRef = Arc::new(Int64Array::from(vec![0; keys.len()]));
+    RecordBatch::try_new(keyed_schema(DataType::Utf8), vec![k, v, ts]).unwrap()
+}
+
+fn string_counts(batches: &[ArrowBatch]) -> Vec<(Option<String>, i64)> {
+    let mut rows = Vec::new();
+    for batch in batches {
+        let record = batch.record_batch();
+        let keys = record.column(0).as_string::<i32>();
+        let counts = record.column(1).as_primitive::<Int64Type>();
+        for row in 0..record.num_rows() {
+            let key = keys.is_valid(row).then(|| keys.value(row).to_owned());
+            rows.push((key, counts.value(row)));
+        }
+    }
+    rows
+}
+
+#[test]
+fn a_streaming_group_aggregate_emits_the_keys_each_batch_changed_in_first_change_order() {
+    let plan = AggregatePlan::new(
+        &keyed_schema(DataType::Utf8),
+        0,
+        None,
+        &[Aggregate::count()],
+    )
+    .unwrap();
+    let mut harness = Harness::new(plan, &info("STREAMING", 0, 1));
+    harness.batch(string_batch(&[Some("b"), Some("a"), Some("b"), None]), None);
+    assert_eq!(
+        string_counts(&harness.sink.take()),
+        [(Some("b".into()), 2), (Some("a".into()), 1), (None, 1)]
+    );
+    harness.batch(string_batch(&[Some("a"), Some("c")]), None);
+    assert_eq!(
+        string_counts(&harness.sink.take()),
+        [(Some("a".into()), 2), (Some("c".into()), 1)]
+    );
+    harness.end();
+    assert!(
+        harness.sink.take().is_empty(),
+        "streaming mode emitted everything already"
+    );
+}
+
+#[test]
+fn a_snapshot_restored_at_parallelism_2_splits_the_groups_by_key_group_without_loss() {
+    let plan = || {
+        AggregatePlan::new(
+            &keyed_schema(DataType::Utf8),
+            0,
+            None,
+            &[Aggregate::count()],
+        )
+        .unwrap()
+    };
+    let mut original = Harness::new(plan(), &info("BATCH", 0, 1));
+    let keys: Vec<String> = (0..40).map(|i| format!("key-{i}")).collect();
+    let mut rows: Vec<Option<&str>> = keys.iter().map(|k| Some(k.as_str())).collect();
+    rows.extend([Some("key-3"), Some("key-3"), None]);
+    original.batch(string_batch(&rows), None);
+    let snapshot = original.operator.snapshot_state(CheckpointId(1)).unwrap();
+    original.end();
+    let mut expected = string_counts(&original.sink.take());
+    expected.sort();
+
+    let mut restored = Vec::new();
+    let mut per_subtask = Vec::new();
+    for subtask in 0..2 {
+        let mut harness = Harness::new(plan(), &info("BATCH", subtask, 2));
+        let info = info("BATCH", subtask, 2);
+        harness
+            .operator
+            .initialize_state(&info, Some(snapshot.clone()))
+            .unwrap();
+        harness.end();
+        let counts = string_counts(&harness.sink.take());
+        per_subtask.push(counts.len());
+        restored.extend(counts);
+    }
+    restored.sort();
+    assert_eq!(restored, expected);
+    assert_eq!(expected.len(), 41);
+    assert!(
+        per_subtask.iter().all(|&n| n > 0),
+        "both subtasks own groups: {per_subtask:?}"
+    );
+}
+
+#[test]
+fn a_restore_with_another_max_parallelism_is_refused_with_both_values() {
+    let plan = AggregatePlan::new(
+        &keyed_schema(DataType::Int64),
+        0,
+        None,
+        &[Aggregate::count()],
+    )
+    .unwrap();
+    let mut harness = Harness::new(plan.clone(), &info("BATCH", 0, 1));
+    harness.batch(int_batch(&[(Some(1), None, 0)]), None);
+    let mut snapshot = harness.operator.snapshot_state(CheckpointId(1)).unwrap();
+    if let Some(keyed) = &mut snapshot.keyed {
+        keyed.max_parallelism = 256;
+    }
+    let mut other = Harness::new(plan, &info("BATCH", 0, 1));
+    let error = other
+        .operator
+        .initialize_state(&info("BATCH", 0, 1), Some(snapshot))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("max parallelism 256") && error.contains("runs with 128"),
+        "{error}"
+    );
+}
+
+#[test]
+fn plans_reject_unsupported_columns_with_the_column_and_what_to_do() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("f", DataType::Float64, false),
+        Field::new("s", DataType::Utf8, false),
+        Field::new("n", DataType::Int64, false),
+    ]));
+    let error =
+        |key: usize, window: Option<(ArrowWindow, Option<usize>)>, aggregates: &[Aggregate]| {
+            AggregatePlan::new(&schema, key, window, aggregates)
+                .unwrap_err()
+                .to_string()
+        };
+    let message = error(0, None, &[Aggregate::count()]);
+    assert!(
+        message.contains("key column 'f' has type Float64") && message.contains("cast"),
+        "{message}"
+    );
+    let message = error(2, None, &[Aggregate::sum("s")]);
+    assert!(message.contains("column 's' has type Utf8"), "{message}");
+    let message = error(2, None, &[Aggregate::max("missing")]);
+    assert!(
+        message.contains("column 'missing' is not in the stream's schema (columns: f, s, n)"),
+        "{message}"
+    );
+    let message = error(2, None, &[]);
+    assert!(message.contains("no aggregates given"), "{message}");
+    let tumbling = ArrowWindow::tumbling(Duration::from_secs(1));
+    let message = error(2, Some((tumbling, None)), &[Aggregate::count()]);
+    assert!(message.contains("no rowtime column"), "{message}");
+    let zero = ArrowWindow::tumbling(Duration::ZERO);
+    let message = error(2, Some((zero, Some(2))), &[Aggregate::count()]);
+    assert!(
+        message.contains("size (0 ms) must be positive"),
+        "{message}"
+    );
+}
