@@ -5,6 +5,9 @@
 //! summed over every thread of the process: "per core". Sizes can be scaled with
 //! `FLINKRS_BENCH_SCALE` (default 1.0).
 
+#[path = "flinkrs_bench/arrow_window.rs"]
+mod arrow_window;
+
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
@@ -279,6 +282,18 @@ fn main() -> anyhow::Result<()> {
             "MB/s",
             1e6,
             100.0,
+            &m,
+        );
+    }
+    if selected("e") {
+        let rows = scaled(60_000_000.0);
+        let expected = arrow_window::expected_count(rows);
+        let m = measure(|| arrow_window::run(&environment()?, rows, expected))?;
+        report(
+            "(e) Arrow datagen -> filter -> key by column -> 10 s tumbling count",
+            "M rows/s",
+            1e6,
+            20.0,
             &m,
         );
     }

@@ -24,6 +24,8 @@ pub(crate) struct GroupAggregateOperator {
     accumulators: Vec<AccumulatorColumn>,
     /// Each row's slot, for the batch being processed.
     slots: Vec<u32>,
+    /// Slots of the groups the current batch created.
+    created: Vec<u32>,
     watermark: i64,
     /// A group aggregate in streaming mode emits the new values of the groups a batch
     /// changed; in batch mode it emits every group once, at the end of input.
@@ -39,13 +41,14 @@ impl GroupAggregateOperator {
     pub(crate) fn new(plan: Arc<AggregatePlan>, info: &TaskInfo) -> Self {
         let windowed = plan.window.is_some();
         GroupAggregateOperator {
-            table: GroupTable::new(plan.key_type, windowed),
+            table: GroupTable::new(plan.key_type),
             accumulators: plan
                 .aggregates
                 .iter()
                 .map(|&aggregate| AccumulatorColumn::new(aggregate))
                 .collect(),
             slots: Vec::new(),
+            created: Vec::new(),
             watermark: i64::MIN,
             emit_updates: !windowed && info.config.runtime_mode() == RuntimeMode::Streaming,
             touched: Vec::new(),
@@ -63,16 +66,25 @@ impl GroupAggregateOperator {
         self.late_rows_dropped
     }
 
-    fn created(&mut self, slot: u32) {
+    /// Sets up the accumulators of the groups created since the last call.
+    fn init_created(&mut self) {
+        if self.created.is_empty() {
+            return;
+        }
         let capacity = self.table.capacity();
         for accumulator in &mut self.accumulators {
             accumulator.grow(capacity);
-            accumulator.reset(slot);
+            for &slot in &self.created {
+                accumulator.reset(slot);
+            }
         }
         if self.touched_in.len() < capacity {
             self.touched_in.resize(capacity, 0);
         }
-        self.touched_in[slot as usize] = 0;
+        for &slot in &self.created {
+            self.touched_in[slot as usize] = 0;
+        }
+        self.created.clear();
     }
 
     /// Maps each row of `batch` to its group's slot in `self.slots`.
@@ -83,36 +95,36 @@ impl GroupAggregateOperator {
         let key_column = batch.column(self.plan.key);
         let keys = KeyColumn::new(key_column, self.plan.key_type);
         let Some((window, rowtime)) = self.plan.window else {
-            for row in 0..rows {
-                let key = self.table.key_of(&keys, row, 0);
-                let probe = self.table.probe(key);
-                if probe.created {
-                    self.created(probe.slot);
-                }
-                self.slots.push(probe.slot);
-            }
+            self.table
+                .probe_rows(0, &keys, 0..rows, &mut self.slots, &mut self.created);
+            self.init_created();
             return Ok(());
         };
         let times = rowtime_values(batch.column(rowtime))?;
-        // Rows of a batch mostly share a window: compute a window's bounds once per run.
-        let (mut start, mut end) = (i64::MAX, i64::MIN);
-        for (row, &time) in times.iter().enumerate() {
-            if time < start || time >= end {
-                start = window.start_of(time);
-                end = start.saturating_add(window.size);
-            }
+        // Rows of a batch mostly share a window: probe each run of rows of one window at once.
+        let mut row = 0;
+        while row < rows {
+            let start = window.start_of(times[row]);
+            let end = start.saturating_add(window.size);
+            let run_end = times[row..]
+                .iter()
+                .position(|&time| time < start || time >= end)
+                .map_or(rows, |offset| row + offset);
             if window.max_timestamp(start) <= self.watermark {
-                self.late_rows_dropped += 1;
-                self.slots.push(SKIP);
-                continue;
+                self.late_rows_dropped += (run_end - row) as u64;
+                self.slots.resize(self.slots.len() + run_end - row, SKIP);
+            } else {
+                self.table.probe_rows(
+                    start,
+                    &keys,
+                    row..run_end,
+                    &mut self.slots,
+                    &mut self.created,
+                );
             }
-            let key = self.table.key_of(&keys, row, start);
-            let probe = self.table.probe(key);
-            if probe.created {
-                self.created(probe.slot);
-            }
-            self.slots.push(probe.slot);
+            row = run_end;
         }
+        self.init_created();
         Ok(())
     }
 
@@ -194,13 +206,12 @@ impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
             return Ok(());
         };
         for group in snapshot::restore(&keyed, info)? {
-            let key = self.table.restore_key(&group);
-            let probe = self.table.probe(key);
-            if probe.created {
-                self.created(probe.slot);
-            }
+            let slot =
+                self.table
+                    .probe_restored(group.window, group.restored_key(), &mut self.created);
+            self.init_created();
             for (accumulator, value) in self.accumulators.iter_mut().zip(&group.values) {
-                accumulator.set(probe.slot, *value);
+                accumulator.set(slot, *value);
             }
         }
         Ok(())

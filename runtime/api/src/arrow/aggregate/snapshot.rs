@@ -13,7 +13,7 @@ use flinkrs_state::{KeyedStateSnapshot, StateSnapshot};
 use serde::{Deserialize, Serialize};
 
 use super::accumulators::AccumulatorColumn;
-use super::table::{GroupKey, GroupTable};
+use super::table::{GroupKey, GroupTable, RestoredKey};
 
 const STATE_NAME: &str = "groups";
 
@@ -121,25 +121,13 @@ pub(crate) fn restore(
     Ok(groups)
 }
 
-impl GroupTable {
-    /// The group key of a restored group, interning its string.
-    pub(crate) fn restore_key(&mut self, group: &SnapshotGroup) -> GroupKey {
-        match &group.key {
-            SnapshotKey::Null => GroupKey {
-                window: group.window,
-                key: 0,
-                null: true,
-            },
-            SnapshotKey::Int(value) => GroupKey {
-                window: group.window,
-                key: *value,
-                null: false,
-            },
-            SnapshotKey::Str(value) => GroupKey {
-                window: group.window,
-                key: i64::from(self.intern(value)),
-                null: false,
-            },
+impl SnapshotGroup {
+    /// The group's key, as the group table takes it back.
+    pub(crate) fn restored_key(&self) -> RestoredKey<'_> {
+        match &self.key {
+            SnapshotKey::Null => RestoredKey::Null,
+            SnapshotKey::Int(value) => RestoredKey::Int(*value),
+            SnapshotKey::Str(value) => RestoredKey::Str(value),
         }
     }
 }
