@@ -9,6 +9,7 @@ use arrow_array::types::Int64Type;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use flinkrs_core::Result;
+use flinkrs_dataflow::batch::ArrowBatch;
 
 use crate::StreamExecutionEnvironment;
 
@@ -190,4 +191,67 @@ impl super::ArrowStream {
         self.discard();
         StreamExecutionEnvironment::from_shared(self.graph.clone()).execute("test")
     }
+}
+
+/// Emits `(subtask index, key)` for every row it sees.
+struct WhoSeesWhat {
+    subtask: i64,
+    key_column: usize,
+    output: SchemaRef,
+}
+
+impl flinkrs_dataflow::Operator<ArrowBatch, ArrowBatch> for WhoSeesWhat {
+    fn process_batch(
+        &mut self,
+        batch: &mut ArrowBatch,
+        out: &mut flinkrs_dataflow::Output<ArrowBatch>,
+    ) -> Result<()> {
+        let keys = batch.record_batch().column(self.key_column).clone();
+        let subtasks: ArrayRef = Arc::new(Int64Array::from(vec![self.subtask; keys.len()]));
+        let seen = RecordBatch::try_new(Arc::clone(&self.output), vec![subtasks, keys]).unwrap();
+        out.push_batch(&mut ArrowBatch::new(seen))
+    }
+}
+
+#[test]
+fn a_keyed_process_operator_sees_exactly_its_key_groups_as_typed_keys_are_routed() {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(3).unwrap();
+    let batches = (0..4)
+        .map(|b| batch(&(0..50).map(|k| (k * 4 + b, 0.0, 0)).collect::<Vec<_>>()))
+        .collect();
+    let output = Arc::new(Schema::new(vec![
+        Field::new("subtask", DataType::Int64, false),
+        Field::new("k", DataType::Int64, false),
+    ]));
+    let declared = Arc::clone(&output);
+    let mut seen = env
+        .from_record_batches(schema(), None, batches)
+        .unwrap()
+        .key_by("k")
+        .unwrap()
+        .process("Who Sees What", output, None, move |context| {
+            Ok(WhoSeesWhat {
+                subtask: context.info.subtask_index as i64,
+                key_column: context.key_column,
+                output: Arc::clone(&declared),
+            })
+        })
+        .to_rows(|batch, rows: &mut Vec<(i64, i64)>| {
+            rows.extend(ints(batch, 1).into_iter().zip(ints(batch, 0)));
+            Ok(())
+        })
+        .execute_and_collect("keyed process")
+        .unwrap();
+    seen.sort_unstable();
+    let expected: Vec<(i64, i64)> = (0..200i64)
+        .map(|key| {
+            let key_group = flinkrs_core::assign_to_key_group(&key, 128);
+            let subtask = flinkrs_core::operator_index_for_key_group(128, 3, key_group);
+            (key, subtask as i64)
+        })
+        .collect();
+    assert_eq!(seen, expected);
+    let used: std::collections::BTreeSet<i64> = seen.iter().map(|&(_, s)| s).collect();
+    assert_eq!(used.len(), 3, "every subtask owns some keys");
 }
