@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use flinkrs_core::{Batch, Data, Record, Result};
+use flinkrs_dataflow::source::{decode_position, encode_position};
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 
 /// Emits the elements of a collection in order, then finishes. Each parallel subtask emits
@@ -54,14 +55,38 @@ impl<T: Data + Sync> SourceFunction<Batch<T>> for CollectionSource<T> {
     }
 
     fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        Ok((self.position as u64).to_le_bytes().to_vec())
+        Ok(encode_position(self.position as u64))
     }
 
+    /// A malformed state fails the restore rather than replaying the collection from the start.
     fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        if let Ok(bytes) = <[u8; 8]>::try_from(state) {
-            self.position = u64::from_le_bytes(bytes) as usize;
-            self.started = true;
-        }
+        let position = decode_position(state, "collection source")?;
+        self.position = usize::try_from(position)
+            .map_err(|_| flinkrs_core::Error::state("collection source: position out of range"))?;
+        self.started = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use flinkrs_dataflow::SourceFunction;
+
+    use super::CollectionSource;
+
+    #[test]
+    fn a_malformed_position_fails_the_restore_with_its_length() {
+        let mut source = CollectionSource::new(Arc::new(vec![1, 2, 3]));
+        let error = source.restore_state(&[1, 2, 3]).unwrap_err().to_string();
+        assert!(
+            error.contains("collection source: the checkpointed state has 3 bytes"),
+            "{error}"
+        );
+        let mut restored = CollectionSource::new(Arc::new(vec![1, 2, 3]));
+        let state = flinkrs_dataflow::source::encode_position(2);
+        restored.restore_state(&state).unwrap();
+        assert_eq!(restored.snapshot_state().unwrap(), state);
     }
 }

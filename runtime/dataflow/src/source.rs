@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use flinkrs_core::Result;
+use flinkrs_core::{Error, Result};
 
 use crate::operator::TaskInfo;
 
@@ -76,4 +76,22 @@ pub trait SourceFunction<B>: Send {
     fn close(&mut self) -> Result<()> {
         Ok(())
     }
+}
+
+/// Encodes a source's read position (the index of the next row or element) for a checkpoint:
+/// eight bytes, little-endian.
+pub fn encode_position(position: u64) -> Vec<u8> {
+    position.to_le_bytes().to_vec()
+}
+
+/// Decodes a position written by [`encode_position`]; `source` names the source in the error a
+/// malformed state gets.
+pub fn decode_position(state: &[u8], source: &str) -> Result<u64> {
+    let bytes = <[u8; 8]>::try_from(state).map_err(|_| {
+        Error::state(format!(
+            "{source}: the checkpointed state has {} bytes; expected 8 (the next row index)",
+            state.len()
+        ))
+    })?;
+    Ok(u64::from_le_bytes(bytes))
 }

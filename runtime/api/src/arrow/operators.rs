@@ -27,17 +27,24 @@ pub(crate) fn with_rowtime(batch: RecordBatch, rowtime: Option<usize>) -> Result
     }
 }
 
-pub(crate) struct FilterOperator {
-    predicate: BatchPredicate,
+/// What a stateless operator made of a batch.
+pub(crate) enum Transformed {
+    /// Pass the batch on as it is.
+    Unchanged,
+    /// Pass this batch on instead (nothing, if it is empty).
+    Replaced(ArrowBatch),
 }
 
-impl FilterOperator {
-    pub(crate) fn new(predicate: BatchPredicate) -> Self {
-        FilterOperator { predicate }
-    }
+/// A stateless Arrow operator: one batch in, at most one out.
+pub(crate) trait BatchTransform: Send {
+    /// Transforms a batch with at least one row.
+    fn transform(&mut self, batch: &ArrowBatch) -> Result<Transformed>;
 }
 
-impl Operator<ArrowBatch, ArrowBatch> for FilterOperator {
+/// Runs a [`BatchTransform`] as an operator.
+pub(crate) struct Stateless<T>(pub T);
+
+impl<T: BatchTransform> Operator<ArrowBatch, ArrowBatch> for Stateless<T> {
     fn process_batch(
         &mut self,
         batch: &mut ArrowBatch,
@@ -46,6 +53,28 @@ impl Operator<ArrowBatch, ArrowBatch> for FilterOperator {
         if batch.is_empty() {
             return Ok(());
         }
+        match self.0.transform(batch)? {
+            Transformed::Unchanged => out.push_batch(batch),
+            Transformed::Replaced(mut replaced) if !replaced.is_empty() => {
+                out.push_batch(&mut replaced)
+            }
+            Transformed::Replaced(_) => Ok(()),
+        }
+    }
+}
+
+pub(crate) struct FilterOperator {
+    predicate: BatchPredicate,
+}
+
+impl FilterOperator {
+    pub(crate) fn new(predicate: BatchPredicate) -> Stateless<Self> {
+        Stateless(FilterOperator { predicate })
+    }
+}
+
+impl BatchTransform for FilterOperator {
+    fn transform(&mut self, batch: &ArrowBatch) -> Result<Transformed> {
         let mask = (self.predicate)(batch.record_batch())?;
         if mask.len() != batch.num_rows() {
             return Err(Error::function(format!(
@@ -56,15 +85,14 @@ impl Operator<ArrowBatch, ArrowBatch> for FilterOperator {
             )));
         }
         if mask.true_count() == mask.len() {
-            return out.push_batch(batch);
+            return Ok(Transformed::Unchanged);
         }
         let kept = filter_record_batch(batch.record_batch(), &mask)
             .map_err(|e| kernel_error("Filter", e))?;
-        if kept.num_rows() == 0 {
-            return Ok(());
-        }
-        let mut kept = with_rowtime(kept, batch.rowtime_index())?;
-        out.push_batch(&mut kept)
+        Ok(Transformed::Replaced(with_rowtime(
+            kept,
+            batch.rowtime_index(),
+        )?))
     }
 }
 
@@ -74,26 +102,21 @@ pub(crate) struct ProjectOperator {
 }
 
 impl ProjectOperator {
-    pub(crate) fn new(indices: Vec<usize>, rowtime: Option<usize>) -> Self {
-        ProjectOperator { indices, rowtime }
+    pub(crate) fn new(indices: Vec<usize>, rowtime: Option<usize>) -> Stateless<Self> {
+        Stateless(ProjectOperator { indices, rowtime })
     }
 }
 
-impl Operator<ArrowBatch, ArrowBatch> for ProjectOperator {
-    fn process_batch(
-        &mut self,
-        batch: &mut ArrowBatch,
-        out: &mut Output<ArrowBatch>,
-    ) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
+impl BatchTransform for ProjectOperator {
+    fn transform(&mut self, batch: &ArrowBatch) -> Result<Transformed> {
         let projected = batch
             .record_batch()
             .project(&self.indices)
             .map_err(|e| kernel_error("Project", e))?;
-        let mut projected = with_rowtime(projected, self.rowtime)?;
-        out.push_batch(&mut projected)
+        Ok(Transformed::Replaced(with_rowtime(
+            projected,
+            self.rowtime,
+        )?))
     }
 }
 
@@ -106,24 +129,17 @@ pub(crate) struct MapBatchesOperator {
 }
 
 impl MapBatchesOperator {
-    pub(crate) fn new(name: String, schema: SchemaRef, function: BatchFunction) -> Self {
-        MapBatchesOperator {
+    pub(crate) fn new(name: String, schema: SchemaRef, function: BatchFunction) -> Stateless<Self> {
+        Stateless(MapBatchesOperator {
             name,
             schema,
             function,
-        }
+        })
     }
 }
 
-impl Operator<ArrowBatch, ArrowBatch> for MapBatchesOperator {
-    fn process_batch(
-        &mut self,
-        batch: &mut ArrowBatch,
-        out: &mut Output<ArrowBatch>,
-    ) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
+impl BatchTransform for MapBatchesOperator {
+    fn transform(&mut self, batch: &ArrowBatch) -> Result<Transformed> {
         let mapped = (self.function)(batch.record_batch())?;
         if mapped.schema_ref() != &self.schema {
             return Err(Error::function(format!(
@@ -134,7 +150,7 @@ impl Operator<ArrowBatch, ArrowBatch> for MapBatchesOperator {
                 self.schema
             )));
         }
-        out.push_batch(&mut ArrowBatch::new(mapped))
+        Ok(Transformed::Replaced(ArrowBatch::new(mapped)))
     }
 }
 
@@ -143,24 +159,16 @@ pub(crate) struct RowtimeOperator {
 }
 
 impl RowtimeOperator {
-    pub(crate) fn new(index: usize) -> Self {
-        RowtimeOperator { index }
+    pub(crate) fn new(index: usize) -> Stateless<Self> {
+        Stateless(RowtimeOperator { index })
     }
 }
 
-impl Operator<ArrowBatch, ArrowBatch> for RowtimeOperator {
-    fn process_batch(
-        &mut self,
-        batch: &mut ArrowBatch,
-        out: &mut Output<ArrowBatch>,
-    ) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let record_batch = std::mem::take(batch).into_record_batch();
-        let mut stamped = ArrowBatch::with_rowtime_index(record_batch, self.index)
+impl BatchTransform for RowtimeOperator {
+    fn transform(&mut self, batch: &ArrowBatch) -> Result<Transformed> {
+        let stamped = ArrowBatch::with_rowtime_index(batch.record_batch().clone(), self.index)
             .map_err(|e| Error::function(format!("Rowtime: {e}")))?;
-        out.push_batch(&mut stamped)
+        Ok(Transformed::Replaced(stamped))
     }
 }
 

@@ -8,6 +8,7 @@ use arrow_schema::SchemaRef;
 use flinkrs_core::{Error, Result};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::graph::SourceBuilder;
+use flinkrs_dataflow::source::{decode_position, encode_position};
 use flinkrs_dataflow::{
     Boundedness, SourceContext, SourceFunction, SourceStatus, StreamBatch, TaskInfo,
 };
@@ -139,17 +140,12 @@ impl SourceFunction<ArrowBatch> for RecordBatchSource {
     }
 
     fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        Ok((self.next as u64).to_le_bytes().to_vec())
+        Ok(encode_position(self.next as u64))
     }
 
     fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        let bytes: [u8; 8] = state.try_into().map_err(|_| {
-            Error::state(format!(
-                "record batch source: a checkpointed position is 8 bytes, found {}",
-                state.len()
-            ))
-        })?;
-        self.next = usize::try_from(u64::from_le_bytes(bytes))
+        let position = decode_position(state, "record batch source")?;
+        self.next = usize::try_from(position)
             .map_err(|_| Error::state("record batch source: position out of range"))?;
         Ok(())
     }

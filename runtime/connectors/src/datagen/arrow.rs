@@ -8,6 +8,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use flinkrs_core::{Error, Result};
 use flinkrs_dataflow::batch::ArrowBatch;
+use flinkrs_dataflow::source::{decode_position, encode_position};
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 
 /// The row indices of one batch: `first`, `first + step`, … (`len` of them). Subtask `i` of
@@ -139,17 +140,11 @@ impl SourceFunction<ArrowBatch> for ArrowDataGen {
     }
 
     fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        Ok(self.next.unwrap_or(0).to_le_bytes().to_vec())
+        Ok(encode_position(self.next.unwrap_or(0)))
     }
 
     fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        let bytes: [u8; 8] = state.try_into().map_err(|_| {
-            Error::state(format!(
-                "Arrow datagen: a checkpointed position is 8 bytes, found {}",
-                state.len()
-            ))
-        })?;
-        self.next = Some(u64::from_le_bytes(bytes));
+        self.next = Some(decode_position(state, "Arrow datagen source")?);
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use flinkrs_core::{Batch, Error, Record, Result};
+use flinkrs_dataflow::source::{decode_position, encode_position};
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -301,17 +302,11 @@ where
 
     /// The next row index of this subtask.
     fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        Ok(self.next.unwrap_or(self.first).to_le_bytes().to_vec())
+        Ok(encode_position(self.next.unwrap_or(self.first)))
     }
 
     fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        let bytes = <[u8; 8]>::try_from(state).map_err(|_| {
-            Error::state(format!(
-                "datagen source state has {} bytes; expected 8 (the next row index)",
-                state.len()
-            ))
-        })?;
-        self.next = Some(u64::from_le_bytes(bytes));
+        self.next = Some(decode_position(state, "datagen source")?);
         // Re-seed and re-share at `open`, from the restored position.
         self.assigned = false;
         Ok(())

@@ -327,7 +327,7 @@ fn snapshot_and_restore_resume_at_the_next_row() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "state: datagen source state has 2 bytes; expected 8 (the next row index)"
+        "state: datagen source: the checkpointed state has 2 bytes; expected 8 (the next row index)"
     );
 }
 
