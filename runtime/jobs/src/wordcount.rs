@@ -7,7 +7,6 @@ use compact_str::CompactString;
 use flinkrs_api::prelude::*;
 use flinkrs_connectors::ConnectorSources;
 
-/// The built-in text, used when no `--input` is given.
 /// The built-in text, used when no `--input` is given. The file is shared with the script
 /// that records Flink's answer (`scripts/flink-reference/record_wordcount.py`).
 pub const TEXT: &str = include_str!("../data/wordcount.txt");
