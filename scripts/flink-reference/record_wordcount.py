@@ -1,6 +1,6 @@
 """Re-records runtime/cluster/tests/golden/wordcount-builtin-batch.txt from real Apache Flink.
 
-WordCount over the built-in text (examples/datastream/data/wordcount.txt) in batch mode: the
+WordCount over the built-in text (runtime/jobs/data/wordcount.txt) in batch mode: the
 final count of every word, with Flink's Tokenizer (lower-case, split on Java's \\W+), sorted.
 
     /tmp/pyflink/bin/python scripts/flink-reference/record_wordcount.py \
@@ -14,7 +14,7 @@ import sys
 from pyflink.common import Types
 from pyflink.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
 
-TEXT = pathlib.Path(__file__).resolve().parents[2] / "examples/datastream/data/wordcount.txt"
+TEXT = pathlib.Path(__file__).resolve().parents[2] / "runtime/jobs/data/wordcount.txt"
 
 
 def tokenize(line):

@@ -1,76 +1,20 @@
-//! Example DataStream jobs, written only against the public API of `flinkrs-api` and
-//! `flinkrs-connectors`. The `flinkrs run --example NAME` command runs them, and each has a
-//! standalone program in `src/bin/`.
-
-pub mod input;
-pub mod java_format;
-pub mod scoreboard;
-pub mod windowed_sensors;
-pub mod wordcount;
-
-use std::path::Path;
+//! User programs: DataStream jobs as a Flink user writes them, against the public API of
+//! `flinkrs-api` only. Each program in `src/bin/` is a complete `main`; the pipelines live
+//! here so the tests can check their exact output. This crate is a template to copy, not part
+//! of the runtime: the `flinkrs` binary's built-in jobs are in `runtime/jobs`.
 
 use flinkrs_api::prelude::*;
 
-/// A built-in example job.
-#[derive(Debug, Clone, Copy)]
-pub struct Example {
-    pub name: &'static str,
-    pub description: &'static str,
-    /// What `--input` means for this example.
-    pub input_help: &'static str,
-    /// Declares the job on `env`, printing its results, and runs it.
-    pub run: fn(&StreamExecutionEnvironment, Option<&Path>) -> Result<JobResult>,
-}
-
-/// Every built-in example, by name.
-pub const EXAMPLES: &[Example] = &[
-    Example {
-        name: "wordcount",
-        description: "Counts words in a text, like Flink's WordCount",
-        input_help: "a text file or a directory of text files",
-        run: wordcount::run,
-    },
-    Example {
-        name: "scoreboard",
-        description: "Running count, total and average of points per student",
-        input_help: "a CSV file of `student,points` lines",
-        run: scoreboard::run,
-    },
-    Example {
-        name: "windowed-sensors",
-        description: "Event-time tumbling windows over out-of-order sensor readings, with late events",
-        input_help: "a CSV file of `sensor,timestamp_ms,temperature` lines",
-        run: windowed_sensors::run,
-    },
-];
-
-/// Looks up an example by name.
-pub fn find(name: &str) -> Option<&'static Example> {
-    EXAMPLES.iter().find(|example| example.name == name)
-}
-
-/// The `main` of an example's standalone program: `[--input PATH]`, embedded defaults.
-pub fn main_for(name: &str) -> std::process::ExitCode {
-    use std::process::ExitCode;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let input = match args.as_slice() {
-        [] => None,
-        [flag, path] if flag == "--input" => Some(std::path::PathBuf::from(path)),
-        _ => {
-            eprintln!("usage: {name} [--input PATH]");
-            return ExitCode::from(2);
-        }
-    };
-    let Some(example) = find(name) else {
-        eprintln!("error: no example named '{name}'");
-        return ExitCode::from(2);
-    };
-    match (example.run)(&StreamExecutionEnvironment::new(), input.as_deref()) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+/// The README's first program: split lines on whitespace, count each word, and format every
+/// updated count as Flink prints a `Tuple2`: `(word,count)`.
+pub fn word_counts(lines: &DataStream<String>) -> DataStream<String> {
+    lines
+        .flat_map(|line: String, out: &mut Collector<'_, (String, u64)>| {
+            for word in line.split_whitespace() {
+                out.collect((word.to_owned(), 1));
+            }
+        })
+        .key_by(|(word, _): &(String, u64)| word.clone())
+        .sum(|(_, count)| count)
+        .map(|(word, count)| format!("({word},{count})"))
 }

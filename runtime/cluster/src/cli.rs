@@ -70,7 +70,7 @@ pub struct RunArgs {
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Examples => {
-            for example in flinkrs_examples::EXAMPLES {
+            for example in flinkrs_jobs::JOBS {
                 println!(
                     "{:<18} {}\n{:<18} --input: {}",
                     example.name, example.description, "", example.input_help

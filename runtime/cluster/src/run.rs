@@ -47,8 +47,8 @@ pub fn summary(result: &JobResult) -> String {
 
 /// Runs a built-in example and returns its summary line.
 pub fn run_example(request: &RunRequest) -> anyhow::Result<String> {
-    let Some(example) = flinkrs_examples::find(&request.example) else {
-        let names: Vec<&str> = flinkrs_examples::EXAMPLES.iter().map(|e| e.name).collect();
+    let Some(example) = flinkrs_jobs::find(&request.example) else {
+        let names: Vec<&str> = flinkrs_jobs::JOBS.iter().map(|e| e.name).collect();
         bail!(
             "unknown example '{}'; the examples are: {}",
             request.example,

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use flinkrs_core::time::now_millis;
-use flinkrs_core::{Batch, CheckpointId, Error, NO_TIMESTAMP, Result, Watermark};
+use flinkrs_core::{Batch, CheckpointId, Error, NO_TIMESTAMP, Record, Result, Watermark};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, OutputTag, TaskInfo, TimerService};
-use flinkrs_state::{KeyData, KeyedStateBackend, StateData, ValueState};
+use flinkrs_state::{KeyData, KeyedStateBackend, StateData, StateMap, ValueState};
 use serde::{Deserialize, Serialize};
 
 use super::assigners::WindowAssigner;
@@ -57,7 +57,36 @@ pub(crate) struct TimeWindowOperator<T, K, F: InternalWindowFunction<K, T, TimeW
     timers: TimerService<K>,
     /// Reused for each element's windows, so assignment allocates nothing.
     assigned: Vec<TimeWindow>,
+    /// Reused by each batch's grouping by key.
+    groups: KeyGroups<T, K>,
 }
+
+/// A batch's rows grouped by key, in the order each key first appears; within a group the
+/// rows keep their order. Every buffer is reused from batch to batch.
+struct KeyGroups<T, K> {
+    /// The batch's rows; each is taken out once, when its group is processed.
+    rows: Vec<Option<Record<T>>>,
+    /// For each row, the next row of its key (`u32::MAX` ends the chain).
+    next: Vec<u32>,
+    /// Group number of each key of the batch.
+    index: StateMap<K, u32>,
+    /// Per group: its key and the first and last row of its chain.
+    groups: Vec<(K, u32, u32)>,
+}
+
+impl<T, K> Default for KeyGroups<T, K> {
+    fn default() -> Self {
+        KeyGroups {
+            rows: Vec::new(),
+            next: Vec::new(),
+            index: StateMap::default(),
+            groups: Vec::new(),
+        }
+    }
+}
+
+/// Ends a chain of rows in [`KeyGroups::next`].
+const END_OF_CHAIN: u32 = u32::MAX;
 
 /// Settings of a time-window operator, from the `WindowedStream`.
 pub(crate) struct TimeWindowSettings<T> {
@@ -102,6 +131,7 @@ where
             windows: None,
             timers: TimerService::default(),
             assigned: Vec::new(),
+            groups: KeyGroups::default(),
         })
     }
 
@@ -135,8 +165,10 @@ where
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
             return Ok(());
         };
+        // One reading of the clock for all timers of a watermark, as for a batch's records.
+        let now = (self.logic.clock)();
         while let Some((key, time)) = self.timers.pop_event_time_timer(watermark) {
-            self.logic.on_timer(backend, state, &key, time, out)?;
+            self.logic.on_timer(backend, state, &key, time, now, out)?;
         }
         Ok(())
     }
@@ -149,8 +181,10 @@ where
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
             return Ok(());
         };
+        let clock = (self.logic.clock)();
         while let Some((key, time)) = self.timers.pop_processing_time_timer(now) {
-            self.logic.on_timer(backend, state, &key, time, out)?;
+            self.logic
+                .on_timer(backend, state, &key, time, clock, out)?;
         }
         Ok(())
     }
@@ -196,7 +230,8 @@ where
         }
         let cleanup = self.cleanup_time(window);
         // As in Flink, a window whose cleanup would be at the end of time is never cleaned.
-        if cleanup != i64::MAX {
+        // Without lateness the cleanup timer is the end-of-window timer, registered just above.
+        if cleanup != i64::MAX && (fired_on_time || cleanup != window.max_timestamp()) {
             timers.register_event_time_timer(key, cleanup);
         }
     }
@@ -325,6 +360,74 @@ where
         Ok(if accepted { None } else { value })
     }
 
+    /// Adds the rows of one key (the chain from `first` in `groups`) to their windows, when
+    /// none of them can be late or fire: the key's windows are looked up once for all of them.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the operator's parts, borrowed apart"
+    )]
+    fn process_group(
+        &mut self,
+        backend: &mut KeyedStateBackend<K>,
+        state: ValueState<WindowMap<F::Accumulator>>,
+        timers: &mut TimerService<K>,
+        assigned: &mut Vec<TimeWindow>,
+        rows: &mut [Option<Record<T>>],
+        next: &[u32],
+        key: &K,
+        first: u32,
+        now: i64,
+    ) {
+        if state.get_mut_for_key(backend, key).is_none() {
+            state.insert_for_key(backend, key.clone(), BTreeMap::new());
+        }
+        let Some(windows) = state.get_mut_for_key(backend, key) else {
+            return;
+        };
+        let mut row = first;
+        while row != END_OF_CHAIN {
+            let Some(record) = rows[row as usize].take() else {
+                break;
+            };
+            row = next[row as usize];
+            assigned.clear();
+            self.assigner
+                .assign_windows(record.timestamp, now, assigned);
+            let mut value = Some(record.value);
+            let last = assigned.len().saturating_sub(1);
+            for (index, window) in assigned.iter().enumerate() {
+                let element = if index == last {
+                    value.take()
+                } else {
+                    value.clone()
+                };
+                let Some(element) = element else {
+                    continue;
+                };
+                let function = &mut self.function;
+                let (slot, created) = match windows.entry(*window) {
+                    std::collections::btree_map::Entry::Vacant(vacant) => (
+                        vacant.insert(WindowSlot {
+                            accumulator: function.create(),
+                            fired_on_time: false,
+                        }),
+                        true,
+                    ),
+                    std::collections::btree_map::Entry::Occupied(occupied) => {
+                        (occupied.into_mut(), false)
+                    }
+                };
+                function.add(&mut slot.accumulator, element);
+                if created {
+                    self.register_timers(timers, key, window, false);
+                }
+            }
+        }
+        if windows.is_empty() {
+            state.remove_entry_for_key(backend, key);
+        }
+    }
+
     /// Merges the session window `proposed` with every open window of the key it touches, as
     /// Flink's `MergingWindowSet`: their accumulators are combined (in window order) into the
     /// covering window, which is returned. When the covering window is late, nothing changes
@@ -371,12 +474,12 @@ where
         state: ValueState<WindowMap<F::Accumulator>>,
         key: &K,
         time: i64,
+        now: i64,
         out: &mut Output<Batch<F::Output>>,
     ) -> Result<()> {
         let Some(windows) = state.get_mut_for_key(backend, key) else {
             return Ok(());
         };
-        let now = (self.clock)();
         self.expired.clear();
         // Windows are ordered by start, and a window starting after `time` can neither fire nor
         // be purged by this timer: stop there instead of scanning every open window.
@@ -413,6 +516,45 @@ where
     }
 }
 
+fn missing_timestamp(assigner: &Arc<dyn WindowAssigner>) -> Error {
+    Error::InvalidJob(format!(
+        "{assigner} got a record without a timestamp: call assign_timestamps_and_watermarks \
+         before an event-time window, or use a processing-time window"
+    ))
+}
+
+impl<T, K: KeyData> KeyGroups<T, K> {
+    /// Takes the rows out of `batch` and chains them by key.
+    fn group(&mut self, batch: &mut Batch<T>, selector: &KeySelector<T, K>) {
+        self.clear();
+        for (row, record) in batch.drain(..).enumerate() {
+            let row = row as u32;
+            let key = selector(&record.value);
+            match self.index.get(&*key) {
+                Some(&group) => {
+                    let last = &mut self.groups[group as usize].2;
+                    self.next[*last as usize] = row;
+                    *last = row;
+                }
+                None => {
+                    let key = key.into_owned();
+                    self.index.insert(key.clone(), self.groups.len() as u32);
+                    self.groups.push((key, row, row));
+                }
+            }
+            self.next.push(END_OF_CHAIN);
+            self.rows.push(Some(record));
+        }
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.next.clear();
+        self.index.clear();
+        self.groups.clear();
+    }
+}
+
 impl<T, K, F> Operator<Batch<T>, Batch<F::Output>> for TimeWindowOperator<T, K, F>
 where
     T: StateData,
@@ -438,13 +580,42 @@ where
         let logic = &mut self.logic;
         // One reading of the clock per batch: a batch is processed within an instant.
         let now = (logic.clock)();
+        // A row whose timestamp is ahead of the watermark only goes into windows that end
+        // after it: it cannot be late, fire a window or be dropped. When every row of the batch
+        // is such a row (always, in processing time), the rows are grouped by key and each
+        // key's windows are looked up once. Each key's rows keep their order, and nothing is
+        // emitted, so the result is the same as row by row.
+        let mut groupable = !logic.assigner.is_merging();
+        if logic.event_time {
+            for record in batch.iter() {
+                if record.timestamp == NO_TIMESTAMP {
+                    return Err(missing_timestamp(&logic.assigner));
+                }
+                groupable &= record.timestamp > logic.watermark;
+            }
+        }
+        if groupable {
+            let groups = &mut self.groups;
+            groups.group(batch, &logic.selector);
+            for (key, first, _) in &groups.groups {
+                logic.process_group(
+                    backend,
+                    state,
+                    &mut self.timers,
+                    &mut self.assigned,
+                    &mut groups.rows,
+                    &groups.next,
+                    key,
+                    *first,
+                    now,
+                );
+            }
+            groups.clear();
+            return Ok(());
+        }
         for record in batch.drain(..) {
             if logic.event_time && record.timestamp == NO_TIMESTAMP {
-                return Err(Error::InvalidJob(format!(
-                    "{} got a record without a timestamp: call assign_timestamps_and_watermarks \
-                     before an event-time window, or use a processing-time window",
-                    logic.assigner
-                )));
+                return Err(missing_timestamp(&logic.assigner));
             }
             self.assigned.clear();
             logic

@@ -136,6 +136,20 @@ impl Harness {
         self.output.flush().unwrap();
     }
 
+    /// One batch of `(key, value, timestamp)` rows.
+    fn batch(&mut self, rows: &[(&str, i64, i64)]) {
+        let mut batch = rows
+            .iter()
+            .map(|(key, value, timestamp)| {
+                Record::with_timestamp(((*key).to_owned(), *value), *timestamp)
+            })
+            .collect();
+        self.operator
+            .process_batch(&mut batch, &mut self.output)
+            .unwrap();
+        self.output.flush().unwrap();
+    }
+
     fn watermark(&mut self, watermark: i64) {
         self.operator
             .process_watermark(Watermark(watermark), &mut self.output)
@@ -383,4 +397,58 @@ fn count_window_contents_survive_snapshot_and_restore() {
     let mut restored = Harness::open(make(), &info, Some(snapshot));
     restored.element("a", 3, 0);
     assert_eq!(restored.sink.take(), vec![(sum("a", 0, 6), i64::MAX)]);
+}
+
+#[test]
+fn batches_of_many_keys_give_the_results_of_one_row_at_a_time() {
+    // 10 ms windows with 5 ms of allowed lateness. Each step is a batch; the operator groups
+    // a batch's rows by key when none can be late, and must then give exactly what it gives
+    // row by row: the same results, late firings and drops, in the same order.
+    let steps: &[&[(&str, i64, i64)]] = &[
+        &[
+            ("a", 1, 1),
+            ("b", 2, 3),
+            ("a", 3, 12),
+            ("b", 4, 5),
+            ("a", 5, 2),
+        ],
+        &[],
+        // a@4 is late but within the lateness: its window fires again, with the update.
+        &[("a", 7, 4), ("b", 8, 15), ("a", 9, 13)],
+        &[],
+        // Past the lateness: dropped.
+        &[("b", 1, 3), ("c", 6, 25)],
+    ];
+    let watermarks = [None, Some(10), None, Some(20), Some(30)];
+    let run = |row_by_row: bool| {
+        let assigner = TumblingEventTimeWindows::of(Duration::from_millis(10));
+        let mut harness = Harness::open(
+            time_windows(assigner, 5, false),
+            &task_info(1, 0, false),
+            None,
+        );
+        for (rows, watermark) in steps.iter().zip(watermarks) {
+            if row_by_row {
+                for row in *rows {
+                    harness.batch(std::slice::from_ref(row));
+                }
+            } else {
+                harness.batch(rows);
+            }
+            if let Some(watermark) = watermark {
+                harness.watermark(watermark);
+            }
+        }
+        harness.sink.take()
+    };
+    let expected = vec![
+        (sum("a", 0, 6), 9),
+        (sum("b", 0, 6), 9),
+        (sum("a", 0, 13), 9),
+        (sum("a", 10, 12), 19),
+        (sum("b", 10, 8), 19),
+        (sum("c", 20, 6), 29),
+    ];
+    assert_eq!(run(true), expected);
+    assert_eq!(run(false), expected);
 }

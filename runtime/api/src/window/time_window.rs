@@ -54,6 +54,12 @@ impl TimeWindow {
         if size <= 0 {
             return timestamp;
         }
+        // The common case in 64 bits: 128-bit division is a slow library call.
+        if let Some(shifted) = timestamp.checked_sub(offset)
+            && let Some(start) = timestamp.checked_sub(shifted.rem_euclid(size))
+        {
+            return start;
+        }
         let remainder = (i128::from(timestamp) - i128::from(offset)).rem_euclid(i128::from(size));
         clamp_to_i64(i128::from(timestamp) - remainder)
     }

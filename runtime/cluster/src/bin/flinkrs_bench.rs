@@ -214,8 +214,8 @@ fn write_text(path: &std::path::Path, bytes: u64) -> anyhow::Result<u64> {
 /// (d) WordCount over a generated text file → blackhole.
 fn wordcount(path: &std::path::Path, bytes: u64) -> anyhow::Result<f64> {
     let env = environment()?;
-    let lines = flinkrs_examples::wordcount::lines(&env, Some(path))?;
-    flinkrs_examples::wordcount::counts(&lines).discard();
+    let lines = flinkrs_jobs::wordcount::lines(&env, Some(path))?;
+    flinkrs_jobs::wordcount::counts(&lines).discard();
     env.execute("bench: wordcount")?;
     Ok(bytes as f64)
 }

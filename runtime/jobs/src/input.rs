@@ -1,4 +1,4 @@
-//! Reads the small CSV inputs of the examples, with errors that name the file and line.
+//! Reads the small CSV inputs of the built-in jobs, with errors that name the file and line.
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
-//! The example jobs' logic, checked on exact outputs.
+//! The built-in jobs' logic, checked on exact outputs.
 
 use flinkrs_api::prelude::*;
-use flinkrs_examples::{scoreboard, windowed_sensors, wordcount};
+use flinkrs_jobs::{scoreboard, windowed_sensors, wordcount};
 
 #[test]
 fn tokenizer_splits_like_javas_non_word_class() {

@@ -73,7 +73,7 @@ pub fn read_readings(path: &Path) -> Result<Vec<Reading>> {
 }
 
 /// A bounded-out-of-orderness generator that emits a watermark after every reading, so the
-/// example's lateness does not depend on timing.
+/// job's lateness does not depend on timing.
 #[derive(Debug, Clone)]
 pub struct PerReadingWatermarks {
     max_timestamp: i64,
@@ -197,7 +197,7 @@ pub fn summaries(
     (summaries, late_readings)
 }
 
-/// Runs the example: window summaries on standard output, late readings prefixed `late>`.
+/// Runs the job: window summaries on standard output, late readings prefixed `late>`.
 pub fn run(env: &StreamExecutionEnvironment, input: Option<&Path>) -> Result<JobResult> {
     let readings = match input {
         Some(path) => read_readings(path)?,

@@ -7,7 +7,6 @@ use compact_str::CompactString;
 use flinkrs_api::prelude::*;
 use flinkrs_connectors::ConnectorSources;
 
-/// The built-in text, used when no `--input` is given.
 /// The built-in text, used when no `--input` is given. The file is shared with the script
 /// that records Flink's answer (`scripts/flink-reference/record_wordcount.py`).
 pub const TEXT: &str = include_str!("../data/wordcount.txt");
@@ -16,37 +15,42 @@ pub const TEXT: &str = include_str!("../data/wordcount.txt");
 /// counting words allocates nothing per word.
 pub type WordCount = (CompactString, u64);
 
-/// Whether a byte belongs to a word: an ASCII letter, digit or underscore, as Java's `\w`.
-fn is_word_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_'
-}
+/// Which bytes belong to a word: ASCII letters, digits and the underscore, as Java's `\w`.
+/// A table, so the scan does one load per byte instead of three range checks.
+const WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'_';
+        byte += 1;
+    }
+    table
+};
 
 /// Splits a line into lower-case words, on every character that is not a letter, a digit or
 /// an underscore (Java's `\W+`, as Flink's Tokenizer does). Java's `\w` is ASCII-only, so
 /// every byte of a multi-byte UTF-8 character separates words, and scanning bytes is exact.
 pub fn tokenize(line: String, out: &mut Collector<'_, WordCount>) {
-    let mut emit = |word: Option<&str>| {
-        if let Some(word) = word {
+    let bytes = line.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        while index < bytes.len() && !WORD_BYTES[usize::from(bytes[index])] {
+            index += 1;
+        }
+        let start = index;
+        while index < bytes.len() && WORD_BYTES[usize::from(bytes[index])] {
+            index += 1;
+        }
+        // A word starts and ends next to ASCII bytes, so its bounds are character boundaries
+        // and `get` always succeeds; it only avoids a panic path.
+        if start < index
+            && let Some(word) = line.get(start..index)
+        {
             let mut lower = CompactString::new(word);
             lower.make_ascii_lowercase();
             out.collect((lower, 1));
         }
-    };
-    // A word starts and ends next to ASCII bytes, so its bounds are character boundaries and
-    // `get` always succeeds; it only avoids a panic path.
-    let mut start = None;
-    for (index, byte) in line.bytes().enumerate() {
-        match (is_word_byte(byte), start) {
-            (true, None) => start = Some(index),
-            (false, Some(from)) => {
-                emit(line.get(from..index));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(from) = start {
-        emit(line.get(from..));
     }
 }
 
