@@ -14,8 +14,9 @@
 //! batches by partitioner (forward, rebalance, hash by key group, broadcast) into bounded
 //! per-channel buffers. A buffer is sent when it reaches `taskmanager.network.batch.max-rows`
 //! rows or `taskmanager.network.batch.max-bytes` bytes, or when
-//! `execution.buffer-timeout.interval` has passed. Channels hold a bounded number of batches,
-//! so a slow consumer blocks its producers: that is backpressure.
+//! `execution.buffer-timeout.interval` has passed. Channels ([`channel`]) are traits with a
+//! local, in-memory implementation; a sender may send only while it holds credits (the
+//! receiver's free buffers), so a slow consumer blocks its producers: that is backpressure.
 //!
 //! ## Tasks
 //!
@@ -59,6 +60,7 @@
 
 pub mod batch;
 pub mod chain;
+pub mod channel;
 pub mod executor;
 pub mod gate;
 pub mod graph;

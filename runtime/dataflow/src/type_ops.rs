@@ -8,11 +8,11 @@ use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender};
-use flinkrs_core::{Error, Result, StreamElement};
+use flinkrs_core::{Error, Result};
 
 use crate::batch::StreamBatch;
 use crate::chain::{Discard, FanOut};
+use crate::channel::{ChannelReceiver, ChannelSender, local};
 use crate::input::Input;
 use crate::output::{SideOutput, SideOutputSink};
 use crate::partition::{BatchBounds, ChannelWriter, PartitionerSpec};
@@ -38,9 +38,10 @@ pub trait StreamType: Send + Sync {
     fn rows_per_batch(&self, bounds: BatchBounds) -> usize;
     /// Combines consumers (`Box<dyn Input<T>>` each) into one.
     fn fan_out(&self, consumers: Vec<AnyBox>) -> Result<AnyBox>;
-    /// A bounded channel: (sender, receiver).
+    /// A [local channel](crate::channel::local) of `capacity` buffers: (sender, receiver), as
+    /// `Box<dyn ChannelSender<B>>` and `Box<dyn ChannelReceiver<B>>`.
     fn channel(&self, capacity: usize) -> (AnyBox, AnyBox);
-    /// A writer over `senders` with the given partitioner.
+    /// A writer over `senders` (`Box<dyn ChannelSender<B>>` each) with the given partitioner.
     fn writer(
         &self,
         senders: Vec<AnyBox>,
@@ -52,7 +53,7 @@ pub trait StreamType: Send + Sync {
     ) -> Result<AnyBox>;
     /// Wraps a consumer as a side output.
     fn side_output(&self, consumer: AnyBox) -> Result<Box<dyn SideOutputSink>>;
-    /// A task that reads `receivers` and feeds `chain`.
+    /// A task that reads `receivers` (`Box<dyn ChannelReceiver<B>>` each) and feeds `chain`.
     fn input_task(
         &self,
         receivers: Vec<AnyBox>,
@@ -93,7 +94,9 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
     }
 
     fn channel(&self, capacity: usize) -> (AnyBox, AnyBox) {
-        let (sender, receiver) = crossbeam_channel::bounded::<StreamElement<B>>(capacity);
+        let (sender, receiver) = local::channel::<B>(capacity);
+        let sender: Box<dyn ChannelSender<B>> = Box::new(sender);
+        let receiver: Box<dyn ChannelReceiver<B>> = Box::new(receiver);
         (Box::new(sender), Box::new(receiver))
     }
 
@@ -106,7 +109,7 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
         subtask_index: usize,
         cancel: CancelToken,
     ) -> Result<AnyBox> {
-        let mut typed: Vec<Sender<StreamElement<B>>> = Vec::with_capacity(senders.len());
+        let mut typed: Vec<Box<dyn ChannelSender<B>>> = Vec::with_capacity(senders.len());
         for sender in senders {
             typed.push(take(sender, "channel writer")?);
         }
@@ -133,7 +136,7 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
         chain: AnyBox,
         name: &str,
     ) -> Result<Box<dyn TaskRunner>> {
-        let mut typed: Vec<Receiver<StreamElement<B>>> = Vec::with_capacity(receivers.len());
+        let mut typed: Vec<Box<dyn ChannelReceiver<B>>> = Vec::with_capacity(receivers.len());
         for receiver in receivers {
             typed.push(take(receiver, name)?);
         }

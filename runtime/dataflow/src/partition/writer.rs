@@ -1,7 +1,6 @@
 //! [`ChannelWriter`]: the edge of a chain. It splits batches by the edge's partitioner into
 //! per-channel buffers and sends them, bounded in rows and bytes, over the channels.
 
-use crossbeam_channel::{Sender, TrySendError, select};
 use flinkrs_core::key_group::{key_group_for_hash, operator_index_for_key_group};
 use flinkrs_core::{
     CheckpointBarrier, CheckpointId, Error, Result, StreamElement, Watermark, WatermarkStatus,
@@ -9,6 +8,7 @@ use flinkrs_core::{
 
 use super::{BatchBounds, PartitionerKind, PartitionerSpec, SharedKeyHash};
 use crate::batch::{BatchBuilder, StreamBatch};
+use crate::channel::ChannelSender;
 use crate::input::{ControlInput, Input, TaskSnapshot};
 use crate::task::CancelToken;
 
@@ -26,7 +26,7 @@ enum Routing<B> {
 
 /// Writes a chain's output into the channels of one edge, split by the partitioner.
 pub struct ChannelWriter<B: StreamBatch> {
-    senders: Vec<Sender<StreamElement<B>>>,
+    senders: Vec<Box<dyn ChannelSender<B>>>,
     builders: Vec<B::Builder>,
     routing: Routing<B>,
     bounds: BatchBounds,
@@ -41,7 +41,7 @@ pub struct ChannelWriter<B: StreamBatch> {
 impl<B: StreamBatch> ChannelWriter<B> {
     /// `senders` holds one channel per consuming subtask (just one for forward edges).
     pub fn new(
-        senders: Vec<Sender<StreamElement<B>>>,
+        senders: Vec<Box<dyn ChannelSender<B>>>,
         partitioner: &PartitionerSpec,
         bounds: BatchBounds,
         max_parallelism: usize,
@@ -86,19 +86,11 @@ impl<B: StreamBatch> ChannelWriter<B> {
         })
     }
 
-    /// Sends one element; when the channel is full (backpressure), waits for room or for
-    /// cancellation, whichever comes first.
-    fn send(&self, channel: usize, element: StreamElement<B>) -> Result<()> {
-        let sender = &self.senders[channel];
-        match sender.try_send(element) {
-            Ok(()) => Ok(()),
-            // A closed channel means the consumer stopped: it failed or the job was cancelled.
-            Err(TrySendError::Disconnected(_)) => Err(Error::Cancelled),
-            Err(TrySendError::Full(element)) => select! {
-                send(sender, element) -> sent => sent.map_err(|_| Error::Cancelled),
-                recv(self.cancel.watch()) -> _ => Err(Error::Cancelled),
-            },
-        }
+    /// Sends one element; without credits (backpressure), waits for one or for cancellation,
+    /// whichever comes first. A closed channel means the consumer stopped: it failed or the
+    /// job was cancelled.
+    fn send(&mut self, channel: usize, element: StreamElement<B>) -> Result<()> {
+        Ok(self.senders[channel].send(element, &self.cancel)?)
     }
 
     /// Sends `batch` on `channel`, cut into chunks of similar size that each stay within the
@@ -283,12 +275,17 @@ mod tests {
     use flinkrs_core::{Batch, Record};
 
     use super::*;
+    use crate::channel::local::{LocalReceiver, LocalSender, channel};
+    use crate::channel::{ChannelReceiver, TryRecv};
+
+    /// Room for every batch these tests send, so no writer blocks.
+    const CAPACITY: usize = 1024;
 
     fn drain<T: flinkrs_core::Data>(
-        receiver: &crossbeam_channel::Receiver<StreamElement<Batch<T>>>,
+        receiver: &mut LocalReceiver<Batch<T>>,
     ) -> (Vec<usize>, Vec<T>) {
         let (mut sizes, mut values) = (Vec::new(), Vec::new());
-        while let Ok(element) = receiver.try_recv() {
+        while let TryRecv::Element(element) = receiver.try_recv() {
             match element {
                 StreamElement::Records(batch) => {
                     sizes.push(batch.len());
@@ -302,7 +299,7 @@ mod tests {
     }
 
     fn writer<T: flinkrs_core::Data>(
-        senders: Vec<Sender<StreamElement<Batch<T>>>>,
+        senders: Vec<LocalSender<Batch<T>>>,
         partitioner: &PartitionerSpec,
         max_rows: usize,
         max_bytes: usize,
@@ -311,13 +308,17 @@ mod tests {
             max_rows,
             max_bytes,
         };
+        let senders = senders
+            .into_iter()
+            .map(|sender| Box::new(sender) as Box<dyn ChannelSender<Batch<T>>>)
+            .collect();
         ChannelWriter::new(senders, partitioner, bounds, 128, 0, CancelToken::default()).unwrap()
     }
 
     #[test]
     fn batches_sent_over_a_channel_stay_within_the_row_bound() {
         for partitioner in [PartitionerSpec::forward(), PartitionerSpec::rebalance()] {
-            let (sender, receiver) = crossbeam_channel::unbounded();
+            let (sender, mut receiver) = channel(CAPACITY);
             let mut writer = writer(vec![sender], &partitioner, 100, 1 << 20);
             // One oversized batch, as a flat_map emits, then a small one.
             let mut big: Batch<u32> = (0..250).map(Record::new).collect();
@@ -325,7 +326,7 @@ mod tests {
             let mut small: Batch<u32> = (250..260).map(Record::new).collect();
             writer.process_batch(&mut small).unwrap();
             writer.end_input().unwrap();
-            let (sizes, values) = drain(&receiver);
+            let (sizes, values) = drain(&mut receiver);
             assert_eq!(sizes, vec![84, 84, 82, 10], "{partitioner:?}");
             assert_eq!(values, (0..260).collect::<Vec<_>>(), "{partitioner:?}");
         }
@@ -333,7 +334,7 @@ mod tests {
 
     #[test]
     fn the_byte_bound_counts_string_contents() {
-        let (sender, receiver) = crossbeam_channel::unbounded();
+        let (sender, mut receiver) = channel(CAPACITY);
         let inline = size_of::<Record<String>>();
         // Room for 10 records of 1 KiB each, though the row bound would allow 1000.
         let mut writer = writer(
@@ -347,27 +348,22 @@ mod tests {
             .collect();
         writer.process_batch(&mut batch).unwrap();
         writer.end_input().unwrap();
-        let (sizes, values) = drain(&receiver);
+        let (sizes, values) = drain(&mut receiver);
         assert_eq!(sizes, vec![9, 9, 7]);
         assert_eq!(values.len(), 25);
     }
 
     #[test]
     fn hash_partitioning_sends_each_key_to_the_owner_of_its_key_group() {
-        let channels: Vec<_> = (0..3).map(|_| crossbeam_channel::unbounded()).collect();
+        let (senders, mut receivers): (Vec<_>, Vec<_>) = (0..3).map(|_| channel(CAPACITY)).unzip();
         let key_hash: super::super::KeyHashFn<u64> =
             std::sync::Arc::new(|value: &u64| flinkrs_core::key_hash(value));
-        let mut writer = writer(
-            channels.iter().map(|(sender, _)| sender.clone()).collect(),
-            &PartitionerSpec::hash(key_hash),
-            64,
-            1 << 20,
-        );
+        let mut writer = writer(senders, &PartitionerSpec::hash(key_hash), 64, 1 << 20);
         let mut batch: Batch<u64> = (0..1000).map(Record::new).collect();
         writer.process_batch(&mut batch).unwrap();
         writer.end_input().unwrap();
         let mut total = 0;
-        for (subtask, (_, receiver)) in channels.iter().enumerate() {
+        for (subtask, receiver) in receivers.iter_mut().enumerate() {
             let (sizes, values) = drain(receiver);
             assert!(sizes.iter().all(|&rows| rows <= 64), "{sizes:?}");
             for value in &values {
@@ -381,14 +377,14 @@ mod tests {
 
     #[test]
     fn a_writer_blocked_on_a_full_channel_stops_on_cancel() {
-        let (sender, _receiver) = crossbeam_channel::bounded(1);
+        let (sender, _receiver) = channel::<Batch<u32>>(1);
         let cancel = CancelToken::default();
         let bounds = BatchBounds {
             max_rows: 1,
             max_bytes: 1 << 20,
         };
         let mut writer = ChannelWriter::new(
-            vec![sender],
+            vec![Box::new(sender)],
             &PartitionerSpec::forward(),
             bounds,
             128,

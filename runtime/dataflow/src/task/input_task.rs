@@ -3,19 +3,19 @@
 
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Select, TryRecvError};
 use flinkrs_core::time::now_millis;
 use flinkrs_core::{Error, Result, StreamElement};
 
 use super::TaskRunner;
 use super::mailbox::{Deadlines, Mailbox, TaskCommand};
 use crate::batch::StreamBatch;
+use crate::channel::{ChannelReceiver, TryRecv, WaitSet};
 use crate::gate::{GateAction, GateState};
 use crate::input::{Input, TaskSnapshot};
 
 /// A task that reads its input channels and feeds its chain.
 pub struct InputTaskRunner<B> {
-    pub receivers: Vec<Receiver<StreamElement<B>>>,
+    pub receivers: Vec<Box<dyn ChannelReceiver<B>>>,
     pub chain: Box<dyn Input<B>>,
 }
 
@@ -41,7 +41,7 @@ enum Received<B> {
 
 /// Runs until every input channel has ended, a failure, or cancellation.
 pub fn run_input_task<B: StreamBatch>(
-    receivers: Vec<Receiver<StreamElement<B>>>,
+    mut receivers: Vec<Box<dyn ChannelReceiver<B>>>,
     chain: &mut dyn Input<B>,
     mailbox: &Mailbox,
 ) -> Result<()> {
@@ -54,7 +54,7 @@ pub fn run_input_task<B: StreamBatch>(
             return Err(Error::Cancelled);
         }
         match receive(
-            &receivers,
+            &mut receivers,
             &gate,
             mailbox,
             &mut next_channel,
@@ -92,60 +92,47 @@ fn handle_command<B>(command: TaskCommand, chain: &mut dyn Input<B>) -> Result<(
 /// The next element or command. Ready channels are taken without blocking; only when nothing
 /// is ready does the task block, on the readable channels, the mailbox and cancellation at
 /// once, until `deadline`.
-fn receive<B>(
-    receivers: &[Receiver<StreamElement<B>>],
+fn receive<B: StreamBatch>(
+    receivers: &mut [Box<dyn ChannelReceiver<B>>],
     gate: &GateState,
     mailbox: &Mailbox,
     next_channel: &mut usize,
     deadline: Instant,
 ) -> Result<Received<B>> {
-    if let Ok(command) = mailbox.commands.try_recv() {
-        return Ok(Received::Command(command));
-    }
     let channels = receivers.len();
-    for offset in 0..channels {
-        let channel = (*next_channel + offset) % channels;
-        if !gate.is_readable(channel) {
-            continue;
+    loop {
+        if let Ok(command) = mailbox.commands.try_recv() {
+            return Ok(Received::Command(command));
         }
-        match receivers[channel].try_recv() {
-            Ok(element) => {
-                *next_channel = (channel + 1) % channels;
-                return Ok(Received::Element(channel, element));
+        for offset in 0..channels {
+            let channel = (*next_channel + offset) % channels;
+            if !gate.is_readable(channel) {
+                continue;
             }
-            Err(TryRecvError::Empty) => {}
-            // The producer went away without sending end-of-input: it failed.
-            Err(TryRecvError::Disconnected) => return Err(Error::Cancelled),
+            match receivers[channel].try_recv() {
+                TryRecv::Element(element) => {
+                    *next_channel = (channel + 1) % channels;
+                    return Ok(Received::Element(channel, element));
+                }
+                TryRecv::Empty => {}
+                // The producer went away without sending end-of-input: it failed.
+                TryRecv::Closed => return Err(Error::Cancelled),
+            }
         }
-    }
-    let mut select = Select::new();
-    let mut indices = Vec::with_capacity(channels);
-    for (index, receiver) in receivers.iter().enumerate() {
-        if gate.is_readable(index) {
-            select.recv(receiver);
-            indices.push(index);
+        let mut waits = WaitSet::new();
+        for (channel, receiver) in receivers.iter().enumerate() {
+            if gate.is_readable(channel) {
+                receiver.register(&mut waits);
+            }
         }
-    }
-    let commands = select.recv(&mailbox.commands);
-    let cancel = select.recv(mailbox.cancel.watch());
-    let Ok(operation) = select.select_deadline(deadline) else {
-        return Ok(Received::Timeout);
-    };
-    let index = operation.index();
-    if index == cancel {
-        let _ = operation.recv(mailbox.cancel.watch());
-        return Err(Error::Cancelled);
-    }
-    if index == commands {
-        return Ok(match operation.recv(&mailbox.commands) {
-            Ok(command) => Received::Command(command),
-            Err(_) => Received::Timeout,
-        });
-    }
-    let channel = indices[index];
-    match operation.recv(&receivers[channel]) {
-        Ok(element) => Ok(Received::Element(channel, element)),
-        Err(_) => Err(Error::Cancelled),
+        waits.add_queue(&mailbox.commands);
+        let cancel = waits.add_cancel(&mailbox.cancel);
+        match waits.wait_until(deadline) {
+            None => return Ok(Received::Timeout),
+            Some(woken) if woken == cancel => return Err(Error::Cancelled),
+            // A channel or the mailbox is ready (or the wake-up was spurious): look again.
+            Some(_) => {}
+        }
     }
 }
 
