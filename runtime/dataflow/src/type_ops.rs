@@ -16,7 +16,7 @@ use crate::chain::{Discard, FanOut};
 use crate::input::Input;
 use crate::output::{SideOutput, SideOutputSink};
 use crate::partition::{BatchBounds, ChannelWriter, PartitionerSpec};
-use crate::task::{CancelToken, InputTaskRunner, TaskRunner};
+use crate::task::{CancelToken, InputTaskRunner, OutputMetrics, TaskMetrics, TaskRunner};
 
 /// A value whose type is known only to the code that made it.
 pub type AnyBox = Box<dyn Any + Send>;
@@ -40,7 +40,11 @@ pub trait StreamType: Send + Sync {
     fn fan_out(&self, consumers: Vec<AnyBox>) -> Result<AnyBox>;
     /// A bounded channel: (sender, receiver).
     fn channel(&self, capacity: usize) -> (AnyBox, AnyBox);
-    /// A writer over `senders` with the given partitioner.
+    /// A writer over `senders` with the given partitioner, counting into `metrics`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one per property of an edge's writer"
+    )]
     fn writer(
         &self,
         senders: Vec<AnyBox>,
@@ -49,6 +53,7 @@ pub trait StreamType: Send + Sync {
         max_parallelism: usize,
         subtask_index: usize,
         cancel: CancelToken,
+        metrics: OutputMetrics,
     ) -> Result<AnyBox>;
     /// Wraps a consumer as a side output.
     fn side_output(&self, consumer: AnyBox) -> Result<Box<dyn SideOutputSink>>;
@@ -57,6 +62,7 @@ pub trait StreamType: Send + Sync {
         &self,
         receivers: Vec<AnyBox>,
         chain: AnyBox,
+        metrics: TaskMetrics,
         name: &str,
     ) -> Result<Box<dyn TaskRunner>>;
 }
@@ -105,6 +111,7 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
         max_parallelism: usize,
         subtask_index: usize,
         cancel: CancelToken,
+        metrics: OutputMetrics,
     ) -> Result<AnyBox> {
         let mut typed: Vec<Sender<StreamElement<B>>> = Vec::with_capacity(senders.len());
         for sender in senders {
@@ -117,7 +124,8 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
             max_parallelism,
             subtask_index,
             cancel,
-        )?;
+        )?
+        .with_metrics(metrics);
         let input: Box<dyn Input<B>> = Box::new(writer);
         Ok(Box::new(input))
     }
@@ -131,6 +139,7 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
         &self,
         receivers: Vec<AnyBox>,
         chain: AnyBox,
+        metrics: TaskMetrics,
         name: &str,
     ) -> Result<Box<dyn TaskRunner>> {
         let mut typed: Vec<Receiver<StreamElement<B>>> = Vec::with_capacity(receivers.len());
@@ -141,6 +150,7 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
         Ok(Box::new(InputTaskRunner {
             receivers: typed,
             chain,
+            metrics,
         }))
     }
 }

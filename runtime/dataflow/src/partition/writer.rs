@@ -1,6 +1,8 @@
 //! [`ChannelWriter`]: the edge of a chain. It splits batches by the edge's partitioner into
 //! per-channel buffers and sends them, bounded in rows and bytes, over the channels.
 
+use std::time::Instant;
+
 use crossbeam_channel::{Sender, TrySendError, select};
 use flinkrs_core::key_group::{key_group_for_hash, operator_index_for_key_group};
 use flinkrs_core::{
@@ -10,7 +12,7 @@ use flinkrs_core::{
 use super::{BatchBounds, PartitionerKind, PartitionerSpec, SharedKeyHash};
 use crate::batch::{BatchBuilder, StreamBatch};
 use crate::input::{ControlInput, Input, TaskSnapshot};
-use crate::task::CancelToken;
+use crate::task::{CancelToken, OutputMetrics};
 
 enum Routing<B> {
     Single,
@@ -36,6 +38,7 @@ pub struct ChannelWriter<B: StreamBatch> {
     targets: Vec<u32>,
     /// Scratch for cutting an oversized batch.
     chunks: Vec<B>,
+    metrics: OutputMetrics,
 }
 
 impl<B: StreamBatch> ChannelWriter<B> {
@@ -83,7 +86,15 @@ impl<B: StreamBatch> ChannelWriter<B> {
             hashes: Vec::new(),
             targets: Vec::new(),
             chunks: Vec::new(),
+            metrics: OutputMetrics::default(),
         })
+    }
+
+    /// Counts into the subtask's metrics: records and bytes sent, time blocked on a full
+    /// channel.
+    pub fn with_metrics(mut self, metrics: OutputMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Sends one element; when the channel is full (backpressure), waits for room or for
@@ -94,16 +105,24 @@ impl<B: StreamBatch> ChannelWriter<B> {
             Ok(()) => Ok(()),
             // A closed channel means the consumer stopped: it failed or the job was cancelled.
             Err(TrySendError::Disconnected(_)) => Err(Error::Cancelled),
-            Err(TrySendError::Full(element)) => select! {
-                send(sender, element) -> sent => sent.map_err(|_| Error::Cancelled),
-                recv(self.cancel.watch()) -> _ => Err(Error::Cancelled),
-            },
+            Err(TrySendError::Full(element)) => {
+                let blocked = Instant::now();
+                let sent = select! {
+                    send(sender, element) -> sent => sent.map_err(|_| Error::Cancelled),
+                    recv(self.cancel.watch()) -> _ => Err(Error::Cancelled),
+                };
+                let waited = blocked.elapsed().as_nanos();
+                let waited = u64::try_from(waited).unwrap_or(u64::MAX);
+                self.metrics.back_pressured_nanos.inc(waited);
+                sent
+            }
         }
     }
 
     /// Sends `batch` on `channel`, cut into chunks of similar size that each stay within the
     /// row and byte bounds. Cuts are taken from the tail, so each copies only what it cuts.
     fn send_bounded(&mut self, channel: usize, mut batch: B, bytes: usize) -> Result<()> {
+        self.metrics.num_bytes_out.inc(bytes as u64);
         let rows = batch.num_rows();
         let pieces = rows
             .div_ceil(self.bounds.max_rows.max(1))
@@ -233,6 +252,7 @@ impl<B: StreamBatch> ControlInput for ChannelWriter<B> {
 
 impl<B: StreamBatch> Input<B> for ChannelWriter<B> {
     fn process_batch(&mut self, batch: &mut B) -> Result<()> {
+        self.metrics.num_records_out.inc(batch.num_rows() as u64);
         match &mut self.routing {
             Routing::Single => {
                 if self.builders[0].num_rows() == 0 && batch.num_rows() >= self.bounds.max_rows / 2
