@@ -55,7 +55,7 @@ pub struct JobResult {
 }
 
 impl JobResult {
-    /// Records the sources emitted.
+    /// Records the sources emitted: their operators' numRecordsOut, from the registry.
     pub fn records_in(&self) -> u64 {
         self.nodes
             .iter()
@@ -64,7 +64,7 @@ impl JobResult {
             .sum()
     }
 
-    /// Records the sinks received.
+    /// Records the sinks received: their operators' numRecordsIn, from the registry.
     pub fn records_out(&self) -> u64 {
         self.nodes
             .iter()

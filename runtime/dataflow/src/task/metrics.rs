@@ -3,6 +3,10 @@
 //!
 //! Every update is once per batch or once per wait, never per record, and each is one relaxed
 //! atomic operation on a handle from the registry.
+//!
+//! numBytesIn stays at zero for now: a batch read from a local channel does not know its size
+//! without walking its rows. Remote channels know the size of every frame they receive and
+//! will count it.
 
 use std::time::{Duration, Instant};
 
