@@ -4,24 +4,31 @@
 //! [`LocalExecutor::start`] returns a [`RunningJob`]: the handle that cancels the job, sends
 //! checkpoint commands to its tasks' mailboxes, receives their acknowledgements, and waits for
 //! the result.
+//!
+//! Each subtask registers its metrics, and each operator of its chain its own, in a
+//! [`MetricRegistry`] (architecture decision 12): the executor's own, or one shared with
+//! [`LocalExecutor::with_metric_registry`]. A running job's metrics are read with
+//! [`RunningJob::metrics`]; a finished job's are in its [`JobResult`].
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use flinkrs_core::{CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result};
+use flinkrs_core::{CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result, SubtaskIndex};
 
-use crate::chain::Counters;
 use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
 use crate::graph::{NodeKind, OutputSlot, StreamGraph};
 use crate::job_graph::{JobGraph, build_job_graph};
+use crate::metrics::{JobMetricGroup, MetricRegistry, MetricSnapshot, MetricValue, names};
 use crate::partition::BatchBounds;
 use crate::schedule::{SlotAssignment, schedule, task_managers_needed};
-use crate::task::{CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle, TaskRunner, mailbox};
+use crate::task::{
+    CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle, TaskMetrics, TaskRunner, mailbox,
+};
 
-/// Records counted at one node over all its subtasks.
+/// Records counted at one node over all its subtasks: its operator's numRecordsIn and
+/// numRecordsOut in the registry, summed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeMetrics {
     pub node: NodeId,
@@ -40,12 +47,15 @@ pub struct JobResult {
     pub job_name: String,
     pub duration: Duration,
     pub nodes: Vec<NodeMetrics>,
+    /// Every metric of the job's subtasks and operators, with Flink's names and labels, as
+    /// they stood when the last task ended.
+    pub metrics: Vec<MetricSnapshot>,
     pub placement: Vec<SlotAssignment>,
     pub task_managers: usize,
 }
 
 impl JobResult {
-    /// Records the sources emitted.
+    /// Records the sources emitted: their operators' numRecordsOut, from the registry.
     pub fn records_in(&self) -> u64 {
         self.nodes
             .iter()
@@ -54,7 +64,7 @@ impl JobResult {
             .sum()
     }
 
-    /// Records the sinks received.
+    /// Records the sinks received: their operators' numRecordsIn, from the registry.
     pub fn records_out(&self) -> u64 {
         self.nodes
             .iter()
@@ -67,6 +77,7 @@ impl JobResult {
 /// Runs a StreamGraph on an in-process cluster sized to fit it.
 pub struct LocalExecutor {
     graph: StreamGraph,
+    metric_registry: Arc<MetricRegistry>,
 }
 
 /// A job started by [`LocalExecutor::start`].
@@ -75,7 +86,8 @@ pub struct RunningJob {
     job_graph: JobGraph,
     graph: StreamGraph,
     started: Instant,
-    counters: Vec<Arc<Counters>>,
+    metric_registry: Arc<MetricRegistry>,
+    job_metrics: JobMetricGroup,
     placement: Vec<SlotAssignment>,
     task_managers: usize,
     cancel: CancelToken,
@@ -87,7 +99,18 @@ pub struct RunningJob {
 
 impl LocalExecutor {
     pub fn new(graph: StreamGraph) -> Self {
-        LocalExecutor { graph }
+        LocalExecutor {
+            graph,
+            metric_registry: MetricRegistry::new(),
+        }
+    }
+
+    /// Registers the job's metrics in `registry` rather than in a registry of the executor's
+    /// own, so that whoever holds it (a TaskManager serving `/metrics`) sees them. They are
+    /// removed from it when the job ends.
+    pub fn with_metric_registry(mut self, registry: Arc<MetricRegistry>) -> Self {
+        self.metric_registry = registry;
+        self
     }
 
     /// Chains the graph and returns the JobGraph without running it.
@@ -112,8 +135,9 @@ impl LocalExecutor {
             job = %job_graph.job_name, %job_id, task_managers, slots_per_task_manager,
             "starting local cluster"
         );
-        let counters: Vec<Arc<Counters>> =
-            self.graph.nodes.iter().map(|_| Arc::default()).collect();
+        let job_metrics = self
+            .metric_registry
+            .job_group(job_id, job_graph.job_name.clone());
         let bounds = BatchBounds {
             max_rows: config.batch_max_rows(),
             max_bytes: config.batch_max_bytes(),
@@ -130,11 +154,16 @@ impl LocalExecutor {
         let mut runners: Vec<(String, Box<dyn TaskRunner>, bool)> = Vec::new();
         for (vertex_index, vertex) in job_graph.vertices.iter().enumerate() {
             for subtask in 0..vertex.parallelism {
+                let task_group =
+                    job_metrics.task_group(vertex.name.clone(), SubtaskIndex(subtask), 0);
+                let task_metrics = TaskMetrics::new(task_group.io_metrics());
+                let output_metrics = task_metrics.output_metrics();
                 let builder = ChainBuilder {
                     graph: &self.graph,
                     job_graph: &job_graph,
                     config: &config,
-                    counters: &counters,
+                    metrics: &task_group,
+                    output_metrics: &output_metrics,
                     bounds,
                     subtask,
                     cancel: &cancel,
@@ -148,7 +177,8 @@ impl LocalExecutor {
                         factory.create(
                             &info,
                             main,
-                            Arc::clone(&counters[head.id.0 as usize]),
+                            builder.operator_metrics(&info),
+                            task_metrics,
                             head.output_type.rows_per_batch(bounds),
                         )?
                     }
@@ -166,7 +196,7 @@ impl LocalExecutor {
                                     head.name
                                 ))
                             })?;
-                        input_type.input_task(receivers, chain, &vertex.name)?
+                        input_type.input_task(receivers, chain, task_metrics, &vertex.name)?
                     }
                 };
                 let name = format!("{} ({}/{})", vertex.name, subtask + 1, vertex.parallelism);
@@ -174,6 +204,8 @@ impl LocalExecutor {
             }
         }
 
+        // Starts the meters' clocks: rates are per second from here.
+        self.metric_registry.tick(started);
         let mut tasks = Vec::with_capacity(runners.len());
         let mut threads = Vec::with_capacity(runners.len());
         for (name, runner, is_source) in runners {
@@ -208,7 +240,8 @@ impl LocalExecutor {
             job_graph,
             graph: self.graph,
             started,
-            counters,
+            metric_registry: self.metric_registry,
+            job_metrics,
             task_managers,
             cancel,
             tasks,
@@ -248,6 +281,24 @@ impl RunningJob {
         &self.acknowledgements
     }
 
+    /// The job's metrics now: those of every subtask and of every operator in it, with
+    /// Flink's names and labels. Meters' rates are brought up to date first.
+    pub fn metrics(&self) -> Vec<MetricSnapshot> {
+        self.metric_registry.tick(Instant::now());
+        let job = self.job_metrics.scope();
+        self.metric_registry
+            .snapshot()
+            .into_iter()
+            .filter(|metric| job.contains(&metric.scope))
+            .collect()
+    }
+
+    /// The registry the job's metrics are in, shared with whoever passed it to
+    /// [`LocalExecutor::with_metric_registry`].
+    pub fn metric_registry(&self) -> &Arc<MetricRegistry> {
+        &self.metric_registry
+    }
+
     /// How many tasks the job runs.
     pub fn task_count(&self) -> usize {
         self.tasks.len()
@@ -261,10 +312,10 @@ impl RunningJob {
     }
 
     /// Waits for every task to finish; the first failure is the job's error.
-    pub fn wait(self) -> Result<JobResult> {
+    pub fn wait(mut self) -> Result<JobResult> {
         let mut root_cause: Option<Error> = None;
         let mut cancelled = false;
-        for (name, thread) in self.threads {
+        for (name, thread) in std::mem::take(&mut self.threads) {
             match thread.join() {
                 Ok(Ok(())) => {}
                 Ok(Err(Error::Cancelled)) => cancelled = true,
@@ -281,6 +332,9 @@ impl RunningJob {
                 }
             }
         }
+        let metrics = self.metrics();
+        // As Flink closes a job's metric group when its tasks are gone.
+        self.job_metrics.close();
         if let Some(error) = root_cause {
             return Err(error);
         }
@@ -292,12 +346,18 @@ impl RunningJob {
             .nodes
             .iter()
             .map(|node| {
-                let counter = &self.counters[node.id.0 as usize];
+                let operator_id = self
+                    .job_graph
+                    .vertex_of(node.id)
+                    .and_then(|vertex| vertex.operator_id(node.id))
+                    .map(|id| id.to_string())
+                    .unwrap_or_default();
+                let total = |name| operator_total(&metrics, &operator_id, name);
                 NodeMetrics {
                     node: node.id,
                     name: node.name.clone(),
-                    records_in: counter.records_in.load(Ordering::Relaxed),
-                    records_out: counter.records_out.load(Ordering::Relaxed),
+                    records_in: total(names::NUM_RECORDS_IN),
+                    records_out: total(names::NUM_RECORDS_OUT),
                     is_source: node.is_source(),
                     is_sink: graph.out_edges(node.id).is_empty(),
                 }
@@ -308,8 +368,25 @@ impl RunningJob {
             job_name: self.job_graph.job_name.clone(),
             duration: self.started.elapsed(),
             nodes,
+            metrics,
             placement: self.placement,
             task_managers: self.task_managers,
         })
     }
+}
+
+/// The counter `name` of the operator `operator_id`, summed over its subtasks.
+fn operator_total(metrics: &[MetricSnapshot], operator_id: &str, name: &str) -> u64 {
+    metrics
+        .iter()
+        .filter(|metric| metric.name == name)
+        .filter(|metric| {
+            let operator = metric.scope.operator();
+            operator.is_some_and(|operator| operator.operator_id == operator_id)
+        })
+        .map(|metric| match metric.value {
+            MetricValue::Counter(count) => count,
+            _ => 0,
+        })
+        .sum()
 }

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use flinkrs_core::{Configuration, NodeId, OperatorId, Result};
 
 use crate::batch::StreamBatch;
-use crate::chain::{Counters, OperatorLink};
+use crate::chain::OperatorLink;
 use crate::guard::guarded;
 use crate::input::Input;
+use crate::metrics::OperatorIoMetrics;
 use crate::operator::{Operator, OperatorSnapshot, TaskInfo};
 use crate::output::{Output, SideOutputSink};
 use crate::partition::PartitionerSpec;
 use crate::source::{SourceContext, SourceFunction};
-use crate::task::{SourceTaskRunner, TaskRunner};
+use crate::task::{SourceTaskRunner, TaskMetrics, TaskRunner};
 use crate::type_ops::{AnyBox, StreamType, take, type_ops};
 
 /// Which output of a node an edge reads.
@@ -54,24 +55,28 @@ pub type SourceBuilder<B> =
 /// any types.
 pub trait OperatorFactory: Send + Sync {
     /// Returns a `Box<dyn Input<I>>` (in an [`AnyBox`]) that feeds `main`, a
-    /// `Box<dyn Input<O>>`, where `I` and `O` are the node's batch types.
+    /// `Box<dyn Input<O>>`, where `I` and `O` are the node's batch types. `metrics` are the
+    /// operator's in this subtask.
     fn create(
         &self,
         info: &TaskInfo,
         main: AnyBox,
         side_outputs: Vec<(String, Box<dyn SideOutputSink>)>,
-        counters: Arc<Counters>,
+        metrics: OperatorIoMetrics,
         restored: Option<OperatorSnapshot>,
     ) -> Result<AnyBox>;
 }
 
 /// Creates a source subtask together with its chain.
 pub trait SourceFactory: Send + Sync {
+    /// `operator_metrics` are the source operator's in this subtask, `task_metrics` the
+    /// subtask's own.
     fn create(
         &self,
         info: &TaskInfo,
         main: AnyBox,
-        counters: Arc<Counters>,
+        operator_metrics: OperatorIoMetrics,
+        task_metrics: TaskMetrics,
         batch_rows: usize,
     ) -> Result<Box<dyn TaskRunner>>;
 }
@@ -87,7 +92,7 @@ impl<I: StreamBatch, O: StreamBatch> OperatorFactory for TypedOperatorFactory<I,
         info: &TaskInfo,
         main: AnyBox,
         side_outputs: Vec<(String, Box<dyn SideOutputSink>)>,
-        counters: Arc<Counters>,
+        metrics: OperatorIoMetrics,
         restored: Option<OperatorSnapshot>,
     ) -> Result<AnyBox> {
         let next: Box<dyn Input<O>> = take(main, &info.operator_name)?;
@@ -97,7 +102,7 @@ impl<I: StreamBatch, O: StreamBatch> OperatorFactory for TypedOperatorFactory<I,
             Output::new(next, side_outputs),
             info.clone(),
             restored,
-            counters,
+            metrics,
         );
         let input: Box<dyn Input<I>> = Box::new(link);
         Ok(Box::new(input))
@@ -114,7 +119,8 @@ impl<B: StreamBatch> SourceFactory for TypedSourceFactory<B> {
         &self,
         info: &TaskInfo,
         main: AnyBox,
-        counters: Arc<Counters>,
+        operator_metrics: OperatorIoMetrics,
+        task_metrics: TaskMetrics,
         batch_rows: usize,
     ) -> Result<Box<dyn TaskRunner>> {
         let chain: Box<dyn Input<B>> = take(main, &info.operator_name)?;
@@ -127,7 +133,8 @@ impl<B: StreamBatch> SourceFactory for TypedSourceFactory<B> {
             source,
             context,
             chain,
-            counters,
+            operator_metrics,
+            task_metrics,
         }))
     }
 }

@@ -169,7 +169,7 @@ mod tests {
             _info: &crate::TaskInfo,
             _main: AnyBox,
             _side_outputs: Vec<(String, Box<dyn crate::output::SideOutputSink>)>,
-            _counters: Arc<crate::chain::Counters>,
+            _metrics: crate::metrics::OperatorIoMetrics,
             _restored: Option<crate::OperatorSnapshot>,
         ) -> Result<AnyBox> {
             Err(Error::InvalidJob("not runnable".into()))

@@ -10,6 +10,7 @@ use flinkrs_core::{
 
 use crate::batch::StreamBatch;
 use crate::input::{ControlInput, Input, TaskSnapshot};
+use crate::metrics::Gauge;
 
 /// Names a side output of type `X`, as Flink's `OutputTag`. Tags with the same name are the
 /// same output.
@@ -127,6 +128,8 @@ pub struct Output<B> {
     /// While set, watermarks are kept back (batch mode's end of input): only the last is kept.
     holding: bool,
     held_watermark: Option<Watermark>,
+    /// The operator's currentOutputWatermark: the last watermark passed downstream.
+    watermark_gauge: Gauge,
 }
 
 impl<T: Data> Output<Batch<T>> {
@@ -155,6 +158,7 @@ impl<B: StreamBatch> Output<B> {
             emitted: 0,
             holding: false,
             held_watermark: None,
+            watermark_gauge: Gauge::new(Watermark::MIN.0),
         }
     }
 
@@ -183,6 +187,7 @@ impl<B: StreamBatch> Output<B> {
             return Ok(());
         }
         self.flush()?;
+        self.watermark_gauge.set(watermark.0);
         for (_, side) in &mut self.side_outputs {
             side.process_watermark(watermark)?;
         }
@@ -195,6 +200,11 @@ impl<B: StreamBatch> Output<B> {
             side.process_watermark_status(status)?;
         }
         self.next.process_watermark_status(status)
+    }
+
+    /// Sets `gauge` to every watermark this output passes downstream.
+    pub(crate) fn report_watermarks_to(&mut self, gauge: Gauge) {
+        self.watermark_gauge = gauge;
     }
 
     /// Keeps watermarks back while `hold` is set; releasing emits the last one kept.

@@ -16,7 +16,7 @@ use crate::channel::{ChannelReceiver, ChannelSender, local};
 use crate::input::Input;
 use crate::output::{SideOutput, SideOutputSink};
 use crate::partition::{BatchBounds, ChannelWriter, PartitionerSpec};
-use crate::task::{CancelToken, InputTaskRunner, TaskRunner};
+use crate::task::{CancelToken, InputTaskRunner, OutputMetrics, TaskMetrics, TaskRunner};
 
 /// A value whose type is known only to the code that made it.
 pub type AnyBox = Box<dyn Any + Send>;
@@ -41,7 +41,12 @@ pub trait StreamType: Send + Sync {
     /// A [local channel](crate::channel::local) of `capacity` buffers: (sender, receiver), as
     /// `Box<dyn ChannelSender<B>>` and `Box<dyn ChannelReceiver<B>>`.
     fn channel(&self, capacity: usize) -> (AnyBox, AnyBox);
-    /// A writer over `senders` (`Box<dyn ChannelSender<B>>` each) with the given partitioner.
+    /// A writer over `senders` (`Box<dyn ChannelSender<B>>` each) with the given partitioner,
+    /// counting into `metrics`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one per property of an edge's writer"
+    )]
     fn writer(
         &self,
         senders: Vec<AnyBox>,
@@ -50,6 +55,7 @@ pub trait StreamType: Send + Sync {
         max_parallelism: usize,
         subtask_index: usize,
         cancel: CancelToken,
+        metrics: OutputMetrics,
     ) -> Result<AnyBox>;
     /// Wraps a consumer as a side output.
     fn side_output(&self, consumer: AnyBox) -> Result<Box<dyn SideOutputSink>>;
@@ -58,6 +64,7 @@ pub trait StreamType: Send + Sync {
         &self,
         receivers: Vec<AnyBox>,
         chain: AnyBox,
+        metrics: TaskMetrics,
         name: &str,
     ) -> Result<Box<dyn TaskRunner>>;
 }
@@ -108,6 +115,7 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
         max_parallelism: usize,
         subtask_index: usize,
         cancel: CancelToken,
+        metrics: OutputMetrics,
     ) -> Result<AnyBox> {
         let mut typed: Vec<Box<dyn ChannelSender<B>>> = Vec::with_capacity(senders.len());
         for sender in senders {
@@ -120,7 +128,8 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
             max_parallelism,
             subtask_index,
             cancel,
-        )?;
+        )?
+        .with_metrics(metrics);
         let input: Box<dyn Input<B>> = Box::new(writer);
         Ok(Box::new(input))
     }
@@ -134,6 +143,7 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
         &self,
         receivers: Vec<AnyBox>,
         chain: AnyBox,
+        metrics: TaskMetrics,
         name: &str,
     ) -> Result<Box<dyn TaskRunner>> {
         let mut typed: Vec<Box<dyn ChannelReceiver<B>>> = Vec::with_capacity(receivers.len());
@@ -144,6 +154,7 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
         Ok(Box::new(InputTaskRunner {
             receivers: typed,
             chain,
+            metrics,
         }))
     }
 }

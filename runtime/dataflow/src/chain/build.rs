@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use flinkrs_core::{Configuration, Error, NodeId, Result};
 
-use super::Counters;
 use crate::graph::{NodeKind, OutputSlot, StreamGraph};
 use crate::job_graph::JobGraph;
+use crate::metrics::{OperatorIoMetrics, TaskMetricGroup};
 use crate::operator::TaskInfo;
 use crate::partition::{BatchBounds, PartitionerKind};
-use crate::task::CancelToken;
+use crate::task::{CancelToken, OutputMetrics};
 use crate::type_ops::AnyBox;
 
 /// The channels of every exchange, typed behind [`AnyBox`], waiting to be handed to the
@@ -87,7 +87,10 @@ pub struct ChainBuilder<'a> {
     pub graph: &'a StreamGraph,
     pub job_graph: &'a JobGraph,
     pub config: &'a Arc<Configuration>,
-    pub counters: &'a [Arc<Counters>],
+    /// The subtask's metric group; each operator of the chain gets a group inside it.
+    pub metrics: &'a TaskMetricGroup,
+    /// What the subtask's channel writers count into.
+    pub output_metrics: &'a OutputMetrics,
     pub bounds: BatchBounds,
     pub subtask: usize,
     pub cancel: &'a CancelToken,
@@ -110,6 +113,13 @@ impl ChainBuilder<'_> {
             max_parallelism: stream_node.max_parallelism,
             config: Arc::clone(self.config),
         }
+    }
+
+    /// Registers the standard metrics of the operator described by `info` in this subtask.
+    pub fn operator_metrics(&self, info: &TaskInfo) -> OperatorIoMetrics {
+        self.metrics
+            .operator_group(info.operator_id.clone(), info.operator_name.clone())
+            .io_metrics()
     }
 
     /// The combined consumer of one output slot of `node`: chained successors and channel
@@ -156,6 +166,7 @@ impl ChainBuilder<'_> {
                 consumer_node.max_parallelism,
                 self.subtask,
                 self.cancel.clone(),
+                self.output_metrics.clone(),
             )?);
         }
         batch_type.fan_out(consumers)
@@ -177,13 +188,8 @@ impl ChainBuilder<'_> {
             side_outputs.push((tag.clone(), batch_type.side_output(consumer)?));
         }
         let info = self.task_info(node);
-        factory.create(
-            &info,
-            main,
-            side_outputs,
-            Arc::clone(&self.counters[node.0 as usize]),
-            None,
-        )
+        let metrics = self.operator_metrics(&info);
+        factory.create(&info, main, side_outputs, metrics, None)
     }
 }
 

@@ -1,15 +1,13 @@
 //! [`OperatorLink`]: an operator with its output, one link of a chain.
 
-use std::sync::Arc;
-
 use flinkrs_core::{
     CheckpointBarrier, CheckpointId, Result, RuntimeMode, Watermark, WatermarkStatus,
 };
 
-use super::Counters;
 use crate::batch::StreamBatch;
 use crate::guard::guarded;
 use crate::input::{ControlInput, Input, TaskSnapshot};
+use crate::metrics::OperatorIoMetrics;
 use crate::operator::{Operator, OperatorSnapshot, TaskInfo};
 use crate::output::Output;
 
@@ -21,12 +19,16 @@ use crate::output::Output;
 /// of time), lets the operator emit its final results, and only then passes `Watermark::MAX`
 /// and the end of input on, so downstream event-time operators see those results before the
 /// final watermark.
+///
+/// The link keeps the operator's metrics: numRecordsIn per batch handed in, numRecordsOut per
+/// batch that leaves (whichever hook emitted it, timers included), and the input and output
+/// watermarks.
 pub struct OperatorLink<I, O> {
     operator: Box<dyn Operator<I, O>>,
     output: Output<O>,
     info: TaskInfo,
     restored_state: Option<OperatorSnapshot>,
-    counters: Arc<Counters>,
+    metrics: OperatorIoMetrics,
     batch_mode: bool,
     /// The last watermark handed to the operator.
     watermark: i64,
@@ -38,15 +40,17 @@ impl<I: StreamBatch, O: StreamBatch> OperatorLink<I, O> {
         output: Output<O>,
         info: TaskInfo,
         restored_state: Option<OperatorSnapshot>,
-        counters: Arc<Counters>,
+        metrics: OperatorIoMetrics,
     ) -> Self {
         let batch_mode = info.config.runtime_mode() == RuntimeMode::Batch;
+        let mut output = output;
+        output.report_watermarks_to(metrics.current_output_watermark.clone());
         OperatorLink {
             operator,
             output,
             info,
             restored_state,
-            counters,
+            metrics,
             batch_mode,
             watermark: i64::MIN,
         }
@@ -57,13 +61,14 @@ impl<I: StreamBatch, O: StreamBatch> OperatorLink<I, O> {
         let flushed = self.output.flush();
         let emitted = self.output.take_emitted_count();
         if emitted > 0 {
-            self.counters.add_out(emitted);
+            self.metrics.num_records_out.inc(emitted as u64);
         }
         flushed
     }
 
     fn advance_watermark(&mut self, watermark: Watermark) -> Result<()> {
         self.watermark = watermark.0;
+        self.metrics.current_input_watermark.set(watermark.0);
         let (operator, output) = (&mut self.operator, &mut self.output);
         guarded(&self.info, || operator.process_watermark(watermark, output))?;
         self.flush_and_count()
@@ -170,7 +175,7 @@ impl<I: StreamBatch, O: StreamBatch> ControlInput for OperatorLink<I, O> {
 
 impl<I: StreamBatch, O: StreamBatch> Input<I> for OperatorLink<I, O> {
     fn process_batch(&mut self, batch: &mut I) -> Result<()> {
-        self.counters.add_in(batch.num_rows());
+        self.metrics.num_records_in.inc(batch.num_rows() as u64);
         let (operator, output) = (&mut self.operator, &mut self.output);
         guarded(&self.info, || operator.process_batch(batch, output))?;
         self.flush_and_count()

@@ -6,10 +6,8 @@
 //! graphs.
 
 pub mod build;
-mod counters;
 mod fan_out;
 mod link;
 
-pub use counters::Counters;
 pub use fan_out::{Discard, FanOut};
 pub use link::OperatorLink;

@@ -1,6 +1,8 @@
 //! [`ChannelWriter`]: the edge of a chain. It splits batches by the edge's partitioner into
 //! per-channel buffers and sends them, bounded in rows and bytes, over the channels.
 
+use std::time::Instant;
+
 use flinkrs_core::key_group::{key_group_for_hash, operator_index_for_key_group};
 use flinkrs_core::{
     CheckpointBarrier, CheckpointId, Error, Result, StreamElement, Watermark, WatermarkStatus,
@@ -8,9 +10,9 @@ use flinkrs_core::{
 
 use super::{BatchBounds, PartitionerKind, PartitionerSpec, SharedKeyHash};
 use crate::batch::{BatchBuilder, StreamBatch};
-use crate::channel::ChannelSender;
+use crate::channel::{ChannelSender, TrySendError};
 use crate::input::{ControlInput, Input, TaskSnapshot};
-use crate::task::CancelToken;
+use crate::task::{CancelToken, OutputMetrics};
 
 enum Routing<B> {
     Single,
@@ -36,6 +38,7 @@ pub struct ChannelWriter<B: StreamBatch> {
     targets: Vec<u32>,
     /// Scratch for cutting an oversized batch.
     chunks: Vec<B>,
+    metrics: OutputMetrics,
 }
 
 impl<B: StreamBatch> ChannelWriter<B> {
@@ -83,19 +86,39 @@ impl<B: StreamBatch> ChannelWriter<B> {
             hashes: Vec::new(),
             targets: Vec::new(),
             chunks: Vec::new(),
+            metrics: OutputMetrics::default(),
         })
     }
 
+    /// Counts into the subtask's metrics: records and bytes sent, time blocked without
+    /// credits.
+    pub fn with_metrics(mut self, metrics: OutputMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// Sends one element; without credits (backpressure), waits for one or for cancellation,
-    /// whichever comes first. A closed channel means the consumer stopped: it failed or the
-    /// job was cancelled.
+    /// whichever comes first, and counts the wait as back-pressured time. A closed channel
+    /// means the consumer stopped: it failed or the job was cancelled.
     fn send(&mut self, channel: usize, element: StreamElement<B>) -> Result<()> {
-        Ok(self.senders[channel].send(element, &self.cancel)?)
+        let sender = &mut self.senders[channel];
+        match sender.try_send(element) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(_)) => Err(Error::Cancelled),
+            Err(TrySendError::Full(element)) => {
+                let blocked = Instant::now();
+                let sent = sender.send(element, &self.cancel);
+                let waited = u64::try_from(blocked.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                self.metrics.back_pressured_nanos.inc(waited);
+                Ok(sent?)
+            }
+        }
     }
 
     /// Sends `batch` on `channel`, cut into chunks of similar size that each stay within the
     /// row and byte bounds. Cuts are taken from the tail, so each copies only what it cuts.
     fn send_bounded(&mut self, channel: usize, mut batch: B, bytes: usize) -> Result<()> {
+        self.metrics.num_bytes_out.inc(bytes as u64);
         let rows = batch.num_rows();
         let pieces = rows
             .div_ceil(self.bounds.max_rows.max(1))
@@ -225,6 +248,7 @@ impl<B: StreamBatch> ControlInput for ChannelWriter<B> {
 
 impl<B: StreamBatch> Input<B> for ChannelWriter<B> {
     fn process_batch(&mut self, batch: &mut B) -> Result<()> {
+        self.metrics.num_records_out.inc(batch.num_rows() as u64);
         match &mut self.routing {
             Routing::Single => {
                 if self.builders[0].num_rows() == 0 && batch.num_rows() >= self.bounds.max_rows / 2

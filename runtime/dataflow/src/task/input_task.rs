@@ -8,6 +8,7 @@ use flinkrs_core::{Error, Result, StreamElement};
 
 use super::TaskRunner;
 use super::mailbox::{Deadlines, Mailbox, TaskCommand};
+use super::metrics::TaskMetrics;
 use crate::batch::StreamBatch;
 use crate::channel::{ChannelReceiver, TryRecv, WaitSet};
 use crate::gate::{GateAction, GateState};
@@ -17,18 +18,23 @@ use crate::input::{Input, TaskSnapshot};
 pub struct InputTaskRunner<B> {
     pub receivers: Vec<Box<dyn ChannelReceiver<B>>>,
     pub chain: Box<dyn Input<B>>,
+    pub metrics: TaskMetrics,
 }
 
 impl<B: StreamBatch> TaskRunner for InputTaskRunner<B> {
     fn run(mut self: Box<Self>, mailbox: Mailbox) -> Result<()> {
-        let result = self.chain.open().and_then(|()| {
+        let runner = &mut *self;
+        runner.metrics.start(Instant::now());
+        let result = runner.chain.open().and_then(|()| {
             run_input_task(
-                std::mem::take(&mut self.receivers),
-                self.chain.as_mut(),
+                std::mem::take(&mut runner.receivers),
+                runner.chain.as_mut(),
                 &mailbox,
+                &mut runner.metrics,
             )
         });
-        let closed = self.chain.close();
+        let closed = runner.chain.close();
+        runner.metrics.report_time(Instant::now());
         result.and(closed)
     }
 }
@@ -40,10 +46,14 @@ enum Received<B> {
 }
 
 /// Runs until every input channel has ended, a failure, or cancellation.
+///
+/// `metrics` gets the task's numRecordsIn per batch received, its currentInputWatermark as
+/// the gate advances it, and the time spent waiting for input as idle time.
 pub fn run_input_task<B: StreamBatch>(
     mut receivers: Vec<Box<dyn ChannelReceiver<B>>>,
     chain: &mut dyn Input<B>,
     mailbox: &Mailbox,
+    metrics: &mut TaskMetrics,
 ) -> Result<()> {
     let mut gate = GateState::new(receivers.len());
     let mut deadlines = Deadlines::new(mailbox);
@@ -59,9 +69,16 @@ pub fn run_input_task<B: StreamBatch>(
             mailbox,
             &mut next_channel,
             deadlines.next(),
+            metrics,
         )? {
             Received::Element(channel, element) => {
+                if let StreamElement::Records(batch) = &element {
+                    metrics.io.num_records_in.inc(batch.num_rows() as u64);
+                }
                 for action in apply(&mut gate, channel, element, chain)? {
+                    if let GateAction::Watermark(watermark) = action {
+                        metrics.io.current_input_watermark.set(watermark.0);
+                    }
                     if perform(action, chain, mailbox)? {
                         return Ok(());
                     }
@@ -73,6 +90,7 @@ pub fn run_input_task<B: StreamBatch>(
         let now = Instant::now();
         if deadlines.tick_due(now) {
             chain.on_processing_time(now_millis())?;
+            metrics.report_time(now);
         }
         if deadlines.flush_due(now) {
             chain.flush_buffers()?;
@@ -98,6 +116,7 @@ fn receive<B: StreamBatch>(
     mailbox: &Mailbox,
     next_channel: &mut usize,
     deadline: Instant,
+    metrics: &mut TaskMetrics,
 ) -> Result<Received<B>> {
     let channels = receivers.len();
     loop {
@@ -127,7 +146,10 @@ fn receive<B: StreamBatch>(
         }
         waits.add_queue(&mailbox.commands);
         let cancel = waits.add_cancel(&mailbox.cancel);
-        match waits.wait_until(deadline) {
+        let waiting = Instant::now();
+        let woken = waits.wait_until(deadline);
+        metrics.add_idle(waiting.elapsed());
+        match woken {
             None => return Ok(Received::Timeout),
             Some(woken) if woken == cancel => return Err(Error::Cancelled),
             // A channel or the mailbox is ready (or the wake-up was spurious): look again.

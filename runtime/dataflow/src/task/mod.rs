@@ -8,10 +8,12 @@
 
 mod input_task;
 mod mailbox;
+mod metrics;
 mod source_task;
 
 pub use input_task::{InputTaskRunner, run_input_task};
 pub use mailbox::{CancelToken, Mailbox, TaskAcknowledgement, TaskCommand, TaskHandle, mailbox};
+pub use metrics::{OutputMetrics, TaskMetrics};
 pub use source_task::{SourceTaskRunner, run_source_task};
 
 use flinkrs_core::Result;

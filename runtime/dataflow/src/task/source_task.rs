@@ -1,7 +1,6 @@
 //! The loop of a source task: poll the source, push batches into the chain, and serve the
 //! mailbox between polls.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::select;
@@ -10,10 +9,11 @@ use flinkrs_core::{CheckpointBarrier, Error, Result, RuntimeMode, Watermark};
 
 use super::TaskRunner;
 use super::mailbox::{Deadlines, Mailbox, TaskCommand};
+use super::metrics::TaskMetrics;
 use crate::batch::StreamBatch;
-use crate::chain::Counters;
 use crate::guard::guarded;
 use crate::input::{Input, TaskSnapshot};
+use crate::metrics::OperatorIoMetrics;
 use crate::operator::OperatorSnapshot;
 use crate::source::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 
@@ -22,19 +22,25 @@ pub struct SourceTaskRunner<B> {
     pub source: Box<dyn SourceFunction<B>>,
     pub context: SourceContext,
     pub chain: Box<dyn Input<B>>,
-    pub counters: Arc<Counters>,
+    /// The source operator's metrics: numRecordsOut, currentOutputWatermark.
+    pub operator_metrics: OperatorIoMetrics,
+    pub task_metrics: TaskMetrics,
 }
 
 impl<B: StreamBatch> TaskRunner for SourceTaskRunner<B> {
     fn run(mut self: Box<Self>, mailbox: Mailbox) -> Result<()> {
+        let runner = &mut *self;
+        runner.task_metrics.start(Instant::now());
         let result = run_source_task(
-            self.source.as_mut(),
-            &self.context,
-            self.chain.as_mut(),
+            runner.source.as_mut(),
+            &runner.context,
+            runner.chain.as_mut(),
             &mailbox,
-            &self.counters,
+            &runner.operator_metrics,
+            &mut runner.task_metrics,
         );
-        let closed = self.chain.close();
+        let closed = runner.chain.close();
+        runner.task_metrics.report_time(Instant::now());
         result.and(closed)
     }
 }
@@ -45,7 +51,8 @@ pub fn run_source_task<B: StreamBatch>(
     context: &SourceContext,
     chain: &mut dyn Input<B>,
     mailbox: &Mailbox,
-    counters: &Counters,
+    operator_metrics: &OperatorIoMetrics,
+    task_metrics: &mut TaskMetrics,
 ) -> Result<()> {
     let info = &context.info;
     if info.config.runtime_mode() == RuntimeMode::Batch
@@ -70,7 +77,9 @@ pub fn run_source_task<B: StreamBatch>(
         }
         let status = guarded(info, || source.poll_batch(&mut batch, context))?;
         if !batch.is_empty() {
-            counters.add_out(batch.num_rows());
+            operator_metrics
+                .num_records_out
+                .inc(batch.num_rows() as u64);
             chain.process_batch(&mut batch)?;
             batch.clear();
         }
@@ -78,19 +87,25 @@ pub fn run_source_task<B: StreamBatch>(
             SourceStatus::MoreAvailable => {}
             SourceStatus::Wait(pause) => {
                 // No data yet: wait for it, a command, cancellation or the next deadline.
-                let until = (Instant::now() + pause).min(deadlines.next());
-                let timeout = until.saturating_duration_since(Instant::now());
+                let waiting = Instant::now();
+                let until = (waiting + pause).min(deadlines.next());
+                let timeout = until.saturating_duration_since(waiting);
+                // Idle until woken; handling a command is work, so it is not counted.
                 select! {
                     recv(mailbox.commands) -> command => {
+                        task_metrics.add_idle(waiting.elapsed());
                         if let Ok(command) = command {
                             handle_command(command, source, context, chain, mailbox)?;
                         }
                     }
                     recv(mailbox.cancel.watch()) -> _ => return Err(Error::Cancelled),
-                    default(timeout) => {}
+                    default(timeout) => task_metrics.add_idle(waiting.elapsed()),
                 }
             }
             SourceStatus::Finished => {
+                operator_metrics
+                    .current_output_watermark
+                    .set(Watermark::MAX.0);
                 chain.process_watermark(Watermark::MAX)?;
                 chain.end_input()?;
                 return guarded(info, || source.close());
@@ -99,6 +114,7 @@ pub fn run_source_task<B: StreamBatch>(
         let now = Instant::now();
         if deadlines.tick_due(now) {
             chain.on_processing_time(now_millis())?;
+            task_metrics.report_time(now);
         }
         if deadlines.flush_due(now) {
             chain.flush_buffers()?;
