@@ -132,62 +132,85 @@ where
     where
         F: Fn(T, T) -> T + Clone + Send + Sync + 'static,
     {
-        let selector = Arc::clone(&self.selector);
-        self.stream
-            .transform_as("Keyed Reduce", "Keyed Reduce", move |info| ReduceOperator {
-                selector: Arc::clone(&selector),
-                reduce: reduce.clone(),
-                batch_mode: info.config.runtime_mode() == RuntimeMode::Batch,
-                backend: None,
-                state: None,
-            })
+        self.fold_into("Keyed Reduce", move |slot: &mut Option<T>, next: T| {
+            // The running value is taken out of its slot, so a reduce function that panics
+            // leaves the slot empty, and the next record of the key fails instead of combining
+            // with a half-updated value.
+            let current = slot.take().ok_or_else(failed_earlier)?;
+            *slot = Some(reduce(current, next));
+            Ok(())
+        })
     }
 
     /// Rolling sum of one field; the other fields keep the key's first record's values, as in
     /// Flink's `sum(position)`.
-    pub fn sum<N>(&self, field: fn(&mut T) -> &mut N) -> DataStream<T>
+    pub fn sum<N, G>(&self, field: G) -> DataStream<T>
     where
         N: Copy + Add<Output = N> + Send + 'static,
+        G: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
     {
-        self.reduce(move |mut total, mut next| {
-            let added = *field(&mut next);
-            let slot = field(&mut total);
-            *slot = *slot + added;
-            total
-        })
-        .name("Keyed Aggregation")
+        self.update_field(field, |total, added| *total = *total + added)
     }
 
     /// Rolling minimum of one field, other fields from the first record.
-    pub fn min<N>(&self, field: fn(&mut T) -> &mut N) -> DataStream<T>
+    pub fn min<N, G>(&self, field: G) -> DataStream<T>
     where
         N: Copy + PartialOrd + Send + 'static,
+        G: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
     {
-        self.reduce(move |mut current, mut next| {
-            let candidate = *field(&mut next);
-            let slot = field(&mut current);
-            if candidate < *slot {
-                *slot = candidate;
+        self.update_field(field, |current, candidate| {
+            if candidate < *current {
+                *current = candidate;
             }
-            current
         })
-        .name("Keyed Aggregation")
     }
 
     /// Rolling maximum of one field, other fields from the first record.
-    pub fn max<N>(&self, field: fn(&mut T) -> &mut N) -> DataStream<T>
+    pub fn max<N, G>(&self, field: G) -> DataStream<T>
     where
         N: Copy + PartialOrd + Send + 'static,
+        G: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
     {
-        self.reduce(move |mut current, mut next| {
-            let candidate = *field(&mut next);
-            let slot = field(&mut current);
-            if candidate > *slot {
-                *slot = candidate;
+        self.update_field(field, |current, candidate| {
+            if candidate > *current {
+                *current = candidate;
             }
-            current
         })
-        .name("Keyed Aggregation")
+    }
+
+    /// A rolling aggregation of one field, updated in place in the key's running value: the
+    /// record is not moved out of state and back for each update.
+    fn update_field<N, G, U>(&self, field: G, update: U) -> DataStream<T>
+    where
+        N: Copy + Send + 'static,
+        G: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+        U: Fn(&mut N, N) + Clone + Send + Sync + 'static,
+    {
+        self.fold_into(
+            "Keyed Aggregation",
+            move |slot: &mut Option<T>, mut next: T| {
+                let current = slot.as_mut().ok_or_else(failed_earlier)?;
+                let value = *field(&mut next);
+                update(field(current), value);
+                Ok(())
+            },
+        )
+    }
+
+    /// The keyed operator that folds each record into its key's running value with `fold`.
+    fn fold_into<G>(&self, name: &str, fold: G) -> DataStream<T>
+    where
+        G: Fn(&mut Option<T>, T) -> Result<()> + Clone + Send + Sync + 'static,
+    {
+        let selector = Arc::clone(&self.selector);
+        self.stream
+            .transform_as("Keyed Reduce", name, move |info| ReduceOperator {
+                selector: Arc::clone(&selector),
+                fold: fold.clone(),
+                batch_mode: info.config.runtime_mode() == RuntimeMode::Batch,
+                backend: None,
+                state: None,
+            })
     }
 
     /// The whole record with the smallest field so far (the first one on ties).
@@ -221,12 +244,20 @@ where
     }
 }
 
+/// The error of a key whose running value was lost to a reduce function that panicked.
+fn failed_earlier() -> Error {
+    Error::state("a reduce function failed earlier for this key")
+}
+
+/// A rolling aggregation: each record is folded into its key's running value (the first
+/// record of a key becomes its value).
 struct ReduceOperator<T, K, F> {
     selector: KeySelector<T, K>,
-    reduce: F,
+    /// Folds a record into the running value, in place.
+    fold: F,
     batch_mode: bool,
     backend: Option<KeyedStateBackend<K>>,
-    /// The running value per key; `None` only while a reduce call holds it.
+    /// The running value per key; `None` only after a reduce function panicked.
     state: Option<ValueState<Option<T>>>,
 }
 
@@ -234,7 +265,7 @@ impl<T, K, F> Operator<Batch<T>, Batch<T>> for ReduceOperator<T, K, F>
 where
     T: Data + Serialize + DeserializeOwned,
     K: KeyData,
-    F: Fn(T, T) -> T + Send,
+    F: Fn(&mut Option<T>, T) -> Result<()> + Send,
 {
     fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
         let mut backend = keyed_backend(info, state)?;
@@ -247,21 +278,17 @@ where
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.state) else {
             return Ok(());
         };
+        // The table is borrowed once per batch; each record costs one hash lookup.
+        let entries = state.entries_mut(backend);
         for record in batch.drain(..) {
             let key = (self.selector)(&record.value);
-            match state.get_mut_for_key(backend, &*key) {
-                // One hash lookup per record: the running value is taken out of its slot,
-                // combined, and put back.
+            match entries.get_mut(&*key) {
                 Some(slot) => {
-                    let current = slot.take().ok_or_else(|| {
-                        Error::state("a reduce function failed earlier for this key")
-                    })?;
-                    let reduced = (self.reduce)(current, record.value);
-                    if self.batch_mode {
-                        *slot = Some(reduced);
-                    } else {
-                        *slot = Some(reduced.clone());
-                        out.collect(reduced, record.timestamp);
+                    (self.fold)(slot, record.value)?;
+                    if !self.batch_mode
+                        && let Some(current) = slot
+                    {
+                        out.collect(current.clone(), record.timestamp);
                     }
                 }
                 None => {
@@ -269,7 +296,7 @@ where
                     if !self.batch_mode {
                         out.collect(record.value.clone(), record.timestamp);
                     }
-                    state.insert_for_key(backend, key, Some(record.value));
+                    entries.insert(key, Some(record.value));
                 }
             }
         }

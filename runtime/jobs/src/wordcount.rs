@@ -15,14 +15,28 @@ pub const TEXT: &str = include_str!("../data/wordcount.txt");
 /// counting words allocates nothing per word.
 pub type WordCount = (CompactString, u64);
 
-/// Which bytes belong to a word: ASCII letters, digits and the underscore, as Java's `\w`.
-/// A table, so the scan does one load per byte instead of three range checks.
-const WORD_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
+/// A byte that separates words.
+const SEPARATOR: u8 = 0;
+/// A byte of a word that lower-casing leaves alone: a lower-case letter, a digit, `_`.
+const WORD: u8 = 1;
+/// An upper-case ASCII letter: a byte of a word that lower-casing changes.
+const UPPER: u8 = 2;
+
+/// The class of each byte. Word bytes are ASCII letters, digits and the underscore, as Java's
+/// `\w`. A table, so the scan does one load per byte instead of range checks, and notes on the
+/// way whether a word has anything to lower-case.
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [SEPARATOR; 256];
     let mut byte = 0;
     while byte < 256 {
         let b = byte as u8;
-        table[byte] = b.is_ascii_alphanumeric() || b == b'_';
+        table[byte] = if b.is_ascii_uppercase() {
+            UPPER
+        } else if b.is_ascii_alphanumeric() || b == b'_' {
+            WORD
+        } else {
+            SEPARATOR
+        };
         byte += 1;
     }
     table
@@ -35,11 +49,18 @@ pub fn tokenize(line: String, out: &mut Collector<'_, WordCount>) {
     let bytes = line.as_bytes();
     let mut index = 0;
     while index < bytes.len() {
-        while index < bytes.len() && !WORD_BYTES[usize::from(bytes[index])] {
+        while index < bytes.len() && BYTE_CLASS[usize::from(bytes[index])] == SEPARATOR {
             index += 1;
         }
         let start = index;
-        while index < bytes.len() && WORD_BYTES[usize::from(bytes[index])] {
+        // The classes of the word's bytes, or-ed: `UPPER` is set when it needs lower-casing.
+        let mut classes = SEPARATOR;
+        while index < bytes.len() {
+            let class = BYTE_CLASS[usize::from(bytes[index])];
+            if class == SEPARATOR {
+                break;
+            }
+            classes |= class;
             index += 1;
         }
         // A word starts and ends next to ASCII bytes, so its bounds are character boundaries
@@ -47,9 +68,11 @@ pub fn tokenize(line: String, out: &mut Collector<'_, WordCount>) {
         if start < index
             && let Some(word) = line.get(start..index)
         {
-            let mut lower = CompactString::new(word);
-            lower.make_ascii_lowercase();
-            out.collect((lower, 1));
+            let mut word = CompactString::new(word);
+            if classes & UPPER != 0 {
+                word.make_ascii_lowercase();
+            }
+            out.collect((word, 1));
         }
     }
 }

@@ -20,6 +20,30 @@ fn tokenizer_splits_like_javas_non_word_class() {
 }
 
 #[test]
+fn tokenizer_lower_cases_only_words_with_upper_case_letters_short_or_long() {
+    let env = StreamExecutionEnvironment::new();
+    let words = env
+        .from_collection(vec![
+            "already lower MiXeD 42 A_LONG_WORD_THAT_DOES_NOT_FIT_INLINE x".to_owned(),
+        ])
+        .flat_map(wordcount::tokenize)
+        .map(|(word, _)| word.to_string())
+        .execute_and_collect("tokenize")
+        .unwrap();
+    assert_eq!(
+        words,
+        vec![
+            "already",
+            "lower",
+            "mixed",
+            "42",
+            "a_long_word_that_does_not_fit_inline",
+            "x"
+        ]
+    );
+}
+
+#[test]
 fn scoreboard_keeps_a_running_standing_per_student() {
     let env = StreamExecutionEnvironment::new();
     let answers = vec![

@@ -103,6 +103,15 @@ impl<T: StateData> ValueState<T> {
         backend.table_mut::<T>(self.index).entries.get_mut(key)
     }
 
+    /// The table of every key's value: an operator that looks up the keys of a whole batch
+    /// borrows it once, instead of finding the table again for each record.
+    pub fn entries_mut<'b, K: KeyData>(
+        &self,
+        backend: &'b mut KeyedStateBackend<K>,
+    ) -> &'b mut StateMap<K, T> {
+        &mut backend.table_mut::<T>(self.index).entries
+    }
+
     /// Every key's value, for operators that emit all state at the end of bounded input.
     pub fn drain_all<K: KeyData>(&self, backend: &mut KeyedStateBackend<K>) -> Vec<(K, T)> {
         backend.table_mut::<T>(self.index).entries.drain().collect()

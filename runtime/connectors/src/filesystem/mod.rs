@@ -7,6 +7,7 @@
 
 mod csv;
 mod discover;
+mod lines;
 mod sink;
 mod source;
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! [`TextFileSource`]: the lines of a file, or of every file under a directory.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,7 @@ use flinkrs_core::{Batch, Error, Record, Result};
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 
 use super::discover::{list_input_files, share_of_subtask};
+use super::lines::LineReader;
 
 /// Size of the read buffer: files are read in chunks of this many bytes.
 const READ_CHUNK_BYTES: usize = 256 * 1024;
@@ -58,12 +59,11 @@ pub struct TextFileSource<T = String> {
     /// This subtask's files, once listed.
     files: Option<Vec<PathBuf>>,
     file_index: usize,
-    reader: Option<BufReader<File>>,
+    reader: Option<LineReader<File>>,
     /// Bytes of the current file consumed so far: where to resume after a restore.
     offset: u64,
     /// Lines of the current file read so far, for error messages.
     line_number: u64,
-    line: Vec<u8>,
     _output: PhantomData<fn() -> T>,
 }
 
@@ -77,7 +77,6 @@ impl<T> Clone for TextFileSource<T> {
             reader: None,
             offset: self.offset,
             line_number: self.line_number,
-            line: Vec::new(),
             _output: PhantomData,
         }
     }
@@ -130,7 +129,6 @@ impl<T> TextFileSource<T> {
             reader: None,
             offset: 0,
             line_number: 0,
-            line: Vec::new(),
             _output: PhantomData,
         }
     }
@@ -150,32 +148,23 @@ impl<T> TextFileSource<T> {
         Ok(())
     }
 
-    /// Opens the current file, at the restored offset. `None` when all files are read.
-    fn current_reader(&mut self) -> Result<Option<&mut BufReader<File>>> {
-        if self.reader.is_none() {
-            let Some(file_path) = self
-                .files
-                .as_ref()
-                .and_then(|files| files.get(self.file_index))
-            else {
-                return Ok(None);
-            };
-            let mut file =
-                File::open(file_path).map_err(|source| Error::io("open", file_path, source))?;
-            if self.offset > 0 {
-                file.seek(SeekFrom::Start(self.offset))
-                    .map_err(|source| Error::io("seek in", file_path, source))?;
-            }
-            self.reader = Some(BufReader::with_capacity(READ_CHUNK_BYTES, file));
-        }
-        Ok(self.reader.as_mut())
-    }
-
-    fn current_file(&self) -> &Path {
-        self.files
+    /// Opens the current file, at the restored offset; `false` when all files are read.
+    fn open_current_file(&mut self) -> Result<bool> {
+        let Some(file_path) = self
+            .files
             .as_ref()
             .and_then(|files| files.get(self.file_index))
-            .map_or(self.path.as_path(), PathBuf::as_path)
+        else {
+            return Ok(false);
+        };
+        let mut file =
+            File::open(file_path).map_err(|source| Error::io("open", file_path, source))?;
+        if self.offset > 0 {
+            file.seek(SeekFrom::Start(self.offset))
+                .map_err(|source| Error::io("seek in", file_path, source))?;
+        }
+        self.reader = Some(LineReader::new(file, READ_CHUNK_BYTES));
+        Ok(true)
     }
 
     fn next_file(&mut self) {
@@ -184,6 +173,19 @@ impl<T> TextFileSource<T> {
         self.offset = 0;
         self.line_number = 0;
     }
+}
+
+/// The file being read: file `file_index` of `files`, or the configured path before the
+/// files are listed.
+fn current_file<'a>(
+    files: &'a Option<Vec<PathBuf>>,
+    file_index: usize,
+    path: &'a Path,
+) -> &'a Path {
+    files
+        .as_ref()
+        .and_then(|files| files.get(file_index))
+        .map_or(path, PathBuf::as_path)
 }
 
 /// The line without its `\n` or `\r\n`.
@@ -213,23 +215,24 @@ impl<T: FromLine> SourceFunction<Batch<T>> for TextFileSource<T> {
             self.assign(context.subtask_index(), context.parallelism())?;
         }
         while batch.len() < context.batch_rows {
-            let mut line = std::mem::take(&mut self.line);
-            line.clear();
-            let Some(reader) = self.current_reader()? else {
+            let Some(reader) = self.reader.as_mut() else {
+                if self.open_current_file()? {
+                    continue;
+                }
                 return Ok(SourceStatus::Finished);
             };
-            let read = reader.read_until(b'\n', &mut line);
-            let read = read.map_err(|source| Error::io("read", self.current_file(), source))?;
-            if read == 0 {
-                self.line = line;
+            let file = current_file(&self.files, self.file_index, &self.path);
+            let line = reader
+                .next_line()
+                .map_err(|source| Error::io("read", file, source))?;
+            let Some(line) = line else {
                 self.next_file();
                 continue;
-            }
-            self.offset += read as u64;
+            };
+            self.offset += line.len() as u64;
             self.line_number += 1;
-            let value = T::from_line(strip_line_end(&line), self.current_file(), self.line_number);
-            self.line = line;
-            batch.push(Record::new(value?));
+            let line = strip_line_end(&reader.buffer()[line]);
+            batch.push(Record::new(T::from_line(line, file, self.line_number)?));
         }
         Ok(SourceStatus::MoreAvailable)
     }
