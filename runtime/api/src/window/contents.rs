@@ -78,12 +78,19 @@ impl<K, A> Default for WindowContents<K, A> {
 
 impl<K: KeyData, A> WindowContents<K, A> {
     /// The pane of `window`, opened when the window has none yet.
+    #[inline]
     fn pane(&mut self, window: TimeWindow) -> u32 {
         if let Some((last, pane)) = self.last
             && last == window
         {
             return pane;
         }
+        self.find_or_open(window)
+    }
+
+    /// The pane of a window other than the last one looked up.
+    #[cold]
+    fn find_or_open(&mut self, window: TimeWindow) -> u32 {
         let pane = match self.open.get(&firing_order(&window)) {
             Some(&pane) => pane,
             None => {
@@ -107,6 +114,7 @@ impl<K: KeyData, A> WindowContents<K, A> {
 
     /// Where the slot of `key` in `window` is, created with `create` when the key is new to
     /// the window. Valid until the next firing.
+    #[inline]
     pub(crate) fn locate(
         &mut self,
         window: TimeWindow,
@@ -135,6 +143,7 @@ impl<K: KeyData, A> WindowContents<K, A> {
     }
 
     /// A located slot and its key.
+    #[inline]
     pub(crate) fn slot(&mut self, position: SlotPosition) -> (&K, &mut WindowSlot<A>) {
         let pane = &mut self.panes[position.pane as usize];
         (

@@ -73,6 +73,8 @@ pub(crate) struct TimeWindowOperator<T, K, F: InternalWindowFunction<K, T, TimeW
     timers: TimerService<K>,
     /// Reused for each element's windows, so assignment allocates nothing.
     assigned: Vec<TimeWindow>,
+    /// The span of times `assigned` holds the windows of, when the assigner tells one.
+    assigned_span: Option<(i64, i64)>,
 }
 
 /// Settings of a time-window operator, from the `WindowedStream`.
@@ -121,6 +123,7 @@ where
             contents: WindowContents::default(),
             timers: TimerService::default(),
             assigned: Vec::new(),
+            assigned_span: None,
         })
     }
 
@@ -306,6 +309,19 @@ where
         now: i64,
         out: &mut Output<Batch<F::Output>>,
     ) -> Result<Option<T>> {
+        // The common case of one window (tumbling windows) needs no list of slots.
+        if let [window] = assigned {
+            if self.is_window_late(window) {
+                return Ok(Some(value));
+            }
+            let position = {
+                let key = (self.selector)(&value);
+                let function = &self.function;
+                contents.locate(*window, &key, || function.create())
+            };
+            self.add_at(contents, window, position, value, now, out)?;
+            return Ok(None);
+        }
         // The element moves into the last window that can take it and is copied into the
         // others.
         let Some(last_taker) = assigned
@@ -338,28 +354,41 @@ where
             } else {
                 value.clone()
             };
-            let Some(element) = element else {
-                continue;
-            };
-            let (key, slot) = contents.slot(*position);
-            self.function.add(&mut slot.accumulator, element);
-            // Flink's EventTimeTrigger: a window whose end the watermark has passed already
-            // (but which is within the allowed lateness) fires again at once, with the update.
-            if self.event_time && window.max_timestamp() <= self.watermark {
-                slot.fired_on_time = true;
-                Self::emit(
-                    &mut self.function,
-                    key,
-                    window,
-                    &slot.accumulator,
-                    self.watermark,
-                    now,
-                    out,
-                )?;
+            if let Some(element) = element {
+                self.add_at(contents, window, *position, element, now, out)?;
             }
         }
         self.located = located;
         Ok(None)
+    }
+
+    /// Adds an element to its slot in `window`.
+    fn add_at(
+        &mut self,
+        contents: &mut WindowContents<K, F::Accumulator>,
+        window: &TimeWindow,
+        position: SlotPosition,
+        element: T,
+        now: i64,
+        out: &mut Output<Batch<F::Output>>,
+    ) -> Result<()> {
+        let (key, slot) = contents.slot(position);
+        self.function.add(&mut slot.accumulator, element);
+        // Flink's EventTimeTrigger: a window whose end the watermark has passed already (but
+        // which is within the allowed lateness) fires again at once, with the update.
+        if self.event_time && window.max_timestamp() <= self.watermark {
+            slot.fired_on_time = true;
+            Self::emit(
+                &mut self.function,
+                key,
+                window,
+                &slot.accumulator,
+                self.watermark,
+                now,
+                out,
+            )?;
+        }
+        Ok(())
     }
 
     /// Adds an element to its merging (session) windows. Returns the element back when no
@@ -560,10 +589,21 @@ where
             if logic.event_time && record.timestamp == NO_TIMESTAMP {
                 return Err(missing_timestamp(&logic.assigner));
             }
-            self.assigned.clear();
-            logic
-                .assigner
-                .assign_windows(record.timestamp, now, &mut self.assigned);
+            let time = if logic.event_time {
+                record.timestamp
+            } else {
+                now
+            };
+            if !self
+                .assigned_span
+                .is_some_and(|(from, to)| from <= time && time < to)
+            {
+                self.assigned.clear();
+                logic
+                    .assigner
+                    .assign_windows(record.timestamp, now, &mut self.assigned);
+                self.assigned_span = logic.assigner.same_windows_span(time);
+            }
             let dropped = if logic.merging {
                 let key = (logic.selector)(&record.value).into_owned();
                 logic.add_to_sessions(
