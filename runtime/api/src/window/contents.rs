@@ -152,14 +152,20 @@ impl<K: KeyData, A> WindowContents<K, A> {
         )
     }
 
-    /// Puts a restored slot back into its window.
+    /// Puts a restored slot back into its window. A key restored twice into one window (which
+    /// a snapshot never holds) keeps its last slot.
     pub(crate) fn restore(&mut self, window: TimeWindow, key: K, slot: WindowSlot<A>) {
         let pane = self.pane(window);
         let pane = &mut self.panes[pane as usize];
-        let index = pane.slots.len() as u32;
-        if pane.index.insert(key.clone(), index).is_none() {
-            pane.keys.push(key);
-            pane.slots.push(slot);
+        match pane.index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(existing) => {
+                pane.slots[*existing.get() as usize] = slot;
+            }
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                pane.keys.push(vacant.key().clone());
+                vacant.insert(pane.slots.len() as u32);
+                pane.slots.push(slot);
+            }
         }
     }
 
@@ -215,5 +221,73 @@ impl<K: KeyData, A> WindowContents<K, A> {
                 visit(&pane.window, key, slot);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fires at `time` with `lateness` and returns `(window start, key, count)` of each firing.
+    fn fire(
+        contents: &mut WindowContents<char, u32>,
+        time: i64,
+        lateness: i64,
+    ) -> Vec<(i64, char, u32)> {
+        let mut fired = Vec::new();
+        contents
+            .fire(
+                time,
+                |window| window.max_timestamp() + lateness,
+                |window, key, count| {
+                    fired.push((window.start, *key, *count));
+                    Ok(())
+                },
+            )
+            .unwrap();
+        fired
+    }
+
+    fn add(contents: &mut WindowContents<char, u32>, start: i64, key: char) {
+        let position = contents.locate(TimeWindow::new(start, start + 10), &key, || 0);
+        contents.slot(position).1.accumulator += 1;
+    }
+
+    #[test]
+    fn windows_fire_in_end_order_with_keys_in_arrival_order_and_are_purged_after_the_lateness() {
+        let mut contents = WindowContents::default();
+        add(&mut contents, 10, 'b');
+        add(&mut contents, 0, 'b');
+        add(&mut contents, 0, 'a');
+        add(&mut contents, 0, 'b');
+        assert_eq!(fire(&mut contents, 8, 5), vec![]);
+        assert_eq!(fire(&mut contents, 9, 5), vec![(0, 'b', 2), (0, 'a', 1)]);
+        // Fired on time, kept for the lateness: a firing does not repeat.
+        assert_eq!(fire(&mut contents, 13, 5), vec![]);
+        assert_eq!(contents.open.len(), 2);
+        assert_eq!(fire(&mut contents, 14, 5), vec![]);
+        assert_eq!(contents.open.len(), 1);
+        // The purged window's storage serves the next window.
+        add(&mut contents, 20, 'c');
+        assert_eq!(contents.panes.len(), 2);
+        assert_eq!(
+            fire(&mut contents, i64::MAX, 0),
+            vec![(10, 'b', 1), (20, 'c', 1)]
+        );
+        assert!(contents.open.is_empty());
+    }
+
+    #[test]
+    fn restored_slots_keep_whether_they_fired() {
+        let mut contents = WindowContents::default();
+        let window = TimeWindow::new(0, 10);
+        let slot = |accumulator, fired_on_time| WindowSlot {
+            accumulator,
+            fired_on_time,
+        };
+        contents.restore(window, 'a', slot(1, true));
+        contents.restore(window, 'b', slot(2, false));
+        contents.restore(window, 'b', slot(3, false));
+        assert_eq!(fire(&mut contents, 9, 0), vec![(0, 'b', 3)]);
     }
 }
