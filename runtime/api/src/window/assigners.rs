@@ -19,6 +19,14 @@ pub trait WindowAssigner: fmt::Display + fmt::Debug + Send + Sync + 'static {
     /// Event time (timestamps and watermarks) or processing time (the wall clock).
     fn is_event_time(&self) -> bool;
 
+    /// A span `[from, to)` around `time` (the element's timestamp in event time, the
+    /// processing time otherwise) in which every time is assigned the same windows as `time`,
+    /// so that consecutive elements can share one assignment. `None` when there is none to
+    /// tell.
+    fn same_windows_span(&self, _time: i64) -> Option<(i64, i64)> {
+        None
+    }
+
     /// Whether overlapping windows of a key are merged (session windows).
     fn is_merging(&self) -> bool {
         false
@@ -64,6 +72,14 @@ fn check_gap(name: &str, gap: i64) -> Result<()> {
 fn tumbling(timestamp: i64, size: i64, offset: i64, windows: &mut Vec<TimeWindow>) {
     let start = TimeWindow::window_start_with_offset(timestamp, offset, size);
     windows.push(TimeWindow::new(start, start.saturating_add(size)));
+}
+
+/// A tumbling window is the span of times assigned to it, unless it is cut off at either end
+/// of time (where assignment clamps).
+fn tumbling_span(time: i64, size: i64, offset: i64) -> Option<(i64, i64)> {
+    let start = TimeWindow::window_start_with_offset(time, offset, size);
+    let end = start.checked_add(size)?;
+    (size > 0 && start != i64::MIN && end != i64::MAX).then_some((start, end))
 }
 
 /// Every window `[start, start + size)` with `start` on the slide grid that contains the
@@ -117,6 +133,10 @@ macro_rules! tumbling_assigner {
 
             fn is_event_time(&self) -> bool {
                 $event_time
+            }
+
+            fn same_windows_span(&self, time: i64) -> Option<(i64, i64)> {
+                tumbling_span(time, self.size, self.offset)
             }
 
             fn validate(&self) -> Result<()> {
@@ -308,5 +328,29 @@ mod tests {
                 .validate()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn every_time_of_a_same_windows_span_gets_the_same_windows() {
+        let tumbling = TumblingEventTimeWindows::of(Duration::from_millis(10))
+            .with_offset(Duration::from_millis(3));
+        assert_eq!(tumbling.same_windows_span(27), Some((23, 33)));
+        assert_eq!(tumbling.same_windows_span(-5), Some((-7, 3)));
+        for time in [-25, -7, -1, 0, 2, 3, 22, 23, 32, 33, 1_000_003] {
+            let (from, to) = tumbling.same_windows_span(time).unwrap();
+            assert!(from <= time && time < to, "{time}: [{from}, {to})");
+            for other in [from, from + 1, to - 1] {
+                assert_eq!(assign(&tumbling, other), assign(&tumbling, time), "{other}");
+            }
+        }
+        // Windows cut off at the ends of time are assigned one by one.
+        assert_eq!(tumbling.same_windows_span(i64::MIN), None);
+        assert_eq!(tumbling.same_windows_span(i64::MAX), None);
+        // Sliding and session windows do not tell a span.
+        let sliding =
+            SlidingEventTimeWindows::of(Duration::from_millis(7), Duration::from_millis(5));
+        assert_eq!(sliding.same_windows_span(5), None);
+        let sessions = EventTimeSessionWindows::with_gap(Duration::from_millis(5));
+        assert_eq!(sessions.same_windows_span(5), None);
     }
 }

@@ -40,6 +40,7 @@
 //! ```
 
 mod assigners;
+mod contents;
 mod count;
 mod functions;
 mod operator;

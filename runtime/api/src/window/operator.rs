@@ -2,22 +2,30 @@
 //! or processing time), as Flink's `WindowOperator` with the `EventTimeTrigger` or
 //! `ProcessingTimeTrigger` its assigners default to.
 //!
-//! Each key's open windows and their accumulators are one value of keyed state (an ordered
-//! map from window to accumulator), so they are snapshotted by key group with the rest of the
-//! keyed state. Timers are `(key, time)` pairs: when one fires, every window of that key whose
-//! end or cleanup time has come is handled. A timer that no window needs any more (its window
-//! merged into a session) therefore does nothing, which is why timers are never deleted.
+//! Windows that never merge (tumbling, sliding) are kept window first, in
+//! [`WindowContents`]: all keys of such a window fire and are purged together, so the window
+//! carries the timers and no per-key timer exists.
+//!
+//! Merging (session) windows are kept per key: each key's open windows and their accumulators
+//! are one value of keyed state (an ordered map from window to accumulator). Their timers are
+//! `(key, time)` pairs: when one fires, every window of that key whose end or cleanup time has
+//! come is handled. A timer that no window needs any more (its window merged into a session)
+//! therefore does nothing, which is why timers are never deleted.
+//!
+//! Either way the snapshot is the same: per key, its windows and accumulators, in keyed state,
+//! so windows are snapshotted by key group and rescale with the job.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use flinkrs_core::time::now_millis;
-use flinkrs_core::{Batch, CheckpointId, Error, NO_TIMESTAMP, Record, Result, Watermark};
+use flinkrs_core::{Batch, CheckpointId, Error, NO_TIMESTAMP, Result, Watermark};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, OutputTag, TaskInfo, TimerService};
 use flinkrs_state::{KeyData, KeyedStateBackend, StateData, StateMap, ValueState};
 use serde::{Deserialize, Serialize};
 
 use super::assigners::WindowAssigner;
+use super::contents::{SlotPosition, WindowContents};
 use super::functions::{InternalWindowFunction, WindowCollector, WindowContext};
 use super::time_window::TimeWindow;
 use crate::keyed::{KeySelector, keyed_backend, keyed_snapshot};
@@ -27,8 +35,8 @@ use crate::keyed::{KeySelector, keyed_backend, keyed_snapshot};
 /// Kept in state so that a restore does not fire a window on time twice.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct WindowSlot<A> {
-    accumulator: A,
-    fired_on_time: bool,
+    pub(super) accumulator: A,
+    pub(super) fired_on_time: bool,
 }
 
 /// A key's open windows.
@@ -43,50 +51,31 @@ struct WindowLogic<T, K, F> {
     allowed_lateness: i64,
     late_data: Option<OutputTag<T>>,
     event_time: bool,
+    /// Sessions: windows are kept per key, with per-key timers. Otherwise window first.
+    merging: bool,
     batch_mode: bool,
     clock: fn() -> i64,
     watermark: i64,
     /// Windows a timer purges, reused so firing allocates nothing.
     expired: Vec<TimeWindow>,
+    /// The slots an element goes into, reused.
+    located: Vec<(TimeWindow, SlotPosition)>,
 }
 
 pub(crate) struct TimeWindowOperator<T, K, F: InternalWindowFunction<K, T, TimeWindow>> {
     logic: WindowLogic<T, K, F>,
     backend: Option<KeyedStateBackend<K>>,
+    /// Per key, its windows: the state of merging windows, and the snapshot format of all.
     windows: Option<ValueState<WindowMap<F::Accumulator>>>,
+    /// The open windows of a non-merging assigner.
+    contents: WindowContents<K, F::Accumulator>,
+    /// Timers of merging windows.
     timers: TimerService<K>,
     /// Reused for each element's windows, so assignment allocates nothing.
     assigned: Vec<TimeWindow>,
-    /// Reused by each batch's grouping by key.
-    groups: KeyGroups<T, K>,
+    /// The span of times `assigned` holds the windows of, when the assigner tells one.
+    assigned_span: Option<(i64, i64)>,
 }
-
-/// A batch's rows grouped by key, in the order each key first appears; within a group the
-/// rows keep their order. Every buffer is reused from batch to batch.
-struct KeyGroups<T, K> {
-    /// The batch's rows; each is taken out once, when its group is processed.
-    rows: Vec<Option<Record<T>>>,
-    /// For each row, the next row of its key (`u32::MAX` ends the chain).
-    next: Vec<u32>,
-    /// Group number of each key of the batch.
-    index: StateMap<K, u32>,
-    /// Per group: its key and the first and last row of its chain.
-    groups: Vec<(K, u32, u32)>,
-}
-
-impl<T, K> Default for KeyGroups<T, K> {
-    fn default() -> Self {
-        KeyGroups {
-            rows: Vec::new(),
-            next: Vec::new(),
-            index: StateMap::default(),
-            groups: Vec::new(),
-        }
-    }
-}
-
-/// Ends a chain of rows in [`KeyGroups::next`].
-const END_OF_CHAIN: u32 = u32::MAX;
 
 /// Settings of a time-window operator, from the `WindowedStream`.
 pub(crate) struct TimeWindowSettings<T> {
@@ -113,6 +102,7 @@ where
             logic: WindowLogic {
                 selector,
                 event_time,
+                merging: settings.assigner.is_merging(),
                 assigner: settings.assigner,
                 function,
                 // Lateness only exists in event time, as in Flink.
@@ -126,12 +116,14 @@ where
                 clock: now_millis,
                 watermark: i64::MIN,
                 expired: Vec::new(),
+                located: Vec::new(),
             },
             backend: None,
             windows: None,
+            contents: WindowContents::default(),
             timers: TimerService::default(),
             assigned: Vec::new(),
-            groups: KeyGroups::default(),
+            assigned_span: None,
         })
     }
 
@@ -142,12 +134,21 @@ where
         self
     }
 
-    /// Registers the timers of every restored window again: timers are not part of the keyed
-    /// snapshot, but each window's timers follow from the window itself.
-    fn restore_timers(&mut self) {
+    /// Takes restored windows out of keyed state: non-merging windows move into the window
+    /// contents; merging windows stay, and their timers are registered again (timers are not
+    /// part of the keyed snapshot, but each window's timers follow from the window itself).
+    fn restore_windows(&mut self) {
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
             return;
         };
+        if !self.logic.merging {
+            for (key, windows) in state.drain_all(backend) {
+                for (window, slot) in windows {
+                    self.contents.restore(window, key.clone(), slot);
+                }
+            }
+            return;
+        }
         for (key, windows) in state.drain_all(backend) {
             for (window, slot) in &windows {
                 self.logic
@@ -157,11 +158,44 @@ where
         }
     }
 
+    /// Fires the non-merging windows whose end is at or before `time` and purges those whose
+    /// cleanup time has come, all keys of a window at once.
+    fn fire_windows(&mut self, time: i64, out: &mut Output<Batch<F::Output>>) -> Result<()> {
+        let logic = &mut self.logic;
+        // One reading of the clock for all windows that fire, as for a batch's records.
+        let now = (logic.clock)();
+        let watermark = logic.watermark;
+        let allowed_lateness = logic.allowed_lateness;
+        let function = &mut logic.function;
+        self.contents.fire(
+            time,
+            |window| window.max_timestamp().saturating_add(allowed_lateness),
+            |window, key, accumulator| {
+                WindowLogic::<T, K, F>::emit(
+                    function,
+                    key,
+                    window,
+                    accumulator,
+                    watermark,
+                    now,
+                    out,
+                )
+            },
+        )
+    }
+
     fn fire_event_time_timers(
         &mut self,
         watermark: i64,
         out: &mut Output<Batch<F::Output>>,
     ) -> Result<()> {
+        if !self.logic.merging {
+            // Processing-time windows do not fire on watermarks.
+            if !self.logic.event_time {
+                return Ok(());
+            }
+            return self.fire_windows(watermark, out);
+        }
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
             return Ok(());
         };
@@ -178,6 +212,12 @@ where
         now: i64,
         out: &mut Output<Batch<F::Output>>,
     ) -> Result<()> {
+        if !self.logic.merging {
+            if self.logic.event_time {
+                return Ok(());
+            }
+            return self.fire_windows(now, out);
+        }
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
             return Ok(());
         };
@@ -259,12 +299,105 @@ where
         function.emit(key, &context, accumulator, &mut collector)
     }
 
-    /// Adds an element to its windows. Returns the element back when no window took it.
+    /// Adds an element to its non-merging windows. Returns the element back when no window
+    /// took it.
+    fn add_to_windows(
+        &mut self,
+        contents: &mut WindowContents<K, F::Accumulator>,
+        assigned: &[TimeWindow],
+        value: T,
+        now: i64,
+        out: &mut Output<Batch<F::Output>>,
+    ) -> Result<Option<T>> {
+        // The common case of one window (tumbling windows) needs no list of slots.
+        if let [window] = assigned {
+            if self.is_window_late(window) {
+                return Ok(Some(value));
+            }
+            let position = {
+                let key = (self.selector)(&value);
+                let function = &self.function;
+                contents.locate(*window, &key, || function.create())
+            };
+            self.add_at(contents, window, position, value, now, out)?;
+            return Ok(None);
+        }
+        // The element moves into the last window that can take it and is copied into the
+        // others.
+        let Some(last_taker) = assigned
+            .iter()
+            .rposition(|window| !self.is_window_late(window))
+        else {
+            return Ok(Some(value));
+        };
+        // The slots are found first, with the key borrowed from the value: it is copied only
+        // when it enters a window.
+        let mut located = std::mem::take(&mut self.located);
+        located.clear();
+        {
+            let key = (self.selector)(&value);
+            let function = &self.function;
+            for window in &assigned[..=last_taker] {
+                if !self.is_window_late(window) {
+                    located.push((
+                        *window,
+                        contents.locate(*window, &key, || function.create()),
+                    ));
+                }
+            }
+        }
+        let mut value = Some(value);
+        let last = located.len() - 1;
+        for (index, (window, position)) in located.iter().enumerate() {
+            let element = if index == last {
+                value.take()
+            } else {
+                value.clone()
+            };
+            if let Some(element) = element {
+                self.add_at(contents, window, *position, element, now, out)?;
+            }
+        }
+        self.located = located;
+        Ok(None)
+    }
+
+    /// Adds an element to its slot in `window`.
+    fn add_at(
+        &mut self,
+        contents: &mut WindowContents<K, F::Accumulator>,
+        window: &TimeWindow,
+        position: SlotPosition,
+        element: T,
+        now: i64,
+        out: &mut Output<Batch<F::Output>>,
+    ) -> Result<()> {
+        let (key, slot) = contents.slot(position);
+        self.function.add(&mut slot.accumulator, element);
+        // Flink's EventTimeTrigger: a window whose end the watermark has passed already (but
+        // which is within the allowed lateness) fires again at once, with the update.
+        if self.event_time && window.max_timestamp() <= self.watermark {
+            slot.fired_on_time = true;
+            Self::emit(
+                &mut self.function,
+                key,
+                window,
+                &slot.accumulator,
+                self.watermark,
+                now,
+                out,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Adds an element to its merging (session) windows. Returns the element back when no
+    /// window took it.
     #[expect(
         clippy::too_many_arguments,
         reason = "the operator's parts, borrowed apart"
     )]
-    fn process_element(
+    fn add_to_sessions(
         &mut self,
         backend: &mut KeyedStateBackend<K>,
         state: ValueState<WindowMap<F::Accumulator>>,
@@ -276,35 +409,20 @@ where
         out: &mut Output<Batch<F::Output>>,
     ) -> Result<Option<T>> {
         if state.get_mut_for_key(backend, key).is_none() {
-            if assigned.iter().all(|window| self.is_window_late(window)) {
-                return Ok(Some(value));
-            }
             state.insert_for_key(backend, key.clone(), BTreeMap::new());
         }
         let Some(windows) = state.get_mut_for_key(backend, key) else {
             return Ok(Some(value));
         };
-        // The element moves into the last window that can take it and is copied into the
-        // others. Merging windows are only known to be late after merging, so there the last
-        // assigned window is taken (sessions assign exactly one).
-        let last_taker = if self.assigner.is_merging() {
-            assigned.len().checked_sub(1)
-        } else {
-            assigned
-                .iter()
-                .rposition(|window| !self.is_window_late(window))
-        };
-        let Some(last_taker) = last_taker else {
+        // Merging windows are only known to be late after merging, so the element moves into
+        // the last assigned window (sessions assign exactly one) and is copied into the others.
+        let Some(last_taker) = assigned.len().checked_sub(1) else {
             return Ok(Some(value));
         };
         let mut value = Some(value);
         let mut accepted = false;
         for (index, proposed) in assigned.iter().enumerate() {
-            let window = if self.assigner.is_merging() {
-                self.merge_into(windows, *proposed)
-            } else {
-                *proposed
-            };
+            let window = self.merge_into(windows, *proposed);
             if self.is_window_late(&window) {
                 continue;
             }
@@ -318,23 +436,12 @@ where
             };
             accepted = true;
             let function = &mut self.function;
-            // Timers are registered when a window is created; they stay until they fire, so a
-            // window that already exists needs none (registering per record costs hashing).
-            let (slot, created) = match windows.entry(window) {
-                std::collections::btree_map::Entry::Vacant(vacant) => (
-                    vacant.insert(WindowSlot {
-                        accumulator: function.create(),
-                        fired_on_time: false,
-                    }),
-                    true,
-                ),
-                std::collections::btree_map::Entry::Occupied(occupied) => {
-                    (occupied.into_mut(), false)
-                }
-            };
+            let slot = windows.entry(window).or_insert_with(|| WindowSlot {
+                accumulator: function.create(),
+                fired_on_time: false,
+            });
             function.add(&mut slot.accumulator, element);
-            // Flink's EventTimeTrigger: a window whose end the watermark has passed already
-            // (but which is within the allowed lateness) fires again at once, with the update.
+            // As for non-merging windows: a window whose end has passed fires again at once.
             let late_firing = self.event_time && window.max_timestamp() <= self.watermark;
             if late_firing {
                 slot.fired_on_time = true;
@@ -349,83 +456,13 @@ where
                 )?;
             }
             // A merged session window is built inside `merge_into`, so it always registers.
-            if created || self.assigner.is_merging() {
-                self.register_timers(timers, key, &window, slot.fired_on_time);
-            }
+            self.register_timers(timers, key, &window, slot.fired_on_time);
         }
         if windows.is_empty() {
             state.remove_entry_for_key(backend, key);
         }
         // Flink's `isSkippedElement`: only an element no window took may count as late.
         Ok(if accepted { None } else { value })
-    }
-
-    /// Adds the rows of one key (the chain from `first` in `groups`) to their windows, when
-    /// none of them can be late or fire: the key's windows are looked up once for all of them.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the operator's parts, borrowed apart"
-    )]
-    fn process_group(
-        &mut self,
-        backend: &mut KeyedStateBackend<K>,
-        state: ValueState<WindowMap<F::Accumulator>>,
-        timers: &mut TimerService<K>,
-        assigned: &mut Vec<TimeWindow>,
-        rows: &mut [Option<Record<T>>],
-        next: &[u32],
-        key: &K,
-        first: u32,
-        now: i64,
-    ) {
-        if state.get_mut_for_key(backend, key).is_none() {
-            state.insert_for_key(backend, key.clone(), BTreeMap::new());
-        }
-        let Some(windows) = state.get_mut_for_key(backend, key) else {
-            return;
-        };
-        let mut row = first;
-        while row != END_OF_CHAIN {
-            let Some(record) = rows[row as usize].take() else {
-                break;
-            };
-            row = next[row as usize];
-            assigned.clear();
-            self.assigner
-                .assign_windows(record.timestamp, now, assigned);
-            let mut value = Some(record.value);
-            let last = assigned.len().saturating_sub(1);
-            for (index, window) in assigned.iter().enumerate() {
-                let element = if index == last {
-                    value.take()
-                } else {
-                    value.clone()
-                };
-                let Some(element) = element else {
-                    continue;
-                };
-                let function = &mut self.function;
-                let (slot, created) = match windows.entry(*window) {
-                    std::collections::btree_map::Entry::Vacant(vacant) => (
-                        vacant.insert(WindowSlot {
-                            accumulator: function.create(),
-                            fired_on_time: false,
-                        }),
-                        true,
-                    ),
-                    std::collections::btree_map::Entry::Occupied(occupied) => {
-                        (occupied.into_mut(), false)
-                    }
-                };
-                function.add(&mut slot.accumulator, element);
-                if created {
-                    self.register_timers(timers, key, window, false);
-                }
-            }
-        }
-        if windows.is_empty() {
-            state.remove_entry_for_key(backend, key);
-        }
     }
 
     /// Merges the session window `proposed` with every open window of the key it touches, as
@@ -523,38 +560,6 @@ fn missing_timestamp(assigner: &Arc<dyn WindowAssigner>) -> Error {
     ))
 }
 
-impl<T, K: KeyData> KeyGroups<T, K> {
-    /// Takes the rows out of `batch` and chains them by key.
-    fn group(&mut self, batch: &mut Batch<T>, selector: &KeySelector<T, K>) {
-        self.clear();
-        for (row, record) in batch.drain(..).enumerate() {
-            let row = row as u32;
-            let key = selector(&record.value);
-            match self.index.get(&*key) {
-                Some(&group) => {
-                    let last = &mut self.groups[group as usize].2;
-                    self.next[*last as usize] = row;
-                    *last = row;
-                }
-                None => {
-                    let key = key.into_owned();
-                    self.index.insert(key.clone(), self.groups.len() as u32);
-                    self.groups.push((key, row, row));
-                }
-            }
-            self.next.push(END_OF_CHAIN);
-            self.rows.push(Some(record));
-        }
-    }
-
-    fn clear(&mut self) {
-        self.rows.clear();
-        self.next.clear();
-        self.index.clear();
-        self.groups.clear();
-    }
-}
-
 impl<T, K, F> Operator<Batch<T>, Batch<F::Output>> for TimeWindowOperator<T, K, F>
 where
     T: StateData,
@@ -565,7 +570,7 @@ where
         let mut backend = keyed_backend(info, state)?;
         self.windows = Some(ValueState::register(&mut backend, "window-contents")?);
         self.backend = Some(backend);
-        self.restore_timers();
+        self.restore_windows();
         Ok(())
     }
 
@@ -580,58 +585,40 @@ where
         let logic = &mut self.logic;
         // One reading of the clock per batch: a batch is processed within an instant.
         let now = (logic.clock)();
-        // A row whose timestamp is ahead of the watermark only goes into windows that end
-        // after it: it cannot be late, fire a window or be dropped. When every row of the batch
-        // is such a row (always, in processing time), the rows are grouped by key and each
-        // key's windows are looked up once. Each key's rows keep their order, and nothing is
-        // emitted, so the result is the same as row by row.
-        let mut groupable = !logic.assigner.is_merging();
-        if logic.event_time {
-            for record in batch.iter() {
-                if record.timestamp == NO_TIMESTAMP {
-                    return Err(missing_timestamp(&logic.assigner));
-                }
-                groupable &= record.timestamp > logic.watermark;
-            }
-        }
-        if groupable {
-            let groups = &mut self.groups;
-            groups.group(batch, &logic.selector);
-            for (key, first, _) in &groups.groups {
-                logic.process_group(
-                    backend,
-                    state,
-                    &mut self.timers,
-                    &mut self.assigned,
-                    &mut groups.rows,
-                    &groups.next,
-                    key,
-                    *first,
-                    now,
-                );
-            }
-            groups.clear();
-            return Ok(());
-        }
         for record in batch.drain(..) {
             if logic.event_time && record.timestamp == NO_TIMESTAMP {
                 return Err(missing_timestamp(&logic.assigner));
             }
-            self.assigned.clear();
-            logic
-                .assigner
-                .assign_windows(record.timestamp, now, &mut self.assigned);
-            let key = (logic.selector)(&record.value).into_owned();
-            let dropped = logic.process_element(
-                backend,
-                state,
-                &mut self.timers,
-                &self.assigned,
-                &key,
-                record.value,
-                now,
-                out,
-            )?;
+            let time = if logic.event_time {
+                record.timestamp
+            } else {
+                now
+            };
+            if !self
+                .assigned_span
+                .is_some_and(|(from, to)| from <= time && time < to)
+            {
+                self.assigned.clear();
+                logic
+                    .assigner
+                    .assign_windows(record.timestamp, now, &mut self.assigned);
+                self.assigned_span = logic.assigner.same_windows_span(time);
+            }
+            let dropped = if logic.merging {
+                let key = (logic.selector)(&record.value).into_owned();
+                logic.add_to_sessions(
+                    backend,
+                    state,
+                    &mut self.timers,
+                    &self.assigned,
+                    &key,
+                    record.value,
+                    now,
+                    out,
+                )?
+            } else {
+                logic.add_to_windows(&mut self.contents, &self.assigned, record.value, now, out)?
+            };
             // As Flink: an element no window took goes to the late-data output when it is late;
             // otherwise (or without that output) it is dropped.
             if let (Some(value), Some(tag)) = (dropped, &logic.late_data)
@@ -667,7 +654,27 @@ where
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        keyed_snapshot(self.backend.as_ref())
+        if self.logic.merging {
+            return keyed_snapshot(self.backend.as_ref());
+        }
+        let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
+            return keyed_snapshot(self.backend.as_ref());
+        };
+        // Window contents are snapshotted as merging windows are kept: per key, its windows.
+        // They pass through keyed state for the snapshot only.
+        let mut per_key: StateMap<K, WindowMap<F::Accumulator>> = StateMap::default();
+        self.contents.for_each(|window, key, slot| {
+            per_key
+                .entry(key.clone())
+                .or_default()
+                .insert(*window, slot.clone());
+        });
+        for (key, windows) in per_key {
+            state.insert_for_key(backend, key, windows);
+        }
+        let snapshot = keyed_snapshot(Some(backend));
+        state.drain_all(backend);
+        snapshot
     }
 
     fn end_input(&mut self, out: &mut Output<Batch<F::Output>>) -> Result<()> {
