@@ -1,7 +1,7 @@
 //! The Arrow aggregate operator driven directly: windows firing on watermarks, late rows,
 //! nulls, string keys, update streams, snapshot and rescaled restore, and plan errors.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::cast::AsArray;
@@ -9,74 +9,17 @@ use arrow_array::types::{Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use flinkrs_core::config::RUNTIME_MODE;
-use flinkrs_core::{
-    CheckpointBarrier, CheckpointId, Configuration, Result, Watermark, WatermarkStatus,
-};
+use flinkrs_core::{CheckpointId, Configuration, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
-use flinkrs_dataflow::input::TaskSnapshot;
-use flinkrs_dataflow::{ControlInput, Input, Operator, Output, TaskInfo};
+use flinkrs_dataflow::chain::Collect;
+use flinkrs_dataflow::{Operator, Output, TaskInfo};
 
 use super::{Aggregate, AggregatePlan, ArrowWindow, GroupAggregateOperator};
-
-/// The end of the harness's chain: keeps the batches that reach it.
-#[derive(Clone, Default)]
-struct Sink {
-    batches: Arc<Mutex<Vec<ArrowBatch>>>,
-}
-
-impl Sink {
-    fn take(&self) -> Vec<ArrowBatch> {
-        std::mem::take(&mut *self.batches.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-impl ControlInput for Sink {
-    fn open(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn process_watermark(&mut self, _watermark: Watermark) -> Result<()> {
-        Ok(())
-    }
-    fn process_watermark_status(&mut self, _status: WatermarkStatus) -> Result<()> {
-        Ok(())
-    }
-    fn process_barrier(&mut self, _: CheckpointBarrier, _: &mut TaskSnapshot) -> Result<()> {
-        Ok(())
-    }
-    fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
-        Ok(())
-    }
-    fn notify_checkpoint_aborted(&mut self, _checkpoint: CheckpointId) -> Result<()> {
-        Ok(())
-    }
-    fn on_processing_time(&mut self, _now_millis: i64) -> Result<()> {
-        Ok(())
-    }
-    fn flush_buffers(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn end_input(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn close(&mut self) -> Result<()> {
-        Ok(())
-    }
-}
-
-impl Input<ArrowBatch> for Sink {
-    fn process_batch(&mut self, batch: &mut ArrowBatch) -> Result<()> {
-        self.batches
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(std::mem::take(batch));
-        Ok(())
-    }
-}
 
 struct Harness {
     operator: GroupAggregateOperator,
     output: Output<ArrowBatch>,
-    sink: Sink,
+    sink: Collect<ArrowBatch>,
 }
 
 fn info(mode: &str, subtask_index: usize, parallelism: usize) -> TaskInfo {
@@ -96,7 +39,7 @@ fn info(mode: &str, subtask_index: usize, parallelism: usize) -> TaskInfo {
 
 impl Harness {
     fn new(plan: AggregatePlan, info: &TaskInfo) -> Self {
-        let sink = Sink::default();
+        let sink = Collect::default();
         Harness {
             operator: GroupAggregateOperator::new(Arc::new(plan), info),
             output: Output::new(Box::new(sink.clone()), Vec::new()),
@@ -196,13 +139,18 @@ fn a_window_fires_when_the_watermark_reaches_its_last_millisecond_and_late_rows_
     );
     harness.watermark(9_998);
     assert!(
-        harness.sink.take().is_empty(),
+        harness.sink.take_batches().is_empty(),
         "9 999 is still in the window"
     );
     harness.watermark(9_999);
     assert_eq!(
-        window_rows(&harness.sink.take()),
+        window_rows(&harness.sink.take_batches()),
         vec![(1, 0, 10_000, 9_999, 2), (2, 0, 10_000, 9_999, 1)]
+    );
+    // Each watermark is forwarded, after the results it fired.
+    assert_eq!(
+        harness.sink.take_watermarks(),
+        [Watermark(9_998), Watermark(9_999)]
     );
     // Window [0, 10 000) has fired: a row for it is late and dropped.
     harness.batch(
@@ -212,7 +160,7 @@ fn a_window_fires_when_the_watermark_reaches_its_last_millisecond_and_late_rows_
     assert_eq!(harness.operator.late_rows_dropped(), 1);
     harness.watermark(i64::MAX);
     assert_eq!(
-        window_rows(&harness.sink.take()),
+        window_rows(&harness.sink.take_batches()),
         vec![
             (1, 10_000, 20_000, 19_999, 1),
             (3, 10_000, 20_000, 19_999, 1)
@@ -255,11 +203,11 @@ fn sum_min_and_max_skip_nulls_and_are_null_for_a_group_of_nulls_only() {
         None,
     );
     assert!(
-        harness.sink.take().is_empty(),
+        harness.sink.take_batches().is_empty(),
         "batch mode emits at the end only"
     );
     harness.end();
-    let batches = harness.sink.take();
+    let batches = harness.sink.take_batches();
     assert_eq!(batches.len(), 1);
     let batch = batches[0].record_batch();
     assert_eq!(
@@ -312,17 +260,17 @@ fn a_streaming_group_aggregate_emits_the_keys_each_batch_changed_in_first_change
     let mut harness = Harness::new(plan, &info("STREAMING", 0, 1));
     harness.batch(string_batch(&[Some("b"), Some("a"), Some("b"), None]), None);
     assert_eq!(
-        string_counts(&harness.sink.take()),
+        string_counts(&harness.sink.take_batches()),
         [(Some("b".into()), 2), (Some("a".into()), 1), (None, 1)]
     );
     harness.batch(string_batch(&[Some("a"), Some("c")]), None);
     assert_eq!(
-        string_counts(&harness.sink.take()),
+        string_counts(&harness.sink.take_batches()),
         [(Some("a".into()), 2), (Some("c".into()), 1)]
     );
     harness.end();
     assert!(
-        harness.sink.take().is_empty(),
+        harness.sink.take_batches().is_empty(),
         "streaming mode emitted everything already"
     );
 }
@@ -345,7 +293,7 @@ fn a_snapshot_restored_at_parallelism_2_splits_the_groups_by_key_group_without_l
     original.batch(string_batch(&rows), None);
     let snapshot = original.operator.snapshot_state(CheckpointId(1)).unwrap();
     original.end();
-    let mut expected = string_counts(&original.sink.take());
+    let mut expected = string_counts(&original.sink.take_batches());
     expected.sort();
 
     let mut restored = Vec::new();
@@ -358,7 +306,7 @@ fn a_snapshot_restored_at_parallelism_2_splits_the_groups_by_key_group_without_l
             .initialize_state(&info, Some(snapshot.clone()))
             .unwrap();
         harness.end();
-        let counts = string_counts(&harness.sink.take());
+        let counts = string_counts(&harness.sink.take_batches());
         per_subtask.push(counts.len());
         restored.extend(counts);
     }
