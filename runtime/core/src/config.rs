@@ -20,6 +20,8 @@ pub enum OptionType {
     Text,
     RuntimeMode,
     Boolean,
+    /// A whole number, zero allowed.
+    Count,
 }
 
 /// A declared configuration option.
@@ -42,6 +44,16 @@ pub const OPERATOR_CHAINING: &str = "pipeline.operator-chaining.enabled";
 pub const BATCH_MAX_ROWS: &str = "taskmanager.network.batch.max-rows";
 pub const BATCH_MAX_BYTES: &str = "taskmanager.network.batch.max-bytes";
 pub const CHANNEL_CAPACITY: &str = "taskmanager.network.channel.buffers";
+pub const CHECKPOINTING_INTERVAL: &str = "execution.checkpointing.interval";
+pub const CHECKPOINTING_MIN_PAUSE: &str = "execution.checkpointing.min-pause";
+pub const CHECKPOINTING_TIMEOUT: &str = "execution.checkpointing.timeout";
+pub const TOLERABLE_FAILED_CHECKPOINTS: &str =
+    "execution.checkpointing.tolerable-failed-checkpoints";
+pub const CHECKPOINTS_NUM_RETAINED: &str = "execution.checkpointing.num-retained";
+
+/// Keys Flink still accepts under an older name: (old name, current name).
+pub const DEPRECATED_KEYS: &[(&str, &str)] =
+    &[("state.checkpoints.num-retained", CHECKPOINTS_NUM_RETAINED)];
 
 /// Every option the runtime reads. Keys follow Flink's names where Flink has one.
 pub const OPTIONS: &[ConfigOption] = &[
@@ -110,6 +122,36 @@ pub const OPTIONS: &[ConfigOption] = &[
         value_type: OptionType::PositiveInt,
         default: "4",
         description: "Batches a channel holds before the sender waits (backpressure).",
+    },
+    ConfigOption {
+        key: CHECKPOINTING_INTERVAL,
+        value_type: OptionType::Duration,
+        default: "0 ms",
+        description: "How often to take a checkpoint; 0 (the default) turns checkpointing off.",
+    },
+    ConfigOption {
+        key: CHECKPOINTING_MIN_PAUSE,
+        value_type: OptionType::Duration,
+        default: "0 ms",
+        description: "Shortest pause between the end of one checkpoint and the start of the next.",
+    },
+    ConfigOption {
+        key: CHECKPOINTING_TIMEOUT,
+        value_type: OptionType::Duration,
+        default: "10 min",
+        description: "A checkpoint not complete after this long is aborted.",
+    },
+    ConfigOption {
+        key: TOLERABLE_FAILED_CHECKPOINTS,
+        value_type: OptionType::Count,
+        default: "0",
+        description: "Consecutive failed checkpoints tolerated before the job fails over.",
+    },
+    ConfigOption {
+        key: CHECKPOINTS_NUM_RETAINED,
+        value_type: OptionType::PositiveInt,
+        default: "1",
+        description: "Completed checkpoints kept; older ones are deleted.",
     },
 ];
 
@@ -183,6 +225,10 @@ fn validate(option: &ConfigOption, value: &str) -> std::result::Result<(), Strin
             "true" | "false" => Ok(()),
             _ => Err(format!("'{value}' is not a boolean; use 'true' or 'false'")),
         },
+        OptionType::Count => match value.trim().parse::<u32>() {
+            Ok(_) => Ok(()),
+            _ => Err(format!("'{value}' is not a whole number of at least 0")),
+        },
         OptionType::Text => Ok(()),
     }
 }
@@ -204,8 +250,14 @@ impl Configuration {
     }
 
     /// Sets a key, rejecting unknown keys and malformed values with a message that names them.
+    /// A key Flink has renamed is accepted under its old name too, and stored under the new
+    /// one ([`DEPRECATED_KEYS`]).
     pub fn set(&mut self, key: &str, value: impl Into<String>) -> Result<()> {
         let value = value.into();
+        let key = DEPRECATED_KEYS
+            .iter()
+            .find(|(old, _)| *old == key)
+            .map_or(key, |(_, current)| current);
         let option = find_option(key).ok_or_else(|| {
             let known: Vec<&str> = OPTIONS.iter().map(|option| option.key).collect();
             Error::config(
@@ -297,6 +349,27 @@ impl Configuration {
     pub fn channel_capacity(&self) -> usize {
         self.positive_int(CHANNEL_CAPACITY)
     }
+
+    /// The checkpoint interval, or `None` when checkpointing is off.
+    pub fn checkpoint_interval(&self) -> Option<Duration> {
+        Some(self.duration(CHECKPOINTING_INTERVAL)).filter(|interval| !interval.is_zero())
+    }
+
+    pub fn checkpoint_min_pause(&self) -> Duration {
+        self.duration(CHECKPOINTING_MIN_PAUSE)
+    }
+
+    pub fn checkpoint_timeout(&self) -> Duration {
+        self.duration(CHECKPOINTING_TIMEOUT)
+    }
+
+    pub fn tolerable_failed_checkpoints(&self) -> u32 {
+        self.raw(TOLERABLE_FAILED_CHECKPOINTS).parse().unwrap_or(0)
+    }
+
+    pub fn checkpoints_num_retained(&self) -> usize {
+        self.positive_int(CHECKPOINTS_NUM_RETAINED)
+    }
 }
 
 #[cfg(test)]
@@ -370,5 +443,36 @@ mod tests {
         assert_eq!(parse_duration("1min").unwrap(), Duration::from_secs(60));
         assert!(parse_duration("ten seconds").is_err());
         assert!(parse_duration("5 fortnights").is_err());
+    }
+
+    #[test]
+    fn checkpointing_is_off_by_default_and_takes_flinks_keys() {
+        let mut config = Configuration::new();
+        assert_eq!(config.checkpoint_interval(), None);
+        assert_eq!(config.checkpoint_timeout(), Duration::from_secs(600));
+        assert_eq!(config.tolerable_failed_checkpoints(), 0);
+        assert_eq!(config.checkpoints_num_retained(), 1);
+        config
+            .set("execution.checkpointing.interval", "10 s")
+            .unwrap();
+        config
+            .set("execution.checkpointing.tolerable-failed-checkpoints", "0")
+            .unwrap();
+        // Flink's deprecated name is accepted and stored under the current one.
+        config.set("state.checkpoints.num-retained", "3").unwrap();
+        assert_eq!(config.checkpoint_interval(), Some(Duration::from_secs(10)));
+        assert_eq!(config.checkpoints_num_retained(), 3);
+        assert_eq!(
+            config.get("execution.checkpointing.num-retained"),
+            Some("3")
+        );
+        let error = config
+            .set("execution.checkpointing.tolerable-failed-checkpoints", "-1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("'-1' is not a whole number of at least 0"),
+            "{error}"
+        );
     }
 }

@@ -1,0 +1,298 @@
+//! The protocol's rules, driven event by event with a hand-moved clock.
+
+use std::time::{Duration, Instant};
+
+use flinkrs_core::{CheckpointId, Configuration};
+
+use crate::{Action, CheckpointCoordinator, CheckpointSettings, TaskKey};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn settings(tolerable_failures: u32) -> CheckpointSettings {
+    CheckpointSettings {
+        interval: 10 * SECOND,
+        min_pause: 3 * SECOND,
+        timeout: 60 * SECOND,
+        tolerable_failures,
+        num_retained: 2,
+    }
+}
+
+fn tasks() -> Vec<TaskKey> {
+    vec![
+        TaskKey {
+            vertex: 0,
+            subtask: 0,
+        },
+        TaskKey {
+            vertex: 1,
+            subtask: 0,
+        },
+        TaskKey {
+            vertex: 1,
+            subtask: 1,
+        },
+    ]
+}
+
+/// A coordinator, its start time and its tasks.
+fn coordinator(tolerable_failures: u32) -> (CheckpointCoordinator<String>, Instant, Vec<TaskKey>) {
+    let start = Instant::now();
+    (
+        CheckpointCoordinator::new(settings(tolerable_failures), tasks(), start),
+        start,
+        tasks(),
+    )
+}
+
+fn trigger(id: u64) -> Action<String> {
+    Action::TriggerCheckpoint {
+        checkpoint: CheckpointId(id),
+    }
+}
+
+/// Every task acknowledges `id` with a handle naming it; returns the last call's actions.
+fn acknowledge_all(
+    coordinator: &mut CheckpointCoordinator<String>,
+    id: u64,
+    tasks: &[TaskKey],
+) -> Vec<Action<String>> {
+    let mut actions = Vec::new();
+    for task in tasks {
+        let handle = format!("chk-{id}/{}-{}", task.vertex, task.subtask);
+        actions = coordinator.acknowledge(CheckpointId(id), *task, handle);
+    }
+    actions
+}
+
+/// Triggers, acknowledges and persists checkpoint `id` at `at`.
+fn complete(
+    coordinator: &mut CheckpointCoordinator<String>,
+    id: u64,
+    tasks: &[TaskKey],
+    at: Instant,
+) -> Vec<Action<String>> {
+    assert_eq!(coordinator.on_time(at), vec![trigger(id)]);
+    acknowledge_all(coordinator, id, tasks);
+    coordinator.persisted(CheckpointId(id), Ok(()), at)
+}
+
+#[test]
+fn a_checkpoint_is_triggered_each_interval_and_persisted_once_every_task_acknowledged() {
+    let (mut coordinator, start, tasks) = coordinator(0);
+    assert!(coordinator.on_time(start + 9 * SECOND).is_empty());
+    assert_eq!(coordinator.on_time(start + 10 * SECOND), vec![trigger(1)]);
+    assert_eq!(coordinator.pending(), Some(CheckpointId(1)));
+    assert!(
+        coordinator
+            .acknowledge(CheckpointId(1), tasks[0], "a".into())
+            .is_empty()
+    );
+    // Repeated, unknown and stale acknowledgements change nothing.
+    assert!(
+        coordinator
+            .acknowledge(CheckpointId(1), tasks[0], "again".into())
+            .is_empty()
+    );
+    let stranger = TaskKey {
+        vertex: 9,
+        subtask: 0,
+    };
+    assert!(
+        coordinator
+            .acknowledge(CheckpointId(1), stranger, "x".into())
+            .is_empty()
+    );
+    assert!(
+        coordinator
+            .acknowledge(CheckpointId(7), tasks[1], "x".into())
+            .is_empty()
+    );
+    assert!(
+        coordinator
+            .acknowledge(CheckpointId(1), tasks[2], "c".into())
+            .is_empty()
+    );
+    assert_eq!(
+        coordinator.acknowledge(CheckpointId(1), tasks[1], "b".into()),
+        vec![Action::Persist {
+            checkpoint: CheckpointId(1),
+            acknowledgements: vec![
+                (tasks[0], "a".to_owned()),
+                (tasks[2], "c".to_owned()),
+                (tasks[1], "b".to_owned()),
+            ],
+        }]
+    );
+    let done = start + 12 * SECOND;
+    assert_eq!(
+        coordinator.persisted(CheckpointId(1), Ok(()), done),
+        vec![Action::NotifyComplete {
+            checkpoint: CheckpointId(1)
+        }]
+    );
+    assert_eq!(coordinator.pending(), None);
+    assert_eq!(coordinator.latest_completed(), Some(CheckpointId(1)));
+    let completed: Vec<_> = coordinator.completed().copied().collect();
+    assert_eq!(completed[0].duration, 2 * SECOND);
+}
+
+#[test]
+fn only_one_checkpoint_is_in_flight_and_the_minimum_pause_follows_its_end() {
+    let (mut coordinator, start, tasks) = coordinator(0);
+    assert_eq!(coordinator.on_time(start + 10 * SECOND), vec![trigger(1)]);
+    // Checkpoint 2 is due at 20 s, but 1 is still pending.
+    assert!(coordinator.on_time(start + 21 * SECOND).is_empty());
+    acknowledge_all(&mut coordinator, 1, &tasks);
+    coordinator.persisted(CheckpointId(1), Ok(()), start + 22 * SECOND);
+    // Due since 20 s, but the pause runs until 25 s.
+    assert_eq!(coordinator.next_wakeup(), Some(start + 25 * SECOND));
+    assert!(coordinator.on_time(start + 24 * SECOND).is_empty());
+    assert_eq!(coordinator.on_time(start + 25 * SECOND), vec![trigger(2)]);
+    // The next is due an interval after that trigger.
+    acknowledge_all(&mut coordinator, 2, &tasks);
+    coordinator.persisted(CheckpointId(2), Ok(()), start + 26 * SECOND);
+    assert_eq!(coordinator.next_wakeup(), Some(start + 35 * SECOND));
+}
+
+#[test]
+fn completed_checkpoints_beyond_the_retained_number_are_discarded_oldest_first() {
+    let (mut coordinator, start, tasks) = coordinator(0);
+    complete(&mut coordinator, 1, &tasks, start + 10 * SECOND);
+    complete(&mut coordinator, 2, &tasks, start + 20 * SECOND);
+    assert_eq!(
+        complete(&mut coordinator, 3, &tasks, start + 30 * SECOND),
+        vec![
+            Action::NotifyComplete {
+                checkpoint: CheckpointId(3)
+            },
+            Action::Discard {
+                checkpoint: CheckpointId(1)
+            },
+        ]
+    );
+    let retained: Vec<u64> = coordinator.completed().map(|c| c.checkpoint.0).collect();
+    assert_eq!(retained, [2, 3]);
+}
+
+#[test]
+fn an_expired_checkpoint_is_aborted_and_fails_the_job_when_no_failure_is_tolerated() {
+    let (mut coordinator, start, tasks) = coordinator(0);
+    coordinator.on_time(start + 10 * SECOND);
+    coordinator.acknowledge(CheckpointId(1), tasks[0], "a".into());
+    assert_eq!(coordinator.next_wakeup(), Some(start + 70 * SECOND));
+    assert!(coordinator.on_time(start + 69 * SECOND).is_empty());
+    let actions = coordinator.on_time(start + 70 * SECOND);
+    let [
+        Action::NotifyAborted { checkpoint, reason },
+        Action::FailJob { reason: failure },
+    ] = actions.as_slice()
+    else {
+        panic!("expected an abort and a job failure, got {actions:?}");
+    };
+    assert_eq!(*checkpoint, CheckpointId(1));
+    assert!(
+        reason.contains("checkpoint 1 expired") && reason.contains("2 task(s)"),
+        "{reason}"
+    );
+    assert!(failure.contains("more than the 0 tolerated"), "{failure}");
+    // A failed coordinator does nothing more.
+    assert!(coordinator.on_time(start + 200 * SECOND).is_empty());
+    assert_eq!(coordinator.next_wakeup(), None);
+}
+
+#[test]
+fn tolerated_failures_let_the_job_go_on_and_a_completed_checkpoint_resets_the_count() {
+    let (mut coordinator, start, tasks) = coordinator(1);
+    coordinator.on_time(start + 10 * SECOND);
+    let declined = coordinator.decline(CheckpointId(1), tasks[2], "disk full", start + 11 * SECOND);
+    assert!(matches!(
+        declined.as_slice(),
+        [Action::NotifyAborted { reason, .. }]
+            if reason == "checkpoint 1 declined by subtask 1 of vertex 1: disk full"
+    ));
+    assert_eq!(coordinator.consecutive_failures(), 1);
+    // Checkpoint 2 completes: the count starts again.
+    complete(&mut coordinator, 2, &tasks, start + 21 * SECOND);
+    assert_eq!(coordinator.consecutive_failures(), 0);
+    // Two failures in a row are one more than tolerated.
+    assert_eq!(coordinator.on_time(start + 31 * SECOND), vec![trigger(3)]);
+    acknowledge_all(&mut coordinator, 3, &tasks);
+    let first = coordinator.persisted(
+        CheckpointId(3),
+        Err("S3 unreachable".into()),
+        start + 32 * SECOND,
+    );
+    assert!(
+        matches!(first.as_slice(), [Action::NotifyAborted { reason, .. }]
+        if reason == "checkpoint 3 could not be written to checkpoint storage: S3 unreachable")
+    );
+    assert_eq!(coordinator.on_time(start + 41 * SECOND), vec![trigger(4)]);
+    let second = coordinator.on_time(start + 101 * SECOND);
+    assert!(
+        matches!(
+            second.as_slice(),
+            [Action::NotifyAborted { .. }, Action::FailJob { .. }]
+        ),
+        "{second:?}"
+    );
+}
+
+#[test]
+fn a_checkpoint_persisted_after_it_expired_is_discarded() {
+    let (mut coordinator, start, tasks) = coordinator(5);
+    coordinator.on_time(start + 10 * SECOND);
+    acknowledge_all(&mut coordinator, 1, &tasks);
+    coordinator.on_time(start + 70 * SECOND);
+    assert_eq!(coordinator.pending(), None);
+    assert_eq!(
+        coordinator.persisted(CheckpointId(1), Ok(()), start + 71 * SECOND),
+        vec![Action::Discard {
+            checkpoint: CheckpointId(1)
+        }]
+    );
+    assert_eq!(coordinator.latest_completed(), None);
+    // Declines of checkpoints no longer pending change nothing.
+    assert!(
+        coordinator
+            .decline(CheckpointId(1), tasks[0], "late", start + 72 * SECOND)
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_restored_job_numbers_its_checkpoints_after_the_one_it_restored() {
+    let start = Instant::now();
+    let mut coordinator: CheckpointCoordinator<String> =
+        CheckpointCoordinator::new(settings(0), tasks(), start).continue_after(CheckpointId(41));
+    assert_eq!(coordinator.on_time(start + 10 * SECOND), vec![trigger(42)]);
+}
+
+#[test]
+fn settings_come_from_flinks_keys_and_checkpointing_is_off_without_an_interval() {
+    let mut config = Configuration::new();
+    assert_eq!(CheckpointSettings::from_config(&config), None);
+    config
+        .set("execution.checkpointing.interval", "1 s")
+        .unwrap();
+    config
+        .set("execution.checkpointing.min-pause", "500 ms")
+        .unwrap();
+    config
+        .set("execution.checkpointing.timeout", "2 min")
+        .unwrap();
+    config
+        .set("execution.checkpointing.tolerable-failed-checkpoints", "3")
+        .unwrap();
+    config.set("state.checkpoints.num-retained", "4").unwrap();
+    assert_eq!(
+        CheckpointSettings::from_config(&config),
+        Some(CheckpointSettings {
+            interval: SECOND,
+            min_pause: Duration::from_millis(500),
+            timeout: 120 * SECOND,
+            tolerable_failures: 3,
+            num_retained: 4,
+        })
+    );
+}
