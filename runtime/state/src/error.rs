@@ -63,6 +63,23 @@ pub enum Error {
     /// State was accessed outside of a keyed context.
     #[error("keyed state '{name}' used without a current key")]
     NoCurrentKey { name: String },
+
+    /// Checkpoint storage could not be read or written.
+    #[error("{action} '{}': {source}", path.display())]
+    Storage {
+        action: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A checkpoint file is not what it should be: truncated, of another format or version,
+    /// or not a checkpoint file at all.
+    #[error("checkpoint file '{}': {message}", path.display())]
+    CorruptCheckpoint {
+        path: std::path::PathBuf,
+        message: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -6,11 +6,15 @@
 //! Keyed state is held per key in a [`KeyedStateBackend`]. A snapshot groups entries by key
 //! group, so a snapshot taken at parallelism p can be restored by subtasks that own any other
 //! contiguous ranges of key groups (rescaling).
+//!
+//! [`storage`] writes checkpoints to a filesystem in Flink's layout (`<root>/<job-id>/chk-<n>/`,
+//! `_metadata` last) and reads them back, rejecting damaged files with the file named.
 
 mod backend;
 mod error;
 mod handles;
 mod snapshot;
+pub mod storage;
 
 pub use backend::{KeyData, KeyedStateBackend, StateData};
 pub use error::{Error, Result};

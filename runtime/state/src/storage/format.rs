@@ -1,0 +1,83 @@
+//! The header every checkpoint file starts with: an 8-byte magic and a format version.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// The format version this build writes and reads. A change of any file's layout gets a new
+/// version.
+pub(super) const FORMAT_VERSION: u16 = 1;
+
+const HEADER_LEN: usize = 10;
+
+/// The kinds of checkpoint file, told apart by their magic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FileKind {
+    Metadata,
+    TaskState,
+}
+
+impl FileKind {
+    fn magic(self) -> &'static [u8; 8] {
+        match self {
+            FileKind::Metadata => b"FLRSMETA",
+            FileKind::TaskState => b"FLRSTASK",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            FileKind::Metadata => "checkpoint metadata",
+            FileKind::TaskState => "task state",
+        }
+    }
+}
+
+/// A buffer holding the header of a file of `kind`, to append the body to.
+pub(super) fn with_header(kind: FileKind) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(64);
+    bytes.extend_from_slice(kind.magic());
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes
+}
+
+/// Reads a file of `kind` and returns its body, after checking its magic and version.
+pub(super) fn read_file(path: &Path, kind: FileKind) -> Result<Vec<u8>> {
+    let mut bytes = std::fs::read(path).map_err(|source| Error::Storage {
+        action: "cannot read checkpoint file",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let corrupt = |message: String| Error::CorruptCheckpoint {
+        path: path.to_path_buf(),
+        message,
+    };
+    let Some((magic, rest)) = bytes.split_first_chunk::<8>() else {
+        return Err(corrupt(format!(
+            "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
+            bytes.len()
+        )));
+    };
+    if magic != kind.magic() {
+        return Err(corrupt(format!(
+            "not a flinkrs {} file: it starts with {:?}, not {:?}",
+            kind.describe(),
+            String::from_utf8_lossy(magic),
+            String::from_utf8_lossy(kind.magic())
+        )));
+    }
+    let Some((version, _)) = rest.split_first_chunk::<2>() else {
+        return Err(corrupt(format!(
+            "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
+            bytes.len()
+        )));
+    };
+    let version = u16::from_le_bytes(*version);
+    if version != FORMAT_VERSION {
+        return Err(corrupt(format!(
+            "format version {version}; this build reads version {FORMAT_VERSION}"
+        )));
+    }
+    bytes.drain(..HEADER_LEN);
+    Ok(bytes)
+}
