@@ -50,10 +50,13 @@ pub const CHECKPOINTING_TIMEOUT: &str = "execution.checkpointing.timeout";
 pub const TOLERABLE_FAILED_CHECKPOINTS: &str =
     "execution.checkpointing.tolerable-failed-checkpoints";
 pub const CHECKPOINTS_NUM_RETAINED: &str = "execution.checkpointing.num-retained";
+pub const CHECKPOINTS_DIRECTORY: &str = "execution.checkpointing.dir";
 
 /// Keys Flink still accepts under an older name: (old name, current name).
-pub const DEPRECATED_KEYS: &[(&str, &str)] =
-    &[("state.checkpoints.num-retained", CHECKPOINTS_NUM_RETAINED)];
+pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
+    ("state.checkpoints.num-retained", CHECKPOINTS_NUM_RETAINED),
+    ("state.checkpoints.dir", CHECKPOINTS_DIRECTORY),
+];
 
 /// Every option the runtime reads. Keys follow Flink's names where Flink has one.
 pub const OPTIONS: &[ConfigOption] = &[
@@ -152,6 +155,13 @@ pub const OPTIONS: &[ConfigOption] = &[
         value_type: OptionType::PositiveInt,
         default: "1",
         description: "Completed checkpoints kept; older ones are deleted.",
+    },
+    ConfigOption {
+        key: CHECKPOINTS_DIRECTORY,
+        value_type: OptionType::Text,
+        default: "",
+        description: "Where checkpoints are written (file:// or a path); the system's temporary \
+                      folder when unset.",
     },
 ];
 
@@ -369,6 +379,12 @@ impl Configuration {
 
     pub fn checkpoints_num_retained(&self) -> usize {
         self.positive_int(CHECKPOINTS_NUM_RETAINED)
+    }
+
+    /// `execution.checkpointing.dir` as set, if it is.
+    pub fn checkpoints_directory(&self) -> Option<&str> {
+        self.get(CHECKPOINTS_DIRECTORY)
+            .filter(|dir| !dir.is_empty())
     }
 }
 

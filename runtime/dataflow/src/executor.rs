@@ -3,7 +3,9 @@
 //!
 //! [`LocalExecutor::start`] returns a [`RunningJob`]: the handle that cancels the job, sends
 //! checkpoint commands to its tasks' mailboxes, receives their acknowledgements, and waits for
-//! the result.
+//! the result. With `execution.checkpointing.interval` set, a checkpoint coordinator
+//! ([`checkpointing`](crate::checkpointing)) takes periodic checkpoints into
+//! `execution.checkpointing.dir`.
 //!
 //! Each subtask registers its metrics, and each operator of its chain its own, in a
 //! [`MetricRegistry`] (architecture decision 12): the executor's own, or one shared with
@@ -15,9 +17,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
+use flinkrs_checkpoint::{CheckpointSettings, TaskKey};
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result, SubtaskIndex};
+use flinkrs_state::storage::FileCheckpointStorage;
 
 use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
+use crate::checkpointing::{
+    self, CheckpointDriver, CompletedCheckpoint, DriverContext, checkpoint_root,
+};
 use crate::graph::{NodeKind, OutputSlot, StreamGraph};
 use crate::job_graph::{JobGraph, build_job_graph};
 use crate::metrics::{JobMetricGroup, MetricRegistry, MetricSnapshot, MetricValue, names};
@@ -94,7 +101,11 @@ pub struct RunningJob {
     /// Every task's mailbox handle, and whether the task is a source.
     tasks: Vec<(TaskHandle, bool)>,
     threads: Vec<(String, JoinHandle<Result<()>>)>,
+    /// Task snapshots, when no checkpoint driver collects them.
     acknowledgements: Receiver<TaskAcknowledgement>,
+    /// Periodic checkpoints, when `execution.checkpointing.interval` is set.
+    checkpoints: Option<CheckpointDriver>,
+    completed_checkpoints: Receiver<CompletedCheckpoint>,
 }
 
 impl LocalExecutor {
@@ -151,7 +162,7 @@ impl LocalExecutor {
             .min(Duration::from_millis(50))
             .max(Duration::from_millis(1));
 
-        let mut runners: Vec<(String, Box<dyn TaskRunner>, bool)> = Vec::new();
+        let mut runners: Vec<(String, Box<dyn TaskRunner>, bool, TaskKey)> = Vec::new();
         for (vertex_index, vertex) in job_graph.vertices.iter().enumerate() {
             for subtask in 0..vertex.parallelism {
                 let task_group =
@@ -200,22 +211,29 @@ impl LocalExecutor {
                     }
                 };
                 let name = format!("{} ({}/{})", vertex.name, subtask + 1, vertex.parallelism);
-                runners.push((name, runner, head.is_source()));
+                let key = TaskKey {
+                    vertex: vertex_index,
+                    subtask,
+                };
+                runners.push((name, runner, head.is_source(), key));
             }
         }
 
         // Starts the meters' clocks: rates are per second from here.
         self.metric_registry.tick(started);
         let mut tasks = Vec::with_capacity(runners.len());
+        let mut task_keys = Vec::with_capacity(runners.len());
         let mut threads = Vec::with_capacity(runners.len());
-        for (name, runner, is_source) in runners {
-            let (handle, task_mailbox) = mailbox(
+        for (task_index, (name, runner, is_source, key)) in runners.into_iter().enumerate() {
+            let (handle, mut task_mailbox) = mailbox(
                 name.clone(),
                 cancel.clone(),
                 Some(acknowledge.clone()),
                 tick,
                 buffer_timeout,
             );
+            task_mailbox.task_index = task_index;
+            task_keys.push(key);
             let job_cancel = cancel.clone();
             let thread = std::thread::Builder::new()
                 .name(name.clone())
@@ -234,6 +252,29 @@ impl LocalExecutor {
             tasks.push((handle, is_source));
             threads.push((name, thread));
         }
+        let (completed_sender, completed_checkpoints) = crossbeam_channel::unbounded();
+        let (checkpoints, acknowledgements) = match CheckpointSettings::from_config(&config) {
+            Some(settings) => {
+                let context = DriverContext {
+                    settings,
+                    storage: FileCheckpointStorage::new(checkpoint_root(&config)?),
+                    job_id: job_id.to_string(),
+                    tasks: tasks
+                        .iter()
+                        .zip(&task_keys)
+                        .map(|((handle, is_source), key)| (handle.clone(), *key, *is_source))
+                        .collect(),
+                    acknowledgements,
+                    cancel: cancel.clone(),
+                    completed: completed_sender,
+                };
+                (
+                    Some(checkpointing::start(context)?),
+                    crossbeam_channel::never(),
+                )
+            }
+            None => (None, acknowledgements),
+        };
         Ok(RunningJob {
             job_id,
             placement: schedule(&job_graph, slots_per_task_manager),
@@ -247,6 +288,8 @@ impl LocalExecutor {
             tasks,
             threads,
             acknowledgements,
+            checkpoints,
+            completed_checkpoints,
         })
     }
 }
@@ -276,9 +319,15 @@ impl RunningJob {
         }
     }
 
-    /// Task snapshots, one per task and checkpoint, as their barriers pass.
+    /// Task snapshots, one per task and checkpoint, as their barriers pass. Empty when
+    /// periodic checkpoints are on: the checkpoint coordinator collects them then.
     pub fn acknowledgements(&self) -> &Receiver<TaskAcknowledgement> {
         &self.acknowledgements
+    }
+
+    /// Each periodic checkpoint as it completes, with its folder.
+    pub fn completed_checkpoints(&self) -> &Receiver<CompletedCheckpoint> {
+        &self.completed_checkpoints
     }
 
     /// The job's metrics now: those of every subtask and of every operator in it, with
@@ -331,6 +380,10 @@ impl RunningJob {
                     });
                 }
             }
+        }
+        // A checkpointing failure cancels the tasks: it is the job's root cause.
+        if let Some(failure) = self.checkpoints.take().and_then(CheckpointDriver::stop) {
+            root_cause.get_or_insert(failure);
         }
         let metrics = self.metrics();
         // As Flink closes a job's metric group when its tasks are gone.

@@ -61,6 +61,7 @@
 pub mod batch;
 pub mod chain;
 pub mod channel;
+pub mod checkpointing;
 pub mod executor;
 pub mod gate;
 pub mod graph;
@@ -79,6 +80,7 @@ pub mod timers;
 pub mod type_ops;
 
 pub use batch::{BatchBuilder, StreamBatch};
+pub use checkpointing::CompletedCheckpoint;
 pub use executor::{JobResult, LocalExecutor, NodeMetrics, RunningJob};
 pub use graph::{NodeKind, OutputSlot, StreamEdge, StreamGraph, StreamNode};
 pub use input::{ControlInput, Input};

@@ -25,6 +25,8 @@ pub enum TaskCommand {
 pub struct TaskAcknowledgement {
     /// `"<vertex name> (<subtask>/<parallelism>)"`.
     pub task: String,
+    /// The task's index among the job's tasks, in the order the executor started them.
+    pub task_index: usize,
     pub checkpoint: CheckpointId,
     pub snapshot: TaskSnapshot,
 }
@@ -89,6 +91,8 @@ impl TaskHandle {
 #[derive(Debug)]
 pub struct Mailbox {
     pub name: String,
+    /// The task's index among the job's tasks (0 unless the executor sets it).
+    pub task_index: usize,
     pub commands: Receiver<TaskCommand>,
     pub cancel: CancelToken,
     /// Where snapshots go once a barrier passed the task; `None` drops them.
@@ -109,6 +113,7 @@ impl Mailbox {
             // The collector is gone only when the job is shutting down.
             let _ = acknowledgements.send(TaskAcknowledgement {
                 task: self.name.clone(),
+                task_index: self.task_index,
                 checkpoint: barrier.id,
                 snapshot,
             });
@@ -132,6 +137,7 @@ pub fn mailbox(
         },
         Mailbox {
             name,
+            task_index: 0,
             commands: receiver,
             cancel,
             acknowledgements,
