@@ -15,6 +15,9 @@ Examples:
   flinkrs run --example wordcount --input ./books -p 4
   flinkrs run --example wordcount -D execution.runtime-mode=batch
   flinkrs run --example windowed-sensors -D pipeline.name=sensors
+  flinkrs run --example scoreboard -D execution.checkpointing.interval=10s \\
+      -D execution.checkpointing.dir=/tmp/checkpoints
+  flinkrs run --example scoreboard -s /tmp/checkpoints/<job-id>/chk-3
 
 Configuration keys accepted by -D (Flink's names):
   parallelism.default               default parallelism of operators (same as -p)
@@ -23,7 +26,10 @@ Configuration keys accepted by -D (Flink's names):
   execution.runtime-mode            streaming (emit updates) or batch (final results only)
   pipeline.auto-watermark-interval  how often periodic watermarks are emitted (default 200 ms)
   taskmanager.numberOfTaskSlots     slots per TaskManager of the local cluster (default 1)
-  execution.buffer-timeout.interval longest wait before a partly filled batch is sent (100 ms)";
+  execution.buffer-timeout.interval longest wait before a partly filled batch is sent (100 ms)
+  execution.checkpointing.interval  how often to checkpoint (off by default)
+  execution.checkpointing.dir       where checkpoints go (a path or file:// URI)
+  execution.checkpointing.num-retained  completed checkpoints kept (default 1)";
 
 /// flinkrs: stream and batch processing with Apache Flink's model, in Rust.
 #[derive(Debug, Parser)]
@@ -63,6 +69,16 @@ pub struct RunArgs {
     /// A configuration value, as key=value with Flink's key names. Repeatable.
     #[arg(short = 'D', value_name = "KEY=VALUE")]
     pub dynamic_properties: Vec<String>,
+
+    /// Restore from this checkpoint or savepoint: a chk-<n> folder or its _metadata file
+    /// (sets execution.state-recovery.path).
+    #[arg(short = 's', long = "fromSavepoint", value_name = "PATH")]
+    pub from_savepoint: Option<PathBuf>,
+
+    /// Restore even if the checkpoint holds state of operators the job no longer has (sets
+    /// execution.state-recovery.ignore-unclaimed-state).
+    #[arg(short = 'n', long = "allowNonRestoredState")]
+    pub allow_non_restored_state: bool,
 }
 
 /// Runs the parsed command and turns its outcome into an exit code: 0 on success, 1 when
@@ -79,11 +95,20 @@ pub fn dispatch(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Run(args) => {
+            let mut dynamic_properties = args.dynamic_properties;
+            if let Some(path) = &args.from_savepoint {
+                dynamic_properties
+                    .push(format!("execution.state-recovery.path={}", path.display()));
+            }
+            if args.allow_non_restored_state {
+                dynamic_properties
+                    .push("execution.state-recovery.ignore-unclaimed-state=true".to_owned());
+            }
             let request = RunRequest {
                 example: args.example,
                 input: args.input,
                 parallelism: args.parallelism.map(|p| p as usize),
-                dynamic_properties: args.dynamic_properties,
+                dynamic_properties,
             };
             match run_example(&request) {
                 Ok(summary) => {

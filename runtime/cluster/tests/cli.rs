@@ -240,6 +240,19 @@ fn missing_input_path_is_named() {
 }
 
 #[test]
+fn a_missing_checkpoint_to_restore_from_is_named() {
+    let outcome = flinkrs(&["run", "--example", "wordcount", "-s", "/no/such/chk-3"]);
+    assert_eq!(outcome.code, Some(1));
+    assert!(
+        outcome
+            .stderr
+            .contains("checkpoint file '/no/such/chk-3': no such file: a checkpoint is complete"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
 fn unknown_configuration_key_is_rejected() {
     let outcome = flinkrs(&[
         "run",

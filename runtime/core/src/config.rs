@@ -51,11 +51,18 @@ pub const TOLERABLE_FAILED_CHECKPOINTS: &str =
     "execution.checkpointing.tolerable-failed-checkpoints";
 pub const CHECKPOINTS_NUM_RETAINED: &str = "execution.checkpointing.num-retained";
 pub const CHECKPOINTS_DIRECTORY: &str = "execution.checkpointing.dir";
+pub const STATE_RECOVERY_PATH: &str = "execution.state-recovery.path";
+pub const IGNORE_UNCLAIMED_STATE: &str = "execution.state-recovery.ignore-unclaimed-state";
 
 /// Keys Flink still accepts under an older name: (old name, current name).
 pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
     ("state.checkpoints.num-retained", CHECKPOINTS_NUM_RETAINED),
     ("state.checkpoints.dir", CHECKPOINTS_DIRECTORY),
+    ("execution.savepoint.path", STATE_RECOVERY_PATH),
+    (
+        "execution.savepoint.ignore-unclaimed-state",
+        IGNORE_UNCLAIMED_STATE,
+    ),
 ];
 
 /// Every option the runtime reads. Keys follow Flink's names where Flink has one.
@@ -162,6 +169,18 @@ pub const OPTIONS: &[ConfigOption] = &[
         default: "",
         description: "Where checkpoints are written (file:// or a path); the system's temporary \
                       folder when unset.",
+    },
+    ConfigOption {
+        key: STATE_RECOVERY_PATH,
+        value_type: OptionType::Text,
+        default: "",
+        description: "The checkpoint or savepoint (chk-<n> folder or _metadata) to restore from.",
+    },
+    ConfigOption {
+        key: IGNORE_UNCLAIMED_STATE,
+        value_type: OptionType::Boolean,
+        default: "false",
+        description: "Restore even if the checkpoint has state of operators the job lacks.",
     },
 ];
 
@@ -379,6 +398,16 @@ impl Configuration {
 
     pub fn checkpoints_num_retained(&self) -> usize {
         self.positive_int(CHECKPOINTS_NUM_RETAINED)
+    }
+
+    /// `execution.state-recovery.path`, if set.
+    pub fn state_recovery_path(&self) -> Option<&str> {
+        self.get(STATE_RECOVERY_PATH)
+            .filter(|path| !path.is_empty())
+    }
+
+    pub fn ignore_unclaimed_state(&self) -> bool {
+        self.raw(IGNORE_UNCLAIMED_STATE) == "true"
     }
 
     /// `execution.checkpointing.dir` as set, if it is.

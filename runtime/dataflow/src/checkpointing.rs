@@ -73,6 +73,8 @@ pub(crate) struct DriverContext {
     pub acknowledgements: Receiver<TaskAcknowledgement>,
     pub cancel: CancelToken,
     pub completed: Sender<CompletedCheckpoint>,
+    /// The checkpoint the job restored from: numbering continues after it.
+    pub restored_from: Option<CheckpointId>,
 }
 
 pub(crate) fn start(context: DriverContext) -> Result<CheckpointDriver> {
@@ -92,6 +94,9 @@ fn run(context: DriverContext, stopped: Receiver<()>) -> Option<Error> {
     let keys = context.tasks.iter().map(|(_, key, _)| *key);
     let mut coordinator: CheckpointCoordinator<TaskStateHandle> =
         CheckpointCoordinator::new(context.settings, keys, Instant::now());
+    if let Some(restored) = context.restored_from {
+        coordinator = coordinator.continue_after(restored);
+    }
     loop {
         let wakeup = coordinator.next_wakeup()?;
         let actions = select! {

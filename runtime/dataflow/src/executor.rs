@@ -29,6 +29,7 @@ use crate::graph::{NodeKind, OutputSlot, StreamGraph};
 use crate::job_graph::{JobGraph, build_job_graph};
 use crate::metrics::{JobMetricGroup, MetricRegistry, MetricSnapshot, MetricValue, names};
 use crate::partition::BatchBounds;
+use crate::restore::RestoredState;
 use crate::schedule::{SlotAssignment, schedule, task_managers_needed};
 use crate::task::{
     CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle, TaskMetrics, TaskRunner, mailbox,
@@ -157,6 +158,20 @@ impl LocalExecutor {
         let mut endpoints =
             ExchangeEndpoints::create(&self.graph, &job_graph, config.channel_capacity())?;
         let (acknowledge, acknowledgements) = crossbeam_channel::unbounded();
+        let restored = match config.state_recovery_path() {
+            Some(path) => {
+                let restored = RestoredState::read(std::path::Path::new(path))?;
+                let operator_ids = job_graph
+                    .vertices
+                    .iter()
+                    .flat_map(|vertex| vertex.operator_ids.iter().map(|id| id.to_string()))
+                    .collect();
+                restored.check_claimed(&operator_ids, config.ignore_unclaimed_state())?;
+                tracing::info!(checkpoint = restored.checkpoint.0, %path, "restoring");
+                Some(restored)
+            }
+            None => None,
+        };
         let buffer_timeout = config.buffer_timeout();
         let tick = buffer_timeout
             .min(Duration::from_millis(50))
@@ -178,6 +193,7 @@ impl LocalExecutor {
                     bounds,
                     subtask,
                     cancel: &cancel,
+                    restored: restored.as_ref(),
                 };
                 let head = self.graph.node(vertex.head());
                 let runner = match &head.kind {
@@ -191,6 +207,7 @@ impl LocalExecutor {
                             builder.operator_metrics(&info),
                             task_metrics,
                             head.output_type.rows_per_batch(bounds),
+                            builder.restored_state(&info)?,
                         )?
                     }
                     NodeKind::Operator(_) => {
@@ -267,6 +284,7 @@ impl LocalExecutor {
                     acknowledgements,
                     cancel: cancel.clone(),
                     completed: completed_sender,
+                    restored_from: restored.as_ref().map(|restored| restored.checkpoint),
                 };
                 (
                     Some(checkpointing::start(context)?),

@@ -78,6 +78,7 @@ pub trait SourceFactory: Send + Sync {
         operator_metrics: OperatorIoMetrics,
         task_metrics: TaskMetrics,
         batch_rows: usize,
+        restored: Option<OperatorSnapshot>,
     ) -> Result<Box<dyn TaskRunner>>;
 }
 
@@ -122,9 +123,13 @@ impl<B: StreamBatch> SourceFactory for TypedSourceFactory<B> {
         operator_metrics: OperatorIoMetrics,
         task_metrics: TaskMetrics,
         batch_rows: usize,
+        restored: Option<OperatorSnapshot>,
     ) -> Result<Box<dyn TaskRunner>> {
         let chain: Box<dyn Input<B>> = take(main, &info.operator_name)?;
-        let source = guarded(info, || (self.build)(info))?;
+        let mut source = guarded(info, || (self.build)(info))?;
+        if let Some(position) = restored.filter(|state| !state.operator_state.is_empty()) {
+            guarded(info, || source.restore_state(&position.operator_state))?;
+        }
         let context = SourceContext {
             info: info.clone(),
             batch_rows,

@@ -9,8 +9,9 @@ use flinkrs_core::{Configuration, Error, NodeId, Result};
 use crate::graph::{NodeKind, OutputSlot, StreamGraph};
 use crate::job_graph::JobGraph;
 use crate::metrics::{OperatorIoMetrics, TaskMetricGroup};
-use crate::operator::TaskInfo;
+use crate::operator::{OperatorSnapshot, TaskInfo};
 use crate::partition::{BatchBounds, PartitionerKind};
+use crate::restore::RestoredState;
 use crate::task::{CancelToken, OutputMetrics};
 use crate::type_ops::AnyBox;
 
@@ -94,6 +95,8 @@ pub struct ChainBuilder<'a> {
     pub bounds: BatchBounds,
     pub subtask: usize,
     pub cancel: &'a CancelToken,
+    /// The state the job restores from, if any.
+    pub restored: Option<&'a RestoredState>,
 }
 
 impl ChainBuilder<'_> {
@@ -189,7 +192,21 @@ impl ChainBuilder<'_> {
         }
         let info = self.task_info(node);
         let metrics = self.operator_metrics(&info);
-        factory.create(&info, main, side_outputs, metrics, None)
+        let restored = self.restored_state(&info)?;
+        factory.create(&info, main, side_outputs, metrics, restored)
+    }
+
+    /// The restored state of the operator described by `info` in this subtask.
+    pub fn restored_state(&self, info: &TaskInfo) -> Result<Option<OperatorSnapshot>> {
+        match self.restored {
+            Some(restored) => restored.for_subtask(
+                &info.operator_id,
+                &info.operator_name,
+                self.subtask,
+                info.parallelism,
+            ),
+            None => Ok(None),
+        }
     }
 }
 

@@ -1,0 +1,123 @@
+//! A job cancelled after a checkpoint and restored from it counts every record exactly once:
+//! the sources resume from their checkpointed positions and the keyed counts from their
+//! checkpointed state.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use flinkrs_api::prelude::*;
+use flinkrs_connectors::datagen::DataGenSource;
+
+const ROWS: u64 = 200_000;
+const KEYS: u64 = 10;
+/// A guard against a hang, not a synchronization.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// numbers → (number % 10, 1) → running count per key, at parallelism 2, throttled so a run
+/// lasts about two seconds; the count updates are collected.
+fn counting_job(
+    checkpoints: &Path,
+    restore_from: Option<&Path>,
+) -> (StreamExecutionEnvironment, CollectHandle<(u64, u64)>) {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2).unwrap();
+    env.set("execution.checkpointing.interval", "30 ms")
+        .unwrap();
+    env.set(
+        "execution.checkpointing.dir",
+        checkpoints.display().to_string(),
+    )
+    .unwrap();
+    if let Some(path) = restore_from {
+        env.set("execution.state-recovery.path", path.display().to_string())
+            .unwrap();
+    }
+    let source = DataGenSource::new(ROWS, |index: u64, _: &mut rand::rngs::SmallRng| index)
+        .with_rows_per_second(100_000);
+    let updates = env
+        .add_source("Numbers", move |_| Ok(source.clone()))
+        .map(|n: u64| (n % KEYS, 1u64))
+        .key_by(|(key, _): &(u64, u64)| *key)
+        .sum(|(_, count)| count)
+        .uid("counts")
+        .collect();
+    (env, updates)
+}
+
+#[test]
+fn a_job_restored_from_a_checkpoint_counts_every_record_exactly_once() {
+    let checkpoints = tempfile::tempdir().unwrap();
+    let (first, _) = counting_job(checkpoints.path(), None);
+    let job = first.execute_async("counts, first run").unwrap();
+    let checkpoint = job
+        .completed_checkpoints()
+        .recv_timeout(PATIENCE)
+        .expect("a checkpoint completes");
+    job.cancel();
+    assert!(matches!(job.wait(), Err(Error::Cancelled)));
+
+    let (restored, collected) = counting_job(checkpoints.path(), Some(&checkpoint.dir));
+    restored.execute("counts, restored").unwrap();
+    let updates = collected.take();
+    let mut last: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut first_after_restore: BTreeMap<u64, u64> = BTreeMap::new();
+    for &(key, count) in &updates {
+        first_after_restore.entry(key).or_insert(count);
+        last.insert(key, count);
+    }
+    let expected: BTreeMap<u64, u64> = (0..KEYS).map(|key| (key, ROWS / KEYS)).collect();
+    assert_eq!(last, expected, "every record counted exactly once");
+    assert!(
+        first_after_restore.values().any(|&count| count > 1),
+        "the counts resumed from the checkpoint's state: {first_after_restore:?}"
+    );
+    assert!(
+        (updates.len() as u64) < ROWS,
+        "records before the checkpoint were not replayed"
+    );
+}
+
+#[test]
+fn state_the_job_does_not_claim_is_refused_unless_it_may_be_ignored() {
+    let checkpoints = tempfile::tempdir().unwrap();
+    let (first, _) = counting_job(checkpoints.path(), None);
+    let job = first.execute_async("counts, first run").unwrap();
+    let checkpoint = job
+        .completed_checkpoints()
+        .recv_timeout(PATIENCE)
+        .expect("a checkpoint completes");
+    job.cancel();
+    assert!(matches!(job.wait(), Err(Error::Cancelled)));
+
+    // The same numbers, but the counts are another operator now: a reduce with a new uid.
+    let renamed = |ignore_unclaimed: bool| {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(2).unwrap();
+        env.set(
+            "execution.state-recovery.path",
+            checkpoint.dir.display().to_string(),
+        )
+        .unwrap();
+        // Flink's older name of the key.
+        env.set(
+            "execution.savepoint.ignore-unclaimed-state",
+            ignore_unclaimed.to_string(),
+        )
+        .unwrap();
+        let source = DataGenSource::new(ROWS, |index: u64, _: &mut rand::rngs::SmallRng| index);
+        env.add_source("Numbers", move |_| Ok(source.clone()))
+            .key_by(|n: &u64| n % KEYS)
+            .reduce(|a, b| a + b)
+            .uid("sums")
+            .discard();
+        env.execute("renamed")
+    };
+    let error = renamed(false).unwrap_err().to_string();
+    assert!(error.contains("holds state of operator(s)"), "{error}");
+    assert!(
+        error.contains("execution.state-recovery.ignore-unclaimed-state=true"),
+        "{error}"
+    );
+    renamed(true).unwrap();
+}
