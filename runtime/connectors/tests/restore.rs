@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use flinkrs_api::prelude::*;
 use flinkrs_connectors::datagen::DataGenSource;
+use flinkrs_dataflow::CompletedCheckpoint;
 
 const ROWS: u64 = 200_000;
 const KEYS: u64 = 10;
@@ -45,10 +46,9 @@ fn counting_job(
     (env, updates)
 }
 
-#[test]
-fn a_job_restored_from_a_checkpoint_counts_every_record_exactly_once() {
-    let checkpoints = tempfile::tempdir().unwrap();
-    let (first, _) = counting_job(checkpoints.path(), None);
+/// Runs the counting job until its first checkpoint completes, then cancels it.
+fn checkpoint_then_cancel(checkpoints: &Path) -> CompletedCheckpoint {
+    let (first, _) = counting_job(checkpoints, None);
     let job = first.execute_async("counts, first run").unwrap();
     let checkpoint = job
         .completed_checkpoints()
@@ -56,6 +56,13 @@ fn a_job_restored_from_a_checkpoint_counts_every_record_exactly_once() {
         .expect("a checkpoint completes");
     job.cancel();
     assert!(matches!(job.wait(), Err(Error::Cancelled)));
+    checkpoint
+}
+
+#[test]
+fn a_job_restored_from_a_checkpoint_counts_every_record_exactly_once() {
+    let checkpoints = tempfile::tempdir().unwrap();
+    let checkpoint = checkpoint_then_cancel(checkpoints.path());
 
     let (restored, collected) = counting_job(checkpoints.path(), Some(&checkpoint.dir));
     restored.execute("counts, restored").unwrap();
@@ -81,14 +88,7 @@ fn a_job_restored_from_a_checkpoint_counts_every_record_exactly_once() {
 #[test]
 fn state_the_job_does_not_claim_is_refused_unless_it_may_be_ignored() {
     let checkpoints = tempfile::tempdir().unwrap();
-    let (first, _) = counting_job(checkpoints.path(), None);
-    let job = first.execute_async("counts, first run").unwrap();
-    let checkpoint = job
-        .completed_checkpoints()
-        .recv_timeout(PATIENCE)
-        .expect("a checkpoint completes");
-    job.cancel();
-    assert!(matches!(job.wait(), Err(Error::Cancelled)));
+    let checkpoint = checkpoint_then_cancel(checkpoints.path());
 
     // The same numbers, but the counts are another operator now: a reduce with a new uid.
     let renamed = |ignore_unclaimed: bool| {

@@ -95,34 +95,9 @@ impl<B: StreamBatch> Input<B> for FanOut<B> {
 pub struct Discard;
 
 impl ControlInput for Discard {
-    fn open(&mut self) -> Result<()> {
-        Ok(())
-    }
+    ignore_control_elements_but_watermarks!();
+
     fn process_watermark(&mut self, _: Watermark) -> Result<()> {
-        Ok(())
-    }
-    fn process_watermark_status(&mut self, _: WatermarkStatus) -> Result<()> {
-        Ok(())
-    }
-    fn process_barrier(&mut self, _: CheckpointBarrier, _: &mut TaskSnapshot) -> Result<()> {
-        Ok(())
-    }
-    fn notify_checkpoint_complete(&mut self, _: CheckpointId) -> Result<()> {
-        Ok(())
-    }
-    fn notify_checkpoint_aborted(&mut self, _: CheckpointId) -> Result<()> {
-        Ok(())
-    }
-    fn on_processing_time(&mut self, _: i64) -> Result<()> {
-        Ok(())
-    }
-    fn flush_buffers(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn end_input(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn close(&mut self) -> Result<()> {
         Ok(())
     }
 }
