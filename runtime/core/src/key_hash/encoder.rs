@@ -386,85 +386,35 @@ impl ser::SerializeMap for Collection<'_> {
     }
 }
 
-impl ser::SerializeTuple for &mut CanonicalEncoder {
-    type Ok = ();
-    type Error = Stop;
+/// Tuples and structs encode their fields in order, with nothing around them (field names
+/// are not part of a key's encoding).
+macro_rules! fields_in_order {
+    ($($trait:ident :: $method:ident ($($key:ty)?)),*) => {$(
+        impl ser::$trait for &mut CanonicalEncoder {
+            type Ok = ();
+            type Error = Stop;
 
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        value.serialize(&mut **self)
-    }
+            #[inline]
+            fn $method<T: Serialize + ?Sized>(
+                &mut self,
+                $(_: $key,)?
+                value: &T,
+            ) -> Result<(), Stop> {
+                value.serialize(&mut **self)
+            }
 
-    #[inline]
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
+            #[inline]
+            fn end(self) -> Result<(), Stop> {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for &mut CanonicalEncoder {
-    type Ok = ();
-    type Error = Stop;
-
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        value.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for &mut CanonicalEncoder {
-    type Ok = ();
-    type Error = Stop;
-
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        value.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for &mut CanonicalEncoder {
-    type Ok = ();
-    type Error = Stop;
-
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _key: &'static str,
-        value: &T,
-    ) -> Result<(), Stop> {
-        value.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for &mut CanonicalEncoder {
-    type Ok = ();
-    type Error = Stop;
-
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _key: &'static str,
-        value: &T,
-    ) -> Result<(), Stop> {
-        value.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn end(self) -> Result<(), Stop> {
-        Ok(())
-    }
-}
+fields_in_order!(
+    SerializeTuple::serialize_element(),
+    SerializeTupleStruct::serialize_field(),
+    SerializeTupleVariant::serialize_field(),
+    SerializeStruct::serialize_field(&'static str),
+    SerializeStructVariant::serialize_field(&'static str)
+);

@@ -61,7 +61,7 @@ impl<I: StreamBatch, O: StreamBatch> OperatorLink<I, O> {
         let flushed = self.output.flush();
         let emitted = self.output.take_emitted_count();
         if emitted > 0 {
-            self.metrics.num_records_out.inc(emitted as u64);
+            self.metrics.records.num_records_out.inc(emitted as u64);
         }
         flushed
     }
@@ -175,7 +175,10 @@ impl<I: StreamBatch, O: StreamBatch> ControlInput for OperatorLink<I, O> {
 
 impl<I: StreamBatch, O: StreamBatch> Input<I> for OperatorLink<I, O> {
     fn process_batch(&mut self, batch: &mut I) -> Result<()> {
-        self.metrics.num_records_in.inc(batch.num_rows() as u64);
+        self.metrics
+            .records
+            .num_records_in
+            .inc(batch.num_rows() as u64);
         let (operator, output) = (&mut self.operator, &mut self.output);
         guarded(&self.info, || operator.process_batch(batch, output))?;
         self.flush_and_count()

@@ -17,14 +17,7 @@ use super::names;
 /// spans carries the remainder itself, or the totals drift low.
 #[derive(Clone, Debug)]
 pub struct TaskIoMetrics {
-    pub num_records_in: Counter,
-    pub num_records_out: Counter,
-    pub num_bytes_in: Counter,
-    pub num_bytes_out: Counter,
-    pub num_records_in_per_second: Meter,
-    pub num_records_out_per_second: Meter,
-    pub num_bytes_in_per_second: Meter,
-    pub num_bytes_out_per_second: Meter,
+    pub records: RecordMetrics,
     /// Milliseconds spent processing.
     pub accumulate_busy_time_ms: Counter,
     /// Milliseconds spent waiting for room in output channels.
@@ -65,14 +58,7 @@ impl TaskIoMetrics {
             accumulate_back_pressured_time_ms,
             accumulate_idle_time_ms,
             current_input_watermark: group.gauge(names::CURRENT_INPUT_WATERMARK, Watermark::MIN.0),
-            num_records_in: records.num_records_in,
-            num_records_out: records.num_records_out,
-            num_bytes_in: records.num_bytes_in,
-            num_bytes_out: records.num_bytes_out,
-            num_records_in_per_second: records.num_records_in_per_second,
-            num_records_out_per_second: records.num_records_out_per_second,
-            num_bytes_in_per_second: records.num_bytes_in_per_second,
-            num_bytes_out_per_second: records.num_bytes_out_per_second,
+            records,
         }
     }
 }
@@ -81,14 +67,7 @@ impl TaskIoMetrics {
 /// `OperatorIOMetricGroup`).
 #[derive(Clone, Debug)]
 pub struct OperatorIoMetrics {
-    pub num_records_in: Counter,
-    pub num_records_out: Counter,
-    pub num_bytes_in: Counter,
-    pub num_bytes_out: Counter,
-    pub num_records_in_per_second: Meter,
-    pub num_records_out_per_second: Meter,
-    pub num_bytes_in_per_second: Meter,
-    pub num_bytes_out_per_second: Meter,
+    pub records: RecordMetrics,
     /// The operator's input watermark in milliseconds; `i64::MIN` until the first one.
     pub current_input_watermark: Gauge,
     /// The last watermark the operator emitted; `i64::MIN` until the first one.
@@ -99,14 +78,7 @@ impl OperatorIoMetrics {
     pub(crate) fn register(group: &ScopedGroup) -> Self {
         let records = RecordMetrics::register(group);
         OperatorIoMetrics {
-            num_records_in: records.num_records_in,
-            num_records_out: records.num_records_out,
-            num_bytes_in: records.num_bytes_in,
-            num_bytes_out: records.num_bytes_out,
-            num_records_in_per_second: records.num_records_in_per_second,
-            num_records_out_per_second: records.num_records_out_per_second,
-            num_bytes_in_per_second: records.num_bytes_in_per_second,
-            num_bytes_out_per_second: records.num_bytes_out_per_second,
+            records,
             current_input_watermark: group.gauge(names::CURRENT_INPUT_WATERMARK, Watermark::MIN.0),
             current_output_watermark: group
                 .gauge(names::CURRENT_OUTPUT_WATERMARK, Watermark::MIN.0),
@@ -115,15 +87,16 @@ impl OperatorIoMetrics {
 }
 
 /// The record and byte totals with their rates, which tasks and operators both have.
-struct RecordMetrics {
-    num_records_in: Counter,
-    num_records_out: Counter,
-    num_bytes_in: Counter,
-    num_bytes_out: Counter,
-    num_records_in_per_second: Meter,
-    num_records_out_per_second: Meter,
-    num_bytes_in_per_second: Meter,
-    num_bytes_out_per_second: Meter,
+#[derive(Clone, Debug)]
+pub struct RecordMetrics {
+    pub num_records_in: Counter,
+    pub num_records_out: Counter,
+    pub num_bytes_in: Counter,
+    pub num_bytes_out: Counter,
+    pub num_records_in_per_second: Meter,
+    pub num_records_out_per_second: Meter,
+    pub num_bytes_in_per_second: Meter,
+    pub num_bytes_out_per_second: Meter,
 }
 
 impl RecordMetrics {

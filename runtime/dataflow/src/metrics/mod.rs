@@ -24,7 +24,7 @@
 //!     .job_group(JobId(7), "WordCount")
 //!     .task_group("Source: words", SubtaskIndex(0), 0);
 //! let io = task.io_metrics();
-//! io.num_records_out.inc(512);
+//! io.records.num_records_out.inc(512);
 //!
 //! let out = registry
 //!     .snapshot()

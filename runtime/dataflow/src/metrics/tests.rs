@@ -45,10 +45,10 @@ fn counters_registered_twice_share_one_total() {
     let registry = MetricRegistry::new();
     let task = job(&registry).task_group("Map", SubtaskIndex(0), 0);
     let io = task.io_metrics();
-    io.num_records_in.inc(100);
+    io.records.num_records_in.inc(100);
     task.counter(names::NUM_RECORDS_IN).inc(20);
-    task.io_metrics().num_records_in.inc(3);
-    assert_eq!(io.num_records_in.count(), 123);
+    task.io_metrics().records.num_records_in.inc(3);
+    assert_eq!(io.records.num_records_in.count(), 123);
     assert_eq!(
         value(&registry, "Map", names::NUM_RECORDS_IN),
         MetricValue::Counter(123)
@@ -207,8 +207,8 @@ fn registry_tick_turns_counters_into_rates() {
         .io_metrics();
     let start = Instant::now();
     registry.tick(start);
-    io.num_records_in.inc(600);
-    io.num_bytes_out.inc(6_000);
+    io.records.num_records_in.inc(600);
+    io.records.num_bytes_out.inc(6_000);
     io.accumulate_busy_time_ms.inc(2_000);
     io.accumulate_idle_time_ms.inc(3_000);
     registry.tick(start + Duration::from_secs(5));
@@ -239,7 +239,7 @@ fn registry_tick_turns_counters_into_rates() {
         rate(names::BACK_PRESSURED_TIME_MS_PER_SECOND),
         MetricValue::Meter(0.0)
     );
-    assert_eq!(io.num_records_in_per_second.rate(), 10.0);
+    assert_eq!(io.records.num_records_in_per_second.rate(), 10.0);
 }
 
 #[test]

@@ -73,7 +73,11 @@ pub fn run_input_task<B: StreamBatch>(
         )? {
             Received::Element(channel, element) => {
                 if let StreamElement::Records(batch) = &element {
-                    metrics.io.num_records_in.inc(batch.num_rows() as u64);
+                    metrics
+                        .io
+                        .records
+                        .num_records_in
+                        .inc(batch.num_rows() as u64);
                 }
                 for action in apply(&mut gate, channel, element, chain)? {
                     if let GateAction::Watermark(watermark) = action {

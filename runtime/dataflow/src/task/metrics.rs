@@ -57,8 +57,8 @@ impl TaskMetrics {
     /// The handles for the subtask's channel writers.
     pub fn output_metrics(&self) -> OutputMetrics {
         OutputMetrics {
-            num_records_out: self.io.num_records_out.clone(),
-            num_bytes_out: self.io.num_bytes_out.clone(),
+            num_records_out: self.io.records.num_records_out.clone(),
+            num_bytes_out: self.io.records.num_bytes_out.clone(),
             back_pressured_nanos: self.back_pressured_nanos.clone(),
         }
     }

@@ -78,6 +78,7 @@ pub fn run_source_task<B: StreamBatch>(
         let status = guarded(info, || source.poll_batch(&mut batch, context))?;
         if !batch.is_empty() {
             operator_metrics
+                .records
                 .num_records_out
                 .inc(batch.num_rows() as u64);
             chain.process_batch(&mut batch)?;
