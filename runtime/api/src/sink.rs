@@ -17,9 +17,17 @@ pub trait SinkFunction<T>: Send {
     /// Writes a batch. The sink may take the records out of it.
     fn write_batch(&mut self, batch: &mut Batch<T>) -> Result<()>;
 
-    /// Snapshot hook: flush what must be durable for checkpoint `checkpoint`.
-    fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<Vec<u8>> {
+    /// Snapshot hook: flush what must be durable for checkpoint `checkpoint`, and return the
+    /// sink's state as a list of independent items (for example one per pending file). On a
+    /// rescaled restore the items of all subtasks are dealt out among the new subtasks.
+    fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<Vec<Vec<u8>>> {
         Ok(Vec::new())
+    }
+
+    /// Restores the items this subtask gets from a checkpoint, before `open`. Only called
+    /// when the job restores and the checkpoint has this sink.
+    fn restore_state(&mut self, _items: Vec<Vec<u8>>) -> Result<()> {
+        Ok(())
     }
 
     /// The checkpoint is complete: a two-phase-commit sink commits here.
@@ -43,6 +51,17 @@ pub(crate) struct SinkOperator<S> {
 }
 
 impl<T, S: SinkFunction<T>> Operator<Batch<T>, Batch<()>> for SinkOperator<S> {
+    fn initialize_state(
+        &mut self,
+        _info: &TaskInfo,
+        state: Option<OperatorSnapshot>,
+    ) -> Result<()> {
+        match state {
+            Some(state) => self.sink.restore_state(state.operator_state),
+            None => Ok(()),
+        }
+    }
+
     fn open(&mut self, info: &TaskInfo) -> Result<()> {
         self.sink.open(info)
     }

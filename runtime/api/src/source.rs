@@ -3,25 +3,29 @@
 use std::sync::Arc;
 
 use flinkrs_core::{Batch, Data, Record, Result};
-use flinkrs_dataflow::source::{decode_position, encode_position};
+use flinkrs_dataflow::source::SequenceSplits;
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 
-/// Emits the elements of a collection in order, then finishes. Each parallel subtask emits
-/// every `parallelism`-th element, starting at its own index.
+/// Emits the elements of a collection in order, then finishes. On a fresh start each parallel
+/// subtask emits every `parallelism`-th element, starting at its own index; those shares are
+/// the source's splits, redistributed on a rescaled restore.
 #[derive(Debug)]
 pub struct CollectionSource<T> {
     elements: Arc<Vec<T>>,
-    position: usize,
-    started: bool,
+    splits: SequenceSplits,
 }
 
 impl<T> CollectionSource<T> {
     pub fn new(elements: Arc<Vec<T>>) -> Self {
         CollectionSource {
             elements,
-            position: 0,
-            started: false,
+            splits: SequenceSplits::new(),
         }
+    }
+
+    /// The last element's index, or `None` for an empty collection.
+    fn last(&self) -> Option<u64> {
+        (self.elements.len() as u64).checked_sub(1)
     }
 }
 
@@ -30,41 +34,42 @@ impl<T: Data + Sync> SourceFunction<Batch<T>> for CollectionSource<T> {
         Boundedness::Bounded
     }
 
+    fn open(&mut self, context: &SourceContext) -> Result<()> {
+        self.splits
+            .assign(context.subtask_index(), context.parallelism(), 0);
+        Ok(())
+    }
+
     fn poll_batch(
         &mut self,
         batch: &mut Batch<T>,
         context: &SourceContext,
     ) -> Result<SourceStatus> {
-        let step = context.parallelism();
-        if !self.started {
-            self.position = context.subtask_index();
-            self.started = true;
+        let Some(last) = self.last() else {
+            return Ok(SourceStatus::Finished);
+        };
+        let wanted = context.batch_rows.saturating_sub(batch.len());
+        let Some(run) = self.splits.next_run(wanted, last) else {
+            return Ok(SourceStatus::Finished);
+        };
+        batch.reserve(run.len);
+        for index in run.iter() {
+            batch.push(Record::new(self.elements[index as usize].clone()));
         }
-        while batch.len() < context.batch_rows {
-            match self.elements.get(self.position) {
-                Some(element) => batch.push(Record::new(element.clone())),
-                None => return Ok(SourceStatus::Finished),
-            }
-            self.position += step;
-        }
-        Ok(if self.position < self.elements.len() {
-            SourceStatus::MoreAvailable
-        } else {
+        Ok(if self.splits.is_finished(last) {
             SourceStatus::Finished
+        } else {
+            SourceStatus::MoreAvailable
         })
     }
 
-    fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        Ok(encode_position(self.position as u64))
+    fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
+        Ok(self.splits.snapshot())
     }
 
-    /// A malformed state fails the restore rather than replaying the collection from the start.
-    fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        let position = decode_position(state, "collection source")?;
-        self.position = usize::try_from(position)
-            .map_err(|_| flinkrs_core::Error::state("collection source: position out of range"))?;
-        self.started = true;
-        Ok(())
+    /// A malformed split fails the restore rather than replaying the collection from the start.
+    fn restore_state(&mut self, splits: Vec<Vec<u8>>) -> Result<()> {
+        self.splits.restore(&splits, "collection source")
     }
 }
 
@@ -73,20 +78,29 @@ mod tests {
     use std::sync::Arc;
 
     use flinkrs_dataflow::SourceFunction;
+    use flinkrs_dataflow::source::SequenceSplit;
 
     use super::CollectionSource;
 
     #[test]
-    fn a_malformed_position_fails_the_restore_with_its_length() {
+    fn a_malformed_split_fails_the_restore_with_its_length() {
         let mut source = CollectionSource::new(Arc::new(vec![1, 2, 3]));
-        let error = source.restore_state(&[1, 2, 3]).unwrap_err().to_string();
+        let error = source
+            .restore_state(vec![vec![1, 2, 3]])
+            .unwrap_err()
+            .to_string();
         assert!(
-            error.contains("collection source: the checkpointed state has 3 bytes"),
+            error.contains("collection source: a checkpointed split has 3 bytes"),
             "{error}"
         );
         let mut restored = CollectionSource::new(Arc::new(vec![1, 2, 3]));
-        let state = flinkrs_dataflow::source::encode_position(2);
-        restored.restore_state(&state).unwrap();
-        assert_eq!(restored.snapshot_state().unwrap(), state);
+        let split = SequenceSplit {
+            index: 0,
+            count: 1,
+            next: 2,
+        }
+        .encode();
+        restored.restore_state(vec![split.clone()]).unwrap();
+        assert_eq!(restored.snapshot_state().unwrap(), vec![split]);
     }
 }

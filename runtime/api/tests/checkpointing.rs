@@ -35,8 +35,8 @@ impl SourceFunction<Batch<u64>> for Endless {
         Ok(SourceStatus::Wait(Duration::from_millis(1)))
     }
 
-    fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        Ok(self.next.to_le_bytes().to_vec())
+    fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
+        Ok(vec![self.next.to_le_bytes().to_vec()])
     }
 }
 
@@ -110,8 +110,8 @@ fn periodic_checkpoints_land_in_the_checkpoint_folder_and_only_the_retained_ones
         let payload = stored.read_task_state(handle).unwrap();
         let snapshot: TaskSnapshot = postcard::from_bytes(&payload).unwrap();
         for (_, operator) in snapshot {
-            if operator.operator_state.len() == 8 {
-                let bytes: [u8; 8] = operator.operator_state.as_slice().try_into().unwrap();
+            if let [position] = operator.operator_state.as_slice() {
+                let bytes: [u8; 8] = position.as_slice().try_into().unwrap();
                 source_positions.push(u64::from_le_bytes(bytes));
             }
             keyed_states += usize::from(operator.keyed.is_some());

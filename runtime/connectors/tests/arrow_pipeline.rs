@@ -14,7 +14,7 @@ use flinkrs_api::arrow::schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use flinkrs_api::arrow::{Aggregate, ArrowStream, ArrowWindow};
 use flinkrs_api::prelude::*;
 use flinkrs_api::window::AggregateFunction;
-use flinkrs_connectors::datagen::{ArrowDataGen, DataGenSource, mix64};
+use flinkrs_connectors::datagen::{ArrowDataGen, DataGenSource, RowRng, mix64};
 
 const ROWS: u64 = 60_000;
 const KEYS: u64 = 97;
@@ -102,7 +102,7 @@ fn arrow_counts(parallelism: usize) -> BTreeMap<i64, i64> {
 /// The same counts from the typed DataStream API over the same values.
 fn typed_counts(parallelism: usize) -> BTreeMap<i64, i64> {
     let env = environment(parallelism, RuntimeMode::Batch);
-    let source = DataGenSource::new(ROWS, |index: u64, _: &mut rand::rngs::SmallRng| {
+    let source = DataGenSource::new(ROWS, |index: u64, _: &mut RowRng| {
         (key_of(index), value_of(index))
     });
     env.add_source("DataGen", move |_| Ok(source.clone()))
@@ -216,7 +216,7 @@ impl AggregateFunction<(i64, i64, i64), i64, i64> for Count {
 
 fn typed_window_counts(parallelism: usize) -> WindowCounts {
     let env = environment(parallelism, RuntimeMode::Streaming);
-    let source = DataGenSource::new(ROWS, |index: u64, _: &mut rand::rngs::SmallRng| {
+    let source = DataGenSource::new(ROWS, |index: u64, _: &mut RowRng| {
         (key_of(index), value_of(index), time_of(index))
     });
     let counts = env

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use flinkrs_api::prelude::*;
-use flinkrs_connectors::datagen::DataGenSource;
+use flinkrs_connectors::datagen::{DataGenSource, RowRng};
 use flinkrs_dataflow::CompletedCheckpoint;
 
 const ROWS: u64 = 200_000;
@@ -34,8 +34,8 @@ fn counting_job(
         env.set("execution.state-recovery.path", path.display().to_string())
             .unwrap();
     }
-    let source = DataGenSource::new(ROWS, |index: u64, _: &mut rand::rngs::SmallRng| index)
-        .with_rows_per_second(100_000);
+    let source =
+        DataGenSource::new(ROWS, |index: u64, _: &mut RowRng| index).with_rows_per_second(100_000);
     let updates = env
         .add_source("Numbers", move |_| Ok(source.clone()))
         .map(|n: u64| (n % KEYS, 1u64))
@@ -105,7 +105,7 @@ fn state_the_job_does_not_claim_is_refused_unless_it_may_be_ignored() {
             ignore_unclaimed.to_string(),
         )
         .unwrap();
-        let source = DataGenSource::new(ROWS, |index: u64, _: &mut rand::rngs::SmallRng| index);
+        let source = DataGenSource::new(ROWS, |index: u64, _: &mut RowRng| index);
         env.add_source("Numbers", move |_| Ok(source.clone()))
             .key_by(|n: &u64| n % KEYS)
             .reduce(|a, b| a + b)

@@ -127,8 +127,8 @@ impl<B: StreamBatch> SourceFactory for TypedSourceFactory<B> {
     ) -> Result<Box<dyn TaskRunner>> {
         let chain: Box<dyn Input<B>> = take(main, &info.operator_name)?;
         let mut source = guarded(info, || (self.build)(info))?;
-        if let Some(position) = restored.filter(|state| !state.operator_state.is_empty()) {
-            guarded(info, || source.restore_state(&position.operator_state))?;
+        if let Some(restored) = restored {
+            guarded(info, || source.restore_state(restored.operator_state))?;
         }
         let context = SourceContext {
             info: info.clone(),

@@ -39,8 +39,12 @@ impl TaskInfo {
 pub struct OperatorSnapshot {
     /// Keyed state, grouped by key group (keyed operators only).
     pub keyed: Option<KeyedStateSnapshot>,
-    /// Non-keyed state, such as a source's offsets, encoded by the operator.
-    pub operator_state: Vec<u8>,
+    /// Operator list state (Flink's `ListState` of an operator, redistributed with
+    /// `SPLIT_DISTRIBUTE`): independent items, each encoded by the operator, such as a source's
+    /// splits with their positions or a sink's pending files. At the same parallelism a
+    /// subtask gets back its own items; at another, all subtasks' items are dealt out in
+    /// contiguous, nearly equal runs.
+    pub operator_state: Vec<Vec<u8>>,
 }
 
 /// A one-input operator from batches of type `I` to batches of type `O`: typed rows

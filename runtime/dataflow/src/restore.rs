@@ -4,8 +4,11 @@
 //! job then gets, for each of its operators:
 //! - keyed state: the merge of every old subtask's key groups; the operator keeps those of its
 //!   own key groups, so keyed state restores at any parallelism;
-//! - operator state (a source's position): the old subtask's of the same index. This needs
-//!   the same parallelism; redistributing positions comes with source splits.
+//! - operator list state (a source's splits, a sink's pending files): at the same parallelism
+//!   the old subtask's of the same index; at another, the items of every old subtask in
+//!   subtask order, dealt out in contiguous runs whose sizes differ by at most one (Flink's
+//!   `SPLIT_DISTRIBUTE`). A subtask may get no item: it is still told it restores, so a source
+//!   reads nothing rather than starting over.
 //!
 //! State of an operator the job no longer has is an error, unless
 //! `execution.state-recovery.ignore-unclaimed-state` is set, as in Flink.
@@ -23,9 +26,17 @@ use crate::operator::OperatorSnapshot;
 /// One operator's state in the checkpoint.
 #[derive(Debug, Default)]
 struct OperatorState {
-    /// Operator state by old subtask index.
-    by_subtask: BTreeMap<usize, Vec<u8>>,
+    /// Operator list state by old subtask index; every old subtask is there, with or without
+    /// items.
+    by_subtask: BTreeMap<usize, Vec<Vec<u8>>>,
     keyed: Option<KeyedStateSnapshot>,
+}
+
+impl OperatorState {
+    /// Whether there is any state to restore; an operator without it claims nothing.
+    fn has_state(&self) -> bool {
+        self.keyed.is_some() || self.by_subtask.values().any(|items| !items.is_empty())
+    }
 }
 
 /// A checkpoint's state, by operator id, ready to hand to a restored job's subtasks.
@@ -53,13 +64,10 @@ impl RestoredState {
                 ))
             })?;
             for (operator_id, operator) in snapshot {
-                // Operators without state (most stateless ones) claim nothing.
-                if !operator.operator_state.is_empty() {
-                    let state = operators.entry(operator_id.clone()).or_default();
-                    state
-                        .by_subtask
-                        .insert(handle.subtask, operator.operator_state);
-                }
+                let state = operators.entry(operator_id.clone()).or_default();
+                state
+                    .by_subtask
+                    .insert(handle.subtask, operator.operator_state);
                 if let Some(snapshot) = operator.keyed {
                     keyed.entry(operator_id).or_default().push(snapshot);
                 }
@@ -82,11 +90,12 @@ impl RestoredState {
         operator_ids: &BTreeSet<String>,
         ignore_unclaimed: bool,
     ) -> Result<()> {
+        // Operators without state (most stateless ones) claim nothing.
         let unclaimed: Vec<&str> = self
             .operators
-            .keys()
-            .filter(|id| !operator_ids.contains(*id))
-            .map(String::as_str)
+            .iter()
+            .filter(|(id, state)| state.has_state() && !operator_ids.contains(*id))
+            .map(|(id, _)| id.as_str())
             .collect();
         if unclaimed.is_empty() || ignore_unclaimed {
             return Ok(());
@@ -101,30 +110,63 @@ impl RestoredState {
         )))
     }
 
-    /// The state of operator `operator_id` for subtask `subtask` of `parallelism`.
+    /// The state of operator `operator_id` for subtask `subtask` of `parallelism`; `None` when
+    /// the checkpoint does not have the operator.
     pub fn for_subtask(
         &self,
         operator_id: &str,
-        operator_name: &str,
         subtask: usize,
         parallelism: usize,
-    ) -> Result<Option<OperatorSnapshot>> {
-        let Some(state) = self.operators.get(operator_id) else {
-            return Ok(None);
+    ) -> Option<OperatorSnapshot> {
+        let state = self.operators.get(operator_id)?;
+        let operator_state = if state.by_subtask.len() == parallelism {
+            state.by_subtask.get(&subtask).cloned().unwrap_or_default()
+        } else {
+            let items: Vec<&Vec<u8>> = state.by_subtask.values().flatten().collect();
+            split_distribute(&items, subtask, parallelism)
         };
-        let old_parallelism = state.by_subtask.keys().max().map(|max| max + 1);
-        if let Some(old) = old_parallelism
-            && old != parallelism
-        {
-            return Err(Error::InvalidJob(format!(
-                "operator '{operator_name}' has operator state (such as a source's position) \
-                 from {old} subtask(s) and cannot restore it at parallelism {parallelism} yet; \
-                 run it at parallelism {old}"
-            )));
-        }
-        Ok(Some(OperatorSnapshot {
+        Some(OperatorSnapshot {
             keyed: state.keyed.clone(),
-            operator_state: state.by_subtask.get(&subtask).cloned().unwrap_or_default(),
-        }))
+            operator_state,
+        })
+    }
+}
+
+/// Subtask `subtask`'s run of `items` when they are dealt out among `parallelism` subtasks:
+/// contiguous runs, the first `items.len() % parallelism` of them one item longer.
+fn split_distribute(items: &[&Vec<u8>], subtask: usize, parallelism: usize) -> Vec<Vec<u8>> {
+    let parallelism = parallelism.max(1);
+    let (base, longer) = (items.len() / parallelism, items.len() % parallelism);
+    let start = subtask * base + subtask.min(longer);
+    let len = base + usize::from(subtask < longer);
+    items
+        .iter()
+        .skip(start)
+        .take(len)
+        .map(|item| (*item).clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_distribute;
+
+    #[test]
+    fn split_distribute_deals_contiguous_runs_longer_first() {
+        let items: Vec<Vec<u8>> = (0..5).map(|i| vec![i]).collect();
+        let items: Vec<&Vec<u8>> = items.iter().collect();
+        let runs: Vec<Vec<Vec<u8>>> = (0..3).map(|s| split_distribute(&items, s, 3)).collect();
+        assert_eq!(
+            runs,
+            vec![
+                vec![vec![0], vec![1]],
+                vec![vec![2], vec![3]],
+                vec![vec![4]]
+            ]
+        );
+        let runs: Vec<usize> = (0..7)
+            .map(|s| split_distribute(&items, s, 7).len())
+            .collect();
+        assert_eq!(runs, vec![1, 1, 1, 1, 1, 0, 0]);
     }
 }

@@ -8,7 +8,7 @@ use arrow_schema::SchemaRef;
 use flinkrs_core::{Error, Result};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::graph::SourceBuilder;
-use flinkrs_dataflow::source::{decode_position, encode_position};
+use flinkrs_dataflow::source::SequenceSplits;
 use flinkrs_dataflow::{
     Boundedness, SourceContext, SourceFunction, SourceStatus, StreamBatch, TaskInfo,
 };
@@ -104,34 +104,46 @@ impl StreamExecutionEnvironment {
     }
 }
 
-/// Emits batches held in memory, one per poll, then finishes.
+/// Emits batches held in memory, one per poll, then finishes. Its one split is the list of
+/// batches, with the index of the next.
 #[derive(Clone, Debug)]
 pub struct RecordBatchSource {
     batches: Arc<Vec<RecordBatch>>,
-    next: usize,
+    splits: SequenceSplits,
 }
 
 impl RecordBatchSource {
     pub fn new(batches: Arc<Vec<RecordBatch>>) -> Self {
-        RecordBatchSource { batches, next: 0 }
+        RecordBatchSource {
+            batches,
+            splits: SequenceSplits::new(),
+        }
     }
 }
 
 impl SourceFunction<ArrowBatch> for RecordBatchSource {
+    fn open(&mut self, context: &SourceContext) -> Result<()> {
+        self.splits
+            .assign(context.subtask_index(), context.parallelism(), 0);
+        Ok(())
+    }
+
     fn poll_batch(
         &mut self,
         batch: &mut ArrowBatch,
         _context: &SourceContext,
     ) -> Result<SourceStatus> {
-        let Some(next) = self.batches.get(self.next) else {
+        let Some(last) = (self.batches.len() as u64).checked_sub(1) else {
             return Ok(SourceStatus::Finished);
         };
-        *batch = ArrowBatch::new(next.clone());
-        self.next += 1;
-        Ok(if self.next < self.batches.len() {
-            SourceStatus::MoreAvailable
-        } else {
+        let Some(run) = self.splits.next_run(1, last) else {
+            return Ok(SourceStatus::Finished);
+        };
+        *batch = ArrowBatch::new(self.batches[run.first as usize].clone());
+        Ok(if self.splits.is_finished(last) {
             SourceStatus::Finished
+        } else {
+            SourceStatus::MoreAvailable
         })
     }
 
@@ -139,15 +151,12 @@ impl SourceFunction<ArrowBatch> for RecordBatchSource {
         Boundedness::Bounded
     }
 
-    fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        Ok(encode_position(self.next as u64))
+    fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
+        Ok(self.splits.snapshot())
     }
 
-    fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        let position = decode_position(state, "record batch source")?;
-        self.next = usize::try_from(position)
-            .map_err(|_| Error::state("record batch source: position out of range"))?;
-        Ok(())
+    fn restore_state(&mut self, splits: Vec<Vec<u8>>) -> Result<()> {
+        self.splits.restore(&splits, "record batch source")
     }
 }
 
@@ -200,12 +209,12 @@ impl<S: SourceFunction<ArrowBatch>> SourceFunction<ArrowBatch> for CheckedSource
         self.inner.boundedness()
     }
 
-    fn snapshot_state(&mut self) -> Result<Vec<u8>> {
+    fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
         self.inner.snapshot_state()
     }
 
-    fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        self.inner.restore_state(state)
+    fn restore_state(&mut self, splits: Vec<Vec<u8>>) -> Result<()> {
+        self.inner.restore_state(splits)
     }
 
     fn close(&mut self) -> Result<()> {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use flinkrs_api::prelude::*;
 use flinkrs_api::window::{AggregateFunction, TumblingEventTimeWindows};
-use flinkrs_connectors::datagen::DataGenSource;
+use flinkrs_connectors::datagen::{DataGenSource, RowRng};
 use rand::Rng;
 
 /// CPU time of the whole process (all threads), from /proc/self/stat.
@@ -126,9 +126,7 @@ fn generator_filter(rows: u64) -> anyhow::Result<f64> {
 fn keyed_reduce(rows: u64, parallelism: usize) -> anyhow::Result<f64> {
     let env = environment()?;
     env.set_parallelism(parallelism)?;
-    let source = DataGenSource::new(rows, |index: u64, _: &mut rand::rngs::SmallRng| {
-        (index % 10_000, 1u64)
-    });
+    let source = DataGenSource::new(rows, |index: u64, _: &mut RowRng| (index % 10_000, 1u64));
     env.add_source("DataGen", move |_| Ok(source.clone()))
         .key_by(|(key, _): &(u64, u64)| *key)
         .reduce(|(key, a), (_, b)| (key, a + b))
@@ -160,7 +158,7 @@ impl AggregateFunction<(u64, i64), u64, u64> for Count {
 /// per millisecond of event time, 10 s windows.
 fn window_count(rows: u64) -> anyhow::Result<f64> {
     let env = environment()?;
-    let source = DataGenSource::new(rows, |index: u64, _: &mut rand::rngs::SmallRng| {
+    let source = DataGenSource::new(rows, |index: u64, _: &mut RowRng| {
         (index % 1_000, index as i64)
     });
     env.add_source("DataGen", move |_| Ok(source.clone()))

@@ -8,25 +8,13 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use flinkrs_core::{Error, Result};
 use flinkrs_dataflow::batch::ArrowBatch;
-use flinkrs_dataflow::source::{decode_position, encode_position};
+use flinkrs_dataflow::source::{RowRun, SequenceSplits};
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 
-/// The row indices of one batch: `first`, `first + step`, … (`len` of them). Subtask `i` of
-/// `p` generates every `p`-th row starting at `i`, so the step is the parallelism.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RowIndices {
-    pub first: u64,
-    pub step: u64,
-    pub len: usize,
-}
-
-impl RowIndices {
-    /// The indices, in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = u64> + use<> {
-        let RowIndices { first, step, len } = *self;
-        (0..len).map(move |i| first + i as u64 * step)
-    }
-}
+/// The row indices of one batch: `first`, `first + step`, … (`len` of them). On a fresh
+/// start subtask `i` of `p` generates every `p`-th row starting at `i`, so the step is the
+/// parallelism of the first run (the source's splits keep it through restores).
+pub type RowIndices = RowRun;
 
 /// Makes a batch's columns, in schema order, from its row indices.
 pub type ColumnsFn = dyn Fn(RowIndices) -> Result<Vec<ArrayRef>> + Send + Sync;
@@ -55,9 +43,8 @@ pub struct ArrowDataGen {
     columns: Arc<ColumnsFn>,
     /// Rows `0..rows`; `None` for an unbounded source.
     rows: Option<u64>,
-    /// This subtask's next row index, once assigned or restored.
-    next: Option<u64>,
-    step: u64,
+    /// This subtask's splits, once assigned or restored.
+    splits: SequenceSplits,
 }
 
 impl fmt::Debug for ArrowDataGen {
@@ -65,7 +52,7 @@ impl fmt::Debug for ArrowDataGen {
         f.debug_struct("ArrowDataGen")
             .field("schema", &self.schema)
             .field("rows", &self.rows)
-            .field("next", &self.next)
+            .field("splits", &self.splits)
             .finish_non_exhaustive()
     }
 }
@@ -81,8 +68,7 @@ impl ArrowDataGen {
             schema,
             columns: Arc::new(columns),
             rows,
-            next: None,
-            step: 1,
+            splits: SequenceSplits::new(),
         }
     }
 
@@ -93,10 +79,8 @@ impl ArrowDataGen {
 
 impl SourceFunction<ArrowBatch> for ArrowDataGen {
     fn open(&mut self, context: &SourceContext) -> Result<()> {
-        self.step = context.parallelism().max(1) as u64;
-        if self.next.is_none() {
-            self.next = Some(context.subtask_index() as u64);
-        }
+        self.splits
+            .assign(context.subtask_index(), context.parallelism(), 0);
         Ok(())
     }
 
@@ -105,17 +89,14 @@ impl SourceFunction<ArrowBatch> for ArrowDataGen {
         batch: &mut ArrowBatch,
         context: &SourceContext,
     ) -> Result<SourceStatus> {
-        let next = self.next.unwrap_or(context.subtask_index() as u64);
-        let remaining = match self.rows {
-            Some(rows) if next >= rows => return Ok(SourceStatus::Finished),
-            Some(rows) => (rows - next).div_ceil(self.step),
+        // Rows `0..rows`: the last is `rows - 1`; no rows at all finish at once.
+        let last = match self.rows {
+            Some(0) => return Ok(SourceStatus::Finished),
+            Some(rows) => rows - 1,
             None => u64::MAX,
         };
-        let len = remaining.min(context.batch_rows.max(1) as u64) as usize;
-        let indices = RowIndices {
-            first: next,
-            step: self.step,
-            len,
+        let Some(indices) = self.splits.next_run(context.batch_rows, last) else {
+            return Ok(SourceStatus::Finished);
         };
         let columns = (self.columns)(indices)?;
         let generated = RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| {
@@ -124,11 +105,10 @@ impl SourceFunction<ArrowBatch> for ArrowDataGen {
             ))
         })?;
         *batch = ArrowBatch::new(generated);
-        let after = next.saturating_add(len as u64 * self.step);
-        self.next = Some(after);
-        Ok(match self.rows {
-            Some(rows) if after >= rows => SourceStatus::Finished,
-            _ => SourceStatus::MoreAvailable,
+        Ok(if self.splits.is_finished(last) {
+            SourceStatus::Finished
+        } else {
+            SourceStatus::MoreAvailable
         })
     }
 
@@ -139,13 +119,12 @@ impl SourceFunction<ArrowBatch> for ArrowDataGen {
         }
     }
 
-    fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        Ok(encode_position(self.next.unwrap_or(0)))
+    fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
+        Ok(self.splits.snapshot())
     }
 
-    fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        self.next = Some(decode_position(state, "Arrow datagen source")?);
-        Ok(())
+    fn restore_state(&mut self, splits: Vec<Vec<u8>>) -> Result<()> {
+        self.splits.restore(&splits, "Arrow datagen source")
     }
 }
 

@@ -9,6 +9,7 @@ mod arrow;
 mod options;
 mod rate;
 mod row;
+mod row_rng;
 mod source;
 #[cfg(test)]
 mod tests;
@@ -19,9 +20,9 @@ pub use arrow::{ArrowDataGen, ColumnsFn, RowIndices, mix64};
 use flinkrs_core::Result;
 pub use options::{DEFAULT_ROWS_PER_SECOND, DataGenOptions, NUMBER_OF_ROWS, ROWS_PER_SECOND};
 pub use rand::Rng;
-pub use rand::rngs::SmallRng;
 pub use rate::RateLimiter;
 pub use row::{FieldGenerator, FieldValue, Row, RowGenerator};
+pub use row_rng::RowRng;
 pub use source::{DEFAULT_SEED, DataGenSource, Generate, SequenceGenerator};
 
 impl DataGenSource<Row, RowGenerator> {

@@ -5,8 +5,8 @@ use std::fmt;
 
 use flinkrs_core::{Error, Result};
 use rand::Rng;
-use rand::rngs::SmallRng;
 
+use super::row_rng::RowRng;
 use super::source::Generate;
 
 /// How one field's values are made.
@@ -66,7 +66,7 @@ impl FieldGenerator {
     }
 
     /// The value of row `index`.
-    pub fn value(&self, index: u64, rng: &mut SmallRng) -> FieldValue {
+    pub fn value(&self, index: u64, rng: &mut RowRng) -> FieldValue {
         match *self {
             FieldGenerator::Sequence { start, .. } => {
                 FieldValue::Long(start.wrapping_add(index as i64))
@@ -158,7 +158,7 @@ impl RowGenerator {
 }
 
 impl Generate<Row> for RowGenerator {
-    fn generate(&self, index: u64, rng: &mut SmallRng) -> Row {
+    fn generate(&self, index: u64, rng: &mut RowRng) -> Row {
         Row {
             fields: self
                 .fields

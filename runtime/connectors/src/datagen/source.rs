@@ -5,24 +5,23 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Instant;
 
-use flinkrs_core::{Batch, Error, Record, Result};
-use flinkrs_dataflow::source::{decode_position, encode_position};
+use flinkrs_core::{Batch, Record, Result};
+use flinkrs_dataflow::source::SequenceSplits;
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 
 use super::rate::RateLimiter;
+use super::row_rng::RowRng;
 
-/// Makes the value of row `index`. Implemented by every `Fn(u64, &mut SmallRng) -> T`.
+/// Makes the value of row `index`. Implemented by every `Fn(u64, &mut RowRng) -> T`.
 pub trait Generate<T>: Send + Sync {
-    fn generate(&self, index: u64, rng: &mut SmallRng) -> T;
+    fn generate(&self, index: u64, rng: &mut RowRng) -> T;
 }
 
 impl<T, F> Generate<T> for F
 where
-    F: Fn(u64, &mut SmallRng) -> T + Send + Sync,
+    F: Fn(u64, &mut RowRng) -> T + Send + Sync,
 {
-    fn generate(&self, index: u64, rng: &mut SmallRng) -> T {
+    fn generate(&self, index: u64, rng: &mut RowRng) -> T {
         self(index, rng)
     }
 }
@@ -33,7 +32,7 @@ pub struct SequenceGenerator;
 
 impl Generate<u64> for SequenceGenerator {
     #[inline]
-    fn generate(&self, index: u64, _rng: &mut SmallRng) -> u64 {
+    fn generate(&self, index: u64, _rng: &mut RowRng) -> u64 {
         index
     }
 }
@@ -43,10 +42,12 @@ pub const DEFAULT_SEED: u64 = 0x5EED_F11E_4B5D_A7A6;
 
 /// A generator source, like Flink's `datagen` connector.
 ///
-/// Rows are numbered `first..=last` (or from `first` on, when unbounded). Subtask `i` of `p`
-/// generates rows `first + i`, `first + i + p`, … so the subtasks share the range without
-/// overlap. Each subtask has its own [`SmallRng`], seeded from the source's seed and the
-/// subtask index, so a run is reproducible at a given parallelism.
+/// Rows are numbered `first..=last` (or from `first` on, when unbounded). On a fresh start
+/// subtask `i` of `p` generates rows `first + i`, `first + i + p`, … so the subtasks share the
+/// range without overlap; those shares are the source's splits, kept through restores at any
+/// parallelism ([`SequenceSplits`]). The value of a row is a pure function of its index and
+/// the seed (the generator's [`RowRng`] is seeded per row), so a replay after a restore
+/// reproduces the same rows.
 ///
 /// With `rows-per-second`, the job-wide rate is shared between the subtasks; the source
 /// returns [`SourceStatus::Wait`] when it is ahead instead of sleeping.
@@ -67,14 +68,9 @@ pub struct DataGenSource<T, G> {
     last: Option<u64>,
     rows_per_second: Option<u64>,
     seed: u64,
-    /// The next row index of this subtask (restored, or set when the share is assigned).
-    next: Option<u64>,
-    /// Whether `next`, `step`, `rng` and `limiter` are set up for a subtask.
-    assigned: bool,
-    /// The row numbers ran past `u64::MAX`.
-    exhausted: bool,
-    step: u64,
-    rng: SmallRng,
+    /// This subtask's splits (restored, or set when the subtask opens).
+    splits: SequenceSplits,
+    rng: RowRng,
     limiter: Option<RateLimiter>,
     _output: PhantomData<fn() -> T>,
 }
@@ -87,10 +83,7 @@ impl<T, G> Clone for DataGenSource<T, G> {
             last: self.last,
             rows_per_second: self.rows_per_second,
             seed: self.seed,
-            next: self.next,
-            assigned: self.assigned,
-            exhausted: self.exhausted,
-            step: self.step,
+            splits: self.splits.clone(),
             rng: self.rng.clone(),
             limiter: self.limiter.clone(),
             _output: PhantomData,
@@ -105,7 +98,7 @@ impl<T, G> std::fmt::Debug for DataGenSource<T, G> {
             .field("last", &self.last)
             .field("rows_per_second", &self.rows_per_second)
             .field("seed", &self.seed)
-            .field("next", &self.next)
+            .field("splits", &self.splits)
             .finish_non_exhaustive()
     }
 }
@@ -123,7 +116,7 @@ impl DataGenSource<u64, SequenceGenerator> {
 
 impl<T, F> DataGenSource<T, F>
 where
-    F: Fn(u64, &mut SmallRng) -> T + Send + Sync,
+    F: Fn(u64, &mut RowRng) -> T + Send + Sync,
 {
     /// Generates `rows` rows, numbered `0..rows`; the value of row `index` is
     /// `generator(index, rng)`.
@@ -164,11 +157,8 @@ impl<T, G: Generate<T>> DataGenSource<T, G> {
             last,
             rows_per_second: None,
             seed: DEFAULT_SEED,
-            next: None,
-            assigned: false,
-            exhausted: false,
-            step: 1,
-            rng: SmallRng::seed_from_u64(DEFAULT_SEED),
+            splits: SequenceSplits::new(),
+            rng: RowRng::new(DEFAULT_SEED),
             limiter: None,
             _output: PhantomData,
         }
@@ -180,9 +170,10 @@ impl<T, G: Generate<T>> DataGenSource<T, G> {
         self
     }
 
-    /// Seeds the random generators (each subtask mixes in its index).
+    /// Seeds the random generators (each row mixes in its index).
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self.rng = RowRng::new(seed);
         self
     }
 
@@ -194,48 +185,16 @@ impl<T, G: Generate<T>> DataGenSource<T, G> {
     }
 
     fn assign(&mut self, subtask: usize, parallelism: usize) {
-        let parallelism = parallelism.max(1);
-        self.step = parallelism as u64;
-        let next = match (self.next, self.first.checked_add(subtask as u64)) {
-            (Some(restored), _) => restored,
-            (None, Some(first_of_subtask)) => first_of_subtask,
-            // More subtasks than row numbers left below u64::MAX: this one has none.
-            (None, None) => {
-                self.exhausted = true;
-                self.first
-            }
-        };
-        self.next = Some(next);
-        self.rng = SmallRng::seed_from_u64(mix(self.seed, subtask as u64, next));
+        self.splits.assign(subtask, parallelism, self.first);
         self.limiter = self
             .rows_per_second
             .map(|rate| RateLimiter::new(rate, parallelism));
-        self.assigned = true;
     }
 
-    /// Rows of this subtask still to generate, capped at `wanted`; `None` when exhausted.
-    fn remaining(&self, next: u64, wanted: usize) -> Option<usize> {
-        if self.exhausted {
-            return None;
-        }
-        match self.last {
-            None => Some(wanted),
-            Some(last) if next > last || next < self.first => None,
-            Some(last) => {
-                let left = (last - next) / self.step + 1;
-                Some(usize::try_from(left).unwrap_or(usize::MAX).min(wanted))
-            }
-        }
+    /// The last row number: `u64::MAX` for an unbounded source.
+    fn last_row(&self) -> u64 {
+        self.last.unwrap_or(u64::MAX)
     }
-}
-
-/// Spreads a seed, subtask and position over all 64 bits (splitmix64 finaliser), so nearby
-/// inputs give unrelated generators.
-fn mix(seed: u64, subtask: u64, position: u64) -> u64 {
-    let mut z = seed ^ subtask.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ position.rotate_left(32);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl<T, G> SourceFunction<Batch<T>> for DataGenSource<T, G>
@@ -244,9 +203,7 @@ where
     G: Generate<T>,
 {
     fn open(&mut self, context: &SourceContext) -> Result<()> {
-        if !self.assigned {
-            self.assign(context.subtask_index(), context.parallelism());
-        }
+        self.assign(context.subtask_index(), context.parallelism());
         Ok(())
     }
 
@@ -264,51 +221,39 @@ where
         batch: &mut Batch<T>,
         context: &SourceContext,
     ) -> Result<SourceStatus> {
-        let Some(mut next) = self.next else {
-            return Err(Error::InvalidJob(
-                "the datagen source was polled before open".into(),
-            ));
-        };
-        let wanted = context.batch_rows.saturating_sub(batch.len()).max(1);
-        let Some(mut count) = self.remaining(next, wanted) else {
+        let mut wanted = context.batch_rows.saturating_sub(batch.len()).max(1);
+        if let Some(limiter) = &mut self.limiter {
+            match limiter.permits(wanted, Instant::now()) {
+                Ok(allowed) => wanted = allowed,
+                Err(wait) => return Ok(SourceStatus::Wait(wait)),
+            }
+        }
+        let last = self.last_row();
+        let Some(run) = self.splits.next_run(wanted, last) else {
             return Ok(SourceStatus::Finished);
         };
         if let Some(limiter) = &mut self.limiter {
-            match limiter.permits(count, Instant::now()) {
-                Ok(allowed) => count = allowed,
-                Err(wait) => return Ok(SourceStatus::Wait(wait)),
-            }
-            limiter.consume(count);
+            limiter.consume(run.len);
         }
-        batch.reserve(count);
+        batch.reserve(run.len);
         let generator = &*self.generator;
-        for _ in 0..count {
-            batch.push(Record::new(generator.generate(next, &mut self.rng)));
-            match next.checked_add(self.step) {
-                Some(following) => next = following,
-                None => {
-                    // No row numbers are left past u64::MAX.
-                    self.exhausted = true;
-                    break;
-                }
-            }
+        for index in run.iter() {
+            self.rng.start_row(index);
+            batch.push(Record::new(generator.generate(index, &mut self.rng)));
         }
-        self.next = Some(next);
-        match self.remaining(next, 1) {
-            Some(_) => Ok(SourceStatus::MoreAvailable),
-            None => Ok(SourceStatus::Finished),
-        }
+        Ok(if self.splits.is_finished(last) {
+            SourceStatus::Finished
+        } else {
+            SourceStatus::MoreAvailable
+        })
     }
 
-    /// The next row index of this subtask.
-    fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        Ok(encode_position(self.next.unwrap_or(self.first)))
+    /// The unfinished splits, each with its next row index.
+    fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
+        Ok(self.splits.snapshot())
     }
 
-    fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        self.next = Some(decode_position(state, "datagen source")?);
-        // Re-seed and re-share at `open`, from the restored position.
-        self.assigned = false;
-        Ok(())
+    fn restore_state(&mut self, splits: Vec<Vec<u8>>) -> Result<()> {
+        self.splits.restore(&splits, "datagen source")
     }
 }

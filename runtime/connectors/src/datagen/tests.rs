@@ -320,15 +320,72 @@ fn snapshot_and_restore_resume_at_the_next_row() {
     source.poll_batch(&mut batch, &context).unwrap();
     let state = source.snapshot_state().unwrap();
     let mut restored = DataGenSource::sequence(1, 7);
-    restored.restore_state(&state).unwrap();
+    restored.restore_state(state).unwrap();
     assert_eq!(drain(restored, &context), vec![4, 5, 6, 7]);
     let error = DataGenSource::sequence(1, 7)
-        .restore_state(&[1, 2])
+        .restore_state(vec![vec![1, 2]])
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "state: datagen source: the checkpointed state has 2 bytes; expected 8 (the next row index)"
+        "state: datagen source: a checkpointed split has 2 bytes; expected 24 (split index, \
+         split count, next row), so the checkpoint was not written by this source"
     );
+}
+
+/// Rows and random values of `source` at `subtask` of `parallelism`, after a restore from
+/// `splits` (or fresh), each row with the value its generator drew.
+fn rows_with_draws(
+    splits: Option<Vec<Vec<u8>>>,
+    subtask: usize,
+    parallelism: usize,
+) -> Vec<(u64, u32)> {
+    let context = context(subtask, parallelism, 4);
+    let mut source = DataGenSource::new(40, |index, rng: &mut RowRng| {
+        (index, rng.random_range(0..1_000_000u32))
+    })
+    .with_seed(9);
+    if let Some(splits) = splits {
+        source.restore_state(splits).unwrap();
+    }
+    drain(source, &context)
+}
+
+#[test]
+fn splits_of_three_subtasks_restore_at_one_and_five_with_the_same_rows_and_draws() {
+    let fresh: Vec<(u64, u32)> = {
+        let mut all = rows_with_draws(None, 0, 1);
+        all.sort_unstable();
+        all
+    };
+    assert_eq!(fresh.len(), 40);
+    // Three subtasks each emit one batch of 4 rows, then checkpoint.
+    let mut emitted = Vec::new();
+    let mut splits = Vec::new();
+    for subtask in 0..3 {
+        let context = context(subtask, 3, 4);
+        let mut source = DataGenSource::new(40, |index, rng: &mut RowRng| {
+            (index, rng.random_range(0..1_000_000u32))
+        })
+        .with_seed(9);
+        source.open(&context).unwrap();
+        let mut batch = Vec::new();
+        source.poll_batch(&mut batch, &context).unwrap();
+        emitted.extend(batch.into_iter().map(|record| record.value));
+        splits.extend(source.snapshot_state().unwrap());
+    }
+    for parallelism in [1, 5] {
+        let mut all = emitted.clone();
+        // Deal the three splits out as the restore does: contiguous runs.
+        for subtask in 0..parallelism {
+            let (base, longer) = (splits.len() / parallelism, splits.len() % parallelism);
+            let start = subtask * base + subtask.min(longer);
+            let len = base + usize::from(subtask < longer);
+            let share = splits[start..start + len].to_vec();
+            all.extend(rows_with_draws(Some(share), subtask, parallelism));
+        }
+        all.sort_unstable();
+        assert_eq!(all, fresh, "restored at parallelism {parallelism}");
+    }
 }
 
 #[test]

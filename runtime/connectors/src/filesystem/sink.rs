@@ -107,7 +107,7 @@ impl<T: Display> SinkFunction<T> for FileSink {
         Ok(())
     }
 
-    fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<Vec<u8>> {
+    fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<Vec<Vec<u8>>> {
         self.flush()?;
         Ok(Vec::new())
     }

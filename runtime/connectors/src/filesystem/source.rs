@@ -1,5 +1,6 @@
 //! [`TextFileSource`]: the lines of a file, or of every file under a directory.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::marker::PhantomData;
@@ -7,12 +8,53 @@ use std::path::{Path, PathBuf};
 
 use flinkrs_core::{Batch, Error, Record, Result};
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
+use serde::{Deserialize, Serialize};
 
 use super::discover::{list_input_files, share_of_subtask};
 use super::lines::LineReader;
 
 /// Size of the read buffer: files are read in chunks of this many bytes.
 const READ_CHUNK_BYTES: usize = 256 * 1024;
+
+/// One split of a file source: a file, and how far into it the reader is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSplit {
+    pub path: PathBuf,
+    /// Bytes of the file consumed so far: where a restored reader seeks to.
+    pub offset: u64,
+    /// Lines consumed so far, for error messages.
+    pub line_number: u64,
+}
+
+impl FileSplit {
+    fn new(path: PathBuf) -> Self {
+        FileSplit {
+            path,
+            offset: 0,
+            line_number: 0,
+        }
+    }
+
+    fn encode(&self) -> Result<Vec<u8>> {
+        postcard::to_allocvec(self).map_err(|error| {
+            Error::state(format!(
+                "file source: cannot checkpoint the split of '{}': {error}; file paths must be \
+                 UTF-8",
+                self.path.display()
+            ))
+        })
+    }
+
+    fn decode(bytes: &[u8], source: &Path) -> Result<Self> {
+        postcard::from_bytes(bytes).map_err(|error| {
+            Error::state(format!(
+                "file source for '{}': a checkpointed split cannot be decoded ({error}); the \
+                 checkpoint was not written by this source or is corrupt",
+                source.display()
+            ))
+        })
+    }
+}
 
 /// What a file source makes of one line (without its line end).
 pub trait FromLine: Sized + Send {
@@ -47,8 +89,11 @@ impl FromLine for Vec<u8> {
 /// that skips UTF-8 validation, raw bytes ([`TextFileSource::bytes`]).
 ///
 /// The path is a file or a directory; a directory is read recursively, every regular file in
-/// path order, skipping hidden names (starting with `.` or `_`). File `i` of that order is
-/// read by subtask `i % parallelism`. Each line is emitted without its `\n` or `\r\n`.
+/// path order, skipping hidden names (starting with `.` or `_`). Each file is a split
+/// ([`FileSplit`]): on a fresh start file `i` of that order is read by subtask
+/// `i % parallelism`; a checkpoint holds each unfinished split with its byte offset, and a
+/// restore, at any parallelism, deals the splits out again and seeks each to its offset. Each
+/// line is emitted without its `\n` or `\r\n`.
 ///
 /// A missing path fails the job at start with [`Error::Io`] naming it: in
 /// [`TextFileSource::for_subtask`] (what `read_text_file` uses, so the job does not even
@@ -56,14 +101,11 @@ impl FromLine for Vec<u8> {
 #[derive(Debug)]
 pub struct TextFileSource<T = String> {
     path: PathBuf,
-    /// This subtask's files, once listed.
-    files: Option<Vec<PathBuf>>,
-    file_index: usize,
+    /// This subtask's unfinished splits, the one being read in front; `None` until listed or
+    /// restored.
+    splits: Option<VecDeque<FileSplit>>,
+    /// The front split's open file.
     reader: Option<LineReader<File>>,
-    /// Bytes of the current file consumed so far: where to resume after a restore.
-    offset: u64,
-    /// Lines of the current file read so far, for error messages.
-    line_number: u64,
     _output: PhantomData<fn() -> T>,
 }
 
@@ -72,11 +114,8 @@ impl<T> Clone for TextFileSource<T> {
     fn clone(&self) -> Self {
         TextFileSource {
             path: self.path.clone(),
-            files: self.files.clone(),
-            file_index: self.file_index,
+            splits: self.splits.clone(),
             reader: None,
-            offset: self.offset,
-            line_number: self.line_number,
             _output: PhantomData,
         }
     }
@@ -124,11 +163,8 @@ impl<T> TextFileSource<T> {
     fn lines_of(path: impl Into<PathBuf>) -> Self {
         TextFileSource {
             path: path.into(),
-            files: None,
-            file_index: 0,
+            splits: None,
             reader: None,
-            offset: 0,
-            line_number: 0,
             _output: PhantomData,
         }
     }
@@ -137,55 +173,33 @@ impl<T> TextFileSource<T> {
         &self.path
     }
 
-    /// This subtask's files, once assigned.
-    pub fn files(&self) -> Option<&[PathBuf]> {
-        self.files.as_deref()
+    /// The files of this subtask's unfinished splits, once assigned or restored.
+    pub fn files(&self) -> Option<Vec<&Path>> {
+        let splits = self.splits.as_ref()?;
+        Some(splits.iter().map(|split| split.path.as_path()).collect())
     }
 
     fn assign(&mut self, subtask: usize, parallelism: usize) -> Result<()> {
         let files = list_input_files(&self.path)?;
-        self.files = Some(share_of_subtask(files, subtask, parallelism));
+        let share = share_of_subtask(files, subtask, parallelism);
+        self.splits = Some(share.into_iter().map(FileSplit::new).collect());
         Ok(())
     }
 
-    /// Opens the current file, at the restored offset; `false` when all files are read.
-    fn open_current_file(&mut self) -> Result<bool> {
-        let Some(file_path) = self
-            .files
-            .as_ref()
-            .and_then(|files| files.get(self.file_index))
-        else {
+    /// Opens the front split's file at its offset; `false` when every split is read.
+    fn open_front_split(&mut self) -> Result<bool> {
+        let Some(split) = self.splits.as_ref().and_then(VecDeque::front) else {
             return Ok(false);
         };
-        let mut file =
-            File::open(file_path).map_err(|source| Error::io("open", file_path, source))?;
-        if self.offset > 0 {
-            file.seek(SeekFrom::Start(self.offset))
-                .map_err(|source| Error::io("seek in", file_path, source))?;
+        let path = &split.path;
+        let mut file = File::open(path).map_err(|source| Error::io("open", path, source))?;
+        if split.offset > 0 {
+            file.seek(SeekFrom::Start(split.offset))
+                .map_err(|source| Error::io("seek in", path, source))?;
         }
         self.reader = Some(LineReader::new(file, READ_CHUNK_BYTES));
         Ok(true)
     }
-
-    fn next_file(&mut self) {
-        self.reader = None;
-        self.file_index += 1;
-        self.offset = 0;
-        self.line_number = 0;
-    }
-}
-
-/// The file being read: file `file_index` of `files`, or the configured path before the
-/// files are listed.
-fn current_file<'a>(
-    files: &'a Option<Vec<PathBuf>>,
-    file_index: usize,
-    path: &'a Path,
-) -> &'a Path {
-    files
-        .as_ref()
-        .and_then(|files| files.get(file_index))
-        .map_or(path, PathBuf::as_path)
 }
 
 /// The line without its `\n` or `\r\n`.
@@ -196,7 +210,7 @@ fn strip_line_end(line: &[u8]) -> &[u8] {
 
 impl<T: FromLine> SourceFunction<Batch<T>> for TextFileSource<T> {
     fn open(&mut self, context: &SourceContext) -> Result<()> {
-        if self.files.is_none() {
+        if self.splits.is_none() {
             self.assign(context.subtask_index(), context.parallelism())?;
         }
         Ok(())
@@ -211,56 +225,56 @@ impl<T: FromLine> SourceFunction<Batch<T>> for TextFileSource<T> {
         batch: &mut Batch<T>,
         context: &SourceContext,
     ) -> Result<SourceStatus> {
-        if self.files.is_none() {
+        if self.splits.is_none() {
             self.assign(context.subtask_index(), context.parallelism())?;
         }
         while batch.len() < context.batch_rows {
             let Some(reader) = self.reader.as_mut() else {
-                if self.open_current_file()? {
+                if self.open_front_split()? {
                     continue;
                 }
                 return Ok(SourceStatus::Finished);
             };
-            let file = current_file(&self.files, self.file_index, &self.path);
+            let Some(split) = self.splits.as_mut().and_then(VecDeque::front_mut) else {
+                return Ok(SourceStatus::Finished);
+            };
             let line = reader
                 .next_line()
-                .map_err(|source| Error::io("read", file, source))?;
+                .map_err(|source| Error::io("read", &split.path, source))?;
             let Some(line) = line else {
-                self.next_file();
+                // The split is read to its end: the next one is opened on the next turn.
+                self.reader = None;
+                if let Some(splits) = self.splits.as_mut() {
+                    splits.pop_front();
+                }
                 continue;
             };
-            self.offset += line.len() as u64;
-            self.line_number += 1;
+            split.offset += line.len() as u64;
+            split.line_number += 1;
             let line = strip_line_end(&reader.buffer()[line]);
-            batch.push(Record::new(T::from_line(line, file, self.line_number)?));
+            batch.push(Record::new(T::from_line(
+                line,
+                &split.path,
+                split.line_number,
+            )?));
         }
         Ok(SourceStatus::MoreAvailable)
     }
 
-    /// File index, byte offset and line number within this subtask's files.
-    fn snapshot_state(&mut self) -> Result<Vec<u8>> {
-        let mut state = Vec::with_capacity(24);
-        state.extend_from_slice(&(self.file_index as u64).to_le_bytes());
-        state.extend_from_slice(&self.offset.to_le_bytes());
-        state.extend_from_slice(&self.line_number.to_le_bytes());
-        Ok(state)
+    /// Every unfinished split, with its byte offset and line number.
+    fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
+        let Some(splits) = &self.splits else {
+            return Ok(Vec::new());
+        };
+        splits.iter().map(FileSplit::encode).collect()
     }
 
-    fn restore_state(&mut self, state: &[u8]) -> Result<()> {
-        let words: Vec<u64> = state
-            .chunks_exact(8)
-            .filter_map(|chunk| <[u8; 8]>::try_from(chunk).ok().map(u64::from_le_bytes))
-            .collect();
-        let (&[file_index, offset, line_number], 24) = (words.as_slice(), state.len()) else {
-            return Err(Error::state(format!(
-                "file source state for '{}' has {} bytes; expected 24",
-                self.path.display(),
-                state.len()
-            )));
-        };
-        self.file_index = usize::try_from(file_index).unwrap_or(usize::MAX);
-        self.offset = offset;
-        self.line_number = line_number;
+    fn restore_state(&mut self, splits: Vec<Vec<u8>>) -> Result<()> {
+        let splits = splits
+            .iter()
+            .map(|split| FileSplit::decode(split, &self.path))
+            .collect::<Result<_>>()?;
+        self.splits = Some(splits);
         self.reader = None;
         Ok(())
     }

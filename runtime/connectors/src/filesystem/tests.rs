@@ -144,18 +144,59 @@ fn snapshot_and_restore_resume_after_the_last_line_read() {
     assert_eq!(batch.len(), 2);
     let state = source.snapshot_state().unwrap();
     let mut restored = TextFileSource::new(dir.path());
-    restored.restore_state(&state).unwrap();
+    restored.restore_state(state).unwrap();
     restored.open(&context).unwrap();
-    let mut rest = Vec::new();
+    assert_eq!(read_all(&mut restored, &context), vec!["three", "four"]);
+}
+
+fn read_all(source: &mut TextFileSource, context: &SourceContext) -> Vec<String> {
+    let mut lines = Vec::new();
     loop {
         let mut batch = Vec::new();
-        let status = restored.poll_batch(&mut batch, &context).unwrap();
-        rest.extend(batch.into_iter().map(|record| record.value));
+        let status = source.poll_batch(&mut batch, context).unwrap();
+        lines.extend(batch.into_iter().map(|record| record.value));
         if status == SourceStatus::Finished {
-            break;
+            return lines;
         }
     }
-    assert_eq!(rest, vec!["three", "four"]);
+}
+
+#[test]
+fn the_splits_of_two_subtasks_restore_into_one_at_their_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("1.txt"), b"a1\na2\na3\n");
+    write(&dir.path().join("2.txt"), b"b1\nb2\n");
+    write(&dir.path().join("3.txt"), b"c1\n");
+    let mut state = Vec::new();
+    for subtask in 0..2 {
+        let context = context(subtask, 2, 1);
+        let mut source = TextFileSource::new(dir.path());
+        source.open(&context).unwrap();
+        source.poll_batch(&mut Vec::new(), &context).unwrap();
+        state.extend(source.snapshot_state().unwrap());
+    }
+    // Subtask 0 read a1 (and still has 3.txt), subtask 1 read b1.
+    assert_eq!(state.len(), 3);
+    let context = context(0, 1, 8);
+    let mut restored = TextFileSource::new(dir.path());
+    restored.restore_state(state).unwrap();
+    restored.open(&context).unwrap();
+    assert_eq!(
+        read_all(&mut restored, &context),
+        vec!["a2", "a3", "c1", "b2"]
+    );
+}
+
+#[test]
+fn a_malformed_split_fails_the_restore_naming_the_source() {
+    let mut source = TextFileSource::new("/data/in");
+    let error = source.restore_state(vec![vec![0xFF; 3]]).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("file source for '/data/in': a checkpointed split cannot be decoded"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -23,6 +23,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// `maxRetry`: by default 0, no reconnection). Reads use a timeout, so a silent server never
 /// blocks the task: the source returns [`SourceStatus::Wait`] and stays cancellable.
 ///
+/// The socket cannot be replayed: the source checkpoints no position, and a job restored
+/// after a failure reads on from whatever the server sends next. Delivery from a socket is at
+/// most once, as in Flink; the source says so in the log when it opens with checkpointing on.
+///
 /// When the delimiter is `\n`, a `\r` before it is dropped too. Text that is not UTF-8 is
 /// decoded with replacement characters, as Flink's socket source decodes it.
 #[derive(Debug)]
@@ -216,6 +220,13 @@ impl SourceFunction<Batch<String>> for SocketTextSource {
                 self.address(),
                 context.parallelism()
             )));
+        }
+        if context.info.config.checkpoint_interval().is_some() {
+            tracing::warn!(
+                address = %self.address(),
+                "the socket source cannot be replayed: lines read before a failure and not \
+                 yet checkpointed downstream are lost on restore (at most once)"
+            );
         }
         self.connection = Some(self.connect()?);
         Ok(())

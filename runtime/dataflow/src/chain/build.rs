@@ -198,15 +198,9 @@ impl ChainBuilder<'_> {
 
     /// The restored state of the operator described by `info` in this subtask.
     pub fn restored_state(&self, info: &TaskInfo) -> Result<Option<OperatorSnapshot>> {
-        match self.restored {
-            Some(restored) => restored.for_subtask(
-                &info.operator_id,
-                &info.operator_name,
-                self.subtask,
-                info.parallelism,
-            ),
-            None => Ok(None),
-        }
+        Ok(self.restored.and_then(|restored| {
+            restored.for_subtask(&info.operator_id, self.subtask, info.parallelism)
+        }))
     }
 }
 

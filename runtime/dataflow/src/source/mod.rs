@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use flinkrs_core::{Error, Result};
+use flinkrs_core::Result;
 
 use crate::operator::TaskInfo;
 
@@ -63,13 +63,18 @@ pub trait SourceFunction<B>: Send {
         Boundedness::ContinuousUnbounded
     }
 
-    /// Encodes the read position (offsets) for a checkpoint.
-    fn snapshot_state(&mut self) -> Result<Vec<u8>> {
+    /// The reader's splits for a checkpoint: one item per split it has not finished, each
+    /// encoding the split and the position in it (FLIP-27's reader state).
+    fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
         Ok(Vec::new())
     }
 
-    /// Restores the read position from a checkpoint, before `open`.
-    fn restore_state(&mut self, _state: &[u8]) -> Result<()> {
+    /// Hands the reader the splits it reads after a restore, before `open`. At the same
+    /// parallelism they are the ones this subtask had; at another, the splits of all old
+    /// subtasks are dealt out among the new ones, so a subtask may get several or none. It
+    /// is called whenever the job restores and the checkpoint has this source, with an empty
+    /// list when this subtask gets no split: it then reads nothing rather than starting over.
+    fn restore_state(&mut self, _splits: Vec<Vec<u8>>) -> Result<()> {
         Ok(())
     }
 
@@ -78,20 +83,6 @@ pub trait SourceFunction<B>: Send {
     }
 }
 
-/// Encodes a source's read position (the index of the next row or element) for a checkpoint:
-/// eight bytes, little-endian.
-pub fn encode_position(position: u64) -> Vec<u8> {
-    position.to_le_bytes().to_vec()
-}
+mod sequence;
 
-/// Decodes a position written by [`encode_position`]; `source` names the source in the error a
-/// malformed state gets.
-pub fn decode_position(state: &[u8], source: &str) -> Result<u64> {
-    let bytes = <[u8; 8]>::try_from(state).map_err(|_| {
-        Error::state(format!(
-            "{source}: the checkpointed state has {} bytes; expected 8 (the next row index)",
-            state.len()
-        ))
-    })?;
-    Ok(u64::from_le_bytes(bytes))
-}
+pub use sequence::{RowRun, SequenceSplit, SequenceSplits};
