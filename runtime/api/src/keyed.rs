@@ -84,7 +84,7 @@ pub(crate) fn keyed_backend<K: KeyData>(
 
 /// The operator snapshot of a keyed operator: its backend's key groups.
 pub(crate) fn keyed_snapshot<K: KeyData>(
-    backend: Option<&KeyedStateBackend<K>>,
+    backend: Option<&mut KeyedStateBackend<K>>,
 ) -> Result<OperatorSnapshot> {
     let keyed = backend.map(KeyedStateBackend::snapshot).transpose()?;
     Ok(OperatorSnapshot {
@@ -307,7 +307,7 @@ where
         &mut self,
         _checkpoint: flinkrs_core::CheckpointId,
     ) -> Result<OperatorSnapshot> {
-        keyed_snapshot(self.backend.as_ref())
+        keyed_snapshot(self.backend.as_mut())
     }
 
     fn end_input(&mut self, out: &mut Output<Batch<T>>) -> Result<()> {

@@ -29,6 +29,7 @@ pub use time::{NO_TIMESTAMP, Watermark};
 
 /// Bound for every value that flows through a stream: it moves between threads, may be copied
 /// for broadcast or fan-out, and has a serde codec so it can cross the network and be stored
-/// in checkpoints (Flink's `TypeSerializer` plays that part).
-pub trait Data: Clone + Send + Serialize + DeserializeOwned + 'static {}
-impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> Data for T {}
+/// in checkpoints (Flink's `TypeSerializer` plays that part). `Sync`, because state frozen by
+/// a checkpoint is read by the thread that encodes it while the task goes on.
+pub trait Data: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {}
+impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> Data for T {}

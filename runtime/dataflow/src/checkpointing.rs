@@ -131,12 +131,16 @@ fn acknowledged(
         return Vec::new();
     };
     let checkpoint = acknowledgement.checkpoint;
-    let written = postcard::to_allocvec(&acknowledgement.snapshot)
-        .map_err(|e| {
-            format!(
-                "cannot encode the snapshot of '{}': {e}",
-                acknowledgement.task
-            )
+    let mut snapshot = acknowledgement.snapshot;
+    let written = crate::input::materialize(&mut snapshot)
+        .map_err(|e| format!("task '{}': {e}", acknowledgement.task))
+        .and_then(|()| {
+            postcard::to_allocvec(&snapshot).map_err(|e| {
+                format!(
+                    "cannot encode the snapshot of '{}': {e}",
+                    acknowledgement.task
+                )
+            })
         })
         .and_then(|payload| {
             context

@@ -11,6 +11,21 @@ use crate::operator::OperatorSnapshot;
 /// The operator snapshots a task collected for one checkpoint, keyed by operator id.
 pub type TaskSnapshot = Vec<(String, OperatorSnapshot)>;
 
+/// The asynchronous phase of a task's snapshot: encodes the keyed state its operators froze
+/// at the barrier. Runs wherever the checkpoint is written, not on the task thread.
+pub fn materialize(snapshot: &mut TaskSnapshot) -> Result<()> {
+    for (operator_id, operator) in snapshot.iter_mut() {
+        if let Some(keyed) = &mut operator.keyed {
+            keyed.materialize().map_err(|error| {
+                flinkrs_core::Error::state(format!(
+                    "cannot encode the keyed state of operator {operator_id}: {error}"
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Everything an input receives except batches: control elements and lifecycle calls.
 pub trait ControlInput: Send {
     fn open(&mut self) -> Result<()>;

@@ -3,36 +3,42 @@
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::hash::Hash;
+use std::sync::Arc;
 
 use flinkrs_core::key_group::KeyGroupRange;
 use flinkrs_core::key_hash::assign_to_key_group;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::StateMap;
+use crate::cow_map::{CowMap, Frozen};
 use crate::error::{Error, Result};
-use crate::snapshot::{KeyedStateSnapshot, StateSnapshot};
+use crate::snapshot::{FrozenState, KeyedStateSnapshot, StateSnapshot};
 
 /// A key of keyed state. `Hash + Eq` serve the in-memory tables; the key group comes from the
 /// serialized form ([`key_hash`](fn@flinkrs_core::key_hash)), which snapshots store too.
-pub trait KeyData: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static {}
-impl<T: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static> KeyData for T {}
+/// `Sync`, because a checkpoint's frozen tables are encoded on another thread.
+pub trait KeyData:
+    Hash + Eq + Clone + Send + Sync + Serialize + DeserializeOwned + 'static
+{
+}
+impl<T: Hash + Eq + Clone + Send + Sync + Serialize + DeserializeOwned + 'static> KeyData for T {}
 
 /// A value kept in state.
-pub trait StateData: Clone + Send + Serialize + DeserializeOwned + 'static {}
-impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> StateData for T {}
+pub trait StateData: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {}
+impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> StateData for T {}
 
 /// A table of one registered state, behind a trait so the backend can hold tables of
 /// different value types and still snapshot them all.
 pub(crate) trait StateTable<K>: Send {
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn snapshot(
-        &self,
+    /// The table as it is now, to encode later: O(shards), not O(entries).
+    fn freeze(
+        &mut self,
         name: &str,
         max_parallelism: usize,
         range: KeyGroupRange,
-    ) -> Result<StateSnapshot>;
+    ) -> Arc<dyn FrozenState>;
     fn restore(&mut self, snapshot: &StateSnapshot, range: KeyGroupRange) -> Result<()>;
     fn len(&self) -> usize;
 }
@@ -40,35 +46,32 @@ pub(crate) trait StateTable<K>: Send {
 /// The per-key map of one state. `V` is the whole per-key value (a list for ListState, a map
 /// for MapState).
 pub(crate) struct Table<K, V> {
-    pub(crate) entries: StateMap<K, V>,
+    pub(crate) entries: CowMap<K, V>,
 }
 
-impl<K: KeyData, V: StateData> StateTable<K> for Table<K, V> {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+/// One state's table frozen at a checkpoint, with what encoding it needs.
+struct FrozenTable<K, V> {
+    name: String,
+    max_parallelism: usize,
+    range: KeyGroupRange,
+    entries: Frozen<K, V>,
+}
 
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn snapshot(
-        &self,
-        name: &str,
-        max_parallelism: usize,
-        range: KeyGroupRange,
-    ) -> Result<StateSnapshot> {
+impl<K: KeyData, V: StateData> FrozenState for FrozenTable<K, V> {
+    /// Groups the entries by key group and encodes each group: the asynchronous phase.
+    fn encode(&self) -> Result<StateSnapshot> {
+        let name = &self.name;
         let mut groups: BTreeMap<usize, Vec<(&K, &V)>> = BTreeMap::new();
-        for (key, value) in &self.entries {
-            let key_group = assign_to_key_group(key, max_parallelism);
+        for (key, value) in self.entries.iter() {
+            let key_group = assign_to_key_group(key, self.max_parallelism);
             // A key of another subtask's key group got here past the partitioner. Writing it
             // would make this snapshot overlap that subtask's, and the checkpoint could not be
             // restored; fail the snapshot now, where the cause is.
-            if !range.contains(key_group) {
+            if !self.range.contains(key_group) {
                 return Err(Error::KeyGroupOutOfRange {
                     name: name.to_owned(),
                     key_group,
-                    range,
+                    range: self.range,
                 });
             }
             groups.entry(key_group).or_default().push((key, value));
@@ -84,6 +87,30 @@ impl<K: KeyData, V: StateData> StateTable<K> for Table<K, V> {
         Ok(StateSnapshot {
             name: name.to_owned(),
             key_groups,
+        })
+    }
+}
+
+impl<K: KeyData, V: StateData> StateTable<K> for Table<K, V> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn freeze(
+        &mut self,
+        name: &str,
+        max_parallelism: usize,
+        range: KeyGroupRange,
+    ) -> Arc<dyn FrozenState> {
+        Arc::new(FrozenTable {
+            name: name.to_owned(),
+            max_parallelism,
+            range,
+            entries: self.entries.freeze(),
         })
     }
 
@@ -163,7 +190,7 @@ impl<K: KeyData> KeyedStateBackend<K> {
             };
         }
         let mut table = Table::<K, V> {
-            entries: StateMap::default(),
+            entries: CowMap::new(),
         };
         if let Some(position) = self.pending_restore.iter().position(|s| s.name == name) {
             let snapshot = self.pending_restore.swap_remove(position);
@@ -210,19 +237,24 @@ impl<K: KeyData> KeyedStateBackend<K> {
         self.tables.iter().map(|t| t.len()).sum()
     }
 
-    /// Encodes every registered state, grouped by key group.
-    pub fn snapshot(&self) -> Result<KeyedStateSnapshot> {
-        let mut states = Vec::with_capacity(self.tables.len());
-        for (name, table) in self.names.iter().zip(&self.tables) {
-            states.push(table.snapshot(name, self.max_parallelism, self.key_group_range)?);
-        }
+    /// The synchronous phase of a checkpoint: freezes every registered state, in O(states ×
+    /// shards) whatever their size. The snapshot encodes them, grouped by key group, when it
+    /// is [materialized](KeyedStateSnapshot::materialize), off the task thread.
+    pub fn snapshot(&mut self) -> Result<KeyedStateSnapshot> {
+        let (max_parallelism, range) = (self.max_parallelism, self.key_group_range);
+        let frozen = self
+            .names
+            .iter()
+            .zip(&mut self.tables)
+            .map(|(name, table)| table.freeze(name, max_parallelism, range))
+            .collect();
         // States restored but never registered again are carried over unchanged; `restore`
         // has already cut them down to this subtask's key groups.
-        states.extend(self.pending_restore.iter().cloned());
-        Ok(KeyedStateSnapshot {
-            max_parallelism: self.max_parallelism,
-            states,
-        })
+        Ok(KeyedStateSnapshot::with_frozen(
+            max_parallelism,
+            self.pending_restore.clone(),
+            frozen,
+        ))
     }
 
     /// Restores from a snapshot, keeping only this subtask's key groups. Must be called before
@@ -232,7 +264,9 @@ impl<K: KeyData> KeyedStateBackend<K> {
     /// subtasks. The key groups of other subtasks are dropped here, for states registered
     /// later as much as for states never registered again: otherwise each subtask would carry
     /// them and write them into every later snapshot, where they would overlap.
-    pub fn restore(&mut self, snapshot: KeyedStateSnapshot) -> Result<()> {
+    pub fn restore(&mut self, mut snapshot: KeyedStateSnapshot) -> Result<()> {
+        // A snapshot taken in this process may still hold frozen tables.
+        snapshot.materialize()?;
         if snapshot.max_parallelism != self.max_parallelism {
             return Err(Error::MaxParallelismMismatch {
                 snapshot: snapshot.max_parallelism,

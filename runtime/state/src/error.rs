@@ -110,10 +110,7 @@ mod tests {
             key_groups: [(3, Vec::new())].into_iter().collect(),
         };
         backend
-            .restore(KeyedStateSnapshot {
-                max_parallelism: 128,
-                states: vec![corrupt],
-            })
+            .restore(KeyedStateSnapshot::new(128, vec![corrupt]))
             .unwrap();
         let state_error = ValueState::<u64>::register(&mut backend, "count").unwrap_err();
         let error = flinkrs_core::Error::from(state_error);

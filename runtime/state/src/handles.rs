@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::StateMap;
 use crate::backend::{KeyData, KeyedStateBackend, StateData};
+use crate::cow_map::CowMap;
 use crate::error::{Error, Result};
 
 fn no_key<K: KeyData>(backend: &KeyedStateBackend<K>, index: usize) -> Error {
@@ -108,13 +109,13 @@ impl<T: StateData> ValueState<T> {
     pub fn entries_mut<'b, K: KeyData>(
         &self,
         backend: &'b mut KeyedStateBackend<K>,
-    ) -> &'b mut StateMap<K, T> {
+    ) -> &'b mut CowMap<K, T> {
         &mut backend.table_mut::<T>(self.index).entries
     }
 
     /// Every key's value, for operators that emit all state at the end of bounded input.
     pub fn drain_all<K: KeyData>(&self, backend: &mut KeyedStateBackend<K>) -> Vec<(K, T)> {
-        backend.table_mut::<T>(self.index).entries.drain().collect()
+        backend.table_mut::<T>(self.index).entries.drain()
     }
 }
 
@@ -240,12 +241,9 @@ where
                 map.insert(user_key, value);
             }
             None => {
-                let key = key.clone();
-                table
-                    .entries
-                    .entry(key)
-                    .or_default()
-                    .insert(user_key, value);
+                let mut map = StateMap::default();
+                map.insert(user_key, value);
+                table.entries.insert(key.clone(), map);
             }
         }
         Ok(())

@@ -11,15 +11,17 @@
 //! `_metadata` last) and reads them back, rejecting damaged files with the file named.
 
 mod backend;
+mod cow_map;
 mod error;
 mod handles;
 mod snapshot;
 pub mod storage;
 
 pub use backend::{KeyData, KeyedStateBackend, StateData};
+pub use cow_map::CowMap;
 pub use error::{Error, Result};
 pub use handles::{ListState, MapState, ReducingState, ValueState};
-pub use snapshot::{KeyedStateSnapshot, StateSnapshot};
+pub use snapshot::{FrozenState, KeyedStateSnapshot, StateSnapshot};
 
 /// Hash map type used for state tables: fast, and not seeded per process since state never
 /// leaves the process as a hash map.

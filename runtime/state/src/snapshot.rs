@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::fmt;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::ser::{Error as _, SerializeStruct};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
@@ -14,14 +17,110 @@ pub struct StateSnapshot {
     pub key_groups: BTreeMap<usize, Vec<u8>>,
 }
 
+/// A state frozen by a checkpoint's synchronous phase, encoded in its asynchronous phase.
+pub trait FrozenState: Send + Sync {
+    fn encode(&self) -> Result<StateSnapshot>;
+}
+
 /// Everything a keyed operator's backend holds at a checkpoint.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Taken on the task thread, it holds the backend's tables frozen, not encoded
+/// ([`KeyedStateBackend::snapshot`](crate::KeyedStateBackend::snapshot));
+/// [`materialize`](Self::materialize) encodes them, on whichever thread writes the
+/// checkpoint. Only `states` is serialized: materialize first.
+#[derive(Clone, Default, Deserialize)]
 pub struct KeyedStateSnapshot {
     pub max_parallelism: usize,
     pub states: Vec<StateSnapshot>,
+    #[serde(skip)]
+    frozen: Vec<Arc<dyn FrozenState>>,
 }
 
+/// The encoded states only. Serializing a snapshot whose states are still frozen fails
+/// rather than leaving them out.
+impl Serialize for KeyedStateSnapshot {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        if !self.frozen.is_empty() {
+            return Err(S::Error::custom(
+                "a keyed state snapshot still holds frozen states; materialize it first",
+            ));
+        }
+        let mut fields = serializer.serialize_struct("KeyedStateSnapshot", 2)?;
+        fields.serialize_field("max_parallelism", &self.max_parallelism)?;
+        fields.serialize_field("states", &self.states)?;
+        fields.end()
+    }
+}
+
+impl fmt::Debug for KeyedStateSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedStateSnapshot")
+            .field("max_parallelism", &self.max_parallelism)
+            .field("states", &self.states)
+            .field("frozen", &self.frozen.len())
+            .finish()
+    }
+}
+
+/// Equal when the encoded states are, and the frozen ones are the same tables.
+impl PartialEq for KeyedStateSnapshot {
+    fn eq(&self, other: &Self) -> bool {
+        self.max_parallelism == other.max_parallelism
+            && self.states == other.states
+            && self.frozen.len() == other.frozen.len()
+            && self
+                .frozen
+                .iter()
+                .zip(&other.frozen)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+}
+
+impl Eq for KeyedStateSnapshot {}
+
 impl KeyedStateSnapshot {
+    /// A snapshot of encoded states.
+    pub fn new(max_parallelism: usize, states: Vec<StateSnapshot>) -> Self {
+        KeyedStateSnapshot {
+            max_parallelism,
+            states,
+            frozen: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with_frozen(
+        max_parallelism: usize,
+        states: Vec<StateSnapshot>,
+        frozen: Vec<Arc<dyn FrozenState>>,
+    ) -> Self {
+        KeyedStateSnapshot {
+            max_parallelism,
+            states,
+            frozen,
+        }
+    }
+
+    /// Whether states are still frozen, waiting for [`materialize`](Self::materialize).
+    pub fn is_materialized(&self) -> bool {
+        self.frozen.is_empty()
+    }
+
+    /// The asynchronous phase: encodes the frozen states by key group, before the states
+    /// restored but not registered again.
+    pub fn materialize(&mut self) -> Result<()> {
+        if self.frozen.is_empty() {
+            return Ok(());
+        }
+        let mut states = Vec::with_capacity(self.frozen.len() + self.states.len());
+        for frozen in &self.frozen {
+            states.push(frozen.encode()?);
+        }
+        states.append(&mut self.states);
+        self.states = states;
+        self.frozen.clear();
+        Ok(())
+    }
+
     /// Merges the snapshots of an operator's subtasks into one, for a rescaled restore. States
     /// come out sorted by name.
     ///
@@ -35,7 +134,8 @@ impl KeyedStateSnapshot {
     ) -> Result<KeyedStateSnapshot> {
         let mut max_parallelism = None;
         let mut by_name: BTreeMap<String, BTreeMap<usize, Vec<u8>>> = BTreeMap::new();
-        for snapshot in snapshots {
+        for mut snapshot in snapshots {
+            snapshot.materialize()?;
             match max_parallelism {
                 None => max_parallelism = Some(snapshot.max_parallelism),
                 Some(first) if first != snapshot.max_parallelism => {
@@ -63,13 +163,13 @@ impl KeyedStateSnapshot {
                 }
             }
         }
-        Ok(KeyedStateSnapshot {
-            max_parallelism: max_parallelism.unwrap_or_default(),
-            states: by_name
+        Ok(KeyedStateSnapshot::new(
+            max_parallelism.unwrap_or_default(),
+            by_name
                 .into_iter()
                 .map(|(name, key_groups)| StateSnapshot { name, key_groups })
                 .collect(),
-        })
+        ))
     }
 }
 
@@ -77,10 +177,46 @@ impl KeyedStateSnapshot {
 mod tests {
     use super::*;
 
+    struct Encoded(StateSnapshot);
+
+    impl FrozenState for Encoded {
+        fn encode(&self) -> Result<StateSnapshot> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn frozen_states_are_encoded_by_materialize_and_never_silently_dropped() {
+        let frozen = StateSnapshot {
+            name: "count".into(),
+            key_groups: [(1, vec![7])].into_iter().collect(),
+        };
+        let mut snapshot = KeyedStateSnapshot::with_frozen(
+            128,
+            vec![StateSnapshot {
+                name: "restored".into(),
+                key_groups: BTreeMap::new(),
+            }],
+            vec![Arc::new(Encoded(frozen.clone()))],
+        );
+        let error = postcard::to_allocvec(&snapshot).unwrap_err();
+        assert!(
+            error.to_string().contains("Serde Serialization Error"),
+            "{error}"
+        );
+        snapshot.materialize().unwrap();
+        assert!(snapshot.is_materialized());
+        let names: Vec<&str> = snapshot.states.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["count", "restored"]);
+        let bytes = postcard::to_allocvec(&snapshot).unwrap();
+        let decoded: KeyedStateSnapshot = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(decoded, snapshot);
+    }
+
     fn snapshot(max_parallelism: usize, states: &[(&str, &[usize])]) -> KeyedStateSnapshot {
-        KeyedStateSnapshot {
+        KeyedStateSnapshot::new(
             max_parallelism,
-            states: states
+            states
                 .iter()
                 .map(|(name, key_groups)| StateSnapshot {
                     name: (*name).to_owned(),
@@ -90,7 +226,7 @@ mod tests {
                         .collect(),
                 })
                 .collect(),
-        }
+        )
     }
 
     #[test]

@@ -219,6 +219,6 @@ where
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        keyed_snapshot(self.backend.as_ref())
+        keyed_snapshot(self.backend.as_mut())
     }
 }

@@ -655,10 +655,10 @@ where
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
         if self.logic.merging {
-            return keyed_snapshot(self.backend.as_ref());
+            return keyed_snapshot(self.backend.as_mut());
         }
         let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
-            return keyed_snapshot(self.backend.as_ref());
+            return keyed_snapshot(self.backend.as_mut());
         };
         // Window contents are snapshotted as merging windows are kept: per key, its windows.
         // They pass through keyed state for the snapshot only.

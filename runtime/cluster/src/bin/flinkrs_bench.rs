@@ -1,5 +1,6 @@
 //! `make bench`: throughput of six pipelines, release build, parallelism 1 except (b2); each
-//! figure is the median of three runs.
+//! figure is the median of three runs. (b2) and (c) run again with a checkpoint every second,
+//! and (f) times the two phases of a keyed-state snapshot at 1 M and 10 M keys.
 //!
 //! Each figure is records (or bytes) per second of wall time, and per second of CPU time
 //! summed over every thread of the process: "per core". Sizes can be scaled with
@@ -7,6 +8,8 @@
 
 #[path = "flinkrs_bench/arrow_window.rs"]
 mod arrow_window;
+#[path = "flinkrs_bench/snapshot.rs"]
+mod snapshot;
 
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
@@ -82,6 +85,19 @@ fn report(label: &str, unit: &str, divisor: f64, target: f64, measurement: &Meas
     );
 }
 
+/// Throughput with checkpoints against without, per core; the target is within 10%.
+fn report_overhead(label: &str, off: &Measurement, on: &Measurement) {
+    let per_core = |m: &Measurement| m.units / m.cpu.as_secs_f64().max(1e-3) / 1e6;
+    let ratio = per_core(on) / per_core(off);
+    let verdict = if ratio >= 0.9 { "meets" } else { "MISSES" };
+    println!(
+        "{label:<48} {:>8.1} M rec/s per core, {:.0}% of checkpointing off (target 90%: \
+         {verdict})",
+        per_core(on),
+        ratio * 100.0
+    );
+}
+
 fn environment() -> anyhow::Result<StreamExecutionEnvironment> {
     let env = StreamExecutionEnvironment::new();
     // `FLINKRS_BENCH_CONF="key=value key=value"` overrides configuration, for tuning runs.
@@ -96,6 +112,24 @@ fn environment() -> anyhow::Result<StreamExecutionEnvironment> {
     }
     env.set_parallelism(1)?;
     Ok(env)
+}
+
+/// Whether a case runs with checkpoints every second, into a temporary folder.
+#[derive(Clone, Copy)]
+enum Checkpoints<'a> {
+    Off,
+    EverySecond(&'a std::path::Path),
+}
+
+impl Checkpoints<'_> {
+    fn environment(self) -> anyhow::Result<StreamExecutionEnvironment> {
+        let env = environment()?;
+        if let Checkpoints::EverySecond(dir) = self {
+            env.set("execution.checkpointing.interval", "1 s")?;
+            env.set("execution.checkpointing.dir", dir.display().to_string())?;
+        }
+        Ok(env)
+    }
 }
 
 fn scaled(rows: f64) -> u64 {
@@ -123,8 +157,8 @@ fn generator_filter(rows: u64) -> anyhow::Result<f64> {
 
 /// (b) datagen → key_by → reduce over 10,000 keys → blackhole, at `parallelism` ((b2) runs
 /// it at 2, so every record is hashed to a key group and routed to one of two subtasks).
-fn keyed_reduce(rows: u64, parallelism: usize) -> anyhow::Result<f64> {
-    let env = environment()?;
+fn keyed_reduce(rows: u64, parallelism: usize, checkpoints: Checkpoints) -> anyhow::Result<f64> {
+    let env = checkpoints.environment()?;
     env.set_parallelism(parallelism)?;
     let source = DataGenSource::new(rows, |index: u64, _: &mut RowRng| (index % 10_000, 1u64));
     env.add_source("DataGen", move |_| Ok(source.clone()))
@@ -156,8 +190,8 @@ impl AggregateFunction<(u64, i64), u64, u64> for Count {
 
 /// (c) datagen → event-time tumbling-window count over 1,000 keys → blackhole. One record
 /// per millisecond of event time, 10 s windows.
-fn window_count(rows: u64) -> anyhow::Result<f64> {
-    let env = environment()?;
+fn window_count(rows: u64, checkpoints: Checkpoints) -> anyhow::Result<f64> {
+    let env = checkpoints.environment()?;
     let source = DataGenSource::new(rows, |index: u64, _: &mut RowRng| {
         (index % 1_000, index as i64)
     });
@@ -239,7 +273,7 @@ fn main() -> anyhow::Result<()> {
     }
     if selected("b") {
         let rows = scaled(40_000_000.0);
-        let m = measure(|| keyed_reduce(rows, 1))?;
+        let m = measure(|| keyed_reduce(rows, 1, Checkpoints::Off))?;
         report(
             "(b) datagen -> key_by -> reduce (10,000 keys)",
             "M rec/s",
@@ -250,7 +284,7 @@ fn main() -> anyhow::Result<()> {
     }
     if selected("b2") {
         let rows = scaled(40_000_000.0);
-        let m = measure(|| keyed_reduce(rows, 2))?;
+        let m = measure(|| keyed_reduce(rows, 2, Checkpoints::Off))?;
         report(
             "(b2) the same at parallelism 2 (hash partitioning)",
             "M rec/s",
@@ -258,10 +292,13 @@ fn main() -> anyhow::Result<()> {
             5.0,
             &m,
         );
+        let dir = tempfile::tempdir()?;
+        let checkpointed = measure(|| keyed_reduce(rows, 2, Checkpoints::EverySecond(dir.path())))?;
+        report_overhead("(b2) with a checkpoint every second", &m, &checkpointed);
     }
     if selected("c") {
         let rows = scaled(30_000_000.0);
-        let m = measure(|| window_count(rows))?;
+        let m = measure(|| window_count(rows, Checkpoints::Off))?;
         report(
             "(c) datagen -> tumbling window count (1,000 keys)",
             "M rec/s",
@@ -269,6 +306,9 @@ fn main() -> anyhow::Result<()> {
             18.0,
             &m,
         );
+        let dir = tempfile::tempdir()?;
+        let checkpointed = measure(|| window_count(rows, Checkpoints::EverySecond(dir.path())))?;
+        report_overhead("(c) with a checkpoint every second", &m, &checkpointed);
     }
     if selected("d") {
         let dir = tempfile::tempdir()?;
@@ -294,6 +334,11 @@ fn main() -> anyhow::Result<()> {
             20.0,
             &m,
         );
+    }
+    if selected("f") {
+        for keys in [1_000_000, 10_000_000] {
+            snapshot::report(&snapshot::measure(scaled(keys as f64).max(1))?);
+        }
     }
     println!(
         "For scale, Apache Flink 2.3 runs (a) to (d) as DataStream programs at parallelism 1 \

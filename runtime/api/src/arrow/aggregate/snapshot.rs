@@ -75,13 +75,13 @@ pub(crate) fn take(
             .map_err(|e| Error::state(format!("aggregate state: cannot encode: {e}")))?;
         key_groups.insert(key_group, bytes);
     }
-    Ok(KeyedStateSnapshot {
-        max_parallelism: info.max_parallelism,
-        states: vec![StateSnapshot {
+    Ok(KeyedStateSnapshot::new(
+        info.max_parallelism,
+        vec![StateSnapshot {
             name: STATE_NAME.to_owned(),
             key_groups,
         }],
-    })
+    ))
 }
 
 /// The groups of this subtask's key groups in `snapshot`.

@@ -1,0 +1,90 @@
+//! (f) The two phases of a keyed-state snapshot at 1 M and 10 M keys: the synchronous phase
+//! on the task thread (freezing the tables), and the asynchronous phase (encoding them by key
+//! group), with the encoded size.
+
+use std::time::{Duration, Instant};
+
+use flinkrs_core::KeyGroupRange;
+use flinkrs_state::{KeyedStateBackend, ValueState};
+
+/// One snapshot's figures.
+pub struct SnapshotFigures {
+    pub keys: u64,
+    /// Median of the synchronous phases of several checkpoints, with a write to every key
+    /// between them so each checkpoint freezes a changed table.
+    pub synchronous: Duration,
+    pub asynchronous: Duration,
+    pub bytes: usize,
+    /// Time to write every key once right after a checkpoint (the copy-on-write cost) and
+    /// once more with no checkpoint pending.
+    pub writes_after_checkpoint: Duration,
+    pub writes_without: Duration,
+}
+
+pub fn measure(keys: u64) -> anyhow::Result<SnapshotFigures> {
+    let max_parallelism = 128;
+    let mut backend =
+        KeyedStateBackend::<u64>::new(max_parallelism, KeyGroupRange::for_operator(128, 1, 0));
+    let count = ValueState::<u64>::register(&mut backend, "count")?;
+    let write_all =
+        |backend: &mut KeyedStateBackend<u64>, round: u64| -> anyhow::Result<Duration> {
+            let started = Instant::now();
+            for key in 0..keys {
+                backend.set_current_key(key);
+                count.update(backend, key + round)?;
+            }
+            Ok(started.elapsed())
+        };
+    write_all(&mut backend, 0)?;
+    let mut synchronous = Vec::new();
+    let mut writes_after_checkpoint = Duration::ZERO;
+    let mut last = None;
+    for round in 1..=5 {
+        let started = Instant::now();
+        let snapshot = backend.snapshot()?;
+        synchronous.push(started.elapsed());
+        // The task goes on while the frozen copy is held: every shard is copied once.
+        writes_after_checkpoint = write_all(&mut backend, round)?;
+        last = Some(snapshot);
+    }
+    synchronous.sort();
+    let mut snapshot = last.ok_or_else(|| anyhow::anyhow!("no snapshot taken"))?;
+    let started = Instant::now();
+    snapshot.materialize()?;
+    let asynchronous = started.elapsed();
+    let bytes = snapshot
+        .states
+        .iter()
+        .flat_map(|state| state.key_groups.values())
+        .map(Vec::len)
+        .sum();
+    drop(snapshot);
+    let writes_without = write_all(&mut backend, 9)?;
+    Ok(SnapshotFigures {
+        keys,
+        synchronous: synchronous[synchronous.len() / 2],
+        asynchronous,
+        bytes,
+        writes_after_checkpoint,
+        writes_without,
+    })
+}
+
+pub fn report(figures: &SnapshotFigures) {
+    let verdict = if figures.synchronous <= Duration::from_millis(5) {
+        "meets"
+    } else {
+        "MISSES"
+    };
+    println!(
+        "(f) keyed state snapshot, {:>3} M keys: synchronous phase {:>7.3} ms (target 5 ms: \
+         {verdict}), asynchronous encoding {:>7.1} ms, {:.1} MB; writing every key after a \
+         checkpoint {:.0} ms, without one {:.0} ms",
+        figures.keys / 1_000_000,
+        figures.synchronous.as_secs_f64() * 1e3,
+        figures.asynchronous.as_secs_f64() * 1e3,
+        figures.bytes as f64 / 1e6,
+        figures.writes_after_checkpoint.as_secs_f64() * 1e3,
+        figures.writes_without.as_secs_f64() * 1e3,
+    );
+}
