@@ -5,7 +5,9 @@ use std::marker::PhantomData;
 
 use flinkrs_core::time::now_millis;
 use flinkrs_core::{Batch, CheckpointId, Data, NO_TIMESTAMP, Result, Watermark};
-use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, OutputTag, TaskInfo, TimerService};
+use flinkrs_dataflow::{
+    KeyTimers, Operator, OperatorSnapshot, Output, OutputTag, TaskInfo, TimerService,
+};
 use flinkrs_state::{
     KeyData, KeyedStateBackend, ListState, MapState, ReducingState, StateData, ValueState,
 };
@@ -238,11 +240,16 @@ impl<K: KeyData, O: Data> KeyedContext<'_, K, O> {
     }
 }
 
+/// The keyed state a checkpoint keeps the timers in, as Flink keeps them in `_timer_state`.
+const TIMER_STATE: &str = "_timer_state";
+
 pub(crate) struct KeyedProcessOperator<P, I, K> {
     function: P,
     selector: KeySelector<I, K>,
     backend: Option<KeyedStateBackend<K>>,
     timers: TimerService<K>,
+    /// Where the timers go for a checkpoint; empty between checkpoints.
+    timer_state: Option<ValueState<KeyTimers>>,
 }
 
 impl<P, I, K> KeyedProcessOperator<P, I, K> {
@@ -252,6 +259,7 @@ impl<P, I, K> KeyedProcessOperator<P, I, K> {
             selector,
             backend: None,
             timers: TimerService::default(),
+            timer_state: None,
         }
     }
 }
@@ -294,7 +302,14 @@ where
     K: KeyData,
 {
     fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
-        self.backend = Some(keyed_backend(info, state)?);
+        let mut backend = keyed_backend(info, state)?;
+        // Restored timers (those of this subtask's key groups) go back into the service.
+        let timer_state = ValueState::<KeyTimers>::register(&mut backend, TIMER_STATE)?;
+        for (key, timers) in timer_state.drain_all(&mut backend) {
+            self.timers.restore_key(&key, &timers);
+        }
+        self.timer_state = Some(timer_state);
+        self.backend = Some(backend);
         Ok(())
     }
 
@@ -342,7 +357,17 @@ where
         Ok(())
     }
 
+    /// Timers are keyed state: they pass through `_timer_state` for the snapshot, so they are
+    /// stored by key group with the key's other state.
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        keyed_snapshot(self.backend.as_mut())
+        let (Some(backend), Some(timer_state)) = (self.backend.as_mut(), self.timer_state) else {
+            return keyed_snapshot(self.backend.as_mut());
+        };
+        for (key, timers) in self.timers.timers_by_key() {
+            timer_state.insert_for_key(backend, key, timers);
+        }
+        let snapshot = keyed_snapshot(Some(&mut *backend));
+        timer_state.clear_all(backend);
+        snapshot
     }
 }

@@ -90,6 +90,6 @@ pub use operator::{Operator, OperatorSnapshot, TaskInfo};
 pub use output::{Output, OutputTag};
 pub use partition::{BatchKeyHash, KeyHashFn, PartitionerKind, PartitionerSpec};
 pub use source::{Boundedness, SourceContext, SourceFunction, SourceStatus};
-pub use timers::TimerService;
+pub use timers::{KeyTimers, TimerService};
 
 pub use flinkrs_core::{Error, Result};

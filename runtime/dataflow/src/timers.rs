@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::hash::Hash;
 
+use serde::{Deserialize, Serialize};
+
 /// Fast, unseeded hashing: timer keys never leave the process.
 type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
@@ -13,6 +15,14 @@ type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>
 struct KeySlot<K> {
     key: Option<K>,
     pending_timers: u32,
+}
+
+/// The pending timers of one key: what a checkpoint stores of a timer service, as keyed
+/// state, so timers move with their key's key group on a rescaled restore.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct KeyTimers {
+    pub event_time: Vec<i64>,
+    pub processing_time: Vec<i64>,
 }
 
 /// Registered timers of one keyed operator subtask. Only keys with pending timers are kept:
@@ -161,6 +171,34 @@ impl<K: Hash + Eq + Clone> TimerService<K> {
     pub fn tracked_keys(&self) -> usize {
         self.key_ids.len()
     }
+
+    /// Every pending timer, per key, in time order: for a checkpoint.
+    pub fn timers_by_key(&self) -> Vec<(K, KeyTimers)> {
+        let mut by_id: FastMap<u64, KeyTimers> = FastMap::default();
+        for &(timestamp, id) in &self.event_time {
+            by_id.entry(id).or_default().event_time.push(timestamp);
+        }
+        for &(timestamp, id) in &self.processing_time {
+            by_id.entry(id).or_default().processing_time.push(timestamp);
+        }
+        by_id
+            .into_iter()
+            .filter_map(|(id, timers)| {
+                let key = self.slots[id as usize].key.clone()?;
+                Some((key, timers))
+            })
+            .collect()
+    }
+
+    /// Registers a key's timers from a checkpoint.
+    pub fn restore_key(&mut self, key: &K, timers: &KeyTimers) {
+        for &timestamp in &timers.event_time {
+            self.register_event_time_timer(key, timestamp);
+        }
+        for &timestamp in &timers.processing_time {
+            self.register_processing_time_timer(key, timestamp);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +220,44 @@ mod tests {
         timers.register_processing_time_timer(&"a", 5);
         assert_eq!(timers.pop_processing_time_timer(4), None);
         assert_eq!(timers.pop_processing_time_timer(5), Some(("a", 5)));
+    }
+
+    #[test]
+    fn timers_by_key_restore_into_another_service_unchanged() {
+        let mut timers = TimerService::default();
+        timers.register_event_time_timer(&"a", 30);
+        timers.register_event_time_timer(&"a", 10);
+        timers.register_processing_time_timer(&"a", 5);
+        timers.register_event_time_timer(&"b", 20);
+        let mut saved = timers.timers_by_key();
+        saved.sort();
+        assert_eq!(
+            saved,
+            vec![
+                (
+                    "a",
+                    KeyTimers {
+                        event_time: vec![10, 30],
+                        processing_time: vec![5]
+                    }
+                ),
+                (
+                    "b",
+                    KeyTimers {
+                        event_time: vec![20],
+                        processing_time: vec![]
+                    }
+                ),
+            ]
+        );
+        let mut restored = TimerService::default();
+        for (key, key_timers) in &saved {
+            restored.restore_key(key, key_timers);
+        }
+        assert_eq!(restored.pop_event_time_timer(25), Some(("a", 10)));
+        assert_eq!(restored.pop_event_time_timer(25), Some(("b", 20)));
+        assert_eq!(restored.pop_processing_time_timer(5), Some(("a", 5)));
+        assert_eq!(restored.pop_event_time_timer(30), Some(("a", 30)));
     }
 
     #[test]

@@ -114,6 +114,12 @@ impl<T: StateData> ValueState<T> {
     }
 
     /// Every key's value, for operators that emit all state at the end of bounded input.
+    /// Empties the table, for every key. A checkpoint may still hold the old entries frozen:
+    /// they are left to it, not copied.
+    pub fn clear_all<K: KeyData>(&self, backend: &mut KeyedStateBackend<K>) {
+        backend.table_mut::<T>(self.index).entries = CowMap::new();
+    }
+
     pub fn drain_all<K: KeyData>(&self, backend: &mut KeyedStateBackend<K>) -> Vec<(K, T)> {
         backend.table_mut::<T>(self.index).entries.drain()
     }

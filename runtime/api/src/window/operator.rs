@@ -672,8 +672,9 @@ where
         for (key, windows) in per_key {
             state.insert_for_key(backend, key, windows);
         }
-        let snapshot = keyed_snapshot(Some(backend));
-        state.drain_all(backend);
+        let snapshot = keyed_snapshot(Some(&mut *backend));
+        // The checkpoint holds the entries frozen; the table starts empty again.
+        state.clear_all(backend);
         snapshot
     }
 
