@@ -2,7 +2,7 @@
 //! the input watermark as the minimum over channels, and detects the end of input. It is pure
 //! bookkeeping; the task loop in [`task`](crate::task) does the receiving.
 
-use flinkrs_core::{CheckpointBarrier, Watermark, WatermarkStatus};
+use flinkrs_core::{CheckpointBarrier, CheckpointId, Watermark, WatermarkStatus};
 
 #[derive(Clone, Copy, Debug)]
 struct ChannelState {
@@ -22,6 +22,9 @@ pub struct GateState {
     emitted_watermark: i64,
     all_idle: bool,
     pending_barrier: Option<CheckpointBarrier>,
+    /// Barriers of this checkpoint and older ones are ignored: they were aborted, or a newer
+    /// checkpoint overtook them.
+    abandoned_up_to: Option<CheckpointId>,
 }
 
 /// What the gate tells the task to do after an element.
@@ -50,6 +53,7 @@ impl GateState {
             emitted_watermark: i64::MIN,
             all_idle: false,
             pending_barrier: None,
+            abandoned_up_to: None,
         }
     }
 
@@ -136,10 +140,43 @@ impl GateState {
         actions
     }
 
+    /// A barrier arrived on `channel`. A barrier of an abandoned checkpoint is dropped; one of
+    /// a newer checkpoint than the one being aligned abandons that one, as Flink's aligner
+    /// does, and starts aligning its own.
     pub fn on_barrier(&mut self, channel: usize, barrier: CheckpointBarrier) -> GateAction {
+        if self
+            .abandoned_up_to
+            .is_some_and(|abandoned| barrier.id <= abandoned)
+        {
+            return GateAction::Nothing;
+        }
+        match self.pending_barrier {
+            Some(pending) if pending.id > barrier.id => return GateAction::Nothing,
+            Some(pending) if pending.id < barrier.id => self.abandon(pending.id),
+            _ => {}
+        }
         self.channels[channel].blocked = true;
         self.pending_barrier = Some(barrier);
         self.check_aligned()
+    }
+
+    /// The checkpoint was aborted (its timeout passed, or another task declined it): stop
+    /// aligning it, so the blocked channels are read again, and drop its later barriers.
+    pub fn on_checkpoint_aborted(&mut self, checkpoint: CheckpointId) {
+        if self
+            .pending_barrier
+            .is_some_and(|pending| pending.id <= checkpoint)
+        {
+            self.pending_barrier = None;
+            for channel in &mut self.channels {
+                channel.blocked = false;
+            }
+        }
+        self.abandoned_up_to = self.abandoned_up_to.max(Some(checkpoint));
+    }
+
+    fn abandon(&mut self, checkpoint: CheckpointId) {
+        self.on_checkpoint_aborted(checkpoint);
     }
 
     fn check_aligned(&mut self) -> GateAction {
@@ -297,6 +334,53 @@ mod tests {
             GateAction::BarrierAligned(barrier)
         );
         assert!(gate.is_readable(0) && gate.is_readable(1));
+    }
+
+    fn barrier(id: u64) -> CheckpointBarrier {
+        CheckpointBarrier {
+            id: CheckpointId(id),
+            timestamp: 0,
+            kind: SnapshotKind::Checkpoint,
+        }
+    }
+
+    #[test]
+    fn an_aborted_alignment_reads_every_channel_again_and_drops_its_late_barriers() {
+        let mut gate = GateState::new(2);
+        assert_eq!(gate.on_barrier(0, barrier(4)), GateAction::Nothing);
+        assert!(!gate.is_readable(0));
+        // The checkpoint timed out while channel 1 was still far behind.
+        gate.on_checkpoint_aborted(CheckpointId(4));
+        assert!(gate.is_readable(0) && gate.is_readable(1));
+        assert_eq!(gate.on_barrier(1, barrier(4)), GateAction::Nothing);
+        assert!(
+            gate.is_readable(1),
+            "a late barrier of an aborted checkpoint blocks nothing"
+        );
+        // The next checkpoint aligns as usual.
+        assert_eq!(gate.on_barrier(1, barrier(5)), GateAction::Nothing);
+        assert_eq!(
+            gate.on_barrier(0, barrier(5)),
+            GateAction::BarrierAligned(barrier(5))
+        );
+    }
+
+    #[test]
+    fn a_newer_barrier_abandons_the_alignment_of_an_older_one() {
+        let mut gate = GateState::new(3);
+        assert_eq!(gate.on_barrier(0, barrier(1)), GateAction::Nothing);
+        assert_eq!(gate.on_barrier(1, barrier(2)), GateAction::Nothing);
+        assert!(
+            gate.is_readable(0),
+            "channel 0 is released from checkpoint 1"
+        );
+        assert!(!gate.is_readable(1));
+        assert_eq!(gate.on_barrier(2, barrier(1)), GateAction::Nothing);
+        assert_eq!(gate.on_barrier(0, barrier(2)), GateAction::Nothing);
+        assert_eq!(
+            gate.on_barrier(2, barrier(2)),
+            GateAction::BarrierAligned(barrier(2))
+        );
     }
 
     #[test]

@@ -88,7 +88,12 @@ pub fn run_input_task<B: StreamBatch>(
                     }
                 }
             }
-            Received::Command(command) => handle_command(command, chain)?,
+            Received::Command(command) => {
+                if let TaskCommand::CheckpointAborted(checkpoint) = command {
+                    gate.on_checkpoint_aborted(checkpoint);
+                }
+                handle_command(command, chain)?
+            }
             Received::Timeout => {}
         }
         let now = Instant::now();
