@@ -121,3 +121,47 @@ fn state_the_job_does_not_claim_is_refused_unless_it_may_be_ignored() {
     );
     renamed(true).unwrap();
 }
+
+#[test]
+fn state_of_another_type_is_refused_naming_both_types_even_when_unclaimed_state_may_go() {
+    let checkpoints = tempfile::tempdir().unwrap();
+    let checkpoint = checkpoint_then_cancel(checkpoints.path());
+
+    // The operator with uid "counts" now reduces text, not numbers.
+    let retyped = |uid: &str, ignore_unclaimed: bool| {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(2).unwrap();
+        env.set(
+            "execution.state-recovery.path",
+            checkpoint.dir.display().to_string(),
+        )
+        .unwrap();
+        env.set(
+            "execution.state-recovery.ignore-unclaimed-state",
+            ignore_unclaimed.to_string(),
+        )
+        .unwrap();
+        let source = DataGenSource::new(1_000, |index: u64, _: &mut RowRng| index);
+        env.add_source("Numbers", move |_| Ok(source.clone()))
+            .map(|n: u64| (n % KEYS, n.to_string()))
+            .key_by(|(key, _): &(u64, String)| *key)
+            .reduce(|(key, a), (_, b)| (key, a + &b))
+            .uid(uid)
+            .discard();
+        env.execute("retyped")
+    };
+    for ignore_unclaimed in [false, true] {
+        let error = retyped("counts", ignore_unclaimed).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "state 'reduce' was checkpointed with values of type \
+                 core::option::Option<(u64, u64)> but the job registers it with type \
+                 core::option::Option<(u64, alloc::string::String)>"
+            ),
+            "{error}"
+        );
+        assert!(error.contains("give the operator a new uid"), "{error}");
+    }
+    // Under a new uid, the old state is unclaimed and may be dropped.
+    retyped("text", true).unwrap();
+}

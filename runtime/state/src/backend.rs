@@ -86,6 +86,7 @@ impl<K: KeyData, V: StateData> FrozenState for FrozenTable<K, V> {
         }
         Ok(StateSnapshot {
             name: name.to_owned(),
+            value_type: std::any::type_name::<V>().to_owned(),
             key_groups,
         })
     }
@@ -193,6 +194,15 @@ impl<K: KeyData> KeyedStateBackend<K> {
             entries: CowMap::new(),
         };
         if let Some(position) = self.pending_restore.iter().position(|s| s.name == name) {
+            let registered = std::any::type_name::<V>();
+            let checkpointed = &self.pending_restore[position].value_type;
+            if !checkpointed.is_empty() && checkpointed != registered {
+                return Err(Error::RestoredTypeMismatch {
+                    name: name.to_owned(),
+                    checkpointed: checkpointed.clone(),
+                    registered: registered.to_owned(),
+                });
+            }
             let snapshot = self.pending_restore.swap_remove(position);
             table.restore(&snapshot, self.key_group_range)?;
         }

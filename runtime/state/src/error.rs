@@ -9,6 +9,30 @@ pub enum Error {
     #[error("state '{name}' is already registered with another type")]
     TypeMismatch { name: String },
 
+    /// A restored state holds values of another type than the job registers.
+    #[error(
+        "state '{name}' was checkpointed with values of type {checkpointed} but the job \
+         registers it with type {registered}; restore from a checkpoint or savepoint of a \
+         compatible version of the job, or give the operator a new uid and pass \
+         --allowNonRestoredState to start it without the old state"
+    )]
+    RestoredTypeMismatch {
+        name: String,
+        checkpointed: String,
+        registered: String,
+    },
+
+    /// Two subtasks' snapshots hold the same state with different types.
+    #[error(
+        "cannot merge snapshots: state '{name}' has values of type {first} in one and {other} \
+         in another; the snapshots are not of the same operator"
+    )]
+    MergeTypeMismatch {
+        name: String,
+        first: String,
+        other: String,
+    },
+
     /// State could not be encoded for a snapshot.
     #[error("cannot encode state '{name}': {source}")]
     Encode {
@@ -107,6 +131,7 @@ mod tests {
         // An empty entry list is not even a length prefix: the decoder runs out of bytes.
         let corrupt = StateSnapshot {
             name: "count".to_owned(),
+            value_type: std::any::type_name::<u64>().to_owned(),
             key_groups: [(3, Vec::new())].into_iter().collect(),
         };
         backend

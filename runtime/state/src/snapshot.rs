@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateSnapshot {
     pub name: String,
+    /// The state's descriptor: the Rust type of its per-key value (`std::any::type_name`), or
+    /// an operator's own name for its layout. A restore into a state of another type fails
+    /// with both named, rather than decoding bytes of one type as another. Empty: unchecked.
+    pub value_type: String,
     pub key_groups: BTreeMap<usize, Vec<u8>>,
 }
 
@@ -133,7 +137,7 @@ impl KeyedStateSnapshot {
         snapshots: impl IntoIterator<Item = KeyedStateSnapshot>,
     ) -> Result<KeyedStateSnapshot> {
         let mut max_parallelism = None;
-        let mut by_name: BTreeMap<String, BTreeMap<usize, Vec<u8>>> = BTreeMap::new();
+        let mut by_name: BTreeMap<String, (String, BTreeMap<usize, Vec<u8>>)> = BTreeMap::new();
         for mut snapshot in snapshots {
             snapshot.materialize()?;
             match max_parallelism {
@@ -147,7 +151,16 @@ impl KeyedStateSnapshot {
                 Some(_) => {}
             }
             for state in snapshot.states {
-                let merged = by_name.entry(state.name.clone()).or_default();
+                let (value_type, merged) = by_name
+                    .entry(state.name.clone())
+                    .or_insert_with(|| (state.value_type.clone(), BTreeMap::new()));
+                if *value_type != state.value_type {
+                    return Err(Error::MergeTypeMismatch {
+                        name: state.name,
+                        first: value_type.clone(),
+                        other: state.value_type,
+                    });
+                }
                 for (key_group, bytes) in state.key_groups {
                     match merged.entry(key_group) {
                         Entry::Vacant(slot) => {
@@ -167,7 +180,11 @@ impl KeyedStateSnapshot {
             max_parallelism.unwrap_or_default(),
             by_name
                 .into_iter()
-                .map(|(name, key_groups)| StateSnapshot { name, key_groups })
+                .map(|(name, (value_type, key_groups))| StateSnapshot {
+                    name,
+                    value_type,
+                    key_groups,
+                })
                 .collect(),
         ))
     }
@@ -189,12 +206,14 @@ mod tests {
     fn frozen_states_are_encoded_by_materialize_and_never_silently_dropped() {
         let frozen = StateSnapshot {
             name: "count".into(),
+            value_type: "u64".into(),
             key_groups: [(1, vec![7])].into_iter().collect(),
         };
         let mut snapshot = KeyedStateSnapshot::with_frozen(
             128,
             vec![StateSnapshot {
                 name: "restored".into(),
+                value_type: String::new(),
                 key_groups: BTreeMap::new(),
             }],
             vec![Arc::new(Encoded(frozen.clone()))],
@@ -220,6 +239,7 @@ mod tests {
                 .iter()
                 .map(|(name, key_groups)| StateSnapshot {
                     name: (*name).to_owned(),
+                    value_type: "u64".to_owned(),
                     key_groups: key_groups
                         .iter()
                         .map(|&key_group| (key_group, vec![key_group as u8]))

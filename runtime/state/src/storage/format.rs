@@ -5,8 +5,8 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 /// The format version this build writes and reads. A change of any file's layout gets a new
-/// version.
-pub(super) const FORMAT_VERSION: u16 = 1;
+/// version. Version 2: each state's snapshot names the type of its values.
+pub(super) const FORMAT_VERSION: u16 = 2;
 
 const HEADER_LEN: usize = 10;
 

@@ -127,7 +127,7 @@ fn truncated_or_foreign_metadata_is_rejected_naming_the_file() {
     fs::write(&metadata, &future).unwrap();
     let message = error_of(&metadata);
     assert!(
-        message.contains("format version 9; this build reads version 1"),
+        message.contains("format version 9; this build reads version 2"),
         "{message}"
     );
 }

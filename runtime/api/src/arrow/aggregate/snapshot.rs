@@ -79,10 +79,14 @@ pub(crate) fn take(
         info.max_parallelism,
         vec![StateSnapshot {
             name: STATE_NAME.to_owned(),
+            value_type: VALUE_TYPE.to_owned(),
             key_groups,
         }],
     ))
 }
+
+/// The descriptor of the group table's layout in snapshots.
+const VALUE_TYPE: &str = "flinkrs arrow aggregate groups v1";
 
 /// The groups of this subtask's key groups in `snapshot`.
 pub(crate) fn restore(
@@ -104,6 +108,14 @@ pub(crate) fn restore(
             return Err(Error::state(format!(
                 "aggregate state: unknown state '{}' in the snapshot; it holds only '{STATE_NAME}'",
                 state.name
+            )));
+        }
+        if state.value_type != VALUE_TYPE {
+            return Err(Error::state(format!(
+                "aggregate state '{STATE_NAME}' holds values of type {}, not this operator's \
+                 group table ({VALUE_TYPE}); the checkpoint is of another operator: give this \
+                 one a new uid",
+                state.value_type
             )));
         }
         for (&key_group, bytes) in &state.key_groups {
