@@ -9,7 +9,19 @@ use flinkrs_core::{Batch, CheckpointId, Error, Result};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
 
 /// Writes records out of the job. Each parallel subtask gets its own clone.
+///
+/// The lifecycle: `initialize_state` (with the state of the checkpoint the job restores from),
+/// `open`, then batches, processing-time ticks and checkpoints, `finish` at the end of bounded
+/// input, and `close`, also after a failure. A two-phase-commit sink prepares what it wrote
+/// in `snapshot_state`, whose bytes go into the checkpoint, and makes it visible in
+/// `notify_checkpoint_complete`; on restore it commits what the restored state names.
 pub trait SinkFunction<T>: Send {
+    /// Restores from a checkpoint: `state` is what `snapshot_state` returned for it, or `None`
+    /// on a fresh start. Called before `open`.
+    fn initialize_state(&mut self, _info: &TaskInfo, _state: Option<&[u8]>) -> Result<()> {
+        Ok(())
+    }
+
     fn open(&mut self, _info: &TaskInfo) -> Result<()> {
         Ok(())
     }
@@ -17,13 +29,25 @@ pub trait SinkFunction<T>: Send {
     /// Writes a batch. The sink may take the records out of it.
     fn write_batch(&mut self, batch: &mut Batch<T>) -> Result<()>;
 
-    /// Snapshot hook: flush what must be durable for checkpoint `checkpoint`.
+    /// Snapshot hook: flush what must be durable for checkpoint `checkpoint`, and return the
+    /// sink's state in it.
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<Vec<u8>> {
         Ok(Vec::new())
     }
 
     /// The checkpoint is complete: a two-phase-commit sink commits here.
     fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
+        Ok(())
+    }
+
+    /// The checkpoint was aborted: what was prepared for it waits for the next one.
+    fn notify_checkpoint_aborted(&mut self, _checkpoint: CheckpointId) -> Result<()> {
+        Ok(())
+    }
+
+    /// The task's processing-time tick, in epoch milliseconds: for time-based decisions such
+    /// as rolling a part file.
+    fn on_processing_time(&mut self, _now_millis: i64) -> Result<()> {
         Ok(())
     }
 
@@ -43,6 +67,11 @@ pub(crate) struct SinkOperator<S> {
 }
 
 impl<T, S: SinkFunction<T>> Operator<Batch<T>, Batch<()>> for SinkOperator<S> {
+    fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
+        let state = state.map(|snapshot| snapshot.operator_state);
+        self.sink.initialize_state(info, state.as_deref())
+    }
+
     fn open(&mut self, info: &TaskInfo) -> Result<()> {
         self.sink.open(info)
     }
@@ -60,6 +89,14 @@ impl<T, S: SinkFunction<T>> Operator<Batch<T>, Batch<()>> for SinkOperator<S> {
 
     fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<()> {
         self.sink.notify_checkpoint_complete(checkpoint)
+    }
+
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<()> {
+        self.sink.notify_checkpoint_aborted(checkpoint)
+    }
+
+    fn on_processing_time(&mut self, now_millis: i64, _out: &mut Output<Batch<()>>) -> Result<()> {
+        self.sink.on_processing_time(now_millis)
     }
 
     fn end_input(&mut self, _out: &mut Output<Batch<()>>) -> Result<()> {
