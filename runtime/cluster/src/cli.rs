@@ -28,6 +28,7 @@ and renamed to part-<uid>-<subtask>-<n> when the checkpoint holding it completes
 job ends with a final checkpoint, so nothing is left hidden. Without checkpointing the files
 are committed at the end of the job. A job stopped and resumed with -s commits what its
 checkpoint holds and writes the rest once: readers of DIR never see a record twice.
+windowed-sensors writes its late readings into late-<uid>-<subtask>-<n> files.
 
 Configuration keys accepted by -D (Flink's names):
   parallelism.default               default parallelism of operators (same as -p)
@@ -77,7 +78,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
 
-    /// Throttle the job's source to N records per second (for demos and kill tests).
+    /// Throttle the job's source to N records per second, shared by its subtasks (for demos
+    /// and kill tests).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub rate: Option<u64>,
 
