@@ -48,7 +48,9 @@ pub use stream::DataStream;
 
 /// Everything a DataStream program usually needs.
 pub mod prelude {
-    pub use flinkrs_core::{Batch, Configuration, Error, Record, Result, RuntimeMode, Watermark};
+    pub use flinkrs_core::{
+        Batch, Configuration, Data, Error, Record, Result, RuntimeMode, Watermark,
+    };
     pub use flinkrs_dataflow::{
         Boundedness, JobResult, OutputTag, RunningJob, SourceContext, SourceFunction, SourceStatus,
         TaskInfo,

@@ -9,7 +9,21 @@ use flinkrs_core::{Batch, CheckpointId, Error, Result};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
 
 /// Writes records out of the job. Each parallel subtask gets its own clone.
+///
+/// The lifecycle: `initialize_state` (with the state of the checkpoint the job restores from),
+/// `open`, then batches, processing-time ticks and checkpoints, `finish` at the end of bounded
+/// input, and `close`, also after a failure. A two-phase-commit sink prepares what it wrote
+/// in `snapshot_state`, whose bytes go into the checkpoint, and makes it visible in
+/// `notify_checkpoint_complete`; on restore it commits what the restored state names.
 pub trait SinkFunction<T>: Send {
+    /// Restores from a checkpoint: `state` holds the items `snapshot_state` returned for it
+    /// that this subtask gets (its own at the same parallelism; a share of every subtask's
+    /// on a rescaled restore, possibly none), or is `None` on a fresh start. Called before
+    /// `open`.
+    fn initialize_state(&mut self, _info: &TaskInfo, _state: Option<&[Vec<u8>]>) -> Result<()> {
+        Ok(())
+    }
+
     fn open(&mut self, _info: &TaskInfo) -> Result<()> {
         Ok(())
     }
@@ -18,20 +32,25 @@ pub trait SinkFunction<T>: Send {
     fn write_batch(&mut self, batch: &mut Batch<T>) -> Result<()>;
 
     /// Snapshot hook: flush what must be durable for checkpoint `checkpoint`, and return the
-    /// sink's state as a list of independent items (for example one per pending file). On a
+    /// sink's state as a list of independent items (for example its pending files). On a
     /// rescaled restore the items of all subtasks are dealt out among the new subtasks.
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<Vec<Vec<u8>>> {
         Ok(Vec::new())
     }
 
-    /// Restores the items this subtask gets from a checkpoint, before `open`. Only called
-    /// when the job restores and the checkpoint has this sink.
-    fn restore_state(&mut self, _items: Vec<Vec<u8>>) -> Result<()> {
+    /// The checkpoint is complete: a two-phase-commit sink commits here.
+    fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
         Ok(())
     }
 
-    /// The checkpoint is complete: a two-phase-commit sink commits here.
-    fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
+    /// The checkpoint was aborted: what was prepared for it waits for the next one.
+    fn notify_checkpoint_aborted(&mut self, _checkpoint: CheckpointId) -> Result<()> {
+        Ok(())
+    }
+
+    /// The task's processing-time tick, in epoch milliseconds: for time-based decisions such
+    /// as rolling a part file.
+    fn on_processing_time(&mut self, _now_millis: i64) -> Result<()> {
         Ok(())
     }
 
@@ -51,15 +70,9 @@ pub(crate) struct SinkOperator<S> {
 }
 
 impl<T, S: SinkFunction<T>> Operator<Batch<T>, Batch<()>> for SinkOperator<S> {
-    fn initialize_state(
-        &mut self,
-        _info: &TaskInfo,
-        state: Option<OperatorSnapshot>,
-    ) -> Result<()> {
-        match state {
-            Some(state) => self.sink.restore_state(state.operator_state),
-            None => Ok(()),
-        }
+    fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
+        let state = state.map(|snapshot| snapshot.operator_state);
+        self.sink.initialize_state(info, state.as_deref())
     }
 
     fn open(&mut self, info: &TaskInfo) -> Result<()> {
@@ -79,6 +92,14 @@ impl<T, S: SinkFunction<T>> Operator<Batch<T>, Batch<()>> for SinkOperator<S> {
 
     fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<()> {
         self.sink.notify_checkpoint_complete(checkpoint)
+    }
+
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<()> {
+        self.sink.notify_checkpoint_aborted(checkpoint)
+    }
+
+    fn on_processing_time(&mut self, now_millis: i64, _out: &mut Output<Batch<()>>) -> Result<()> {
+        self.sink.on_processing_time(now_millis)
     }
 
     fn end_input(&mut self, _out: &mut Output<Batch<()>>) -> Result<()> {

@@ -63,6 +63,8 @@ pub struct CheckpointCoordinator<H> {
     next_checkpoint: u64,
     /// When the next periodic checkpoint is due.
     next_due: Instant,
+    /// When a checkpoint was requested ahead of the interval, until one is triggered.
+    requested: Option<Instant>,
     /// When the last checkpoint ended, completed or aborted: the start of the minimum pause.
     last_end: Option<Instant>,
     pending: Option<Pending<H>>,
@@ -84,6 +86,7 @@ impl<H> CheckpointCoordinator<H> {
             tasks: tasks.into_iter().collect(),
             next_checkpoint: 1,
             next_due: now + settings.interval,
+            requested: None,
             last_end: None,
             pending: None,
             completed: VecDeque::new(),
@@ -132,10 +135,27 @@ impl<H> CheckpointCoordinator<H> {
     }
 
     fn earliest_trigger(&self) -> Instant {
-        match self.last_end {
-            Some(end) => self.next_due.max(end + self.settings.min_pause),
+        let due = match self.requested {
+            Some(requested) => requested.min(self.next_due),
             None => self.next_due,
+        };
+        match self.last_end {
+            Some(end) => due.max(end + self.settings.min_pause),
+            None => due,
         }
+    }
+
+    /// Asks for a checkpoint now rather than at the next interval, as the JobManager does once
+    /// every source of a bounded job has ended (FLIP-147's final checkpoint). The rules still
+    /// hold: it starts at once when none is pending and the minimum pause has passed, else as
+    /// soon as they allow ([`next_wakeup`](Self::next_wakeup) says when). The request holds
+    /// until a checkpoint starts; a pending checkpoint started before it does not count.
+    pub fn request_checkpoint(&mut self, now: Instant) -> Vec<Action<H>> {
+        if self.failed {
+            return Vec::new();
+        }
+        self.requested.get_or_insert(now);
+        self.on_time(now)
     }
 
     /// Time passed: aborts a pending checkpoint past its timeout, and starts the next one when
@@ -163,6 +183,7 @@ impl<H> CheckpointCoordinator<H> {
         let checkpoint = CheckpointId(self.next_checkpoint);
         self.next_checkpoint += 1;
         self.next_due = now + self.settings.interval;
+        self.requested = None;
         self.pending = Some(Pending {
             checkpoint,
             started: now,

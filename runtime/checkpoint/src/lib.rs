@@ -12,7 +12,11 @@
 //! 1. **Trigger.** Every `execution.checkpointing.interval` a checkpoint is due. It starts only
 //!    when no other checkpoint is pending (at most one at a time) and at least
 //!    `execution.checkpointing.min-pause` has passed since the previous one ended. Starting
-//!    asks the edge to inject barriers at the sources ([`Action::TriggerCheckpoint`]).
+//!    asks the edge to inject barriers at the sources ([`Action::TriggerCheckpoint`]). A
+//!    checkpoint may also be requested ahead of the interval
+//!    ([`CheckpointCoordinator::request_checkpoint`]): the JobManager does so once every source
+//!    of a bounded job has ended, for the final checkpoint of FLIP-147. A requested checkpoint
+//!    obeys the same two rules.
 //! 2. **Acknowledge.** Each task acknowledges with its state handle once its snapshot is
 //!    written. When every task has, the checkpoint is ready to persist
 //!    ([`Action::Persist`]): the edge writes `_metadata`, last, and reports the result.

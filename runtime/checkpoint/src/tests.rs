@@ -156,6 +156,78 @@ fn only_one_checkpoint_is_in_flight_and_the_minimum_pause_follows_its_end() {
 }
 
 #[test]
+fn a_requested_checkpoint_starts_at_once_and_the_interval_counts_from_it() {
+    let (mut coordinator, start, tasks) = coordinator(0);
+    // Due at 10 s; requested at 4 s, with nothing pending and no pause to wait for.
+    assert_eq!(
+        coordinator.request_checkpoint(start + 4 * SECOND),
+        vec![trigger(1)]
+    );
+    // The request is used up: nothing more until an interval after that trigger.
+    assert!(coordinator.on_time(start + 10 * SECOND).is_empty());
+    acknowledge_all(&mut coordinator, 1, &tasks);
+    coordinator.persisted(CheckpointId(1), Ok(()), start + 5 * SECOND);
+    assert_eq!(coordinator.next_wakeup(), Some(start + 14 * SECOND));
+}
+
+#[test]
+fn a_requested_checkpoint_waits_for_the_pending_one_and_the_minimum_pause() {
+    let (mut coordinator, start, tasks) = coordinator(0);
+    assert_eq!(coordinator.on_time(start + 10 * SECOND), vec![trigger(1)]);
+    // Checkpoint 1 started before the request, so it does not satisfy it.
+    assert!(
+        coordinator
+            .request_checkpoint(start + 11 * SECOND)
+            .is_empty()
+    );
+    acknowledge_all(&mut coordinator, 1, &tasks);
+    let completed = coordinator.persisted(CheckpointId(1), Ok(()), start + 12 * SECOND);
+    assert_eq!(
+        completed,
+        vec![Action::NotifyComplete {
+            checkpoint: CheckpointId(1)
+        }]
+    );
+    // Requested, but the pause after checkpoint 1 runs until 15 s, well before 20 s.
+    assert_eq!(coordinator.next_wakeup(), Some(start + 15 * SECOND));
+    assert!(coordinator.on_time(start + 14 * SECOND).is_empty());
+    assert_eq!(coordinator.on_time(start + 15 * SECOND), vec![trigger(2)]);
+}
+
+#[test]
+fn a_request_holds_after_an_abort_and_a_failed_job_takes_none() {
+    let (mut coordinator, start, tasks) = coordinator(1);
+    assert_eq!(
+        coordinator.request_checkpoint(start + SECOND),
+        vec![trigger(1)]
+    );
+    // Declined: aborted, and no checkpoint is requested any more.
+    let aborted = coordinator.decline(CheckpointId(1), tasks[0], "disk full", start + 2 * SECOND);
+    assert!(matches!(aborted[..], [Action::NotifyAborted { .. }]));
+    assert_eq!(coordinator.next_wakeup(), Some(start + 11 * SECOND));
+    // Asked again, it starts once the pause has passed.
+    assert!(
+        coordinator
+            .request_checkpoint(start + 3 * SECOND)
+            .is_empty()
+    );
+    assert_eq!(coordinator.next_wakeup(), Some(start + 5 * SECOND));
+    assert_eq!(coordinator.on_time(start + 5 * SECOND), vec![trigger(2)]);
+    // A second failure is one more than tolerated: the job fails, and requests do nothing.
+    let failed = coordinator.decline(CheckpointId(2), tasks[1], "disk full", start + 6 * SECOND);
+    assert!(matches!(
+        failed[..],
+        [Action::NotifyAborted { .. }, Action::FailJob { .. }]
+    ));
+    assert!(
+        coordinator
+            .request_checkpoint(start + 60 * SECOND)
+            .is_empty()
+    );
+    assert_eq!(coordinator.next_wakeup(), None);
+}
+
+#[test]
 fn completed_checkpoints_beyond_the_retained_number_are_discarded_oldest_first() {
     let (mut coordinator, start, tasks) = coordinator(0);
     complete(&mut coordinator, 1, &tasks, start + 10 * SECOND);

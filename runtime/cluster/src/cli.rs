@@ -18,6 +18,17 @@ Examples:
   flinkrs run --example scoreboard -D execution.checkpointing.interval=10s \\
       -D execution.checkpointing.dir=/tmp/checkpoints
   flinkrs run --example scoreboard -s /tmp/checkpoints/<job-id>/chk-3
+  flinkrs run --example wordcount --output /tmp/counts
+  flinkrs run --example wordcount --output /tmp/counts --rate 2 \\
+      -D execution.checkpointing.interval=1s -D execution.checkpointing.dir=/tmp/checkpoints
+
+Output (--output DIR): the results go into part files committed exactly once, as Flink's
+FileSink writes them. A part file is hidden while written (.part-<uid>-<subtask>-<n>.inprogress)
+and renamed to part-<uid>-<subtask>-<n> when the checkpoint holding it completes; a bounded
+job ends with a final checkpoint, so nothing is left hidden. Without checkpointing the files
+are committed at the end of the job. A job stopped and resumed with -s commits what its
+checkpoint holds and writes the rest once: readers of DIR never see a record twice.
+windowed-sensors writes its late readings into late-<uid>-<subtask>-<n> files.
 
 Configuration keys accepted by -D (Flink's names):
   parallelism.default               default parallelism of operators (same as -p)
@@ -61,6 +72,16 @@ pub struct RunArgs {
     /// Input file or directory, instead of the example's built-in data.
     #[arg(long, value_name = "PATH")]
     pub input: Option<PathBuf>,
+
+    /// Write the results into this directory through the exactly-once file sink (part files
+    /// committed with the checkpoints, or at the end), instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Throttle the job's source to N records per second, shared by its subtasks (for demos
+    /// and kill tests).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate: Option<u64>,
 
     /// Parallelism of the job's operators (overrides parallelism.default).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -107,6 +128,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
             let request = RunRequest {
                 example: args.example,
                 input: args.input,
+                output: args.output,
+                records_per_second: args.rate,
                 parallelism: args.parallelism.map(|p| p as usize),
                 dynamic_properties,
             };

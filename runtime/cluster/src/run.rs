@@ -1,19 +1,24 @@
 //! `flinkrs run`: configure an environment from the command line and run a job on the local
 //! cluster.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_core::Configuration;
 use flinkrs_core::config::PARALLELISM_DEFAULT;
 use flinkrs_dataflow::JobResult;
+use flinkrs_jobs::JobOptions;
 
 /// What the user asked to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunRequest {
     pub example: String,
     pub input: Option<PathBuf>,
+    /// `--output`: a folder the results are committed to instead of printed.
+    pub output: Option<PathBuf>,
+    /// `--rate`: the most records per second the job's source emits.
+    pub records_per_second: Option<u64>,
     pub parallelism: Option<usize>,
     pub dynamic_properties: Vec<String>,
 }
@@ -64,9 +69,44 @@ pub fn run_example(request: &RunRequest) -> anyhow::Result<String> {
             example.input_help
         );
     }
+    if let Some(output) = &request.output {
+        check_output_folder(output)?;
+    }
     let config = configuration(request)?;
     let env = StreamExecutionEnvironment::with_configuration(config);
-    let result = (example.run)(&env, request.input.as_deref())
-        .with_context(|| format!("job '{}' failed", example.name))?;
-    Ok(summary(&result))
+    let options = JobOptions {
+        input: request.input.clone(),
+        output: request.output.clone(),
+        records_per_second: request.records_per_second,
+    };
+    let result =
+        (example.run)(&env, &options).with_context(|| format!("job '{}' failed", example.name))?;
+    let mut summary = summary(&result);
+    if let Some(output) = &request.output {
+        summary.push_str(&format!("\nOutput committed to '{}'.", output.display()));
+    }
+    Ok(summary)
+}
+
+/// Checks before the job starts that `--output` is a folder the job can write, creating it
+/// when missing.
+fn check_output_folder(output: &Path) -> anyhow::Result<()> {
+    if output.exists() && !output.is_dir() {
+        bail!(
+            "output path '{}' is not a directory; --output expects a folder, which is created \
+             when missing",
+            output.display()
+        );
+    }
+    std::fs::create_dir_all(output)
+        .with_context(|| format!("cannot create the output directory '{}'", output.display()))?;
+    let probe = output.join(format!(".flinkrs-write-check-{}", std::process::id()));
+    std::fs::File::create(&probe).with_context(|| {
+        format!(
+            "the output directory '{}' is not writable",
+            output.display()
+        )
+    })?;
+    std::fs::remove_file(&probe)
+        .with_context(|| format!("cannot remove the file '{}'", probe.display()))
 }

@@ -1,6 +1,6 @@
 //! Flink-style shortcuts on the environment and on streams: `env.read_text_file(path)`,
 //! `env.socket_text_stream(host, port, delimiter)`, `env.from_sequence(start, end)`,
-//! `stream.write_as_text(path)`, `stream.sink_to_blackhole()`.
+//! `stream.write_as_text(path)`, `stream.sink_to_files(sink)`, `stream.sink_to_blackhole()`.
 //!
 //! They are extension traits because the API crate must not depend on its connectors.
 
@@ -13,7 +13,7 @@ use flinkrs_core::Data;
 
 use crate::blackhole::BlackholeSink;
 use crate::datagen::DataGenSource;
-use crate::filesystem::{FileSink, TextFileSource};
+use crate::filesystem::{FileSink, TextFileSource, TextOutputSink};
 use crate::socket::SocketTextSource;
 
 /// Sources of this crate, as methods of [`StreamExecutionEnvironment`].
@@ -71,8 +71,15 @@ impl ConnectorSources for StreamExecutionEnvironment {
 
 /// Sinks of this crate, as methods of [`DataStream`].
 pub trait ConnectorSinks<T> {
-    /// Writes each record's `Display` on its own line (see [`FileSink`]).
+    /// Writes each record's `Display` on its own line (see [`TextOutputSink`]): Flink's
+    /// `writeAsText`, which is not exactly-once.
     fn write_as_text(&self, path: impl Into<PathBuf>) -> DataStreamSink
+    where
+        T: Display;
+
+    /// Writes each record's `Display` on its own line through the exactly-once [`FileSink`]:
+    /// Flink's `sinkTo(FileSink.forRowFormat(..))`.
+    fn sink_to_files(&self, sink: FileSink) -> DataStreamSink
     where
         T: Display;
 
@@ -85,7 +92,14 @@ impl<T: Data> ConnectorSinks<T> for DataStream<T> {
     where
         T: Display,
     {
-        self.add_sink("Text File Sink", FileSink::new(path))
+        self.add_sink("Text File Sink", TextOutputSink::new(path))
+    }
+
+    fn sink_to_files(&self, sink: FileSink) -> DataStreamSink
+    where
+        T: Display,
+    {
+        self.add_sink("File Sink", sink)
     }
 
     fn sink_to_blackhole(&self) -> DataStreamSink {

@@ -5,14 +5,16 @@
 //! | connector | source | sink |
 //! |---|---|---|
 //! | [`datagen`] | [`DataGenSource`](datagen::DataGenSource) | |
-//! | [`filesystem`] | [`TextFileSource`](filesystem::TextFileSource) | [`FileSink`](filesystem::FileSink) |
+//! | [`filesystem`] | [`TextFileSource`](filesystem::TextFileSource) | [`FileSink`](filesystem::FileSink) (exactly-once), [`TextOutputSink`](filesystem::TextOutputSink) |
 //! | [`socket`] | [`SocketTextSource`](socket::SocketTextSource) | |
 //! | [`print`](mod@print) | | [`PrintSink`](print::PrintSink) |
 //! | [`blackhole`] | | [`BlackholeSink`](blackhole::BlackholeSink), [`CountingBlackholeSink`](blackhole::CountingBlackholeSink) |
 //!
+//! [`RateLimitedSource`] throttles any source to a number of records per second.
+//!
 //! [`ConnectorSources`] and [`ConnectorSinks`] add Flink's shortcuts to the environment and to
 //! streams: `env.read_text_file(..)`, `env.socket_text_stream(..)`, `env.from_sequence(..)`,
-//! `stream.write_as_text(..)`.
+//! `stream.write_as_text(..)`, `stream.sink_to_files(..)`.
 //!
 //! This crate sits on top of `flinkrs-api`, `flinkrs-dataflow` and `flinkrs-core`
 //! (`core → state → dataflow → {api, sql, connectors} → cluster`). Sources implement
@@ -34,6 +36,8 @@ pub mod datagen;
 mod extensions;
 pub mod filesystem;
 pub mod print;
+mod rate_limited;
 pub mod socket;
 
 pub use extensions::{ConnectorSinks, ConnectorSources};
+pub use rate_limited::RateLimitedSource;

@@ -3,9 +3,10 @@
 //!
 //! [`LocalExecutor::start`] returns a [`RunningJob`]: the handle that cancels the job, sends
 //! checkpoint commands to its tasks' mailboxes, receives their acknowledgements, and waits for
-//! the result. With `execution.checkpointing.interval` set, a checkpoint coordinator
-//! ([`checkpointing`](crate::checkpointing)) takes periodic checkpoints into
-//! `execution.checkpointing.dir`.
+//! the result. With `execution.checkpointing.interval` set (in streaming mode; batch mode takes
+//! no checkpoints), a checkpoint coordinator ([`checkpointing`](crate::checkpointing)) takes
+//! periodic checkpoints into `execution.checkpointing.dir`, and a bounded job ends with a final
+//! checkpoint, so what its sinks wrote last is committed.
 //!
 //! Each subtask registers its metrics, and each operator of its chain its own, in a
 //! [`MetricRegistry`] (architecture decision 12): the executor's own, or one shared with
@@ -18,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use flinkrs_checkpoint::{CheckpointSettings, TaskKey};
-use flinkrs_core::{CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result, SubtaskIndex};
+use flinkrs_core::{
+    CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result, RuntimeMode, SubtaskIndex,
+};
 use flinkrs_state::storage::FileCheckpointStorage;
 
 use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
@@ -236,6 +239,11 @@ impl LocalExecutor {
             }
         }
 
+        // Batch mode takes no checkpoints (architecture decision 11).
+        let checkpoint_settings = CheckpointSettings::from_config(&config)
+            .filter(|_| config.runtime_mode() == RuntimeMode::Streaming);
+        // With checkpoints, tasks stay for the final checkpoint once their input ended.
+        let (input_ended, input_ended_reports) = crossbeam_channel::unbounded();
         // Starts the meters' clocks: rates are per second from here.
         self.metric_registry.tick(started);
         let mut tasks = Vec::with_capacity(runners.len());
@@ -250,6 +258,9 @@ impl LocalExecutor {
                 buffer_timeout,
             );
             task_mailbox.task_index = task_index;
+            if checkpoint_settings.is_some() {
+                task_mailbox.final_checkpoint = Some(input_ended.clone());
+            }
             task_keys.push(key);
             let job_cancel = cancel.clone();
             let thread = std::thread::Builder::new()
@@ -270,7 +281,8 @@ impl LocalExecutor {
             threads.push((name, thread));
         }
         let (completed_sender, completed_checkpoints) = crossbeam_channel::unbounded();
-        let (checkpoints, acknowledgements) = match CheckpointSettings::from_config(&config) {
+        drop(input_ended);
+        let (checkpoints, acknowledgements) = match checkpoint_settings {
             Some(settings) => {
                 let context = DriverContext {
                     settings,
@@ -282,6 +294,7 @@ impl LocalExecutor {
                         .map(|((handle, is_source), key)| (handle.clone(), *key, *is_source))
                         .collect(),
                     acknowledgements,
+                    input_ended: input_ended_reports,
                     cancel: cancel.clone(),
                     completed: completed_sender,
                     restored_from: restored.as_ref().map(|restored| restored.checkpoint),

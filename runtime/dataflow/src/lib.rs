@@ -52,7 +52,12 @@
 //!    operators emit their final results here. The watermark `MAX` always reaches the
 //!    operator before it; downstream, the operator's final results come before `MAX` in batch
 //!    mode.
-//! 5. [`Operator::close`] — once, also after a failure of another operator in the task.
+//! 5. With checkpointing on (streaming mode), the final checkpoint of FLIP-147: after
+//!    `end_input` the task stays, [`Operator::snapshot_state`] is called for each checkpoint
+//!    triggered, and the task ends once one of them completes, after
+//!    [`Operator::notify_checkpoint_complete`]. So a two-phase-commit sink commits its last
+//!    output before `close`.
+//! 6. [`Operator::close`] — once, also after a failure of another operator in the task.
 //!
 //! A hook returns an error to fail the task; a panic in a hook is caught and reported as a
 //! failure of that operator, naming it and its subtask. Either way the job stops: no task

@@ -8,13 +8,14 @@
 
 pub mod input;
 pub mod java_format;
+pub mod options;
 pub mod scoreboard;
 pub mod windowed_sensors;
 pub mod wordcount;
 
-use std::path::Path;
-
 use flinkrs_api::prelude::*;
+
+pub use options::JobOptions;
 
 /// A built-in job.
 #[derive(Debug, Clone, Copy)]
@@ -23,8 +24,9 @@ pub struct BuiltinJob {
     pub description: &'static str,
     /// What `--input` means for this job.
     pub input_help: &'static str,
-    /// Declares the job on `env`, printing its results, and runs it.
-    pub run: fn(&StreamExecutionEnvironment, Option<&Path>) -> Result<JobResult>,
+    /// Declares the job on `env`, printing its results or writing them into the output
+    /// folder, and runs it.
+    pub run: fn(&StreamExecutionEnvironment, &JobOptions) -> Result<JobResult>,
 }
 
 /// Every built-in job, by name.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::input::{expect_fields, field, read_csv};
 use crate::java_format::java_double;
+use crate::options::JobOptions;
 
 /// The built-in input: (student, points of one answer).
 pub const ANSWERS: &[(&str, i64)] = &[
@@ -97,21 +98,27 @@ impl KeyedProcessFunction<String, (String, i64), Score> for RunningScore {
 /// The job: answers, keyed by student → the running score after each answer. Keying right
 /// at the source keeps each student's answers in order at any parallelism.
 pub fn scores(env: &StreamExecutionEnvironment, answers: Vec<(String, i64)>) -> DataStream<Score> {
-    env.from_collection(answers)
+    scores_of(&env.from_collection(answers))
+}
+
+/// The job on a stream of answers.
+pub fn scores_of(answers: &DataStream<(String, i64)>) -> DataStream<Score> {
+    answers
         .key_by(|(student, _): &(String, i64)| student.clone())
         .process(RunningScore::default())
         .name("Running Score")
 }
 
-/// Runs the score-board and prints one line per answer.
-pub fn run(env: &StreamExecutionEnvironment, input: Option<&Path>) -> Result<JobResult> {
-    let answers = match input {
+/// Runs the score-board: one line per answer, printed or written into the `--output` folder.
+pub fn run(env: &StreamExecutionEnvironment, options: &JobOptions) -> Result<JobResult> {
+    let answers = match &options.input {
         Some(path) => read_answers(path)?,
         None => ANSWERS
             .iter()
             .map(|(student, points)| ((*student).to_owned(), *points))
             .collect(),
     };
-    scores(env, answers).print();
+    let scores = scores_of(&options.collection(env, answers));
+    options.emit(&scores, "part", None)?;
     env.execute("Scoreboard")
 }

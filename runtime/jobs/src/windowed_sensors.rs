@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::input::{expect_fields, field, read_csv};
 use crate::java_format::java_double;
+use crate::options::JobOptions;
 
 /// One temperature reading.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -169,12 +170,18 @@ pub fn summaries(
     env: &StreamExecutionEnvironment,
     readings: Vec<Reading>,
 ) -> (DataStream<WindowSummary>, DataStream<Reading>) {
+    summaries_of(&env.from_collection(readings))
+}
+
+/// The job on a stream of readings in arrival order.
+pub fn summaries_of(
+    readings: &DataStream<Reading>,
+) -> (DataStream<WindowSummary>, DataStream<Reading>) {
     let late = OutputTag::<Reading>::new("late-readings");
     let strategy =
         WatermarkStrategy::for_generator(|| PerReadingWatermarks::new(Duration::from_secs(2)))
             .with_timestamp_assigner(|reading: &Reading, _| reading.timestamp);
-    let summaries = env
-        .from_collection(readings)
+    let summaries = readings
         .assign_timestamps_and_watermarks(strategy)
         // One watermark generator sees every reading in arrival order, so which readings are
         // late does not depend on the parallelism.
@@ -197,14 +204,16 @@ pub fn summaries(
     (summaries, late_readings)
 }
 
-/// Runs the job: window summaries on standard output, late readings prefixed `late>`.
-pub fn run(env: &StreamExecutionEnvironment, input: Option<&Path>) -> Result<JobResult> {
-    let readings = match input {
+/// Runs the job: window summaries on standard output, late readings prefixed `late>`; or,
+/// into the `--output` folder, window summaries in `part-…` files and late readings in
+/// `late-…` files.
+pub fn run(env: &StreamExecutionEnvironment, options: &JobOptions) -> Result<JobResult> {
+    let readings = match &options.input {
         Some(path) => read_readings(path)?,
         None => builtin_readings(),
     };
-    let (windows, late) = summaries(env, readings);
-    windows.print();
-    late.print_with_identifier("late");
+    let (windows, late) = summaries_of(&options.collection(env, readings));
+    options.emit(&windows, "part", None)?;
+    options.emit(&late, "late", Some("late"))?;
     env.execute("Windowed Sensors")
 }

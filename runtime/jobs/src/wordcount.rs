@@ -1,11 +1,10 @@
 //! WordCount, as Flink's example: split lines into lower-case words, count each word.
 //! Streaming mode prints every updated count; batch mode prints the final counts only.
 
-use std::path::Path;
-
 use compact_str::CompactString;
 use flinkrs_api::prelude::*;
-use flinkrs_connectors::ConnectorSources;
+
+use crate::options::JobOptions;
 
 /// The built-in text, used when no `--input` is given. The file is shared with the script
 /// that records Flink's answer (`scripts/flink-reference/record_wordcount.py`).
@@ -88,18 +87,17 @@ pub fn counts(lines: &DataStream<String>) -> DataStream<WordCount> {
         .name("Counter")
 }
 
-/// The lines of `input` (a file or directory), or the built-in text.
-pub fn lines(env: &StreamExecutionEnvironment, input: Option<&Path>) -> Result<DataStream<String>> {
-    match input {
-        Some(path) => Ok(env.read_text_file(path)),
-        None => Ok(env.from_collection(TEXT.lines().map(str::to_owned).collect())),
+/// The lines of the `--input` file or folder, or the built-in text, at the `--rate`.
+pub fn lines(env: &StreamExecutionEnvironment, options: &JobOptions) -> Result<DataStream<String>> {
+    match &options.input {
+        Some(path) => Ok(options.text_file(env, path)),
+        None => Ok(options.collection(env, TEXT.lines().map(str::to_owned).collect())),
     }
 }
 
-/// Runs WordCount and prints `(word,count)` lines.
-pub fn run(env: &StreamExecutionEnvironment, input: Option<&Path>) -> Result<JobResult> {
-    counts(&lines(env, input)?)
-        .map(|(word, count)| format!("({word},{count})"))
-        .print();
+/// Runs WordCount: `(word,count)` lines, printed or written into the `--output` folder.
+pub fn run(env: &StreamExecutionEnvironment, options: &JobOptions) -> Result<JobResult> {
+    let counts = counts(&lines(env, options)?).map(|(word, count)| format!("({word},{count})"));
+    options.emit(&counts, "part", None)?;
     env.execute("WordCount")
 }

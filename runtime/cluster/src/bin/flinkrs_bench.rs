@@ -18,6 +18,7 @@ use anyhow::Context;
 use flinkrs_api::prelude::*;
 use flinkrs_api::window::{AggregateFunction, TumblingEventTimeWindows};
 use flinkrs_connectors::datagen::{DataGenSource, RowRng};
+use flinkrs_jobs::JobOptions;
 use rand::Rng;
 
 /// CPU time of the whole process (all threads), from /proc/self/stat.
@@ -246,7 +247,7 @@ fn write_text(path: &std::path::Path, bytes: u64) -> anyhow::Result<u64> {
 /// (d) WordCount over a generated text file → blackhole.
 fn wordcount(path: &std::path::Path, bytes: u64) -> anyhow::Result<f64> {
     let env = environment()?;
-    let lines = flinkrs_jobs::wordcount::lines(&env, Some(path))?;
+    let lines = flinkrs_jobs::wordcount::lines(&env, &JobOptions::with_input(Some(path)))?;
     flinkrs_jobs::wordcount::counts(&lines).discard();
     env.execute("bench: wordcount")?;
     Ok(bytes as f64)

@@ -2,7 +2,7 @@
 //! `\n` is quoted, with its quotes doubled.
 //!
 //! Writing: [`CsvRow`] displays a tuple or a slice as one CSV line, so
-//! `stream.map(|(a, b)| CsvRow((a, b)))` feeds a [`FileSink`](super::FileSink). Reading:
+//! `stream.map(|(a, b)| CsvRow((a, b)))` feeds a [`FileSink`](super::FileSink) or `write_as_text`. Reading:
 //! [`parse_csv_line`].
 
 use std::fmt::{self, Display};

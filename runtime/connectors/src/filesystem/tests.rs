@@ -200,7 +200,7 @@ fn a_malformed_split_fails_the_restore_naming_the_source() {
 }
 
 #[test]
-fn file_sink_at_parallelism_one_writes_exactly_one_line_per_record() {
+fn text_output_at_parallelism_one_writes_exactly_one_line_per_record() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out/result.txt");
     let env = StreamExecutionEnvironment::new();
@@ -215,7 +215,7 @@ fn file_sink_at_parallelism_one_writes_exactly_one_line_per_record() {
 }
 
 #[test]
-fn file_sink_at_parallelism_two_writes_part_files_whose_union_is_the_input() {
+fn text_output_at_parallelism_two_writes_part_files_whose_union_is_the_input() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out");
     let env = StreamExecutionEnvironment::new();
@@ -241,7 +241,7 @@ fn file_sink_at_parallelism_two_writes_part_files_whose_union_is_the_input() {
         .collect();
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=1_000).collect::<Vec<u64>>());
-    assert_eq!(part_file(&output, 3), output.join("part-3-0"));
+    assert_eq!(text_output_file(&output, 3), output.join("part-3-0"));
 }
 
 #[test]
@@ -300,7 +300,7 @@ fn malformed_csv_errors_name_the_line_and_column() {
 }
 
 #[test]
-fn csv_rows_written_by_the_file_sink_read_back_exactly() {
+fn csv_rows_written_as_text_read_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("rows.csv");
     let env = StreamExecutionEnvironment::new();

@@ -39,6 +39,9 @@ pub struct ChannelWriter<B: StreamBatch> {
     /// Scratch for cutting an oversized batch.
     chunks: Vec<B>,
     metrics: OutputMetrics,
+    /// The end of input was sent: nothing follows it on a channel. A task that stays for the
+    /// final checkpoint still passes barriers through its chain; they stop here.
+    ended: bool,
 }
 
 impl<B: StreamBatch> ChannelWriter<B> {
@@ -87,6 +90,7 @@ impl<B: StreamBatch> ChannelWriter<B> {
             targets: Vec::new(),
             chunks: Vec::new(),
             metrics: OutputMetrics::default(),
+            ended: false,
         })
     }
 
@@ -174,6 +178,9 @@ impl<B: StreamBatch> ChannelWriter<B> {
     }
 
     fn broadcast_element(&mut self, make: impl Fn() -> StreamElement<B>) -> Result<()> {
+        if self.ended {
+            return Ok(());
+        }
         self.flush_all()?;
         for channel in 0..self.senders.len() {
             self.send(channel, make())?;
@@ -238,7 +245,9 @@ impl<B: StreamBatch> ControlInput for ChannelWriter<B> {
     }
 
     fn end_input(&mut self) -> Result<()> {
-        self.broadcast_element(|| StreamElement::EndOfInput)
+        self.broadcast_element(|| StreamElement::EndOfInput)?;
+        self.ended = true;
+        Ok(())
     }
 
     fn close(&mut self) -> Result<()> {
@@ -397,6 +406,26 @@ mod tests {
             total += values.len();
         }
         assert_eq!(total, 1000);
+    }
+
+    #[test]
+    fn nothing_follows_the_end_of_input_on_a_channel() {
+        let (sender, mut receiver) = channel(CAPACITY);
+        let mut writer = writer(vec![sender], &PartitionerSpec::forward(), 64, 1 << 20);
+        writer.end_input().unwrap();
+        // A task staying for the final checkpoint still passes its barriers down the chain.
+        let barrier = CheckpointBarrier {
+            id: CheckpointId(4),
+            timestamp: 0,
+            kind: flinkrs_core::element::SnapshotKind::Checkpoint,
+        };
+        writer.process_barrier(barrier, &mut Vec::new()).unwrap();
+        writer.process_watermark(Watermark::MAX).unwrap();
+        assert!(matches!(
+            receiver.try_recv(),
+            TryRecv::Element(StreamElement::<Batch<u32>>::EndOfInput)
+        ));
+        assert!(matches!(receiver.try_recv(), TryRecv::Empty));
     }
 
     #[test]

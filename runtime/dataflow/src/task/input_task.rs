@@ -4,9 +4,10 @@
 use std::time::Instant;
 
 use flinkrs_core::time::now_millis;
-use flinkrs_core::{Error, Result, StreamElement};
+use flinkrs_core::{CheckpointBarrier, CheckpointId, Error, Result, StreamElement};
 
 use super::TaskRunner;
+use super::final_checkpoint::wait_for_final_checkpoint;
 use super::mailbox::{Deadlines, Mailbox, TaskCommand};
 use super::metrics::TaskMetrics;
 use crate::batch::StreamBatch;
@@ -45,7 +46,37 @@ enum Received<B> {
     Timeout,
 }
 
-/// Runs until every input channel has ended, a failure, or cancellation.
+/// What a task that reads channels remembers for the final checkpoint (FLIP-147). With a
+/// final checkpoint ahead, the coordinator triggers every task, not only the sources. A
+/// running task takes its snapshot when the barrier arrives on its channels; but when its
+/// upstream ended before the trigger, no barrier comes, and the task takes the checkpoint it
+/// was last asked for at the end of its input.
+#[derive(Debug, Default)]
+struct Checkpoints {
+    latest_triggered: Option<CheckpointBarrier>,
+    latest_taken: Option<CheckpointId>,
+}
+
+impl Checkpoints {
+    fn triggered(&mut self, barrier: CheckpointBarrier) {
+        if self
+            .latest_triggered
+            .is_none_or(|latest| barrier.id > latest.id)
+        {
+            self.latest_triggered = Some(barrier);
+        }
+    }
+
+    /// The latest checkpoint triggered and not taken yet.
+    fn untaken(&self) -> Option<CheckpointBarrier> {
+        self.latest_triggered
+            .filter(|barrier| self.latest_taken.is_none_or(|taken| barrier.id > taken))
+    }
+}
+
+/// Runs until every input channel has ended, a failure, or cancellation. When the job takes
+/// checkpoints, the task then stays for the final checkpoint (see the
+/// module `final_checkpoint`).
 ///
 /// `metrics` gets the task's numRecordsIn per batch received, its currentInputWatermark as
 /// the gate advances it, and the time spent waiting for input as idle time.
@@ -57,6 +88,7 @@ pub fn run_input_task<B: StreamBatch>(
 ) -> Result<()> {
     let mut gate = GateState::new(receivers.len());
     let mut deadlines = Deadlines::new(mailbox);
+    let mut checkpoints = Checkpoints::default();
     // Where the non-blocking scan of the channels starts, so no channel starves the others.
     let mut next_channel = 0;
     loop {
@@ -83,8 +115,16 @@ pub fn run_input_task<B: StreamBatch>(
                     if let GateAction::Watermark(watermark) = action {
                         metrics.io.current_input_watermark.set(watermark.0);
                     }
-                    if perform(action, chain, mailbox)? {
-                        return Ok(());
+                    if perform(action, chain, mailbox, &mut checkpoints)? {
+                        if mailbox.final_checkpoint.is_none() {
+                            return Ok(());
+                        }
+                        return wait_for_final_checkpoint(
+                            chain,
+                            mailbox,
+                            checkpoints.untaken(),
+                            || Ok(TaskSnapshot::new()),
+                        );
                     }
                 }
             }
@@ -92,7 +132,7 @@ pub fn run_input_task<B: StreamBatch>(
                 if let TaskCommand::CheckpointAborted(checkpoint) = command {
                     gate.on_checkpoint_aborted(checkpoint);
                 }
-                handle_command(command, chain)?
+                handle_command(command, chain, &mut checkpoints)?
             }
             Received::Timeout => {}
         }
@@ -107,10 +147,18 @@ pub fn run_input_task<B: StreamBatch>(
     }
 }
 
-fn handle_command<B>(command: TaskCommand, chain: &mut dyn Input<B>) -> Result<()> {
+fn handle_command<B>(
+    command: TaskCommand,
+    chain: &mut dyn Input<B>,
+    checkpoints: &mut Checkpoints,
+) -> Result<()> {
     match command {
-        // Tasks with inputs checkpoint when the barrier arrives on their channels.
-        TaskCommand::TriggerCheckpoint(_) => Ok(()),
+        // Tasks with inputs checkpoint when the barrier arrives on their channels; the trigger
+        // matters only if their input ends first.
+        TaskCommand::TriggerCheckpoint(barrier) => {
+            checkpoints.triggered(barrier);
+            Ok(())
+        }
         TaskCommand::CheckpointComplete(checkpoint) => chain.notify_checkpoint_complete(checkpoint),
         TaskCommand::CheckpointAborted(checkpoint) => chain.notify_checkpoint_aborted(checkpoint),
     }
@@ -186,7 +234,12 @@ fn apply<B: StreamBatch>(
 }
 
 /// Performs a gate action on the chain; true when the input has ended.
-fn perform<B>(action: GateAction, chain: &mut dyn Input<B>, mailbox: &Mailbox) -> Result<bool> {
+fn perform<B>(
+    action: GateAction,
+    chain: &mut dyn Input<B>,
+    mailbox: &Mailbox,
+    checkpoints: &mut Checkpoints,
+) -> Result<bool> {
     match action {
         GateAction::Nothing => {}
         GateAction::Watermark(watermark) => chain.process_watermark(watermark)?,
@@ -195,6 +248,7 @@ fn perform<B>(action: GateAction, chain: &mut dyn Input<B>, mailbox: &Mailbox) -
             let mut snapshot = TaskSnapshot::new();
             chain.process_barrier(barrier, &mut snapshot)?;
             mailbox.acknowledge(barrier, snapshot);
+            checkpoints.latest_taken = Some(barrier.id);
         }
         GateAction::EndOfInput => {
             chain.end_input()?;

@@ -29,6 +29,9 @@ pub struct TaskAcknowledgement {
     pub task_index: usize,
     pub checkpoint: CheckpointId,
     pub snapshot: TaskSnapshot,
+    /// The snapshot was taken after the task's input ended: the task exits once this
+    /// checkpoint completes, and its state stays this snapshot from then on.
+    pub input_ended: bool,
 }
 
 /// Cancellation shared by every task of a job. Cancelling drops the only sender of a channel
@@ -101,6 +104,12 @@ pub struct Mailbox {
     pub processing_time_tick: Duration,
     /// `execution.buffer-timeout.interval`: partly filled channel buffers leave this often.
     pub buffer_timeout: Duration,
+    /// Set when the job takes checkpoints, for FLIP-147's final checkpoint: once its input has
+    /// ended, the task stays until a checkpoint it took part in after that completes, so what
+    /// its sinks wrote last is committed. A source task reports its end here (with its task
+    /// index), so that checkpoint is taken as soon as every source has ended. `None`: the
+    /// task exits at the end of its input.
+    pub final_checkpoint: Option<Sender<usize>>,
     /// Keeps the command channel open after every handle is dropped, so a task waiting on it
     /// keeps waiting instead of seeing a disconnected channel on every turn of its loop.
     _open: Sender<TaskCommand>,
@@ -109,6 +118,21 @@ pub struct Mailbox {
 impl Mailbox {
     /// Hands the task's snapshot for `barrier` to whoever collects them.
     pub fn acknowledge(&self, barrier: CheckpointBarrier, snapshot: TaskSnapshot) {
+        self.send_acknowledgement(barrier, snapshot, false);
+    }
+
+    /// Hands over a snapshot taken after the task's input ended (see
+    /// [`TaskAcknowledgement::input_ended`]).
+    pub fn acknowledge_after_end(&self, barrier: CheckpointBarrier, snapshot: TaskSnapshot) {
+        self.send_acknowledgement(barrier, snapshot, true);
+    }
+
+    fn send_acknowledgement(
+        &self,
+        barrier: CheckpointBarrier,
+        snapshot: TaskSnapshot,
+        input_ended: bool,
+    ) {
         if let Some(acknowledgements) = &self.acknowledgements {
             // The collector is gone only when the job is shutting down.
             let _ = acknowledgements.send(TaskAcknowledgement {
@@ -116,7 +140,16 @@ impl Mailbox {
                 task_index: self.task_index,
                 checkpoint: barrier.id,
                 snapshot,
+                input_ended,
             });
+        }
+    }
+
+    /// Reports that the task's input ended, when the job takes a final checkpoint.
+    pub(crate) fn report_end_of_input(&self) {
+        if let Some(reports) = &self.final_checkpoint {
+            // The coordinator is gone only when the job is shutting down.
+            let _ = reports.send(self.task_index);
         }
     }
 }
@@ -143,6 +176,7 @@ pub fn mailbox(
             acknowledgements,
             processing_time_tick,
             buffer_timeout,
+            final_checkpoint: None,
             _open: sender,
         },
     )

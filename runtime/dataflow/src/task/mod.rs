@@ -6,6 +6,7 @@
 //! a task stuck on a full output channel, or a source with no data, stops within milliseconds
 //! of a cancel.
 
+mod final_checkpoint;
 mod input_task;
 mod mailbox;
 mod metrics;

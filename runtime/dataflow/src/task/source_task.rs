@@ -8,6 +8,7 @@ use flinkrs_core::time::now_millis;
 use flinkrs_core::{CheckpointBarrier, Error, Result, RuntimeMode, Watermark};
 
 use super::TaskRunner;
+use super::final_checkpoint::wait_for_final_checkpoint;
 use super::mailbox::{Deadlines, Mailbox, TaskCommand};
 use super::metrics::TaskMetrics;
 use crate::batch::StreamBatch;
@@ -46,6 +47,10 @@ impl<B: StreamBatch> TaskRunner for SourceTaskRunner<B> {
 }
 
 /// Runs a source subtask until its bounded input ends, it fails, or the job is cancelled.
+///
+/// When the job takes checkpoints, a source whose input ended reports it and stays for the
+/// final checkpoint (see the module `final_checkpoint`): it snapshots its final
+/// position for each checkpoint triggered, and exits once one of them completes.
 pub fn run_source_task<B: StreamBatch>(
     source: &mut dyn SourceFunction<B>,
     context: &SourceContext,
@@ -109,6 +114,12 @@ pub fn run_source_task<B: StreamBatch>(
                     .set(Watermark::MAX.0);
                 chain.process_watermark(Watermark::MAX)?;
                 chain.end_input()?;
+                if mailbox.final_checkpoint.is_some() {
+                    mailbox.report_end_of_input();
+                    wait_for_final_checkpoint(chain, mailbox, None, || {
+                        position_snapshot(source, context)
+                    })?;
+                }
                 return guarded(info, || source.close());
             }
         }
@@ -148,16 +159,24 @@ fn trigger_checkpoint<B: StreamBatch>(
     chain: &mut dyn Input<B>,
     mailbox: &Mailbox,
 ) -> Result<()> {
+    let mut snapshot = position_snapshot(source, context)?;
+    chain.process_barrier(barrier, &mut snapshot)?;
+    mailbox.acknowledge(barrier, snapshot);
+    Ok(())
+}
+
+/// A task snapshot that starts with the source's read position.
+fn position_snapshot<B>(
+    source: &mut dyn SourceFunction<B>,
+    context: &SourceContext,
+) -> Result<TaskSnapshot> {
     let info = &context.info;
     let position = guarded(info, || source.snapshot_state())?;
-    let mut snapshot: TaskSnapshot = vec![(
+    Ok(vec![(
         info.operator_id.clone(),
         OperatorSnapshot {
             keyed: None,
             operator_state: position,
         },
-    )];
-    chain.process_barrier(barrier, &mut snapshot)?;
-    mailbox.acknowledge(barrier, snapshot);
-    Ok(())
+    )])
 }

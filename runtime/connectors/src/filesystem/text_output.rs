@@ -1,4 +1,5 @@
-//! [`FileSink`]: writes each record's `Display` on its own line.
+//! [`TextOutputSink`]: writes each record's `Display` on its own line, behind `write_as_text`.
+//! It flushes at checkpoints but is not exactly-once; [`FileSink`](super::FileSink) is.
 
 use std::fmt::Display;
 use std::fs::File;
@@ -12,9 +13,9 @@ use flinkrs_dataflow::TaskInfo;
 /// Size of the write buffer; records are written to the file in chunks of this size.
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 
-/// The part file subtask `subtask` writes in `directory`: `part-<subtask>-0`, as Flink names
-/// part files `part-<subtask>-<counter>`. The counter is always 0: files are not rolled.
-pub fn part_file(directory: &Path, subtask: usize) -> PathBuf {
+/// The file subtask `subtask` writes in `directory` at parallelism above 1: `part-<subtask>-0`.
+/// The counter is always 0: files are not rolled.
+pub fn text_output_file(directory: &Path, subtask: usize) -> PathBuf {
     directory.join(format!("part-{subtask}-0"))
 }
 
@@ -22,30 +23,30 @@ pub fn part_file(directory: &Path, subtask: usize) -> PathBuf {
 ///
 /// - At parallelism 1 the sink writes the file `path` itself.
 /// - At parallelism above 1, `path` is a directory (created when missing) and subtask `i`
-///   writes [`part_file`]`(path, i)`, i.e. `<path>/part-<i>-0`.
+///   writes [`text_output_file`]`(path, i)`, i.e. `<path>/part-<i>-0`.
 ///
 /// An existing file is replaced. Writes are buffered and flushed at every checkpoint
 /// (`snapshot_state`), at the end of input (`finish`) and on `close`. Format CSV rows with
 /// [`CsvRow`](super::CsvRow).
 #[derive(Debug)]
-pub struct FileSink {
+pub struct TextOutputSink {
     path: PathBuf,
     /// The file this subtask writes, once open.
     target: PathBuf,
     writer: Option<BufWriter<File>>,
 }
 
-impl Clone for FileSink {
+impl Clone for TextOutputSink {
     /// A sink for another subtask: same path, nothing open yet.
     fn clone(&self) -> Self {
-        FileSink::new(self.path.clone())
+        TextOutputSink::new(self.path.clone())
     }
 }
 
-impl FileSink {
+impl TextOutputSink {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        FileSink {
+        TextOutputSink {
             target: path.clone(),
             path,
             writer: None,
@@ -71,11 +72,11 @@ fn create_directory(directory: &Path) -> Result<()> {
         .map_err(|source| Error::io("create directory", directory, source))
 }
 
-impl<T: Display> SinkFunction<T> for FileSink {
+impl<T: Display> SinkFunction<T> for TextOutputSink {
     fn open(&mut self, info: &TaskInfo) -> Result<()> {
         self.target = if info.parallelism > 1 {
             create_directory(&self.path)?;
-            part_file(&self.path, info.subtask_index)
+            text_output_file(&self.path, info.subtask_index)
         } else {
             if let Some(parent) = self
                 .path

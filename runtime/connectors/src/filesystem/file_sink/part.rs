@@ -1,0 +1,204 @@
+//! Part files: their names ([`OutputFileConfig`]) and the in-progress part file being written.
+//!
+//! A part file's life, as in Flink's FileSink:
+//!
+//! 1. **in-progress**: written, hidden: `.<prefix>-<uid>-<subtask>-<counter><suffix>.inprogress`;
+//! 2. **pending**: closed (at a checkpoint, or when the rolling policy says so), still hidden,
+//!    and recorded as a committable in the sink's state;
+//! 3. **finished**: renamed to `<prefix>-<uid>-<subtask>-<counter><suffix>` once the
+//!    checkpoint holding it completes. The rename is atomic: a reader sees the whole file or
+//!    nothing.
+//!
+//! `<uid>` is drawn at random by each subtask of each run (16 hex digits, never a `-`), so a
+//! restarted or restored job never reuses a name; `<counter>` counts the subtask's part files
+//! from 0.
+
+use std::fmt::Display;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use flinkrs_core::{Error, Result};
+
+use super::rolling::PartFileInfo;
+
+/// Size of the write buffer of an in-progress part file.
+const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+
+/// Ends the name of an in-progress or pending part file.
+const IN_PROGRESS_SUFFIX: &str = ".inprogress";
+
+/// The prefix and suffix of part file names, as Flink's `OutputFileConfig`: `part` and nothing
+/// by default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputFileConfig {
+    part_prefix: String,
+    part_suffix: String,
+}
+
+impl Default for OutputFileConfig {
+    fn default() -> Self {
+        OutputFileConfig {
+            part_prefix: "part".to_owned(),
+            part_suffix: String::new(),
+        }
+    }
+}
+
+impl OutputFileConfig {
+    /// A prefix and suffix. The prefix must be non-empty and not start with `.` or `_` (that
+    /// would hide the finished files from readers), and neither may hold a path separator.
+    pub fn new(part_prefix: impl Into<String>, part_suffix: impl Into<String>) -> Result<Self> {
+        let (part_prefix, part_suffix) = (part_prefix.into(), part_suffix.into());
+        if part_prefix.is_empty() || part_prefix.starts_with(['.', '_']) {
+            return Err(Error::InvalidJob(format!(
+                "the file sink's part prefix '{part_prefix}' must be non-empty and not start \
+                 with '.' or '_': readers skip such files as hidden"
+            )));
+        }
+        for part in [&part_prefix, &part_suffix] {
+            if part.contains(['/', '\\']) {
+                return Err(Error::InvalidJob(format!(
+                    "the file sink's part prefix and suffix must not hold a path separator: \
+                     '{part}'"
+                )));
+            }
+        }
+        Ok(OutputFileConfig {
+            part_prefix,
+            part_suffix,
+        })
+    }
+
+    pub fn part_prefix(&self) -> &str {
+        &self.part_prefix
+    }
+
+    pub fn part_suffix(&self) -> &str {
+        &self.part_suffix
+    }
+
+    /// The name of a finished part file: `<prefix>-<uid>-<subtask>-<counter><suffix>`.
+    pub fn part_name(&self, unique_id: &str, subtask: usize, counter: u64) -> String {
+        format!(
+            "{}-{unique_id}-{subtask}-{counter}{}",
+            self.part_prefix, self.part_suffix
+        )
+    }
+
+    /// The unique id and subtask of an in-progress (or pending) part file of this config, from
+    /// its name; `None` for any other file.
+    pub fn parse_in_progress<'a>(&self, file_name: &'a str) -> Option<(&'a str, usize)> {
+        let part = file_name
+            .strip_prefix('.')?
+            .strip_suffix(IN_PROGRESS_SUFFIX)?
+            .strip_prefix(self.part_prefix.as_str())?
+            .strip_prefix('-')?
+            .strip_suffix(self.part_suffix.as_str())?;
+        let mut fields = part.rsplitn(3, '-');
+        let counter = fields.next()?;
+        let subtask = fields.next()?;
+        // A unique id holds no '-': what has one belongs to a sink whose prefix starts with
+        // this one's (`part-late` against `part`).
+        let unique_id = fields
+            .next()
+            .filter(|id| !id.is_empty() && !id.contains('-'))?;
+        counter.parse::<u64>().ok()?;
+        Some((unique_id, subtask.parse().ok()?))
+    }
+}
+
+/// The hidden name a part file has until it is committed: `.<name>.inprogress`.
+pub fn in_progress_name(part_name: &str) -> String {
+    format!(".{part_name}{IN_PROGRESS_SUFFIX}")
+}
+
+/// The part file being written.
+#[derive(Debug)]
+pub(super) struct InProgressPart {
+    /// The name it gets when committed.
+    pub part_name: String,
+    path: PathBuf,
+    writer: BufWriter<File>,
+    pub info: PartFileInfo,
+}
+
+/// Counts the bytes written through it.
+struct Counting<'a> {
+    inner: &'a mut BufWriter<File>,
+    written: &'a mut u64,
+}
+
+impl Write for Counting<'_> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buffer)?;
+        *self.written += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl InProgressPart {
+    /// Creates the hidden file of part `part_name` in `directory`, at `now` (epoch ms).
+    pub fn create(directory: &Path, part_name: String, now: i64) -> Result<Self> {
+        let path = directory.join(in_progress_name(&part_name));
+        let file = File::create_new(&path)
+            .map_err(|source| Error::io("create the part file", &path, source))?;
+        Ok(InProgressPart {
+            part_name,
+            path,
+            writer: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
+            info: PartFileInfo {
+                size: 0,
+                created_at: now,
+                last_written_at: now,
+            },
+        })
+    }
+
+    /// Writes the record's `Display` and a line break, straight into the write buffer.
+    pub fn write_line(&mut self, record: &impl Display) -> Result<()> {
+        let mut counting = Counting {
+            inner: &mut self.writer,
+            written: &mut self.info.size,
+        };
+        writeln!(counting, "{record}")
+            .map_err(|source| Error::io("write to the part file", &self.path, source))
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.writer
+            .flush()
+            .map_err(|source| Error::io("write to the part file", &self.path, source))
+    }
+
+    /// Closes the file for commit: everything written is on disk when this returns.
+    pub fn close_for_commit(mut self) -> Result<String> {
+        self.flush()?;
+        self.writer
+            .get_ref()
+            .sync_all()
+            .map_err(|source| Error::io("sync the part file", &self.path, source))?;
+        Ok(self.part_name)
+    }
+
+    /// Drops the file: what it holds was never part of a checkpoint.
+    pub fn discard(self) -> Result<()> {
+        let InProgressPart { path, writer, .. } = self;
+        // Drops the buffer unwritten.
+        drop(writer.into_parts());
+        remove_if_present(&path)
+    }
+}
+
+/// Removes a file; one already gone is fine.
+pub(super) fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::io("remove the part file", path, source)),
+    }
+}
