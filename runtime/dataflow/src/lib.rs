@@ -73,6 +73,7 @@ pub mod operator;
 pub mod operator_ids;
 pub mod output;
 pub mod partition;
+pub mod restart_strategy;
 pub mod restore;
 pub mod schedule;
 pub mod source;
