@@ -58,6 +58,7 @@
 //! failure of that operator, naming it and its subtask. Either way the job stops: no task
 //! waits forever on a neighbour that failed.
 
+mod attempt;
 pub mod batch;
 pub mod chain;
 pub mod channel;
@@ -67,7 +68,9 @@ pub mod gate;
 pub mod graph;
 pub mod guard;
 pub mod input;
+pub mod job_client;
 pub mod job_graph;
+mod job_master;
 pub mod metrics;
 pub mod operator;
 pub mod operator_ids;
@@ -84,6 +87,7 @@ pub mod type_ops;
 pub use batch::{BatchBuilder, StreamBatch};
 pub use checkpointing::CompletedCheckpoint;
 pub use executor::{JobResult, LocalExecutor, NodeMetrics, RunningJob};
+pub use job_client::{JobClient, JobListener};
 pub use graph::{NodeKind, OutputSlot, StreamEdge, StreamGraph, StreamNode};
 pub use input::{ControlInput, Input};
 pub use job_graph::{JobEdge, JobGraph, JobVertex};
