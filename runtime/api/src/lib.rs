@@ -50,8 +50,8 @@ pub use stream::DataStream;
 pub mod prelude {
     pub use flinkrs_core::{Batch, Configuration, Error, Record, Result, RuntimeMode, Watermark};
     pub use flinkrs_dataflow::{
-        Boundedness, JobClient, JobListener, JobResult, OutputTag, RunningJob, SourceContext,
-        SourceFunction, SourceStatus, TaskInfo,
+        Boundedness, JobClient, JobListener, JobResult, JobStatus, OutputTag, RunningJob,
+        SourceContext, SourceFunction, SourceStatus, TaskInfo,
     };
     pub use flinkrs_state::{KeyedStateBackend, ListState, MapState, ReducingState, ValueState};
 

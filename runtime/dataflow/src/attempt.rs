@@ -15,8 +15,7 @@ use flinkrs_state::storage::FileCheckpointStorage;
 
 use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
 use crate::checkpointing::{
-    self, CheckpointDriver, CheckpointHistory, CompletedCheckpoint, DriverContext,
-    checkpoint_root,
+    self, CheckpointDriver, CheckpointHistory, CompletedCheckpoint, DriverContext, checkpoint_root,
 };
 use crate::graph::{NodeKind, OutputSlot, StreamGraph};
 use crate::job_client::JobControl;

@@ -16,8 +16,8 @@ use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender, select};
-use flinkrs_checkpoint::{Action, CheckpointCoordinator, CheckpointSettings, TaskKey};
 use flinkrs_checkpoint::CompletedCheckpoint as RetainedCheckpoint;
+use flinkrs_checkpoint::{Action, CheckpointCoordinator, CheckpointSettings, TaskKey};
 use flinkrs_core::element::SnapshotKind;
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Configuration, Error, Result};
 use flinkrs_state::storage::{CheckpointMetadata, FileCheckpointStorage, TaskStateHandle};

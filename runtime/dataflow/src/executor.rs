@@ -68,7 +68,10 @@ pub struct JobResult {
 
 impl JobResult {
     /// The result of a finished job, with its node totals read from `metrics`.
-    #[expect(clippy::too_many_arguments, reason = "one call site, every field named there")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site, every field named there"
+    )]
     pub(crate) fn build(
         graph: &StreamGraph,
         job_graph: &JobGraph,

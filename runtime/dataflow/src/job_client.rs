@@ -5,7 +5,7 @@
 //! `flinkrs run` registers a listener to cancel the job on SIGINT or SIGTERM and to print where
 //! each checkpoint lands, while the built-in job itself just calls `execute`.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crossbeam_channel::Receiver;
@@ -21,6 +21,38 @@ pub trait JobListener: Send + Sync {
     fn on_job_submitted(&self, client: &JobClient);
 }
 
+/// Where a job is in its life, with Flink's names for the states a local job goes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    /// An attempt is running (or being cancelled).
+    Running,
+    /// An attempt failed; the job waits for the restart delay, then restarts.
+    Restarting,
+    Finished,
+    /// Flink spells it `CANCELED`.
+    Cancelled,
+    /// Failed for good: the restart strategy gave up.
+    Failed,
+}
+
+impl JobStatus {
+    const ALL: [JobStatus; 5] = [
+        JobStatus::Running,
+        JobStatus::Restarting,
+        JobStatus::Finished,
+        JobStatus::Cancelled,
+        JobStatus::Failed,
+    ];
+
+    /// Whether the job has ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Finished | JobStatus::Cancelled | JobStatus::Failed
+        )
+    }
+}
+
 /// The tasks of the job's current attempt, and their cancellation.
 struct CurrentAttempt {
     cancel: CancelToken,
@@ -34,6 +66,8 @@ pub(crate) struct JobControl {
     cancel: CancelToken,
     current: Mutex<CurrentAttempt>,
     restarts: AtomicU32,
+    /// A [`JobStatus`], as its index in [`JobStatus::ALL`].
+    status: AtomicU8,
     /// Set when the job has ended: its latest checkpoint, if retention kept it.
     retained: Mutex<Option<CompletedCheckpoint>>,
 }
@@ -47,6 +81,7 @@ impl JobControl {
                 tasks: Vec::new(),
             }),
             restarts: AtomicU32::new(0),
+            status: AtomicU8::new(0),
             retained: Mutex::new(None),
         }
     }
@@ -88,6 +123,22 @@ impl JobControl {
 
     pub(crate) fn count_restart(&self) -> u32 {
         self.restarts.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    pub(crate) fn status(&self) -> JobStatus {
+        let index = usize::from(self.status.load(Ordering::Acquire));
+        JobStatus::ALL
+            .get(index)
+            .copied()
+            .unwrap_or(JobStatus::Running)
+    }
+
+    pub(crate) fn set_status(&self, status: JobStatus) {
+        let index = JobStatus::ALL
+            .iter()
+            .position(|candidate| *candidate == status)
+            .unwrap_or(0);
+        self.status.store(index as u8, Ordering::Release);
     }
 
     pub(crate) fn set_retained(&self, checkpoint: Option<CompletedCheckpoint>) {
@@ -148,6 +199,11 @@ impl JobClient {
     /// How many times the job has restarted so far.
     pub fn restarts(&self) -> u32 {
         self.control.restarts()
+    }
+
+    /// Where the job is now.
+    pub fn status(&self) -> JobStatus {
+        self.control.status()
     }
 
     /// Once the job has ended: its latest completed checkpoint, if it is still in storage

@@ -21,13 +21,12 @@ use flinkrs_core::{Error, Result};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::attempt::{
-    Attempt, AttemptOutcome, JobContext, read_restored_state, start_attempt,
-};
+use crate::attempt::{Attempt, AttemptOutcome, JobContext, read_restored_state, start_attempt};
 use crate::checkpointing::{
     CheckpointHistory, CompletedCheckpoint, checkpoint_location, discard_retained,
 };
 use crate::executor::JobResult;
+use crate::job_client::JobStatus;
 use crate::metrics::{Gauge, JobManagerJobMetricGroup, MetricRegistry, names};
 use crate::restart_strategy::{RestartBackoff, RestartDecision};
 use crate::schedule::SlotAssignment;
@@ -89,6 +88,7 @@ impl JobMaster {
                 RestartDecision::Restart { delay } => delay,
             };
             attempt_number += 1;
+            self.job.control.set_status(JobStatus::Restarting);
             tracing::warn!(
                 job = %self.job.job_graph.job_name, job_id = %self.job.job_id,
                 attempt = attempt_number, restarts_before = self.job.control.restarts(),
@@ -110,6 +110,7 @@ impl JobMaster {
             let restarts = self.job.control.count_restart();
             gauges.num_restarts.set(i64::from(restarts));
             gauges.full_restarts.set(i64::from(restarts));
+            self.job.control.set_status(JobStatus::Running);
             next = self.restart_attempt(attempt_number, &history);
         }
     }
@@ -124,7 +125,10 @@ impl JobMaster {
                 &job.job_id.to_string(),
                 latest,
             )?),
-            None => job.config.state_recovery_path().map(std::path::PathBuf::from),
+            None => job
+                .config
+                .state_recovery_path()
+                .map(std::path::PathBuf::from),
         };
         let restored = match &path {
             Some(path) => {
@@ -159,7 +163,9 @@ impl JobMaster {
     /// Keeps the job's checkpoints, or deletes them, as retention says for how it ended.
     fn apply_retention(&self, history: &CheckpointHistory, keep: bool) {
         if keep {
-            self.job.control.set_retained(self.latest_checkpoint(history));
+            self.job
+                .control
+                .set_retained(self.latest_checkpoint(history));
         } else {
             if !history.retained.is_empty() {
                 tracing::info!(
@@ -176,6 +182,7 @@ impl JobMaster {
         let retention = self.job.config.externalized_checkpoint_retention();
         self.apply_retention(history, retention.retains_on_cancellation());
         self.close_metrics();
+        self.job.control.set_status(JobStatus::Cancelled);
         Error::Cancelled
     }
 
@@ -183,6 +190,7 @@ impl JobMaster {
         let retention = self.job.config.externalized_checkpoint_retention();
         self.apply_retention(history, retention.retains_on_failure());
         self.close_metrics();
+        self.job.control.set_status(JobStatus::Failed);
         let restarts = self.job.control.restarts();
         if restarts == 0 {
             return cause;
@@ -195,13 +203,16 @@ impl JobMaster {
     }
 
     fn finished(&self, history: &CheckpointHistory) -> JobResult {
-        self.job.control.set_retained(self.latest_checkpoint(history));
+        self.job
+            .control
+            .set_retained(self.latest_checkpoint(history));
         let metrics = crate::executor::job_metrics(
             &self.metric_registry,
             &self.job.job_metrics,
             &self.jobmanager_metrics,
         );
         self.close_metrics();
+        self.job.control.set_status(JobStatus::Finished);
         JobResult::build(
             &self.job.graph,
             &self.job.job_graph,
