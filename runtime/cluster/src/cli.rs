@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::logging::LogFormat;
-use crate::run::{RunRequest, run_example};
+use crate::run::{RunRequest, configuration, run_example_with};
+use crate::stop::StopOnSignal;
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -81,6 +82,16 @@ pub struct RunArgs {
     pub allow_non_restored_state: bool,
 }
 
+/// Whether the job ended because it was cancelled.
+fn is_cancelled(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<flinkrs_core::Error>(),
+            Some(flinkrs_core::Error::Cancelled)
+        )
+    })
+}
+
 /// Runs the parsed command and turns its outcome into an exit code: 0 on success, 1 when
 /// the job or its set-up failed.
 pub fn dispatch(cli: Cli) -> ExitCode {
@@ -110,15 +121,41 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                 parallelism: args.parallelism.map(|p| p as usize),
                 dynamic_properties,
             };
-            match run_example(&request) {
+            let stop = match StopOnSignal::install() {
+                Ok(stop) => Some(stop),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGINT and SIGTERM");
+                    None
+                }
+            };
+            let outcome = run_example_with(&request, |env| {
+                if let Some(stop) = &stop {
+                    env.register_job_listener(stop.listener());
+                }
+            });
+            if let Some(stop) = &stop {
+                stop.finish_announcing();
+            }
+            match outcome {
                 Ok(summary) => {
                     eprintln!("{summary}");
                     ExitCode::SUCCESS
                 }
-                Err(error) => {
-                    eprintln!("error: {error:#}");
-                    ExitCode::FAILURE
-                }
+                Err(error) => match stop.as_ref().and_then(|stop| stop.received()) {
+                    // Cancelled by a signal: where to resume from, and 128 + the signal.
+                    Some(signal) if is_cancelled(&error) => {
+                        let config = configuration(&request).unwrap_or_default();
+                        let arguments: Vec<_> = std::env::args_os().collect();
+                        if let Some(stop) = &stop {
+                            eprintln!("{}", stop.cancelled_report(&config, &arguments));
+                        }
+                        ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+                    }
+                    _ => {
+                        eprintln!("error: {error:#}");
+                        ExitCode::FAILURE
+                    }
+                },
             }
         }
     }
