@@ -19,6 +19,13 @@ Examples:
   flinkrs run --example scoreboard -D execution.checkpointing.interval=10s \\
       -D execution.checkpointing.dir=/tmp/checkpoints
   flinkrs run --example scoreboard -s /tmp/checkpoints/<job-id>/chk-3
+  flinkrs run --example wordcount -D execution.checkpointing.interval=1s \\
+      -D execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION \\
+      -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
+
+Ctrl-C (SIGINT) or SIGTERM cancels the job; a second one exits at once. Completed checkpoints
+are announced on stderr; when retention keeps them, the run prints the latest one and the
+command that resumes from it with -s, then exits with 130 (SIGINT) or 143 (SIGTERM).
 
 Configuration keys accepted by -D (Flink's names):
   parallelism.default               default parallelism of operators (same as -p)
@@ -30,7 +37,24 @@ Configuration keys accepted by -D (Flink's names):
   execution.buffer-timeout.interval longest wait before a partly filled batch is sent (100 ms)
   execution.checkpointing.interval  how often to checkpoint (off by default)
   execution.checkpointing.dir       where checkpoints go (a path or file:// URI)
-  execution.checkpointing.num-retained  completed checkpoints kept (default 1)";
+  execution.checkpointing.num-retained  completed checkpoints kept (default 1)
+  execution.checkpointing.externalized-checkpoint-retention
+                                    on cancel or final failure: NO_EXTERNALIZED_CHECKPOINTS
+                                    (default: deleted), DELETE_ON_CANCELLATION (kept after a
+                                    failure only) or RETAIN_ON_CANCELLATION (kept)
+  restart-strategy.type             none (off, disable), fixed-delay, exponential-delay or
+                                    failure-rate; default exponential-delay with checkpoints,
+                                    none without
+  restart-strategy.fixed-delay.attempts / .delay          restarts (1) and delay (1 s)
+  restart-strategy.exponential-delay.initial-backoff      first delay (1 s)
+  restart-strategy.exponential-delay.max-backoff          longest delay (1 min)
+  restart-strategy.exponential-delay.backoff-multiplier   growth per failure (1.5)
+  restart-strategy.exponential-delay.reset-backoff-threshold  failure-free time that resets
+                                    the delay (1 h)
+  restart-strategy.exponential-delay.jitter-factor        random share of the delay (0.1)
+  restart-strategy.exponential-delay.attempts-before-reset-backoff  restarts (unlimited)
+  restart-strategy.failure-rate.max-failures-per-interval / .failure-rate-interval / .delay
+                                    restarts allowed per interval (1 per 1 min), delay (1 s)";
 
 /// flinkrs: stream and batch processing with Apache Flink's model, in Rust.
 #[derive(Debug, Parser)]
