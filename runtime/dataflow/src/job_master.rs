@@ -173,7 +173,10 @@ impl JobMaster {
                     "deleting the job's checkpoints"
                 );
             }
-            discard_retained(&self.job.config, &self.job.job_id.to_string(), history);
+            // Without checkpointing there is nothing in storage to delete.
+            if self.job.config.checkpoint_interval().is_some() {
+                discard_retained(&self.job.config, &self.job.job_id.to_string(), history);
+            }
             self.job.control.set_retained(None);
         }
     }
