@@ -9,7 +9,7 @@ use flinkrs_core::{Batch, Configuration, Data, Result, RuntimeMode};
 use flinkrs_dataflow::graph::SourceBuilder;
 use flinkrs_dataflow::job_graph::JobGraph;
 use flinkrs_dataflow::{
-    JobResult, LocalExecutor, RunningJob, SourceFunction, StreamGraph, TaskInfo,
+    JobListener, JobResult, LocalExecutor, RunningJob, SourceFunction, StreamGraph, TaskInfo,
 };
 
 use crate::source::CollectionSource;
@@ -50,6 +50,7 @@ impl StreamExecutionEnvironment {
             job_name: String::new(),
             config,
             nodes: Vec::new(),
+            job_listeners: Vec::new(),
         };
         StreamExecutionEnvironment {
             graph: Rc::new(RefCell::new(graph)),
@@ -84,6 +85,16 @@ impl StreamExecutionEnvironment {
 
     pub fn runtime_mode(&self) -> RuntimeMode {
         self.graph.borrow().config.runtime_mode()
+    }
+
+    /// Registers a listener told when a job of this environment is submitted, with a
+    /// [`JobClient`](flinkrs_dataflow::JobClient) to cancel it or follow its checkpoints, as
+    /// Flink's `registerJobListener`.
+    pub fn register_job_listener(&self, listener: impl JobListener + 'static) {
+        self.graph
+            .borrow_mut()
+            .job_listeners
+            .push(Arc::new(listener));
     }
 
     /// A non-parallel source emitting the given elements, like Flink's `fromData`.

@@ -52,8 +52,8 @@ pub mod prelude {
         Batch, Configuration, Data, Error, Record, Result, RuntimeMode, Watermark,
     };
     pub use flinkrs_dataflow::{
-        Boundedness, JobResult, OutputTag, RunningJob, SourceContext, SourceFunction, SourceStatus,
-        TaskInfo,
+        Boundedness, JobClient, JobListener, JobResult, JobStatus, OutputTag, RunningJob,
+        SourceContext, SourceFunction, SourceStatus, TaskInfo,
     };
     pub use flinkrs_state::{KeyedStateBackend, ListState, MapState, ReducingState, ValueState};
 

@@ -47,6 +47,12 @@ fn environment(dir: &std::path::Path) -> StreamExecutionEnvironment {
         .unwrap();
     env.set("execution.checkpointing.num-retained", "2")
         .unwrap();
+    // Kept after the cancel that ends the tests' jobs, so they can be inspected.
+    env.set(
+        "execution.checkpointing.externalized-checkpoint-retention",
+        "RETAIN_ON_CANCELLATION",
+    )
+    .unwrap();
     env.set(
         "execution.checkpointing.dir",
         format!("file://{}", dir.display()),
@@ -136,6 +142,8 @@ fn a_checkpoint_folder_that_cannot_be_written_fails_the_job_naming_it() {
     let blocker = root.path().join("not-a-folder");
     std::fs::write(&blocker, b"a file where the checkpoint folder should be").unwrap();
     let env = environment(&blocker);
+    // Without it, checkpointing's default restart strategy would restart the job forever.
+    env.set("restart-strategy.type", "none").unwrap();
     endless_counts(&env);
     let error = env
         .execute("unwritable checkpoints")

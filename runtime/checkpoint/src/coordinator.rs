@@ -102,6 +102,27 @@ impl<H> CheckpointCoordinator<H> {
         self
     }
 
+    /// Takes over from an earlier attempt of the same job after a restart, as Flink's
+    /// checkpoint id counter and completed-checkpoint store outlive a failover: numbering goes
+    /// on at `next_checkpoint` (so no number is used twice, not even that of a checkpoint the
+    /// failure aborted), and the checkpoints the earlier attempt retained, oldest first, stay
+    /// under `execution.checkpointing.num-retained`: they are deleted in turn as new ones
+    /// complete.
+    pub fn resume(
+        mut self,
+        next_checkpoint: CheckpointId,
+        retained: impl IntoIterator<Item = CompletedCheckpoint>,
+    ) -> Self {
+        self.next_checkpoint = self.next_checkpoint.max(next_checkpoint.0);
+        self.completed.extend(retained);
+        self
+    }
+
+    /// The number the next checkpoint will get.
+    pub fn next_checkpoint_id(&self) -> CheckpointId {
+        CheckpointId(self.next_checkpoint)
+    }
+
     /// The checkpoint in flight, if any.
     pub fn pending(&self) -> Option<CheckpointId> {
         self.pending.as_ref().map(|pending| pending.checkpoint)

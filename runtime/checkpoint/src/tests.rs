@@ -341,6 +341,35 @@ fn a_restored_job_numbers_its_checkpoints_after_the_one_it_restored() {
 }
 
 #[test]
+fn after_a_restart_numbering_goes_on_and_the_earlier_attempts_checkpoints_stay_under_retention() {
+    let (mut first, start, tasks) = coordinator(0);
+    complete(&mut first, 1, &tasks, start + 10 * SECOND);
+    complete(&mut first, 2, &tasks, start + 20 * SECOND);
+    // Checkpoint 3 is in flight when the job fails over.
+    assert_eq!(first.on_time(start + 30 * SECOND), vec![trigger(3)]);
+    let retained: Vec<_> = first.completed().copied().collect();
+
+    let restarted_at = start + 40 * SECOND;
+    let mut second: CheckpointCoordinator<String> =
+        CheckpointCoordinator::new(settings(0), tasks.clone(), restarted_at)
+            .resume(first.next_checkpoint_id(), retained);
+    assert_eq!(second.latest_completed(), Some(CheckpointId(2)));
+    assert_eq!(
+        complete(&mut second, 4, &tasks, restarted_at + 10 * SECOND),
+        vec![
+            Action::NotifyComplete {
+                checkpoint: CheckpointId(4)
+            },
+            Action::Discard {
+                checkpoint: CheckpointId(1)
+            },
+        ]
+    );
+    let kept: Vec<u64> = second.completed().map(|c| c.checkpoint.0).collect();
+    assert_eq!(kept, [2, 4]);
+}
+
+#[test]
 fn settings_come_from_flinks_keys_and_checkpointing_is_off_without_an_interval() {
     let mut config = Configuration::new();
     assert_eq!(CheckpointSettings::from_config(&config), None);

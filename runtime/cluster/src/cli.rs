@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::logging::LogFormat;
-use crate::run::{RunRequest, run_example};
+use crate::run::{RunRequest, configuration, run_example_with};
+use crate::stop::StopOnSignal;
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -21,6 +22,9 @@ Examples:
   flinkrs run --example wordcount --output /tmp/counts
   flinkrs run --example wordcount --output /tmp/counts --rate 2 \\
       -D execution.checkpointing.interval=1s -D execution.checkpointing.dir=/tmp/checkpoints
+  flinkrs run --example wordcount -D execution.checkpointing.interval=1s \\
+      -D execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION \\
+      -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
 
 Output (--output DIR): the results go into part files committed exactly once, as Flink's
 FileSink writes them. A part file is hidden while written (.part-<uid>-<subtask>-<n>.inprogress)
@@ -29,6 +33,10 @@ job ends with a final checkpoint, so nothing is left hidden. Without checkpointi
 are committed at the end of the job. A job stopped and resumed with -s commits what its
 checkpoint holds and writes the rest once: readers of DIR never see a record twice.
 windowed-sensors writes its late readings into late-<uid>-<subtask>-<n> files.
+
+Ctrl-C (SIGINT) or SIGTERM cancels the job; a second one exits at once. Completed checkpoints
+are announced on stderr; when retention keeps them, the run prints the latest one and the
+command that resumes from it with -s, then exits with 130 (SIGINT) or 143 (SIGTERM).
 
 Configuration keys accepted by -D (Flink's names):
   parallelism.default               default parallelism of operators (same as -p)
@@ -40,7 +48,24 @@ Configuration keys accepted by -D (Flink's names):
   execution.buffer-timeout.interval longest wait before a partly filled batch is sent (100 ms)
   execution.checkpointing.interval  how often to checkpoint (off by default)
   execution.checkpointing.dir       where checkpoints go (a path or file:// URI)
-  execution.checkpointing.num-retained  completed checkpoints kept (default 1)";
+  execution.checkpointing.num-retained  completed checkpoints kept (default 1)
+  execution.checkpointing.externalized-checkpoint-retention
+                                    on cancel or final failure: NO_EXTERNALIZED_CHECKPOINTS
+                                    (default: deleted), DELETE_ON_CANCELLATION (kept after a
+                                    failure only) or RETAIN_ON_CANCELLATION (kept)
+  restart-strategy.type             none (off, disable), fixed-delay, exponential-delay or
+                                    failure-rate; default exponential-delay with checkpoints,
+                                    none without
+  restart-strategy.fixed-delay.attempts / .delay          restarts (1) and delay (1 s)
+  restart-strategy.exponential-delay.initial-backoff      first delay (1 s)
+  restart-strategy.exponential-delay.max-backoff          longest delay (1 min)
+  restart-strategy.exponential-delay.backoff-multiplier   growth per failure (1.5)
+  restart-strategy.exponential-delay.reset-backoff-threshold  failure-free time that resets
+                                    the delay (1 h)
+  restart-strategy.exponential-delay.jitter-factor        random share of the delay (0.1)
+  restart-strategy.exponential-delay.attempts-before-reset-backoff  restarts (unlimited)
+  restart-strategy.failure-rate.max-failures-per-interval / .failure-rate-interval / .delay
+                                    restarts allowed per interval (1 per 1 min), delay (1 s)";
 
 /// flinkrs: stream and batch processing with Apache Flink's model, in Rust.
 #[derive(Debug, Parser)]
@@ -102,6 +127,16 @@ pub struct RunArgs {
     pub allow_non_restored_state: bool,
 }
 
+/// Whether the job ended because it was cancelled.
+fn is_cancelled(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<flinkrs_core::Error>(),
+            Some(flinkrs_core::Error::Cancelled)
+        )
+    })
+}
+
 /// Runs the parsed command and turns its outcome into an exit code: 0 on success, 1 when
 /// the job or its set-up failed.
 pub fn dispatch(cli: Cli) -> ExitCode {
@@ -133,15 +168,41 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                 parallelism: args.parallelism.map(|p| p as usize),
                 dynamic_properties,
             };
-            match run_example(&request) {
+            let stop = match StopOnSignal::install() {
+                Ok(stop) => Some(stop),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGINT and SIGTERM");
+                    None
+                }
+            };
+            let outcome = run_example_with(&request, |env| {
+                if let Some(stop) = &stop {
+                    env.register_job_listener(stop.listener());
+                }
+            });
+            if let Some(stop) = &stop {
+                stop.finish_announcing();
+            }
+            match outcome {
                 Ok(summary) => {
                     eprintln!("{summary}");
                     ExitCode::SUCCESS
                 }
-                Err(error) => {
-                    eprintln!("error: {error:#}");
-                    ExitCode::FAILURE
-                }
+                Err(error) => match stop.as_ref().and_then(|stop| stop.received()) {
+                    // Cancelled by a signal: where to resume from, and 128 + the signal.
+                    Some(signal) if is_cancelled(&error) => {
+                        let config = configuration(&request).unwrap_or_default();
+                        let arguments: Vec<_> = std::env::args_os().collect();
+                        if let Some(stop) = &stop {
+                            eprintln!("{}", stop.cancelled_report(&config, &arguments));
+                        }
+                        ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+                    }
+                    _ => {
+                        eprintln!("error: {error:#}");
+                        ExitCode::FAILURE
+                    }
+                },
             }
         }
     }

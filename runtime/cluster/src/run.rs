@@ -52,6 +52,15 @@ pub fn summary(result: &JobResult) -> String {
 
 /// Runs a built-in example and returns its summary line.
 pub fn run_example(request: &RunRequest) -> anyhow::Result<String> {
+    run_example_with(request, |_| {})
+}
+
+/// Runs a built-in example as [`run_example`] does, with `prepare` called on its environment
+/// first (to register job listeners).
+pub fn run_example_with(
+    request: &RunRequest,
+    prepare: impl FnOnce(&StreamExecutionEnvironment),
+) -> anyhow::Result<String> {
     let Some(example) = flinkrs_jobs::find(&request.example) else {
         let names: Vec<&str> = flinkrs_jobs::JOBS.iter().map(|e| e.name).collect();
         bail!(
@@ -74,6 +83,7 @@ pub fn run_example(request: &RunRequest) -> anyhow::Result<String> {
     }
     let config = configuration(request)?;
     let env = StreamExecutionEnvironment::with_configuration(config);
+    prepare(&env);
     let options = JobOptions {
         input: request.input.clone(),
         output: request.output.clone(),

@@ -59,6 +59,12 @@ fn word_count(
     env.set_parallelism(2).unwrap();
     env.set("execution.checkpointing.interval", "30 ms")
         .unwrap();
+    // The checkpoint the first run completed outlives its cancel.
+    env.set(
+        "execution.checkpointing.externalized-checkpoint-retention",
+        "RETAIN_ON_CANCELLATION",
+    )
+    .unwrap();
     env.set(
         "execution.checkpointing.dir",
         checkpoints.display().to_string(),
@@ -158,12 +164,16 @@ fn a_job_restored_from_a_checkpoint_commits_exactly_the_output_of_a_run_without_
     let job = word_count(&input, &output, &checkpoints, None)
         .execute_async("cancelled")
         .unwrap();
-    let checkpoint: CompletedCheckpoint = job
-        .completed_checkpoints()
+    let client = job.client();
+    job.completed_checkpoints()
         .recv_timeout(PATIENCE)
         .expect("a checkpoint completes");
     job.cancel();
     assert!(matches!(job.wait(), Err(Error::Cancelled)));
+    // The latest checkpoint: an earlier one may have been subsumed and deleted.
+    let checkpoint: CompletedCheckpoint = client
+        .retained_checkpoint()
+        .expect("RETAIN_ON_CANCELLATION keeps the latest checkpoint");
     // Cancelling closed the sinks: what no checkpoint holds is gone; what checkpoint 1 holds
     // is committed or still pending. Either way the run was cut short.
     let visible = visible_lines(&output);

@@ -29,6 +29,12 @@ fn summing_job(
     env.set_parallelism(parallelism).unwrap();
     env.set("execution.checkpointing.interval", "30 ms")
         .unwrap();
+    // The checkpoint the first run completed outlives its cancel.
+    env.set(
+        "execution.checkpointing.externalized-checkpoint-retention",
+        "RETAIN_ON_CANCELLATION",
+    )
+    .unwrap();
     env.set(
         "execution.checkpointing.dir",
         checkpoints.display().to_string(),
@@ -62,13 +68,16 @@ fn last_per_key(updates: &[Update]) -> BTreeMap<u64, (u64, u64)> {
 fn checkpoint_at_three(checkpoints: &Path) -> CompletedCheckpoint {
     let (first, _) = summing_job(3, checkpoints, None);
     let job = first.execute_async("sums at 3").unwrap();
-    let checkpoint = job
-        .completed_checkpoints()
+    let client = job.client();
+    job.completed_checkpoints()
         .recv_timeout(PATIENCE)
         .expect("a checkpoint completes");
     job.cancel();
     assert!(matches!(job.wait(), Err(Error::Cancelled)));
-    checkpoint
+    // The latest checkpoint: an earlier one may have been subsumed and deleted.
+    client
+        .retained_checkpoint()
+        .expect("RETAIN_ON_CANCELLATION keeps the latest checkpoint")
 }
 
 #[test]

@@ -30,6 +30,12 @@ fn counting_job(
         checkpoints.display().to_string(),
     )
     .unwrap();
+    // The first run is cancelled; its checkpoint must outlive it.
+    env.set(
+        "execution.checkpointing.externalized-checkpoint-retention",
+        "RETAIN_ON_CANCELLATION",
+    )
+    .unwrap();
     if let Some(path) = restore_from {
         env.set("execution.state-recovery.path", path.display().to_string())
             .unwrap();
@@ -46,17 +52,21 @@ fn counting_job(
     (env, updates)
 }
 
-/// Runs the counting job until its first checkpoint completes, then cancels it.
+/// Runs the counting job until its first checkpoint completes, then cancels it; returns the
+/// checkpoint the cancelled job retained (the first, or a later one that completed before the
+/// cancel took effect).
 fn checkpoint_then_cancel(checkpoints: &Path) -> CompletedCheckpoint {
     let (first, _) = counting_job(checkpoints, None);
     let job = first.execute_async("counts, first run").unwrap();
-    let checkpoint = job
-        .completed_checkpoints()
+    let client = job.client();
+    job.completed_checkpoints()
         .recv_timeout(PATIENCE)
         .expect("a checkpoint completes");
     job.cancel();
     assert!(matches!(job.wait(), Err(Error::Cancelled)));
-    checkpoint
+    client
+        .retained_checkpoint()
+        .expect("RETAIN_ON_CANCELLATION keeps the latest checkpoint")
 }
 
 #[test]

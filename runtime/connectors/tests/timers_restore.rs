@@ -67,6 +67,12 @@ fn alarm_job(
     env.set_parallelism(parallelism).unwrap();
     env.set("execution.checkpointing.interval", "30 ms")
         .unwrap();
+    // The checkpoint the first run completed outlives its cancel.
+    env.set(
+        "execution.checkpointing.externalized-checkpoint-retention",
+        "RETAIN_ON_CANCELLATION",
+    )
+    .unwrap();
     env.set(
         "execution.checkpointing.dir",
         checkpoints.display().to_string(),
@@ -96,12 +102,16 @@ fn timers_set_before_a_checkpoint_fire_after_restores_at_two_and_at_three() {
     let checkpoints = tempfile::tempdir().unwrap();
     let (first, _) = alarm_job(2, checkpoints.path(), None);
     let job = first.execute_async("alarms").unwrap();
-    let checkpoint = job
-        .completed_checkpoints()
+    let client = job.client();
+    job.completed_checkpoints()
         .recv_timeout(PATIENCE)
         .expect("a checkpoint completes");
     job.cancel();
     assert!(matches!(job.wait(), Err(Error::Cancelled)));
+    // The latest checkpoint: an earlier one may have been subsumed and deleted.
+    let checkpoint = client
+        .retained_checkpoint()
+        .expect("RETAIN_ON_CANCELLATION keeps the latest checkpoint");
 
     let expected: BTreeMap<u64, u64> = (0..KEYS).map(|key| (key, ROWS / KEYS)).collect();
     for parallelism in [2, 3] {

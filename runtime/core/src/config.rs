@@ -22,6 +22,12 @@ pub enum OptionType {
     Boolean,
     /// A whole number, zero allowed.
     Count,
+    /// A finite decimal number, such as a backoff multiplier.
+    Double,
+    /// `restart-strategy.type`: one of [`RestartStrategyType`]'s names.
+    RestartStrategy,
+    /// One of [`ExternalizedCheckpointRetention`]'s names.
+    CheckpointRetention,
 }
 
 /// A declared configuration option.
@@ -53,6 +59,26 @@ pub const CHECKPOINTS_NUM_RETAINED: &str = "execution.checkpointing.num-retained
 pub const CHECKPOINTS_DIRECTORY: &str = "execution.checkpointing.dir";
 pub const STATE_RECOVERY_PATH: &str = "execution.state-recovery.path";
 pub const IGNORE_UNCLAIMED_STATE: &str = "execution.state-recovery.ignore-unclaimed-state";
+pub const EXTERNALIZED_CHECKPOINT_RETENTION: &str =
+    "execution.checkpointing.externalized-checkpoint-retention";
+pub const RESTART_STRATEGY: &str = "restart-strategy.type";
+pub const FIXED_DELAY_ATTEMPTS: &str = "restart-strategy.fixed-delay.attempts";
+pub const FIXED_DELAY_DELAY: &str = "restart-strategy.fixed-delay.delay";
+pub const EXPONENTIAL_DELAY_INITIAL_BACKOFF: &str =
+    "restart-strategy.exponential-delay.initial-backoff";
+pub const EXPONENTIAL_DELAY_MAX_BACKOFF: &str = "restart-strategy.exponential-delay.max-backoff";
+pub const EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER: &str =
+    "restart-strategy.exponential-delay.backoff-multiplier";
+pub const EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD: &str =
+    "restart-strategy.exponential-delay.reset-backoff-threshold";
+pub const EXPONENTIAL_DELAY_JITTER_FACTOR: &str =
+    "restart-strategy.exponential-delay.jitter-factor";
+pub const EXPONENTIAL_DELAY_ATTEMPTS: &str =
+    "restart-strategy.exponential-delay.attempts-before-reset-backoff";
+pub const FAILURE_RATE_MAX_FAILURES_PER_INTERVAL: &str =
+    "restart-strategy.failure-rate.max-failures-per-interval";
+pub const FAILURE_RATE_INTERVAL: &str = "restart-strategy.failure-rate.failure-rate-interval";
+pub const FAILURE_RATE_DELAY: &str = "restart-strategy.failure-rate.delay";
 
 /// Keys Flink still accepts under an older name: (old name, current name).
 pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
@@ -63,6 +89,7 @@ pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
         "execution.savepoint.ignore-unclaimed-state",
         IGNORE_UNCLAIMED_STATE,
     ),
+    ("restart-strategy", RESTART_STRATEGY),
 ];
 
 /// Every option the runtime reads. Keys follow Flink's names where Flink has one.
@@ -182,6 +209,91 @@ pub const OPTIONS: &[ConfigOption] = &[
         default: "false",
         description: "Restore even if the checkpoint has state of operators the job lacks.",
     },
+    ConfigOption {
+        key: EXTERNALIZED_CHECKPOINT_RETENTION,
+        value_type: OptionType::CheckpointRetention,
+        default: "NO_EXTERNALIZED_CHECKPOINTS",
+        description: "What happens to a job's checkpoints when it is cancelled or fails for good: \
+                      NO_EXTERNALIZED_CHECKPOINTS (deleted), DELETE_ON_CANCELLATION (kept \
+                      after a failure only) or RETAIN_ON_CANCELLATION (kept).",
+    },
+    ConfigOption {
+        key: RESTART_STRATEGY,
+        value_type: OptionType::RestartStrategy,
+        default: "",
+        description: "How a failed job restarts: none (off, disable), fixed-delay, \
+                      exponential-delay or failure-rate. Unset: exponential-delay when \
+                      checkpointing is on, none when it is off.",
+    },
+    ConfigOption {
+        key: FIXED_DELAY_ATTEMPTS,
+        value_type: OptionType::Count,
+        default: "1",
+        description: "fixed-delay: restarts before the job is declared failed.",
+    },
+    ConfigOption {
+        key: FIXED_DELAY_DELAY,
+        value_type: OptionType::Duration,
+        default: "1 s",
+        description: "fixed-delay: the delay before each restart.",
+    },
+    ConfigOption {
+        key: EXPONENTIAL_DELAY_INITIAL_BACKOFF,
+        value_type: OptionType::Duration,
+        default: "1 s",
+        description: "exponential-delay: the delay before the first restart.",
+    },
+    ConfigOption {
+        key: EXPONENTIAL_DELAY_MAX_BACKOFF,
+        value_type: OptionType::Duration,
+        default: "1 min",
+        description: "exponential-delay: the longest delay before a restart.",
+    },
+    ConfigOption {
+        key: EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER,
+        value_type: OptionType::Double,
+        default: "1.5",
+        description: "exponential-delay: the delay is multiplied by this after every failure.",
+    },
+    ConfigOption {
+        key: EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
+        value_type: OptionType::Duration,
+        default: "1 h",
+        description: "exponential-delay: running this long without failure resets the delay \
+                      and the attempt count.",
+    },
+    ConfigOption {
+        key: EXPONENTIAL_DELAY_JITTER_FACTOR,
+        value_type: OptionType::Double,
+        default: "0.1",
+        description: "exponential-delay: a random part of the delay, up to this fraction of \
+                      it, is added or subtracted.",
+    },
+    ConfigOption {
+        key: EXPONENTIAL_DELAY_ATTEMPTS,
+        value_type: OptionType::Count,
+        default: "2147483647",
+        description: "exponential-delay: restarts before the job is declared failed (counted \
+                      since the delay was last reset); the default is as good as infinite.",
+    },
+    ConfigOption {
+        key: FAILURE_RATE_MAX_FAILURES_PER_INTERVAL,
+        value_type: OptionType::PositiveInt,
+        default: "1",
+        description: "failure-rate: restarts allowed within one failure-rate interval.",
+    },
+    ConfigOption {
+        key: FAILURE_RATE_INTERVAL,
+        value_type: OptionType::Duration,
+        default: "1 min",
+        description: "failure-rate: the interval over which failures are counted.",
+    },
+    ConfigOption {
+        key: FAILURE_RATE_DELAY,
+        value_type: OptionType::Duration,
+        default: "1 s",
+        description: "failure-rate: the delay before each restart.",
+    },
 ];
 
 /// Whether to emit updates as they happen or final results at the end of bounded input.
@@ -210,6 +322,102 @@ impl fmt::Display for RuntimeMode {
         f.write_str(match self {
             RuntimeMode::Streaming => "STREAMING",
             RuntimeMode::Batch => "BATCH",
+        })
+    }
+}
+
+/// `restart-strategy.type`: how a failed job restarts. Flink's names and aliases are accepted,
+/// in any case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestartStrategyType {
+    /// `none`, `off` or `disable`: the first failure fails the job.
+    NoRestart,
+    /// `fixed-delay` or `fixeddelay`.
+    FixedDelay,
+    /// `exponential-delay` or `exponentialdelay`.
+    ExponentialDelay,
+    /// `failure-rate` or `failurerate`.
+    FailureRate,
+}
+
+impl FromStr for RestartStrategyType {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "none" | "off" | "disable" => Ok(RestartStrategyType::NoRestart),
+            "fixed-delay" | "fixeddelay" => Ok(RestartStrategyType::FixedDelay),
+            "exponential-delay" | "exponentialdelay" => Ok(RestartStrategyType::ExponentialDelay),
+            "failure-rate" | "failurerate" => Ok(RestartStrategyType::FailureRate),
+            _ => Err(format!(
+                "'{text}' is not a restart strategy; use none, fixed-delay, exponential-delay \
+                 or failure-rate"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for RestartStrategyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RestartStrategyType::NoRestart => "none",
+            RestartStrategyType::FixedDelay => "fixed-delay",
+            RestartStrategyType::ExponentialDelay => "exponential-delay",
+            RestartStrategyType::FailureRate => "failure-rate",
+        })
+    }
+}
+
+/// `execution.checkpointing.externalized-checkpoint-retention`: whether a job's checkpoints
+/// outlive it. Flink's values; case does not matter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternalizedCheckpointRetention {
+    /// Deleted when the job is cancelled or fails for good (Flink's default).
+    NoExternalizedCheckpoints,
+    /// Kept when the job fails for good, deleted when it is cancelled.
+    DeleteOnCancellation,
+    /// Kept when the job is cancelled or fails for good.
+    RetainOnCancellation,
+}
+
+impl ExternalizedCheckpointRetention {
+    /// Whether the checkpoints stay after the job was cancelled.
+    pub fn retains_on_cancellation(self) -> bool {
+        self == ExternalizedCheckpointRetention::RetainOnCancellation
+    }
+
+    /// Whether the checkpoints stay after the job failed and will not restart.
+    pub fn retains_on_failure(self) -> bool {
+        self != ExternalizedCheckpointRetention::NoExternalizedCheckpoints
+    }
+}
+
+impl FromStr for ExternalizedCheckpointRetention {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "NO_EXTERNALIZED_CHECKPOINTS" => {
+                Ok(ExternalizedCheckpointRetention::NoExternalizedCheckpoints)
+            }
+            "DELETE_ON_CANCELLATION" => Ok(ExternalizedCheckpointRetention::DeleteOnCancellation),
+            "RETAIN_ON_CANCELLATION" => Ok(ExternalizedCheckpointRetention::RetainOnCancellation),
+            _ => Err(format!(
+                "'{text}' is not a checkpoint retention; use NO_EXTERNALIZED_CHECKPOINTS, \
+                 DELETE_ON_CANCELLATION or RETAIN_ON_CANCELLATION"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ExternalizedCheckpointRetention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ExternalizedCheckpointRetention::NoExternalizedCheckpoints => {
+                "NO_EXTERNALIZED_CHECKPOINTS"
+            }
+            ExternalizedCheckpointRetention::DeleteOnCancellation => "DELETE_ON_CANCELLATION",
+            ExternalizedCheckpointRetention::RetainOnCancellation => "RETAIN_ON_CANCELLATION",
         })
     }
 }
@@ -258,6 +466,14 @@ fn validate(option: &ConfigOption, value: &str) -> std::result::Result<(), Strin
             Ok(_) => Ok(()),
             _ => Err(format!("'{value}' is not a whole number of at least 0")),
         },
+        OptionType::Double => match value.trim().parse::<f64>() {
+            Ok(number) if number.is_finite() => Ok(()),
+            _ => Err(format!("'{value}' is not a number; write e.g. '1.5'")),
+        },
+        OptionType::RestartStrategy => value.parse::<RestartStrategyType>().map(|_| ()),
+        OptionType::CheckpointRetention => {
+            value.parse::<ExternalizedCheckpointRetention>().map(|_| ())
+        }
         OptionType::Text => Ok(()),
     }
 }
@@ -410,6 +626,39 @@ impl Configuration {
         self.raw(IGNORE_UNCLAIMED_STATE) == "true"
     }
 
+    /// `restart-strategy.type` as set, if it is: the default depends on whether checkpointing
+    /// is on.
+    pub fn restart_strategy_type(&self) -> Option<RestartStrategyType> {
+        self.get(RESTART_STRATEGY)
+            .and_then(|value| value.parse().ok())
+    }
+
+    /// A whole number, zero allowed (an option of type [`OptionType::Count`]).
+    pub fn count(&self, key: &str) -> u32 {
+        self.raw(key).parse().unwrap_or(0)
+    }
+
+    /// A positive whole number (an option of type [`OptionType::PositiveInt`]).
+    pub fn positive_count(&self, key: &str) -> usize {
+        self.positive_int(key)
+    }
+
+    /// A duration (an option of type [`OptionType::Duration`]).
+    pub fn duration_of(&self, key: &str) -> Duration {
+        self.duration(key)
+    }
+
+    /// A decimal number (an option of type [`OptionType::Double`]).
+    pub fn double(&self, key: &str) -> f64 {
+        self.raw(key).trim().parse().unwrap_or(0.0)
+    }
+
+    pub fn externalized_checkpoint_retention(&self) -> ExternalizedCheckpointRetention {
+        self.raw(EXTERNALIZED_CHECKPOINT_RETENTION)
+            .parse()
+            .unwrap_or(ExternalizedCheckpointRetention::NoExternalizedCheckpoints)
+    }
+
     /// `execution.checkpointing.dir` as set, if it is.
     pub fn checkpoints_directory(&self) -> Option<&str> {
         self.get(CHECKPOINTS_DIRECTORY)
@@ -517,6 +766,88 @@ mod tests {
             .to_string();
         assert!(
             error.contains("'-1' is not a whole number of at least 0"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn restart_strategy_keys_take_flinks_names_aliases_and_defaults() {
+        let mut config = Configuration::new();
+        assert_eq!(
+            config.restart_strategy_type(),
+            None,
+            "unset: depends on checkpointing"
+        );
+        assert_eq!(config.count(FIXED_DELAY_ATTEMPTS), 1);
+        assert_eq!(
+            config.duration_of(FIXED_DELAY_DELAY),
+            Duration::from_secs(1)
+        );
+        assert_eq!(config.double(EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER), 1.5);
+        assert_eq!(config.double(EXPONENTIAL_DELAY_JITTER_FACTOR), 0.1);
+        assert_eq!(
+            config.duration_of(EXPONENTIAL_DELAY_MAX_BACKOFF),
+            Duration::from_secs(60)
+        );
+        assert_eq!(config.count(EXPONENTIAL_DELAY_ATTEMPTS), i32::MAX as u32);
+        for (value, expected) in [
+            ("off", RestartStrategyType::NoRestart),
+            ("disable", RestartStrategyType::NoRestart),
+            ("None", RestartStrategyType::NoRestart),
+            ("fixeddelay", RestartStrategyType::FixedDelay),
+            ("exponential-delay", RestartStrategyType::ExponentialDelay),
+            ("FailureRate", RestartStrategyType::FailureRate),
+        ] {
+            config.set(RESTART_STRATEGY, value).unwrap();
+            assert_eq!(config.restart_strategy_type(), Some(expected), "{value}");
+        }
+        // Flink's older key is accepted and stored under the current one.
+        config.set("restart-strategy", "fixed-delay").unwrap();
+        assert_eq!(config.get(RESTART_STRATEGY), Some("fixed-delay"));
+        assert_eq!(
+            config
+                .set(RESTART_STRATEGY, "sometimes")
+                .unwrap_err()
+                .to_string(),
+            "configuration key 'restart-strategy.type': 'sometimes' is not a restart strategy; \
+             use none, fixed-delay, exponential-delay or failure-rate"
+        );
+        assert_eq!(
+            config
+                .set(EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, "twice")
+                .unwrap_err()
+                .to_string(),
+            "configuration key 'restart-strategy.exponential-delay.backoff-multiplier': 'twice' \
+             is not a number; write e.g. '1.5'"
+        );
+    }
+
+    #[test]
+    fn checkpoint_retention_defaults_to_flinks_and_parses_any_case() {
+        let mut config = Configuration::new();
+        assert_eq!(
+            config.externalized_checkpoint_retention(),
+            ExternalizedCheckpointRetention::NoExternalizedCheckpoints
+        );
+        config
+            .set(EXTERNALIZED_CHECKPOINT_RETENTION, "retain_on_cancellation")
+            .unwrap();
+        let retention = config.externalized_checkpoint_retention();
+        assert_eq!(
+            retention,
+            ExternalizedCheckpointRetention::RetainOnCancellation
+        );
+        assert!(retention.retains_on_cancellation() && retention.retains_on_failure());
+        let delete = ExternalizedCheckpointRetention::DeleteOnCancellation;
+        assert!(!delete.retains_on_cancellation() && delete.retains_on_failure());
+        let error = config
+            .set(EXTERNALIZED_CHECKPOINT_RETENTION, "KEEP")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "use NO_EXTERNALIZED_CHECKPOINTS, DELETE_ON_CANCELLATION or RETAIN_ON_CANCELLATION"
+            ),
             "{error}"
         );
     }

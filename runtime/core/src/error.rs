@@ -56,6 +56,19 @@ pub enum Error {
     #[error("{0}")]
     Function(String),
 
+    /// The job failed, was restarted, and failed again until its restart strategy gave up.
+    /// The cause is the last failure.
+    #[error(
+        "{cause} (the job was restarted {restarts} time(s); then its restart strategy, \
+         {strategy}, gave up)"
+    )]
+    RestartsExhausted {
+        restarts: u32,
+        strategy: String,
+        #[source]
+        cause: Box<Error>,
+    },
+
     /// The job was cancelled, or a neighbouring task failed first.
     #[error("task was cancelled")]
     Cancelled,

@@ -19,7 +19,9 @@ pub mod key_hash;
 pub mod murmur3;
 pub mod time;
 
-pub use config::{Configuration, RuntimeMode};
+pub use config::{
+    Configuration, ExternalizedCheckpointRetention, RestartStrategyType, RuntimeMode,
+};
 pub use element::{Batch, CheckpointBarrier, Record, StreamElement, WatermarkStatus};
 pub use error::{Error, Result};
 pub use ids::{CheckpointId, JobId, NodeId, OperatorId, SubtaskIndex, VertexId};

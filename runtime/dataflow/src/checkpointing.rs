@@ -14,6 +14,10 @@
 //! coordinator for a checkpoint as soon as every source has reported its end; and it
 //! acknowledges each later checkpoint on behalf of the tasks that finished, with the state they
 //! finished with, so a checkpoint taken while some subtasks are done is still complete.
+//!
+//! A job that fails over gets a new driver for its new attempt. The [`CheckpointHistory`]
+//! goes from one to the next, so numbering goes on and retention keeps counting the
+//! checkpoints of earlier attempts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -21,6 +25,7 @@ use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender, select};
+use flinkrs_checkpoint::CompletedCheckpoint as RetainedCheckpoint;
 use flinkrs_checkpoint::{Action, CheckpointCoordinator, CheckpointSettings, TaskKey};
 use flinkrs_core::element::SnapshotKind;
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Configuration, Error, Result};
@@ -54,22 +59,79 @@ pub fn checkpoint_root(config: &Configuration) -> Result<PathBuf> {
     Ok(PathBuf::from(dir))
 }
 
+/// What a job's checkpoints leave for its next attempt after a failover.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CheckpointHistory {
+    /// The number the next checkpoint gets.
+    pub next_checkpoint: CheckpointId,
+    /// The completed checkpoints retained, oldest first.
+    pub retained: Vec<RetainedCheckpoint>,
+}
+
+impl CheckpointHistory {
+    /// A job's first attempt: numbering starts after the checkpoint it restores from, if any.
+    pub(crate) fn starting_after(restored: Option<CheckpointId>) -> Self {
+        CheckpointHistory {
+            next_checkpoint: CheckpointId(restored.map_or(1, |restored| restored.0 + 1)),
+            retained: Vec::new(),
+        }
+    }
+
+    /// The latest completed checkpoint still retained: where a restart resumes from.
+    pub(crate) fn latest(&self) -> Option<CheckpointId> {
+        self.retained.last().map(|retained| retained.checkpoint)
+    }
+}
+
 /// The running driver: stop it when the job's tasks are done.
 pub(crate) struct CheckpointDriver {
     stop: Sender<()>,
-    thread: JoinHandle<Option<Error>>,
+    thread: JoinHandle<(Option<Error>, CheckpointHistory)>,
+    /// What the next attempt starts from if the thread is lost.
+    started_from: CheckpointHistory,
 }
 
 impl CheckpointDriver {
-    /// Stops the driver; returns why it failed the job, if it did.
-    pub(crate) fn stop(self) -> Option<Error> {
+    /// Stops the driver; returns why it failed the job, if it did, and where the checkpoints
+    /// stand for a next attempt.
+    pub(crate) fn stop(self) -> (Option<Error>, CheckpointHistory) {
         drop(self.stop);
+        let started_from = self.started_from;
         self.thread.join().unwrap_or_else(|_| {
-            Some(Error::InvalidJob(
-                "the checkpoint coordinator's thread panicked".into(),
-            ))
+            let failure = Error::InvalidJob("the checkpoint coordinator's thread panicked".into());
+            (Some(failure), started_from)
         })
     }
+}
+
+/// The folder of checkpoint `checkpoint` of job `job_id` under `config`'s checkpoint root.
+pub(crate) fn checkpoint_location(
+    config: &Configuration,
+    job_id: &str,
+    checkpoint: CheckpointId,
+) -> Result<PathBuf> {
+    Ok(FileCheckpointStorage::new(checkpoint_root(config)?).checkpoint_dir(job_id, checkpoint.0))
+}
+
+/// Deletes the checkpoints job `job_id` retained, and its folder once empty: what retention
+/// asks for when the job is cancelled or fails for good. Failures are logged: the job's
+/// outcome stands either way.
+pub(crate) fn discard_retained(config: &Configuration, job_id: &str, history: &CheckpointHistory) {
+    let root = match checkpoint_root(config) {
+        Ok(root) => root,
+        Err(error) => {
+            tracing::warn!(%error, "cannot delete the job's checkpoints");
+            return;
+        }
+    };
+    let storage = FileCheckpointStorage::new(&root);
+    for retained in &history.retained {
+        if let Err(error) = storage.discard(job_id, retained.checkpoint.0) {
+            tracing::warn!(checkpoint = retained.checkpoint.0, %error, "cannot delete a checkpoint");
+        }
+    }
+    // Only an empty folder is removed; anything else in it is not ours to delete.
+    let _ = std::fs::remove_dir(root.join(job_id));
 }
 
 /// What the driver talks to.
@@ -84,12 +146,14 @@ pub(crate) struct DriverContext {
     pub input_ended: Receiver<usize>,
     pub cancel: CancelToken,
     pub completed: Sender<CompletedCheckpoint>,
-    /// The checkpoint the job restored from: numbering continues after it.
-    pub restored_from: Option<CheckpointId>,
+    /// Where the checkpoints of the job's earlier attempts (or the one it restored from)
+    /// leave numbering and retention.
+    pub history: CheckpointHistory,
 }
 
 pub(crate) fn start(context: DriverContext) -> Result<CheckpointDriver> {
     let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+    let started_from = context.history.clone();
     let thread = std::thread::Builder::new()
         .name("Checkpoint Coordinator".into())
         .spawn(move || run(context, stopped))
@@ -98,30 +162,54 @@ pub(crate) fn start(context: DriverContext) -> Result<CheckpointDriver> {
                 "cannot start the checkpoint coordinator's thread: {source}"
             ))
         })?;
-    Ok(CheckpointDriver { stop, thread })
+    Ok(CheckpointDriver {
+        stop,
+        thread,
+        started_from,
+    })
 }
 
-fn run(context: DriverContext, stopped: Receiver<()>) -> Option<Error> {
+fn run(context: DriverContext, stopped: Receiver<()>) -> (Option<Error>, CheckpointHistory) {
     let keys = context.tasks.iter().map(|(_, key, _)| *key);
     let mut coordinator: CheckpointCoordinator<TaskStateHandle> =
-        CheckpointCoordinator::new(context.settings, keys, Instant::now());
-    if let Some(restored) = context.restored_from {
-        coordinator = coordinator.continue_after(restored);
+        CheckpointCoordinator::new(context.settings, keys, Instant::now()).resume(
+            context.history.next_checkpoint,
+            context.history.retained.iter().copied(),
+        );
+    let failure = drive(&context, &mut coordinator, &stopped);
+    // The job ended with a checkpoint in flight: it will never complete.
+    if let Some(pending) = coordinator.pending() {
+        discard(&context, pending);
     }
+    let history = CheckpointHistory {
+        next_checkpoint: coordinator.next_checkpoint_id(),
+        retained: coordinator.completed().copied().collect(),
+    };
+    (failure, history)
+}
+
+/// Runs the coordinator until the job's tasks are done; returns the job's failure, if
+/// checkpointing failed it.
+fn drive(
+    context: &DriverContext,
+    coordinator: &mut CheckpointCoordinator<TaskStateHandle>,
+    stopped: &Receiver<()>,
+) -> Option<Error> {
     let mut finishing = Finishing::default();
     loop {
         if finishing.finished.len() == context.tasks.len() {
             // Every task took part in a checkpoint after its end, and it completed.
-            break;
+            return None;
         }
+        // None once the coordinator failed the job: it has nothing more to do.
         let wakeup = coordinator.next_wakeup()?;
         let actions = select! {
-            recv(stopped) -> _ => break,
+            recv(stopped) -> _ => return None,
             recv(context.acknowledgements) -> acknowledgement => match acknowledgement {
                 Ok(acknowledgement) => {
-                    acknowledged(&context, &mut coordinator, &mut finishing, acknowledgement)
+                    acknowledged(context, coordinator, &mut finishing, acknowledgement)
                 }
-                Err(_) => break,
+                Err(_) => return None,
             },
             recv(context.input_ended) -> report => match report {
                 Ok(task_index) => {
@@ -135,22 +223,17 @@ fn run(context: DriverContext, stopped: Receiver<()>) -> Option<Error> {
                     }
                 }
                 // Every task is gone.
-                Err(_) => break,
+                Err(_) => return None,
             },
             default(wakeup.saturating_duration_since(Instant::now())) => {
                 coordinator.on_time(Instant::now())
             }
         };
-        if let Some(failure) = carry_out(&context, &mut coordinator, &mut finishing, actions) {
+        if let Some(failure) = carry_out(context, coordinator, &mut finishing, actions) {
             context.cancel.cancel();
             return Some(failure);
         }
     }
-    // The job ended with a checkpoint in flight: it will never complete.
-    if let Some(pending) = coordinator.pending() {
-        discard(&context, pending);
-    }
-    None
 }
 
 /// Encoded task snapshots by task index.

@@ -8,6 +8,11 @@
 //! periodic checkpoints into `execution.checkpointing.dir`, and a bounded job ends with a final
 //! checkpoint, so what its sinks wrote last is committed.
 //!
+//! A JobMaster thread ([`job_master`](crate::job_master)) waits for the job's tasks. When one
+//! fails, it restarts the whole job from the latest completed checkpoint as the restart
+//! strategy allows (`restart-strategy.type`); the [`RunningJob`] and its [`JobClient`]s keep
+//! working across the job's attempts.
+//!
 //! Each subtask registers its metrics, and each operator of its chain its own, in a
 //! [`MetricRegistry`] (architecture decision 12): the executor's own, or one shared with
 //! [`LocalExecutor::with_metric_registry`]. A running job's metrics are read with
@@ -18,25 +23,20 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use flinkrs_checkpoint::{CheckpointSettings, TaskKey};
-use flinkrs_core::{
-    CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result, RuntimeMode, SubtaskIndex,
-};
-use flinkrs_state::storage::FileCheckpointStorage;
+use flinkrs_core::{CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result};
 
-use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
-use crate::checkpointing::{
-    self, CheckpointDriver, CompletedCheckpoint, DriverContext, checkpoint_root,
-};
-use crate::graph::{NodeKind, OutputSlot, StreamGraph};
+use crate::attempt::{JobContext, read_restored_state, start_attempt};
+use crate::checkpointing::{CheckpointHistory, CompletedCheckpoint};
+use crate::graph::StreamGraph;
+use crate::job_client::{JobClient, JobControl};
 use crate::job_graph::{JobGraph, build_job_graph};
-use crate::metrics::{JobMetricGroup, MetricRegistry, MetricSnapshot, MetricValue, names};
-use crate::partition::BatchBounds;
-use crate::restore::RestoredState;
-use crate::schedule::{SlotAssignment, schedule, task_managers_needed};
-use crate::task::{
-    CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle, TaskMetrics, TaskRunner, mailbox,
+use crate::job_master::JobMaster;
+use crate::metrics::{
+    JobManagerJobMetricGroup, JobMetricGroup, MetricRegistry, MetricSnapshot, MetricValue, names,
 };
+use crate::restart_strategy::{RestartBackoff, RestartStrategy};
+use crate::schedule::{SlotAssignment, schedule, task_managers_needed};
+use crate::task::{TaskAcknowledgement, TaskCommand, TaskHandle};
 
 /// Records counted at one node over all its subtasks: its operator's numRecordsIn and
 /// numRecordsOut in the registry, summed.
@@ -63,9 +63,58 @@ pub struct JobResult {
     pub metrics: Vec<MetricSnapshot>,
     pub placement: Vec<SlotAssignment>,
     pub task_managers: usize,
+    /// How many times the job restarted after a failure (Flink's `numRestarts`).
+    pub restarts: u32,
 }
 
 impl JobResult {
+    /// The result of a finished job, with its node totals read from `metrics`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site, every field named there"
+    )]
+    pub(crate) fn build(
+        graph: &StreamGraph,
+        job_graph: &JobGraph,
+        job_id: JobId,
+        duration: Duration,
+        metrics: Vec<MetricSnapshot>,
+        placement: Vec<SlotAssignment>,
+        task_managers: usize,
+        restarts: u32,
+    ) -> Self {
+        let nodes = graph
+            .nodes
+            .iter()
+            .map(|node| {
+                let operator_id = job_graph
+                    .vertex_of(node.id)
+                    .and_then(|vertex| vertex.operator_id(node.id))
+                    .map(|id| id.to_string())
+                    .unwrap_or_default();
+                let total = |name| operator_total(&metrics, &operator_id, name);
+                NodeMetrics {
+                    node: node.id,
+                    name: node.name.clone(),
+                    records_in: total(names::NUM_RECORDS_IN),
+                    records_out: total(names::NUM_RECORDS_OUT),
+                    is_source: node.is_source(),
+                    is_sink: graph.out_edges(node.id).is_empty(),
+                }
+            })
+            .collect();
+        JobResult {
+            job_id,
+            job_name: job_graph.job_name.clone(),
+            duration,
+            nodes,
+            metrics,
+            placement,
+            task_managers,
+            restarts,
+        }
+    }
+
     /// Records the sources emitted: their operators' numRecordsOut, from the registry.
     pub fn records_in(&self) -> u64 {
         self.nodes
@@ -91,24 +140,21 @@ pub struct LocalExecutor {
     metric_registry: Arc<MetricRegistry>,
 }
 
-/// A job started by [`LocalExecutor::start`].
+/// A job started by [`LocalExecutor::start`]. Its methods act on the job's current attempt:
+/// after a restart, on the new one.
 pub struct RunningJob {
     job_id: JobId,
-    job_graph: JobGraph,
-    graph: StreamGraph,
-    started: Instant,
     metric_registry: Arc<MetricRegistry>,
     job_metrics: JobMetricGroup,
-    placement: Vec<SlotAssignment>,
-    task_managers: usize,
-    cancel: CancelToken,
-    /// Every task's mailbox handle, and whether the task is a source.
-    tasks: Vec<(TaskHandle, bool)>,
-    threads: Vec<(String, JoinHandle<Result<()>>)>,
+    jobmanager_metrics: JobManagerJobMetricGroup,
+    control: Arc<JobControl>,
+    task_count: usize,
+    job_master: JoinHandle<Result<JobResult>>,
+    client: JobClient,
     /// Task snapshots, when no checkpoint driver collects them.
     acknowledgements: Receiver<TaskAcknowledgement>,
-    /// Periodic checkpoints, when `execution.checkpointing.interval` is set.
-    checkpoints: Option<CheckpointDriver>,
+    /// Periodic checkpoints, over every attempt, when `execution.checkpointing.interval` is
+    /// set.
     completed_checkpoints: Receiver<CompletedCheckpoint>,
 }
 
@@ -138,190 +184,107 @@ impl LocalExecutor {
         self.start()?.wait()
     }
 
-    /// Builds every subtask's chain and starts one thread per subtask.
+    /// Builds every subtask's chain, starts one thread per subtask and the JobMaster thread
+    /// that restarts the job after a failure, then tells the graph's [`JobListener`]s.
+    /// A job that cannot be set up is an error here and is not restarted.
+    ///
+    /// [`JobListener`]: crate::JobListener
     pub fn start(self) -> Result<RunningJob> {
         let started = Instant::now();
         let job_id = JobId::generate();
         let job_graph = build_job_graph(&self.graph, job_id)?;
         let config = Arc::new(self.graph.config.clone());
+        let restart = RestartBackoff::new(RestartStrategy::from_config(&config)?);
         let slots_per_task_manager = config.slots_per_task_manager();
         let task_managers = task_managers_needed(&job_graph, slots_per_task_manager);
         tracing::info!(
             job = %job_graph.job_name, %job_id, task_managers, slots_per_task_manager,
+            restart_strategy = %restart.strategy().describe(),
             "starting local cluster"
         );
-        let job_metrics = self
-            .metric_registry
-            .job_group(job_id, job_graph.job_name.clone());
-        let bounds = BatchBounds {
-            max_rows: config.batch_max_rows(),
-            max_bytes: config.batch_max_bytes(),
-        };
-        let cancel = CancelToken::default();
-        let mut endpoints =
-            ExchangeEndpoints::create(&self.graph, &job_graph, config.channel_capacity())?;
-        let (acknowledge, acknowledgements) = crossbeam_channel::unbounded();
         let restored = match config.state_recovery_path() {
             Some(path) => {
-                let restored = RestoredState::read(std::path::Path::new(path))?;
-                let operator_ids = job_graph
-                    .vertices
-                    .iter()
-                    .flat_map(|vertex| vertex.operator_ids.iter().map(|id| id.to_string()))
-                    .collect();
-                restored.check_claimed(&operator_ids, config.ignore_unclaimed_state())?;
+                let restored =
+                    read_restored_state(std::path::Path::new(path), &job_graph, &config)?;
                 tracing::info!(checkpoint = restored.checkpoint.0, %path, "restoring");
                 Some(restored)
             }
             None => None,
         };
-        let buffer_timeout = config.buffer_timeout();
-        let tick = buffer_timeout
-            .min(Duration::from_millis(50))
-            .max(Duration::from_millis(1));
-
-        let mut runners: Vec<(String, Box<dyn TaskRunner>, bool, TaskKey)> = Vec::new();
-        for (vertex_index, vertex) in job_graph.vertices.iter().enumerate() {
-            for subtask in 0..vertex.parallelism {
-                let task_group =
-                    job_metrics.task_group(vertex.name.clone(), SubtaskIndex(subtask), 0);
-                let task_metrics = TaskMetrics::new(task_group.io_metrics());
-                let output_metrics = task_metrics.output_metrics();
-                let builder = ChainBuilder {
-                    graph: &self.graph,
-                    job_graph: &job_graph,
-                    config: &config,
-                    metrics: &task_group,
-                    output_metrics: &output_metrics,
-                    bounds,
-                    subtask,
-                    cancel: &cancel,
-                    restored: restored.as_ref(),
-                };
-                let head = self.graph.node(vertex.head());
-                let runner = match &head.kind {
-                    NodeKind::Source(factory) => {
-                        let info = builder.task_info(head.id);
-                        let main =
-                            builder.outputs_of(head.id, &OutputSlot::Main, &mut endpoints)?;
-                        factory.create(
-                            &info,
-                            main,
-                            builder.operator_metrics(&info),
-                            task_metrics,
-                            head.output_type.rows_per_batch(bounds),
-                            builder.restored_state(&info)?,
-                        )?
-                    }
-                    NodeKind::Operator(_) => {
-                        let chain = builder.build_node(head.id, &mut endpoints)?;
-                        let receivers = endpoints.take_receivers(vertex_index, subtask);
-                        let input_edge = &head.inputs[0];
-                        let input_type = self
-                            .graph
-                            .node(input_edge.source)
-                            .slot_type(&input_edge.slot)
-                            .ok_or_else(|| {
-                                Error::InvalidJob(format!(
-                                    "'{}' reads an undeclared output",
-                                    head.name
-                                ))
-                            })?;
-                        input_type.input_task(receivers, chain, task_metrics, &vertex.name)?
-                    }
-                };
-                let name = format!("{} ({}/{})", vertex.name, subtask + 1, vertex.parallelism);
-                let key = TaskKey {
-                    vertex: vertex_index,
-                    subtask,
-                };
-                runners.push((name, runner, head.is_source(), key));
-            }
-        }
-
-        // Batch mode takes no checkpoints (architecture decision 11).
-        let checkpoint_settings = CheckpointSettings::from_config(&config)
-            .filter(|_| config.runtime_mode() == RuntimeMode::Streaming);
-        // With checkpoints, tasks stay for the final checkpoint once their input ended.
-        let (input_ended, input_ended_reports) = crossbeam_channel::unbounded();
+        let job_metrics = self
+            .metric_registry
+            .job_group(job_id, job_graph.job_name.clone());
+        let jobmanager_metrics = self
+            .metric_registry
+            .jobmanager_job_group(job_id, job_graph.job_name.clone());
+        let (acknowledge, acknowledgements) = crossbeam_channel::unbounded();
+        let (completed, completed_checkpoints) = crossbeam_channel::unbounded();
+        let control = Arc::new(JobControl::new());
+        let listeners = self.graph.job_listeners.clone();
+        let job = JobContext {
+            job_id,
+            graph: self.graph,
+            job_graph,
+            config,
+            job_metrics: job_metrics.clone(),
+            control: Arc::clone(&control),
+            acknowledge,
+            completed,
+        };
+        let history = CheckpointHistory::starting_after(
+            restored.as_ref().map(|restored| restored.checkpoint),
+        );
         // Starts the meters' clocks: rates are per second from here.
         self.metric_registry.tick(started);
-        let mut tasks = Vec::with_capacity(runners.len());
-        let mut task_keys = Vec::with_capacity(runners.len());
-        let mut threads = Vec::with_capacity(runners.len());
-        for (task_index, (name, runner, is_source, key)) in runners.into_iter().enumerate() {
-            let (handle, mut task_mailbox) = mailbox(
-                name.clone(),
-                cancel.clone(),
-                Some(acknowledge.clone()),
-                tick,
-                buffer_timeout,
-            );
-            task_mailbox.task_index = task_index;
-            if checkpoint_settings.is_some() {
-                task_mailbox.final_checkpoint = Some(input_ended.clone());
+        let first = match start_attempt(&job, 0, restored.as_ref(), history.clone()) {
+            Ok(first) => first,
+            Err(error) => {
+                job_metrics.close();
+                jobmanager_metrics.close();
+                return Err(error);
             }
-            task_keys.push(key);
-            let job_cancel = cancel.clone();
-            let thread = std::thread::Builder::new()
-                .name(name.clone())
-                .spawn(move || {
-                    let result = runner.run(task_mailbox);
-                    if result.is_err() {
-                        // Stop every other task: no one waits for a neighbour that failed.
-                        job_cancel.cancel();
-                    }
-                    result
-                })
-                .map_err(|source| {
-                    cancel.cancel();
-                    Error::InvalidJob(format!("cannot start a thread for '{name}': {source}"))
-                })?;
-            tasks.push((handle, is_source));
-            threads.push((name, thread));
-        }
-        let (completed_sender, completed_checkpoints) = crossbeam_channel::unbounded();
-        drop(input_ended);
-        let (checkpoints, acknowledgements) = match checkpoint_settings {
-            Some(settings) => {
-                let context = DriverContext {
-                    settings,
-                    storage: FileCheckpointStorage::new(checkpoint_root(&config)?),
-                    job_id: job_id.to_string(),
-                    tasks: tasks
-                        .iter()
-                        .zip(&task_keys)
-                        .map(|((handle, is_source), key)| (handle.clone(), *key, *is_source))
-                        .collect(),
-                    acknowledgements,
-                    input_ended: input_ended_reports,
-                    cancel: cancel.clone(),
-                    completed: completed_sender,
-                    restored_from: restored.as_ref().map(|restored| restored.checkpoint),
-                };
-                (
-                    Some(checkpointing::start(context)?),
-                    crossbeam_channel::never(),
-                )
-            }
-            None => (None, acknowledgements),
         };
-        Ok(RunningJob {
+        drop(restored);
+        let task_count = job.job_graph.vertices.iter().map(|v| v.parallelism).sum();
+        let client = JobClient::new(
             job_id,
-            placement: schedule(&job_graph, slots_per_task_manager),
-            job_graph,
-            graph: self.graph,
+            job.job_graph.job_name.clone(),
+            Arc::clone(&control),
+            completed_checkpoints.clone(),
+        );
+        let master = JobMaster {
+            placement: schedule(&job.job_graph, slots_per_task_manager),
+            job,
+            restart,
             started,
+            metric_registry: Arc::clone(&self.metric_registry),
+            jobmanager_metrics: jobmanager_metrics.clone(),
+            task_managers,
+            initial_history: history,
+        };
+        let job_master = std::thread::Builder::new()
+            .name(format!("JobMaster {job_id}"))
+            .spawn(move || master.run(first))
+            .map_err(|source| {
+                control.cancel();
+                Error::InvalidJob(format!("cannot start the JobMaster's thread: {source}"))
+            })?;
+        let running = RunningJob {
+            job_id,
             metric_registry: self.metric_registry,
             job_metrics,
-            task_managers,
-            cancel,
-            tasks,
-            threads,
+            jobmanager_metrics,
+            control,
+            task_count,
+            job_master,
+            client,
             acknowledgements,
-            checkpoints,
             completed_checkpoints,
-        })
+        };
+        for listener in &listeners {
+            listener.on_job_submitted(&running.client);
+        }
+        Ok(running)
     }
 }
 
@@ -330,24 +293,34 @@ impl RunningJob {
         self.job_id
     }
 
-    /// Cancels every task; [`wait`](Self::wait) then returns [`Error::Cancelled`].
+    /// Cancels every task and any restart to come; [`wait`](Self::wait) then returns
+    /// [`Error::Cancelled`].
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        self.control.cancel();
     }
 
-    /// Asks every source task to inject `barrier`; returns how many sources were reached (a
-    /// finished source is not).
+    /// A handle on the job for other threads: cancel it, follow its checkpoints.
+    pub fn client(&self) -> JobClient {
+        self.client.clone()
+    }
+
+    /// Asks every source task of the current attempt to inject `barrier`; returns how many
+    /// sources were reached (a finished source is not).
     pub fn trigger_checkpoint(&self, barrier: CheckpointBarrier) -> usize {
-        self.sources()
-            .filter(|handle| handle.send(TaskCommand::TriggerCheckpoint(barrier)))
-            .count()
+        self.control.with_tasks(|tasks| {
+            sources(tasks)
+                .filter(|handle| handle.send(TaskCommand::TriggerCheckpoint(barrier)))
+                .count()
+        })
     }
 
-    /// Tells every task that `checkpoint` is complete.
+    /// Tells every task of the current attempt that `checkpoint` is complete.
     pub fn notify_checkpoint_complete(&self, checkpoint: CheckpointId) {
-        for (handle, _) in &self.tasks {
-            handle.send(TaskCommand::CheckpointComplete(checkpoint));
-        }
+        self.control.with_tasks(|tasks| {
+            for (handle, _) in tasks {
+                handle.send(TaskCommand::CheckpointComplete(checkpoint));
+            }
+        });
     }
 
     /// Task snapshots, one per task and checkpoint, as their barriers pass. Empty when
@@ -356,21 +329,26 @@ impl RunningJob {
         &self.acknowledgements
     }
 
-    /// Each periodic checkpoint as it completes, with its folder.
+    /// Each periodic checkpoint as it completes, with its folder, over every attempt of the
+    /// job. [`JobClient::completed_checkpoints`] reads the same queue.
     pub fn completed_checkpoints(&self) -> &Receiver<CompletedCheckpoint> {
         &self.completed_checkpoints
     }
 
-    /// The job's metrics now: those of every subtask and of every operator in it, with
-    /// Flink's names and labels. Meters' rates are brought up to date first.
+    /// How many times the job has restarted so far.
+    pub fn restarts(&self) -> u32 {
+        self.control.restarts()
+    }
+
+    /// The job's metrics now: the JobManager's (`numRestarts`) and those of every subtask of
+    /// the current attempt and of every operator in it, with Flink's names and labels.
+    /// Meters' rates are brought up to date first.
     pub fn metrics(&self) -> Vec<MetricSnapshot> {
-        self.metric_registry.tick(Instant::now());
-        let job = self.job_metrics.scope();
-        self.metric_registry
-            .snapshot()
-            .into_iter()
-            .filter(|metric| job.contains(&metric.scope))
-            .collect()
+        job_metrics(
+            &self.metric_registry,
+            &self.job_metrics,
+            &self.jobmanager_metrics,
+        )
     }
 
     /// The registry the job's metrics are in, shared with whoever passed it to
@@ -379,84 +357,43 @@ impl RunningJob {
         &self.metric_registry
     }
 
-    /// How many tasks the job runs.
+    /// How many tasks each attempt of the job runs.
     pub fn task_count(&self) -> usize {
-        self.tasks.len()
+        self.task_count
     }
 
-    fn sources(&self) -> impl Iterator<Item = &TaskHandle> {
-        self.tasks
-            .iter()
-            .filter(|(_, is_source)| *is_source)
-            .map(|(handle, _)| handle)
-    }
-
-    /// Waits for every task to finish; the first failure is the job's error.
-    pub fn wait(mut self) -> Result<JobResult> {
-        let mut root_cause: Option<Error> = None;
-        let mut cancelled = false;
-        for (name, thread) in std::mem::take(&mut self.threads) {
-            match thread.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(Error::Cancelled)) => cancelled = true,
-                Ok(Err(error)) => {
-                    tracing::error!(task = %name, %error, "task failed");
-                    root_cause.get_or_insert(error);
-                }
-                Err(_) => {
-                    root_cause.get_or_insert(Error::OperatorFailed {
-                        operator: name,
-                        subtask: String::new(),
-                        message: "the task thread panicked outside an operator".into(),
-                    });
-                }
-            }
-        }
-        // A checkpointing failure cancels the tasks: it is the job's root cause.
-        if let Some(failure) = self.checkpoints.take().and_then(CheckpointDriver::stop) {
-            root_cause.get_or_insert(failure);
-        }
-        let metrics = self.metrics();
-        // As Flink closes a job's metric group when its tasks are gone.
-        self.job_metrics.close();
-        if let Some(error) = root_cause {
-            return Err(error);
-        }
-        if cancelled {
-            return Err(Error::Cancelled);
-        }
-        let graph = &self.graph;
-        let nodes = graph
-            .nodes
-            .iter()
-            .map(|node| {
-                let operator_id = self
-                    .job_graph
-                    .vertex_of(node.id)
-                    .and_then(|vertex| vertex.operator_id(node.id))
-                    .map(|id| id.to_string())
-                    .unwrap_or_default();
-                let total = |name| operator_total(&metrics, &operator_id, name);
-                NodeMetrics {
-                    node: node.id,
-                    name: node.name.clone(),
-                    records_in: total(names::NUM_RECORDS_IN),
-                    records_out: total(names::NUM_RECORDS_OUT),
-                    is_source: node.is_source(),
-                    is_sink: graph.out_edges(node.id).is_empty(),
-                }
-            })
-            .collect();
-        Ok(JobResult {
-            job_id: self.job_id,
-            job_name: self.job_graph.job_name.clone(),
-            duration: self.started.elapsed(),
-            nodes,
-            metrics,
-            placement: self.placement,
-            task_managers: self.task_managers,
+    /// Waits for the job to end: finished, cancelled, or failed once its restart strategy
+    /// gave up (the last failure, with how many restarts there were).
+    pub fn wait(self) -> Result<JobResult> {
+        self.job_master.join().unwrap_or_else(|_| {
+            Err(Error::InvalidJob(
+                "the JobMaster's thread panicked".to_owned(),
+            ))
         })
     }
+}
+
+fn sources(tasks: &[(TaskHandle, bool)]) -> impl Iterator<Item = &TaskHandle> {
+    tasks
+        .iter()
+        .filter(|(_, is_source)| *is_source)
+        .map(|(handle, _)| handle)
+}
+
+/// The metrics of one job: its JobManager group's and its TaskManager group's, rates brought
+/// up to date.
+pub(crate) fn job_metrics(
+    registry: &MetricRegistry,
+    tasks: &JobMetricGroup,
+    jobmanager: &JobManagerJobMetricGroup,
+) -> Vec<MetricSnapshot> {
+    registry.tick(Instant::now());
+    let (tasks, jobmanager) = (tasks.scope(), jobmanager.scope());
+    registry
+        .snapshot()
+        .into_iter()
+        .filter(|metric| tasks.contains(&metric.scope) || jobmanager.contains(&metric.scope))
+        .collect()
 }
 
 /// The counter `name` of the operator `operator_id`, summed over its subtasks.

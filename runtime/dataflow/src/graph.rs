@@ -8,6 +8,7 @@ use crate::batch::StreamBatch;
 use crate::chain::OperatorLink;
 use crate::guard::guarded;
 use crate::input::Input;
+use crate::job_client::JobListener;
 use crate::metrics::OperatorIoMetrics;
 use crate::operator::{Operator, OperatorSnapshot, TaskInfo};
 use crate::output::{Output, SideOutputSink};
@@ -196,6 +197,8 @@ pub struct StreamGraph {
     pub job_name: String,
     pub config: Configuration,
     pub nodes: Vec<StreamNode>,
+    /// Told when the job is submitted (Flink's `registerJobListener`).
+    pub job_listeners: Vec<Arc<dyn JobListener>>,
 }
 
 impl StreamGraph {

@@ -63,6 +63,7 @@
 //! failure of that operator, naming it and its subtask. Either way the job stops: no task
 //! waits forever on a neighbour that failed.
 
+mod attempt;
 pub mod batch;
 pub mod chain;
 pub mod channel;
@@ -72,12 +73,15 @@ pub mod gate;
 pub mod graph;
 pub mod guard;
 pub mod input;
+pub mod job_client;
 pub mod job_graph;
+mod job_master;
 pub mod metrics;
 pub mod operator;
 pub mod operator_ids;
 pub mod output;
 pub mod partition;
+pub mod restart_strategy;
 pub mod restore;
 pub mod schedule;
 pub mod source;
@@ -90,6 +94,7 @@ pub use checkpointing::CompletedCheckpoint;
 pub use executor::{JobResult, LocalExecutor, NodeMetrics, RunningJob};
 pub use graph::{NodeKind, OutputSlot, StreamEdge, StreamGraph, StreamNode};
 pub use input::{ControlInput, Input};
+pub use job_client::{JobClient, JobListener, JobStatus};
 pub use job_graph::{JobEdge, JobGraph, JobVertex};
 pub use operator::{Operator, OperatorSnapshot, TaskInfo};
 pub use output::{Output, OutputTag};

@@ -152,6 +152,23 @@ impl JobMetricGroup {
     metric_group_methods!();
 }
 
+/// The metrics of one job on the JobManager (Flink's `JobManagerJobMetricGroup`):
+/// `numRestarts` and the like.
+#[derive(Clone, Debug)]
+pub struct JobManagerJobMetricGroup {
+    group: ScopedGroup,
+}
+
+impl JobManagerJobMetricGroup {
+    pub(crate) fn new(registry: Arc<MetricRegistry>, scope: Arc<MetricScope>) -> Self {
+        JobManagerJobMetricGroup {
+            group: ScopedGroup { registry, scope },
+        }
+    }
+
+    metric_group_methods!();
+}
+
 /// The metrics of one attempt of one subtask (Flink's `TaskMetricGroup`).
 #[derive(Clone, Debug)]
 pub struct TaskMetricGroup {

@@ -48,11 +48,12 @@ mod tests;
 
 pub use counter::Counter;
 pub use gauge::Gauge;
-pub use groups::{JobMetricGroup, OperatorMetricGroup, TaskMetricGroup};
+pub use groups::{JobManagerJobMetricGroup, JobMetricGroup, OperatorMetricGroup, TaskMetricGroup};
 pub use io::{OperatorIoMetrics, TaskIoMetrics};
 pub use meter::{DEFAULT_TIME_SPAN_SECONDS, MAX_TIME_SPAN_SECONDS, Meter, UPDATE_INTERVAL_SECONDS};
 pub use registry::{MetricRegistry, MetricSnapshot, MetricValue};
 pub use scope::{
-    LABEL_JOB_ID, LABEL_JOB_NAME, LABEL_OPERATOR_ID, LABEL_OPERATOR_NAME, LABEL_SUBTASK_INDEX,
-    LABEL_TASK_ATTEMPT_NUM, LABEL_TASK_NAME, MetricScope, OperatorScope, TaskScope,
+    Component, LABEL_JOB_ID, LABEL_JOB_NAME, LABEL_OPERATOR_ID, LABEL_OPERATOR_NAME,
+    LABEL_SUBTASK_INDEX, LABEL_TASK_ATTEMPT_NUM, LABEL_TASK_NAME, MetricScope, OperatorScope,
+    TaskScope,
 };

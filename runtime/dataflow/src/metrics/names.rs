@@ -31,3 +31,9 @@ pub const ACCUMULATE_IDLE_TIME_MS: &str = "accumulateIdleTimeMs";
 pub const CURRENT_INPUT_WATERMARK: &str = "currentInputWatermark";
 /// The last watermark an operator emitted, in milliseconds.
 pub const CURRENT_OUTPUT_WATERMARK: &str = "currentOutputWatermark";
+
+/// Times the job restarted since it was submitted: a JobManager job metric (a gauge in
+/// Flink).
+pub const NUM_RESTARTS: &str = "numRestarts";
+/// The same count under its deprecated name, which Flink still reports.
+pub const FULL_RESTARTS: &str = "fullRestarts";

@@ -8,7 +8,7 @@ use flinkrs_core::JobId;
 
 use super::counter::Counter;
 use super::gauge::Gauge;
-use super::groups::JobMetricGroup;
+use super::groups::{JobManagerJobMetricGroup, JobMetricGroup};
 use super::meter::Meter;
 use super::scope::MetricScope;
 
@@ -87,6 +87,18 @@ impl MetricRegistry {
         JobMetricGroup::new(
             Arc::clone(self),
             Arc::new(MetricScope::job(job_id, job_name.into())),
+        )
+    }
+
+    /// The group of one job's metrics on the JobManager, such as `numRestarts`.
+    pub fn jobmanager_job_group(
+        self: &Arc<Self>,
+        job_id: JobId,
+        job_name: impl Into<String>,
+    ) -> JobManagerJobMetricGroup {
+        JobManagerJobMetricGroup::new(
+            Arc::clone(self),
+            Arc::new(MetricScope::jobmanager_job(job_id, job_name.into())),
         )
     }
 

@@ -13,6 +13,14 @@ pub const LABEL_TASK_ATTEMPT_NUM: &str = "task_attempt_num";
 pub const LABEL_OPERATOR_ID: &str = "operator_id";
 pub const LABEL_OPERATOR_NAME: &str = "operator_name";
 
+/// Which process reports a job's metrics, as Flink's scope formats begin: the JobManager
+/// (`numRestarts`, checkpoint statistics) or a TaskManager (its subtasks and operators).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Component {
+    JobManager,
+    TaskManager,
+}
+
 /// One attempt of one parallel subtask of a task (a chain of operators).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskScope {
@@ -35,6 +43,7 @@ pub struct OperatorScope {
 /// metrics first, then each subtask's, each followed by its operators'.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MetricScope {
+    component: Component,
     job_name: String,
     job_id: JobId,
     task: Option<TaskScope>,
@@ -44,10 +53,19 @@ pub struct MetricScope {
 impl MetricScope {
     pub(crate) fn job(job_id: JobId, job_name: String) -> Self {
         MetricScope {
+            component: Component::TaskManager,
             job_name,
             job_id,
             task: None,
             operator: None,
+        }
+    }
+
+    /// The job's scope on the JobManager.
+    pub(crate) fn jobmanager_job(job_id: JobId, job_name: String) -> Self {
+        MetricScope {
+            component: Component::JobManager,
+            ..Self::job(job_id, job_name)
         }
     }
 
@@ -64,6 +82,10 @@ impl MetricScope {
             operator: Some(operator),
             ..self.clone()
         }
+    }
+
+    pub fn component(&self) -> Component {
+        self.component
     }
 
     pub fn job_name(&self) -> &str {
@@ -86,6 +108,9 @@ impl MetricScope {
     /// Flink's Prometheus reporter turns `taskmanager.job.task.operator` and `numRecordsIn`
     /// into `flink_taskmanager_job_task_operator_numRecordsIn`.
     pub fn logical_scope(&self) -> &'static str {
+        if self.component == Component::JobManager {
+            return "jobmanager.job";
+        }
         match (&self.task, &self.operator) {
             (None, _) => "taskmanager.job",
             (Some(_), None) => "taskmanager.job.task",
@@ -115,7 +140,8 @@ impl MetricScope {
     /// Whether `other` is this scope or lies inside it (a task of this job, an operator of
     /// this task).
     pub fn contains(&self, other: &MetricScope) -> bool {
-        self.job_name == other.job_name
+        self.component == other.component
+            && self.job_name == other.job_name
             && self.job_id == other.job_id
             && (self.task.is_none() || self.task == other.task)
             && (self.operator.is_none() || self.operator == other.operator)

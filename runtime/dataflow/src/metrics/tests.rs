@@ -278,3 +278,32 @@ fn closing_a_task_group_removes_it_and_its_operators_only() {
         .collect();
     assert_eq!(left, [(Some(SubtaskIndex(1)), "numRecordsIn".to_owned())]);
 }
+
+#[test]
+fn jobmanager_job_metrics_have_their_own_scope_and_close_apart_from_the_taskmanagers() {
+    let registry = MetricRegistry::new();
+    let tasks = job(&registry);
+    let jobmanager = registry.jobmanager_job_group(JobId(0xab), "scores");
+    jobmanager.gauge(names::NUM_RESTARTS, 0).set(3);
+    tasks
+        .task_group("Map", SubtaskIndex(0), 3)
+        .counter(names::NUM_RECORDS_IN)
+        .inc(1);
+    let snapshot = registry.snapshot();
+    let restarts = &snapshot[0];
+    assert_eq!(restarts.name, names::NUM_RESTARTS);
+    assert_eq!(restarts.value, MetricValue::Gauge(3));
+    assert_eq!(restarts.scope.component(), Component::JobManager);
+    // Flink's PrometheusReporter: flink_jobmanager_job_numRestarts{job_id,job_name}.
+    assert_eq!(restarts.scope.logical_scope(), "jobmanager.job");
+    assert_eq!(
+        rows(&registry)[0].0,
+        "job_id=000000000000000000000000000000ab,job_name=scores"
+    );
+    assert!(!tasks.scope().contains(restarts.scope.as_ref()));
+    tasks.close();
+    let left: Vec<String> = registry.snapshot().into_iter().map(|m| m.name).collect();
+    assert_eq!(left, [names::NUM_RESTARTS]);
+    jobmanager.close();
+    assert!(registry.snapshot().is_empty());
+}

@@ -1,0 +1,290 @@
+//! One execution attempt of a job on the local cluster: every subtask built from the
+//! StreamGraph's reusable factories and started on its own thread, with a checkpoint driver
+//! when checkpointing is on. A job runs one attempt, and one more after each restart
+//! ([`job_master`](crate::job_master)); each gets fresh tasks, channels, metric groups (with
+//! its attempt number) and cancellation.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::Sender;
+use flinkrs_checkpoint::{CheckpointSettings, TaskKey};
+use flinkrs_core::{Configuration, Error, JobId, Result, RuntimeMode, SubtaskIndex};
+use flinkrs_state::storage::FileCheckpointStorage;
+
+use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
+use crate::checkpointing::{
+    self, CheckpointDriver, CheckpointHistory, CompletedCheckpoint, DriverContext, checkpoint_root,
+};
+use crate::graph::{NodeKind, OutputSlot, StreamGraph};
+use crate::job_client::JobControl;
+use crate::job_graph::JobGraph;
+use crate::metrics::{JobMetricGroup, TaskMetricGroup};
+use crate::partition::BatchBounds;
+use crate::restore::RestoredState;
+use crate::task::{CancelToken, TaskAcknowledgement, TaskMetrics, TaskRunner, mailbox};
+
+/// What every attempt of one job shares.
+pub(crate) struct JobContext {
+    pub job_id: JobId,
+    pub graph: StreamGraph,
+    pub job_graph: JobGraph,
+    pub config: Arc<Configuration>,
+    pub job_metrics: JobMetricGroup,
+    pub control: Arc<JobControl>,
+    /// Where task snapshots go when no checkpoint driver collects them.
+    pub acknowledge: Sender<TaskAcknowledgement>,
+    /// Where completed checkpoints are announced, over every attempt.
+    pub completed: Sender<CompletedCheckpoint>,
+}
+
+/// How an attempt ended.
+#[derive(Debug)]
+pub(crate) enum AttemptOutcome {
+    /// Every task finished (bounded input).
+    Finished,
+    /// The tasks were cancelled and none failed.
+    Cancelled,
+    /// A task failed, or checkpointing failed the job: the first failure.
+    Failed(Error),
+}
+
+/// A running attempt.
+pub(crate) struct Attempt {
+    threads: Vec<(String, JoinHandle<Result<()>>)>,
+    task_groups: Vec<TaskMetricGroup>,
+    checkpoints: Option<CheckpointDriver>,
+    history: CheckpointHistory,
+}
+
+/// Reads the checkpoint at `path` and checks that the job claims all of its state.
+pub(crate) fn read_restored_state(
+    path: &std::path::Path,
+    job_graph: &JobGraph,
+    config: &Configuration,
+) -> Result<RestoredState> {
+    let restored = RestoredState::read(path)?;
+    let operator_ids = job_graph
+        .vertices
+        .iter()
+        .flat_map(|vertex| vertex.operator_ids.iter().map(|id| id.to_string()))
+        .collect();
+    restored.check_claimed(&operator_ids, config.ignore_unclaimed_state())?;
+    Ok(restored)
+}
+
+/// Builds every subtask of attempt `attempt_number` and starts one thread per subtask, with
+/// `restored` handed to the operators and sources, and the checkpoint driver going on from
+/// `history`.
+pub(crate) fn start_attempt(
+    job: &JobContext,
+    attempt_number: u32,
+    restored: Option<&RestoredState>,
+    history: CheckpointHistory,
+) -> Result<Attempt> {
+    let config = &job.config;
+    let graph = &job.graph;
+    let job_graph = &job.job_graph;
+    let bounds = BatchBounds {
+        max_rows: config.batch_max_rows(),
+        max_bytes: config.batch_max_bytes(),
+    };
+    let cancel = CancelToken::default();
+    let mut endpoints = ExchangeEndpoints::create(graph, job_graph, config.channel_capacity())?;
+    // Batch mode takes no checkpoints (architecture decision 11).
+    let settings = CheckpointSettings::from_config(config)
+        .filter(|_| config.runtime_mode() == RuntimeMode::Streaming);
+    // With checkpoints, tasks stay for the final checkpoint once their input ended.
+    let (input_ended, input_ended_reports) = crossbeam_channel::unbounded();
+    // With periodic checkpoints, this attempt's driver collects its tasks' snapshots; no
+    // snapshot of an earlier attempt can reach it.
+    let (acknowledge, acknowledgements) = match settings {
+        Some(_) => {
+            let (sender, receiver) = crossbeam_channel::unbounded();
+            (sender, Some(receiver))
+        }
+        None => (job.acknowledge.clone(), None),
+    };
+    let buffer_timeout = config.buffer_timeout();
+    let tick = buffer_timeout
+        .min(Duration::from_millis(50))
+        .max(Duration::from_millis(1));
+
+    let mut runners: Vec<(String, Box<dyn TaskRunner>, bool, TaskKey)> = Vec::new();
+    let mut task_groups = Vec::new();
+    for (vertex_index, vertex) in job_graph.vertices.iter().enumerate() {
+        for subtask in 0..vertex.parallelism {
+            let task_group = job.job_metrics.task_group(
+                vertex.name.clone(),
+                SubtaskIndex(subtask),
+                attempt_number,
+            );
+            let task_metrics = TaskMetrics::new(task_group.io_metrics());
+            let output_metrics = task_metrics.output_metrics();
+            let builder = ChainBuilder {
+                graph,
+                job_graph,
+                config,
+                metrics: &task_group,
+                output_metrics: &output_metrics,
+                bounds,
+                subtask,
+                cancel: &cancel,
+                restored,
+            };
+            let head = graph.node(vertex.head());
+            let runner = match &head.kind {
+                NodeKind::Source(factory) => {
+                    let info = builder.task_info(head.id);
+                    let main = builder.outputs_of(head.id, &OutputSlot::Main, &mut endpoints)?;
+                    factory.create(
+                        &info,
+                        main,
+                        builder.operator_metrics(&info),
+                        task_metrics,
+                        head.output_type.rows_per_batch(bounds),
+                        builder.restored_state(&info)?,
+                    )?
+                }
+                NodeKind::Operator(_) => {
+                    let chain = builder.build_node(head.id, &mut endpoints)?;
+                    let receivers = endpoints.take_receivers(vertex_index, subtask);
+                    let input_edge = &head.inputs[0];
+                    let input_type = graph
+                        .node(input_edge.source)
+                        .slot_type(&input_edge.slot)
+                        .ok_or_else(|| {
+                            Error::InvalidJob(format!("'{}' reads an undeclared output", head.name))
+                        })?;
+                    input_type.input_task(receivers, chain, task_metrics, &vertex.name)?
+                }
+            };
+            let name = format!("{} ({}/{})", vertex.name, subtask + 1, vertex.parallelism);
+            let key = TaskKey {
+                vertex: vertex_index,
+                subtask,
+            };
+            runners.push((name, runner, head.is_source(), key));
+            task_groups.push(task_group);
+        }
+    }
+
+    let mut tasks = Vec::with_capacity(runners.len());
+    let mut task_keys = Vec::with_capacity(runners.len());
+    let mut threads = Vec::with_capacity(runners.len());
+    for (task_index, (name, runner, is_source, key)) in runners.into_iter().enumerate() {
+        let (handle, mut task_mailbox) = mailbox(
+            name.clone(),
+            cancel.clone(),
+            Some(acknowledge.clone()),
+            tick,
+            buffer_timeout,
+        );
+        task_mailbox.task_index = task_index;
+        if settings.is_some() {
+            task_mailbox.final_checkpoint = Some(input_ended.clone());
+        }
+        task_keys.push(key);
+        let attempt_cancel = cancel.clone();
+        let thread = std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                let result = runner.run(task_mailbox);
+                if result.is_err() {
+                    // Stop every other task: no one waits for a neighbour that failed.
+                    attempt_cancel.cancel();
+                }
+                result
+            })
+            .map_err(|source| {
+                cancel.cancel();
+                Error::InvalidJob(format!("cannot start a thread for '{name}': {source}"))
+            })?;
+        tasks.push((handle, is_source));
+        threads.push((name, thread));
+    }
+    drop(input_ended);
+    let checkpoints = match (settings, acknowledgements) {
+        (Some(settings), Some(acknowledgements)) => {
+            let context = DriverContext {
+                settings,
+                storage: FileCheckpointStorage::new(checkpoint_root(config)?),
+                job_id: job.job_id.to_string(),
+                tasks: tasks
+                    .iter()
+                    .zip(&task_keys)
+                    .map(|((handle, is_source), key)| (handle.clone(), *key, *is_source))
+                    .collect(),
+                acknowledgements,
+                input_ended: input_ended_reports,
+                cancel: cancel.clone(),
+                completed: job.completed.clone(),
+                history: history.clone(),
+            };
+            match checkpointing::start(context) {
+                Ok(driver) => Some(driver),
+                Err(error) => {
+                    cancel.cancel();
+                    return Err(error);
+                }
+            }
+        }
+        _ => None,
+    };
+    job.control.install(cancel, tasks);
+    Ok(Attempt {
+        threads,
+        task_groups,
+        checkpoints,
+        history,
+    })
+}
+
+impl Attempt {
+    /// Waits for every task of the attempt to end, then stops its checkpoint driver. The
+    /// first failure is the attempt's. Returns where the checkpoints stand for a next attempt.
+    pub(crate) fn wait(mut self) -> (AttemptOutcome, CheckpointHistory) {
+        let mut root_cause: Option<Error> = None;
+        let mut cancelled = false;
+        for (name, thread) in std::mem::take(&mut self.threads) {
+            match thread.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(Error::Cancelled)) => cancelled = true,
+                Ok(Err(error)) => {
+                    tracing::error!(task = %name, %error, "task failed");
+                    root_cause.get_or_insert(error);
+                }
+                Err(_) => {
+                    root_cause.get_or_insert(Error::OperatorFailed {
+                        operator: name,
+                        subtask: String::new(),
+                        message: "the task thread panicked outside an operator".into(),
+                    });
+                }
+            }
+        }
+        // A checkpointing failure cancels the tasks: it is the attempt's root cause.
+        let history = match self.checkpoints.take() {
+            Some(driver) => {
+                let (failure, history) = driver.stop();
+                if let Some(failure) = failure {
+                    root_cause.get_or_insert(failure);
+                }
+                history
+            }
+            None => self.history.clone(),
+        };
+        let outcome = match root_cause {
+            Some(error) => AttemptOutcome::Failed(error),
+            None if cancelled => AttemptOutcome::Cancelled,
+            None => AttemptOutcome::Finished,
+        };
+        (outcome, history)
+    }
+
+    /// The attempt's task metric groups: closed when the attempt is replaced.
+    pub(crate) fn take_task_groups(&mut self) -> Vec<TaskMetricGroup> {
+        std::mem::take(&mut self.task_groups)
+    }
+}
