@@ -1,7 +1,7 @@
 //! `flinkrs run --output DIR` and `--rate N`, run as a real process: the committed files hold
-//! exactly what the job prints; a run killed with SIGKILL after a checkpoint and resumed from
-//! it with `-s` commits exactly what a run without failure commits; bad output paths and rates
-//! are refused by name.
+//! exactly what the job prints; a run killed with SIGKILL three times, each time resumed from
+//! its latest checkpoint with `-s`, commits exactly what a run without failure commits; bad
+//! output paths and rates are refused by name.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -244,7 +244,7 @@ fn latest_checkpoint(root: &Path) -> Option<PathBuf> {
 }
 
 #[test]
-fn a_run_killed_after_a_checkpoint_and_resumed_from_it_commits_exactly_once() {
+fn a_run_killed_three_times_and_resumed_each_time_commits_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_words(dir.path());
     let checkpoints = dir.path().join("checkpoints");
@@ -278,21 +278,37 @@ fn a_run_killed_after_a_checkpoint_and_resumed_from_it_commits_exactly_once() {
     succeeded(&args.iter().map(String::as_str).collect::<Vec<_>>());
     std::fs::remove_dir_all(&checkpoints).unwrap();
 
-    // Killed (SIGKILL: no clean-up at all) once a checkpoint has completed.
+    // Killed three times (SIGKILL: no clean-up at all) at seeded random moments after a new
+    // checkpoint has completed, each time resumed from the latest checkpoint.
     let output = dir.path().join("out");
-    let args = run(&output, &[]);
-    let started = Instant::now();
-    let mut child = start(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    while latest_checkpoint(&checkpoints).is_none() {
-        assert!(started.elapsed() < PATIENCE, "no checkpoint completed");
-        std::thread::sleep(Duration::from_millis(10));
+    let mut moments = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(3);
+    let mut resume_from: Option<PathBuf> = None;
+    for kill in 0..3 {
+        let mut extra = Vec::new();
+        if let Some(checkpoint) = &resume_from {
+            extra = vec!["-s", text(checkpoint)];
+        }
+        let args = run(&output, &extra);
+        let started = Instant::now();
+        let mut child = start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        // A checkpoint of this run: numbering goes on from the one it resumed from.
+        while latest_checkpoint(&checkpoints) == resume_from {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "run {kill}: no checkpoint completed"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let delay = rand::Rng::random_range(&mut moments, 0..300);
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        let killed = finish(child, started);
+        assert_ne!(killed.code, Some(0), "run {kill} was killed before its end");
+        resume_from = latest_checkpoint(&checkpoints);
     }
-    child.kill().unwrap();
-    let killed = finish(child, started);
-    assert_ne!(killed.code, Some(0), "the run was killed before its end");
-    let checkpoint = latest_checkpoint(&checkpoints).unwrap();
 
-    // Resumed from the checkpoint: the same output as the run without failure.
+    // Resumed from the latest checkpoint: the same output as the run without failure.
+    let checkpoint = resume_from.expect("the killed runs completed checkpoints");
     let args = run(&output, &["-s", text(&checkpoint)]);
     succeeded(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let resumed = committed(&output, "part");
