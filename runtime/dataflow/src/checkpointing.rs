@@ -1,21 +1,25 @@
 //! Periodic checkpoints of a local job: the [`CheckpointCoordinator`] driven on a thread of
-//! its own, with the file checkpoint storage at its edge.
+//! its own, with checkpoint storage (a local folder or S3) at its edge.
 //!
 //! The driver waits for task acknowledgements and for the coordinator's next deadline. It
 //! writes each acknowledged task snapshot to `chk-<n>/task-<vertex>-<subtask>` as it arrives
 //! (off the task threads, which go on processing), writes `_metadata` once every task has
 //! acknowledged, notifies the tasks, and deletes checkpoints that retention no longer keeps
-//! or that were aborted. Too many failed checkpoints cancel the job with the reason.
+//! or that were aborted. Too many failed checkpoints cancel the job with the reason. S3
+//! requests run on the process's I/O runtime; the driver waits for them, each bounded in time,
+//! so an unreachable store fails checkpoints instead of hanging the job.
 
-use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender, select};
 use flinkrs_checkpoint::{Action, CheckpointCoordinator, CheckpointSettings, TaskKey};
+use flinkrs_core::config::CHECKPOINTS_DIRECTORY;
 use flinkrs_core::element::SnapshotKind;
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Configuration, Error, Result};
-use flinkrs_state::storage::{CheckpointMetadata, FileCheckpointStorage, TaskStateHandle};
+use flinkrs_state::storage::{
+    CheckpointLocation, CheckpointMetadata, CheckpointStorage, S3Settings, TaskStateHandle,
+};
 
 use crate::task::{CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle};
 
@@ -23,26 +27,25 @@ use crate::task::{CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompletedCheckpoint {
     pub checkpoint: CheckpointId,
-    /// Its `chk-<n>` folder: what `flinkrs run -s` resumes from.
-    pub dir: PathBuf,
+    /// Its `chk-<n>` folder or S3 prefix; printed, it is what `flinkrs run -s` resumes from.
+    pub location: CheckpointLocation,
 }
 
-/// The checkpoint root of `config`: `execution.checkpointing.dir` (a path or a `file://`
-/// URI), or `flinkrs-checkpoints` in the system's temporary folder.
-pub fn checkpoint_root(config: &Configuration) -> Result<PathBuf> {
-    let Some(dir) = config.checkpoints_directory() else {
-        return Ok(std::env::temp_dir().join("flinkrs-checkpoints"));
-    };
-    if let Some(path) = dir.strip_prefix("file://") {
-        return Ok(PathBuf::from(path));
+/// The checkpoint root of `config`: `execution.checkpointing.dir` (a path, a `file://` or an
+/// `s3://` URI), or `flinkrs-checkpoints` in the system's temporary folder.
+pub fn checkpoint_root(config: &Configuration) -> Result<CheckpointLocation> {
+    match config.checkpoints_directory() {
+        Some(dir) => CheckpointLocation::parse(CHECKPOINTS_DIRECTORY, dir),
+        None => Ok(CheckpointLocation::local(
+            std::env::temp_dir().join("flinkrs-checkpoints"),
+        )),
     }
-    if dir.contains("://") {
-        return Err(Error::config(
-            "execution.checkpointing.dir",
-            format!("'{dir}': only local paths and file:// URIs are supported yet"),
-        ));
-    }
-    Ok(PathBuf::from(dir))
+}
+
+/// The checkpoint storage `config` names, reaching S3 with its `s3.*` keys.
+pub fn checkpoint_storage(config: &Configuration) -> Result<CheckpointStorage> {
+    let s3 = S3Settings::from_config(config)?;
+    Ok(CheckpointStorage::new(checkpoint_root(config)?, &s3)?)
 }
 
 /// The running driver: stop it when the job's tasks are done.
@@ -66,7 +69,7 @@ impl CheckpointDriver {
 /// What the driver talks to.
 pub(crate) struct DriverContext {
     pub settings: CheckpointSettings,
-    pub storage: FileCheckpointStorage,
+    pub storage: CheckpointStorage,
     pub job_id: String,
     /// Every task, with its key and whether it is a source.
     pub tasks: Vec<(TaskHandle, TaskKey, bool)>,
@@ -188,9 +191,9 @@ fn carry_out(
                     broadcast(context, TaskCommand::CheckpointComplete(checkpoint));
                     let _ = context.completed.send(CompletedCheckpoint {
                         checkpoint,
-                        dir: context
+                        location: context
                             .storage
-                            .checkpoint_dir(&context.job_id, checkpoint.0),
+                            .checkpoint_location(&context.job_id, checkpoint.0),
                     });
                 }
                 Action::NotifyAborted { checkpoint, reason } => {

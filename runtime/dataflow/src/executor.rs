@@ -19,11 +19,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use flinkrs_checkpoint::{CheckpointSettings, TaskKey};
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result, SubtaskIndex};
-use flinkrs_state::storage::FileCheckpointStorage;
 
 use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
 use crate::checkpointing::{
-    self, CheckpointDriver, CompletedCheckpoint, DriverContext, checkpoint_root,
+    self, CheckpointDriver, CompletedCheckpoint, DriverContext, checkpoint_storage,
 };
 use crate::graph::{NodeKind, OutputSlot, StreamGraph};
 use crate::job_graph::{JobGraph, build_job_graph};
@@ -160,7 +159,7 @@ impl LocalExecutor {
         let (acknowledge, acknowledgements) = crossbeam_channel::unbounded();
         let restored = match config.state_recovery_path() {
             Some(path) => {
-                let restored = RestoredState::read(std::path::Path::new(path))?;
+                let restored = RestoredState::read(path, &config)?;
                 let operator_ids = job_graph
                     .vertices
                     .iter()
@@ -274,7 +273,7 @@ impl LocalExecutor {
             Some(settings) => {
                 let context = DriverContext {
                     settings,
-                    storage: FileCheckpointStorage::new(checkpoint_root(&config)?),
+                    storage: checkpoint_storage(&config)?,
                     job_id: job_id.to_string(),
                     tasks: tasks
                         .iter()
