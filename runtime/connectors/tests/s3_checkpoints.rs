@@ -461,3 +461,108 @@ fn an_s3_outage_fails_checkpoints_but_not_the_job_and_later_checkpoints_succeed(
         .collect();
     assert!(by_key == exact, "every count came exactly once, in order");
 }
+
+/// The variables the child of the test below reads, besides AWS's own.
+const CHILD_ENDPOINT: &str = "FLINKRS_TEST_S3_ENDPOINT";
+const CHILD_BUCKET: &str = "FLINKRS_TEST_S3_BUCKET";
+
+/// Without `s3.access-key` and `s3.secret-key`, the credentials come from the AWS
+/// environment. The environment of a running test cannot be changed safely, so the job runs
+/// in a child process of this test binary, with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+/// set: with the right secret its checkpoint lands in s3s-fs, with a wrong one s3s-fs refuses
+/// it.
+#[test]
+fn without_keys_in_the_configuration_the_credentials_come_from_the_aws_environment() {
+    let tokio = test_runtime();
+    let test = "without_keys_in_the_configuration_the_credentials_come_from_the_aws_environment";
+    let Some(server) = tokio.block_on(S3Server::start_s3s_fs(test)) else {
+        return;
+    };
+    let child = |secret_key: &str| {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_checkpoints_with_the_aws_environment"])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("AWS_ACCESS_KEY_ID", &server.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", secret_key)
+            // Nothing of the credential chain may reach past loopback.
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env(CHILD_ENDPOINT, &server.endpoint)
+            .env(CHILD_BUCKET, &server.bucket)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "the child failed:\n{stdout}");
+        assert!(
+            stdout.contains("1 passed"),
+            "the child ran no test:\n{stdout}"
+        );
+        stdout
+    };
+
+    let stdout = child(&server.secret_key);
+    let location = stdout
+        .lines()
+        .find_map(|line| line.split_once("completed: ").map(|(_, location)| location))
+        .unwrap_or_else(|| panic!("the child names its checkpoint:\n{stdout}"));
+    let objects = tokio.block_on(list(&server, "checkpoints/"));
+    let metadata = format!(
+        "{}/{METADATA_FILE}",
+        location
+            .strip_prefix(&format!("s3://{}/", server.bucket))
+            .unwrap()
+    );
+    assert!(objects.contains(&metadata), "{metadata} in {objects:?}");
+
+    let stdout = child("not-the-secret");
+    assert!(
+        stdout.contains("refused: invalid job: checkpointing failed")
+            && stdout.contains("the store refused the credentials (SignatureDoesNotMatch"),
+        "{stdout}"
+    );
+}
+
+/// The child of the test above: a job checkpointing into the store its environment names,
+/// with no key in its configuration. It prints the checkpoint, or why the store refused it.
+#[test]
+#[ignore = "run by without_keys_in_the_configuration_the_credentials_come_from_the_aws_environment"]
+fn child_checkpoints_with_the_aws_environment() {
+    let (Ok(endpoint), Ok(bucket)) = (std::env::var(CHILD_ENDPOINT), std::env::var(CHILD_BUCKET))
+    else {
+        panic!("run by its parent test, which sets {CHILD_ENDPOINT} and {CHILD_BUCKET}");
+    };
+    let env = StreamExecutionEnvironment::new();
+    for (key, value) in [
+        ("execution.checkpointing.interval", "30 ms".to_owned()),
+        (
+            "execution.checkpointing.dir",
+            format!("s3://{bucket}/checkpoints"),
+        ),
+        ("s3.endpoint", endpoint),
+    ] {
+        env.set(key, value).unwrap();
+    }
+    let source = DataGenSource::new(300_000, |index: u64, _: &mut rand::rngs::SmallRng| index)
+        .with_rows_per_second(10_000);
+    env.add_source("Numbers", move |_| Ok(source.clone()))
+        .key_by(|n: &u64| n % KEYS)
+        .reduce(|a, b| a + b)
+        .discard();
+    let job = env
+        .execute_async("credentials from the environment")
+        .unwrap();
+    let events = job.completed_checkpoints().clone();
+    match events.recv_timeout(PATIENCE) {
+        Ok(checkpoint) => {
+            job.cancel();
+            assert!(matches!(job.wait(), Err(Error::Cancelled)));
+            let latest = events.try_iter().last().unwrap_or(checkpoint);
+            println!("completed: {}", latest.location);
+        }
+        Err(_) => {
+            let error = job.wait().expect_err("no checkpoint: the job failed");
+            println!("refused: {error}");
+        }
+    }
+}

@@ -37,24 +37,26 @@ where
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
             let code = service.err().code().unwrap_or("no error code");
-            let message = service.err().message().unwrap_or("");
+            // The code, and the store's own words when it gave some.
+            let answer = match service.err().message().filter(|text| !text.is_empty()) {
+                Some(message) => format!("{code}: {message}"),
+                None => code.to_owned(),
+            };
             if code == "NoSuchBucket" {
                 format!(
                     "the bucket '{bucket}' does not exist (NoSuchBucket); create it, or name an \
                      existing bucket in the s3:// location"
                 )
             } else if CREDENTIAL_CODES.contains(&code) {
-                format!(
-                    "the store refused the credentials ({code}: {message}); {CHECK_CREDENTIALS}"
-                )
+                format!("the store refused the credentials ({answer}); {CHECK_CREDENTIALS}")
             } else if code == "AccessDenied" || status == 403 {
                 format!(
-                    "access denied ({code}, HTTP {status}: {message}); the credentials are wrong \
+                    "access denied ({answer}; HTTP {status}); the credentials are wrong \
                      or lack permission on bucket '{bucket}': {CHECK_CREDENTIALS}, and the \
                      bucket's policy"
                 )
             } else {
-                format!("the store answered {code} (HTTP {status}): {message}")
+                format!("the store answered {answer} (HTTP {status}); check the s3.* settings")
             }
         }
         _ if detail.contains("credentials") || detail.contains("identity") => {
