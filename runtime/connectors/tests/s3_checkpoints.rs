@@ -566,3 +566,31 @@ fn child_checkpoints_with_the_aws_environment() {
         }
     }
 }
+
+#[test]
+fn a_malformed_location_fails_the_job_at_start_naming_the_key_and_the_value() {
+    let store = Store::unreachable();
+    let (env, _) = counting_job(&store, 1_000, 0);
+    env.set("execution.checkpointing.dir", "hdfs://namenode/checkpoints")
+        .unwrap();
+    let error = env.execute("checkpoints to hdfs").unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "configuration key 'execution.checkpointing.dir': 'hdfs://namenode/checkpoints' is not \
+         a checkpoint location: the scheme 'hdfs' is not supported; use a local path, \
+         file:///PATH or s3://BUCKET/PREFIX"
+    );
+
+    let (env, _) = counting_job(&store, 1_000, 0);
+    // Flink's older name of the key is reported under the current one.
+    env.set("execution.savepoint.path", "s3://Not_A_Bucket/chk-1")
+        .unwrap();
+    let error = env.execute("restore").unwrap_err().to_string();
+    assert!(
+        error.starts_with(
+            "configuration key 'execution.state-recovery.path': 's3://Not_A_Bucket/chk-1' is not \
+             a checkpoint location: 'Not_A_Bucket' is not a bucket name"
+        ),
+        "{error}"
+    );
+}
