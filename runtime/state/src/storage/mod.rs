@@ -161,13 +161,19 @@ impl StoredCheckpoint {
     }
 
     /// Reads the checkpoint at `location`: a `chk-<n>` or savepoint folder (an S3 prefix), or
-    /// its `_metadata`, as `flinkrs run -s` accepts. S3 is reached as `s3` says.
+    /// its `_metadata` (any local file), as `flinkrs run -s` accepts. S3 is reached as `s3`
+    /// says.
     pub fn open_at(location: &CheckpointLocation, s3: &S3Settings) -> Result<Self> {
-        let (folder, metadata_location) = if location.file_name() == Some(METADATA_FILE) {
-            (location.parent(), location.clone())
-        } else {
-            (location.clone(), location.join(METADATA_FILE))
+        let names_a_file = match location {
+            CheckpointLocation::Local(path) => path.is_file(),
+            CheckpointLocation::S3(_) => false,
         };
+        let (folder, metadata_location) =
+            if names_a_file || location.file_name() == Some(METADATA_FILE) {
+                (location.parent(), location.clone())
+            } else {
+                (location.clone(), location.join(METADATA_FILE))
+            };
         let store = store_for(&folder, s3)?;
         let bytes = store
             .read(&metadata_location)?
