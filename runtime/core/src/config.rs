@@ -53,7 +53,7 @@ pub const CHECKPOINTS_NUM_RETAINED: &str = "execution.checkpointing.num-retained
 pub const CHECKPOINTS_DIRECTORY: &str = "execution.checkpointing.dir";
 pub const STATE_RECOVERY_PATH: &str = "execution.state-recovery.path";
 pub const IGNORE_UNCLAIMED_STATE: &str = "execution.state-recovery.ignore-unclaimed-state";
-// S3, with the keys of Flink's native S3 filesystem (Flink 2.3), for checkpoint storage.
+// S3 for checkpoint storage, with the keys of Flink's native S3 filesystem (flink-s3-fs-native).
 pub const S3_ENDPOINT: &str = "s3.endpoint";
 pub const S3_REGION: &str = "s3.region";
 pub const S3_PATH_STYLE_ACCESS: &str = "s3.path-style-access";
@@ -69,7 +69,7 @@ pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
         "execution.savepoint.ignore-unclaimed-state",
         IGNORE_UNCLAIMED_STATE,
     ),
-    // The fallback keys of Flink's S3 options (the Hadoop and Presto spellings).
+    // The fallback keys Flink's S3 options accept (Hadoop's spellings).
     ("s3.path.style.access", S3_PATH_STYLE_ACCESS),
     ("s3.access.key", S3_ACCESS_KEY),
     ("s3.secret.key", S3_SECRET_KEY),
