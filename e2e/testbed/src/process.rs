@@ -24,10 +24,14 @@ pub(crate) struct ManagedProcess {
 
 impl ManagedProcess {
     /// Starts `command` in a new process group, stdout and stderr appended to
-    /// `<log_dir>/<component>.log`.
+    /// `<log_dir>/<component>.log` (after the log of an earlier run, if it was restarted).
     pub(crate) fn spawn(component: &str, mut command: Command, log_dir: &Path) -> Result<Self> {
         let log = log_dir.join(format!("{component}.log"));
-        let stdout = File::create(&log).map_err(io_at(&log))?;
+        let stdout = File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(io_at(&log))?;
         let stderr = stdout.try_clone().map_err(io_at(&log))?;
         let program = PathBuf::from(command.get_program());
         let child = command
@@ -157,6 +161,13 @@ impl ProcessSet {
     pub(crate) fn pids(&self) -> Vec<u32> {
         self.processes.iter().map(ManagedProcess::pid).collect()
     }
+
+    /// Stops every process now, dependents first, as a drop would.
+    pub(crate) fn stop_all(&mut self) {
+        while let Some(process) = self.processes.pop() {
+            drop(process);
+        }
+    }
 }
 
 impl Drop for ProcessSet {
@@ -171,9 +182,7 @@ impl Drop for ProcessSet {
                 process.print_log_tail();
             }
         }
-        while let Some(process) = self.processes.pop() {
-            drop(process);
-        }
+        self.stop_all();
     }
 }
 

@@ -1,6 +1,8 @@
 //! S3 servers on loopback: s3s-fs (Rust, over a directory) and moto (Python),
-//! two independent implementations of the same API.
+//! two independent implementations of the same API. A server can be stopped and started
+//! again on the same port ([`S3Server::stop`], [`S3Server::restart`]), to test an outage.
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -28,8 +30,24 @@ pub struct S3Server {
     pub bucket: String,
     /// Which implementation: `"s3s-fs"` or `"moto"`.
     pub implementation: &'static str,
+    /// How the server was started, to start it again the same way.
+    launch: Launch,
     processes: ProcessSet,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+/// A server's program and arguments.
+struct Launch {
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+impl Launch {
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args);
+        command
+    }
 }
 
 impl S3Server {
@@ -52,13 +70,22 @@ impl S3Server {
         std::fs::create_dir(&data).map_err(io_at(&data))?;
         let port = free_loopback_port()?;
         let (access_key, secret_key) = ("flinkrs-access", "flinkrs-secret");
-        let mut command = Command::new(binary);
-        command
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", access_key, "--secret-key", secret_key])
-            .arg(&data);
+        let launch = Launch {
+            program: binary,
+            args: vec![
+                "--host".into(),
+                "127.0.0.1".into(),
+                "--port".into(),
+                port.to_string(),
+                "--access-key".into(),
+                access_key.into(),
+                "--secret-key".into(),
+                secret_key.into(),
+                data.display().to_string(),
+            ],
+        };
         let server = Self::start(
-            test_name, "s3s-fs", command, port, dir, access_key, secret_key,
+            test_name, "s3s-fs", launch, port, dir, access_key, secret_key,
         );
         server.await
     }
@@ -68,12 +95,19 @@ impl S3Server {
         let binary = MOTO.locate()?;
         let dir = temp_dir("flinkrs-moto-")?;
         let port = free_loopback_port()?;
-        let mut command = Command::new(binary);
-        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let launch = Launch {
+            program: binary,
+            args: vec![
+                "-H".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                port.to_string(),
+            ],
+        };
         let server = Self::start(
             test_name,
             "moto",
-            command,
+            launch,
             port,
             dir,
             "moto-access",
@@ -85,47 +119,86 @@ impl S3Server {
     async fn start(
         test_name: &str,
         implementation: &'static str,
-        command: Command,
+        launch: Launch,
         port: u16,
         dir: tempfile::TempDir,
         access_key: &str,
         secret_key: &str,
     ) -> Result<S3Server> {
-        let mut processes = ProcessSet::new(test_name);
-        let process = processes.push(ManagedProcess::spawn(implementation, command, dir.path())?);
-        let endpoint = format!("http://127.0.0.1:{port}");
+        let mut server = S3Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            access_key: access_key.to_owned(),
+            secret_key: secret_key.to_owned(),
+            region: REGION.to_owned(),
+            bucket: BUCKET.to_owned(),
+            implementation,
+            launch,
+            processes: ProcessSet::new(test_name),
+            dir,
+        };
+        server.launch_and_wait().await?;
+        server.create_bucket().await?;
+        Ok(server)
+    }
+
+    /// Starts the server's process and waits until it answers.
+    async fn launch_and_wait(&mut self) -> Result<()> {
+        let process =
+            ManagedProcess::spawn(self.implementation, self.launch.command(), self.dir.path())?;
+        let process = self.processes.push(process);
+        let endpoint = &self.endpoint;
         // Any HTTP answer means it is serving; S3 itself answers 403 or an
         // XML bucket list at `/` depending on the implementation.
         wait_until_ready(process, READY_DEADLINE, || async {
             crate::http_client::get(&format!("{endpoint}/")).await?;
             Ok(Some(()))
         })
-        .await?;
-        let server = S3Server {
-            endpoint,
-            access_key: access_key.to_owned(),
-            secret_key: secret_key.to_owned(),
-            region: REGION.to_owned(),
-            bucket: BUCKET.to_owned(),
-            implementation,
-            processes,
-            _dir: dir,
-        };
-        server
-            .client()
+        .await
+    }
+
+    async fn create_bucket(&self) -> Result<()> {
+        self.client()
             .await
             .create_bucket()
-            .bucket(BUCKET)
+            .bucket(&self.bucket)
             .send()
             .await
             .map_err(|error| Error::S3 {
-                endpoint: server.endpoint.clone(),
+                endpoint: self.endpoint.clone(),
                 detail: format!(
-                    "create bucket {BUCKET}: {}",
+                    "create bucket {}: {}",
+                    self.bucket,
                     aws_sdk_s3::error::DisplayErrorContext(&error)
                 ),
             })?;
-        Ok(server)
+        Ok(())
+    }
+
+    /// Stops the server, as an outage would: requests are refused until
+    /// [`restart`](Self::restart). s3s-fs keeps its objects in its data folder.
+    pub fn stop(&mut self) {
+        self.processes.stop_all();
+    }
+
+    /// Starts the stopped server again on the same port, with the same data
+    /// folder and credentials, and waits until it answers. s3s-fs serves the
+    /// objects it had; moto keeps objects in memory, so its bucket comes back
+    /// empty.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.stop();
+        self.launch_and_wait().await?;
+        let bucket_exists = self
+            .client()
+            .await
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok();
+        if !bucket_exists {
+            self.create_bucket().await?;
+        }
+        Ok(())
     }
 
     /// A path-style client for `endpoint`, with this server's credentials.

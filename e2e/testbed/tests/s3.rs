@@ -224,3 +224,52 @@ macro_rules! s3_stories {
 
 s3_stories!(s3s_fs, S3Server::start_s3s_fs);
 s3_stories!(moto, S3Server::start_moto);
+
+/// An outage and its end: while s3s-fs is stopped, requests are refused; started again on the
+/// same port and data folder, it serves the objects it had, and takes new ones.
+#[tokio::test]
+async fn a_stopped_s3s_fs_refuses_requests_and_after_a_restart_serves_its_objects()
+-> anyhow::Result<()> {
+    let test = "s3s_fs::a_stopped_s3s_fs_refuses_requests_and_after_a_restart_serves_its_objects";
+    let Some(mut server) = S3Server::start_s3s_fs(test).await else {
+        return Ok(());
+    };
+    let client = server.client().await;
+    put(
+        &client,
+        &server.bucket,
+        "chk-1/_metadata",
+        b"before the outage",
+    )
+    .await?;
+    let pids_before = server.pids();
+
+    server.stop();
+    assert!(server.pids().is_empty(), "no server process is left");
+    let refused = get(&client, &server.bucket, "chk-1/_metadata")
+        .await
+        .expect_err("a stopped server answers nothing");
+    assert!(
+        format!("{refused:?}").contains("Connection refused"),
+        "nothing listens on the port: {refused:?}"
+    );
+
+    server.restart().await?;
+    assert_ne!(server.pids(), pids_before, "a new process serves");
+    assert_eq!(
+        get(&client, &server.bucket, "chk-1/_metadata").await?,
+        b"before the outage"
+    );
+    put(
+        &client,
+        &server.bucket,
+        "chk-2/_metadata",
+        b"after the outage",
+    )
+    .await?;
+    assert_eq!(
+        get(&client, &server.bucket, "chk-2/_metadata").await?,
+        b"after the outage"
+    );
+    Ok(())
+}

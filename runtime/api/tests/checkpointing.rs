@@ -7,7 +7,7 @@ use std::time::Duration;
 use flinkrs_api::prelude::*;
 use flinkrs_dataflow::CompletedCheckpoint;
 use flinkrs_dataflow::input::TaskSnapshot;
-use flinkrs_state::storage::{METADATA_FILE, StoredCheckpoint};
+use flinkrs_state::storage::{METADATA_FILE, S3Settings, StoredCheckpoint};
 
 /// A guard against a hang, not a synchronization: each wait ends as soon as its event comes.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -107,7 +107,7 @@ fn periodic_checkpoints_land_in_the_checkpoint_folder_and_only_the_retained_ones
     assert_eq!(folders_with_metadata(root.path()), retained);
 
     let latest = completed.last().unwrap();
-    let stored = StoredCheckpoint::open(&latest.dir).unwrap();
+    let stored = StoredCheckpoint::open_at(&latest.location, &S3Settings::default()).unwrap();
     assert_eq!(stored.metadata.checkpoint, latest.checkpoint.0);
     assert_eq!(stored.metadata.tasks.len(), tasks);
     let mut source_positions = Vec::new();

@@ -476,7 +476,14 @@ fn retain_on_cancellation_keeps_the_latest_checkpoint_of_a_cancelled_job() {
     );
     let client = cancel_after_checkpoints(&env, 2);
     let retained = client.retained_checkpoint().expect("a retained checkpoint");
-    assert!(retained.dir.join(METADATA_FILE).exists());
+    assert!(
+        retained
+            .location
+            .as_local()
+            .unwrap()
+            .join(METADATA_FILE)
+            .exists()
+    );
     let job_dir = dir.path().join(client.job_id().to_string());
     assert_eq!(
         entries(&job_dir),
@@ -517,7 +524,15 @@ fn a_job_that_fails_for_good_keeps_its_checkpoints_unless_retention_is_off() {
         match client.retained_checkpoint() {
             Some(retained) => {
                 assert!(kept, "{retention}: kept {retained:?}");
-                assert!(retained.dir.join(METADATA_FILE).exists(), "{retention}");
+                assert!(
+                    retained
+                        .location
+                        .as_local()
+                        .unwrap()
+                        .join(METADATA_FILE)
+                        .exists(),
+                    "{retention}"
+                );
             }
             None => {
                 assert!(!kept, "{retention}: nothing kept");

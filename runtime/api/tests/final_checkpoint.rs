@@ -146,7 +146,7 @@ fn a_bounded_job_ends_with_a_checkpoint_its_sinks_see_complete_before_they_close
         );
     }
     assert_eq!(written, 1_000, "every update reached a sink before the end");
-    let stored = StoredCheckpoint::open(&checkpoints[0].dir).unwrap();
+    let stored = StoredCheckpoint::open(checkpoints[0].location.as_local().unwrap()).unwrap();
     assert_eq!(stored.metadata.tasks.len(), tasks);
 }
 
@@ -229,7 +229,7 @@ fn checkpoints_go_on_completing_after_a_subtask_finished_and_the_job_ends_with_o
     let expected: Vec<u64> = (1..=ids.len() as u64).collect();
     assert_eq!(ids, expected, "checkpoints complete in order, none lost");
     let last = seen.last().unwrap();
-    let stored = StoredCheckpoint::open(&last.dir).unwrap();
+    let stored = StoredCheckpoint::open(last.location.as_local().unwrap()).unwrap();
     assert_eq!(
         stored.metadata.tasks.len(),
         tasks,

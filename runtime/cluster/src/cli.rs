@@ -25,6 +25,8 @@ Examples:
   flinkrs run --example wordcount -D execution.checkpointing.interval=1s \\
       -D execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION \\
       -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
+  flinkrs run --example scoreboard -D execution.checkpointing.interval=10s \\
+      -D execution.checkpointing.dir=s3://bucket/checkpoints -D s3.endpoint=http://127.0.0.1:9000
 
 Output (--output DIR): the results go into part files committed exactly once, as Flink's
 FileSink writes them. A part file is hidden while written (.part-<uid>-<subtask>-<n>.inprogress)
@@ -47,7 +49,7 @@ Configuration keys accepted by -D (Flink's names):
   taskmanager.numberOfTaskSlots     slots per TaskManager of the local cluster (default 1)
   execution.buffer-timeout.interval longest wait before a partly filled batch is sent (100 ms)
   execution.checkpointing.interval  how often to checkpoint (off by default)
-  execution.checkpointing.dir       where checkpoints go (a path or file:// URI)
+  execution.checkpointing.dir       where checkpoints go (a path, file:// or s3://bucket/prefix URI)
   execution.checkpointing.num-retained  completed checkpoints kept (default 1)
   execution.checkpointing.externalized-checkpoint-retention
                                     on cancel or final failure: NO_EXTERNALIZED_CHECKPOINTS
@@ -65,7 +67,10 @@ Configuration keys accepted by -D (Flink's names):
   restart-strategy.exponential-delay.jitter-factor        random share of the delay (0.1)
   restart-strategy.exponential-delay.attempts-before-reset-backoff  restarts (unlimited)
   restart-strategy.failure-rate.max-failures-per-interval / .failure-rate-interval / .delay
-                                    restarts allowed per interval (1 per 1 min), delay (1 s)";
+                                    restarts allowed per interval (1 per 1 min), delay (1 s)
+  s3.endpoint, s3.region, s3.path-style-access
+                                    where S3 is (MinIO and other S3-compatible stores)
+  s3.access-key, s3.secret-key      S3 credentials (else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)";
 
 /// flinkrs: stream and batch processing with Apache Flink's model, in Rust.
 #[derive(Debug, Parser)]
@@ -116,8 +121,8 @@ pub struct RunArgs {
     #[arg(short = 'D', value_name = "KEY=VALUE")]
     pub dynamic_properties: Vec<String>,
 
-    /// Restore from this checkpoint or savepoint: a chk-<n> folder or its _metadata file
-    /// (sets execution.state-recovery.path).
+    /// Restore from this checkpoint or savepoint: a chk-<n> folder or its _metadata file,
+    /// local or s3://bucket/… (sets execution.state-recovery.path).
     #[arg(short = 's', long = "fromSavepoint", value_name = "PATH")]
     pub from_savepoint: Option<PathBuf>,
 

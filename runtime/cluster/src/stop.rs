@@ -126,8 +126,8 @@ impl StopOnSignal {
             Some(checkpoint) => {
                 report.push_str(&format!(
                     "Its latest checkpoint is retained: {}\nResume it with:\n  {}",
-                    checkpoint.dir.display(),
-                    resume_command(arguments, &checkpoint.dir.display().to_string())
+                    checkpoint.location,
+                    resume_command(arguments, &checkpoint.location.to_string())
                 ));
             }
             None if config.checkpoint_interval().is_none() => report.push_str(
@@ -170,8 +170,7 @@ impl JobListener for StopListener {
                 for checkpoint in checkpoints.iter() {
                     eprintln!(
                         "Checkpoint {} completed: {}",
-                        checkpoint.checkpoint.0,
-                        checkpoint.dir.display()
+                        checkpoint.checkpoint.0, checkpoint.location
                     );
                 }
             });

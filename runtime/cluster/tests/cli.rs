@@ -244,9 +244,9 @@ fn a_missing_checkpoint_to_restore_from_is_named() {
     let outcome = flinkrs(&["run", "--example", "wordcount", "-s", "/no/such/chk-3"]);
     assert_eq!(outcome.code, Some(1));
     assert!(
-        outcome
-            .stderr
-            .contains("checkpoint file '/no/such/chk-3': no such file: a checkpoint is complete"),
+        outcome.stderr.contains(
+            "checkpoint file '/no/such/chk-3/_metadata': no such file: a checkpoint is complete"
+        ),
         "{}",
         outcome.stderr
     );

@@ -182,9 +182,14 @@ fn a_job_restored_from_a_checkpoint_commits_exactly_the_output_of_a_run_without_
         "{visible} lines visible after the cancel"
     );
 
-    word_count(&input, &output, &checkpoints, Some(&checkpoint.dir))
-        .execute("restored")
-        .unwrap();
+    word_count(
+        &input,
+        &output,
+        &checkpoints,
+        checkpoint.location.as_local(),
+    )
+    .execute("restored")
+    .unwrap();
     let restored = committed_lines(&output);
     assert_eq!(restored, committed_lines(&fault_free));
     assert_eq!(restored, expected_updates(&input));

@@ -92,8 +92,11 @@ fn a_checkpoint_at_parallelism_three_restores_at_one_and_at_five_exactly() {
     let checkpoints = tempfile::tempdir().unwrap();
     let checkpoint = checkpoint_at_three(checkpoints.path());
     for parallelism in [1, 5] {
-        let (restored, collected) =
-            summing_job(parallelism, checkpoints.path(), Some(&checkpoint.dir));
+        let (restored, collected) = summing_job(
+            parallelism,
+            checkpoints.path(),
+            checkpoint.location.as_local(),
+        );
         restored
             .execute(&format!("sums restored at {parallelism}"))
             .unwrap();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use flinkrs_api::prelude::*;
 use flinkrs_connectors::datagen::{DataGenSource, RowRng};
 use flinkrs_dataflow::CompletedCheckpoint;
+use flinkrs_state::storage::CheckpointLocation;
 
 const ROWS: u64 = 200_000;
 const KEYS: u64 = 10;
@@ -19,7 +20,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// lasts about two seconds; the count updates are collected.
 fn counting_job(
     checkpoints: &Path,
-    restore_from: Option<&Path>,
+    restore_from: Option<&CheckpointLocation>,
 ) -> (StreamExecutionEnvironment, CollectHandle<(u64, u64)>) {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(2).unwrap();
@@ -36,8 +37,8 @@ fn counting_job(
         "RETAIN_ON_CANCELLATION",
     )
     .unwrap();
-    if let Some(path) = restore_from {
-        env.set("execution.state-recovery.path", path.display().to_string())
+    if let Some(location) = restore_from {
+        env.set("execution.state-recovery.path", location.to_string())
             .unwrap();
     }
     let source =
@@ -74,7 +75,7 @@ fn a_job_restored_from_a_checkpoint_counts_every_record_exactly_once() {
     let checkpoints = tempfile::tempdir().unwrap();
     let checkpoint = checkpoint_then_cancel(checkpoints.path());
 
-    let (restored, collected) = counting_job(checkpoints.path(), Some(&checkpoint.dir));
+    let (restored, collected) = counting_job(checkpoints.path(), Some(&checkpoint.location));
     restored.execute("counts, restored").unwrap();
     let updates = collected.take();
     let mut last: BTreeMap<u64, u64> = BTreeMap::new();
@@ -106,7 +107,7 @@ fn state_the_job_does_not_claim_is_refused_unless_it_may_be_ignored() {
         env.set_parallelism(2).unwrap();
         env.set(
             "execution.state-recovery.path",
-            checkpoint.dir.display().to_string(),
+            checkpoint.location.to_string(),
         )
         .unwrap();
         // Flink's older name of the key.
@@ -143,7 +144,7 @@ fn state_of_another_type_is_refused_naming_both_types_even_when_unclaimed_state_
         env.set_parallelism(2).unwrap();
         env.set(
             "execution.state-recovery.path",
-            checkpoint.dir.display().to_string(),
+            checkpoint.location.to_string(),
         )
         .unwrap();
         env.set(

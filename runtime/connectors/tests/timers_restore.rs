@@ -115,8 +115,11 @@ fn timers_set_before_a_checkpoint_fire_after_restores_at_two_and_at_three() {
 
     let expected: BTreeMap<u64, u64> = (0..KEYS).map(|key| (key, ROWS / KEYS)).collect();
     for parallelism in [2, 3] {
-        let (restored, collected) =
-            alarm_job(parallelism, checkpoints.path(), Some(&checkpoint.dir));
+        let (restored, collected) = alarm_job(
+            parallelism,
+            checkpoints.path(),
+            checkpoint.location.as_local(),
+        );
         restored.execute("alarms, restored").unwrap();
         let alarms = collected.take();
         assert_eq!(alarms.len() as u64, KEYS, "one alarm per key: {alarms:?}");

@@ -79,6 +79,12 @@ pub const FAILURE_RATE_MAX_FAILURES_PER_INTERVAL: &str =
     "restart-strategy.failure-rate.max-failures-per-interval";
 pub const FAILURE_RATE_INTERVAL: &str = "restart-strategy.failure-rate.failure-rate-interval";
 pub const FAILURE_RATE_DELAY: &str = "restart-strategy.failure-rate.delay";
+// S3 for checkpoint storage, with the keys of Flink's native S3 filesystem (flink-s3-fs-native).
+pub const S3_ENDPOINT: &str = "s3.endpoint";
+pub const S3_REGION: &str = "s3.region";
+pub const S3_PATH_STYLE_ACCESS: &str = "s3.path-style-access";
+pub const S3_ACCESS_KEY: &str = "s3.access-key";
+pub const S3_SECRET_KEY: &str = "s3.secret-key";
 
 /// Keys Flink still accepts under an older name: (old name, current name).
 pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
@@ -90,6 +96,10 @@ pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
         IGNORE_UNCLAIMED_STATE,
     ),
     ("restart-strategy", RESTART_STRATEGY),
+    // The fallback keys Flink's S3 options accept (Hadoop's spellings).
+    ("s3.path.style.access", S3_PATH_STYLE_ACCESS),
+    ("s3.access.key", S3_ACCESS_KEY),
+    ("s3.secret.key", S3_SECRET_KEY),
 ];
 
 /// Every option the runtime reads. Keys follow Flink's names where Flink has one.
@@ -194,14 +204,15 @@ pub const OPTIONS: &[ConfigOption] = &[
         key: CHECKPOINTS_DIRECTORY,
         value_type: OptionType::Text,
         default: "",
-        description: "Where checkpoints are written (file:// or a path); the system's temporary \
-                      folder when unset.",
+        description: "Where checkpoints are written (a path, file:// or s3://bucket/prefix); \
+                      the system's temporary folder when unset.",
     },
     ConfigOption {
         key: STATE_RECOVERY_PATH,
         value_type: OptionType::Text,
         default: "",
-        description: "The checkpoint or savepoint (chk-<n> folder or _metadata) to restore from.",
+        description: "The checkpoint or savepoint to restore from: a chk-<n> folder or its \
+                      _metadata, local or s3://.",
     },
     ConfigOption {
         key: IGNORE_UNCLAIMED_STATE,
@@ -293,6 +304,40 @@ pub const OPTIONS: &[ConfigOption] = &[
         value_type: OptionType::Duration,
         default: "1 s",
         description: "failure-rate: the delay before each restart.",
+    },
+    ConfigOption {
+        key: S3_ENDPOINT,
+        value_type: OptionType::Text,
+        default: "",
+        description: "The S3 endpoint of MinIO or another S3-compatible store, e.g. \
+                      http://127.0.0.1:9000; AWS's own when unset.",
+    },
+    ConfigOption {
+        key: S3_REGION,
+        value_type: OptionType::Text,
+        default: "",
+        description: "The S3 region; from AWS_REGION or the AWS profile when unset (us-east-1 \
+                      with s3.endpoint).",
+    },
+    ConfigOption {
+        key: S3_PATH_STYLE_ACCESS,
+        value_type: OptionType::Boolean,
+        default: "false",
+        description: "Address buckets in the path (http://host/bucket/key), as MinIO needs; \
+                      on by default when s3.endpoint is set.",
+    },
+    ConfigOption {
+        key: S3_ACCESS_KEY,
+        value_type: OptionType::Text,
+        default: "",
+        description: "The S3 access key; AWS_ACCESS_KEY_ID and the AWS credential chain when \
+                      unset.",
+    },
+    ConfigOption {
+        key: S3_SECRET_KEY,
+        value_type: OptionType::Text,
+        default: "",
+        description: "The S3 secret key, set together with s3.access-key.",
     },
 ];
 
@@ -737,6 +782,39 @@ mod tests {
         assert_eq!(parse_duration("1min").unwrap(), Duration::from_secs(60));
         assert!(parse_duration("ten seconds").is_err());
         assert!(parse_duration("5 fortnights").is_err());
+    }
+
+    #[test]
+    fn s3_keys_are_accepted_under_flinks_names_and_fallback_names() {
+        let mut config = Configuration::new();
+        config
+            .set_dynamic_property("s3.endpoint=http://127.0.0.1:9000")
+            .unwrap();
+        config.set("s3.region", "eu-west-1").unwrap();
+        // The Hadoop-style spellings Flink falls back to are stored under the current keys.
+        config.set("s3.path.style.access", "true").unwrap();
+        config.set("s3.access.key", "AK").unwrap();
+        config.set("s3.secret.key", "SK").unwrap();
+        let entries: Vec<(&str, &str)> = config.entries().collect();
+        assert_eq!(
+            entries,
+            [
+                ("s3.access-key", "AK"),
+                ("s3.endpoint", "http://127.0.0.1:9000"),
+                ("s3.path-style-access", "true"),
+                ("s3.region", "eu-west-1"),
+                ("s3.secret-key", "SK"),
+            ]
+        );
+        let error = config
+            .set("s3.path-style-access", "yes")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "configuration key 's3.path-style-access': 'yes' is not a boolean; use 'true' or \
+             'false'"
+        );
     }
 
     #[test]

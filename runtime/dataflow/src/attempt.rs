@@ -11,11 +11,11 @@ use std::time::Duration;
 use crossbeam_channel::Sender;
 use flinkrs_checkpoint::{CheckpointSettings, TaskKey};
 use flinkrs_core::{Configuration, Error, JobId, Result, RuntimeMode, SubtaskIndex};
-use flinkrs_state::storage::FileCheckpointStorage;
 
 use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
 use crate::checkpointing::{
-    self, CheckpointDriver, CheckpointHistory, CompletedCheckpoint, DriverContext, checkpoint_root,
+    self, CheckpointDriver, CheckpointHistory, CompletedCheckpoint, DriverContext,
+    checkpoint_storage,
 };
 use crate::graph::{NodeKind, OutputSlot, StreamGraph};
 use crate::job_client::JobControl;
@@ -58,13 +58,14 @@ pub(crate) struct Attempt {
     history: CheckpointHistory,
 }
 
-/// Reads the checkpoint at `path` and checks that the job claims all of its state.
+/// Reads the checkpoint at `location` (a path or URI, as `-s` takes it) and checks that the
+/// job claims all of its state.
 pub(crate) fn read_restored_state(
-    path: &std::path::Path,
+    location: &str,
     job_graph: &JobGraph,
     config: &Configuration,
 ) -> Result<RestoredState> {
-    let restored = RestoredState::read(path)?;
+    let restored = RestoredState::read(location, config)?;
     let operator_ids = job_graph
         .vertices
         .iter()
@@ -209,7 +210,7 @@ pub(crate) fn start_attempt(
         (Some(settings), Some(acknowledgements)) => {
             let context = DriverContext {
                 settings,
-                storage: FileCheckpointStorage::new(checkpoint_root(config)?),
+                storage: checkpoint_storage(config)?,
                 job_id: job.job_id.to_string(),
                 tasks: tasks
                     .iter()

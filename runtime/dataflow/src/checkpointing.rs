@@ -1,11 +1,13 @@
 //! Periodic checkpoints of a local job: the [`CheckpointCoordinator`] driven on a thread of
-//! its own, with the file checkpoint storage at its edge.
+//! its own, with checkpoint storage (a local folder or S3) at its edge.
 //!
 //! The driver waits for task acknowledgements and for the coordinator's next deadline. It
 //! writes each acknowledged task snapshot to `chk-<n>/task-<vertex>-<subtask>` as it arrives
 //! (off the task threads, which go on processing), writes `_metadata` once every task has
 //! acknowledged, notifies the tasks, and deletes checkpoints that retention no longer keeps
-//! or that were aborted. Too many failed checkpoints cancel the job with the reason.
+//! or that were aborted. Too many failed checkpoints cancel the job with the reason. S3
+//! requests run on the process's I/O runtime; the driver waits for them, each bounded in time,
+//! so an unreachable store fails checkpoints instead of hanging the job.
 //!
 //! A bounded job ends with a final checkpoint (FLIP-147): tasks whose input ended stay until
 //! a checkpoint they took after that completes (see the
@@ -20,16 +22,18 @@
 //! checkpoints of earlier attempts.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender, select};
 use flinkrs_checkpoint::CompletedCheckpoint as RetainedCheckpoint;
 use flinkrs_checkpoint::{Action, CheckpointCoordinator, CheckpointSettings, TaskKey};
+use flinkrs_core::config::CHECKPOINTS_DIRECTORY;
 use flinkrs_core::element::SnapshotKind;
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Configuration, Error, Result};
-use flinkrs_state::storage::{CheckpointMetadata, FileCheckpointStorage, TaskStateHandle};
+use flinkrs_state::storage::{
+    CheckpointLocation, CheckpointMetadata, CheckpointStorage, S3Settings, TaskStateHandle,
+};
 
 use crate::task::{CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle};
 
@@ -37,26 +41,25 @@ use crate::task::{CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompletedCheckpoint {
     pub checkpoint: CheckpointId,
-    /// Its `chk-<n>` folder: what `flinkrs run -s` resumes from.
-    pub dir: PathBuf,
+    /// Its `chk-<n>` folder or S3 prefix; printed, it is what `flinkrs run -s` resumes from.
+    pub location: CheckpointLocation,
 }
 
-/// The checkpoint root of `config`: `execution.checkpointing.dir` (a path or a `file://`
-/// URI), or `flinkrs-checkpoints` in the system's temporary folder.
-pub fn checkpoint_root(config: &Configuration) -> Result<PathBuf> {
-    let Some(dir) = config.checkpoints_directory() else {
-        return Ok(std::env::temp_dir().join("flinkrs-checkpoints"));
-    };
-    if let Some(path) = dir.strip_prefix("file://") {
-        return Ok(PathBuf::from(path));
+/// The checkpoint root of `config`: `execution.checkpointing.dir` (a path, a `file://` or an
+/// `s3://` URI), or `flinkrs-checkpoints` in the system's temporary folder.
+pub fn checkpoint_root(config: &Configuration) -> Result<CheckpointLocation> {
+    match config.checkpoints_directory() {
+        Some(dir) => CheckpointLocation::parse(CHECKPOINTS_DIRECTORY, dir),
+        None => Ok(CheckpointLocation::local(
+            std::env::temp_dir().join("flinkrs-checkpoints"),
+        )),
     }
-    if dir.contains("://") {
-        return Err(Error::config(
-            "execution.checkpointing.dir",
-            format!("'{dir}': only local paths and file:// URIs are supported yet"),
-        ));
-    }
-    Ok(PathBuf::from(dir))
+}
+
+/// The checkpoint storage `config` names, reaching S3 with its `s3.*` keys.
+pub fn checkpoint_storage(config: &Configuration) -> Result<CheckpointStorage> {
+    let s3 = S3Settings::from_config(config)?;
+    Ok(CheckpointStorage::new(checkpoint_root(config)?, &s3)?)
 }
 
 /// What a job's checkpoints leave for its next attempt after a failover.
@@ -109,35 +112,39 @@ pub(crate) fn checkpoint_location(
     config: &Configuration,
     job_id: &str,
     checkpoint: CheckpointId,
-) -> Result<PathBuf> {
-    Ok(FileCheckpointStorage::new(checkpoint_root(config)?).checkpoint_dir(job_id, checkpoint.0))
+) -> Result<CheckpointLocation> {
+    Ok(checkpoint_root(config)?
+        .join(job_id)
+        .join(&format!("chk-{}", checkpoint.0)))
 }
 
 /// Deletes the checkpoints job `job_id` retained, and its folder once empty: what retention
 /// asks for when the job is cancelled or fails for good. Failures are logged: the job's
 /// outcome stands either way.
 pub(crate) fn discard_retained(config: &Configuration, job_id: &str, history: &CheckpointHistory) {
-    let root = match checkpoint_root(config) {
-        Ok(root) => root,
+    let storage = match checkpoint_storage(config) {
+        Ok(storage) => storage,
         Err(error) => {
             tracing::warn!(%error, "cannot delete the job's checkpoints");
             return;
         }
     };
-    let storage = FileCheckpointStorage::new(&root);
     for retained in &history.retained {
         if let Err(error) = storage.discard(job_id, retained.checkpoint.0) {
             tracing::warn!(checkpoint = retained.checkpoint.0, %error, "cannot delete a checkpoint");
         }
     }
-    // Only an empty folder is removed; anything else in it is not ours to delete.
-    let _ = std::fs::remove_dir(root.join(job_id));
+    // Only an empty local folder is removed; anything else in it is not ours to delete. In
+    // S3 a prefix with no objects left does not exist.
+    if let Ok(CheckpointLocation::Local(root)) = checkpoint_root(config) {
+        let _ = std::fs::remove_dir(root.join(job_id));
+    }
 }
 
 /// What the driver talks to.
 pub(crate) struct DriverContext {
     pub settings: CheckpointSettings,
-    pub storage: FileCheckpointStorage,
+    pub storage: CheckpointStorage,
     pub job_id: String,
     /// Every task, with its key and whether it is a source.
     pub tasks: Vec<(TaskHandle, TaskKey, bool)>,
@@ -362,9 +369,9 @@ fn carry_out(
                     broadcast(context, TaskCommand::CheckpointComplete(checkpoint));
                     let _ = context.completed.send(CompletedCheckpoint {
                         checkpoint,
-                        dir: context
+                        location: context
                             .storage
-                            .checkpoint_dir(&context.job_id, checkpoint.0),
+                            .checkpoint_location(&context.job_id, checkpoint.0),
                     });
                 }
                 Action::NotifyAborted { checkpoint, reason } => {

@@ -204,8 +204,7 @@ impl LocalExecutor {
         );
         let restored = match config.state_recovery_path() {
             Some(path) => {
-                let restored =
-                    read_restored_state(std::path::Path::new(path), &job_graph, &config)?;
+                let restored = read_restored_state(path, &job_graph, &config)?;
                 tracing::info!(checkpoint = restored.checkpoint.0, %path, "restoring");
                 Some(restored)
             }

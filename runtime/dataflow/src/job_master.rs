@@ -120,21 +120,16 @@ impl JobMaster {
     fn restart_attempt(&self, attempt_number: u32, history: &CheckpointHistory) -> Result<Attempt> {
         let job = &self.job;
         let path = match history.latest() {
-            Some(latest) => Some(checkpoint_location(
-                &job.config,
-                &job.job_id.to_string(),
-                latest,
-            )?),
-            None => job
-                .config
-                .state_recovery_path()
-                .map(std::path::PathBuf::from),
+            Some(latest) => {
+                Some(checkpoint_location(&job.config, &job.job_id.to_string(), latest)?.to_string())
+            }
+            None => job.config.state_recovery_path().map(str::to_owned),
         };
         let restored = match &path {
             Some(path) => {
                 let restored = read_restored_state(path, &job.job_graph, &job.config)?;
                 tracing::info!(
-                    checkpoint = restored.checkpoint.0, path = %path.display(),
+                    checkpoint = restored.checkpoint.0, %path,
                     attempt = attempt_number, "restoring"
                 );
                 Some(restored)
@@ -152,9 +147,9 @@ impl JobMaster {
         let latest = history.latest()?;
         let job_id = self.job.job_id.to_string();
         match checkpoint_location(&self.job.config, &job_id, latest) {
-            Ok(dir) => Some(CompletedCheckpoint {
+            Ok(location) => Some(CompletedCheckpoint {
                 checkpoint: latest,
-                dir,
+                location,
             }),
             Err(_) => None,
         }

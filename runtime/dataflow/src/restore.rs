@@ -14,11 +14,11 @@
 //! `execution.state-recovery.ignore-unclaimed-state` is set, as in Flink.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
-use flinkrs_core::{CheckpointId, Error, Result};
+use flinkrs_core::config::STATE_RECOVERY_PATH;
+use flinkrs_core::{CheckpointId, Configuration, Error, Result};
 use flinkrs_state::KeyedStateSnapshot;
-use flinkrs_state::storage::StoredCheckpoint;
+use flinkrs_state::storage::{CheckpointLocation, S3Settings, StoredCheckpoint};
 
 use crate::input::TaskSnapshot;
 use crate::operator::OperatorSnapshot;
@@ -47,9 +47,11 @@ pub struct RestoredState {
 }
 
 impl RestoredState {
-    /// Reads the checkpoint or savepoint at `path` (a `chk-<n>` folder or its `_metadata`).
-    pub fn read(path: &Path) -> Result<Self> {
-        let stored = StoredCheckpoint::open(path)?;
+    /// Reads the checkpoint or savepoint at `path` (a `chk-<n>` folder or its `_metadata`;
+    /// a local path, `file://` or `s3://`, reached with `config`'s `s3.*` keys).
+    pub fn read(path: &str, config: &Configuration) -> Result<Self> {
+        let location = CheckpointLocation::parse(STATE_RECOVERY_PATH, path)?;
+        let stored = StoredCheckpoint::open_at(&location, &S3Settings::from_config(config)?)?;
         let mut keyed: BTreeMap<String, Vec<KeyedStateSnapshot>> = BTreeMap::new();
         let mut operators: BTreeMap<String, OperatorState> = BTreeMap::new();
         for handle in &stored.metadata.tasks {
@@ -58,9 +60,7 @@ impl RestoredState {
                 Error::state(format!(
                     "checkpoint '{}': the state of task {} (subtask {}) cannot be decoded: \
                      {error}",
-                    stored.dir.display(),
-                    handle.vertex,
-                    handle.subtask
+                    stored.location, handle.vertex, handle.subtask
                 ))
             })?;
             for (operator_id, operator) in snapshot {

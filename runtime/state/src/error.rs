@@ -99,10 +99,31 @@ pub enum Error {
 
     /// A checkpoint file is not what it should be: truncated, of another format or version,
     /// or not a checkpoint file at all.
-    #[error("checkpoint file '{}': {message}", path.display())]
+    #[error("checkpoint file '{location}': {message}")]
     CorruptCheckpoint {
-        path: std::path::PathBuf,
+        location: crate::storage::CheckpointLocation,
         message: String,
+    },
+
+    /// An S3 request of checkpoint storage failed. The message names the object (its bucket
+    /// and key), the endpoint, what went wrong and what to do about it.
+    #[error("{action} '{location}' at S3 endpoint {endpoint}: {problem}")]
+    S3 {
+        action: &'static str,
+        location: String,
+        endpoint: String,
+        problem: String,
+    },
+
+    /// The process's I/O runtime could not run a request.
+    #[error("{0}")]
+    IoRuntime(String),
+
+    /// A store was handed a location of another kind: a bug, not a user's mistake.
+    #[error("internal error: the {store} checkpoint store was handed '{location}'")]
+    StoreMismatch {
+        store: &'static str,
+        location: String,
     },
 }
 

@@ -1,19 +1,22 @@
 //! # flinkrs-state
 //!
-//! Keyed state and its snapshots. Sits on `flinkrs-core` and below `flinkrs-dataflow`; it must
-//! not depend on the dataflow, the API or any I/O crate.
+//! Keyed state, its snapshots, and checkpoint storage. Sits on `flinkrs-core` and below
+//! `flinkrs-dataflow`; it must not depend on the dataflow, the API or the connectors.
 //!
 //! Keyed state is held per key in a [`KeyedStateBackend`]. A snapshot groups entries by key
 //! group, so a snapshot taken at parallelism p can be restored by subtasks that own any other
 //! contiguous ranges of key groups (rescaling).
 //!
-//! [`storage`] writes checkpoints to a filesystem in Flink's layout (`<root>/<job-id>/chk-<n>/`,
-//! `_metadata` last) and reads them back, rejecting damaged files with the file named.
+//! [`storage`] writes checkpoints in Flink's layout (`<root>/<job-id>/chk-<n>/`, `_metadata`
+//! last) to a local filesystem or to S3 and reads them back, rejecting damaged files with the
+//! file named. This is the lowest crate that does I/O: it holds the process's one tokio
+//! runtime for I/O ([`io_runtime`]), and S3 goes through aws-sdk-s3 on it.
 
 mod backend;
 mod cow_map;
 mod error;
 mod handles;
+pub mod io_runtime;
 mod snapshot;
 pub mod storage;
 

@@ -1,7 +1,8 @@
-//! The header every checkpoint file starts with: an 8-byte magic and a format version.
+//! The header every checkpoint file starts with: an 8-byte magic and a format version. The
+//! bytes are the same in every store, so a checkpoint copied from S3 to a folder (or back)
+//! reads the same.
 
-use std::path::Path;
-
+use super::CheckpointLocation;
 use crate::error::{Error, Result};
 
 /// The format version this build writes and reads. A change of any file's layout gets a new
@@ -41,15 +42,14 @@ pub(super) fn with_header(kind: FileKind) -> Vec<u8> {
     bytes
 }
 
-/// Reads a file of `kind` and returns its body, after checking its magic and version.
-pub(super) fn read_file(path: &Path, kind: FileKind) -> Result<Vec<u8>> {
-    let mut bytes = std::fs::read(path).map_err(|source| Error::Storage {
-        action: "cannot read checkpoint file",
-        path: path.to_path_buf(),
-        source,
-    })?;
+/// Checks the header of `bytes`, read from `location`, against `kind`; returns the body.
+pub(super) fn check_header(
+    mut bytes: Vec<u8>,
+    location: &CheckpointLocation,
+    kind: FileKind,
+) -> Result<Vec<u8>> {
     let corrupt = |message: String| Error::CorruptCheckpoint {
-        path: path.to_path_buf(),
+        location: location.clone(),
         message,
     };
     let Some((magic, rest)) = bytes.split_first_chunk::<8>() else {

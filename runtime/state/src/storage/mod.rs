@@ -1,13 +1,19 @@
-//! Checkpoint storage on a filesystem, laid out as Flink lays it out:
+//! Checkpoint storage, laid out as Flink lays it out, in a local folder or in S3:
 //!
 //! ```text
 //! <root>/<job-id>/chk-<n>/task-<vertex>-<subtask>   one file per task's state
 //! <root>/<job-id>/chk-<n>/_metadata                 written last: the checkpoint exists once it is there
 //! ```
 //!
+//! `<root>` is `execution.checkpointing.dir`: a path, `file:///PATH` or `s3://BUCKET/PREFIX`
+//! ([`CheckpointLocation`]). The layout, the file format and the order of writes live here
+//! once; a [`CheckpointStore`] only moves bytes: [`LocalFileStore`] on a filesystem,
+//! [`S3Store`] through aws-sdk-s3 with Flink's `s3.*` keys ([`S3Settings`]).
+//!
 //! `_metadata` names each task's state file relative to its own folder, so a checkpoint folder
-//! can be moved or copied (as a savepoint) and still be read. It is written to a temporary
-//! name and renamed, so a reader never sees half of it.
+//! can be moved or copied (as a savepoint), from S3 to a disk or back, and still be read. It is
+//! published whole (a temporary name renamed on a filesystem; one PUT in S3), so a reader never
+//! sees half of it.
 //!
 //! ## File format
 //!
@@ -21,20 +27,29 @@
 //! `_metadata`, another magic or version, a truncated state file.
 
 mod format;
+mod location;
+pub mod s3;
+mod store;
 #[cfg(test)]
 mod tests;
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use format::{FileKind, read_file, with_header};
+use format::{FileKind, check_header, with_header};
+pub use location::{CheckpointLocation, S3Location};
+pub use s3::{S3Settings, S3Store};
+pub use store::{CheckpointStore, LocalFileStore, store_for};
 
 /// The name of the file that makes a checkpoint folder a complete checkpoint.
 pub const METADATA_FILE: &str = "_metadata";
+
+/// What to do about a checkpoint without `_metadata`.
+const NO_METADATA_HINT: &str = "a checkpoint is complete only once its _metadata is written; \
+                                pass a chk-<n> or savepoint folder that has one";
 
 /// Where one task's state of a checkpoint is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,20 +71,36 @@ pub struct CheckpointMetadata {
     pub tasks: Vec<TaskStateHandle>,
 }
 
-/// Checkpoints of jobs under one root folder (`execution.checkpointing.dir`).
+/// Checkpoints of jobs under one root (`execution.checkpointing.dir`): where the checkpoint
+/// coordinator writes them.
 #[derive(Clone, Debug)]
-pub struct FileCheckpointStorage {
-    root: PathBuf,
+pub struct CheckpointStorage {
+    root: CheckpointLocation,
+    store: Arc<dyn CheckpointStore>,
 }
 
-impl FileCheckpointStorage {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        FileCheckpointStorage { root: root.into() }
+impl CheckpointStorage {
+    /// Checkpoints under `root`; an S3 root is reached as `s3` says.
+    pub fn new(root: CheckpointLocation, s3: &S3Settings) -> Result<Self> {
+        let store = store_for(&root, s3)?;
+        Ok(CheckpointStorage { root, store })
+    }
+
+    /// Checkpoints under the local folder `root`.
+    pub fn local(root: impl Into<std::path::PathBuf>) -> Self {
+        CheckpointStorage {
+            root: CheckpointLocation::local(root),
+            store: Arc::new(LocalFileStore),
+        }
+    }
+
+    pub fn root(&self) -> &CheckpointLocation {
+        &self.root
     }
 
     /// `<root>/<job-id>/chk-<n>`.
-    pub fn checkpoint_dir(&self, job_id: &str, checkpoint: u64) -> PathBuf {
-        self.root.join(job_id).join(format!("chk-{checkpoint}"))
+    pub fn checkpoint_location(&self, job_id: &str, checkpoint: u64) -> CheckpointLocation {
+        self.root.join(job_id).join(&format!("chk-{checkpoint}"))
     }
 
     /// Writes one task's state for a checkpoint; returns its handle for `_metadata`.
@@ -81,13 +112,13 @@ impl FileCheckpointStorage {
         subtask: usize,
         payload: &[u8],
     ) -> Result<TaskStateHandle> {
-        let dir = self.checkpoint_dir(job_id, checkpoint);
-        create_dir(&dir)?;
         let file = format!("task-{vertex}-{subtask}");
         let mut bytes = with_header(FileKind::TaskState);
+        bytes.reserve(8 + payload.len());
         bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         bytes.extend_from_slice(payload);
-        write(&dir.join(&file), &bytes)?;
+        let location = self.checkpoint_location(job_id, checkpoint).join(&file);
+        self.store.write(&location, bytes)?;
         Ok(TaskStateHandle {
             vertex,
             subtask,
@@ -96,92 +127,93 @@ impl FileCheckpointStorage {
         })
     }
 
-    /// Writes `_metadata`, last: from then on the checkpoint exists. Returns its folder.
-    pub fn write_metadata(&self, metadata: &CheckpointMetadata) -> Result<PathBuf> {
-        let dir = self.checkpoint_dir(&metadata.job_id, metadata.checkpoint);
-        create_dir(&dir)?;
+    /// Publishes `_metadata`, last: from then on the checkpoint exists. Returns its folder.
+    pub fn write_metadata(&self, metadata: &CheckpointMetadata) -> Result<CheckpointLocation> {
+        let folder = self.checkpoint_location(&metadata.job_id, metadata.checkpoint);
         let mut bytes = with_header(FileKind::Metadata);
         postcard::to_io(metadata, &mut bytes).map_err(|source| Error::Encode {
             name: METADATA_FILE.to_owned(),
             source,
         })?;
-        let temporary = dir.join(format!("{METADATA_FILE}.inprogress"));
-        write(&temporary, &bytes)?;
-        let path = dir.join(METADATA_FILE);
-        fs::rename(&temporary, &path).map_err(|source| Error::Storage {
-            action: "cannot publish checkpoint metadata",
-            path: path.clone(),
-            source,
-        })?;
-        Ok(dir)
+        self.store.publish(&folder.join(METADATA_FILE), bytes)?;
+        Ok(folder)
     }
 
-    /// Deletes a checkpoint's folder, complete or not.
+    /// Deletes a checkpoint, complete or not.
     pub fn discard(&self, job_id: &str, checkpoint: u64) -> Result<()> {
-        let dir = self.checkpoint_dir(job_id, checkpoint);
-        match fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(Error::Storage {
-                action: "cannot delete checkpoint",
-                path: dir,
-                source,
-            }),
-        }
+        self.store
+            .delete_folder(&self.checkpoint_location(job_id, checkpoint))
     }
 }
 
-/// A checkpoint read back: its folder and its metadata.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A checkpoint read back: where it is, its metadata, and the store it is read from.
+#[derive(Clone, Debug)]
 pub struct StoredCheckpoint {
-    pub dir: PathBuf,
+    pub location: CheckpointLocation,
     pub metadata: CheckpointMetadata,
+    store: Arc<dyn CheckpointStore>,
 }
 
 impl StoredCheckpoint {
-    /// Reads the checkpoint at `path`: a `chk-<n>` or savepoint folder, or its `_metadata`
-    /// file, as `flinkrs run -s PATH` accepts.
+    /// Reads the checkpoint in the local folder or `_metadata` file `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        let (dir, metadata_path) = if path.is_dir() {
-            (path.to_path_buf(), path.join(METADATA_FILE))
-        } else {
-            let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-            (dir, path.to_path_buf())
+        Self::open_at(&CheckpointLocation::local(path), &S3Settings::default())
+    }
+
+    /// Reads the checkpoint at `location`: a `chk-<n>` or savepoint folder (an S3 prefix), or
+    /// its `_metadata` (any local file), as `flinkrs run -s` accepts. S3 is reached as `s3`
+    /// says.
+    pub fn open_at(location: &CheckpointLocation, s3: &S3Settings) -> Result<Self> {
+        let names_a_file = match location {
+            CheckpointLocation::Local(path) => path.is_file(),
+            CheckpointLocation::S3(_) => false,
         };
-        if !metadata_path.exists() {
-            return Err(Error::CorruptCheckpoint {
-                path: metadata_path,
-                message: "no such file: a checkpoint is complete only once its _metadata is \
-                          written; pass a chk-<n> or savepoint folder that has one"
-                    .into(),
-            });
-        }
-        let payload = read_file(&metadata_path, FileKind::Metadata)?;
+        let (folder, metadata_location) =
+            if names_a_file || location.file_name() == Some(METADATA_FILE) {
+                (location.parent(), location.clone())
+            } else {
+                (location.clone(), location.join(METADATA_FILE))
+            };
+        let store = store_for(&folder, s3)?;
+        let bytes = store
+            .read(&metadata_location)?
+            .ok_or_else(|| store.missing(&metadata_location, NO_METADATA_HINT))?;
+        let payload = check_header(bytes, &metadata_location, FileKind::Metadata)?;
         let metadata: CheckpointMetadata =
             postcard::from_bytes(&payload).map_err(|error| Error::CorruptCheckpoint {
-                path: metadata_path.clone(),
+                location: metadata_location.clone(),
                 message: format!(
                     "the metadata cannot be decoded ({error}); it is truncated or corrupt"
                 ),
             })?;
-        Ok(StoredCheckpoint { dir, metadata })
+        Ok(StoredCheckpoint {
+            location: folder,
+            metadata,
+            store,
+        })
     }
 
     /// Reads one task's state payload.
     pub fn read_task_state(&self, handle: &TaskStateHandle) -> Result<Vec<u8>> {
-        let path = self.dir.join(&handle.file);
-        let body = read_file(&path, FileKind::TaskState)?;
+        let location = self.location.join(&handle.file);
+        let bytes = self.store.read(&location)?.ok_or_else(|| {
+            self.store.missing(
+                &location,
+                "_metadata names this task state file; the checkpoint is incomplete",
+            )
+        })?;
+        let body = check_header(bytes, &location, FileKind::TaskState)?;
         let (length, payload) =
             body.as_slice()
                 .split_first_chunk::<8>()
                 .ok_or_else(|| Error::CorruptCheckpoint {
-                    path: path.clone(),
+                    location: location.clone(),
                     message: "truncated: the payload length is missing".into(),
                 })?;
         let length = u64::from_le_bytes(*length);
         if payload.len() as u64 != length || length != handle.length {
             return Err(Error::CorruptCheckpoint {
-                path,
+                location,
                 message: format!(
                     "truncated or corrupt: _metadata says {} payload bytes, the file header \
                      says {length}, the file holds {}",
@@ -192,24 +224,4 @@ impl StoredCheckpoint {
         }
         Ok(payload.to_vec())
     }
-}
-
-fn create_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|source| Error::Storage {
-        action: "cannot create checkpoint folder",
-        path: dir.to_path_buf(),
-        source,
-    })
-}
-
-/// Writes `bytes` to `path` and syncs it, so a completed checkpoint survives a crash.
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let failed = |source| Error::Storage {
-        action: "cannot write checkpoint file",
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = fs::File::create(path).map_err(failed)?;
-    file.write_all(bytes).map_err(failed)?;
-    file.sync_all().map_err(failed)
 }

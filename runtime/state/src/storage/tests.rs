@@ -4,13 +4,15 @@
 use std::fs;
 use std::path::Path;
 
-use super::{CheckpointMetadata, FileCheckpointStorage, METADATA_FILE, StoredCheckpoint};
+use super::{
+    CheckpointLocation, CheckpointMetadata, CheckpointStorage, METADATA_FILE, StoredCheckpoint,
+};
 
 const JOB: &str = "0000000000000000000000000000abcd";
 
 /// Writes checkpoint 7 of two tasks under `root`; returns the storage.
-fn write_checkpoint(root: &Path) -> FileCheckpointStorage {
-    let storage = FileCheckpointStorage::new(root);
+fn write_checkpoint(root: &Path) -> CheckpointStorage {
+    let storage = CheckpointStorage::local(root);
     let first = storage
         .write_task_state(JOB, 7, 0, 0, b"source offsets")
         .unwrap();
@@ -34,7 +36,10 @@ fn a_checkpoint_is_laid_out_as_flinks_and_reads_back_from_its_folder_or_metadata
     let root = tempfile::tempdir().unwrap();
     let storage = write_checkpoint(root.path());
     let dir = root.path().join(JOB).join("chk-7");
-    assert_eq!(storage.checkpoint_dir(JOB, 7), dir);
+    assert_eq!(
+        storage.checkpoint_location(JOB, 7),
+        CheckpointLocation::local(&dir)
+    );
     let mut files: Vec<String> = fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
@@ -72,16 +77,16 @@ fn a_discarded_checkpoint_is_gone_and_discarding_it_again_is_fine() {
     let root = tempfile::tempdir().unwrap();
     let storage = write_checkpoint(root.path());
     storage.discard(JOB, 7).unwrap();
-    assert!(!storage.checkpoint_dir(JOB, 7).exists());
+    assert!(!root.path().join(JOB).join("chk-7").exists());
     storage.discard(JOB, 7).unwrap();
 }
 
 #[test]
 fn a_folder_without_metadata_is_not_a_checkpoint() {
     let root = tempfile::tempdir().unwrap();
-    let storage = FileCheckpointStorage::new(root.path());
+    let storage = CheckpointStorage::local(root.path());
     storage.write_task_state(JOB, 3, 0, 0, b"x").unwrap();
-    let message = error_of(&storage.checkpoint_dir(JOB, 3));
+    let message = error_of(&root.path().join(JOB).join("chk-3"));
     assert!(
         message.contains("chk-3/_metadata': no such file"),
         "{message}"
