@@ -20,6 +20,10 @@ pub struct TaskKey {
 pub enum Action<H> {
     /// Inject barriers for `checkpoint` at every source.
     TriggerCheckpoint { checkpoint: CheckpointId },
+    /// Inject savepoint barriers for `checkpoint`, whose state goes to the savepoint's own
+    /// folder. A savepoint is numbered as checkpoints are, but retention never counts or
+    /// deletes it, and its failure does not count against the tolerated failures.
+    TriggerSavepoint { checkpoint: CheckpointId },
     /// Every task has acknowledged: write `_metadata` with these handles, last, then report
     /// the result with [`CheckpointCoordinator::persisted`].
     Persist {
@@ -51,6 +55,7 @@ pub struct CompletedCheckpoint {
 /// The checkpoint in flight.
 struct Pending<H> {
     checkpoint: CheckpointId,
+    savepoint: bool,
     started: Instant,
     awaiting: BTreeSet<TaskKey>,
     acknowledgements: Vec<(TaskKey, H)>,
@@ -65,6 +70,8 @@ pub struct CheckpointCoordinator<H> {
     next_due: Instant,
     /// When a checkpoint was requested ahead of the interval, until one is triggered.
     requested: Option<Instant>,
+    /// A savepoint was requested: the next trigger is one, without waiting for the pause.
+    savepoint_requested: bool,
     /// When the last checkpoint ended, completed or aborted: the start of the minimum pause.
     last_end: Option<Instant>,
     pending: Option<Pending<H>>,
@@ -87,6 +94,7 @@ impl<H> CheckpointCoordinator<H> {
             next_checkpoint: 1,
             next_due: now + settings.interval,
             requested: None,
+            savepoint_requested: false,
             last_end: None,
             pending: None,
             completed: VecDeque::new(),
@@ -156,6 +164,12 @@ impl<H> CheckpointCoordinator<H> {
     }
 
     fn earliest_trigger(&self) -> Instant {
+        // A savepoint is taken as soon as no checkpoint is in flight, as Flink takes one.
+        if self.savepoint_requested
+            && let Some(requested) = self.requested
+        {
+            return requested;
+        }
         let due = match self.requested {
             Some(requested) => requested.min(self.next_due),
             None => self.next_due,
@@ -177,6 +191,23 @@ impl<H> CheckpointCoordinator<H> {
         }
         self.requested.get_or_insert(now);
         self.on_time(now)
+    }
+
+    /// Asks for a savepoint: it starts as soon as no checkpoint is in flight, whatever the
+    /// interval and the minimum pause. Whether one is already requested or pending is for the
+    /// caller to check ([`savepoint_pending`](Self::savepoint_pending)).
+    pub fn request_savepoint(&mut self, now: Instant) -> Vec<Action<H>> {
+        if self.failed {
+            return Vec::new();
+        }
+        self.savepoint_requested = true;
+        self.requested = Some(self.requested.map_or(now, |requested| requested.min(now)));
+        self.on_time(now)
+    }
+
+    /// Whether a savepoint is requested or in flight.
+    pub fn savepoint_pending(&self) -> bool {
+        self.savepoint_requested || self.pending.as_ref().is_some_and(|p| p.savepoint)
     }
 
     /// Time passed: aborts a pending checkpoint past its timeout, and starts the next one when
@@ -202,16 +233,25 @@ impl<H> CheckpointCoordinator<H> {
             return actions;
         }
         let checkpoint = CheckpointId(self.next_checkpoint);
+        let savepoint = std::mem::take(&mut self.savepoint_requested);
         self.next_checkpoint += 1;
-        self.next_due = now + self.settings.interval;
+        // A savepoint leaves the periodic schedule as it was.
+        if !savepoint {
+            self.next_due = now + self.settings.interval;
+        }
         self.requested = None;
         self.pending = Some(Pending {
             checkpoint,
+            savepoint,
             started: now,
             awaiting: self.tasks.clone(),
             acknowledgements: Vec::with_capacity(self.tasks.len()),
         });
-        actions.push(Action::TriggerCheckpoint { checkpoint });
+        actions.push(if savepoint {
+            Action::TriggerSavepoint { checkpoint }
+        } else {
+            Action::TriggerCheckpoint { checkpoint }
+        });
         actions
     }
 
@@ -283,6 +323,11 @@ impl<H> CheckpointCoordinator<H> {
         match result {
             Ok(()) => {
                 let pending = self.pending.take().expect("checked above");
+                if pending.savepoint {
+                    // Complete; neither retained nor deleted by retention.
+                    actions.push(Action::NotifyComplete { checkpoint });
+                    return actions;
+                }
                 self.last_end = Some(now);
                 self.consecutive_failures = 0;
                 self.completed.push_back(CompletedCheckpoint {
@@ -314,6 +359,14 @@ impl<H> CheckpointCoordinator<H> {
         let Some(pending) = self.pending.take() else {
             return;
         };
+        if pending.savepoint {
+            // A failed savepoint fails only itself.
+            actions.push(Action::NotifyAborted {
+                checkpoint: pending.checkpoint,
+                reason,
+            });
+            return;
+        }
         self.last_end = Some(now);
         self.consecutive_failures += 1;
         actions.push(Action::NotifyAborted {

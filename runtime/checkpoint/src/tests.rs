@@ -397,3 +397,49 @@ fn settings_come_from_flinks_keys_and_checkpointing_is_off_without_an_interval()
         })
     );
 }
+
+#[test]
+fn a_savepoint_starts_at_once_is_never_retained_and_its_failure_fails_only_itself() {
+    let (mut coordinator, start, tasks) = coordinator(0);
+    // Checkpoint 1 completes at 10 s; retention keeps two.
+    complete(&mut coordinator, 1, &tasks, start + 10 * SECOND);
+    // A savepoint requested within the minimum pause starts at once, numbered in turn.
+    let asked = start + 11 * SECOND;
+    assert_eq!(
+        coordinator.request_savepoint(asked),
+        vec![Action::TriggerSavepoint {
+            checkpoint: CheckpointId(2)
+        }]
+    );
+    assert!(coordinator.savepoint_pending());
+    acknowledge_all(&mut coordinator, 2, &tasks);
+    assert_eq!(
+        coordinator.persisted(CheckpointId(2), Ok(()), asked),
+        vec![Action::NotifyComplete {
+            checkpoint: CheckpointId(2)
+        }]
+    );
+    assert!(!coordinator.savepoint_pending());
+    let retained: Vec<u64> = coordinator.completed().map(|c| c.checkpoint.0).collect();
+    assert_eq!(
+        retained,
+        vec![1],
+        "the savepoint is not a retained checkpoint"
+    );
+    // The periodic schedule is untouched: checkpoint 3 is due at 20 s.
+    assert_eq!(coordinator.on_time(start + 19 * SECOND), vec![]);
+    complete(&mut coordinator, 3, &tasks, start + 20 * SECOND);
+    // A savepoint that fails does not fail the job, even with no failure tolerated.
+    let asked = start + 21 * SECOND;
+    coordinator.request_savepoint(asked);
+    let actions = coordinator.decline(CheckpointId(4), tasks[0], "disk full", asked);
+    assert_eq!(
+        actions,
+        vec![Action::NotifyAborted {
+            checkpoint: CheckpointId(4),
+            reason: "checkpoint 4 declined by subtask 0 of vertex 0: disk full".into()
+        }]
+    );
+    assert_eq!(coordinator.consecutive_failures(), 0);
+    assert!(coordinator.next_wakeup().is_some(), "the job goes on");
+}

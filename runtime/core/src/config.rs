@@ -57,6 +57,7 @@ pub const TOLERABLE_FAILED_CHECKPOINTS: &str =
     "execution.checkpointing.tolerable-failed-checkpoints";
 pub const CHECKPOINTS_NUM_RETAINED: &str = "execution.checkpointing.num-retained";
 pub const CHECKPOINTS_DIRECTORY: &str = "execution.checkpointing.dir";
+pub const SAVEPOINT_DIRECTORY: &str = "execution.checkpointing.savepoint-dir";
 pub const STATE_RECOVERY_PATH: &str = "execution.state-recovery.path";
 pub const IGNORE_UNCLAIMED_STATE: &str = "execution.state-recovery.ignore-unclaimed-state";
 pub const EXTERNALIZED_CHECKPOINT_RETENTION: &str =
@@ -90,6 +91,7 @@ pub const S3_SECRET_KEY: &str = "s3.secret-key";
 pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
     ("state.checkpoints.num-retained", CHECKPOINTS_NUM_RETAINED),
     ("state.checkpoints.dir", CHECKPOINTS_DIRECTORY),
+    ("state.savepoints.dir", SAVEPOINT_DIRECTORY),
     ("execution.savepoint.path", STATE_RECOVERY_PATH),
     (
         "execution.savepoint.ignore-unclaimed-state",
@@ -206,6 +208,13 @@ pub const OPTIONS: &[ConfigOption] = &[
         default: "",
         description: "Where checkpoints are written (a path, file:// or s3://bucket/prefix); \
                       the system's temporary folder when unset.",
+    },
+    ConfigOption {
+        key: SAVEPOINT_DIRECTORY,
+        value_type: OptionType::Text,
+        default: "",
+        description: "Where savepoints go when their trigger names no folder (a path, file:// \
+                      or s3://bucket/prefix).",
     },
     ConfigOption {
         key: STATE_RECOVERY_PATH,
@@ -708,6 +717,11 @@ impl Configuration {
     pub fn checkpoints_directory(&self) -> Option<&str> {
         self.get(CHECKPOINTS_DIRECTORY)
             .filter(|dir| !dir.is_empty())
+    }
+
+    /// `execution.checkpointing.savepoint-dir`, if set.
+    pub fn savepoint_directory(&self) -> Option<&str> {
+        self.get(SAVEPOINT_DIRECTORY).filter(|dir| !dir.is_empty())
     }
 }
 

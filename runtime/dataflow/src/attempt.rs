@@ -4,6 +4,7 @@
 //! ([`job_master`](crate::job_master)); each gets fresh tasks, channels, metric groups (with
 //! its attempt number) and cancellation.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use crossbeam_channel::Sender;
 use flinkrs_checkpoint::{CheckpointSettings, TaskKey};
 use flinkrs_core::{Configuration, Error, JobId, Result, RuntimeMode, SubtaskIndex};
+use flinkrs_state::storage::S3Settings;
 
 use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
 use crate::checkpointing::{
@@ -219,6 +221,10 @@ pub(crate) fn start_attempt(
                     .collect(),
                 acknowledgements,
                 input_ended: input_ended_reports,
+                savepoint_requests: job.control.savepoint_requests(),
+                config_savepoint_dir: config.savepoint_directory().map(str::to_owned),
+                s3: S3Settings::from_config(config)?,
+                pending_savepoint: RefCell::new(None),
                 cancel: cancel.clone(),
                 completed: job.completed.clone(),
                 history: history.clone(),

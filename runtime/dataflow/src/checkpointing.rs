@@ -21,6 +21,7 @@
 //! goes from one to the next, so numbering goes on and retention keeps counting the
 //! checkpoints of earlier attempts.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -28,13 +29,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender, select};
 use flinkrs_checkpoint::CompletedCheckpoint as RetainedCheckpoint;
 use flinkrs_checkpoint::{Action, CheckpointCoordinator, CheckpointSettings, TaskKey};
-use flinkrs_core::config::CHECKPOINTS_DIRECTORY;
+use flinkrs_core::config::{CHECKPOINTS_DIRECTORY, SAVEPOINT_DIRECTORY};
 use flinkrs_core::element::SnapshotKind;
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Configuration, Error, Result};
 use flinkrs_state::storage::{
     CheckpointLocation, CheckpointMetadata, CheckpointStorage, S3Settings, TaskStateHandle,
 };
 
+use crate::job_client::SavepointRequest;
 use crate::task::{CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle};
 
 /// A completed checkpoint of a running job.
@@ -156,6 +158,47 @@ pub(crate) struct DriverContext {
     /// Where the checkpoints of the job's earlier attempts (or the one it restored from)
     /// leave numbering and retention.
     pub history: CheckpointHistory,
+    /// Savepoints asked for through the job's clients.
+    pub savepoint_requests: Receiver<SavepointRequest>,
+    /// `execution.checkpointing.savepoint-dir`, and the `s3.*` settings to reach it.
+    pub config_savepoint_dir: Option<String>,
+    pub s3: S3Settings,
+    /// The savepoint asked for and not complete yet: at most one.
+    pub pending_savepoint: RefCell<Option<PendingSavepoint>>,
+}
+
+/// A savepoint being taken: where it goes, and who waits for it.
+pub(crate) struct PendingSavepoint {
+    /// Its number, once triggered.
+    checkpoint: Option<CheckpointId>,
+    storage: CheckpointStorage,
+    folder: CheckpointLocation,
+    reply: Sender<Result<CheckpointLocation>>,
+}
+
+impl DriverContext {
+    /// Where `checkpoint`'s files go: the savepoint's folder when it is the savepoint.
+    fn target(&self, checkpoint: CheckpointId) -> (CheckpointStorage, CheckpointLocation) {
+        if let Some(savepoint) = self.pending_savepoint.borrow().as_ref()
+            && savepoint.checkpoint == Some(checkpoint)
+        {
+            return (savepoint.storage.clone(), savepoint.folder.clone());
+        }
+        (
+            self.storage.clone(),
+            self.storage.checkpoint_location(&self.job_id, checkpoint.0),
+        )
+    }
+
+    /// Takes the pending savepoint if it is `checkpoint`.
+    fn take_savepoint(&self, checkpoint: CheckpointId) -> Option<PendingSavepoint> {
+        let mut pending = self.pending_savepoint.borrow_mut();
+        if pending.as_ref()?.checkpoint == Some(checkpoint) {
+            pending.take()
+        } else {
+            None
+        }
+    }
 }
 
 pub(crate) fn start(context: DriverContext) -> Result<CheckpointDriver> {
@@ -188,6 +231,11 @@ fn run(context: DriverContext, stopped: Receiver<()>) -> (Option<Error>, Checkpo
     if let Some(pending) = coordinator.pending() {
         discard(&context, pending);
     }
+    if let Some(savepoint) = context.pending_savepoint.borrow_mut().take() {
+        let _ = savepoint.reply.send(Err(Error::InvalidJob(
+            "the savepoint did not complete: the job's tasks ended first".into(),
+        )));
+    }
     let history = CheckpointHistory {
         next_checkpoint: coordinator.next_checkpoint_id(),
         retained: coordinator.completed().copied().collect(),
@@ -217,6 +265,10 @@ fn drive(
                     acknowledged(context, coordinator, &mut finishing, acknowledgement)
                 }
                 Err(_) => return None,
+            },
+            recv(context.savepoint_requests) -> request => match request {
+                Ok(request) => savepoint_requested(context, coordinator, request),
+                Err(_) => Vec::new(),
             },
             recv(context.input_ended) -> report => match report {
                 Ok(task_index) => {
@@ -321,16 +373,60 @@ fn write_task_state(
     key: &TaskKey,
     payload: &[u8],
 ) -> Result<TaskStateHandle, String> {
-    context
-        .storage
-        .write_task_state(
-            &context.job_id,
-            checkpoint.0,
-            key.vertex,
-            key.subtask,
-            payload,
-        )
+    let (storage, folder) = context.target(checkpoint);
+    storage
+        .write_task_state_in(&folder, key.vertex, key.subtask, payload)
         .map_err(|e| e.to_string())
+}
+
+/// A client asked for a savepoint: it is taken as soon as no checkpoint is in flight, into
+/// `savepoint-<job>-<n>` under the target folder.
+fn savepoint_requested(
+    context: &DriverContext,
+    coordinator: &mut CheckpointCoordinator<TaskStateHandle>,
+    request: SavepointRequest,
+) -> Vec<Action<TaskStateHandle>> {
+    let refuse = |message: String| {
+        let _ = request.reply.send(Err(Error::InvalidJob(message)));
+        Vec::new()
+    };
+    if context.pending_savepoint.borrow().is_some() || coordinator.savepoint_pending() {
+        return refuse("a savepoint of this job is in progress already; wait for it".into());
+    }
+    let target = request
+        .target
+        .as_deref()
+        .or(context.config_savepoint_dir.as_deref());
+    let Some(target) = target else {
+        return refuse(
+            "no folder for the savepoint: name one, or set \
+             execution.checkpointing.savepoint-dir"
+                .into(),
+        );
+    };
+    let storage = CheckpointLocation::parse(SAVEPOINT_DIRECTORY, target)
+        .and_then(|root| Ok(CheckpointStorage::new(root, &context.s3)?));
+    let storage = match storage {
+        Ok(storage) => storage,
+        Err(error) => return refuse(error.to_string()),
+    };
+    // Flink's name: the job id's first six characters and a random part.
+    let short_id: String = context.job_id.chars().take(6).collect();
+    // The clock's nanoseconds are random enough to tell a job's savepoints apart.
+    let random = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as u64);
+    let folder = storage.root().join(&format!(
+        "savepoint-{short_id}-{:012x}",
+        random & 0xFFFF_FFFF_FFFF
+    ));
+    *context.pending_savepoint.borrow_mut() = Some(PendingSavepoint {
+        checkpoint: None,
+        storage,
+        folder,
+        reply: request.reply,
+    });
+    coordinator.request_savepoint(Instant::now())
 }
 
 /// Carries out the coordinator's actions, and those they lead to; returns the job's failure.
@@ -345,7 +441,15 @@ fn carry_out(
         for action in actions {
             match action {
                 Action::TriggerCheckpoint { checkpoint } => {
-                    next.extend(trigger(context, coordinator, finishing, checkpoint));
+                    let kind = SnapshotKind::Checkpoint;
+                    next.extend(trigger(context, coordinator, finishing, checkpoint, kind));
+                }
+                Action::TriggerSavepoint { checkpoint } => {
+                    if let Some(savepoint) = context.pending_savepoint.borrow_mut().as_mut() {
+                        savepoint.checkpoint = Some(checkpoint);
+                    }
+                    let kind = SnapshotKind::Savepoint;
+                    next.extend(trigger(context, coordinator, finishing, checkpoint, kind));
                 }
                 Action::Persist {
                     checkpoint,
@@ -359,14 +463,20 @@ fn carry_out(
                             .map(|(_, handle)| handle)
                             .collect(),
                     };
-                    let result = context.storage.write_metadata(&metadata).map(|_| ());
+                    let (storage, folder) = context.target(checkpoint);
+                    let result = storage.write_metadata_in(&folder, &metadata);
                     let result = result.map_err(|e| e.to_string());
                     next.extend(coordinator.persisted(checkpoint, result, Instant::now()));
                 }
                 Action::NotifyComplete { checkpoint } => {
-                    tracing::info!(checkpoint = checkpoint.0, "checkpoint complete");
                     finishing.completed(checkpoint);
                     broadcast(context, TaskCommand::CheckpointComplete(checkpoint));
+                    if let Some(savepoint) = context.take_savepoint(checkpoint) {
+                        tracing::info!(folder = %savepoint.folder, "savepoint complete");
+                        let _ = savepoint.reply.send(Ok(savepoint.folder));
+                        continue;
+                    }
+                    tracing::info!(checkpoint = checkpoint.0, "checkpoint complete");
                     let _ = context.completed.send(CompletedCheckpoint {
                         checkpoint,
                         location: context
@@ -375,9 +485,17 @@ fn carry_out(
                     });
                 }
                 Action::NotifyAborted { checkpoint, reason } => {
-                    tracing::warn!(checkpoint = checkpoint.0, %reason, "checkpoint aborted");
                     broadcast(context, TaskCommand::CheckpointAborted(checkpoint));
                     discard(context, checkpoint);
+                    if let Some(savepoint) = context.take_savepoint(checkpoint) {
+                        tracing::warn!(folder = %savepoint.folder, %reason, "savepoint failed");
+                        let _ = savepoint.reply.send(Err(Error::InvalidJob(format!(
+                            "the savepoint into {} failed: {reason}",
+                            savepoint.folder
+                        ))));
+                        continue;
+                    }
+                    tracing::warn!(checkpoint = checkpoint.0, %reason, "checkpoint aborted");
                 }
                 Action::Discard { checkpoint } => discard(context, checkpoint),
                 Action::FailJob { reason } => {
@@ -397,6 +515,7 @@ fn trigger(
     coordinator: &mut CheckpointCoordinator<TaskStateHandle>,
     finishing: &Finishing,
     checkpoint: CheckpointId,
+    kind: SnapshotKind,
 ) -> Vec<Action<TaskStateHandle>> {
     let timestamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -404,7 +523,7 @@ fn trigger(
     let barrier = CheckpointBarrier {
         id: checkpoint,
         timestamp,
-        kind: SnapshotKind::Checkpoint,
+        kind,
     };
     for (task_index, (handle, _, _)) in context.tasks.iter().enumerate() {
         if !finishing.finished.contains_key(&task_index) {
@@ -431,8 +550,10 @@ fn broadcast(context: &DriverContext, command: TaskCommand) {
     }
 }
 
+/// Deletes what was written for `checkpoint`: its folder, or the savepoint's.
 fn discard(context: &DriverContext, checkpoint: CheckpointId) {
-    if let Err(error) = context.storage.discard(&context.job_id, checkpoint.0) {
+    let (storage, folder) = context.target(checkpoint);
+    if let Err(error) = storage.discard_folder(&folder) {
         tracing::warn!(checkpoint = checkpoint.0, %error, "cannot delete a checkpoint");
     }
 }

@@ -219,6 +219,11 @@ impl LocalExecutor {
         let (acknowledge, acknowledgements) = crossbeam_channel::unbounded();
         let (completed, completed_checkpoints) = crossbeam_channel::unbounded();
         let control = Arc::new(JobControl::new());
+        // As the attempts start their checkpoint drivers: streaming jobs with an interval.
+        control.set_takes_checkpoints(
+            flinkrs_checkpoint::CheckpointSettings::from_config(&config).is_some()
+                && config.runtime_mode() == flinkrs_core::RuntimeMode::Streaming,
+        );
         let listeners = self.graph.job_listeners.clone();
         let job = JobContext {
             job_id,

@@ -5,11 +5,12 @@
 //! `flinkrs run` registers a listener to cancel the job on SIGINT or SIGTERM and to print where
 //! each checkpoint lands, while the built-in job itself just calls `execute`.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crossbeam_channel::Receiver;
-use flinkrs_core::JobId;
+use crossbeam_channel::{Receiver, Sender};
+use flinkrs_core::{Error, JobId, Result};
+use flinkrs_state::storage::CheckpointLocation;
 
 use crate::checkpointing::CompletedCheckpoint;
 use crate::task::{CancelToken, TaskHandle};
@@ -60,8 +61,20 @@ struct CurrentAttempt {
     tasks: Vec<(TaskHandle, bool)>,
 }
 
+/// A request for a savepoint: into `target`, or `execution.checkpointing.savepoint-dir`
+/// when `None`. The reply is the savepoint's folder once it is complete.
+#[derive(Debug)]
+pub(crate) struct SavepointRequest {
+    pub target: Option<String>,
+    pub reply: Sender<Result<CheckpointLocation>>,
+}
+
 /// What the job's handles share with its JobMaster thread.
 pub(crate) struct JobControl {
+    /// Savepoint requests, read by whichever attempt's checkpoint driver runs.
+    savepoints: (Sender<SavepointRequest>, Receiver<SavepointRequest>),
+    /// Whether the job takes checkpoints, and so can take savepoints.
+    takes_checkpoints: AtomicBool,
     /// The user's cancel: it ends the job, whatever the restart strategy would do.
     cancel: CancelToken,
     current: Mutex<CurrentAttempt>,
@@ -75,6 +88,8 @@ pub(crate) struct JobControl {
 impl JobControl {
     pub(crate) fn new() -> Self {
         JobControl {
+            savepoints: crossbeam_channel::unbounded(),
+            takes_checkpoints: AtomicBool::new(false),
             cancel: CancelToken::default(),
             current: Mutex::new(CurrentAttempt {
                 cancel: CancelToken::default(),
@@ -144,6 +159,16 @@ impl JobControl {
     pub(crate) fn set_retained(&self, checkpoint: Option<CompletedCheckpoint>) {
         *lock(&self.retained) = checkpoint;
     }
+
+    pub(crate) fn set_takes_checkpoints(&self, takes_checkpoints: bool) {
+        self.takes_checkpoints
+            .store(takes_checkpoints, Ordering::Release);
+    }
+
+    /// The queue the checkpoint driver reads savepoint requests from.
+    pub(crate) fn savepoint_requests(&self) -> Receiver<SavepointRequest> {
+        self.savepoints.1.clone()
+    }
 }
 
 /// The data behind these locks is replaced whole, so a panic elsewhere cannot leave it torn.
@@ -204,6 +229,41 @@ impl JobClient {
     /// Where the job is now.
     pub fn status(&self) -> JobStatus {
         self.control.status()
+    }
+
+    /// Triggers a savepoint into `target` (a path, `file://` or `s3://` URI), or into
+    /// `execution.checkpointing.savepoint-dir` when `None`, as Flink's
+    /// `triggerSavepoint(targetDirectory)`. The receiver gets the savepoint's folder once it is
+    /// complete (`savepoint-<job>-<id>` under the target, self-contained: it can be moved and
+    /// restored with `-s`), or why it failed. The job goes on either way.
+    pub fn trigger_savepoint(&self, target: Option<&str>) -> Receiver<Result<CheckpointLocation>> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let refused = if self.control.status().is_terminal() {
+            Some("the job has ended")
+        } else if !self.control.takes_checkpoints.load(Ordering::Acquire) {
+            Some(
+                "savepoints need checkpointing on in streaming mode: set \
+                 execution.checkpointing.interval",
+            )
+        } else {
+            None
+        };
+        let request = SavepointRequest {
+            target: target.map(str::to_owned),
+            reply: reply.clone(),
+        };
+        match refused {
+            Some(reason) => {
+                let _ = reply.send(Err(Error::InvalidJob(format!(
+                    "cannot take a savepoint of job {}: {reason}",
+                    self.job_id
+                ))));
+            }
+            None => {
+                let _ = self.control.savepoints.0.send(request);
+            }
+        }
+        answer
     }
 
     /// Once the job has ended: its latest completed checkpoint, if it is still in storage

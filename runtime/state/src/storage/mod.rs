@@ -112,13 +112,24 @@ impl CheckpointStorage {
         subtask: usize,
         payload: &[u8],
     ) -> Result<TaskStateHandle> {
+        let folder = self.checkpoint_location(job_id, checkpoint);
+        self.write_task_state_in(&folder, vertex, subtask, payload)
+    }
+
+    /// Writes one task's state into `folder`, a checkpoint's or a savepoint's.
+    pub fn write_task_state_in(
+        &self,
+        folder: &CheckpointLocation,
+        vertex: usize,
+        subtask: usize,
+        payload: &[u8],
+    ) -> Result<TaskStateHandle> {
         let file = format!("task-{vertex}-{subtask}");
         let mut bytes = with_header(FileKind::TaskState);
         bytes.reserve(8 + payload.len());
         bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         bytes.extend_from_slice(payload);
-        let location = self.checkpoint_location(job_id, checkpoint).join(&file);
-        self.store.write(&location, bytes)?;
+        self.store.write(&folder.join(&file), bytes)?;
         Ok(TaskStateHandle {
             vertex,
             subtask,
@@ -130,19 +141,32 @@ impl CheckpointStorage {
     /// Publishes `_metadata`, last: from then on the checkpoint exists. Returns its folder.
     pub fn write_metadata(&self, metadata: &CheckpointMetadata) -> Result<CheckpointLocation> {
         let folder = self.checkpoint_location(&metadata.job_id, metadata.checkpoint);
+        self.write_metadata_in(&folder, metadata)?;
+        Ok(folder)
+    }
+
+    /// Publishes `_metadata` into `folder`, last.
+    pub fn write_metadata_in(
+        &self,
+        folder: &CheckpointLocation,
+        metadata: &CheckpointMetadata,
+    ) -> Result<()> {
         let mut bytes = with_header(FileKind::Metadata);
         postcard::to_io(metadata, &mut bytes).map_err(|source| Error::Encode {
             name: METADATA_FILE.to_owned(),
             source,
         })?;
-        self.store.publish(&folder.join(METADATA_FILE), bytes)?;
-        Ok(folder)
+        self.store.publish(&folder.join(METADATA_FILE), bytes)
     }
 
     /// Deletes a checkpoint, complete or not.
     pub fn discard(&self, job_id: &str, checkpoint: u64) -> Result<()> {
-        self.store
-            .delete_folder(&self.checkpoint_location(job_id, checkpoint))
+        self.discard_folder(&self.checkpoint_location(job_id, checkpoint))
+    }
+
+    /// Deletes a checkpoint's or savepoint's folder, complete or not.
+    pub fn discard_folder(&self, folder: &CheckpointLocation) -> Result<()> {
+        self.store.delete_folder(folder)
     }
 }
 
