@@ -154,3 +154,39 @@ fn a_checkpoint_folder_that_cannot_be_written_fails_the_job_naming_it() {
     assert!(error.contains("cannot create checkpoint folder"), "{error}");
     assert!(error.contains("not-a-folder"), "{error}");
 }
+
+/// The gauge `name` among `metrics`.
+fn gauge(metrics: &[flinkrs_dataflow::metrics::MetricSnapshot], name: &str) -> Option<i64> {
+    metrics.iter().find_map(|metric| match metric.value {
+        flinkrs_dataflow::metrics::MetricValue::Gauge(value) if metric.name == name => Some(value),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_jobmanager_reports_checkpoint_counts_and_the_last_checkpoints_size_and_duration() {
+    let root = tempfile::tempdir().unwrap();
+    let env = environment(root.path());
+    let numbers: Vec<u64> = (0..5_000).collect();
+    env.from_collection(numbers)
+        .key_by(|n: &u64| n % 10)
+        .reduce(|a, b| a + b)
+        .discard();
+    let job = env.execute_async("bounded, checkpointed").unwrap();
+    let events = job.completed_checkpoints().clone();
+    let result = job.wait().unwrap();
+    let completed: Vec<CompletedCheckpoint> = events.try_iter().collect();
+    let last = completed.last().expect("the final checkpoint completed");
+    let stored = StoredCheckpoint::open(last.location.as_local().unwrap()).unwrap();
+    let size: u64 = stored.metadata.tasks.iter().map(|task| task.length).sum();
+    let metrics = &result.metrics;
+    assert_eq!(
+        gauge(metrics, "numberOfCompletedCheckpoints"),
+        Some(completed.len() as i64)
+    );
+    assert_eq!(gauge(metrics, "numberOfFailedCheckpoints"), Some(0));
+    assert_eq!(gauge(metrics, "numberOfInProgressCheckpoints"), Some(0));
+    assert_eq!(gauge(metrics, "lastCheckpointSize"), Some(size as i64));
+    let duration = gauge(metrics, "lastCheckpointDuration").unwrap();
+    assert!((0..30_000).contains(&duration), "{duration} ms");
+}

@@ -16,8 +16,8 @@ use flinkrs_state::storage::S3Settings;
 
 use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
 use crate::checkpointing::{
-    self, CheckpointDriver, CheckpointHistory, CompletedCheckpoint, DriverContext,
-    checkpoint_storage,
+    self, CheckpointDriver, CheckpointGauges, CheckpointHistory, CompletedCheckpoint,
+    DriverContext, checkpoint_storage,
 };
 use crate::graph::{NodeKind, OutputSlot, StreamGraph};
 use crate::job_client::JobControl;
@@ -39,6 +39,8 @@ pub(crate) struct JobContext {
     pub acknowledge: Sender<TaskAcknowledgement>,
     /// Where completed checkpoints are announced, over every attempt.
     pub completed: Sender<CompletedCheckpoint>,
+    /// The job's checkpoint statistics on the JobManager, over every attempt.
+    pub checkpoint_gauges: CheckpointGauges,
 }
 
 /// How an attempt ended.
@@ -225,6 +227,8 @@ pub(crate) fn start_attempt(
                 config_savepoint_dir: config.savepoint_directory().map(str::to_owned),
                 s3: S3Settings::from_config(config)?,
                 pending_savepoint: RefCell::new(None),
+                gauges: job.checkpoint_gauges.clone(),
+                in_flight: RefCell::new(None),
                 cancel: cancel.clone(),
                 completed: job.completed.clone(),
                 history: history.clone(),

@@ -37,6 +37,7 @@ use flinkrs_state::storage::{
 };
 
 use crate::job_client::SavepointRequest;
+use crate::metrics::{Gauge, JobManagerJobMetricGroup, names};
 use crate::task::{CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle};
 
 /// A completed checkpoint of a running job.
@@ -165,6 +166,31 @@ pub(crate) struct DriverContext {
     pub s3: S3Settings,
     /// The savepoint asked for and not complete yet: at most one.
     pub pending_savepoint: RefCell<Option<PendingSavepoint>>,
+    pub gauges: CheckpointGauges,
+    /// The checkpoint in flight: when it started, and the bytes its tasks wrote so far.
+    pub in_flight: RefCell<Option<(CheckpointId, Instant, u64)>>,
+}
+
+/// The job's checkpoint statistics, on the JobManager's job scope, over every attempt.
+#[derive(Clone, Debug)]
+pub(crate) struct CheckpointGauges {
+    pub completed: Gauge,
+    pub failed: Gauge,
+    pub in_progress: Gauge,
+    pub last_duration: Gauge,
+    pub last_size: Gauge,
+}
+
+impl CheckpointGauges {
+    pub(crate) fn register(group: &JobManagerJobMetricGroup) -> Self {
+        CheckpointGauges {
+            completed: group.gauge(names::NUMBER_OF_COMPLETED_CHECKPOINTS, 0),
+            failed: group.gauge(names::NUMBER_OF_FAILED_CHECKPOINTS, 0),
+            in_progress: group.gauge(names::NUMBER_OF_IN_PROGRESS_CHECKPOINTS, 0),
+            last_duration: group.gauge(names::LAST_CHECKPOINT_DURATION, -1),
+            last_size: group.gauge(names::LAST_CHECKPOINT_SIZE, -1),
+        }
+    }
 }
 
 /// A savepoint being taken: where it goes, and who waits for it.
@@ -374,9 +400,15 @@ fn write_task_state(
     payload: &[u8],
 ) -> Result<TaskStateHandle, String> {
     let (storage, folder) = context.target(checkpoint);
-    storage
+    let handle = storage
         .write_task_state_in(&folder, key.vertex, key.subtask, payload)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if let Some((in_flight, _, bytes)) = context.in_flight.borrow_mut().as_mut()
+        && *in_flight == checkpoint
+    {
+        *bytes += handle.length;
+    }
+    Ok(handle)
 }
 
 /// A client asked for a savepoint: it is taken as soon as no checkpoint is in flight, into
@@ -441,6 +473,8 @@ fn carry_out(
         for action in actions {
             match action {
                 Action::TriggerCheckpoint { checkpoint } => {
+                    *context.in_flight.borrow_mut() = Some((checkpoint, Instant::now(), 0));
+                    context.gauges.in_progress.set(1);
                     let kind = SnapshotKind::Checkpoint;
                     next.extend(trigger(context, coordinator, finishing, checkpoint, kind));
                 }
@@ -477,6 +511,15 @@ fn carry_out(
                         continue;
                     }
                     tracing::info!(checkpoint = checkpoint.0, "checkpoint complete");
+                    if let Some((_, started, bytes)) = context.in_flight.borrow_mut().take() {
+                        let gauges = &context.gauges;
+                        gauges.in_progress.set(0);
+                        gauges.completed.set(gauges.completed.get() + 1);
+                        gauges
+                            .last_duration
+                            .set(started.elapsed().as_millis() as i64);
+                        gauges.last_size.set(bytes as i64);
+                    }
                     let _ = context.completed.send(CompletedCheckpoint {
                         checkpoint,
                         location: context
@@ -496,6 +539,11 @@ fn carry_out(
                         continue;
                     }
                     tracing::warn!(checkpoint = checkpoint.0, %reason, "checkpoint aborted");
+                    if context.in_flight.borrow_mut().take().is_some() {
+                        let gauges = &context.gauges;
+                        gauges.in_progress.set(0);
+                        gauges.failed.set(gauges.failed.get() + 1);
+                    }
                 }
                 Action::Discard { checkpoint } => discard(context, checkpoint),
                 Action::FailJob { reason } => {

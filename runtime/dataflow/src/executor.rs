@@ -26,7 +26,7 @@ use crossbeam_channel::Receiver;
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result};
 
 use crate::attempt::{JobContext, read_restored_state, start_attempt};
-use crate::checkpointing::{CheckpointHistory, CompletedCheckpoint};
+use crate::checkpointing::{CheckpointGauges, CheckpointHistory, CompletedCheckpoint};
 use crate::graph::StreamGraph;
 use crate::job_client::{JobClient, JobControl};
 use crate::job_graph::{JobGraph, build_job_graph};
@@ -232,6 +232,7 @@ impl LocalExecutor {
             config,
             job_metrics: job_metrics.clone(),
             control: Arc::clone(&control),
+            checkpoint_gauges: CheckpointGauges::register(&jobmanager_metrics),
             acknowledge,
             completed,
         };

@@ -1,6 +1,7 @@
 //! `make bench`: throughput of six pipelines, release build, parallelism 1 except (b2); each
 //! figure is the median of three runs. (b2) and (c) run again with a checkpoint every second,
-//! and (f) times the two phases of a keyed-state snapshot at 1 M and 10 M keys.
+//! (f) times the two phases of a keyed-state snapshot at 1 M and 10 M keys, and (g) reports the
+//! size and duration of checkpoints of 1 M keys into the local disk and into s3s-fs.
 //!
 //! Each figure is records (or bytes) per second of wall time, and per second of CPU time
 //! summed over every thread of the process: "per core". Sizes can be scaled with
@@ -8,6 +9,8 @@
 
 #[path = "flinkrs_bench/arrow_window.rs"]
 mod arrow_window;
+#[path = "flinkrs_bench/checkpoint_storage.rs"]
+mod checkpoint_storage;
 #[path = "flinkrs_bench/snapshot.rs"]
 mod snapshot;
 
@@ -92,9 +95,11 @@ fn report_overhead(label: &str, off: &Measurement, on: &Measurement) {
     let ratio = per_core(on) / per_core(off);
     let verdict = if ratio >= 0.9 { "meets" } else { "MISSES" };
     println!(
-        "{label:<48} {:>8.1} M rec/s per core, {:.0}% of checkpointing off (target 90%: \
-         {verdict})",
+        "{label:<48} {:>8.1} M rec/s per core against {:.1} without, over {:.1} s: {:.0}% \
+         (target 90%: {verdict})",
         per_core(on),
+        per_core(off),
+        on.wall.as_secs_f64(),
         ratio * 100.0
     );
 }
@@ -293,9 +298,12 @@ fn main() -> anyhow::Result<()> {
             5.0,
             &m,
         );
+        // Long enough runs for several checkpoints, with and without them.
         let dir = tempfile::tempdir()?;
-        let checkpointed = measure(|| keyed_reduce(rows, 2, Checkpoints::EverySecond(dir.path())))?;
-        report_overhead("(b2) with a checkpoint every second", &m, &checkpointed);
+        let long = rows * 4;
+        let off = measure(|| keyed_reduce(long, 2, Checkpoints::Off))?;
+        let on = measure(|| keyed_reduce(long, 2, Checkpoints::EverySecond(dir.path())))?;
+        report_overhead("(b2) with a checkpoint every second", &off, &on);
     }
     if selected("c") {
         let rows = scaled(30_000_000.0);
@@ -308,8 +316,10 @@ fn main() -> anyhow::Result<()> {
             &m,
         );
         let dir = tempfile::tempdir()?;
-        let checkpointed = measure(|| window_count(rows, Checkpoints::EverySecond(dir.path())))?;
-        report_overhead("(c) with a checkpoint every second", &m, &checkpointed);
+        let long = rows * 4;
+        let off = measure(|| window_count(long, Checkpoints::Off))?;
+        let on = measure(|| window_count(long, Checkpoints::EverySecond(dir.path())))?;
+        report_overhead("(c) with a checkpoint every second", &off, &on);
     }
     if selected("d") {
         let dir = tempfile::tempdir()?;
@@ -335,6 +345,9 @@ fn main() -> anyhow::Result<()> {
             20.0,
             &m,
         );
+    }
+    if selected("g") {
+        checkpoint_storage::measure(scaled(20_000_000.0))?;
     }
     if selected("f") {
         for keys in [1_000_000, 10_000_000] {

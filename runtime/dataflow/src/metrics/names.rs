@@ -37,3 +37,15 @@ pub const CURRENT_OUTPUT_WATERMARK: &str = "currentOutputWatermark";
 pub const NUM_RESTARTS: &str = "numRestarts";
 /// The same count under its deprecated name, which Flink still reports.
 pub const FULL_RESTARTS: &str = "fullRestarts";
+
+/// Checkpoints of the job that completed: a JobManager job metric, as Flink's checkpoint
+/// statistics report them.
+pub const NUMBER_OF_COMPLETED_CHECKPOINTS: &str = "numberOfCompletedCheckpoints";
+/// Checkpoints of the job that failed (aborted, timed out or declined).
+pub const NUMBER_OF_FAILED_CHECKPOINTS: &str = "numberOfFailedCheckpoints";
+/// Checkpoints in flight: 0 or 1.
+pub const NUMBER_OF_IN_PROGRESS_CHECKPOINTS: &str = "numberOfInProgressCheckpoints";
+/// The last completed checkpoint's time from trigger to completion, in milliseconds.
+pub const LAST_CHECKPOINT_DURATION: &str = "lastCheckpointDuration";
+/// The last completed checkpoint's size: the bytes of its task states, in bytes.
+pub const LAST_CHECKPOINT_SIZE: &str = "lastCheckpointSize";
