@@ -4,19 +4,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use flinkrs_api::prelude::*;
 use flinkrs_connectors::filesystem::{FILE_SIZE, FileSink, TextFileSource};
 use flinkrs_connectors::{ConnectorSinks, RateLimitedSource};
 use flinkrs_dataflow::CompletedCheckpoint;
 
+mod common;
+
 const LINES: usize = 2_000;
 const WORDS_PER_LINE: usize = 5;
 /// Lines per second: a run lasts about a second, many checkpoint intervals.
 const RATE: u64 = 2_000;
-/// A guard against a hang, not a synchronization.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Line `i` holds five of thirteen words, so every word occurs many times.
 fn write_input(dir: &Path) -> PathBuf {
@@ -55,25 +54,8 @@ fn word_count(
     checkpoints: &Path,
     restore_from: Option<&Path>,
 ) -> StreamExecutionEnvironment {
-    let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(2).unwrap();
-    env.set("execution.checkpointing.interval", "30 ms")
-        .unwrap();
-    // The checkpoint the first run completed outlives its cancel.
-    env.set(
-        "execution.checkpointing.externalized-checkpoint-retention",
-        "RETAIN_ON_CANCELLATION",
-    )
-    .unwrap();
-    env.set(
-        "execution.checkpointing.dir",
-        checkpoints.display().to_string(),
-    )
-    .unwrap();
-    if let Some(path) = restore_from {
-        env.set("execution.state-recovery.path", path.display().to_string())
-            .unwrap();
-    }
+    let restore_from = restore_from.map(|path| path.display().to_string());
+    let env = common::checkpointed(2, checkpoints, restore_from.as_deref());
     let input = input.to_path_buf();
     let sink = FileSink::for_row_format(output)
         .with_option(FILE_SIZE, "2kb")
@@ -164,16 +146,7 @@ fn a_job_restored_from_a_checkpoint_commits_exactly_the_output_of_a_run_without_
     let job = word_count(&input, &output, &checkpoints, None)
         .execute_async("cancelled")
         .unwrap();
-    let client = job.client();
-    job.completed_checkpoints()
-        .recv_timeout(PATIENCE)
-        .expect("a checkpoint completes");
-    job.cancel();
-    assert!(matches!(job.wait(), Err(Error::Cancelled)));
-    // The latest checkpoint: an earlier one may have been subsumed and deleted.
-    let checkpoint: CompletedCheckpoint = client
-        .retained_checkpoint()
-        .expect("RETAIN_ON_CANCELLATION keeps the latest checkpoint");
+    let checkpoint: CompletedCheckpoint = common::checkpoint_then_cancel(job);
     // Cancelling closed the sinks: what no checkpoint holds is gone; what checkpoint 1 holds
     // is committed or still pending. Either way the run was cut short.
     let visible = visible_lines(&output);

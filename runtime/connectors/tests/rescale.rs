@@ -4,16 +4,15 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use flinkrs_api::prelude::*;
 use flinkrs_connectors::datagen::{DataGenSource, RowRng};
 use flinkrs_dataflow::CompletedCheckpoint;
 
+mod common;
+
 const ROWS: u64 = 150_000;
 const KEYS: u64 = 12;
-/// A guard against a hang, not a synchronization.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Per key: how many numbers, and their sum.
 type Update = (u64, u64, u64);
@@ -23,27 +22,9 @@ type Update = (u64, u64, u64);
 fn summing_job(
     parallelism: usize,
     checkpoints: &Path,
-    restore_from: Option<&Path>,
+    restore_from: Option<&str>,
 ) -> (StreamExecutionEnvironment, CollectHandle<Update>) {
-    let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(parallelism).unwrap();
-    env.set("execution.checkpointing.interval", "30 ms")
-        .unwrap();
-    // The checkpoint the first run completed outlives its cancel.
-    env.set(
-        "execution.checkpointing.externalized-checkpoint-retention",
-        "RETAIN_ON_CANCELLATION",
-    )
-    .unwrap();
-    env.set(
-        "execution.checkpointing.dir",
-        checkpoints.display().to_string(),
-    )
-    .unwrap();
-    if let Some(path) = restore_from {
-        env.set("execution.state-recovery.path", path.display().to_string())
-            .unwrap();
-    }
+    let env = common::checkpointed(parallelism, checkpoints, restore_from);
     let source =
         DataGenSource::new(ROWS, |index: u64, _: &mut RowRng| index).with_rows_per_second(75_000);
     let updates = env
@@ -67,17 +48,7 @@ fn last_per_key(updates: &[Update]) -> BTreeMap<u64, (u64, u64)> {
 
 fn checkpoint_at_three(checkpoints: &Path) -> CompletedCheckpoint {
     let (first, _) = summing_job(3, checkpoints, None);
-    let job = first.execute_async("sums at 3").unwrap();
-    let client = job.client();
-    job.completed_checkpoints()
-        .recv_timeout(PATIENCE)
-        .expect("a checkpoint completes");
-    job.cancel();
-    assert!(matches!(job.wait(), Err(Error::Cancelled)));
-    // The latest checkpoint: an earlier one may have been subsumed and deleted.
-    client
-        .retained_checkpoint()
-        .expect("RETAIN_ON_CANCELLATION keeps the latest checkpoint")
+    common::checkpoint_then_cancel(first.execute_async("sums at 3").unwrap())
 }
 
 #[test]
@@ -91,12 +62,9 @@ fn a_checkpoint_at_parallelism_three_restores_at_one_and_at_five_exactly() {
         .collect();
     let checkpoints = tempfile::tempdir().unwrap();
     let checkpoint = checkpoint_at_three(checkpoints.path());
+    let location = checkpoint.location.to_string();
     for parallelism in [1, 5] {
-        let (restored, collected) = summing_job(
-            parallelism,
-            checkpoints.path(),
-            checkpoint.location.as_local(),
-        );
+        let (restored, collected) = summing_job(parallelism, checkpoints.path(), Some(&location));
         restored
             .execute(&format!("sums restored at {parallelism}"))
             .unwrap();

@@ -2,19 +2,17 @@
 //! the sources resume from their checkpointed positions and the keyed counts from their
 //! checkpointed state.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use flinkrs_api::prelude::*;
 use flinkrs_connectors::datagen::{DataGenSource, RowRng};
 use flinkrs_dataflow::CompletedCheckpoint;
 use flinkrs_state::storage::CheckpointLocation;
 
+mod common;
+
 const ROWS: u64 = 200_000;
 const KEYS: u64 = 10;
-/// A guard against a hang, not a synchronization.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// numbers → (number % 10, 1) → running count per key, at parallelism 2, throttled so a run
 /// lasts about two seconds; the count updates are collected.
@@ -22,25 +20,8 @@ fn counting_job(
     checkpoints: &Path,
     restore_from: Option<&CheckpointLocation>,
 ) -> (StreamExecutionEnvironment, CollectHandle<(u64, u64)>) {
-    let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(2).unwrap();
-    env.set("execution.checkpointing.interval", "30 ms")
-        .unwrap();
-    env.set(
-        "execution.checkpointing.dir",
-        checkpoints.display().to_string(),
-    )
-    .unwrap();
-    // The first run is cancelled; its checkpoint must outlive it.
-    env.set(
-        "execution.checkpointing.externalized-checkpoint-retention",
-        "RETAIN_ON_CANCELLATION",
-    )
-    .unwrap();
-    if let Some(location) = restore_from {
-        env.set("execution.state-recovery.path", location.to_string())
-            .unwrap();
-    }
+    let location = restore_from.map(CheckpointLocation::to_string);
+    let env = common::checkpointed(2, checkpoints, location.as_deref());
     let source =
         DataGenSource::new(ROWS, |index: u64, _: &mut RowRng| index).with_rows_per_second(100_000);
     let updates = env
@@ -58,16 +39,7 @@ fn counting_job(
 /// cancel took effect).
 fn checkpoint_then_cancel(checkpoints: &Path) -> CompletedCheckpoint {
     let (first, _) = counting_job(checkpoints, None);
-    let job = first.execute_async("counts, first run").unwrap();
-    let client = job.client();
-    job.completed_checkpoints()
-        .recv_timeout(PATIENCE)
-        .expect("a checkpoint completes");
-    job.cancel();
-    assert!(matches!(job.wait(), Err(Error::Cancelled)));
-    client
-        .retained_checkpoint()
-        .expect("RETAIN_ON_CANCELLATION keeps the latest checkpoint")
+    common::checkpoint_then_cancel(first.execute_async("counts, first run").unwrap())
 }
 
 #[test]
@@ -77,23 +49,7 @@ fn a_job_restored_from_a_checkpoint_counts_every_record_exactly_once() {
 
     let (restored, collected) = counting_job(checkpoints.path(), Some(&checkpoint.location));
     restored.execute("counts, restored").unwrap();
-    let updates = collected.take();
-    let mut last: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut first_after_restore: BTreeMap<u64, u64> = BTreeMap::new();
-    for &(key, count) in &updates {
-        first_after_restore.entry(key).or_insert(count);
-        last.insert(key, count);
-    }
-    let expected: BTreeMap<u64, u64> = (0..KEYS).map(|key| (key, ROWS / KEYS)).collect();
-    assert_eq!(last, expected, "every record counted exactly once");
-    assert!(
-        first_after_restore.values().any(|&count| count > 1),
-        "the counts resumed from the checkpoint's state: {first_after_restore:?}"
-    );
-    assert!(
-        (updates.len() as u64) < ROWS,
-        "records before the checkpoint were not replayed"
-    );
+    common::assert_resumed_exactly_once(&collected.take(), KEYS, ROWS);
 }
 
 #[test]

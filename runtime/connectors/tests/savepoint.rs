@@ -2,17 +2,16 @@
 //! moved elsewhere restores a job exactly once; and refused with a reason when they cannot be
 //! taken.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use flinkrs_api::prelude::*;
 use flinkrs_connectors::datagen::{DataGenSource, RowRng};
 use flinkrs_state::storage::{CheckpointLocation, METADATA_FILE};
 
+mod common;
+
+use common::PATIENCE;
+
 const ROWS: u64 = 200_000;
 const KEYS: u64 = 10;
-/// A guard against a hang, not a synchronization.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// numbers → (number % 10, 1) → running count per key, at parallelism 2; the updates are
 /// collected. Checkpoints every 30 ms into `checkpoints` unless `checkpoints` is `None`.
@@ -20,21 +19,15 @@ fn counting_job(
     checkpoints: Option<&std::path::Path>,
     restore_from: Option<&std::path::Path>,
 ) -> (StreamExecutionEnvironment, CollectHandle<(u64, u64)>) {
-    let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(2).unwrap();
-    if let Some(checkpoints) = checkpoints {
-        env.set("execution.checkpointing.interval", "30 ms")
-            .unwrap();
-        env.set(
-            "execution.checkpointing.dir",
-            checkpoints.display().to_string(),
-        )
-        .unwrap();
-    }
-    if let Some(path) = restore_from {
-        env.set("execution.state-recovery.path", path.display().to_string())
-            .unwrap();
-    }
+    let restore_from = restore_from.map(|path| path.display().to_string());
+    let env = match checkpoints {
+        Some(checkpoints) => common::checkpointed(2, checkpoints, restore_from.as_deref()),
+        None => {
+            let env = StreamExecutionEnvironment::new();
+            env.set_parallelism(2).unwrap();
+            env
+        }
+    };
     let source =
         DataGenSource::new(ROWS, |index: u64, _: &mut RowRng| index).with_rows_per_second(100_000);
     let updates = env
@@ -83,20 +76,7 @@ fn a_savepoint_moved_to_another_folder_restores_the_job_exactly_once() {
     restored
         .execute("counts, from the moved savepoint")
         .unwrap();
-    let updates = collected.take();
-    let mut last: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut first_after_restore: BTreeMap<u64, u64> = BTreeMap::new();
-    for &(key, count) in &updates {
-        first_after_restore.entry(key).or_insert(count);
-        last.insert(key, count);
-    }
-    let expected: BTreeMap<u64, u64> = (0..KEYS).map(|key| (key, ROWS / KEYS)).collect();
-    assert_eq!(last, expected, "every record counted exactly once");
-    assert!(
-        first_after_restore.values().all(|&count| count > 1),
-        "the counts resumed from the savepoint's state: {first_after_restore:?}"
-    );
-    assert!((updates.len() as u64) < ROWS);
+    common::assert_resumed_exactly_once(&collected.take(), KEYS, ROWS);
 }
 
 #[test]

@@ -3,19 +3,18 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use flinkrs_api::prelude::*;
 use flinkrs_api::process::{KeyedContext, KeyedProcessFunction, RuntimeContext};
 use flinkrs_connectors::datagen::{DataGenSource, RowRng};
 use flinkrs_state::ValueState;
 
+mod common;
+
 const ROWS: u64 = 120_000;
 const KEYS: u64 = 8;
 /// After every row's timestamp: the timers fire at the end of input.
 const ALARM_AT: i64 = ROWS as i64 + 1_000;
-/// A guard against a hang, not a synchronization.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Counts each key's rows; the first row of a key sets an event-time timer, which reports
 /// the count when it fires. A key's timer is set once in the job's life: after a restore
@@ -61,27 +60,9 @@ impl KeyedProcessFunction<u64, u64, (u64, u64)> for CountThenAlarm {
 fn alarm_job(
     parallelism: usize,
     checkpoints: &Path,
-    restore_from: Option<&Path>,
+    restore_from: Option<&str>,
 ) -> (StreamExecutionEnvironment, CollectHandle<(u64, u64)>) {
-    let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(parallelism).unwrap();
-    env.set("execution.checkpointing.interval", "30 ms")
-        .unwrap();
-    // The checkpoint the first run completed outlives its cancel.
-    env.set(
-        "execution.checkpointing.externalized-checkpoint-retention",
-        "RETAIN_ON_CANCELLATION",
-    )
-    .unwrap();
-    env.set(
-        "execution.checkpointing.dir",
-        checkpoints.display().to_string(),
-    )
-    .unwrap();
-    if let Some(path) = restore_from {
-        env.set("execution.state-recovery.path", path.display().to_string())
-            .unwrap();
-    }
+    let env = common::checkpointed(parallelism, checkpoints, restore_from);
     let source =
         DataGenSource::new(ROWS, |index: u64, _: &mut RowRng| index).with_rows_per_second(60_000);
     let alarms = env
@@ -101,25 +82,12 @@ fn alarm_job(
 fn timers_set_before_a_checkpoint_fire_after_restores_at_two_and_at_three() {
     let checkpoints = tempfile::tempdir().unwrap();
     let (first, _) = alarm_job(2, checkpoints.path(), None);
-    let job = first.execute_async("alarms").unwrap();
-    let client = job.client();
-    job.completed_checkpoints()
-        .recv_timeout(PATIENCE)
-        .expect("a checkpoint completes");
-    job.cancel();
-    assert!(matches!(job.wait(), Err(Error::Cancelled)));
-    // The latest checkpoint: an earlier one may have been subsumed and deleted.
-    let checkpoint = client
-        .retained_checkpoint()
-        .expect("RETAIN_ON_CANCELLATION keeps the latest checkpoint");
+    let checkpoint = common::checkpoint_then_cancel(first.execute_async("alarms").unwrap());
+    let location = checkpoint.location.to_string();
 
     let expected: BTreeMap<u64, u64> = (0..KEYS).map(|key| (key, ROWS / KEYS)).collect();
     for parallelism in [2, 3] {
-        let (restored, collected) = alarm_job(
-            parallelism,
-            checkpoints.path(),
-            checkpoint.location.as_local(),
-        );
+        let (restored, collected) = alarm_job(parallelism, checkpoints.path(), Some(&location));
         restored.execute("alarms, restored").unwrap();
         let alarms = collected.take();
         assert_eq!(alarms.len() as u64, KEYS, "one alarm per key: {alarms:?}");
