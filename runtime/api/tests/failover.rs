@@ -237,13 +237,8 @@ fn a_failed_task_restarts_the_job_from_scratch_without_checkpoints_and_restarts_
     assert_eq!(values, (0..1_000).collect::<Vec<_>>());
 }
 
-#[test]
-fn the_job_fails_with_its_last_failure_once_the_restart_strategy_gives_up() {
-    let env = environment(&[
-        ("restart-strategy.type", "fixed-delay"),
-        ("restart-strategy.fixed-delay.attempts", "2"),
-        ("restart-strategy.fixed-delay.delay", "0 ms"),
-    ]);
+/// 0..10 through an operator that fails at 5 every time; returns what it shares with the test.
+fn cursed_at_five(env: &StreamExecutionEnvironment) -> Arc<Shared> {
     let shared = Arc::new(Shared::default());
     let operator_shared = Arc::clone(&shared);
     let when = FailWhen::AtValue {
@@ -255,6 +250,17 @@ fn the_job_fails_with_its_last_failure_once_the_restart_strategy_gives_up() {
             Failing::new(when, &operator_shared, None)
         })
         .discard();
+    shared
+}
+
+#[test]
+fn the_job_fails_with_its_last_failure_once_the_restart_strategy_gives_up() {
+    let env = environment(&[
+        ("restart-strategy.type", "fixed-delay"),
+        ("restart-strategy.fixed-delay.attempts", "2"),
+        ("restart-strategy.fixed-delay.delay", "0 ms"),
+    ]);
+    let shared = cursed_at_five(&env);
     let error = env.execute("always fails").unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -268,17 +274,7 @@ fn the_job_fails_with_its_last_failure_once_the_restart_strategy_gives_up() {
 #[test]
 fn without_a_restart_strategy_the_first_failure_is_the_jobs_error_unchanged() {
     let env = environment(&[("restart-strategy.type", "none")]);
-    let shared = Arc::new(Shared::default());
-    let operator_shared = Arc::clone(&shared);
-    let when = FailWhen::AtValue {
-        value: 5,
-        times: u32::MAX,
-    };
-    env.from_collection((0..10u64).collect())
-        .transform("Cursed", move |_| {
-            Failing::new(when, &operator_shared, None)
-        })
-        .discard();
+    let shared = cursed_at_five(&env);
     assert_eq!(
         env.execute("fails once").unwrap_err().to_string(),
         "operator 'Cursed' (subtask 1/1) failed: value 5 is cursed"
