@@ -103,14 +103,9 @@ impl<H> CheckpointCoordinator<H> {
         }
     }
 
-    /// Continues the numbering after `restored`, the checkpoint the job was restored from, as
-    /// Flink does, so a restored job never writes a `chk-<n>` that exists already.
-    pub fn continue_after(mut self, restored: CheckpointId) -> Self {
-        self.next_checkpoint = self.next_checkpoint.max(restored.0 + 1);
-        self
-    }
-
-    /// Takes over from an earlier attempt of the same job after a restart, as Flink's
+    /// Takes over from an earlier attempt of the same job after a restart (or, with nothing
+    /// retained, from the checkpoint a job restores from, so it never writes a `chk-<n>` that
+    /// exists already), as Flink's
     /// checkpoint id counter and completed-checkpoint store outlive a failover: numbering goes
     /// on at `next_checkpoint` (so no number is used twice, not even that of a checkpoint the
     /// failure aborted), and the checkpoints the earlier attempt retained, oldest first, stay

@@ -336,7 +336,7 @@ fn a_checkpoint_persisted_after_it_expired_is_discarded() {
 fn a_restored_job_numbers_its_checkpoints_after_the_one_it_restored() {
     let start = Instant::now();
     let mut coordinator: CheckpointCoordinator<String> =
-        CheckpointCoordinator::new(settings(0), tasks(), start).continue_after(CheckpointId(41));
+        CheckpointCoordinator::new(settings(0), tasks(), start).resume(CheckpointId(42), []);
     assert_eq!(coordinator.on_time(start + 10 * SECOND), vec![trigger(42)]);
 }
 

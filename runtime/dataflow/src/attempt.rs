@@ -228,7 +228,6 @@ pub(crate) fn start_attempt(
                 s3: S3Settings::from_config(config)?,
                 pending_savepoint: RefCell::new(None),
                 gauges: job.checkpoint_gauges.clone(),
-                in_flight: RefCell::new(None),
                 cancel: cancel.clone(),
                 completed: job.completed.clone(),
                 history: history.clone(),

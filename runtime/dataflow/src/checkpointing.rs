@@ -116,9 +116,7 @@ pub(crate) fn checkpoint_location(
     job_id: &str,
     checkpoint: CheckpointId,
 ) -> Result<CheckpointLocation> {
-    Ok(checkpoint_root(config)?
-        .join(job_id)
-        .join(&format!("chk-{}", checkpoint.0)))
+    Ok(checkpoint_root(config)?.checkpoint_folder(job_id, checkpoint.0))
 }
 
 /// Deletes the checkpoints job `job_id` retained, and its folder once empty: what retention
@@ -167,8 +165,6 @@ pub(crate) struct DriverContext {
     /// The savepoint asked for and not complete yet: at most one.
     pub pending_savepoint: RefCell<Option<PendingSavepoint>>,
     pub gauges: CheckpointGauges,
-    /// The checkpoint in flight: when it started, and the bytes its tasks wrote so far.
-    pub in_flight: RefCell<Option<(CheckpointId, Instant, u64)>>,
 }
 
 /// The job's checkpoint statistics, on the JobManager's job scope, over every attempt.
@@ -400,15 +396,9 @@ fn write_task_state(
     payload: &[u8],
 ) -> Result<TaskStateHandle, String> {
     let (storage, folder) = context.target(checkpoint);
-    let handle = storage
+    storage
         .write_task_state_in(&folder, key.vertex, key.subtask, payload)
-        .map_err(|e| e.to_string())?;
-    if let Some((in_flight, _, bytes)) = context.in_flight.borrow_mut().as_mut()
-        && *in_flight == checkpoint
-    {
-        *bytes += handle.length;
-    }
-    Ok(handle)
+        .map_err(|e| e.to_string())
 }
 
 /// A client asked for a savepoint: it is taken as soon as no checkpoint is in flight, into
@@ -468,13 +458,13 @@ fn carry_out(
     finishing: &mut Finishing,
     mut actions: Vec<Action<TaskStateHandle>>,
 ) -> Option<Error> {
+    // The size of the checkpoint persisted last: its tasks' state, from its handles.
+    let mut persisted_size = 0;
     while !actions.is_empty() {
         let mut next = Vec::new();
         for action in actions {
             match action {
                 Action::TriggerCheckpoint { checkpoint } => {
-                    *context.in_flight.borrow_mut() = Some((checkpoint, Instant::now(), 0));
-                    context.gauges.in_progress.set(1);
                     let kind = SnapshotKind::Checkpoint;
                     next.extend(trigger(context, coordinator, finishing, checkpoint, kind));
                 }
@@ -489,6 +479,10 @@ fn carry_out(
                     checkpoint,
                     acknowledgements,
                 } => {
+                    persisted_size = acknowledgements
+                        .iter()
+                        .map(|(_, handle)| handle.length)
+                        .sum();
                     let metadata = CheckpointMetadata {
                         job_id: context.job_id.clone(),
                         checkpoint: checkpoint.0,
@@ -511,14 +505,13 @@ fn carry_out(
                         continue;
                     }
                     tracing::info!(checkpoint = checkpoint.0, "checkpoint complete");
-                    if let Some((_, started, bytes)) = context.in_flight.borrow_mut().take() {
-                        let gauges = &context.gauges;
-                        gauges.in_progress.set(0);
-                        gauges.completed.set(gauges.completed.get() + 1);
+                    let gauges = &context.gauges;
+                    gauges.completed.set(gauges.completed.get() + 1);
+                    gauges.last_size.set(persisted_size as i64);
+                    if let Some(completed) = coordinator.completed().last() {
                         gauges
                             .last_duration
-                            .set(started.elapsed().as_millis() as i64);
-                        gauges.last_size.set(bytes as i64);
+                            .set(completed.duration.as_millis() as i64);
                     }
                     let _ = context.completed.send(CompletedCheckpoint {
                         checkpoint,
@@ -539,11 +532,8 @@ fn carry_out(
                         continue;
                     }
                     tracing::warn!(checkpoint = checkpoint.0, %reason, "checkpoint aborted");
-                    if context.in_flight.borrow_mut().take().is_some() {
-                        let gauges = &context.gauges;
-                        gauges.in_progress.set(0);
-                        gauges.failed.set(gauges.failed.get() + 1);
-                    }
+                    let gauges = &context.gauges;
+                    gauges.failed.set(gauges.failed.get() + 1);
                 }
                 Action::Discard { checkpoint } => discard(context, checkpoint),
                 Action::FailJob { reason } => {
@@ -553,6 +543,8 @@ fn carry_out(
         }
         actions = next;
     }
+    let in_progress = coordinator.pending().is_some();
+    context.gauges.in_progress.set(i64::from(in_progress));
     None
 }
 

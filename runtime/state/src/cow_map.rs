@@ -197,11 +197,6 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         entries
     }
 
-    /// Every entry, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        (0..SHARDS).flat_map(move |shard| self.table(shard).iter().map(|(key, value)| (key, value)))
-    }
-
     /// The table as it is now, for a checkpoint: O(shards), whatever the number of entries.
     pub fn freeze(&mut self) -> Frozen<K, V> {
         let shards = self

@@ -61,8 +61,12 @@ pub fn checkpoint_then_cancel(job: RunningJob) -> CompletedCheckpoint {
 /// Checks the running counts a restored counting job collected, `updates` of `(key, count)`
 /// over `keys` keys and `rows` rows in all: every key ends at exactly `rows / keys`, the
 /// counts resumed from restored state (a key's first update is above 1), and the rows before
-/// the checkpoint were not replayed.
-pub fn assert_resumed_exactly_once(updates: &[(u64, u64)], keys: u64, rows: u64) {
+/// the checkpoint were not replayed. Returns each key's first count after the restore.
+pub fn assert_resumed_exactly_once(
+    updates: &[(u64, u64)],
+    keys: u64,
+    rows: u64,
+) -> std::collections::BTreeMap<u64, u64> {
     let mut last = std::collections::BTreeMap::new();
     let mut first_after_restore = std::collections::BTreeMap::new();
     for &(key, count) in updates {
@@ -80,4 +84,5 @@ pub fn assert_resumed_exactly_once(updates: &[(u64, u64)], keys: u64, rows: u64)
         (updates.len() as u64) < rows,
         "records before the checkpoint were not replayed"
     );
+    first_after_restore
 }

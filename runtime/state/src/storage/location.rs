@@ -105,6 +105,12 @@ impl CheckpointLocation {
         }
     }
 
+    /// The folder of checkpoint `checkpoint` of job `job_id` under this root, in Flink's
+    /// layout: `<root>/<job-id>/chk-<n>`.
+    pub fn checkpoint_folder(&self, job_id: &str, checkpoint: u64) -> Self {
+        self.join(job_id).join(&format!("chk-{checkpoint}"))
+    }
+
     /// The local path, for a location on the local filesystem.
     pub fn as_local(&self) -> Option<&Path> {
         match self {

@@ -100,7 +100,7 @@ impl CheckpointStorage {
 
     /// `<root>/<job-id>/chk-<n>`.
     pub fn checkpoint_location(&self, job_id: &str, checkpoint: u64) -> CheckpointLocation {
-        self.root.join(job_id).join(&format!("chk-{checkpoint}"))
+        self.root.checkpoint_folder(job_id, checkpoint)
     }
 
     /// Writes one task's state for a checkpoint; returns its handle for `_metadata`.
