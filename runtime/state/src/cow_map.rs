@@ -43,7 +43,7 @@ impl<K, V> Default for Shard<K, V> {
 /// A hash map from keys to state values with an O(shards) [`freeze`](Self::freeze).
 #[derive(Clone, Debug)]
 pub struct CowMap<K, V> {
-    shards: Vec<Shard<K, V>>,
+    shards: Box<[Shard<K, V>; SHARDS]>,
     len: usize,
     hasher: FixedState,
 }
@@ -51,7 +51,7 @@ pub struct CowMap<K, V> {
 impl<K, V> Default for CowMap<K, V> {
     fn default() -> Self {
         CowMap {
-            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            shards: Box::new(std::array::from_fn(|_| Shard::default())),
             len: 0,
             hasher: FixedState::default(),
         }
@@ -104,17 +104,28 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         }
     }
 
-    /// The shard's table, to write: a shard a frozen copy still holds is copied first.
+    /// The shard's table, to write: a shard a frozen copy still holds is copied first. The
+    /// common case, an owned shard, stays small enough to inline into every lookup.
     #[inline]
     fn table_mut(&mut self, shard: usize) -> &mut HashTable<(K, V)> {
+        if let Shard::Shared(_) = self.shards[shard] {
+            self.take_back(shard);
+        }
+        match &mut self.shards[shard] {
+            Shard::Owned(table) => table,
+            Shard::Shared(_) => unreachable!("the shard was made owned above"),
+        }
+    }
+
+    /// Makes a shared shard owned: taken back whole when no frozen copy holds it any more,
+    /// else copied. Once per shard after a checkpoint.
+    #[cold]
+    #[inline(never)]
+    fn take_back(&mut self, shard: usize) {
         let slot = &mut self.shards[shard];
         if let Shard::Shared(shared) = slot {
             let table = std::mem::take(shared);
             *slot = Shard::Owned(Arc::try_unwrap(table).unwrap_or_else(|arc| (*arc).clone()));
-        }
-        match slot {
-            Shard::Owned(table) => table,
-            Shard::Shared(_) => unreachable!("the shard was made owned above"),
         }
     }
 
@@ -184,7 +195,7 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
     /// Takes every entry out, in no particular order.
     pub fn drain(&mut self) -> Vec<(K, V)> {
         let mut entries = Vec::with_capacity(self.len);
-        for shard in &mut self.shards {
+        for shard in self.shards.iter_mut() {
             match std::mem::take(shard) {
                 Shard::Owned(table) => entries.extend(table),
                 Shard::Shared(table) => match Arc::try_unwrap(table) {
