@@ -6,6 +6,9 @@
 //! depends on it.
 
 pub mod cli;
+pub mod jobmanager;
 pub mod logging;
+pub mod rpc;
 pub mod run;
 pub mod stop;
+pub mod taskmanager;

@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::cluster_options::CLUSTER_OPTIONS;
 use crate::error::{Error, Result};
 use crate::key_group::DEFAULT_MAX_PARALLELISM;
 
@@ -28,6 +29,8 @@ pub enum OptionType {
     RestartStrategy,
     /// One of [`ExternalizedCheckpointRetention`]'s names.
     CheckpointRetention,
+    /// A TCP port, 0 to 65535 (0: pick a free one).
+    Port,
 }
 
 /// A declared configuration option.
@@ -528,13 +531,25 @@ fn validate(option: &ConfigOption, value: &str) -> std::result::Result<(), Strin
         OptionType::CheckpointRetention => {
             value.parse::<ExternalizedCheckpointRetention>().map(|_| ())
         }
+        OptionType::Port => match value.trim().parse::<u16>() {
+            Ok(_) => Ok(()),
+            _ => Err(format!(
+                "'{value}' is not a port; use a number from 0 to 65535"
+            )),
+        },
         OptionType::Text => Ok(()),
     }
 }
 
 /// Looks up a declared option.
 pub fn find_option(key: &str) -> Option<&'static ConfigOption> {
-    OPTIONS.iter().find(|option| option.key == key)
+    all_options().find(|option| option.key == key)
+}
+
+/// Every declared option: the job's ([`OPTIONS`]) and the cluster's processes'
+/// ([`CLUSTER_OPTIONS`]).
+pub fn all_options() -> impl Iterator<Item = &'static ConfigOption> {
+    OPTIONS.iter().chain(CLUSTER_OPTIONS)
 }
 
 /// Validated key/value configuration.
@@ -558,7 +573,7 @@ impl Configuration {
             .find(|(old, _)| *old == key)
             .map_or(key, |(_, current)| current);
         let option = find_option(key).ok_or_else(|| {
-            let known: Vec<&str> = OPTIONS.iter().map(|option| option.key).collect();
+            let known: Vec<&str> = all_options().map(|option| option.key).collect();
             Error::config(
                 key,
                 format!("unknown key; known keys are: {}", known.join(", ")),
@@ -584,6 +599,11 @@ impl Configuration {
     /// Every explicitly set entry, in key order.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// A text option as set, or its default (an option of type [`OptionType::Text`]).
+    pub fn text(&self, key: &str) -> &str {
+        self.raw(key)
     }
 
     fn raw(&self, key: &str) -> &str {

@@ -10,6 +10,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub mod cluster_options;
 pub mod config;
 pub mod element;
 pub mod error;

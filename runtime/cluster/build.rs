@@ -1,0 +1,37 @@
+//! Generates the control plane's gRPC services (issue 9) from their declaration below. The
+//! messages are Rust structs with prost derives (`src/rpc/messages.rs`), so no `.proto` file
+//! and no protoc are needed.
+
+use tonic_build::manual::{Builder, Method, Service};
+
+fn method(name: &str, route: &str, input: &str, output: &str) -> Method {
+    Method::builder()
+        .name(name)
+        .route_name(route)
+        .input_type(format!("crate::rpc::messages::{input}"))
+        .output_type(format!("crate::rpc::messages::{output}"))
+        .codec_path("tonic_prost::ProstCodec")
+        .build()
+}
+
+fn main() {
+    let jobmanager = Service::builder()
+        .name("JobManager")
+        .package("flinkrs.control")
+        .comment("The JobManager's side of the control plane: what TaskManagers call.")
+        .method(method(
+            "register_task_manager",
+            "RegisterTaskManager",
+            "TaskManagerRegistration",
+            "RegistrationSuccess",
+        ))
+        .method(method(
+            "heartbeat",
+            "Heartbeat",
+            "TaskManagerHeartbeat",
+            "HeartbeatReply",
+        ))
+        .build();
+    Builder::new().compile(&[jobmanager]);
+    println!("cargo:rerun-if-changed=build.rs");
+}

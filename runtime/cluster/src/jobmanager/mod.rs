@@ -1,0 +1,208 @@
+//! The JobManager process (`flinkrs jobmanager`): it takes the registrations and heartbeats of
+//! TaskManagers on its control plane (gRPC on `jobmanager.rpc.port`), keeps their slots in
+//! its [`ResourceManager`], and counts a TaskManager as lost after `heartbeat.timeout` without
+//! a heartbeat.
+//!
+//! [`JobManager::start`] runs it on the calling tokio runtime and returns a handle, so the
+//! same code serves the `jobmanager` command, `flinkrs local` (a JobManager and TaskManagers
+//! in one process) and tests.
+
+pub mod resource_manager;
+mod service;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use flinkrs_core::Configuration;
+use flinkrs_core::cluster_options::{JOBMANAGER_BIND_HOST, JOBMANAGER_RPC_PORT};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use self::resource_manager::{RegisteredTaskManager, ResourceManager};
+use self::service::JobManagerService;
+use crate::rpc::jobmanager::job_manager_server::JobManagerServer;
+
+/// The flinkrs version every TaskManager must run to register.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What the JobManager's service and its handle share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Identifies this run of the JobManager.
+    pub session: String,
+    pub heartbeat_interval: Duration,
+    pub heartbeat_timeout: Duration,
+    resource_manager: Mutex<ResourceManager>,
+    /// How many TaskManagers are registered; changes whenever one registers or is lost.
+    membership: watch::Sender<usize>,
+}
+
+impl Shared {
+    pub(crate) fn resource_manager(&self) -> MutexGuard<'_, ResourceManager> {
+        // A panic while holding the lock leaves a consistent map: take it anyway.
+        self.resource_manager
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn membership_changed(&self, resource_manager: &ResourceManager) {
+        self.membership
+            .send_replace(resource_manager.task_managers().count());
+    }
+}
+
+/// A running JobManager.
+#[derive(Debug)]
+pub struct JobManager {
+    rpc_address: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    monitor: JoinHandle<()>,
+}
+
+impl JobManager {
+    /// Binds the control plane on `jobmanager.bind-host`:`jobmanager.rpc.port` and starts
+    /// serving it and watching heartbeats on the current tokio runtime.
+    pub async fn start(config: &Configuration) -> anyhow::Result<JobManager> {
+        let bind = format!(
+            "{}:{}",
+            config.text(JOBMANAGER_BIND_HOST),
+            config.port(JOBMANAGER_RPC_PORT)
+        );
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .with_context(|| {
+                format!(
+                    "the JobManager cannot listen on {bind} (set {JOBMANAGER_BIND_HOST} and \
+                 {JOBMANAGER_RPC_PORT})"
+                )
+            })?;
+        let rpc_address = listener.local_addr()?;
+        let (membership, _) = watch::channel(0);
+        let shared = Arc::new(Shared {
+            session: session_id(),
+            heartbeat_interval: config.heartbeat_interval(),
+            heartbeat_timeout: config.heartbeat_timeout(),
+            resource_manager: Mutex::new(ResourceManager::new(VERSION)),
+            membership,
+        });
+        let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+        let service = JobManagerServer::new(JobManagerService {
+            shared: Arc::clone(&shared),
+        });
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    async {
+                        let _ = shutdown_signal.await;
+                    },
+                ),
+        );
+        let monitor = tokio::spawn(watch_heartbeats(Arc::clone(&shared)));
+        tracing::info!(
+            %rpc_address, session = %shared.session,
+            heartbeat_interval = ?shared.heartbeat_interval,
+            heartbeat_timeout = ?shared.heartbeat_timeout,
+            "JobManager started"
+        );
+        Ok(JobManager {
+            rpc_address,
+            shared,
+            shutdown: Some(shutdown),
+            server,
+            monitor,
+        })
+    }
+
+    /// The address the control plane listens on (with the port picked, if it was 0).
+    pub fn rpc_address(&self) -> SocketAddr {
+        self.rpc_address
+    }
+
+    /// This run's session id.
+    pub fn session(&self) -> &str {
+        &self.shared.session
+    }
+
+    /// The registered TaskManagers now, by resource id.
+    pub fn task_managers(&self) -> Vec<RegisteredTaskManager> {
+        self.shared
+            .resource_manager()
+            .task_managers()
+            .cloned()
+            .collect()
+    }
+
+    /// Slots over every registered TaskManager: (total, free).
+    pub fn slots(&self) -> (usize, usize) {
+        let resource_manager = self.shared.resource_manager();
+        (
+            resource_manager.slots_total(),
+            resource_manager.slots_available(),
+        )
+    }
+
+    /// Follows how many TaskManagers are registered: it changes when one registers or is
+    /// lost.
+    pub fn membership(&self) -> watch::Receiver<usize> {
+        self.shared.membership.subscribe()
+    }
+
+    /// Stops serving and waits until the control plane is closed.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.monitor.abort();
+        (&mut self.server)
+            .await
+            .context("the JobManager's control plane stopped abnormally")?
+            .context("the JobManager's control plane failed")?;
+        tracing::info!(rpc_address = %self.rpc_address, "JobManager stopped");
+        Ok(())
+    }
+}
+
+impl Drop for JobManager {
+    fn drop(&mut self) {
+        self.monitor.abort();
+        self.server.abort();
+    }
+}
+
+/// Removes TaskManagers that have been silent for longer than `heartbeat.timeout`, checking
+/// several times per timeout so a loss is noticed soon after it is due.
+async fn watch_heartbeats(shared: Arc<Shared>) {
+    let period =
+        (shared.heartbeat_timeout / 5).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let mut resource_manager = shared.resource_manager();
+        let lost = resource_manager.expire(Instant::now(), shared.heartbeat_timeout);
+        if lost.is_empty() {
+            continue;
+        }
+        for task_manager in &lost {
+            tracing::warn!(
+                resource_id = %task_manager.resource_id,
+                rpc_address = %task_manager.rpc_address,
+                silent_for = ?task_manager.silent_for,
+                "TaskManager lost: no heartbeat within heartbeat.timeout ({:?})",
+                shared.heartbeat_timeout
+            );
+        }
+        shared.membership_changed(&resource_manager);
+    }
+}
+
+/// A fresh id for a run of the JobManager: 32 hex digits, as Flink's ids.
+fn session_id() -> String {
+    flinkrs_core::JobId::generate().to_string()
+}

@@ -1,0 +1,131 @@
+//! The TaskManager process (`flinkrs taskmanager --jobmanager HOST:PORT`): it registers its
+//! slots at the JobManager and keeps sending heartbeats with its slot report.
+//!
+//! A registration that fails (the JobManager is not up yet, or the address is wrong) is
+//! retried with a growing delay, from `cluster.registration.initial-timeout` doubling up to
+//! `cluster.registration.max-timeout`, and every failure is logged with the address tried. A
+//! JobManager that answers no heartbeat for `heartbeat.timeout`, or that no longer knows this
+//! TaskManager (it restarted), is registered with again.
+//!
+//! [`TaskManager::start`] runs it on the calling tokio runtime and returns a handle, so the
+//! same code serves the `taskmanager` command, `flinkrs local` and tests.
+
+mod hardware;
+mod registration;
+
+use std::time::Duration;
+
+use flinkrs_core::Configuration;
+use flinkrs_core::cluster_options::{
+    REGISTRATION_INITIAL_TIMEOUT, REGISTRATION_MAX_TIMEOUT, TASKMANAGER_DATA_PORT,
+    TASKMANAGER_HOST, TASKMANAGER_RESOURCE_ID, TASKMANAGER_RPC_PORT,
+};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::jobmanager::VERSION;
+use crate::rpc::messages::TaskManagerRegistration;
+
+/// Where a TaskManager stands with its JobManager.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskManagerState {
+    /// Not registered yet, or registering again; `attempts` have failed so far.
+    Registering { attempts: u32 },
+    /// Registered with the JobManager run `jobmanager_session`, for the `registrations`-th
+    /// time since the TaskManager started.
+    Registered {
+        jobmanager_session: String,
+        registrations: u32,
+    },
+    /// Shut down.
+    Stopped,
+}
+
+/// How a TaskManager finds and greets its JobManager.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    /// The JobManager's control plane, `host:port`.
+    pub jobmanager: String,
+    pub registration: TaskManagerRegistration,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Used until the JobManager sends its own.
+    pub heartbeat_timeout: Duration,
+}
+
+/// A running TaskManager.
+#[derive(Debug)]
+pub struct TaskManager {
+    resource_id: String,
+    state: watch::Receiver<TaskManagerState>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl TaskManager {
+    /// Starts registering at `jobmanager` (`host:port`) with `taskmanager.numberOfTaskSlots`
+    /// slots, on the current tokio runtime.
+    pub fn start(config: &Configuration, jobmanager: &str) -> TaskManager {
+        let host = match config.text(TASKMANAGER_HOST) {
+            "" => hardware::host_name(),
+            host => host.to_owned(),
+        };
+        let resource_id = match config.text(TASKMANAGER_RESOURCE_ID) {
+            "" => format!(
+                "{host}-{}",
+                &flinkrs_core::JobId::generate().to_string()[..6]
+            ),
+            id => id.to_owned(),
+        };
+        let settings = Settings {
+            jobmanager: jobmanager.to_owned(),
+            registration: TaskManagerRegistration {
+                resource_id: resource_id.clone(),
+                rpc_address: format!("{host}:{}", config.port(TASKMANAGER_RPC_PORT)),
+                data_address: format!("{host}:{}", config.port(TASKMANAGER_DATA_PORT)),
+                slots: u32::try_from(config.slots_per_task_manager()).unwrap_or(u32::MAX),
+                cpu_cores: hardware::cpu_cores(),
+                physical_memory_bytes: hardware::physical_memory_bytes(),
+                version: VERSION.to_owned(),
+            },
+            initial_backoff: config.duration_of(REGISTRATION_INITIAL_TIMEOUT),
+            max_backoff: config.duration_of(REGISTRATION_MAX_TIMEOUT),
+            heartbeat_timeout: config.heartbeat_timeout(),
+        };
+        let (state_sender, state) = watch::channel(TaskManagerState::Registering { attempts: 0 });
+        let (shutdown, shutdown_signal) = watch::channel(false);
+        tracing::info!(
+            %resource_id, jobmanager, slots = settings.registration.slots,
+            "TaskManager started"
+        );
+        let task = tokio::spawn(registration::run(settings, state_sender, shutdown_signal));
+        TaskManager {
+            resource_id,
+            state,
+            shutdown,
+            task,
+        }
+    }
+
+    pub fn resource_id(&self) -> &str {
+        &self.resource_id
+    }
+
+    /// Follows where the TaskManager stands with its JobManager.
+    pub fn state(&self) -> watch::Receiver<TaskManagerState> {
+        self.state.clone()
+    }
+
+    /// Stops registering and sending heartbeats, and waits until it has.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        let _ = (&mut self.task).await;
+        tracing::info!(resource_id = %self.resource_id, "TaskManager stopped");
+    }
+}
+
+impl Drop for TaskManager {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
