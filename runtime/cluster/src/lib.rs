@@ -6,6 +6,7 @@
 //! depends on it.
 
 pub mod cli;
+pub mod config_file;
 pub mod jobmanager;
 pub mod logging;
 pub mod rpc;
