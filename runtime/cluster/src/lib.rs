@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config_file;
 pub mod jobmanager;
 pub mod logging;
+pub mod process;
 pub mod rpc;
 pub mod run;
 pub mod stop;
