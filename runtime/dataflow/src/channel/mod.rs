@@ -11,7 +11,8 @@
 //! - [`ChannelReceiver`], held by the consumer's input task, which waits on all its input
 //!   channels *and* its mailbox at once through a [`WaitSet`].
 //!
-//! [`local`] implements both in memory, for subtasks in the same process.
+//! [`local`] implements both in memory, for subtasks in the same process; [`remote`] over TCP,
+//! for subtasks on two TaskManagers.
 //!
 //! # Credits
 //!
@@ -66,6 +67,7 @@
 //!   JobMaster, which fails the job over; the task only learns that its neighbour is gone.
 
 pub mod local;
+pub mod remote;
 
 use std::time::Instant;
 
