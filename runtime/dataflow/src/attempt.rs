@@ -24,6 +24,7 @@ use crate::job_client::JobControl;
 use crate::job_graph::JobGraph;
 use crate::metrics::{JobMetricGroup, TaskMetricGroup};
 use crate::partition::BatchBounds;
+use crate::placement::TaskPlacement;
 use crate::restore::RestoredState;
 use crate::task::{CancelToken, TaskAcknowledgement, TaskMetrics, TaskRunner, mailbox};
 
@@ -88,6 +89,19 @@ pub(crate) fn start_attempt(
     restored: Option<&RestoredState>,
     history: CheckpointHistory,
 ) -> Result<Attempt> {
+    start_placed_attempt(job, attempt_number, restored, history, None)
+}
+
+/// Starts the subtasks of attempt `attempt_number` that `placement` puts in this process
+/// (every subtask without a placement), with channels to the others over the network.
+/// A placed attempt takes no checkpoints yet: the JobManager's coordinator will drive them.
+pub(crate) fn start_placed_attempt(
+    job: &JobContext,
+    attempt_number: u32,
+    restored: Option<&RestoredState>,
+    history: CheckpointHistory,
+    placement: Option<&TaskPlacement>,
+) -> Result<Attempt> {
     let config = &job.config;
     let graph = &job.graph;
     let job_graph = &job.job_graph;
@@ -96,10 +110,11 @@ pub(crate) fn start_attempt(
         max_bytes: config.batch_max_bytes(),
     };
     let cancel = CancelToken::default();
-    let mut endpoints = ExchangeEndpoints::create(graph, job_graph, config.channel_capacity())?;
+    let mut endpoints =
+        ExchangeEndpoints::create_placed(graph, job_graph, config.channel_capacity(), placement)?;
     // Batch mode takes no checkpoints (architecture decision 11).
     let settings = CheckpointSettings::from_config(config)
-        .filter(|_| config.runtime_mode() == RuntimeMode::Streaming);
+        .filter(|_| config.runtime_mode() == RuntimeMode::Streaming && placement.is_none());
     // With checkpoints, tasks stay for the final checkpoint once their input ended.
     let (input_ended, input_ended_reports) = crossbeam_channel::unbounded();
     // With periodic checkpoints, this attempt's driver collects its tasks' snapshots; no
@@ -120,6 +135,9 @@ pub(crate) fn start_attempt(
     let mut task_groups = Vec::new();
     for (vertex_index, vertex) in job_graph.vertices.iter().enumerate() {
         for subtask in 0..vertex.parallelism {
+            if placement.is_some_and(|placement| !placement.is_local(vertex_index, subtask)) {
+                continue;
+            }
             let task_group = job.job_metrics.task_group(
                 vertex.name.clone(),
                 SubtaskIndex(subtask),

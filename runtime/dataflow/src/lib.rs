@@ -81,11 +81,13 @@ pub mod operator;
 pub mod operator_ids;
 pub mod output;
 pub mod partition;
+pub mod placement;
 pub mod restart_strategy;
 pub mod restore;
 pub mod schedule;
 pub mod source;
 pub mod task;
+pub mod task_executor;
 pub mod timers;
 pub mod type_ops;
 

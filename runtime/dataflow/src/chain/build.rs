@@ -11,6 +11,7 @@ use crate::job_graph::JobGraph;
 use crate::metrics::{OperatorIoMetrics, TaskMetricGroup};
 use crate::operator::{OperatorSnapshot, TaskInfo};
 use crate::partition::{BatchBounds, PartitionerKind};
+use crate::placement::TaskPlacement;
 use crate::restore::RestoredState;
 use crate::task::{CancelToken, OutputMetrics};
 use crate::type_ops::AnyBox;
@@ -25,8 +26,21 @@ pub struct ExchangeEndpoints {
 }
 
 impl ExchangeEndpoints {
-    /// Creates the bounded channels of every edge between two vertices.
+    /// Creates the bounded channels of every edge between two vertices, all local.
     pub fn create(graph: &StreamGraph, job_graph: &JobGraph, capacity: usize) -> Result<Self> {
+        Self::create_placed(graph, job_graph, capacity, None)
+    }
+
+    /// Creates the channels of every edge between two vertices as `placement` places the
+    /// subtasks: local between two subtasks of this process, one half of a remote channel
+    /// between one of this process and one of another TaskManager, and none between two
+    /// elsewhere. Without a placement, every subtask is here.
+    pub fn create_placed(
+        graph: &StreamGraph,
+        job_graph: &JobGraph,
+        capacity: usize,
+        placement: Option<&TaskPlacement>,
+    ) -> Result<Self> {
         let mut endpoints = ExchangeEndpoints {
             senders: HashMap::new(),
             receivers: HashMap::new(),
@@ -40,7 +54,8 @@ impl ExchangeEndpoints {
             let batch_type = upstream.slot_type(&slot).ok_or_else(|| {
                 Error::InvalidJob(format!("'{}' has no output '{slot:?}'", upstream.name))
             })?;
-            let upstream_parallelism = job_graph.vertices[edge.source.0 as usize].parallelism;
+            let source_vertex = edge.source.0 as usize;
+            let upstream_parallelism = job_graph.vertices[source_vertex].parallelism;
             let target_vertex = edge.target.0 as usize;
             let downstream_parallelism = job_graph.vertices[target_vertex].parallelism;
             let receivers = endpoints
@@ -49,16 +64,47 @@ impl ExchangeEndpoints {
                 .or_insert_with(|| (0..downstream_parallelism).map(|_| Vec::new()).collect());
             let mut senders: Vec<Vec<AnyBox>> =
                 (0..upstream_parallelism).map(|_| Vec::new()).collect();
-            for (upstream_subtask, subtask_senders) in senders.iter_mut().enumerate() {
-                if edge.partitioner == PartitionerKind::Forward {
-                    let (sender, receiver) = batch_type.channel(capacity);
-                    subtask_senders.push(sender);
-                    receivers[upstream_subtask].push(receiver);
+            for (producer, subtask_senders) in senders.iter_mut().enumerate() {
+                let consumers = if edge.partitioner == PartitionerKind::Forward {
+                    producer..producer + 1
                 } else {
-                    for downstream_receivers in receivers.iter_mut() {
+                    0..downstream_parallelism
+                };
+                for consumer in consumers {
+                    let Some(placement) = placement else {
                         let (sender, receiver) = batch_type.channel(capacity);
                         subtask_senders.push(sender);
-                        downstream_receivers.push(receiver);
+                        receivers[consumer].push(receiver);
+                        continue;
+                    };
+                    let here = (
+                        placement.is_local(source_vertex, producer),
+                        placement.is_local(target_vertex, consumer),
+                    );
+                    let channel = placement.channel(edge_index, producer, consumer);
+                    match here {
+                        (true, true) => {
+                            let (sender, receiver) = batch_type.channel(capacity);
+                            subtask_senders.push(sender);
+                            receivers[consumer].push(receiver);
+                        }
+                        (true, false) => {
+                            let peer =
+                                placement.location(target_vertex, consumer).ok_or_else(|| {
+                                    Error::InvalidJob(format!("no TaskManager runs {channel}"))
+                                })?;
+                            subtask_senders.push(batch_type.remote_sender(
+                                &placement.network,
+                                channel,
+                                peer,
+                            )?);
+                        }
+                        (false, true) => receivers[consumer].push(batch_type.remote_receiver(
+                            &placement.network,
+                            channel,
+                            capacity,
+                        )?),
+                        (false, false) => {}
                     }
                 }
             }
