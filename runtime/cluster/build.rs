@@ -31,7 +31,23 @@ fn main() {
             "TaskManagerHeartbeat",
             "HeartbeatReply",
         ))
+        .method(method("tasks_ended", "TasksEnded", "TasksEnded", "Ack"))
+        .method(method("submit_job", "SubmitJob", "JobSpec", "JobSubmitted"))
+        .method(method(
+            "job_status",
+            "JobStatus",
+            "JobRef",
+            "JobStatusReply",
+        ))
+        .method(method("cancel_job", "CancelJob", "JobRef", "Ack"))
         .build();
-    Builder::new().compile(&[jobmanager]);
+    let taskmanager = Service::builder()
+        .name("TaskManager")
+        .package("flinkrs.control")
+        .comment("The TaskManager's side of the control plane: what the JobManager calls.")
+        .method(method("submit_tasks", "SubmitTasks", "Deployment", "Ack"))
+        .method(method("cancel_tasks", "CancelTasks", "JobRef", "Ack"))
+        .build();
+    Builder::new().compile(&[jobmanager, taskmanager]);
     println!("cargo:rerun-if-changed=build.rs");
 }

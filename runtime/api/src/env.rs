@@ -5,11 +5,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use flinkrs_core::config::{MAX_PARALLELISM, PARALLELISM_DEFAULT, RUNTIME_MODE};
-use flinkrs_core::{Batch, Configuration, Data, Result, RuntimeMode};
+use flinkrs_core::{Batch, Configuration, Data, Error, Result, RuntimeMode};
 use flinkrs_dataflow::graph::SourceBuilder;
 use flinkrs_dataflow::job_graph::JobGraph;
 use flinkrs_dataflow::{
-    JobListener, JobResult, LocalExecutor, RunningJob, SourceFunction, StreamGraph, TaskInfo,
+    JobListener, JobResult, LocalExecutor, PipelineExecutor, RunningJob, SourceFunction,
+    StreamGraph, TaskInfo,
 };
 
 use crate::source::CollectionSource;
@@ -51,6 +52,7 @@ impl StreamExecutionEnvironment {
             config,
             nodes: Vec::new(),
             job_listeners: Vec::new(),
+            executor: None,
         };
         StreamExecutionEnvironment {
             graph: Rc::new(RefCell::new(graph)),
@@ -156,13 +158,32 @@ impl StreamExecutionEnvironment {
     /// Runs the job on an in-process cluster and waits for it to finish. `pipeline.name`
     /// overrides `job_name` when set.
     pub fn execute(&self, job_name: &str) -> Result<JobResult> {
-        LocalExecutor::new(self.stream_graph(job_name)).execute()
+        let graph = self.stream_graph(job_name);
+        match graph.executor.clone() {
+            Some(executor) => executor.execute(graph),
+            None => LocalExecutor::new(graph).execute(),
+        }
+    }
+
+    /// Runs the program's job with `executor` instead of the in-process local cluster: how
+    /// the processes of a cluster run the same program (a JobManager schedules its job, a
+    /// TaskManager runs its share of it).
+    pub fn set_executor(&self, executor: Arc<dyn PipelineExecutor>) {
+        self.graph.borrow_mut().executor = Some(executor);
     }
 
     /// Starts the job on an in-process cluster and returns at once: the [`RunningJob`]
     /// cancels it, sends checkpoint commands to its tasks, and waits for its result.
     pub fn execute_async(&self, job_name: &str) -> Result<RunningJob> {
-        LocalExecutor::new(self.stream_graph(job_name)).start()
+        let graph = self.stream_graph(job_name);
+        if graph.executor.is_some() {
+            return Err(Error::InvalidJob(
+                "execute_async runs a job on the in-process local cluster only; use execute \
+                 with another executor"
+                    .to_owned(),
+            ));
+        }
+        LocalExecutor::new(graph).start()
     }
 }
 

@@ -72,6 +72,7 @@ fn a_job_placed_on_two_task_managers_gives_the_local_results() {
                 job_id,
                 attempt: 0,
                 locations,
+                own_address: network.address().to_string(),
                 network: Arc::clone(network),
             };
             let tasks = deploy(graph, &placement, &MetricRegistry::new()).unwrap();

@@ -133,7 +133,7 @@ pub struct RunArgs {
 }
 
 /// Whether the job ended because it was cancelled.
-fn is_cancelled(error: &anyhow::Error) -> bool {
+pub(crate) fn is_cancelled(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<flinkrs_core::Error>(),

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config_file;
+pub mod job_spec;
 pub mod jobmanager;
 pub mod logging;
 pub mod process;

@@ -10,7 +10,9 @@ use std::future::Future;
 
 use anyhow::Context as _;
 use flinkrs_core::Configuration;
-use flinkrs_core::cluster_options::JOBMANAGER_BIND_HOST;
+use flinkrs_core::cluster_options::{
+    JOBMANAGER_BIND_HOST, TASKMANAGER_BIND_HOST, TASKMANAGER_HOST,
+};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::jobmanager::JobManager;
@@ -61,7 +63,7 @@ pub fn run_taskmanager(config: &Configuration, jobmanager: Option<&str>) -> anyh
     let jobmanager = jobmanager.map_or_else(|| config.jobmanager_rpc_address(), str::to_owned);
     runtime("taskmanager-io")?.block_on(async {
         let stop = stop_signal()?;
-        let task_manager = TaskManager::start(config, &jobmanager);
+        let task_manager = TaskManager::start(config, &jobmanager).await?;
         eprintln!(
             "TaskManager {} started with {} slots: registering at the JobManager at {jobmanager}",
             task_manager.resource_id(),
@@ -78,16 +80,23 @@ pub fn run_taskmanager(config: &Configuration, jobmanager: Option<&str>) -> anyh
 /// loopback unless `jobmanager.bind-host` says otherwise.
 pub fn run_local(config: &Configuration, task_managers: u32) -> anyhow::Result<()> {
     let mut config = config.clone();
-    if config.get(JOBMANAGER_BIND_HOST).is_none() {
-        config.set(JOBMANAGER_BIND_HOST, "127.0.0.1")?;
+    for key in [
+        JOBMANAGER_BIND_HOST,
+        TASKMANAGER_BIND_HOST,
+        TASKMANAGER_HOST,
+    ] {
+        if config.get(key).is_none() {
+            config.set(key, "127.0.0.1")?;
+        }
     }
     runtime("local-io")?.block_on(async {
         let stop = stop_signal()?;
         let jobmanager = JobManager::start(&config).await?;
         let address = format!("127.0.0.1:{}", jobmanager.rpc_address().port());
-        let members: Vec<_> = (0..task_managers)
-            .map(|_| TaskManager::start(&config, &address))
-            .collect();
+        let mut members = Vec::new();
+        for _ in 0..task_managers {
+            members.push(TaskManager::start(&config, &address).await?);
+        }
         eprintln!(
             "Local cluster started: a JobManager on {} and {task_managers} TaskManagers with {} \
              slots each",

@@ -61,6 +61,20 @@ pub fn run_example_with(
     request: &RunRequest,
     prepare: impl FnOnce(&StreamExecutionEnvironment),
 ) -> anyhow::Result<String> {
+    let result = run_request(request, prepare)?;
+    let mut summary = summary(&result);
+    if let Some(output) = &request.output {
+        summary.push_str(&format!("\nOutput committed to '{}'.", output.display()));
+    }
+    Ok(summary)
+}
+
+/// Runs a built-in example with `prepare` called on its environment first (to register job
+/// listeners, or to run it with another executor), and returns the job's result.
+pub fn run_request(
+    request: &RunRequest,
+    prepare: impl FnOnce(&StreamExecutionEnvironment),
+) -> anyhow::Result<JobResult> {
     let Some(example) = flinkrs_jobs::find(&request.example) else {
         let names: Vec<&str> = flinkrs_jobs::JOBS.iter().map(|e| e.name).collect();
         bail!(
@@ -89,13 +103,7 @@ pub fn run_example_with(
         output: request.output.clone(),
         records_per_second: request.records_per_second,
     };
-    let result =
-        (example.run)(&env, &options).with_context(|| format!("job '{}' failed", example.name))?;
-    let mut summary = summary(&result);
-    if let Some(output) = &request.output {
-        summary.push_str(&format!("\nOutput committed to '{}'.", output.display()));
-    }
-    Ok(summary)
+    (example.run)(&env, &options).with_context(|| format!("job '{}' failed", example.name))
 }
 
 /// Checks before the job starts that `--output` is a folder the job can write, creating it

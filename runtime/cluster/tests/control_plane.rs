@@ -18,6 +18,7 @@ fn config(entries: &[(&str, &str)]) -> Configuration {
         ("jobmanager.bind-host", "127.0.0.1"),
         ("jobmanager.rpc.port", "0"),
         ("taskmanager.host", "127.0.0.1"),
+        ("taskmanager.bind-host", "127.0.0.1"),
         ("heartbeat.interval", "50 ms"),
         ("heartbeat.timeout", "500 ms"),
         ("cluster.registration.initial-timeout", "20 ms"),
@@ -70,14 +71,18 @@ async fn task_managers_register_their_slots_and_are_lost_when_they_stop() {
             ("taskmanager.resource-id", "tm-a"),
         ]),
         &address,
-    );
+    )
+    .await
+    .unwrap();
     let second = TaskManager::start(
         &config(&[
             ("taskmanager.numberOfTaskSlots", "3"),
             ("taskmanager.resource-id", "tm-b"),
         ]),
         &address,
-    );
+    )
+    .await
+    .unwrap();
     assert_eq!(registered(&first, jobmanager.session()).await, 1);
     assert_eq!(registered(&second, jobmanager.session()).await, 1);
     wait_for(&mut membership, "two TaskManagers", |count| *count == 2).await;
@@ -115,7 +120,7 @@ async fn a_task_manager_retries_until_its_job_manager_is_up_and_registers_again_
         .unwrap()
         .port();
     let address = format!("127.0.0.1:{port}");
-    let task_manager = TaskManager::start(&config(&[]), &address);
+    let task_manager = TaskManager::start(&config(&[]), &address).await.unwrap();
     let mut state = task_manager.state();
     wait_for(
         &mut state,

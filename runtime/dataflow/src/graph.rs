@@ -6,6 +6,7 @@ use flinkrs_core::{Configuration, NodeId, OperatorId, Result};
 
 use crate::batch::StreamBatch;
 use crate::chain::OperatorLink;
+use crate::executor::JobResult;
 use crate::guard::guarded;
 use crate::input::Input;
 use crate::job_client::JobListener;
@@ -199,6 +200,16 @@ pub struct StreamGraph {
     pub nodes: Vec<StreamNode>,
     /// Told when the job is submitted (Flink's `registerJobListener`).
     pub job_listeners: Vec<Arc<dyn JobListener>>,
+    /// Runs the job instead of the in-process local cluster (Flink's `PipelineExecutor`):
+    /// in a cluster, the JobManager's scheduler, or a TaskManager's share of the job.
+    pub executor: Option<Arc<dyn PipelineExecutor>>,
+}
+
+/// What runs a program's job when it calls `execute` (Flink's `PipelineExecutor`). Every
+/// process of a cluster runs the same program; what `execute` does there is its executor's.
+pub trait PipelineExecutor: Send + Sync {
+    /// Runs the job of `graph` and waits for its end.
+    fn execute(&self, graph: StreamGraph) -> Result<JobResult>;
 }
 
 impl StreamGraph {

@@ -94,7 +94,7 @@ pub mod type_ops;
 pub use batch::{BatchBuilder, StreamBatch};
 pub use checkpointing::CompletedCheckpoint;
 pub use executor::{JobResult, LocalExecutor, NodeMetrics, RunningJob};
-pub use graph::{NodeKind, OutputSlot, StreamEdge, StreamGraph, StreamNode};
+pub use graph::{NodeKind, OutputSlot, PipelineExecutor, StreamEdge, StreamGraph, StreamNode};
 pub use input::{ControlInput, Input};
 pub use job_client::{JobClient, JobListener, JobStatus};
 pub use job_graph::{JobEdge, JobGraph, JobVertex};

@@ -18,7 +18,10 @@ pub struct TaskPlacement {
     /// Per vertex (in JobGraph order), per subtask: the data address (`host:port`) of the
     /// TaskManager that runs it.
     pub locations: Vec<Vec<String>>,
-    /// This TaskManager's data plane; its address is how its own subtasks are recognized.
+    /// This TaskManager's data address as the locations write it (what it advertises, which
+    /// may differ from the address it binds): how its own subtasks are recognized.
+    pub own_address: String,
+    /// This TaskManager's data plane.
     pub network: Arc<NetworkEnvironment>,
 }
 
@@ -44,14 +47,9 @@ impl TaskPlacement {
         }
     }
 
-    /// This TaskManager's data address, as the locations write it.
-    fn own_address(&self) -> String {
-        self.network.address().to_string()
-    }
-
     /// Whether subtask `subtask` of vertex `vertex` runs here.
     pub fn is_local(&self, vertex: usize, subtask: usize) -> bool {
-        self.location(vertex, subtask) == Some(self.own_address().as_str())
+        self.location(vertex, subtask) == Some(self.own_address.as_str())
     }
 
     /// The data address of the TaskManager running subtask `subtask` of vertex `vertex`.

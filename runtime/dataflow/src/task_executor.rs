@@ -3,16 +3,19 @@
 //! job builds (architecture decision 10), with local channels between them and remote ones
 //! to the subtasks of other TaskManagers.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use flinkrs_core::{Error, Result};
 
 use crate::attempt::{Attempt, AttemptOutcome, JobContext, start_placed_attempt};
 use crate::checkpointing::{CheckpointGauges, CheckpointHistory};
-use crate::graph::StreamGraph;
+use crate::executor::{JobResult, job_metrics};
+use crate::graph::{PipelineExecutor, StreamGraph};
 use crate::job_client::JobControl;
-use crate::job_graph::build_job_graph;
-use crate::metrics::MetricRegistry;
+use crate::job_graph::{JobGraph, build_job_graph};
+use crate::metrics::{JobManagerJobMetricGroup, JobMetricGroup, MetricRegistry};
 use crate::placement::TaskPlacement;
 
 /// The subtasks of one attempt of a job that run in this process.
@@ -20,6 +23,12 @@ pub struct DeployedTasks {
     attempt: Attempt,
     control: Arc<JobControl>,
     task_count: usize,
+    started: Instant,
+    graph: StreamGraph,
+    job_graph: JobGraph,
+    registry: Arc<MetricRegistry>,
+    job_metrics: JobMetricGroup,
+    unreported: JobManagerJobMetricGroup,
 }
 
 /// Starts the subtasks `placement` puts in this process, one thread each, registering their
@@ -30,6 +39,7 @@ pub fn deploy(
     placement: &TaskPlacement,
     registry: &Arc<MetricRegistry>,
 ) -> Result<DeployedTasks> {
+    let started = Instant::now();
     let job_graph = build_job_graph(&graph, placement.job_id)?;
     placement.check(&job_graph)?;
     let task_count = job_graph
@@ -46,18 +56,17 @@ pub fn deploy(
     let job_metrics = registry.job_group(placement.job_id, job_graph.job_name.clone());
     // Checkpoint statistics are the JobManager's: kept out of this process's registry.
     let unreported = MetricRegistry::new();
-    let checkpoint_gauges = CheckpointGauges::register(
-        &unreported.jobmanager_job_group(placement.job_id, job_graph.job_name.clone()),
-    );
+    let unreported = unreported.jobmanager_job_group(placement.job_id, job_graph.job_name.clone());
+    let checkpoint_gauges = CheckpointGauges::register(&unreported);
     let (acknowledge, _) = crossbeam_channel::unbounded();
     let (completed, _) = crossbeam_channel::unbounded();
     let control = Arc::new(JobControl::new());
     let job = JobContext {
         job_id: placement.job_id,
-        graph,
-        job_graph,
+        graph: graph.clone(),
+        job_graph: job_graph.clone(),
         config,
-        job_metrics,
+        job_metrics: job_metrics.clone(),
         control: Arc::clone(&control),
         checkpoint_gauges,
         acknowledge,
@@ -74,6 +83,12 @@ pub fn deploy(
         attempt,
         control,
         task_count,
+        started,
+        graph,
+        job_graph,
+        registry: Arc::clone(registry),
+        job_metrics,
+        unreported,
     })
 }
 
@@ -91,10 +106,72 @@ impl DeployedTasks {
     /// Waits for every subtask here to end: `Ok` when all finished, [`Error::Cancelled`]
     /// when they were cancelled, or the first failure.
     pub fn wait(self) -> Result<()> {
-        match self.attempt.wait().0 {
-            AttemptOutcome::Finished => Ok(()),
+        self.wait_for_result().map(|_| ())
+    }
+
+    /// Waits as [`wait`](Self::wait) does, and reports what the subtasks here did: their
+    /// records and metrics.
+    pub fn wait_for_result(self) -> Result<JobResult> {
+        let outcome = self.attempt.wait().0;
+        let metrics = job_metrics(&self.registry, &self.job_metrics, &self.unreported);
+        self.job_metrics.close();
+        match outcome {
+            AttemptOutcome::Finished => Ok(JobResult::build(
+                &self.graph,
+                &self.job_graph,
+                self.job_graph.job_id,
+                self.started.elapsed(),
+                metrics,
+                Vec::new(),
+                1,
+                0,
+            )),
             AttemptOutcome::Cancelled => Err(Error::Cancelled),
             AttemptOutcome::Failed(error) => Err(error),
         }
+    }
+}
+
+/// Runs a program's job as one TaskManager's share of it: the subtasks `placement` puts
+/// here. [`cancel`](Self::cancel) stops them, also before they started.
+pub struct PlacedExecutor {
+    placement: TaskPlacement,
+    registry: Arc<MetricRegistry>,
+    cancelled: AtomicBool,
+    running: Mutex<Option<Arc<JobControl>>>,
+}
+
+impl PlacedExecutor {
+    pub fn new(placement: TaskPlacement, registry: Arc<MetricRegistry>) -> Self {
+        PlacedExecutor {
+            placement,
+            registry,
+            cancelled: AtomicBool::new(false),
+            running: Mutex::new(None),
+        }
+    }
+
+    /// Cancels the subtasks here: those running, or those about to start.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(control) = running.as_ref() {
+            control.cancel();
+        }
+    }
+}
+
+impl PipelineExecutor for PlacedExecutor {
+    fn execute(&self, graph: StreamGraph) -> Result<JobResult> {
+        let tasks = deploy(graph, &self.placement, &self.registry)?;
+        {
+            let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+            *running = Some(Arc::clone(&tasks.control));
+        }
+        // A cancel between the deployment and the line above: its flag is set first.
+        if self.cancelled.load(Ordering::SeqCst) {
+            tasks.cancel();
+        }
+        tasks.wait_for_result()
     }
 }

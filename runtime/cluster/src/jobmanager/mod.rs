@@ -7,7 +7,9 @@
 //! same code serves the `jobmanager` command, `flinkrs local` (a JobManager and TaskManagers
 //! in one process) and tests.
 
+pub mod jobs;
 pub mod resource_manager;
+mod scheduler;
 mod service;
 
 use std::net::SocketAddr;
@@ -15,14 +17,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use flinkrs_core::Configuration;
 use flinkrs_core::cluster_options::{JOBMANAGER_BIND_HOST, JOBMANAGER_RPC_PORT};
+use flinkrs_core::{Configuration, JobId};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use self::jobs::{JobEntry, JobStatus, Jobs};
 pub use self::resource_manager::{RegisteredTaskManager, ResourceManager};
+use self::scheduler::ClusterExecutor;
 use self::service::JobManagerService;
+use crate::job_spec::request_of;
 use crate::rpc::jobmanager::job_manager_server::JobManagerServer;
+use crate::rpc::messages::JobSpec;
 
 /// The flinkrs version every TaskManager must run to register.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -37,6 +43,7 @@ pub(crate) struct Shared {
     resource_manager: Mutex<ResourceManager>,
     /// How many TaskManagers are registered; changes whenever one registers or is lost.
     membership: watch::Sender<usize>,
+    pub jobs: Jobs,
 }
 
 impl Shared {
@@ -88,6 +95,7 @@ impl JobManager {
             heartbeat_timeout: config.heartbeat_timeout(),
             resource_manager: Mutex::new(ResourceManager::new(VERSION)),
             membership,
+            jobs: Jobs::default(),
         });
         let (shutdown, shutdown_signal) = oneshot::channel::<()>();
         let service = JobManagerServer::new(JobManagerService {
@@ -153,6 +161,35 @@ impl JobManager {
         self.shared.membership.subscribe()
     }
 
+    /// Submits a job: its program runs on a thread of its own, with this JobManager's
+    /// scheduler as its executor. Returns the job's id.
+    pub fn submit(&self, spec: JobSpec) -> anyhow::Result<JobId> {
+        submit(&self.shared, spec, tokio::runtime::Handle::current())
+    }
+
+    /// A job's entry: its status, failure and records.
+    pub fn job(&self, job_id: JobId) -> Option<JobEntry> {
+        self.shared.jobs.get(&job_id.to_string())
+    }
+
+    /// Waits until the job has ended (or `timeout`), and returns its entry.
+    pub async fn wait_for_job(&self, job_id: JobId, timeout: Duration) -> Option<JobEntry> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut ticks = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            let job = self.job(job_id)?;
+            if job.status.is_terminal() || tokio::time::Instant::now() >= deadline {
+                return Some(job);
+            }
+            ticks.tick().await;
+        }
+    }
+
+    /// Cancels a job; `false` if there is no such job.
+    pub async fn cancel(&self, job_id: JobId) -> bool {
+        cancel_job(&self.shared, &job_id.to_string()).await
+    }
+
     /// Stops serving and waits until the control plane is closed.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(shutdown) = self.shutdown.take() {
@@ -189,7 +226,9 @@ async fn watch_heartbeats(shared: Arc<Shared>) {
         if lost.is_empty() {
             continue;
         }
+        drop(resource_manager);
         for task_manager in &lost {
+            shared.jobs.task_manager_lost(&task_manager.resource_id);
             tracing::warn!(
                 resource_id = %task_manager.resource_id,
                 rpc_address = %task_manager.rpc_address,
@@ -198,11 +237,75 @@ async fn watch_heartbeats(shared: Arc<Shared>) {
                 shared.heartbeat_timeout
             );
         }
-        shared.membership_changed(&resource_manager);
+        shared.membership_changed(&shared.resource_manager());
     }
+}
+
+/// Submits `spec` (see [`JobManager::submit`]).
+pub(crate) fn submit(
+    shared: &Arc<Shared>,
+    spec: JobSpec,
+    runtime: tokio::runtime::Handle,
+) -> anyhow::Result<JobId> {
+    if flinkrs_jobs::find(&spec.example).is_none() {
+        let names: Vec<&str> = flinkrs_jobs::JOBS.iter().map(|e| e.name).collect();
+        anyhow::bail!(
+            "unknown example '{}'; the examples are: {}",
+            spec.example,
+            names.join(", ")
+        );
+    }
+    let job_id = JobId::generate();
+    let job = job_id.to_string();
+    shared.jobs.add(&job, &spec.example);
+    let executor = Arc::new(ClusterExecutor {
+        shared: Arc::clone(shared),
+        job_id,
+        spec: spec.clone(),
+        runtime,
+    });
+    let shared = Arc::clone(shared);
+    std::thread::Builder::new()
+        .name(format!("job {job}"))
+        .spawn(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::run::run_request(&request_of(&spec), |env| {
+                    env.set_executor(executor);
+                })
+            }))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the job's thread panicked")));
+            let (status, failure, records) = match outcome {
+                Ok(result) => (
+                    JobStatus::Finished,
+                    None,
+                    (result.records_in(), result.records_out()),
+                ),
+                Err(error) if crate::cli::is_cancelled(&error) => {
+                    (JobStatus::Canceled, None, (0, 0))
+                }
+                Err(error) => (JobStatus::Failed, Some(format!("{error:#}")), (0, 0)),
+            };
+            tracing::info!(%job, status = status.name(), failure = ?failure, "job ended");
+            shared.jobs.ended(&job, status, failure, records);
+        })
+        .context("cannot start the job's thread")?;
+    Ok(job_id)
+}
+
+/// Cancels the job `job` on every TaskManager that runs a share of it.
+pub(crate) async fn cancel_job(shared: &Shared, job: &str) -> bool {
+    let Some(addresses) = shared.jobs.request_cancel(job) else {
+        return false;
+    };
+    for address in addresses {
+        if let Err(error) = scheduler::cancel(&address, job).await {
+            tracing::warn!(%job, %address, %error, "cannot cancel the job's tasks");
+        }
+    }
+    true
 }
 
 /// A fresh id for a run of the JobManager: 32 hex digits, as Flink's ids.
 fn session_id() -> String {
-    flinkrs_core::JobId::generate().to_string()
+    JobId::generate().to_string()
 }

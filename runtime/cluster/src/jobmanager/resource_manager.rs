@@ -15,8 +15,20 @@ pub struct RegisteredTaskManager {
     pub registered_at: Instant,
     /// When its latest heartbeat (or its registration) arrived.
     pub last_heartbeat: Instant,
-    /// Its slots as its latest heartbeat reported them.
+    /// Its slots, and the job each is allocated to: the JobManager's record, which
+    /// allocations change; the TaskManager's heartbeats report their own view.
     pub slots: Vec<SlotStatus>,
+}
+
+/// A slot allocated to a job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllocatedSlot {
+    pub resource_id: String,
+    /// The TaskManager's control plane.
+    pub rpc_address: String,
+    /// The TaskManager's data plane.
+    pub data_address: String,
+    pub index: u32,
 }
 
 impl RegisteredTaskManager {
@@ -124,19 +136,56 @@ impl ResourceManager {
         Ok(())
     }
 
-    /// Takes a heartbeat, with its slot report.
+    /// Takes a heartbeat.
     pub fn heartbeat(
         &mut self,
-        heartbeat: TaskManagerHeartbeat,
+        heartbeat: &TaskManagerHeartbeat,
         now: Instant,
     ) -> Result<(), HeartbeatRefused> {
         let task_manager = self
             .task_managers
             .get_mut(&heartbeat.resource_id)
-            .ok_or(HeartbeatRefused::UnknownTaskManager(heartbeat.resource_id))?;
+            .ok_or_else(|| HeartbeatRefused::UnknownTaskManager(heartbeat.resource_id.clone()))?;
         task_manager.last_heartbeat = now;
-        task_manager.slots = heartbeat.slots;
         Ok(())
+    }
+
+    /// Allocates `count` free slots to `job`, filling TaskManagers in resource-id order, or
+    /// none if fewer are free.
+    pub fn allocate(&mut self, job: &str, count: usize) -> Option<Vec<AllocatedSlot>> {
+        if self.slots_available() < count {
+            return None;
+        }
+        let mut allocated = Vec::with_capacity(count);
+        for task_manager in self.task_managers.values_mut() {
+            for slot in &mut task_manager.slots {
+                if allocated.len() == count {
+                    return Some(allocated);
+                }
+                if slot.job_id.is_empty() {
+                    slot.job_id = job.to_owned();
+                    allocated.push(AllocatedSlot {
+                        resource_id: task_manager.registration.resource_id.clone(),
+                        rpc_address: task_manager.registration.rpc_address.clone(),
+                        data_address: task_manager.registration.data_address.clone(),
+                        index: slot.index,
+                    });
+                }
+            }
+        }
+        Some(allocated)
+    }
+
+    /// Frees every slot allocated to `job`.
+    pub fn release(&mut self, job: &str) {
+        for slot in self
+            .task_managers
+            .values_mut()
+            .flat_map(|task_manager| &mut task_manager.slots)
+            .filter(|slot| slot.job_id == job)
+        {
+            slot.job_id.clear();
+        }
     }
 
     /// Removes and returns every TaskManager silent for longer than `timeout`.
@@ -196,32 +245,40 @@ mod tests {
         }
     }
 
-    fn heartbeat(resource_id: &str, busy: &[u32], slots: u32) -> TaskManagerHeartbeat {
+    fn heartbeat(resource_id: &str) -> TaskManagerHeartbeat {
         TaskManagerHeartbeat {
             resource_id: resource_id.to_owned(),
             jobmanager_session: "s".to_owned(),
-            slots: (0..slots)
-                .map(|index| SlotStatus {
-                    index,
-                    job_id: if busy.contains(&index) {
-                        "job".to_owned()
-                    } else {
-                        String::new()
-                    },
-                })
-                .collect(),
+            slots: Vec::new(),
         }
     }
 
     #[test]
-    fn registered_task_managers_add_their_slots() {
+    fn registered_task_managers_add_their_slots_and_jobs_take_them_in_order() {
         let now = Instant::now();
         let mut rm = ResourceManager::new("1.0");
         rm.register(registration("tm-1", 2), now).unwrap();
         rm.register(registration("tm-2", 3), now).unwrap();
         assert_eq!((rm.slots_total(), rm.slots_available()), (5, 5));
-        rm.heartbeat(heartbeat("tm-2", &[0, 2], 3), now).unwrap();
-        assert_eq!((rm.slots_total(), rm.slots_available()), (5, 3));
+        let taken: Vec<_> = rm
+            .allocate("job-a", 3)
+            .unwrap()
+            .into_iter()
+            .map(|slot| (slot.resource_id, slot.index, slot.data_address))
+            .collect();
+        assert_eq!(
+            taken,
+            [
+                ("tm-1".to_owned(), 0, "tm-1:6121".to_owned()),
+                ("tm-1".to_owned(), 1, "tm-1:6121".to_owned()),
+                ("tm-2".to_owned(), 0, "tm-2:6121".to_owned()),
+            ]
+        );
+        assert_eq!((rm.slots_total(), rm.slots_available()), (5, 2));
+        assert_eq!(rm.allocate("job-b", 3), None, "only two are free");
+        assert_eq!(rm.slots_available(), 2);
+        rm.release("job-a");
+        assert_eq!(rm.slots_available(), 5);
         let ids: Vec<_> = rm
             .task_managers()
             .map(|tm| tm.registration.resource_id.as_str())
@@ -234,7 +291,7 @@ mod tests {
         let now = Instant::now();
         let mut rm = ResourceManager::new("1.0");
         rm.register(registration("tm-1", 2), now).unwrap();
-        rm.heartbeat(heartbeat("tm-1", &[0, 1], 2), now).unwrap();
+        rm.allocate("job", 2).unwrap();
         assert_eq!(rm.slots_available(), 0);
         rm.register(registration("tm-1", 4), now).unwrap();
         assert_eq!((rm.slots_total(), rm.slots_available()), (4, 4));
@@ -247,7 +304,7 @@ mod tests {
         let mut rm = ResourceManager::new("1.0");
         rm.register(registration("tm-1", 1), start).unwrap();
         rm.register(registration("tm-2", 1), start).unwrap();
-        rm.heartbeat(heartbeat("tm-2", &[], 1), start + Duration::from_secs(40))
+        rm.heartbeat(&heartbeat("tm-2"), start + Duration::from_secs(40))
             .unwrap();
         assert_eq!(rm.expire(start + timeout, timeout), []);
         let lost = rm.expire(start + Duration::from_secs(51), timeout);
@@ -262,7 +319,7 @@ mod tests {
         assert_eq!(rm.slots_total(), 1);
         // A lost TaskManager's next heartbeat is refused: it must register again.
         assert_eq!(
-            rm.heartbeat(heartbeat("tm-1", &[], 1), start + Duration::from_secs(52)),
+            rm.heartbeat(&heartbeat("tm-1"), start + Duration::from_secs(52)),
             Err(HeartbeatRefused::UnknownTaskManager("tm-1".to_owned()))
         );
     }

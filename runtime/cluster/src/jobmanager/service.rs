@@ -9,7 +9,8 @@ use super::Shared;
 use super::resource_manager::RegistrationRefused;
 use crate::rpc::jobmanager::job_manager_server::JobManager;
 use crate::rpc::messages::{
-    HeartbeatReply, RegistrationSuccess, TaskManagerHeartbeat, TaskManagerRegistration,
+    Ack, HeartbeatReply, JobRef, JobSpec, JobStatusReply, JobSubmitted, RegistrationSuccess,
+    TaskManagerHeartbeat, TaskManagerRegistration, TasksEnded,
 };
 
 #[derive(Debug)]
@@ -66,11 +67,71 @@ impl JobManager for JobManagerService {
         }
         self.shared
             .resource_manager()
-            .heartbeat(heartbeat, Instant::now())
+            .heartbeat(&heartbeat, Instant::now())
             .map_err(|refused| Status::not_found(refused.to_string()))?;
         Ok(Response::new(HeartbeatReply {
             jobmanager_session: self.shared.session.clone(),
         }))
+    }
+
+    async fn tasks_ended(&self, request: Request<TasksEnded>) -> Result<Response<Ack>, Status> {
+        let report = request.into_inner();
+        let (job, resource_id) = (report.job_id.clone(), report.resource_id.clone());
+        if !self.shared.jobs.report(report) {
+            tracing::debug!(%job, %resource_id, "a report for a job that is not running");
+        }
+        Ok(Response::new(Ack {}))
+    }
+
+    async fn submit_job(
+        &self,
+        request: Request<JobSpec>,
+    ) -> Result<Response<JobSubmitted>, Status> {
+        let job_id = super::submit(
+            &self.shared,
+            request.into_inner(),
+            tokio::runtime::Handle::current(),
+        )
+        .map_err(|error| Status::invalid_argument(format!("{error:#}")))?;
+        Ok(Response::new(JobSubmitted {
+            job_id: job_id.to_string(),
+        }))
+    }
+
+    async fn job_status(
+        &self,
+        request: Request<JobRef>,
+    ) -> Result<Response<JobStatusReply>, Status> {
+        self.job_status(&request.into_inner().job_id)
+            .map(Response::new)
+    }
+
+    async fn cancel_job(&self, request: Request<JobRef>) -> Result<Response<Ack>, Status> {
+        let job = request.into_inner().job_id;
+        if super::cancel_job(&self.shared, &job).await {
+            Ok(Response::new(Ack {}))
+        } else {
+            Err(Status::not_found(format!("there is no job {job}")))
+        }
+    }
+}
+
+impl JobManagerService {
+    fn job_status(&self, job_id: &str) -> Result<JobStatusReply, Status> {
+        let job = self
+            .shared
+            .jobs
+            .get(job_id)
+            .ok_or_else(|| Status::not_found(format!("there is no job {job_id}")))?;
+        Ok(JobStatusReply {
+            job_id: job_id.to_owned(),
+            name: job.name,
+            status: job.status.name().to_owned(),
+            failure: job.failure.unwrap_or_default(),
+            records_in: job.records_in,
+            records_out: job.records_out,
+            duration_ms: job.duration.map_or(0, millis),
+        })
     }
 }
 

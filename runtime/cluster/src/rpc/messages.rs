@@ -72,3 +72,126 @@ pub struct HeartbeatReply {
     #[prost(string, tag = "1")]
     pub jobmanager_session: String,
 }
+
+/// What every process of a job turns into the same program: a built-in job and its options,
+/// with the job's configuration (`key=value` properties, Flink's keys).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct JobSpec {
+    /// The built-in job (`flinkrs examples`).
+    #[prost(string, tag = "1")]
+    pub example: String,
+    /// `--input`, empty for the job's built-in data.
+    #[prost(string, tag = "2")]
+    pub input: String,
+    /// `--output`, empty to print the results.
+    #[prost(string, tag = "3")]
+    pub output: String,
+    /// `--rate`, 0 for unthrottled.
+    #[prost(uint64, tag = "4")]
+    pub records_per_second: u64,
+    /// The job's configuration as `key=value` properties.
+    #[prost(string, repeated, tag = "5")]
+    pub properties: Vec<String>,
+}
+
+/// The TaskManagers running each subtask of one vertex, by subtask index: their data
+/// addresses.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct VertexLocations {
+    #[prost(string, repeated, tag = "1")]
+    pub subtasks: Vec<String>,
+}
+
+/// The JobManager deploys a job's subtasks: the TaskManager builds the job from `spec` and
+/// starts the subtasks `locations` put at its data address.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Deployment {
+    /// The job's id, 32 hex digits.
+    #[prost(string, tag = "1")]
+    pub job_id: String,
+    #[prost(uint32, tag = "2")]
+    pub attempt: u32,
+    #[prost(message, optional, tag = "3")]
+    pub spec: Option<JobSpec>,
+    /// Per vertex, in JobGraph order.
+    #[prost(message, repeated, tag = "4")]
+    pub locations: Vec<VertexLocations>,
+    /// The JobManager session that deploys: reports go back to it.
+    #[prost(string, tag = "5")]
+    pub jobmanager_session: String,
+}
+
+/// Names a job.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct JobRef {
+    #[prost(string, tag = "1")]
+    pub job_id: String,
+}
+
+/// An empty answer.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Ack {}
+
+/// How a TaskManager's subtasks of a job ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
+pub enum TasksOutcome {
+    Finished = 0,
+    Cancelled = 1,
+    Failed = 2,
+}
+
+/// Records counted at one node of the job over a TaskManager's subtasks.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct NodeRecords {
+    #[prost(uint32, tag = "1")]
+    pub node: u32,
+    #[prost(uint64, tag = "2")]
+    pub records_in: u64,
+    #[prost(uint64, tag = "3")]
+    pub records_out: u64,
+}
+
+/// A TaskManager tells the JobManager that its subtasks of a job have all ended.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TasksEnded {
+    #[prost(string, tag = "1")]
+    pub resource_id: String,
+    #[prost(string, tag = "2")]
+    pub job_id: String,
+    #[prost(uint32, tag = "3")]
+    pub attempt: u32,
+    #[prost(enumeration = "TasksOutcome", tag = "4")]
+    pub outcome: i32,
+    /// The failure, when the outcome is `Failed`.
+    #[prost(string, tag = "5")]
+    pub failure: String,
+    #[prost(message, repeated, tag = "6")]
+    pub nodes: Vec<NodeRecords>,
+}
+
+/// A job submitted by a client (`flinkrs run -m`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct JobSubmitted {
+    #[prost(string, tag = "1")]
+    pub job_id: String,
+}
+
+/// A job's status, with Flink's names (`RUNNING`, `FINISHED`, …).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct JobStatusReply {
+    #[prost(string, tag = "1")]
+    pub job_id: String,
+    #[prost(string, tag = "2")]
+    pub name: String,
+    #[prost(string, tag = "3")]
+    pub status: String,
+    /// Why the job failed, when it did.
+    #[prost(string, tag = "4")]
+    pub failure: String,
+    #[prost(uint64, tag = "5")]
+    pub records_in: u64,
+    #[prost(uint64, tag = "6")]
+    pub records_out: u64,
+    #[prost(uint64, tag = "7")]
+    pub duration_ms: u64,
+}

@@ -10,21 +10,28 @@
 //! [`TaskManager::start`] runs it on the calling tokio runtime and returns a handle, so the
 //! same code serves the `taskmanager` command, `flinkrs local` and tests.
 
+mod deployments;
 mod hardware;
 mod registration;
 
 use std::time::Duration;
 
 use flinkrs_core::Configuration;
+use std::sync::Arc;
+
+use anyhow::Context as _;
 use flinkrs_core::cluster_options::{
-    REGISTRATION_INITIAL_TIMEOUT, REGISTRATION_MAX_TIMEOUT, TASKMANAGER_DATA_PORT,
-    TASKMANAGER_HOST, TASKMANAGER_RESOURCE_ID, TASKMANAGER_RPC_PORT,
+    REGISTRATION_INITIAL_TIMEOUT, REGISTRATION_MAX_TIMEOUT, TASKMANAGER_BIND_HOST,
+    TASKMANAGER_DATA_PORT, TASKMANAGER_HOST, TASKMANAGER_RESOURCE_ID, TASKMANAGER_RPC_PORT,
 };
+use flinkrs_dataflow::channel::remote::NetworkEnvironment;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use self::deployments::{DeploymentService, Deployments};
 use crate::jobmanager::VERSION;
 use crate::rpc::messages::TaskManagerRegistration;
+use crate::rpc::taskmanager::task_manager_server::TaskManagerServer;
 
 /// Where a TaskManager stands with its JobManager.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,19 +67,38 @@ pub struct TaskManager {
     state: watch::Receiver<TaskManagerState>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
 impl TaskManager {
-    /// Starts registering at `jobmanager` (`host:port`) with `taskmanager.numberOfTaskSlots`
-    /// slots, on the current tokio runtime.
-    pub fn start(config: &Configuration, jobmanager: &str) -> TaskManager {
+    /// Listens on `taskmanager.bind-host` for the JobManager's calls (`taskmanager.rpc.port`)
+    /// and other TaskManagers' records (`taskmanager.data.port`), then starts registering at
+    /// `jobmanager` (`host:port`) with `taskmanager.numberOfTaskSlots` slots, on the current
+    /// tokio runtime.
+    pub async fn start(config: &Configuration, jobmanager: &str) -> anyhow::Result<TaskManager> {
         let host = match config.text(TASKMANAGER_HOST) {
             "" => hardware::host_name(),
             host => host.to_owned(),
         };
+        let bind_host = config.text(TASKMANAGER_BIND_HOST);
+        let rpc_bind = format!("{bind_host}:{}", config.port(TASKMANAGER_RPC_PORT));
+        let listener = tokio::net::TcpListener::bind(&rpc_bind)
+            .await
+            .with_context(|| {
+                format!(
+                    "the TaskManager cannot listen on {rpc_bind} (set {TASKMANAGER_BIND_HOST} \
+                     and {TASKMANAGER_RPC_PORT})"
+                )
+            })?;
+        let rpc_port = listener.local_addr()?.port();
+        let network = Arc::new(NetworkEnvironment::start(&format!(
+            "{bind_host}:{}",
+            config.port(TASKMANAGER_DATA_PORT)
+        ))?);
+        let data_port = network.address().port();
         let resource_id = match config.text(TASKMANAGER_RESOURCE_ID) {
             "" => format!(
-                "{host}-{}",
+                "{host}:{rpc_port}-{}",
                 &flinkrs_core::JobId::generate().to_string()[..6]
             ),
             id => id.to_owned(),
@@ -81,8 +107,8 @@ impl TaskManager {
             jobmanager: jobmanager.to_owned(),
             registration: TaskManagerRegistration {
                 resource_id: resource_id.clone(),
-                rpc_address: format!("{host}:{}", config.port(TASKMANAGER_RPC_PORT)),
-                data_address: format!("{host}:{}", config.port(TASKMANAGER_DATA_PORT)),
+                rpc_address: format!("{host}:{rpc_port}"),
+                data_address: format!("{host}:{data_port}"),
                 slots: u32::try_from(config.slots_per_task_manager()).unwrap_or(u32::MAX),
                 cpu_cores: hardware::cpu_cores(),
                 physical_memory_bytes: hardware::physical_memory_bytes(),
@@ -92,19 +118,47 @@ impl TaskManager {
             max_backoff: config.duration_of(REGISTRATION_MAX_TIMEOUT),
             heartbeat_timeout: config.heartbeat_timeout(),
         };
-        let (state_sender, state) = watch::channel(TaskManagerState::Registering { attempts: 0 });
+        let client = registration::client(&settings).with_context(|| {
+            format!("'{jobmanager}' is not a JobManager address; pass --jobmanager HOST:PORT")
+        })?;
         let (shutdown, shutdown_signal) = watch::channel(false);
+        let deployments = Arc::new(Deployments::new(
+            resource_id.clone(),
+            settings.registration.data_address.clone(),
+            network,
+            client.clone(),
+        ));
+        let mut server_shutdown = shutdown_signal.clone();
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(TaskManagerServer::new(DeploymentService(deployments)))
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    async move {
+                        let _ = server_shutdown.changed().await;
+                    },
+                ),
+        );
+        let (state_sender, state) = watch::channel(TaskManagerState::Registering { attempts: 0 });
         tracing::info!(
             %resource_id, jobmanager, slots = settings.registration.slots,
+            rpc_address = %settings.registration.rpc_address,
+            data_address = %settings.registration.data_address,
             "TaskManager started"
         );
-        let task = tokio::spawn(registration::run(settings, state_sender, shutdown_signal));
-        TaskManager {
+        let task = tokio::spawn(registration::run(
+            settings,
+            client,
+            state_sender,
+            shutdown_signal,
+        ));
+        Ok(TaskManager {
             resource_id,
             state,
             shutdown,
             task,
-        }
+            server,
+        })
     }
 
     pub fn resource_id(&self) -> &str {
@@ -120,6 +174,7 @@ impl TaskManager {
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         let _ = (&mut self.task).await;
+        let _ = (&mut self.server).await;
         tracing::info!(resource_id = %self.resource_id, "TaskManager stopped");
     }
 }
@@ -127,5 +182,6 @@ impl TaskManager {
 impl Drop for TaskManager {
     fn drop(&mut self) {
         self.task.abort();
+        self.server.abort();
     }
 }

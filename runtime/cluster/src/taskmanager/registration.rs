@@ -21,20 +21,10 @@ enum Ended {
 
 pub(crate) async fn run(
     settings: Settings,
+    client: JobManagerClient<Channel>,
     state: watch::Sender<TaskManagerState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let client = match client(&settings) {
-        Ok(client) => client,
-        Err(error) => {
-            tracing::error!(
-                jobmanager = %settings.jobmanager,
-                "the JobManager address is not usable: {error}; pass --jobmanager HOST:PORT"
-            );
-            state.send_replace(TaskManagerState::Stopped);
-            return;
-        }
-    };
     let mut registrations = 0;
     loop {
         let Some(success) = register(&settings, client.clone(), &state, &mut shutdown).await else {
@@ -55,7 +45,9 @@ pub(crate) async fn run(
 
 /// A client on a lazily connected channel: an unreachable JobManager fails each call, and the
 /// channel connects again by itself when it is back.
-fn client(settings: &Settings) -> Result<JobManagerClient<Channel>, tonic::transport::Error> {
+pub(crate) fn client(
+    settings: &Settings,
+) -> Result<JobManagerClient<Channel>, tonic::transport::Error> {
     let endpoint = Endpoint::from_shared(format!("http://{}", settings.jobmanager))?
         .connect_timeout(settings.heartbeat_timeout)
         .timeout(settings.heartbeat_timeout)

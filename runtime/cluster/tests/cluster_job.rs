@@ -1,0 +1,160 @@
+//! Jobs on a cluster of a real JobManager and real TaskManagers in one test process, talking
+//! gRPC and exchanging records over TCP on loopback: a job spanning TaskManagers gives the
+//! results of the local run; a job needing more slots than exist fails after
+//! slot.request.timeout; a cancelled job ends CANCELED.
+
+use std::path::Path;
+use std::time::Duration;
+
+use flinkrs_cluster::job_spec::spec_of;
+use flinkrs_cluster::jobmanager::{JobManager, JobStatus};
+use flinkrs_cluster::run::{RunRequest, run_request};
+use flinkrs_cluster::taskmanager::{TaskManager, TaskManagerState};
+use flinkrs_core::Configuration;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn config(entries: &[(&str, &str)]) -> Configuration {
+    let mut config = Configuration::new();
+    for (key, value) in [
+        ("jobmanager.bind-host", "127.0.0.1"),
+        ("jobmanager.rpc.port", "0"),
+        ("taskmanager.host", "127.0.0.1"),
+        ("taskmanager.bind-host", "127.0.0.1"),
+        ("heartbeat.interval", "100 ms"),
+        ("heartbeat.timeout", "2 s"),
+    ]
+    .iter()
+    .chain(entries)
+    {
+        config.set(key, *value).unwrap();
+    }
+    config
+}
+
+/// A JobManager and `count` TaskManagers of `slots` slots each, all registered.
+async fn cluster(count: usize, slots: &str) -> (JobManager, Vec<TaskManager>) {
+    let jobmanager = JobManager::start(&config(&[])).await.unwrap();
+    let address = jobmanager.rpc_address().to_string();
+    let mut members = Vec::new();
+    for _ in 0..count {
+        let member = TaskManager::start(
+            &config(&[("taskmanager.numberOfTaskSlots", slots)]),
+            &address,
+        )
+        .await
+        .unwrap();
+        let mut state = member.state();
+        tokio::time::timeout(
+            DEADLINE,
+            state.wait_for(|state| matches!(state, TaskManagerState::Registered { .. })),
+        )
+        .await
+        .expect("the TaskManager registers")
+        .unwrap();
+        members.push(member);
+    }
+    (jobmanager, members)
+}
+
+/// Every line of every committed part file under `dir`, sorted.
+fn committed_lines(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("part-") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            lines.extend(text.lines().map(str::to_owned));
+        }
+    }
+    lines.sort();
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_spanning_task_managers_commits_the_local_runs_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let request = |output: &str| RunRequest {
+        example: "wordcount".to_owned(),
+        output: Some(dir.path().join(output)),
+        parallelism: Some(4),
+        ..RunRequest::default()
+    };
+    let local = request("local");
+    tokio::task::spawn_blocking(move || run_request(&local, |_| {}))
+        .await
+        .unwrap()
+        .unwrap();
+    let expected = committed_lines(&dir.path().join("local"));
+    assert!(expected.len() > 20, "{} lines", expected.len());
+
+    // Three TaskManagers of two slots: the job's four slots span two of them.
+    let (jobmanager, members) = cluster(3, "2").await;
+    assert_eq!(jobmanager.slots(), (6, 6));
+    let job = jobmanager.submit(spec_of(&request("cluster"))).unwrap();
+    let ended = jobmanager.wait_for_job(job, DEADLINE).await.unwrap();
+    assert_eq!(ended.status, JobStatus::Finished, "{:?}", ended.failure);
+    assert_eq!(ended.name, "WordCount");
+    assert_eq!(committed_lines(&dir.path().join("cluster")), expected);
+    assert_eq!(jobmanager.slots(), (6, 6), "the job's slots are free again");
+    for member in members {
+        member.shutdown().await;
+    }
+    jobmanager.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_needing_more_slots_than_exist_fails_after_the_slot_request_timeout() {
+    let (jobmanager, members) = cluster(1, "2").await;
+    let mut request = RunRequest {
+        example: "wordcount".to_owned(),
+        parallelism: Some(3),
+        ..RunRequest::default()
+    };
+    request
+        .dynamic_properties
+        .push("slot.request.timeout=300 ms".to_owned());
+    let job = jobmanager.submit(spec_of(&request)).unwrap();
+    let ended = jobmanager.wait_for_job(job, DEADLINE).await.unwrap();
+    assert_eq!(ended.status, JobStatus::Failed);
+    let failure = ended.failure.unwrap();
+    assert!(
+        failure.contains(
+            "the job needs 3 slots and got none within slot.request.timeout (300ms): the \
+             cluster has 2 free of 2"
+        ),
+        "{failure}"
+    );
+    assert_eq!(jobmanager.slots(), (2, 2));
+    for member in members {
+        member.shutdown().await;
+    }
+    jobmanager.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_job_ends_canceled_and_frees_its_slots() {
+    let (jobmanager, members) = cluster(2, "1").await;
+    let request = RunRequest {
+        example: "wordcount".to_owned(),
+        parallelism: Some(2),
+        // Slow enough to be running when the cancel arrives.
+        records_per_second: Some(5),
+        ..RunRequest::default()
+    };
+    let job = jobmanager.submit(spec_of(&request)).unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while jobmanager.job(job).unwrap().status != JobStatus::Running {
+        assert!(tokio::time::Instant::now() < deadline, "the job never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(jobmanager.cancel(job).await);
+    let ended = jobmanager.wait_for_job(job, DEADLINE).await.unwrap();
+    assert_eq!(ended.status, JobStatus::Canceled, "{:?}", ended.failure);
+    assert_eq!(jobmanager.slots(), (2, 2));
+    for member in members {
+        member.shutdown().await;
+    }
+    jobmanager.shutdown().await.unwrap();
+}
