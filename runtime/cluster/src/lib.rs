@@ -7,5 +7,6 @@
 
 pub mod cli;
 pub mod logging;
+pub mod process;
 pub mod run;
 pub mod stop;
