@@ -95,7 +95,7 @@ async fn serve_fixtures() -> (String, FakeFlink) {
     route(
         Method::GET,
         format!("/jobs/{RUNNING_JOB}/checkpoints"),
-        ok("job_checkpoints_completed.json"),
+        ok("keyed_job_checkpoints.json"),
     );
     route(
         Method::GET,
@@ -115,17 +115,17 @@ async fn serve_fixtures() -> (String, FakeFlink) {
     route(
         Method::GET,
         format!("/jobs/{RUNNING_JOB}/savepoints/in-progress"),
-        ok("savepoint_in_progress.json"),
+        ok("savepoint_status_in_progress.json"),
     );
     route(
         Method::GET,
         format!("/jobs/{RUNNING_JOB}/savepoints/completed"),
-        ok("savepoint_completed.json"),
+        ok("savepoint_status_completed.json"),
     );
     route(
         Method::GET,
         format!("/jobs/{RUNNING_JOB}/savepoints/failed"),
-        ok("savepoint_failed.json"),
+        ok("savepoint_unwritable_status_completed.json"),
     );
     route(
         Method::PATCH,
@@ -166,10 +166,7 @@ async fn jobs_overview_reads_the_recorded_running_job() {
 
 #[test]
 fn every_recorded_jobs_overview_parses() {
-    #[derive(serde::Deserialize)]
-    struct Overview {
-        jobs: Vec<flinkrs_operator::jobmanager_client::JobSummary>,
-    }
+    type Overview = flinkrs_contract::rest::MultipleJobsDetails;
     let empty: Overview =
         serde_json::from_str(&fixture("jobs_overview_empty.json")).expect("parsed");
     assert!(empty.jobs.is_empty());
@@ -177,7 +174,7 @@ fn every_recorded_jobs_overview_parses() {
         serde_json::from_str(&fixture("jobs_overview_after.json")).expect("parsed");
     let states: Vec<JobState> = after.jobs.into_iter().map(|job| job.state).collect();
     assert_eq!(states, [JobState::Finished, JobState::Canceled]);
-    let cancelled: flinkrs_operator::jobmanager_client::JobDetails =
+    let cancelled: flinkrs_contract::rest::JobDetails =
         serde_json::from_str(&fixture("job_cancelled.json")).expect("parsed");
     assert_eq!(
         (cancelled.state, cancelled.end_time),
@@ -209,8 +206,8 @@ async fn latest_checkpoint_is_none_before_the_first_and_the_external_path_after(
     assert_eq!(
         client.latest_checkpoint(RUNNING_JOB).await.expect("parsed"),
         Some(LatestCheckpoint {
-            id: 3,
-            external_path: "file:/tmp/flink-checkpoints/f99bfd0afc365abfb8b23641b7d0b785/chk-3"
+            id: 13,
+            external_path: "file:/data/flink/checkpoints/8de18148014df1893564ed58d2a94095/chk-13"
                 .to_owned()
         })
     );
@@ -228,7 +225,7 @@ async fn trigger_savepoint_posts_flinks_request_body_and_returns_the_request_id(
         .trigger_savepoint(RUNNING_JOB, &request)
         .await
         .expect("accepted");
-    assert_eq!(trigger, "5f1e6b7d9c2a4e8f0b3d6a1c7e9f2b4d");
+    assert_eq!(trigger, "1ca5324acf1787851c004c65515e7c5f");
     let requests = flink.requests.lock().expect("not poisoned").clone();
     let (method, path, body) = &requests[0];
     assert_eq!(
@@ -266,13 +263,14 @@ async fn savepoint_status_reads_in_progress_completed_and_failed() {
             .await
             .expect("parsed"),
         SavepointStatus::Completed {
-            location: "file:/tmp/flink-savepoints/savepoint-f99bfd-5e2a7c31d4b8".to_owned()
+            location: "file:/data/flink/savepoints/sp-plain/savepoint-8de181-166846a498df"
+                .to_owned()
         }
     );
     assert_eq!(
         client.savepoint_status(RUNNING_JOB, "failed").await.expect("parsed"),
         SavepointStatus::Failed {
-            cause: "java.util.concurrent.CompletionException: org.apache.flink.runtime.checkpoint.CheckpointException: Checkpoint Coordinator is suspending.".to_owned()
+            cause: "java.util.concurrent.CompletionException: org.apache.flink.runtime.checkpoint.CheckpointException: An Exception occurred while triggering the checkpoint. IO-problem detected.".to_owned()
         }
     );
 }

@@ -199,7 +199,7 @@ impl JobManagerClient for FakeJobManager {
             Ok(JobDetails {
                 id: job.id.clone(),
                 name: job.name.clone(),
-                state: job.state.clone(),
+                state: job.state,
                 start_time: job.start_time,
                 end_time: -1,
             })

@@ -2,6 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use flinkrs_contract::rest::{self, OperationStatus, TriggerId, paths};
 use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode, body::Bytes};
@@ -9,7 +10,7 @@ use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
 };
-use serde::{Deserialize, de::DeserializeOwned};
+use serde::de::DeserializeOwned;
 
 use super::{
     JobDetails, JobManagerClient, JobManagerClientFactory, JobManagerError, JobManagerResult,
@@ -101,86 +102,25 @@ impl HttpJobManagerClient {
 /// Flink answers errors with `{"errors": ["<exception>\n\tat ..."]}`; the first
 /// line of the first entry says what went wrong.
 fn first_error_line(body: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct Errors {
-        errors: Vec<String>,
-    }
-    match serde_json::from_slice::<Errors>(body) {
-        Ok(errors) => errors
-            .errors
-            .first()
-            .and_then(|error| error.lines().next())
-            .unwrap_or("no error message")
-            .to_owned(),
+    match serde_json::from_slice::<rest::ErrorResponse>(body) {
+        Ok(errors) => errors.reason().to_owned(),
         Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
     }
-}
-
-#[derive(Deserialize)]
-struct JobsOverview {
-    jobs: Vec<JobSummary>,
-}
-
-#[derive(Deserialize)]
-struct TriggerResponse {
-    #[serde(rename = "request-id")]
-    request_id: String,
-}
-
-#[derive(Deserialize)]
-struct AsyncOperationResult {
-    status: QueueStatus,
-    #[serde(default)]
-    operation: Option<SavepointOperation>,
-}
-
-#[derive(Deserialize)]
-struct QueueStatus {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct SavepointOperation {
-    #[serde(default)]
-    location: Option<String>,
-    #[serde(rename = "failure-cause", default)]
-    failure_cause: Option<FailureCause>,
-}
-
-#[derive(Deserialize)]
-struct FailureCause {
-    #[serde(default)]
-    class: Option<String>,
-    #[serde(rename = "stack-trace", default)]
-    stack_trace: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CheckpointingStatistics {
-    latest: LatestCheckpoints,
-}
-
-#[derive(Deserialize)]
-struct LatestCheckpoints {
-    completed: Option<CompletedCheckpoint>,
-}
-
-#[derive(Deserialize)]
-struct CompletedCheckpoint {
-    id: i64,
-    external_path: Option<String>,
 }
 
 impl JobManagerClient for HttpJobManagerClient {
     fn jobs_overview(&self) -> BoxFuture<'_, JobManagerResult<Vec<JobSummary>>> {
         Box::pin(async move {
-            let overview: JobsOverview = self.get_json("/jobs/overview").await?;
-            Ok(overview.jobs)
+            let overview: rest::MultipleJobsDetails = self.get_json(paths::JOBS_OVERVIEW).await?;
+            Ok(overview.jobs.into_iter().map(JobSummary::from).collect())
         })
     }
 
     fn job_details<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, JobManagerResult<JobDetails>> {
-        Box::pin(async move { self.get_json(&format!("/jobs/{job_id}")).await })
+        Box::pin(async move {
+            let details: rest::JobDetails = self.get_json(&paths::job(job_id)).await?;
+            Ok(JobDetails::from(details))
+        })
     }
 
     fn trigger_savepoint<'a>(
@@ -189,17 +129,27 @@ impl JobManagerClient for HttpJobManagerClient {
         request: &'a SavepointRequest,
     ) -> BoxFuture<'a, JobManagerResult<String>> {
         Box::pin(async move {
-            let path = format!("/jobs/{job_id}/savepoints");
-            let mut body = serde_json::json!({
-                "cancel-job": request.cancel_job,
-                "triggerId": request.trigger_id,
-            });
-            if let Some(directory) = &request.target_directory {
-                body["target-directory"] = directory.clone().into();
-            }
+            let path = paths::job_resource(job_id, "savepoints");
+            let trigger_id =
+                TriggerId::parse(&request.trigger_id).map_err(|reason| JobManagerError::Http {
+                    url: format!("{}{path}", self.base_url),
+                    status: 400,
+                    message: reason,
+                })?;
+            let body = rest::SavepointTriggerRequest {
+                target_directory: request.target_directory.clone(),
+                cancel_job: request.cancel_job,
+                trigger_id: Some(trigger_id),
+                format_type: None,
+            };
+            let body = serde_json::to_value(&body).map_err(|error| JobManagerError::Http {
+                url: format!("{}{path}", self.base_url),
+                status: 400,
+                message: error.to_string(),
+            })?;
             let (_, bytes) = self.call(Method::POST, &path, Some(body)).await?;
-            let response: TriggerResponse = self.parse(&path, &bytes)?;
-            Ok(response.request_id)
+            let response: rest::TriggerResponse = self.parse(&path, &bytes)?;
+            Ok(response.request_id.to_string())
         })
     }
 
@@ -209,9 +159,9 @@ impl JobManagerClient for HttpJobManagerClient {
         trigger_id: &'a str,
     ) -> BoxFuture<'a, JobManagerResult<SavepointStatus>> {
         Box::pin(async move {
-            let path = format!("/jobs/{job_id}/savepoints/{trigger_id}");
-            let result: AsyncOperationResult = self.get_json(&path).await?;
-            if result.status.id != "COMPLETED" {
+            let path = paths::savepoint_status(job_id, trigger_id);
+            let result: rest::AsynchronousOperationResult = self.get_json(&path).await?;
+            if result.status.id != OperationStatus::Completed {
                 return Ok(SavepointStatus::InProgress);
             }
             let operation = result
@@ -225,11 +175,10 @@ impl JobManagerClient for HttpJobManagerClient {
                 (None, Some(cause)) => SavepointStatus::Failed {
                     cause: cause
                         .stack_trace
-                        .as_deref()
-                        .and_then(|trace| trace.lines().next())
-                        .map(str::to_owned)
-                        .or(cause.class)
-                        .unwrap_or_else(|| "unknown cause".to_owned()),
+                        .lines()
+                        .next()
+                        .filter(|line| !line.is_empty())
+                        .map_or(cause.class, str::to_owned),
                 },
                 (None, None) => SavepointStatus::Failed {
                     cause: "no location reported".into(),
@@ -240,7 +189,7 @@ impl JobManagerClient for HttpJobManagerClient {
 
     fn cancel_job<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, JobManagerResult<()>> {
         Box::pin(async move {
-            self.call(Method::PATCH, &format!("/jobs/{job_id}?mode=cancel"), None)
+            self.call(Method::PATCH, &paths::job_cancel(job_id), None)
                 .await?;
             Ok(())
         })
@@ -251,14 +200,14 @@ impl JobManagerClient for HttpJobManagerClient {
         job_id: &'a str,
     ) -> BoxFuture<'a, JobManagerResult<Option<LatestCheckpoint>>> {
         Box::pin(async move {
-            let statistics: CheckpointingStatistics = self
-                .get_json(&format!("/jobs/{job_id}/checkpoints"))
+            let statistics: rest::CheckpointingStatistics = self
+                .get_json(&paths::job_resource(job_id, "checkpoints"))
                 .await?;
             Ok(statistics.latest.completed.and_then(|completed| {
                 completed
                     .external_path
                     .map(|external_path| LatestCheckpoint {
-                        id: completed.id,
+                        id: i64::try_from(completed.id).unwrap_or(i64::MAX),
                         external_path,
                     })
             }))

@@ -1,70 +1,53 @@
-//! The parts of Flink's REST responses the operator reads, with Flink's field names.
+//! What the operator reads from a JobManager, reduced from Flink's REST responses. The wire
+//! types, with Flink's JSON field names, are the contract crate's (`flinkrs_contract::rest`),
+//! shared with the runtime's REST server.
 
-use serde::{Deserialize, Serialize};
+use flinkrs_contract::rest;
 
-/// A Flink job status (`org.apache.flink.api.common.JobStatus`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum JobState {
-    Initializing,
-    Created,
-    Running,
-    Failing,
-    Failed,
-    Cancelling,
-    Canceled,
-    Finished,
-    Restarting,
-    Suspended,
-    Reconciling,
-}
+pub use flinkrs_contract::rest::JobState;
 
-impl JobState {
-    /// The name Flink uses (`RUNNING`, ...).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Initializing => "INITIALIZING",
-            Self::Created => "CREATED",
-            Self::Running => "RUNNING",
-            Self::Failing => "FAILING",
-            Self::Failed => "FAILED",
-            Self::Cancelling => "CANCELLING",
-            Self::Canceled => "CANCELED",
-            Self::Finished => "FINISHED",
-            Self::Restarting => "RESTARTING",
-            Self::Suspended => "SUSPENDED",
-            Self::Reconciling => "RECONCILING",
-        }
-    }
-
-    /// Whether the job reached an end (Flink's globally terminal states).
-    pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Failed | Self::Canceled | Self::Finished)
-    }
-}
-
-/// One entry of `GET /jobs/overview`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One job of `GET /jobs/overview`: the fields the operator decides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobSummary {
-    #[serde(rename = "jid")]
     pub id: String,
     pub name: String,
     pub state: JobState,
-    #[serde(rename = "start-time")]
+    /// Milliseconds since the epoch.
     pub start_time: i64,
+}
+
+impl From<rest::JobSummary> for JobSummary {
+    fn from(job: rest::JobSummary) -> Self {
+        JobSummary {
+            id: job.jid,
+            name: job.name,
+            state: job.state,
+            start_time: job.start_time,
+        }
+    }
 }
 
 /// The part of `GET /jobs/:id` the operator reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobDetails {
-    #[serde(rename = "jid")]
     pub id: String,
     pub name: String,
     pub state: JobState,
-    #[serde(rename = "start-time")]
     pub start_time: i64,
-    #[serde(rename = "end-time")]
+    /// -1 while the job runs.
     pub end_time: i64,
+}
+
+impl From<rest::JobDetails> for JobDetails {
+    fn from(job: rest::JobDetails) -> Self {
+        JobDetails {
+            id: job.jid,
+            name: job.name,
+            state: job.state,
+            start_time: job.start_time,
+            end_time: job.end_time,
+        }
+    }
 }
 
 /// `GET /jobs/:id/savepoints/:triggerid`, reduced to what happened.

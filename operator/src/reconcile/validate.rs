@@ -36,6 +36,21 @@ pub fn validate_spec(job: &FlinkJob) -> Result<(), SpecProblem> {
     if sources.iter().filter(|set| **set).count() != 1 {
         return problem("spec.job", "must set exactly one of sql, builtin or args");
     }
+    // The runtime refuses a configuration with a key it does not know, so the pods would
+    // exit at start: say so here, naming the key.
+    if let Some(unknown) = spec
+        .flink_configuration
+        .keys()
+        .find(|key| !flinkrs_contract::config::is_known_key(key))
+    {
+        return Err(SpecProblem {
+            field: format!("spec.flinkConfiguration.{unknown}"),
+            message: format!(
+                "'{unknown}' is not a configuration key the flinkrs runtime knows; the keys it \
+                 accepts are listed by `flinkrs run --help`"
+            ),
+        });
+    }
     let plan = ClusterPlan {
         job,
         spec,
@@ -88,6 +103,19 @@ mod tests {
         assert_eq!(
             validate_spec(&template).map_err(|p| p.field),
             Err("spec.podTemplate".to_owned())
+        );
+        let typo = job(serde_json::json!({
+            "image": "i", "job": {"builtin": "wordcount"}, "parallelism": 1,
+            "flinkConfiguration": {"pipeline.name": "orders", "pipeline.max-paralelism": "256"}
+        }));
+        assert_eq!(
+            validate_spec(&typo),
+            Err(SpecProblem {
+                field: "spec.flinkConfiguration.pipeline.max-paralelism".into(),
+                message: "'pipeline.max-paralelism' is not a configuration key the flinkrs \
+                          runtime knows; the keys it accepts are listed by `flinkrs run --help`"
+                    .into()
+            })
         );
         let fine = job(
             serde_json::json!({"image": "i", "job": {"builtin": "wordcount"}, "parallelism": 1}),

@@ -1,5 +1,6 @@
 //! The JobManager Deployment and its Service (RPC 6123, REST 8081, metrics 9249).
 
+use flinkrs_contract::cli::{ClusterCommand, JobManagerArgs, ProcessArgs};
 use k8s_openapi::{
     api::{
         apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy},
@@ -24,23 +25,25 @@ const PORTS: [(&str, i32); 3] = [
     ("metrics", METRICS_PORT),
 ];
 
-/// `flinkrs jobmanager` with the configuration and the job to run.
+/// `flinkrs jobmanager` with the configuration and the job to run, built with the runtime's
+/// own command-line definitions (the contract crate's [`ClusterCommand`]).
 pub fn jobmanager_args(plan: &ClusterPlan<'_>) -> Vec<String> {
-    let mut args = vec![
-        "jobmanager".to_owned(),
-        "--config".to_owned(),
-        format!("{CONFIG_DIR}/{CONFIG_FILE}"),
-    ];
     let job = &plan.spec.job;
+    let mut args = JobManagerArgs {
+        process: ProcessArgs {
+            config: Some(format!("{CONFIG_DIR}/{CONFIG_FILE}").into()),
+            dynamic_properties: Vec::new(),
+        },
+        ..JobManagerArgs::default()
+    };
     if let Some(builtin) = job.builtin {
-        args.extend(["--example".to_owned(), builtin.as_str().to_owned()]);
+        args.example = Some(builtin.as_str().to_owned());
     } else if job.sql.is_some() {
-        args.extend(["--sql-file".to_owned(), format!("{CONFIG_DIR}/{SQL_FILE}")]);
+        args.sql_file = Some(format!("{CONFIG_DIR}/{SQL_FILE}").into());
     } else if let Some(program_args) = &job.args {
-        args.push("--".to_owned());
-        args.extend(program_args.iter().cloned());
+        args.program_args = program_args.clone();
     }
-    args
+    ClusterCommand::JobManager(args).to_args()
 }
 
 pub fn deployment(plan: &ClusterPlan<'_>, config_hash: &str) -> Result<Deployment, InvalidField> {

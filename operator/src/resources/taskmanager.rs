@@ -1,6 +1,7 @@
 //! The TaskManager Deployment: ceil(parallelism / slots) pods that register with
 //! the JobManager.
 
+use flinkrs_contract::cli::{ClusterCommand, ProcessArgs, TaskManagerArgs};
 use k8s_openapi::{
     api::apps::v1::{Deployment, DeploymentSpec},
     apimachinery::pkg::apis::meta::v1::LabelSelector,
@@ -21,13 +22,14 @@ pub fn deployment(plan: &ClusterPlan<'_>, config_hash: &str) -> Result<Deploymen
     let jobmanager_address = format!("{}.{namespace}.svc:{RPC_PORT}", jobmanager_name(&job_name));
     let shape = PodShape {
         component: Component::TaskManager,
-        args: vec![
-            "taskmanager".to_owned(),
-            "--config".to_owned(),
-            format!("{CONFIG_DIR}/{CONFIG_FILE}"),
-            "--jobmanager".to_owned(),
-            jobmanager_address,
-        ],
+        args: ClusterCommand::TaskManager(TaskManagerArgs {
+            process: ProcessArgs {
+                config: Some(format!("{CONFIG_DIR}/{CONFIG_FILE}").into()),
+                dynamic_properties: Vec::new(),
+            },
+            jobmanager: Some(jobmanager_address),
+        })
+        .to_args(),
         ports: vec![("metrics", METRICS_PORT)],
         resources: plan.spec.task_manager.resources.clone(),
     };

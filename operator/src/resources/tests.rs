@@ -163,3 +163,129 @@ fn an_invalid_pod_template_is_reported_against_spec_pod_template() {
     assert_eq!(error.field, "spec.podTemplate");
     assert!(error.to_string().starts_with("FlinkJob field spec.podTemplate is invalid: is not a valid pod template: invalid type: string"), "{error}");
 }
+
+/// FlinkJobs that between them make the operator write every key and every pod command it
+/// can: each job source, checkpointing with an S3 endpoint, pod memory, a restore path and the
+/// user's own configuration.
+fn contract_jobs() -> Vec<FlinkJob> {
+    let checkpointing = serde_json::json!({
+        "interval": "10s", "storage": "s3://bucket/checkpoints/",
+        "endpoint": "http://minio.storage.svc:9000",
+        "credentialsSecret": {"name": "s3", "accessKeyKey": "ak", "secretKeyKey": "sk"}
+    });
+    let resources = serde_json::json!({"cpu": "500m", "memory": "1536Mi"});
+    [
+        serde_json::json!({
+            "image": "flinkrs:1", "job": {"builtin": "windowed-sensors"}, "parallelism": 5,
+            "taskManager": {"slots": 2, "resources": {"memory": "2Gi"}},
+            "jobManager": {"resources": resources},
+            "checkpointing": checkpointing, "upgradeMode": "savepoint",
+            "flinkConfiguration": {
+                "pipeline.max-parallelism": "256",
+                "execution.runtime-mode": "streaming",
+                "restart-strategy.type": "fixed-delay",
+                "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"
+            }
+        }),
+        serde_json::json!({"image": "flinkrs:1", "job": {"sql": "SELECT 1"}, "parallelism": 1}),
+        serde_json::json!({
+            "image": "my-job:1", "job": {"args": ["--input", "s3://b/in", "-p"]}, "parallelism": 3,
+            "checkpointing": {"interval": "1 min", "storage": "file:///checkpoints"}
+        }),
+    ]
+    .into_iter()
+    .map(job)
+    .collect()
+}
+
+/// Architecture decision 13: a key the runtime refused would make every pod exit at start.
+#[test]
+fn every_key_the_operator_writes_is_accepted_by_the_runtimes_configuration() {
+    let mut written = std::collections::BTreeSet::new();
+    for job in contract_jobs() {
+        for restore_from in [
+            None,
+            Some("s3://bucket/savepoints/savepoint-8de181-16a2b3c4d5e6"),
+        ] {
+            let plan = ClusterPlan {
+                job: &job,
+                spec: &job.spec,
+                restore_from,
+                suspended: false,
+            };
+            let mut runtime = flinkrs_core::Configuration::new();
+            for (key, value) in flink_configuration(&plan) {
+                runtime
+                    .set(&key, value.clone())
+                    .unwrap_or_else(|error| panic!("{key}: {value}: {error}"));
+                written.insert(key);
+            }
+        }
+    }
+    // The keys the operator derives from the spec, each checked above at least once.
+    for key in [
+        "pipeline.name",
+        "jobmanager.rpc.address",
+        "jobmanager.rpc.port",
+        "rest.port",
+        "metrics.reporter.prom.port",
+        "parallelism.default",
+        "taskmanager.numberOfTaskSlots",
+        "execution.checkpointing.interval",
+        "state.checkpoints.dir",
+        "state.savepoints.dir",
+        "s3.endpoint",
+        "s3.path.style.access",
+        "execution.savepoint.path",
+        "jobmanager.memory.process.size",
+        "taskmanager.memory.process.size",
+    ] {
+        assert!(written.contains(key), "{key} was never written");
+    }
+}
+
+/// Architecture decision 13: every pod command parses with the `flinkrs` binary's own clap
+/// definitions (the runtime's CLI flattens the contract's `ClusterCommand`).
+#[test]
+fn every_pod_command_the_operator_builds_parses_with_the_runtimes_cli() {
+    use flinkrs_contract::cli::{ClusterCommand, parse_pod_args};
+    let args_of = |deployment: &Deployment| {
+        deployment
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.template.spec.as_ref())
+            .and_then(|pod| pod.containers[0].args.clone())
+            .expect("args")
+    };
+    for job in contract_jobs() {
+        let children = build(&job);
+        let jobmanager = parse_pod_args(args_of(&children.jobmanager_deployment))
+            .unwrap_or_else(|error| panic!("{error}"));
+        let ClusterCommand::JobManager(jobmanager) = jobmanager else {
+            panic!("not a jobmanager command: {jobmanager:?}");
+        };
+        assert_eq!(
+            jobmanager.process.config.as_deref(),
+            Some(std::path::Path::new("/opt/flinkrs/conf/config.yaml"))
+        );
+        let job_source = &job.spec.job;
+        assert_eq!(
+            jobmanager.example.as_deref(),
+            job_source.builtin.map(|builtin| builtin.as_str())
+        );
+        assert_eq!(jobmanager.sql_file.is_some(), job_source.sql.is_some());
+        assert_eq!(
+            jobmanager.program_args,
+            job_source.args.clone().unwrap_or_default()
+        );
+        let taskmanager = parse_pod_args(args_of(&children.taskmanager_deployment))
+            .unwrap_or_else(|error| panic!("{error}"));
+        let ClusterCommand::TaskManager(taskmanager) = taskmanager else {
+            panic!("not a taskmanager command: {taskmanager:?}");
+        };
+        assert_eq!(
+            taskmanager.jobmanager.as_deref(),
+            Some("orders-jobmanager.analytics.svc:6123")
+        );
+    }
+}

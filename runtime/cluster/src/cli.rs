@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use flinkrs_contract::cli::ClusterCommand;
 
 use crate::logging::LogFormat;
 use crate::run::{RunRequest, configuration, run_example_with};
@@ -91,6 +92,10 @@ pub enum Command {
     Run(RunArgs),
     /// List the built-in example jobs.
     Examples,
+    /// The cluster's processes (`jobmanager`, `taskmanager`, `local`), with the arguments the
+    /// operator's pods pass: their definitions live in the contract crate the operator shares.
+    #[command(flatten)]
+    Cluster(ClusterCommand),
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +151,13 @@ pub(crate) fn is_cancelled(error: &anyhow::Error) -> bool {
 /// the job or its set-up failed.
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Cluster(command) => match crate::process::start(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Examples => {
             for example in flinkrs_jobs::JOBS {
                 println!(
@@ -208,6 +220,53 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                         ExitCode::FAILURE
                     }
                 },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use flinkrs_contract::cli::{JobManagerArgs, LocalArgs, ProcessArgs, TaskManagerArgs};
+
+    use super::*;
+
+    /// The commands the operator's pods run parse with this binary's CLI into the same
+    /// contract values the operator built them from.
+    #[test]
+    fn pod_commands_built_by_the_contract_parse_with_the_flinkrs_cli() {
+        let process = ProcessArgs {
+            config: Some("/opt/flinkrs/conf/config.yaml".into()),
+            dynamic_properties: vec!["rest.port=0".into()],
+        };
+        let commands = [
+            ClusterCommand::JobManager(JobManagerArgs {
+                process: process.clone(),
+                example: Some("wordcount".into()),
+                ..JobManagerArgs::default()
+            }),
+            ClusterCommand::JobManager(JobManagerArgs {
+                process: process.clone(),
+                program_args: vec!["--input".into(), "s3://b/in".into()],
+                ..JobManagerArgs::default()
+            }),
+            ClusterCommand::TaskManager(TaskManagerArgs {
+                process: process.clone(),
+                jobmanager: Some("orders-jobmanager.analytics.svc:6123".into()),
+            }),
+            ClusterCommand::Local(LocalArgs {
+                process,
+                taskmanagers: 3,
+            }),
+        ];
+        for command in commands {
+            let args = command.to_args();
+            let cli =
+                Cli::try_parse_from(std::iter::once("flinkrs".to_owned()).chain(args.clone()))
+                    .unwrap_or_else(|error| panic!("{args:?}: {error}"));
+            match cli.command {
+                Command::Cluster(parsed) => assert_eq!(parsed, command, "{args:?}"),
+                other => panic!("{args:?} parsed as {other:?}"),
             }
         }
     }

@@ -1,9 +1,9 @@
 //! # flinkrs-cluster
 //!
-//! The top of the runtime's layering: the `flinkrs` command line and the processes it starts.
-//! Today that is the in-process local cluster (`flinkrs run`), which places every subtask into
-//! the slots of in-process TaskManagers. It may depend on every other runtime crate; nothing
-//! depends on it.
+//! The top of the runtime's layering: the `flinkrs` command line and the processes it starts:
+//! the in-process local cluster of `flinkrs run`, and the processes of a cluster — the
+//! JobManager, TaskManagers, and `flinkrs local` with both in one process — which talk gRPC
+//! on their control plane. It may depend on every other runtime crate; nothing depends on it.
 
 pub mod cli;
 pub mod config_file;

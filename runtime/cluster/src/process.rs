@@ -8,15 +8,59 @@
 
 use std::future::Future;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
+use flinkrs_contract::cli::{ClusterCommand, JobManagerArgs, ProcessArgs};
 use flinkrs_core::Configuration;
-use flinkrs_core::cluster_options::{
-    JOBMANAGER_BIND_HOST, TASKMANAGER_BIND_HOST, TASKMANAGER_HOST,
-};
+use flinkrs_core::config::{JOBMANAGER_BIND_HOST, TASKMANAGER_BIND_HOST, TASKMANAGER_HOST};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::jobmanager::JobManager;
+use crate::config_file;
+use crate::jobmanager::{JobManager, JobStatus};
+use crate::rpc::messages::JobSpec;
 use crate::taskmanager::TaskManager;
+
+/// Starts the process `command` names and runs it until it is told to stop (or, for a
+/// JobManager started with its job, until the job ends).
+pub fn start(command: ClusterCommand) -> anyhow::Result<()> {
+    match command {
+        ClusterCommand::JobManager(args) => {
+            let config = load(&args.process)?;
+            let job = application_job(&args, &config)?;
+            run_jobmanager(&config, job)
+        }
+        ClusterCommand::TaskManager(args) => {
+            run_taskmanager(&load(&args.process)?, args.jobmanager.as_deref())
+        }
+        ClusterCommand::Local(args) => run_local(&load(&args.process)?, args.taskmanagers),
+    }
+}
+
+fn load(args: &ProcessArgs) -> anyhow::Result<Configuration> {
+    config_file::load(args.config.as_deref(), &args.dynamic_properties)
+}
+
+/// The job a JobManager starts with (application mode): its configuration is the process's.
+fn application_job(
+    args: &JobManagerArgs,
+    config: &Configuration,
+) -> anyhow::Result<Option<JobSpec>> {
+    if args.sql_file.is_some() {
+        bail!(
+            "running a SQL script on a cluster is not implemented yet (the SQL issue); use --example NAME"
+        );
+    }
+    if !args.program_args.is_empty() {
+        bail!("running a Rust program on a cluster is not implemented yet; use --example NAME");
+    }
+    Ok(args.example.as_ref().map(|example| JobSpec {
+        example: example.clone(),
+        properties: config
+            .entries()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect(),
+        ..JobSpec::default()
+    }))
+}
 
 /// The process's tokio runtime: the control plane, and later the data plane and REST, share
 /// it (architecture decision 1: one runtime per process).
@@ -41,19 +85,60 @@ fn stop_signal() -> anyhow::Result<impl Future<Output = &'static str>> {
     })
 }
 
-/// `flinkrs jobmanager`: serves the control plane until a signal.
-pub fn run_jobmanager(config: &Configuration) -> anyhow::Result<()> {
+/// `flinkrs jobmanager`: serves the control plane until a signal. With a `job`
+/// (application mode), it runs that job and stops when it has ended, as Flink's application
+/// mode does: with an error when the job failed.
+pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::Result<()> {
     runtime("jobmanager-io")?.block_on(async {
-        let stop = stop_signal()?;
+        let mut stop = Box::pin(stop_signal()?);
         let jobmanager = JobManager::start(config).await?;
         eprintln!(
             "JobManager started: control plane on {} (session {})",
             jobmanager.rpc_address(),
             jobmanager.session()
         );
-        let signal = stop.await;
-        eprintln!("{signal} received: stopping the JobManager");
-        jobmanager.shutdown().await
+        let Some(job) = job else {
+            let signal = stop.await;
+            eprintln!("{signal} received: stopping the JobManager");
+            return jobmanager.shutdown().await;
+        };
+        let job_id = jobmanager.submit(job)?;
+        eprintln!("Job {job_id} submitted");
+        let mut ticks = tokio::time::interval(std::time::Duration::from_millis(100));
+        let ended = loop {
+            tokio::select! {
+                signal = &mut stop => {
+                    eprintln!("{signal} received: cancelling job {job_id}");
+                    jobmanager.cancel(job_id).await;
+                    break jobmanager
+                        .wait_for_job(job_id, config.heartbeat_timeout())
+                        .await;
+                }
+                _ = ticks.tick() => {
+                    if let Some(job) = jobmanager.job(job_id).filter(|job| job.status.is_terminal()) {
+                        break Some(job);
+                    }
+                }
+            }
+        };
+        jobmanager.shutdown().await?;
+        match ended {
+            Some(job) if job.status == JobStatus::Failed => bail!(
+                "job {job_id} failed: {}",
+                job.failure.unwrap_or_default()
+            ),
+            Some(job) => {
+                eprintln!(
+                    "Job '{}' ({job_id}) {}: {} records in, {} records out.",
+                    job.name,
+                    job.status.name(),
+                    job.records_in,
+                    job.records_out
+                );
+                Ok(())
+            }
+            None => Ok(()),
+        }
     })
 }
 

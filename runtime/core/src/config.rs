@@ -9,349 +9,13 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::cluster_options::CLUSTER_OPTIONS;
 use crate::error::{Error, Result};
 use crate::key_group::DEFAULT_MAX_PARALLELISM;
 
-/// The value type of a configuration option.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OptionType {
-    PositiveInt,
-    Duration,
-    Text,
-    RuntimeMode,
-    Boolean,
-    /// A whole number, zero allowed.
-    Count,
-    /// A finite decimal number, such as a backoff multiplier.
-    Double,
-    /// `restart-strategy.type`: one of [`RestartStrategyType`]'s names.
-    RestartStrategy,
-    /// One of [`ExternalizedCheckpointRetention`]'s names.
-    CheckpointRetention,
-    /// A TCP port, 0 to 65535 (0: pick a free one).
-    Port,
-}
-
-/// A declared configuration option.
-#[derive(Debug)]
-pub struct ConfigOption {
-    pub key: &'static str,
-    pub value_type: OptionType,
-    pub default: &'static str,
-    pub description: &'static str,
-}
-
-pub const PARALLELISM_DEFAULT: &str = "parallelism.default";
-pub const PIPELINE_NAME: &str = "pipeline.name";
-pub const RUNTIME_MODE: &str = "execution.runtime-mode";
-pub const AUTO_WATERMARK_INTERVAL: &str = "pipeline.auto-watermark-interval";
-pub const NUMBER_OF_TASK_SLOTS: &str = "taskmanager.numberOfTaskSlots";
-pub const MAX_PARALLELISM: &str = "pipeline.max-parallelism";
-pub const BUFFER_TIMEOUT: &str = "execution.buffer-timeout.interval";
-pub const OPERATOR_CHAINING: &str = "pipeline.operator-chaining.enabled";
-pub const BATCH_MAX_ROWS: &str = "taskmanager.network.batch.max-rows";
-pub const BATCH_MAX_BYTES: &str = "taskmanager.network.batch.max-bytes";
-pub const CHANNEL_CAPACITY: &str = "taskmanager.network.channel.buffers";
-pub const CHECKPOINTING_INTERVAL: &str = "execution.checkpointing.interval";
-pub const CHECKPOINTING_MIN_PAUSE: &str = "execution.checkpointing.min-pause";
-pub const CHECKPOINTING_TIMEOUT: &str = "execution.checkpointing.timeout";
-pub const TOLERABLE_FAILED_CHECKPOINTS: &str =
-    "execution.checkpointing.tolerable-failed-checkpoints";
-pub const CHECKPOINTS_NUM_RETAINED: &str = "execution.checkpointing.num-retained";
-pub const CHECKPOINTS_DIRECTORY: &str = "execution.checkpointing.dir";
-pub const SAVEPOINT_DIRECTORY: &str = "execution.checkpointing.savepoint-dir";
-pub const STATE_RECOVERY_PATH: &str = "execution.state-recovery.path";
-pub const IGNORE_UNCLAIMED_STATE: &str = "execution.state-recovery.ignore-unclaimed-state";
-pub const EXTERNALIZED_CHECKPOINT_RETENTION: &str =
-    "execution.checkpointing.externalized-checkpoint-retention";
-pub const RESTART_STRATEGY: &str = "restart-strategy.type";
-pub const FIXED_DELAY_ATTEMPTS: &str = "restart-strategy.fixed-delay.attempts";
-pub const FIXED_DELAY_DELAY: &str = "restart-strategy.fixed-delay.delay";
-pub const EXPONENTIAL_DELAY_INITIAL_BACKOFF: &str =
-    "restart-strategy.exponential-delay.initial-backoff";
-pub const EXPONENTIAL_DELAY_MAX_BACKOFF: &str = "restart-strategy.exponential-delay.max-backoff";
-pub const EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER: &str =
-    "restart-strategy.exponential-delay.backoff-multiplier";
-pub const EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD: &str =
-    "restart-strategy.exponential-delay.reset-backoff-threshold";
-pub const EXPONENTIAL_DELAY_JITTER_FACTOR: &str =
-    "restart-strategy.exponential-delay.jitter-factor";
-pub const EXPONENTIAL_DELAY_ATTEMPTS: &str =
-    "restart-strategy.exponential-delay.attempts-before-reset-backoff";
-pub const FAILURE_RATE_MAX_FAILURES_PER_INTERVAL: &str =
-    "restart-strategy.failure-rate.max-failures-per-interval";
-pub const FAILURE_RATE_INTERVAL: &str = "restart-strategy.failure-rate.failure-rate-interval";
-pub const FAILURE_RATE_DELAY: &str = "restart-strategy.failure-rate.delay";
-// S3 for checkpoint storage, with the keys of Flink's native S3 filesystem (flink-s3-fs-native).
-pub const S3_ENDPOINT: &str = "s3.endpoint";
-pub const S3_REGION: &str = "s3.region";
-pub const S3_PATH_STYLE_ACCESS: &str = "s3.path-style-access";
-pub const S3_ACCESS_KEY: &str = "s3.access-key";
-pub const S3_SECRET_KEY: &str = "s3.secret-key";
-
-/// Keys Flink still accepts under an older name: (old name, current name).
-pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
-    ("state.checkpoints.num-retained", CHECKPOINTS_NUM_RETAINED),
-    ("state.checkpoints.dir", CHECKPOINTS_DIRECTORY),
-    ("state.savepoints.dir", SAVEPOINT_DIRECTORY),
-    ("execution.savepoint.path", STATE_RECOVERY_PATH),
-    (
-        "execution.savepoint.ignore-unclaimed-state",
-        IGNORE_UNCLAIMED_STATE,
-    ),
-    ("restart-strategy", RESTART_STRATEGY),
-    // The fallback keys Flink's S3 options accept (Hadoop's spellings).
-    ("s3.path.style.access", S3_PATH_STYLE_ACCESS),
-    ("s3.access.key", S3_ACCESS_KEY),
-    ("s3.secret.key", S3_SECRET_KEY),
-];
-
-/// Every option the runtime reads. Keys follow Flink's names where Flink has one.
-pub const OPTIONS: &[ConfigOption] = &[
-    ConfigOption {
-        key: PARALLELISM_DEFAULT,
-        value_type: OptionType::PositiveInt,
-        default: "1",
-        description: "Parallelism of operators that do not set their own.",
-    },
-    ConfigOption {
-        key: PIPELINE_NAME,
-        value_type: OptionType::Text,
-        default: "",
-        description: "The job's name, shown in logs and the summary line.",
-    },
-    ConfigOption {
-        key: RUNTIME_MODE,
-        value_type: OptionType::RuntimeMode,
-        default: "streaming",
-        description: "streaming (emit updates) or batch (bounded input, final results only).",
-    },
-    ConfigOption {
-        key: AUTO_WATERMARK_INTERVAL,
-        value_type: OptionType::Duration,
-        default: "200 ms",
-        description: "How often periodic watermark generators emit.",
-    },
-    ConfigOption {
-        key: NUMBER_OF_TASK_SLOTS,
-        value_type: OptionType::PositiveInt,
-        default: "1",
-        description: "Slots offered by each TaskManager.",
-    },
-    ConfigOption {
-        key: MAX_PARALLELISM,
-        value_type: OptionType::PositiveInt,
-        default: "128",
-        description: "Number of key groups: the upper bound for rescaling keyed state.",
-    },
-    ConfigOption {
-        key: BUFFER_TIMEOUT,
-        value_type: OptionType::Duration,
-        default: "100 ms",
-        description: "Longest time a partly filled batch waits before it is sent.",
-    },
-    ConfigOption {
-        key: OPERATOR_CHAINING,
-        value_type: OptionType::Boolean,
-        default: "true",
-        description: "Chain forward-connected operators of equal parallelism into one task.",
-    },
-    ConfigOption {
-        key: BATCH_MAX_ROWS,
-        value_type: OptionType::PositiveInt,
-        default: "4096",
-        description: "Most records in one batch sent over a channel.",
-    },
-    ConfigOption {
-        key: BATCH_MAX_BYTES,
-        value_type: OptionType::PositiveInt,
-        default: "262144",
-        description: "Most in-memory bytes of records in one batch sent over a channel.",
-    },
-    ConfigOption {
-        key: CHANNEL_CAPACITY,
-        value_type: OptionType::PositiveInt,
-        default: "4",
-        description: "Batches a channel holds before the sender waits (backpressure).",
-    },
-    ConfigOption {
-        key: CHECKPOINTING_INTERVAL,
-        value_type: OptionType::Duration,
-        default: "0 ms",
-        description: "How often to take a checkpoint; 0 (the default) turns checkpointing off.",
-    },
-    ConfigOption {
-        key: CHECKPOINTING_MIN_PAUSE,
-        value_type: OptionType::Duration,
-        default: "0 ms",
-        description: "Shortest pause between the end of one checkpoint and the start of the next.",
-    },
-    ConfigOption {
-        key: CHECKPOINTING_TIMEOUT,
-        value_type: OptionType::Duration,
-        default: "10 min",
-        description: "A checkpoint not complete after this long is aborted.",
-    },
-    ConfigOption {
-        key: TOLERABLE_FAILED_CHECKPOINTS,
-        value_type: OptionType::Count,
-        default: "0",
-        description: "Consecutive failed checkpoints tolerated before the job fails over.",
-    },
-    ConfigOption {
-        key: CHECKPOINTS_NUM_RETAINED,
-        value_type: OptionType::PositiveInt,
-        default: "1",
-        description: "Completed checkpoints kept; older ones are deleted.",
-    },
-    ConfigOption {
-        key: CHECKPOINTS_DIRECTORY,
-        value_type: OptionType::Text,
-        default: "",
-        description: "Where checkpoints are written (a path, file:// or s3://bucket/prefix); \
-                      the system's temporary folder when unset.",
-    },
-    ConfigOption {
-        key: SAVEPOINT_DIRECTORY,
-        value_type: OptionType::Text,
-        default: "",
-        description: "Where savepoints go when their trigger names no folder (a path, file:// \
-                      or s3://bucket/prefix).",
-    },
-    ConfigOption {
-        key: STATE_RECOVERY_PATH,
-        value_type: OptionType::Text,
-        default: "",
-        description: "The checkpoint or savepoint to restore from: a chk-<n> folder or its \
-                      _metadata, local or s3://.",
-    },
-    ConfigOption {
-        key: IGNORE_UNCLAIMED_STATE,
-        value_type: OptionType::Boolean,
-        default: "false",
-        description: "Restore even if the checkpoint has state of operators the job lacks.",
-    },
-    ConfigOption {
-        key: EXTERNALIZED_CHECKPOINT_RETENTION,
-        value_type: OptionType::CheckpointRetention,
-        default: "NO_EXTERNALIZED_CHECKPOINTS",
-        description: "What happens to a job's checkpoints when it is cancelled or fails for good: \
-                      NO_EXTERNALIZED_CHECKPOINTS (deleted), DELETE_ON_CANCELLATION (kept \
-                      after a failure only) or RETAIN_ON_CANCELLATION (kept).",
-    },
-    ConfigOption {
-        key: RESTART_STRATEGY,
-        value_type: OptionType::RestartStrategy,
-        default: "",
-        description: "How a failed job restarts: none (off, disable), fixed-delay, \
-                      exponential-delay or failure-rate. Unset: exponential-delay when \
-                      checkpointing is on, none when it is off.",
-    },
-    ConfigOption {
-        key: FIXED_DELAY_ATTEMPTS,
-        value_type: OptionType::Count,
-        default: "1",
-        description: "fixed-delay: restarts before the job is declared failed.",
-    },
-    ConfigOption {
-        key: FIXED_DELAY_DELAY,
-        value_type: OptionType::Duration,
-        default: "1 s",
-        description: "fixed-delay: the delay before each restart.",
-    },
-    ConfigOption {
-        key: EXPONENTIAL_DELAY_INITIAL_BACKOFF,
-        value_type: OptionType::Duration,
-        default: "1 s",
-        description: "exponential-delay: the delay before the first restart.",
-    },
-    ConfigOption {
-        key: EXPONENTIAL_DELAY_MAX_BACKOFF,
-        value_type: OptionType::Duration,
-        default: "1 min",
-        description: "exponential-delay: the longest delay before a restart.",
-    },
-    ConfigOption {
-        key: EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER,
-        value_type: OptionType::Double,
-        default: "1.5",
-        description: "exponential-delay: the delay is multiplied by this after every failure.",
-    },
-    ConfigOption {
-        key: EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
-        value_type: OptionType::Duration,
-        default: "1 h",
-        description: "exponential-delay: running this long without failure resets the delay \
-                      and the attempt count.",
-    },
-    ConfigOption {
-        key: EXPONENTIAL_DELAY_JITTER_FACTOR,
-        value_type: OptionType::Double,
-        default: "0.1",
-        description: "exponential-delay: a random part of the delay, up to this fraction of \
-                      it, is added or subtracted.",
-    },
-    ConfigOption {
-        key: EXPONENTIAL_DELAY_ATTEMPTS,
-        value_type: OptionType::Count,
-        default: "2147483647",
-        description: "exponential-delay: restarts before the job is declared failed (counted \
-                      since the delay was last reset); the default is as good as infinite.",
-    },
-    ConfigOption {
-        key: FAILURE_RATE_MAX_FAILURES_PER_INTERVAL,
-        value_type: OptionType::PositiveInt,
-        default: "1",
-        description: "failure-rate: restarts allowed within one failure-rate interval.",
-    },
-    ConfigOption {
-        key: FAILURE_RATE_INTERVAL,
-        value_type: OptionType::Duration,
-        default: "1 min",
-        description: "failure-rate: the interval over which failures are counted.",
-    },
-    ConfigOption {
-        key: FAILURE_RATE_DELAY,
-        value_type: OptionType::Duration,
-        default: "1 s",
-        description: "failure-rate: the delay before each restart.",
-    },
-    ConfigOption {
-        key: S3_ENDPOINT,
-        value_type: OptionType::Text,
-        default: "",
-        description: "The S3 endpoint of MinIO or another S3-compatible store, e.g. \
-                      http://127.0.0.1:9000; AWS's own when unset.",
-    },
-    ConfigOption {
-        key: S3_REGION,
-        value_type: OptionType::Text,
-        default: "",
-        description: "The S3 region; from AWS_REGION or the AWS profile when unset (us-east-1 \
-                      with s3.endpoint).",
-    },
-    ConfigOption {
-        key: S3_PATH_STYLE_ACCESS,
-        value_type: OptionType::Boolean,
-        default: "false",
-        description: "Address buckets in the path (http://host/bucket/key), as MinIO needs; \
-                      on by default when s3.endpoint is set.",
-    },
-    ConfigOption {
-        key: S3_ACCESS_KEY,
-        value_type: OptionType::Text,
-        default: "",
-        description: "The S3 access key; AWS_ACCESS_KEY_ID and the AWS credential chain when \
-                      unset.",
-    },
-    ConfigOption {
-        key: S3_SECRET_KEY,
-        value_type: OptionType::Text,
-        default: "",
-        description: "The S3 secret key, set together with s3.access-key.",
-    },
-];
+/// The registry itself, Flink's key names with their types and defaults, lives in the contract
+/// crate that the operator shares (architecture decision 13); it is re-exported here so the
+/// runtime names keys as `flinkrs_core::config::PARALLELISM_DEFAULT`.
+pub use flinkrs_contract::config::*;
 
 /// Whether to emit updates as they happen or final results at the end of bounded input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -537,19 +201,53 @@ fn validate(option: &ConfigOption, value: &str) -> std::result::Result<(), Strin
                 "'{value}' is not a port; use a number from 0 to 65535"
             )),
         },
+        OptionType::PortRange => parse_port_range(value).map(|_| ()),
+        OptionType::MemorySize => parse_memory_size(value).map(|_| ()),
         OptionType::Text => Ok(()),
     }
 }
 
-/// Looks up a declared option.
-pub fn find_option(key: &str) -> Option<&'static ConfigOption> {
-    all_options().find(|option| option.key == key)
+/// Parses Flink's port list: `9249`, `9249-9250`, or several of these separated by commas. The
+/// ports in the order to try them.
+pub fn parse_port_range(text: &str) -> std::result::Result<Vec<u16>, String> {
+    let invalid =
+        || format!("'{text}' is not a port or port range; write e.g. '9249' or '9249-9250'");
+    let mut ports = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        let (first, last) = match part.split_once('-') {
+            Some((first, last)) => (first.trim(), last.trim()),
+            None => (part, part),
+        };
+        let first: u16 = first.parse().map_err(|_| invalid())?;
+        let last: u16 = last.parse().map_err(|_| invalid())?;
+        if first > last {
+            return Err(invalid());
+        }
+        ports.extend(first..=last);
+    }
+    Ok(ports)
 }
 
-/// Every declared option: the job's ([`OPTIONS`]) and the cluster's processes'
-/// ([`CLUSTER_OPTIONS`]).
-pub fn all_options() -> impl Iterator<Item = &'static ConfigOption> {
-    OPTIONS.iter().chain(CLUSTER_OPTIONS)
+/// Parses a memory size as Flink's `MemorySize.parse` does: a number and an optional unit
+/// (bytes when none). Returns the bytes.
+pub fn parse_memory_size(text: &str) -> std::result::Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let invalid = || format!("'{text}' is not a memory size; write e.g. '1536m' or '2g'");
+    let amount: u64 = number.parse().map_err(|_| invalid())?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" | "bytes" => 0,
+        "k" | "kb" | "kibibytes" => 10,
+        "m" | "mb" | "mebibytes" => 20,
+        "g" | "gb" | "gibibytes" => 30,
+        "t" | "tb" | "tebibytes" => 40,
+        _ => return Err(invalid()),
+    };
+    amount.checked_mul(1 << shift).ok_or_else(invalid)
 }
 
 /// Validated key/value configuration.
@@ -568,12 +266,9 @@ impl Configuration {
     /// one ([`DEPRECATED_KEYS`]).
     pub fn set(&mut self, key: &str, value: impl Into<String>) -> Result<()> {
         let value = value.into();
-        let key = DEPRECATED_KEYS
-            .iter()
-            .find(|(old, _)| *old == key)
-            .map_or(key, |(_, current)| current);
+        let key = current_key(key);
         let option = find_option(key).ok_or_else(|| {
-            let known: Vec<&str> = all_options().map(|option| option.key).collect();
+            let known: Vec<&str> = OPTIONS.iter().map(|option| option.key).collect();
             Error::config(
                 key,
                 format!("unknown key; known keys are: {}", known.join(", ")),
@@ -737,6 +432,21 @@ impl Configuration {
     pub fn checkpoints_directory(&self) -> Option<&str> {
         self.get(CHECKPOINTS_DIRECTORY)
             .filter(|dir| !dir.is_empty())
+    }
+
+    /// `rest.port`: where the REST API listens (0: any free port).
+    pub fn rest_port(&self) -> u16 {
+        self.raw(REST_PORT).trim().parse().unwrap_or(8081)
+    }
+
+    /// `rest.bind-address`: the address the REST server binds to.
+    pub fn rest_bind_address(&self) -> &str {
+        self.raw(REST_BIND_ADDRESS)
+    }
+
+    /// `metrics.reporter.prom.port`: the ports to try for `/metrics`, in order.
+    pub fn prometheus_ports(&self) -> Vec<u16> {
+        parse_port_range(self.raw(PROMETHEUS_PORT)).unwrap_or_else(|_| vec![9249])
     }
 
     /// `execution.checkpointing.savepoint-dir`, if set.
@@ -962,5 +672,62 @@ mod tests {
             ),
             "{error}"
         );
+    }
+
+    #[test]
+    fn every_declared_default_is_a_valid_value_and_every_key_is_declared_once() {
+        let mut keys = std::collections::BTreeSet::new();
+        for option in OPTIONS {
+            assert!(keys.insert(option.key), "{} declared twice", option.key);
+            if !option.default.is_empty() {
+                validate(option, option.default)
+                    .unwrap_or_else(|error| panic!("{}: {error}", option.key));
+            }
+        }
+        for (old, current) in DEPRECATED_KEYS {
+            assert!(
+                find_option(current).is_some(),
+                "{old} maps to undeclared {current}"
+            );
+            assert!(
+                find_option(old).is_none(),
+                "{old} is both deprecated and declared"
+            );
+        }
+    }
+
+    #[test]
+    fn cluster_keys_take_ports_port_ranges_and_memory_sizes() {
+        let mut config = Configuration::new();
+        config.set(REST_PORT, "0").unwrap();
+        config.set(PROMETHEUS_PORT, "9249-9250").unwrap();
+        config.set(TASKMANAGER_PROCESS_MEMORY, "1536m").unwrap();
+        assert_eq!(
+            parse_port_range("9249-9251,9300").unwrap(),
+            [9249, 9250, 9251, 9300]
+        );
+        assert_eq!(parse_memory_size("2g").unwrap(), 2 << 30);
+        assert_eq!(parse_memory_size("201326592b").unwrap(), 201_326_592);
+        assert_eq!(
+            config.set(REST_PORT, "70000").unwrap_err().to_string(),
+            "configuration key 'rest.port': '70000' is not a port; use a number from 0 to 65535"
+        );
+        assert_eq!(
+            config
+                .set(PROMETHEUS_PORT, "9250-9249")
+                .unwrap_err()
+                .to_string(),
+            "configuration key 'metrics.reporter.prom.port': '9250-9249' is not a port or port \
+             range; write e.g. '9249' or '9249-9250'"
+        );
+        assert_eq!(
+            config
+                .set(JOBMANAGER_PROCESS_MEMORY, "2 fortnights")
+                .unwrap_err()
+                .to_string(),
+            "configuration key 'jobmanager.memory.process.size': '2 fortnights' is not a memory \
+             size; write e.g. '1536m' or '2g'"
+        );
+        assert_eq!(config.get(REST_PORT), Some("0"));
     }
 }

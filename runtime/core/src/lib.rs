@@ -5,7 +5,8 @@
 //! the elements that flow through channels, key groups and the stable key hash, configuration
 //! and errors.
 //!
-//! This crate must not depend on any other flinkrs crate, and it does no I/O.
+//! It depends on no other flinkrs crate but `flinkrs-contract` (the configuration keys it
+//! shares with the operator), and it does no I/O.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use flinkrs_core::cluster_options::{JOBMANAGER_BIND_HOST, JOBMANAGER_RPC_PORT};
+use flinkrs_core::config::{JOBMANAGER_BIND_HOST, JOBMANAGER_RPC_PORT};
 use flinkrs_core::{Configuration, JobId};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flinkrs_core::cluster_options::SLOT_REQUEST_TIMEOUT;
+use flinkrs_core::config::SLOT_REQUEST_TIMEOUT;
 use flinkrs_core::{Error, JobId, Result, RuntimeMode};
 use flinkrs_dataflow::job_graph::build_job_graph;
 use flinkrs_dataflow::{JobResult, NodeMetrics, PipelineExecutor, StreamGraph};

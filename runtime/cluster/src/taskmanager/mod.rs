@@ -20,7 +20,7 @@ use flinkrs_core::Configuration;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use flinkrs_core::cluster_options::{
+use flinkrs_core::config::{
     REGISTRATION_INITIAL_TIMEOUT, REGISTRATION_MAX_TIMEOUT, TASKMANAGER_BIND_HOST,
     TASKMANAGER_DATA_PORT, TASKMANAGER_HOST, TASKMANAGER_RESOURCE_ID, TASKMANAGER_RPC_PORT,
 };

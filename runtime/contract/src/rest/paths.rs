@@ -1,0 +1,42 @@
+//! The REST API's paths, as Flink names them. The server routes these; the client formats
+//! them with [`job`] and friends.
+
+pub const CONFIG: &str = "/config";
+pub const OVERVIEW: &str = "/overview";
+pub const JOBS: &str = "/jobs";
+pub const JOBS_OVERVIEW: &str = "/jobs/overview";
+pub const JOB: &str = "/jobs/{jobid}";
+pub const JOB_EXCEPTIONS: &str = "/jobs/{jobid}/exceptions";
+pub const JOB_PLAN: &str = "/jobs/{jobid}/plan";
+pub const JOB_CONFIG: &str = "/jobs/{jobid}/config";
+pub const JOB_CHECKPOINTS: &str = "/jobs/{jobid}/checkpoints";
+pub const JOB_CHECKPOINTS_CONFIG: &str = "/jobs/{jobid}/checkpoints/config";
+pub const JOB_SAVEPOINTS: &str = "/jobs/{jobid}/savepoints";
+pub const JOB_SAVEPOINT_STATUS: &str = "/jobs/{jobid}/savepoints/{triggerid}";
+pub const JOB_STOP: &str = "/jobs/{jobid}/stop";
+pub const JOB_VERTEX: &str = "/jobs/{jobid}/vertices/{vertexid}";
+pub const JOB_VERTEX_WATERMARKS: &str = "/jobs/{jobid}/vertices/{vertexid}/watermarks";
+pub const JOB_VERTEX_SUBTASKS_METRICS: &str = "/jobs/{jobid}/vertices/{vertexid}/subtasks/metrics";
+pub const TASKMANAGERS: &str = "/taskmanagers";
+pub const TASKMANAGER: &str = "/taskmanagers/{taskmanagerid}";
+pub const JOBMANAGER_CONFIG: &str = "/jobmanager/config";
+
+/// `/jobs/:id`.
+pub fn job(job_id: &str) -> String {
+    format!("/jobs/{job_id}")
+}
+
+/// `/jobs/:id/<rest>`, e.g. `job_resource(id, "checkpoints")`.
+pub fn job_resource(job_id: &str, rest: &str) -> String {
+    format!("/jobs/{job_id}/{rest}")
+}
+
+/// `PATCH /jobs/:id?mode=cancel`.
+pub fn job_cancel(job_id: &str) -> String {
+    format!("/jobs/{job_id}?mode=cancel")
+}
+
+/// `/jobs/:id/savepoints/:triggerid`.
+pub fn savepoint_status(job_id: &str, trigger_id: &str) -> String {
+    format!("/jobs/{job_id}/savepoints/{trigger_id}")
+}
