@@ -199,16 +199,7 @@ impl StoredCheckpoint {
     /// its `_metadata` (any local file), as `flinkrs run -s` accepts. S3 is reached as `s3`
     /// says.
     pub fn open_at(location: &CheckpointLocation, s3: &S3Settings) -> Result<Self> {
-        let names_a_file = match location {
-            CheckpointLocation::Local(path) => path.is_file(),
-            CheckpointLocation::S3(_) => false,
-        };
-        let (folder, metadata_location) =
-            if names_a_file || location.file_name() == Some(METADATA_FILE) {
-                (location.parent(), location.clone())
-            } else {
-                (location.clone(), location.join(METADATA_FILE))
-            };
+        let (folder, metadata_location) = Self::folder_and_metadata(location);
         let store = store_for(&folder, s3)?;
         Self::open_in(folder, metadata_location, store)
     }
@@ -216,13 +207,24 @@ impl StoredCheckpoint {
     /// Reads the checkpoint in the local folder or `_metadata` file `path` through `store`
     /// (one that counts its reads, say).
     pub fn open_local_with(path: &Path, store: LocalFileStore) -> Result<Self> {
-        let location = CheckpointLocation::local(path);
-        let (folder, metadata_location) = if path.is_file() {
-            (location.parent(), location)
+        let (folder, metadata_location) =
+            Self::folder_and_metadata(&CheckpointLocation::local(path));
+        Self::open_in(folder, metadata_location, Arc::new(store))
+    }
+
+    /// The checkpoint's folder and its `_metadata`, for a location that names either.
+    fn folder_and_metadata(
+        location: &CheckpointLocation,
+    ) -> (CheckpointLocation, CheckpointLocation) {
+        let names_a_file = match location {
+            CheckpointLocation::Local(path) => path.is_file(),
+            CheckpointLocation::S3(_) => false,
+        };
+        if names_a_file || location.file_name() == Some(METADATA_FILE) {
+            (location.parent(), location.clone())
         } else {
             (location.clone(), location.join(METADATA_FILE))
-        };
-        Self::open_in(folder, metadata_location, Arc::new(store))
+        }
     }
 
     fn open_in(

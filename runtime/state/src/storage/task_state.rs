@@ -167,7 +167,7 @@ impl KeyedStateIndex {
                     .and_then(|length| after.split_at_checked(length))
                 else {
                     return Err(corrupt(format!(
-                        "state '{}' has {length} bytes, the block {} after its length",
+                        "state '{}' says {length} bytes, but only {} follow in the block",
                         state.name,
                         after.len()
                     )));
@@ -179,9 +179,8 @@ impl KeyedStateIndex {
             }
             if !block_bytes.is_empty() {
                 return Err(corrupt(format!(
-                    "{} bytes are left after its {} states",
-                    block_bytes.len(),
-                    states.len()
+                    "{} bytes are left over after the last state",
+                    block_bytes.len()
                 )));
             }
         }
@@ -317,4 +316,77 @@ pub(super) fn decode_operator_state(
              the checkpoint is damaged, restore from another one"
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(key_groups: &[(usize, u64)]) -> KeyedStateIndex {
+        KeyedStateIndex {
+            max_parallelism: 128,
+            states: vec![StateDescriptor {
+                name: "count".into(),
+                value_type: "u64".into(),
+            }],
+            offset: 10,
+            key_groups: key_groups
+                .iter()
+                .map(|&(key_group, length)| KeyGroupBlock { key_group, length })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn blocks_in_a_range_are_one_run_of_bytes_from_the_first_of_them() {
+        let index = index(&[(2, 9), (5, 11), (9, 10), (40, 12)]);
+        let range = |start, end| {
+            let (bytes, blocks) = index.blocks_in(KeyGroupRange { start, end });
+            let groups: Vec<usize> = blocks.iter().map(|block| block.key_group).collect();
+            (bytes.offset, bytes.length, groups)
+        };
+        assert_eq!(range(0, 127), (10, 42, vec![2, 5, 9, 40]));
+        assert_eq!(range(3, 9), (19, 21, vec![5, 9]));
+        assert_eq!(range(10, 39), (40, 0, vec![]));
+        assert_eq!(range(41, 127), (52, 0, vec![]));
+    }
+
+    #[test]
+    fn a_corrupt_block_is_an_error_naming_the_file_key_group_and_state() {
+        let location = CheckpointLocation::local("/ck/chk-1/task-0-0");
+        let error = |index: &KeyedStateIndex, bytes: &[u8]| {
+            let (_, blocks) = index.blocks_in(KeyGroupRange { start: 0, end: 127 });
+            index
+                .decode(bytes, blocks, &location)
+                .unwrap_err()
+                .to_string()
+        };
+        // A length of 200 in a block of 9 bytes.
+        let mut block = 200u64.to_le_bytes().to_vec();
+        block.push(1);
+        assert_eq!(
+            error(&index(&[(7, 9)]), &block),
+            "checkpoint file '/ck/chk-1/task-0-0': the block of key group 7 is corrupt: state \
+             'count' says 200 bytes, but only 1 follow in the block; the checkpoint is damaged, \
+             restore from another one"
+        );
+        // Bytes left over after the one state.
+        let mut block = 1u64.to_le_bytes().to_vec();
+        block.extend([4, 4]);
+        assert!(
+            error(&index(&[(7, 10)]), &block)
+                .contains("1 bytes are left over after the last state"),
+            "{}",
+            error(&index(&[(7, 10)]), &block)
+        );
+        // Fewer bytes read than the blocks take.
+        assert!(
+            error(&index(&[(7, 10)]), &[0; 4]).contains("_metadata says 10 bytes, 4 were read")
+        );
+        // A block too short for a state's length.
+        assert!(
+            error(&index(&[(7, 4)]), &[0; 4])
+                .contains("it ends before the length of state 'count'")
+        );
+    }
 }
