@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use flinkrs_api::prelude::*;
 use flinkrs_dataflow::CompletedCheckpoint;
-use flinkrs_dataflow::input::TaskSnapshot;
 use flinkrs_state::storage::{METADATA_FILE, S3Settings, StoredCheckpoint};
 
 /// A guard against a hang, not a synchronization: each wait ends as soon as its event comes.
@@ -113,9 +112,7 @@ fn periodic_checkpoints_land_in_the_checkpoint_folder_and_only_the_retained_ones
     let mut source_positions = Vec::new();
     let mut keyed_states = 0;
     for handle in &stored.metadata.tasks {
-        let payload = stored.read_task_state(handle).unwrap();
-        let snapshot: TaskSnapshot = postcard::from_bytes(&payload).unwrap();
-        for (_, operator) in snapshot {
+        for (_, operator) in stored.read_task_state(handle).unwrap() {
             if let [position] = operator.operator_state.as_slice() {
                 let bytes: [u8; 8] = position.as_slice().try_into().unwrap();
                 source_positions.push(u64::from_le_bytes(bytes));

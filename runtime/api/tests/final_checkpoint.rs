@@ -12,7 +12,6 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use flinkrs_api::prelude::*;
 use flinkrs_core::CheckpointId;
-use flinkrs_dataflow::input::TaskSnapshot;
 use flinkrs_dataflow::{CompletedCheckpoint, RunningJob};
 use flinkrs_state::storage::StoredCheckpoint;
 
@@ -240,9 +239,7 @@ fn checkpoints_go_on_completing_after_a_subtask_finished_and_the_job_ends_with_o
     // The last checkpoint holds subtask 1's final position: how many numbers it emitted.
     let mut positions = Vec::new();
     for handle in &stored.metadata.tasks {
-        let snapshot: TaskSnapshot =
-            postcard::from_bytes(&stored.read_task_state(handle).unwrap()).unwrap();
-        for (_, operator) in snapshot {
+        for (_, operator) in stored.read_task_state(handle).unwrap() {
             if let [position] = operator.operator_state.as_slice()
                 && let Ok(bytes) = <[u8; 8]>::try_from(position.as_slice())
             {

@@ -132,3 +132,48 @@ fn state_of_another_type_is_refused_naming_both_types_even_when_unclaimed_state_
     // Under a new uid, the old state is unclaimed and may be dropped.
     retyped("text", true).unwrap();
 }
+
+#[test]
+fn a_restore_from_a_truncated_task_state_file_fails_naming_the_file_at_any_parallelism() {
+    let checkpoints = tempfile::tempdir().unwrap();
+    let checkpoint = checkpoint_then_cancel(checkpoints.path());
+    let folder = checkpoint.location.as_local().unwrap().to_path_buf();
+    // The keyed counts' state file of subtask 1, cut short by 5 bytes.
+    let stored = flinkrs_state::storage::StoredCheckpoint::open(&folder).unwrap();
+    let handle = stored
+        .metadata
+        .tasks
+        .iter()
+        .find(|handle| {
+            handle.subtask == 1 && handle.operators.iter().any(|index| index.keyed.is_some())
+        })
+        .unwrap();
+    let file = folder.join(&handle.file);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 5]).unwrap();
+    for parallelism in [2, 1] {
+        let env = common::checkpointed(
+            parallelism,
+            checkpoints.path(),
+            Some(&checkpoint.location.to_string()),
+        );
+        let source = DataGenSource::new(ROWS, |index: u64, _: &mut RowRng| index);
+        env.add_source("Numbers", move |_| Ok(source.clone()))
+            .map(|n: u64| (n % KEYS, 1u64))
+            .key_by(|(key, _): &(u64, u64)| *key)
+            .sum(|(_, count)| count)
+            .uid("counts")
+            .discard();
+        let error = env.execute("counts, restored").unwrap_err().to_string();
+        let expected = format!(
+            "checkpoint file '{}': truncated: _metadata says the file holds {} bytes",
+            file.display(),
+            bytes.len()
+        );
+        assert!(error.contains(&expected), "{expected:?} in: {error}");
+        assert!(
+            error.contains(&format!("but it ends at byte {}", bytes.len() - 5)),
+            "{error}"
+        );
+    }
+}

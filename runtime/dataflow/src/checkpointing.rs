@@ -33,7 +33,8 @@ use flinkrs_core::config::{CHECKPOINTS_DIRECTORY, SAVEPOINT_DIRECTORY};
 use flinkrs_core::element::SnapshotKind;
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Configuration, Error, Result};
 use flinkrs_state::storage::{
-    CheckpointLocation, CheckpointMetadata, CheckpointStorage, S3Settings, TaskStateHandle,
+    CheckpointLocation, CheckpointMetadata, CheckpointStorage, S3Settings, TaskStateFile,
+    TaskStateHandle,
 };
 
 use crate::job_client::SavepointRequest;
@@ -318,7 +319,7 @@ fn drive(
 }
 
 /// Encoded task snapshots by task index.
-type TaskPayloads = Vec<(usize, Vec<u8>)>;
+type TaskPayloads = Vec<(usize, TaskStateFile)>;
 
 /// What the driver keeps for the final checkpoint of a bounded job.
 #[derive(Debug, Default)]
@@ -329,16 +330,21 @@ struct Finishing {
     /// (task index, encoded snapshot): those tasks exit once it completes.
     after_end: Option<(CheckpointId, TaskPayloads)>,
     /// Tasks that exited, by task index, with the snapshot they finished with.
-    finished: BTreeMap<usize, Vec<u8>>,
+    finished: BTreeMap<usize, TaskStateFile>,
 }
 
 impl Finishing {
-    fn ended_snapshot(&mut self, checkpoint: CheckpointId, task_index: usize, payload: Vec<u8>) {
+    fn ended_snapshot(
+        &mut self,
+        checkpoint: CheckpointId,
+        task_index: usize,
+        state: TaskStateFile,
+    ) {
         match &mut self.after_end {
             Some((pending, snapshots)) if *pending == checkpoint => {
-                snapshots.push((task_index, payload));
+                snapshots.push((task_index, state));
             }
-            _ => self.after_end = Some((checkpoint, vec![(task_index, payload)])),
+            _ => self.after_end = Some((checkpoint, vec![(task_index, state)])),
         }
     }
 
@@ -369,17 +375,17 @@ fn acknowledged(
     let written = crate::input::materialize(&mut snapshot)
         .map_err(|e| format!("task '{}': {e}", acknowledgement.task))
         .and_then(|()| {
-            postcard::to_allocvec(&snapshot).map_err(|e| {
+            crate::input::encode(&snapshot).map_err(|e| {
                 format!(
                     "cannot encode the snapshot of '{}': {e}",
                     acknowledgement.task
                 )
             })
         })
-        .and_then(|payload| {
-            let handle = write_task_state(context, checkpoint, key, &payload)?;
+        .and_then(|state| {
+            let handle = write_task_state(context, checkpoint, key, &state)?;
             if acknowledgement.input_ended && coordinator.pending() == Some(checkpoint) {
-                finishing.ended_snapshot(checkpoint, acknowledgement.task_index, payload);
+                finishing.ended_snapshot(checkpoint, acknowledgement.task_index, state);
             }
             Ok(handle)
         });
@@ -393,11 +399,11 @@ fn write_task_state(
     context: &DriverContext,
     checkpoint: CheckpointId,
     key: &TaskKey,
-    payload: &[u8],
+    state: &TaskStateFile,
 ) -> Result<TaskStateHandle, String> {
     let (storage, folder) = context.target(checkpoint);
     storage
-        .write_task_state_in(&folder, key.vertex, key.subtask, payload)
+        .write_task_state_in(&folder, key.vertex, key.subtask, state)
         .map_err(|e| e.to_string())
 }
 
@@ -572,11 +578,11 @@ fn trigger(
         }
     }
     let mut actions = Vec::new();
-    for (task_index, payload) in &finishing.finished {
+    for (task_index, state) in &finishing.finished {
         let Some((_, key, _)) = context.tasks.get(*task_index) else {
             continue;
         };
-        actions.extend(match write_task_state(context, checkpoint, key, payload) {
+        actions.extend(match write_task_state(context, checkpoint, key, state) {
             Ok(handle) => coordinator.acknowledge(checkpoint, *key, handle),
             Err(reason) => coordinator.decline(checkpoint, *key, &reason, Instant::now()),
         });

@@ -5,6 +5,7 @@
 //! writer at the chain's edge are all inputs of the element before them.
 
 use flinkrs_core::{CheckpointBarrier, CheckpointId, Result, Watermark, WatermarkStatus};
+use flinkrs_state::storage::{OperatorStateParts, TaskStateFile};
 
 use crate::operator::OperatorSnapshot;
 
@@ -24,6 +25,19 @@ pub fn materialize(snapshot: &mut TaskSnapshot) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Lays out a materialized task snapshot as its state file: each operator's list state, then
+/// its keyed state key group by key group, with where each part is for `_metadata`.
+pub fn encode(snapshot: &TaskSnapshot) -> Result<TaskStateFile> {
+    let parts = snapshot
+        .iter()
+        .map(|(operator_id, operator)| OperatorStateParts {
+            operator_id,
+            operator_state: &operator.operator_state,
+            keyed: operator.keyed.as_ref(),
+        });
+    Ok(TaskStateFile::encode(parts)?)
 }
 
 /// Everything an input receives except batches: control elements and lifecycle calls.

@@ -1,9 +1,11 @@
 //! Restoring a job from a checkpoint or savepoint: `execution.state-recovery.path`.
 //!
-//! The checkpoint's task snapshots are regrouped by operator id. Each subtask of the restored
-//! job then gets, for each of its operators:
-//! - keyed state: the merge of every old subtask's key groups; the operator keeps those of its
-//!   own key groups, so keyed state restores at any parallelism;
+//! Only `_metadata` is read up front: it says, for every old subtask, where each operator's
+//! state is in its task's state file, key group by key group. Each subtask of the restored
+//! job then reads, for each of its operators, only what it restores:
+//! - keyed state: the byte ranges of its own key groups in every old subtask's file (one
+//!   request per file that has any of them), so keyed state restores at any parallelism
+//!   without a subtask reading another's key groups;
 //! - operator list state (a source's splits, a sink's pending files): at the same parallelism
 //!   the old subtask's of the same index; at another, the items of every old subtask in
 //!   subtask order, dealt out in contiguous runs whose sizes differ by at most one (Flink's
@@ -14,71 +16,54 @@
 //! `execution.state-recovery.ignore-unclaimed-state` is set, as in Flink.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use flinkrs_core::config::STATE_RECOVERY_PATH;
-use flinkrs_core::{CheckpointId, Configuration, Error, Result};
-use flinkrs_state::KeyedStateSnapshot;
-use flinkrs_state::storage::{CheckpointLocation, S3Settings, StoredCheckpoint};
+use flinkrs_core::{CheckpointId, Configuration, Error, KeyGroupRange, Result};
+use flinkrs_state::storage::{
+    CheckpointLocation, OperatorStateRequest, S3Settings, StoredCheckpoint,
+};
 
-use crate::input::TaskSnapshot;
 use crate::operator::OperatorSnapshot;
 
-/// One operator's state in the checkpoint.
+/// What `_metadata` says of one operator's state.
 #[derive(Debug, Default)]
 struct OperatorState {
-    /// Operator list state by old subtask index; every old subtask is there, with or without
-    /// items.
-    by_subtask: BTreeMap<usize, Vec<Vec<u8>>>,
-    keyed: Option<KeyedStateSnapshot>,
-}
-
-impl OperatorState {
+    /// How many old subtasks ran the operator.
+    old_parallelism: usize,
     /// Whether there is any state to restore; an operator without it claims nothing.
-    fn has_state(&self) -> bool {
-        self.keyed.is_some() || self.by_subtask.values().any(|items| !items.is_empty())
-    }
+    has_state: bool,
+    /// Every old subtask's list state, in subtask order: read once, by the first subtask of a
+    /// restore at another parallelism.
+    all_items: Mutex<Option<Arc<Vec<Vec<u8>>>>>,
 }
 
 /// A checkpoint's state, by operator id, ready to hand to a restored job's subtasks.
 #[derive(Debug)]
 pub struct RestoredState {
     pub checkpoint: CheckpointId,
+    stored: StoredCheckpoint,
     operators: BTreeMap<String, OperatorState>,
 }
 
 impl RestoredState {
-    /// Reads the checkpoint or savepoint at `path` (a `chk-<n>` folder or its `_metadata`;
-    /// a local path, `file://` or `s3://`, reached with `config`'s `s3.*` keys).
+    /// Reads the `_metadata` of the checkpoint or savepoint at `path` (a `chk-<n>` folder or
+    /// its `_metadata`; a local path, `file://` or `s3://`, reached with `config`'s `s3.*`
+    /// keys). The task state files are read later, each subtask its own part.
     pub fn read(path: &str, config: &Configuration) -> Result<Self> {
         let location = CheckpointLocation::parse(STATE_RECOVERY_PATH, path)?;
         let stored = StoredCheckpoint::open_at(&location, &S3Settings::from_config(config)?)?;
-        let mut keyed: BTreeMap<String, Vec<KeyedStateSnapshot>> = BTreeMap::new();
         let mut operators: BTreeMap<String, OperatorState> = BTreeMap::new();
         for handle in &stored.metadata.tasks {
-            let payload = stored.read_task_state(handle)?;
-            let snapshot: TaskSnapshot = postcard::from_bytes(&payload).map_err(|error| {
-                Error::state(format!(
-                    "checkpoint '{}': the state of task {} (subtask {}) cannot be decoded: \
-                     {error}",
-                    stored.location, handle.vertex, handle.subtask
-                ))
-            })?;
-            for (operator_id, operator) in snapshot {
-                let state = operators.entry(operator_id.clone()).or_default();
-                state
-                    .by_subtask
-                    .insert(handle.subtask, operator.operator_state);
-                if let Some(snapshot) = operator.keyed {
-                    keyed.entry(operator_id).or_default().push(snapshot);
-                }
+            for index in &handle.operators {
+                let state = operators.entry(index.operator_id.clone()).or_default();
+                state.old_parallelism += 1;
+                state.has_state |= index.keyed.is_some() || !index.operator_state.is_empty();
             }
-        }
-        for (operator_id, snapshots) in keyed {
-            let merged = KeyedStateSnapshot::merge(snapshots)?;
-            operators.entry(operator_id).or_default().keyed = Some(merged);
         }
         Ok(RestoredState {
             checkpoint: CheckpointId(stored.metadata.checkpoint),
+            stored,
             operators,
         })
     }
@@ -94,7 +79,7 @@ impl RestoredState {
         let unclaimed: Vec<&str> = self
             .operators
             .iter()
-            .filter(|(id, state)| state.has_state() && !operator_ids.contains(*id))
+            .filter(|(id, state)| state.has_state && !operator_ids.contains(*id))
             .map(|(id, _)| id.as_str())
             .collect();
         if unclaimed.is_empty() || ignore_unclaimed {
@@ -110,25 +95,58 @@ impl RestoredState {
         )))
     }
 
-    /// The state of operator `operator_id` for subtask `subtask` of `parallelism`; `None` when
-    /// the checkpoint does not have the operator.
+    /// The state of operator `operator_id` for subtask `subtask` of `parallelism` in a job of
+    /// `max_parallelism` key groups, read from the checkpoint now; `None` when the checkpoint
+    /// does not have the operator.
     pub fn for_subtask(
         &self,
         operator_id: &str,
         subtask: usize,
         parallelism: usize,
-    ) -> Option<OperatorSnapshot> {
-        let state = self.operators.get(operator_id)?;
-        let operator_state = if state.by_subtask.len() == parallelism {
-            state.by_subtask.get(&subtask).cloned().unwrap_or_default()
+        max_parallelism: usize,
+    ) -> Result<Option<OperatorSnapshot>> {
+        let Some(state) = self.operators.get(operator_id) else {
+            return Ok(None);
+        };
+        if parallelism == 0 || parallelism > max_parallelism || subtask >= parallelism {
+            return Err(Error::InvalidJob(format!(
+                "operator {operator_id}: subtask {subtask} of parallelism {parallelism} cannot \
+                 restore keyed state of max parallelism {max_parallelism}; the parallelism \
+                 must be between 1 and pipeline.max-parallelism"
+            )));
+        }
+        let same_parallelism = state.old_parallelism == parallelism;
+        let restored = self.stored.read_operator_state(&OperatorStateRequest {
+            operator_id,
+            max_parallelism,
+            key_groups: KeyGroupRange::for_operator(max_parallelism, parallelism, subtask),
+            operator_state_of: same_parallelism.then_some(subtask),
+        })?;
+        let operator_state = if same_parallelism {
+            restored.operator_state
         } else {
-            let items: Vec<&Vec<u8>> = state.by_subtask.values().flatten().collect();
+            let items = self.all_items(operator_id, state)?;
+            let items: Vec<&Vec<u8>> = items.iter().collect();
             split_distribute(&items, subtask, parallelism)
         };
-        Some(OperatorSnapshot {
-            keyed: state.keyed.clone(),
+        Ok(Some(OperatorSnapshot {
+            keyed: restored.keyed,
             operator_state,
-        })
+        }))
+    }
+
+    /// Every old subtask's list state of `operator_id`, read on first use.
+    fn all_items(&self, operator_id: &str, state: &OperatorState) -> Result<Arc<Vec<Vec<u8>>>> {
+        let mut all_items = state
+            .all_items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(items) = &*all_items {
+            return Ok(Arc::clone(items));
+        }
+        let items = Arc::new(self.stored.read_all_operator_state(operator_id)?);
+        *all_items = Some(Arc::clone(&items));
+        Ok(items)
     }
 }
 

@@ -84,6 +84,13 @@ pub enum Error {
     )]
     MergeMaxParallelismMismatch { first: usize, other: usize },
 
+    /// A keyed state snapshot was written before its asynchronous phase encoded it: a bug.
+    #[error(
+        "internal error: the keyed state of operator {operator_id} was written to a checkpoint \
+         before it was materialized"
+    )]
+    NotMaterialized { operator_id: String },
+
     /// State was accessed outside of a keyed context.
     #[error("keyed state '{name}' used without a current key")]
     NoCurrentKey { name: String },

@@ -244,9 +244,15 @@ impl ChainBuilder<'_> {
 
     /// The restored state of the operator described by `info` in this subtask.
     pub fn restored_state(&self, info: &TaskInfo) -> Result<Option<OperatorSnapshot>> {
-        Ok(self.restored.and_then(|restored| {
-            restored.for_subtask(&info.operator_id, self.subtask, info.parallelism)
-        }))
+        match self.restored {
+            Some(restored) => restored.for_subtask(
+                &info.operator_id,
+                self.subtask,
+                info.parallelism,
+                info.max_parallelism,
+            ),
+            None => Ok(None),
+        }
     }
 }
 

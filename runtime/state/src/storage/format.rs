@@ -6,10 +6,13 @@ use super::CheckpointLocation;
 use crate::error::{Error, Result};
 
 /// The format version this build writes and reads. A change of any file's layout gets a new
-/// version. Version 2: each state's snapshot names the type of its values.
-pub(super) const FORMAT_VERSION: u16 = 2;
+/// version. Version 2: each state's snapshot names the type of its values. Version 3: task
+/// state files are laid out by key group, and `_metadata` holds the state descriptors and the
+/// byte range of every key group, so a restore reads only its own key groups.
+pub(super) const FORMAT_VERSION: u16 = 3;
 
-const HEADER_LEN: usize = 10;
+/// The magic and the version.
+pub(super) const HEADER_LEN: usize = 10;
 
 /// The kinds of checkpoint file, told apart by their magic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,15 +51,30 @@ pub(super) fn check_header(
     location: &CheckpointLocation,
     kind: FileKind,
 ) -> Result<Vec<u8>> {
+    check_header_of(&bytes, location, kind)?;
+    bytes.drain(..HEADER_LEN);
+    Ok(bytes)
+}
+
+/// Checks that `bytes`, the start of the file `location`, is the header of a file of `kind`
+/// in this build's format version.
+pub(super) fn check_header_of(
+    bytes: &[u8],
+    location: &CheckpointLocation,
+    kind: FileKind,
+) -> Result<()> {
     let corrupt = |message: String| Error::CorruptCheckpoint {
         location: location.clone(),
         message,
     };
-    let Some((magic, rest)) = bytes.split_first_chunk::<8>() else {
-        return Err(corrupt(format!(
+    let truncated = || {
+        corrupt(format!(
             "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
             bytes.len()
-        )));
+        ))
+    };
+    let Some((magic, rest)) = bytes.split_first_chunk::<8>() else {
+        return Err(truncated());
     };
     if magic != kind.magic() {
         return Err(corrupt(format!(
@@ -67,17 +85,20 @@ pub(super) fn check_header(
         )));
     }
     let Some((version, _)) = rest.split_first_chunk::<2>() else {
-        return Err(corrupt(format!(
-            "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
-            bytes.len()
-        )));
+        return Err(truncated());
     };
     let version = u16::from_le_bytes(*version);
     if version != FORMAT_VERSION {
+        let writer = if version < FORMAT_VERSION {
+            "an older"
+        } else {
+            "a newer"
+        };
         return Err(corrupt(format!(
-            "format version {version}; this build reads version {FORMAT_VERSION}"
+            "format version {version}; this build reads version {FORMAT_VERSION} only. The \
+             file was written by {writer} flinkrs: restore it with the version that wrote it, \
+             or start the job without it"
         )));
     }
-    bytes.drain(..HEADER_LEN);
-    Ok(bytes)
+    Ok(())
 }

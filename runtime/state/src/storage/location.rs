@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 
 /// A folder or file of checkpoint storage. Printed, it is what `flinkrs run -s` takes back: a
 /// local path, or an `s3://bucket/key` URI.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CheckpointLocation {
     Local(PathBuf),
     S3(S3Location),
 }
 
 /// An object or prefix in an S3 bucket.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct S3Location {
     pub bucket: String,
     /// The key (or key prefix), without leading or trailing `/`; empty for the bucket's root.

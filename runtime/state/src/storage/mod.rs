@@ -19,17 +19,24 @@
 //!
 //! Every file starts with an 8-byte magic (`FLRSMETA` for `_metadata`, `FLRSTASK` for task
 //! state) and a `u16` format version, little-endian. Then:
-//! - `_metadata`: the postcard encoding of [`CheckpointMetadata`];
-//! - task state: the payload's length as a `u64`, then the payload (the task's encoded
-//!   operator snapshots), so a truncated file is told apart from a short payload.
+//! - `_metadata`: the postcard encoding of [`CheckpointMetadata`]: for every task its file and
+//!   length, and for each of its operators where its list state is and, for keyed state, the
+//!   state descriptors and the byte range of every key group ([`OperatorStateIndex`]);
+//! - task state: each operator's list state, then its keyed state key group by key group
+//!   ([`task_state`] has the layout and why).
 //!
-//! A reader checks all of it and names the file and what is wrong: a missing or truncated
-//! `_metadata`, another magic or version, a truncated state file.
+//! A restoring subtask reads only the byte ranges of its own key groups (adjacent ranges of a
+//! file in one request: at the same parallelism one range per file and operator), never a
+//! whole file. A reader checks what it reads and names the file and what is wrong: a missing
+//! or truncated `_metadata`, another magic or version, a state file shorter than `_metadata`
+//! says.
 
 mod format;
 mod location;
+mod restore;
 pub mod s3;
 mod store;
+pub mod task_state;
 #[cfg(test)]
 mod tests;
 
@@ -41,8 +48,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use format::{FileKind, check_header, with_header};
 pub use location::{CheckpointLocation, S3Location};
+pub use restore::{OperatorStateRequest, RestoredOperatorState};
 pub use s3::{S3Settings, S3Store};
-pub use store::{CheckpointStore, LocalFileStore, store_for};
+pub use store::{CheckpointStore, FileReads, LocalFileStore, ReadCounter, store_for};
+pub use task_state::{
+    FileRange, KeyGroupBlock, KeyedStateIndex, OperatorStateIndex, OperatorStateParts,
+    StateDescriptor, TaskStateFile,
+};
 
 /// The name of the file that makes a checkpoint folder a complete checkpoint.
 pub const METADATA_FILE: &str = "_metadata";
@@ -59,8 +71,10 @@ pub struct TaskStateHandle {
     pub subtask: usize,
     /// The state file, relative to the checkpoint's folder.
     pub file: String,
-    /// The payload's length in bytes.
+    /// The file's length in bytes.
     pub length: u64,
+    /// Where each of the task's operators has its state in the file.
+    pub operators: Vec<OperatorStateIndex>,
 }
 
 /// What `_metadata` holds: which checkpoint of which job, and where every task's state is.
@@ -90,7 +104,7 @@ impl CheckpointStorage {
     pub fn local(root: impl Into<std::path::PathBuf>) -> Self {
         CheckpointStorage {
             root: CheckpointLocation::local(root),
-            store: Arc::new(LocalFileStore),
+            store: Arc::new(LocalFileStore::default()),
         }
     }
 
@@ -110,10 +124,10 @@ impl CheckpointStorage {
         checkpoint: u64,
         vertex: usize,
         subtask: usize,
-        payload: &[u8],
+        state: &TaskStateFile,
     ) -> Result<TaskStateHandle> {
         let folder = self.checkpoint_location(job_id, checkpoint);
-        self.write_task_state_in(&folder, vertex, subtask, payload)
+        self.write_task_state_in(&folder, vertex, subtask, state)
     }
 
     /// Writes one task's state into `folder`, a checkpoint's or a savepoint's.
@@ -122,19 +136,16 @@ impl CheckpointStorage {
         folder: &CheckpointLocation,
         vertex: usize,
         subtask: usize,
-        payload: &[u8],
+        state: &TaskStateFile,
     ) -> Result<TaskStateHandle> {
         let file = format!("task-{vertex}-{subtask}");
-        let mut bytes = with_header(FileKind::TaskState);
-        bytes.reserve(8 + payload.len());
-        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(payload);
-        self.store.write(&folder.join(&file), bytes)?;
+        self.store.write(&folder.join(&file), state.bytes.clone())?;
         Ok(TaskStateHandle {
             vertex,
             subtask,
             file,
-            length: payload.len() as u64,
+            length: state.len(),
+            operators: state.operators.clone(),
         })
     }
 
@@ -188,17 +199,39 @@ impl StoredCheckpoint {
     /// its `_metadata` (any local file), as `flinkrs run -s` accepts. S3 is reached as `s3`
     /// says.
     pub fn open_at(location: &CheckpointLocation, s3: &S3Settings) -> Result<Self> {
+        let (folder, metadata_location) = Self::folder_and_metadata(location);
+        let store = store_for(&folder, s3)?;
+        Self::open_in(folder, metadata_location, store)
+    }
+
+    /// Reads the checkpoint in the local folder or `_metadata` file `path` through `store`
+    /// (one that counts its reads, say).
+    pub fn open_local_with(path: &Path, store: LocalFileStore) -> Result<Self> {
+        let (folder, metadata_location) =
+            Self::folder_and_metadata(&CheckpointLocation::local(path));
+        Self::open_in(folder, metadata_location, Arc::new(store))
+    }
+
+    /// The checkpoint's folder and its `_metadata`, for a location that names either.
+    fn folder_and_metadata(
+        location: &CheckpointLocation,
+    ) -> (CheckpointLocation, CheckpointLocation) {
         let names_a_file = match location {
             CheckpointLocation::Local(path) => path.is_file(),
             CheckpointLocation::S3(_) => false,
         };
-        let (folder, metadata_location) =
-            if names_a_file || location.file_name() == Some(METADATA_FILE) {
-                (location.parent(), location.clone())
-            } else {
-                (location.clone(), location.join(METADATA_FILE))
-            };
-        let store = store_for(&folder, s3)?;
+        if names_a_file || location.file_name() == Some(METADATA_FILE) {
+            (location.parent(), location.clone())
+        } else {
+            (location.clone(), location.join(METADATA_FILE))
+        }
+    }
+
+    fn open_in(
+        folder: CheckpointLocation,
+        metadata_location: CheckpointLocation,
+        store: Arc<dyn CheckpointStore>,
+    ) -> Result<Self> {
         let bytes = store
             .read(&metadata_location)?
             .ok_or_else(|| store.missing(&metadata_location, NO_METADATA_HINT))?;
@@ -215,37 +248,5 @@ impl StoredCheckpoint {
             metadata,
             store,
         })
-    }
-
-    /// Reads one task's state payload.
-    pub fn read_task_state(&self, handle: &TaskStateHandle) -> Result<Vec<u8>> {
-        let location = self.location.join(&handle.file);
-        let bytes = self.store.read(&location)?.ok_or_else(|| {
-            self.store.missing(
-                &location,
-                "_metadata names this task state file; the checkpoint is incomplete",
-            )
-        })?;
-        let body = check_header(bytes, &location, FileKind::TaskState)?;
-        let (length, payload) =
-            body.as_slice()
-                .split_first_chunk::<8>()
-                .ok_or_else(|| Error::CorruptCheckpoint {
-                    location: location.clone(),
-                    message: "truncated: the payload length is missing".into(),
-                })?;
-        let length = u64::from_le_bytes(*length);
-        if payload.len() as u64 != length || length != handle.length {
-            return Err(Error::CorruptCheckpoint {
-                location,
-                message: format!(
-                    "truncated or corrupt: _metadata says {} payload bytes, the file header \
-                     says {length}, the file holds {}",
-                    handle.length,
-                    payload.len()
-                ),
-            });
-        }
-        Ok(payload.to_vec())
     }
 }

@@ -1,6 +1,8 @@
 //! (g) Checkpoint size and end-to-end duration (trigger to completion) of a keyed job with
 //! 1 M keys at parallelism 2, into the local filesystem and into s3s-fs on loopback, from the
-//! JobManager's `lastCheckpointSize` and `lastCheckpointDuration`.
+//! JobManager's `lastCheckpointSize` and `lastCheckpointDuration`; and the duration of a
+//! restore of its last checkpoint at parallelism 1: the run of the same job, without
+//! checkpoints, whose input the checkpoint has already consumed, from start to end.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -67,11 +69,19 @@ fn gauge(metrics: &[MetricSnapshot], name: &str) -> i64 {
         .unwrap_or(-1)
 }
 
-/// Runs the job with checkpoints into `settings`; returns (last size, last duration, count).
-fn run(rows: u64, settings: &[(&str, String)]) -> anyhow::Result<(i64, i64, i64)> {
+/// The keyed job at `parallelism`, checkpointing every 500 ms as `settings` say when
+/// `checkpointing`.
+fn job(
+    rows: u64,
+    parallelism: usize,
+    settings: &[(&str, String)],
+    checkpointing: bool,
+) -> anyhow::Result<StreamExecutionEnvironment> {
     let env = StreamExecutionEnvironment::new();
-    env.set_parallelism(2)?;
-    env.set("execution.checkpointing.interval", "500 ms")?;
+    env.set_parallelism(parallelism)?;
+    if checkpointing {
+        env.set("execution.checkpointing.interval", "500 ms")?;
+    }
     for (key, value) in settings {
         env.set(key, value.clone())?;
     }
@@ -80,22 +90,61 @@ fn run(rows: u64, settings: &[(&str, String)]) -> anyhow::Result<(i64, i64, i64)
         .key_by(|(key, _): &(u64, u64)| *key)
         .reduce(|(key, a), (_, b)| (key, a + b))
         .discard();
-    let result = env.execute("bench: checkpoint storage")?;
-    let metrics = &result.metrics;
-    Ok((
-        gauge(metrics, "lastCheckpointSize"),
-        gauge(metrics, "lastCheckpointDuration"),
-        gauge(metrics, "numberOfCompletedCheckpoints"),
-    ))
+    Ok(env)
 }
 
-fn print(target: &str, (size, duration, count): (i64, i64, i64)) {
+/// What a run measured.
+struct Measured {
+    size: i64,
+    duration: i64,
+    count: i64,
+    /// Of the restore at p=1.
+    restore: Option<Duration>,
+}
+
+/// Runs the job with checkpoints into `settings`, then restores its last checkpoint at p=1.
+fn run(rows: u64, settings: &[(&str, String)]) -> anyhow::Result<Measured> {
+    let running = job(rows, 2, settings, true)?.execute_async("bench: checkpoint storage")?;
+    let client = running.client();
+    let result = running.wait()?;
+    let metrics = &result.metrics;
+    let mut measured = Measured {
+        size: gauge(metrics, "lastCheckpointSize"),
+        duration: gauge(metrics, "lastCheckpointDuration"),
+        count: gauge(metrics, "numberOfCompletedCheckpoints"),
+        restore: None,
+    };
+    if let Some(retained) = client.retained_checkpoint() {
+        let mut restore_settings = settings.to_vec();
+        restore_settings.push((
+            "execution.state-recovery.path",
+            retained.location.to_string(),
+        ));
+        // Without checkpoints, so that no final checkpoint adds to the time.
+        let restored = job(rows, 1, &restore_settings, false)?;
+        let started = Instant::now();
+        restored.execute("bench: restore at p=1")?;
+        measured.restore = Some(started.elapsed());
+    }
+    Ok(measured)
+}
+
+fn print(target: &str, measured: Measured) {
     println!(
         "(g) checkpoint of 1 M keys at p=2 into {target:<16} {:>6.1} MB, {:>5} ms trigger to \
-         completion ({count} checkpoints)",
-        size as f64 / 1e6,
-        duration
+         completion ({} checkpoints)",
+        measured.size as f64 / 1e6,
+        measured.duration,
+        measured.count
     );
+    match measured.restore {
+        Some(restore) => println!(
+            "(g) restore of its last checkpoint at p=1 from {target:<10} {:>5} ms (a run of the \
+             restored job, its input already consumed)",
+            restore.as_millis()
+        ),
+        None => println!("(g) restore from {target}: skipped, no checkpoint was retained"),
+    }
 }
 
 pub fn measure(rows: u64) -> anyhow::Result<()> {

@@ -84,3 +84,16 @@ where
         _ => false,
     }
 }
+
+/// Whether `error` says a ranged read starts past the object's end (HTTP 416).
+pub(super) fn is_invalid_range<E>(error: &SdkError<E>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match error {
+        SdkError::ServiceError(service) => {
+            service.err().code() == Some("InvalidRange") || service.raw().status().as_u16() == 416
+        }
+        _ => false,
+    }
+}

@@ -24,7 +24,7 @@ use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use super::{CheckpointLocation, CheckpointStore, METADATA_FILE, S3Location};
 use crate::error::{Error, Result};
 use crate::io_runtime;
-use errors::{describe, is_missing_object};
+use errors::{describe, is_invalid_range, is_missing_object};
 pub use settings::{S3Settings, StaticCredentials};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -208,6 +208,53 @@ impl CheckpointStore for S3Store {
                     format!("the object's content broke off ({error}); try again")
                 })?;
             Ok(Some(body.into_bytes().to_vec()))
+        })
+    }
+
+    /// A GetObject with a `Range: bytes=a-b` header. A store that ignores the header and
+    /// answers with the whole object still gives the range, cut out of it.
+    fn read_range(
+        &self,
+        location: &CheckpointLocation,
+        offset: u64,
+        length: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let location = self.location(location)?;
+        let (client, bucket, key) = (
+            self.client.clone(),
+            location.bucket.clone(),
+            location.key.clone(),
+        );
+        let last = offset + length.max(1) - 1;
+        self.run("cannot read checkpoint object", location, async move {
+            let request = client
+                .get_object()
+                .bucket(&bucket)
+                .key(key)
+                .range(format!("bytes={offset}-{last}"));
+            let object = match request.send().await {
+                Ok(object) => object,
+                Err(error) if is_missing_object(&error) => return Ok(None),
+                // The object ends at `offset` or before.
+                Err(error) if is_invalid_range(&error) => return Ok(Some(Vec::new())),
+                Err(error) => return Err(describe(&error, &bucket)),
+            };
+            let ranged = object.content_range().is_some();
+            let body =
+                object.body.collect().await.map_err(|error| {
+                    format!("the object's content broke off ({error}); try again")
+                })?;
+            let mut bytes = body.into_bytes().to_vec();
+            if !ranged {
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                let end = usize::try_from(last + 1)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                bytes = bytes[start..end].to_vec();
+            }
+            Ok(Some(bytes))
         })
     }
 
