@@ -135,6 +135,15 @@ pub struct RunArgs {
     /// execution.state-recovery.ignore-unclaimed-state).
     #[arg(short = 'n', long = "allowNonRestoredState")]
     pub allow_non_restored_state: bool,
+
+    /// Submit the job to the JobManager at HOST:PORT (its control plane, jobmanager.rpc.port)
+    /// instead of running it in this process.
+    #[arg(short = 'm', long = "jobmanager", value_name = "HOST:PORT", value_parser = flinkrs_contract::cli::parse_host_port)]
+    pub jobmanager: Option<String>,
+
+    /// With -m: return once the job is submitted, without waiting for it to end.
+    #[arg(short = 'd', long = "detached", requires = "jobmanager")]
+    pub detached: bool,
 }
 
 /// Whether the job ended because it was cancelled.
@@ -185,6 +194,18 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                 parallelism: args.parallelism.map(|p| p as usize),
                 dynamic_properties,
             };
+            if let Some(jobmanager) = &args.jobmanager {
+                return match crate::submit::submit(jobmanager, &request, args.detached) {
+                    Ok(summary) => {
+                        eprintln!("{summary}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => {
+                        eprintln!("error: {error:#}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
             let stop = match StopOnSignal::install() {
                 Ok(stop) => Some(stop),
                 Err(error) => {

@@ -14,4 +14,5 @@ pub mod process;
 pub mod rpc;
 pub mod run;
 pub mod stop;
+pub mod submit;
 pub mod taskmanager;

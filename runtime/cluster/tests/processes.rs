@@ -1,0 +1,243 @@
+//! The cluster as real processes of the `flinkrs` binary on loopback: a JobManager, two
+//! TaskManagers and a client submitting with `flinkrs run -m`. The job spans the
+//! TaskManagers and commits the local run's output; a TaskManager pointed at an address where
+//! no JobManager listens retries and says so; SIGTERM stops each process cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+
+/// A guard against a hang, not a synchronization: each wait ends as soon as its line comes.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+const FLINKRS: &str = env!("CARGO_BIN_EXE_flinkrs");
+
+/// A running `flinkrs` process, its standard error read line by line.
+struct Process {
+    child: Child,
+    stderr: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Process {
+    fn start(args: &[&str]) -> Process {
+        let mut child = Command::new(FLINKRS)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("flinkrs starts");
+        let pipe = child.stderr.take().expect("piped stderr");
+        let (lines, stderr) = crossbeam_channel::unbounded();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Process {
+            child,
+            stderr,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads standard error up to a line containing `text`, and returns that line.
+    fn wait_for_line(&mut self, text: &str) -> String {
+        loop {
+            match self.stderr.recv_timeout(PATIENCE) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(error) => panic!(
+                    "no line with '{text}' ({error:?}); stderr: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every line of every committed part file under `dir`, sorted.
+fn committed_lines(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("part-")
+        {
+            lines.extend(
+                std::fs::read_to_string(&path)
+                    .unwrap()
+                    .lines()
+                    .map(str::to_owned),
+            );
+        }
+    }
+    lines.sort();
+    lines
+}
+
+fn task_manager(jobmanager: &str) -> Process {
+    Process::start(&[
+        "taskmanager",
+        "--jobmanager",
+        jobmanager,
+        "-D",
+        "taskmanager.numberOfTaskSlots=2",
+        "-D",
+        "taskmanager.host=127.0.0.1",
+        "-D",
+        "taskmanager.bind-host=127.0.0.1",
+    ])
+}
+
+#[test]
+fn a_job_submitted_to_a_three_process_cluster_commits_the_local_runs_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = |name: &str| dir.path().join(name).display().to_string();
+    let local = Command::new(FLINKRS)
+        .args([
+            "run",
+            "--example",
+            "wordcount",
+            "-p",
+            "4",
+            "--output",
+            &output("local"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+
+    let mut jobmanager = Process::start(&[
+        "jobmanager",
+        "-D",
+        "jobmanager.rpc.port=0",
+        "-D",
+        "jobmanager.bind-host=127.0.0.1",
+    ]);
+    let started = jobmanager.wait_for_line("JobManager started: control plane on ");
+    let address = started
+        .split("control plane on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let members = [task_manager(&address), task_manager(&address)];
+
+    let run = Command::new(FLINKRS)
+        .args([
+            "run",
+            "-m",
+            &address,
+            "--example",
+            "wordcount",
+            "-p",
+            "4",
+            "--output",
+            &output("cluster"),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Job has been submitted with JobID "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Job 'WordCount' ("), "{stderr}");
+    assert_eq!(
+        committed_lines(&dir.path().join("cluster")),
+        committed_lines(&dir.path().join("local"))
+    );
+
+    for mut member in members {
+        member.wait_for_line("TaskManager ");
+        assert!(member.terminate().success());
+    }
+    let status = jobmanager.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_task_manager_without_its_job_manager_retries_and_says_where_it_looked() {
+    // A port with nothing listening on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let mut member = Process::start(&[
+        "taskmanager",
+        "--jobmanager",
+        &address,
+        "-D",
+        "taskmanager.host=127.0.0.1",
+        "-D",
+        "taskmanager.bind-host=127.0.0.1",
+        "-D",
+        "cluster.registration.initial-timeout=20 ms",
+    ]);
+    let expected = format!("cannot register at the JobManager at {address}");
+    let first = member.wait_for_line(&expected);
+    assert!(first.contains("retrying in 20ms"), "{first}");
+    let second = member.wait_for_line(&expected);
+    assert!(second.contains("retrying in 40ms"), "{second}");
+    assert!(member.terminate().success());
+}
+
+#[test]
+fn a_job_manager_refuses_a_configuration_file_with_an_unknown_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "jobmanager.rpc.port: 0\ntaskmanager.numberOfTaskSlot: 2\n",
+    )
+    .unwrap();
+    let run = Command::new(FLINKRS)
+        .args(["jobmanager", "--config", &config.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}, line 2: configuration key 'taskmanager.numberOfTaskSlot': unknown key",
+            config.display()
+        )),
+        "{stderr}"
+    );
+}
