@@ -24,8 +24,14 @@ struct Process {
 
 impl Process {
     fn start(args: &[&str]) -> Process {
+        Process::start_logging(args, "warn")
+    }
+
+    /// Starts `flinkrs` with its log level (RUST_LOG) set to `level`.
+    fn start_logging(args: &[&str], level: &str) -> Process {
         let mut child = Command::new(FLINKRS)
             .args(args)
+            .env("RUST_LOG", level)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -240,4 +246,72 @@ fn a_job_manager_refuses_a_configuration_file_with_an_unknown_key() {
         )),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
+    let fast_heartbeats = [
+        "-D",
+        "heartbeat.interval=100 ms",
+        "-D",
+        "heartbeat.timeout=1 s",
+    ];
+    let mut args = vec![
+        "jobmanager",
+        "-D",
+        "jobmanager.rpc.port=0",
+        "-D",
+        "jobmanager.bind-host=127.0.0.1",
+    ];
+    args.extend(fast_heartbeats);
+    let mut jobmanager = Process::start(&args);
+    let started = jobmanager.wait_for_line("JobManager started: control plane on ");
+    let address = started
+        .split("control plane on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let member = |id: &str, level: &str| {
+        let mut args = vec![
+            "taskmanager",
+            "--jobmanager",
+            &address,
+            "-D",
+            "taskmanager.host=127.0.0.1",
+            "-D",
+            "taskmanager.bind-host=127.0.0.1",
+        ];
+        let resource_id = format!("taskmanager.resource-id={id}");
+        args.extend(["-D", &resource_id]);
+        args.extend(fast_heartbeats);
+        Process::start_logging(&args, level)
+    };
+    let survivor = member("tm-survivor", "warn");
+    // The victim logs when its share of the job starts.
+    let mut victim = member("tm-victim", "info");
+    // A slow job at p=2: one slot on each TaskManager.
+    let client = Process::start(&[
+        "run",
+        "-m",
+        &address,
+        "--example",
+        "wordcount",
+        "-p",
+        "2",
+        "--rate",
+        "20",
+    ]);
+    let mut client = client;
+    client.wait_for_line("Job has been submitted with JobID ");
+    victim.wait_for_line("running the job's subtasks placed here");
+    victim.child.kill().unwrap();
+    let failure = client.wait_for_line("failed: ");
+    assert!(
+        failure.contains("TaskManager tm-victim was lost (no heartbeat within heartbeat.timeout)"),
+        "{failure}"
+    );
+    assert!(!client.child.wait().unwrap().success());
+    assert!(survivor.terminate().success());
+    assert!(jobmanager.terminate().success());
 }
