@@ -95,7 +95,10 @@ impl PipelineExecutor for ClusterExecutor {
             }
         }
         let reported = match outcome {
-            Ok(()) => self.follow(&job, &task_managers, &incoming),
+            Ok(()) => {
+                tracing::info!(%job, "deployed to every TaskManager: the job is running");
+                self.follow(&job, &task_managers, &incoming)
+            }
             Err(error) => {
                 self.cancel_everywhere(&job, &task_managers);
                 Err(error)
