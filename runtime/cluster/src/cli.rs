@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use flinkrs_contract::cli::ClusterCommand;
 
 use crate::logging::LogFormat;
-use crate::run::{RunRequest, configuration, run_example_with};
+use crate::rest::LocalJobManager;
+use crate::run::{RunRequest, configuration, run_example_with, serve_rest};
 use crate::stop::StopOnSignal;
 
 const RUN_EXAMPLES: &str = "\
@@ -192,11 +193,21 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                     None
                 }
             };
+            let job_manager = LocalJobManager::new();
+            let rest = match serve_rest(&request, &job_manager) {
+                Ok(rest) => rest,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let outcome = run_example_with(&request, |env| {
+                env.register_job_listener(job_manager.listener());
                 if let Some(stop) = &stop {
                     env.register_job_listener(stop.listener());
                 }
             });
+            drop(rest);
             if let Some(stop) = &stop {
                 stop.finish_announcing();
             }

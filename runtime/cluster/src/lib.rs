@@ -8,5 +8,6 @@
 pub mod cli;
 pub mod logging;
 pub mod process;
+pub mod rest;
 pub mod run;
 pub mod stop;
