@@ -9,7 +9,7 @@ use flinkrs_contract::cli::ClusterCommand;
 
 use crate::logging::LogFormat;
 use crate::rest::LocalJobManager;
-use crate::run::{RunRequest, configuration, run_example_with, serve_rest};
+use crate::run::{RunRequest, configuration, run_example_with, serve_metrics, serve_rest};
 use crate::stop::StopOnSignal;
 
 const RUN_EXAMPLES: &str = "\
@@ -194,8 +194,10 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                 }
             };
             let job_manager = LocalJobManager::new();
-            let rest = match serve_rest(&request, &job_manager) {
-                Ok(rest) => rest,
+            let servers = serve_rest(&request, &job_manager)
+                .and_then(|rest| Ok((rest, serve_metrics(&request, &job_manager)?)));
+            let servers = match servers {
+                Ok(servers) => servers,
                 Err(error) => {
                     eprintln!("error: {error:#}");
                     return ExitCode::FAILURE;
@@ -207,7 +209,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                     env.register_job_listener(stop.listener());
                 }
             });
-            drop(rest);
+            drop(servers);
             if let Some(stop) = &stop {
                 stop.finish_announcing();
             }

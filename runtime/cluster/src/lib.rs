@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod logging;
 pub mod process;
+pub mod prometheus;
 pub mod rest;
 pub mod run;
 pub mod stop;

@@ -43,6 +43,29 @@ impl LocalJobManager {
         AddJob(self.clone())
     }
 
+    /// The metrics of this process's jobs, for `/metrics`: every registry the jobs register
+    /// in, with their meters brought up to date first.
+    pub fn metrics_source(&self) -> crate::prometheus::MetricsSource {
+        let this = self.clone();
+        Arc::new(move || {
+            let mut registries: Vec<Arc<flinkrs_dataflow::metrics::MetricRegistry>> = Vec::new();
+            for client in this.lock().iter() {
+                let registry = &client.info().metric_registry;
+                if !registries.iter().any(|known| Arc::ptr_eq(known, registry)) {
+                    registries.push(Arc::clone(registry));
+                }
+            }
+            let now = std::time::Instant::now();
+            registries
+                .iter()
+                .flat_map(|registry| {
+                    registry.tick(now);
+                    registry.snapshot()
+                })
+                .collect()
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<JobClient>> {
         self.jobs.lock().unwrap_or_else(PoisonError::into_inner)
     }
