@@ -45,20 +45,22 @@ impl HttpServer {
         port: u16,
         what: &str,
     ) -> anyhow::Result<Self> {
+        // Bound here, with std, so that a caller inside a tokio runtime can start one too.
+        let listener = std::net::TcpListener::bind((bind_address, port))
+            .with_context(|| format!("cannot serve {what} on {bind_address}:{port}"))?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()
             .context("cannot start the HTTP server's runtime")?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind((bind_address, port)))
-            .with_context(|| format!("cannot serve {what} on {bind_address}:{port}"))?;
-        let address = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("{what} server"))
             .spawn(move || {
                 let served = runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
                     axum::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = stopped.await;
