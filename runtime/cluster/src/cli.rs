@@ -72,7 +72,12 @@ Configuration keys accepted by -D (Flink's names):
                                     restarts allowed per interval (1 per 1 min), delay (1 s)
   s3.endpoint, s3.region, s3.path-style-access
                                     where S3 is (MinIO and other S3-compatible stores)
-  s3.access-key, s3.secret-key      S3 credentials (else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)";
+  s3.access-key, s3.secret-key      S3 credentials (else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+  rest.port, rest.bind-address      Flink's REST API while the job runs (8081 on 127.0.0.1; 0 for
+                                    any free port): /jobs/overview, PATCH /jobs/:id?mode=cancel,
+                                    POST /jobs/:id/savepoints, /jobs/:id/checkpoints, ...
+  metrics.reporter.prom.port        /metrics in Prometheus's format, with Flink's metric names
+                                    (9249, or a range such as 9249-9250)";
 
 /// flinkrs: stream and batch processing with Apache Flink's model, in Rust.
 #[derive(Debug, Parser)]
