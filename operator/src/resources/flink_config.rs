@@ -38,6 +38,12 @@ pub fn flink_configuration(plan: &ClusterPlan<'_>) -> BTreeMap<String, String> {
     );
     set("jobmanager.rpc.port", RPC_PORT.to_string());
     set("rest.port", REST_PORT.to_string());
+    // The pods serve REST and /metrics to the Service, not only to themselves.
+    set("rest.bind-address", "0.0.0.0".to_owned());
+    set(
+        "rest.address",
+        format!("{}.{namespace}.svc", jobmanager_name(&job_name)),
+    );
     set("metrics.reporter.prom.port", METRICS_PORT.to_string());
     set("parallelism.default", spec.parallelism.to_string());
     set(

@@ -228,6 +228,8 @@ fn every_key_the_operator_writes_is_accepted_by_the_runtimes_configuration() {
         "jobmanager.rpc.address",
         "jobmanager.rpc.port",
         "rest.port",
+        "rest.bind-address",
+        "rest.address",
         "metrics.reporter.prom.port",
         "parallelism.default",
         "taskmanager.numberOfTaskSlots",

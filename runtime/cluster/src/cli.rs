@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use flinkrs_contract::cli::ClusterCommand;
 
 use crate::logging::LogFormat;
-use crate::run::{RunRequest, configuration, run_example_with};
+use crate::rest::LocalJobManager;
+use crate::run::{RunRequest, configuration, run_example_with, serve_metrics, serve_rest};
 use crate::stop::StopOnSignal;
 
 const RUN_EXAMPLES: &str = "\
@@ -71,7 +72,12 @@ Configuration keys accepted by -D (Flink's names):
                                     restarts allowed per interval (1 per 1 min), delay (1 s)
   s3.endpoint, s3.region, s3.path-style-access
                                     where S3 is (MinIO and other S3-compatible stores)
-  s3.access-key, s3.secret-key      S3 credentials (else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)";
+  s3.access-key, s3.secret-key      S3 credentials (else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+  rest.port, rest.bind-address      Flink's REST API while the job runs (8081 on 127.0.0.1; 0 for
+                                    any free port): /jobs/overview, PATCH /jobs/:id?mode=cancel,
+                                    POST /jobs/:id/savepoints, /jobs/:id/checkpoints, ...
+  metrics.reporter.prom.port        /metrics in Prometheus's format, with Flink's metric names
+                                    (9249, or a range such as 9249-9250)";
 
 /// flinkrs: stream and batch processing with Apache Flink's model, in Rust.
 #[derive(Debug, Parser)]
@@ -213,11 +219,23 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                     None
                 }
             };
+            let job_manager = LocalJobManager::new();
+            let servers = serve_rest(&request, &job_manager)
+                .and_then(|rest| Ok((rest, serve_metrics(&request, &job_manager)?)));
+            let servers = match servers {
+                Ok(servers) => servers,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let outcome = run_example_with(&request, |env| {
+                env.register_job_listener(job_manager.listener());
                 if let Some(stop) = &stop {
                     env.register_job_listener(stop.listener());
                 }
             });
+            drop(servers);
             if let Some(stop) = &stop {
                 stop.finish_announcing();
             }

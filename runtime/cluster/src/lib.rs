@@ -11,6 +11,8 @@ pub mod job_spec;
 pub mod jobmanager;
 pub mod logging;
 pub mod process;
+pub mod prometheus;
+pub mod rest;
 pub mod rpc;
 pub mod run;
 pub mod stop;

@@ -2,13 +2,16 @@
 //! cluster.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_core::Configuration;
-use flinkrs_core::config::PARALLELISM_DEFAULT;
+use flinkrs_core::config::{PARALLELISM_DEFAULT, PROMETHEUS_PORT, REST_PORT};
 use flinkrs_dataflow::JobResult;
 use flinkrs_jobs::JobOptions;
+
+use crate::rest::{HttpServer, LocalJobManager};
 
 /// What the user asked to run.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +38,68 @@ pub fn configuration(request: &RunRequest) -> anyhow::Result<Configuration> {
         config.set(PARALLELISM_DEFAULT, parallelism.to_string())?;
     }
     Ok(config)
+}
+
+/// Serves the REST API over `job_manager` on `rest.bind-address`:`rest.port` while the job
+/// runs. When the port was not set and the default (8081) is taken, the job runs without it
+/// (another `flinkrs run` has it) and the reason is logged; a port set explicitly must be
+/// free.
+pub fn serve_rest(
+    request: &RunRequest,
+    job_manager: &LocalJobManager,
+) -> anyhow::Result<Option<HttpServer>> {
+    let Ok(config) = configuration(request) else {
+        // The job's own start reports the configuration error.
+        return Ok(None);
+    };
+    let gateway = Arc::new(job_manager.clone());
+    match HttpServer::rest(gateway, config.rest_bind_address(), config.rest_port()) {
+        Ok(server) => {
+            tracing::info!(address = %server.local_addr(), "REST API listening");
+            Ok(Some(server))
+        }
+        Err(error) if config.get(REST_PORT).is_none() => {
+            tracing::info!(error = %format!("{error:#}"), "running without the REST API; set -D rest.port");
+            Ok(None)
+        }
+        Err(error) => Err(error.context(format!(
+            "{REST_PORT} is set, so the REST API must be served"
+        ))),
+    }
+}
+
+/// Serves `/metrics` in Prometheus's format, as Flink's PrometheusReporter, on the first free
+/// port of `metrics.reporter.prom.port` while the job runs; the same policy as
+/// [`serve_rest`] when none is free.
+pub fn serve_metrics(
+    request: &RunRequest,
+    job_manager: &LocalJobManager,
+) -> anyhow::Result<Option<HttpServer>> {
+    let Ok(config) = configuration(request) else {
+        return Ok(None);
+    };
+    let labels = crate::prometheus::ProcessLabels::local(Some("localhost:0-000000".to_owned()));
+    let app = crate::prometheus::router(job_manager.metrics_source(), labels);
+    let mut last_error = None;
+    for port in config.prometheus_ports() {
+        match HttpServer::start(app.clone(), config.rest_bind_address(), port, "/metrics") {
+            Ok(server) => {
+                tracing::info!(address = %server.local_addr(), "metrics listening");
+                return Ok(Some(server));
+            }
+            Err(error) => last_error = Some(error),
+        }
+    }
+    match last_error {
+        Some(error) if config.get(PROMETHEUS_PORT).is_some() => Err(error.context(format!(
+            "{PROMETHEUS_PORT} is set, so /metrics must be served; no port of it is free"
+        ))),
+        Some(error) => {
+            tracing::info!(error = %format!("{error:#}"), "running without /metrics; set -D metrics.reporter.prom.port");
+            Ok(None)
+        }
+        None => Ok(None),
+    }
 }
 
 /// The one-line summary printed after a job.

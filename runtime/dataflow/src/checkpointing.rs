@@ -37,6 +37,7 @@ use flinkrs_state::storage::{
     TaskStateHandle,
 };
 
+use crate::checkpoint_stats::CheckpointStatsTracker;
 use crate::job_client::SavepointRequest;
 use crate::metrics::{Gauge, JobManagerJobMetricGroup, names};
 use crate::task::{CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle};
@@ -176,6 +177,8 @@ pub(crate) struct CheckpointGauges {
     pub in_progress: Gauge,
     pub last_duration: Gauge,
     pub last_size: Gauge,
+    /// The statistics behind `/jobs/:id/checkpoints`.
+    pub statistics: CheckpointStatsTracker,
 }
 
 impl CheckpointGauges {
@@ -186,6 +189,7 @@ impl CheckpointGauges {
             in_progress: group.gauge(names::NUMBER_OF_IN_PROGRESS_CHECKPOINTS, 0),
             last_duration: group.gauge(names::LAST_CHECKPOINT_DURATION, -1),
             last_size: group.gauge(names::LAST_CHECKPOINT_SIZE, -1),
+            statistics: CheckpointStatsTracker::default(),
         }
     }
 }
@@ -471,6 +475,8 @@ fn carry_out(
         for action in actions {
             match action {
                 Action::TriggerCheckpoint { checkpoint } => {
+                    let statistics = &context.gauges.statistics;
+                    statistics.triggered(checkpoint, false, context.tasks.len());
                     let kind = SnapshotKind::Checkpoint;
                     next.extend(trigger(context, coordinator, finishing, checkpoint, kind));
                 }
@@ -478,6 +484,8 @@ fn carry_out(
                     if let Some(savepoint) = context.pending_savepoint.borrow_mut().as_mut() {
                         savepoint.checkpoint = Some(checkpoint);
                     }
+                    let statistics = &context.gauges.statistics;
+                    statistics.triggered(checkpoint, true, context.tasks.len());
                     let kind = SnapshotKind::Savepoint;
                     next.extend(trigger(context, coordinator, finishing, checkpoint, kind));
                 }
@@ -506,6 +514,8 @@ fn carry_out(
                     finishing.completed(checkpoint);
                     broadcast(context, TaskCommand::CheckpointComplete(checkpoint));
                     if let Some(savepoint) = context.take_savepoint(checkpoint) {
+                        let statistics = &context.gauges.statistics;
+                        statistics.completed(checkpoint, persisted_size as i64, &savepoint.folder);
                         tracing::info!(folder = %savepoint.folder, "savepoint complete");
                         let _ = savepoint.reply.send(Ok(savepoint.folder));
                         continue;
@@ -519,16 +529,20 @@ fn carry_out(
                             .last_duration
                             .set(completed.duration.as_millis() as i64);
                     }
+                    let location = context
+                        .storage
+                        .checkpoint_location(&context.job_id, checkpoint.0);
+                    let statistics = &gauges.statistics;
+                    statistics.completed(checkpoint, persisted_size as i64, &location);
                     let _ = context.completed.send(CompletedCheckpoint {
                         checkpoint,
-                        location: context
-                            .storage
-                            .checkpoint_location(&context.job_id, checkpoint.0),
+                        location,
                     });
                 }
                 Action::NotifyAborted { checkpoint, reason } => {
                     broadcast(context, TaskCommand::CheckpointAborted(checkpoint));
                     discard(context, checkpoint);
+                    context.gauges.statistics.failed(checkpoint, &reason);
                     if let Some(savepoint) = context.take_savepoint(checkpoint) {
                         tracing::warn!(folder = %savepoint.folder, %reason, "savepoint failed");
                         let _ = savepoint.reply.send(Err(Error::InvalidJob(format!(

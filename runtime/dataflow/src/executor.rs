@@ -28,7 +28,7 @@ use flinkrs_core::{CheckpointBarrier, CheckpointId, Error, JobId, NodeId, Result
 use crate::attempt::{JobContext, read_restored_state, start_attempt};
 use crate::checkpointing::{CheckpointGauges, CheckpointHistory, CompletedCheckpoint};
 use crate::graph::StreamGraph;
-use crate::job_client::{JobClient, JobControl};
+use crate::job_client::{JobClient, JobControl, JobInfo};
 use crate::job_graph::{JobGraph, build_job_graph};
 use crate::job_master::JobMaster;
 use crate::metrics::{
@@ -236,6 +236,10 @@ impl LocalExecutor {
             acknowledge,
             completed,
         };
+        if let (Some(restored), Some(path)) = (&restored, job.config.state_recovery_path()) {
+            let statistics = &job.checkpoint_gauges.statistics;
+            statistics.restored(restored.checkpoint, path);
+        }
         let history = CheckpointHistory::starting_after(
             restored.as_ref().map(|restored| restored.checkpoint),
         );
@@ -251,11 +255,18 @@ impl LocalExecutor {
         };
         drop(restored);
         let task_count = job.job_graph.vertices.iter().map(|v| v.parallelism).sum();
+        let info = JobInfo {
+            job_graph: Arc::new(job.job_graph.clone()),
+            config: Arc::clone(&job.config),
+            metric_registry: Arc::clone(&self.metric_registry),
+            checkpoint_statistics: job.checkpoint_gauges.statistics.clone(),
+        };
         let client = JobClient::new(
             job_id,
             job.job_graph.job_name.clone(),
             Arc::clone(&control),
             completed_checkpoints.clone(),
+            info,
         );
         let master = JobMaster {
             placement: schedule(&job.job_graph, slots_per_task_manager),

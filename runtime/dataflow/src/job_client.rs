@@ -9,10 +9,13 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crossbeam_channel::{Receiver, Sender};
-use flinkrs_core::{Error, JobId, Result};
+use flinkrs_core::{Configuration, Error, JobId, Result};
 use flinkrs_state::storage::CheckpointLocation;
 
+use crate::checkpoint_stats::{CheckpointStatsSnapshot, CheckpointStatsTracker, now_millis};
 use crate::checkpointing::CompletedCheckpoint;
+use crate::job_graph::JobGraph;
+use crate::metrics::MetricRegistry;
 use crate::task::{CancelToken, TaskHandle};
 
 /// Told when a job is submitted. Listeners are registered on the program's
@@ -54,6 +57,25 @@ impl JobStatus {
     }
 }
 
+/// A failure of the job: an attempt that failed, or the job's final failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobFailure {
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    /// The error, with its causes.
+    pub message: String,
+}
+
+/// What a job is, for whoever watches it (the REST API): its graph, configuration, metrics and
+/// checkpoint statistics. Fixed when the job starts.
+#[derive(Clone, Debug)]
+pub struct JobInfo {
+    pub job_graph: Arc<JobGraph>,
+    pub config: Arc<Configuration>,
+    pub metric_registry: Arc<MetricRegistry>,
+    pub checkpoint_statistics: CheckpointStatsTracker,
+}
+
 /// The tasks of the job's current attempt, and their cancellation.
 struct CurrentAttempt {
     cancel: CancelToken,
@@ -83,6 +105,10 @@ pub(crate) struct JobControl {
     status: AtomicU8,
     /// Set when the job has ended: its latest checkpoint, if retention kept it.
     retained: Mutex<Option<CompletedCheckpoint>>,
+    /// When the job entered each status, milliseconds since the epoch (the latest entry).
+    status_times: Mutex<Vec<(JobStatus, i64)>>,
+    /// The job's failures, oldest first.
+    failures: Mutex<Vec<JobFailure>>,
 }
 
 impl JobControl {
@@ -98,7 +124,17 @@ impl JobControl {
             restarts: AtomicU32::new(0),
             status: AtomicU8::new(0),
             retained: Mutex::new(None),
+            status_times: Mutex::new(vec![(JobStatus::Running, now_millis())]),
+            failures: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Records a failure of the job, for its exception history.
+    pub(crate) fn record_failure(&self, failure: &Error) {
+        lock(&self.failures).push(JobFailure {
+            timestamp: now_millis(),
+            message: failure.to_string(),
+        });
     }
 
     /// Cancels the job: the current attempt's tasks stop, and no other attempt starts.
@@ -154,6 +190,9 @@ impl JobControl {
             .position(|candidate| *candidate == status)
             .unwrap_or(0);
         self.status.store(index as u8, Ordering::Release);
+        let mut times = lock(&self.status_times);
+        times.retain(|(entered, _)| *entered != status);
+        times.push((status, now_millis()));
     }
 
     pub(crate) fn set_retained(&self, checkpoint: Option<CompletedCheckpoint>) {
@@ -184,6 +223,7 @@ pub struct JobClient {
     job_name: String,
     control: Arc<JobControl>,
     completed_checkpoints: Receiver<CompletedCheckpoint>,
+    info: JobInfo,
 }
 
 impl JobClient {
@@ -192,13 +232,36 @@ impl JobClient {
         job_name: String,
         control: Arc<JobControl>,
         completed_checkpoints: Receiver<CompletedCheckpoint>,
+        info: JobInfo,
     ) -> Self {
         JobClient {
             job_id,
             job_name,
             control,
             completed_checkpoints,
+            info,
         }
+    }
+
+    /// The job's graph, configuration, metric registry and checkpoint statistics.
+    pub fn info(&self) -> &JobInfo {
+        &self.info
+    }
+
+    /// The job's checkpoint statistics now.
+    pub fn checkpoint_statistics(&self) -> CheckpointStatsSnapshot {
+        self.info.checkpoint_statistics.snapshot()
+    }
+
+    /// When the job entered each status it went through (the latest time for each),
+    /// milliseconds since the epoch, in order.
+    pub fn status_times(&self) -> Vec<(JobStatus, i64)> {
+        lock(&self.control.status_times).clone()
+    }
+
+    /// The job's failures so far, oldest first: each failed attempt and the final failure.
+    pub fn failures(&self) -> Vec<JobFailure> {
+        lock(&self.control.failures).clone()
     }
 
     pub fn job_id(&self) -> JobId {

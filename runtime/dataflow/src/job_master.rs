@@ -83,6 +83,7 @@ impl JobMaster {
                 }
                 AttemptOutcome::Failed(error) => error,
             };
+            self.job.control.record_failure(&failure);
             let delay = match self.restart.on_failure(Instant::now(), random.random()) {
                 RestartDecision::GiveUp => return Err(self.failed(failure, &history)),
                 RestartDecision::Restart { delay } => delay,

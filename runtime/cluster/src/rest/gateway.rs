@@ -1,0 +1,199 @@
+//! [`JobManagerGateway`]: what the REST server asks of a JobManager, whether it runs in this
+//! process (`flinkrs run`) or is the distributed one (`flinkrs jobmanager`).
+//!
+//! The gateway answers in plain views of its jobs and TaskManagers; the server turns them into
+//! Flink's JSON (`responses`), keeps the savepoint operations by trigger id (`savepoints`), and
+//! maps errors to Flink's status codes. A gateway never sees HTTP.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use flinkrs_contract::rest::JobState;
+
+/// A JobManager as the REST API sees it. Every call is quick (it reads state the JobManager
+/// keeps anyway); none blocks on a task.
+pub trait JobManagerGateway: Send + Sync + 'static {
+    /// The TaskManagers registered, with their slots.
+    fn task_managers(&self) -> Vec<TaskManagerView>;
+
+    /// The JobManager's effective configuration, `(key, value)`, for `/jobmanager/config`.
+    fn configuration(&self) -> Vec<(String, String)>;
+
+    /// Every job the JobManager knows, running or ended, oldest first.
+    fn jobs(&self) -> Vec<JobView>;
+
+    /// One job, by its 32-hex id; `None` if unknown.
+    fn job(&self, job_id: &str) -> Option<JobView> {
+        self.jobs().into_iter().find(|job| job.id == job_id)
+    }
+
+    /// Cancels a job (`PATCH /jobs/:id?mode=cancel`); it ends CANCELED.
+    fn cancel(&self, job_id: &str) -> Result<(), GatewayError>;
+
+    /// Starts a savepoint, or a stop with a savepoint. The returned future ends with the
+    /// savepoint's location (`file:/…/savepoint-…` or `s3://…`) or why it failed. The REST
+    /// server polls it on behalf of the trigger id, so it must not need the caller to wait.
+    fn trigger_savepoint(
+        &self,
+        job_id: &str,
+        trigger: SavepointTrigger,
+    ) -> Result<SavepointCompletion, GatewayError>;
+}
+
+/// The end of a savepoint: its location, or the failure's message.
+pub type SavepointCompletion = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
+
+/// Why the JobManager refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// 404, as Flink answers for a job it does not know.
+    #[error("Job {0} not found")]
+    UnknownJob(String),
+    /// 409: the job cannot do this now (it has ended, or takes no checkpoints).
+    #[error("{0}")]
+    NotPossible(String),
+}
+
+/// What to take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavepointTrigger {
+    /// Where; `execution.checkpointing.savepoint-dir` when `None`.
+    pub target_directory: Option<String>,
+    pub kind: SavepointKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavepointKind {
+    /// `POST /jobs/:id/savepoints`; the job is cancelled after it when `cancel_job`.
+    Savepoint { cancel_job: bool },
+    /// `POST /jobs/:id/stop`: the job ends after the savepoint.
+    Stop { drain: bool },
+}
+
+/// A TaskManager and its slots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskManagerView {
+    /// Flink's form: `host:port-<6 hex>`.
+    pub id: String,
+    /// Its control-plane address.
+    pub address: String,
+    pub data_port: i64,
+    /// Milliseconds since the epoch.
+    pub last_heartbeat: i64,
+    pub slots: u32,
+    /// Per slot in use: the job's id and how many subtasks run in it.
+    pub allocated_slots: Vec<(String, u32)>,
+    pub cpu_cores: u32,
+    /// Bytes.
+    pub physical_memory: i64,
+}
+
+/// A job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobView {
+    /// 32 hex digits.
+    pub id: String,
+    pub name: String,
+    pub state: JobState,
+    /// `true` for a batch job (`execution.runtime-mode=batch`).
+    pub batch: bool,
+    /// When the job entered each state it went through, milliseconds since the epoch.
+    pub state_times: Vec<(JobState, i64)>,
+    /// `pipeline.max-parallelism` when the job sets it.
+    pub max_parallelism: Option<u32>,
+    /// `parallelism.default`.
+    pub parallelism: u32,
+    pub vertices: Vec<VertexView>,
+    /// The job's own configuration, `(key, value)`.
+    pub configuration: Vec<(String, String)>,
+    /// The restart strategy, described.
+    pub restart_strategy: String,
+    /// Its failures, newest first.
+    pub failures: Vec<FailureView>,
+    /// `None` when the job takes no checkpoints.
+    pub checkpoints: Option<CheckpointsView>,
+}
+
+impl JobView {
+    /// When the job started (entered its first state).
+    pub fn start_time(&self) -> i64 {
+        self.state_times.first().map_or(0, |(_, time)| *time)
+    }
+
+    /// When the job ended; -1 while it runs.
+    pub fn end_time(&self) -> i64 {
+        if !self.state.is_terminal() {
+            return -1;
+        }
+        self.state_times
+            .iter()
+            .find(|(state, _)| *state == self.state)
+            .map_or(-1, |(_, time)| *time)
+    }
+}
+
+/// A job failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureView {
+    pub timestamp: i64,
+    /// The error type, e.g. `JobException`.
+    pub exception_name: String,
+    /// The message with its causes.
+    pub message: String,
+}
+
+/// A vertex: a chain of operators, run `parallelism` times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VertexView {
+    /// 32 hex digits (its head operator's id, as Flink's JobVertexID).
+    pub id: String,
+    pub name: String,
+    pub parallelism: u32,
+    pub max_parallelism: u32,
+    /// The vertices it reads from, with the partitioner (`FORWARD`, `HASH`, …).
+    pub inputs: Vec<(String, String)>,
+    pub subtasks: Vec<SubtaskView>,
+}
+
+/// One parallel subtask of a vertex, its current attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubtaskView {
+    pub index: u32,
+    pub attempt: u32,
+    /// Its execution state (`RUNNING`, `FINISHED`, `CANCELED`, …).
+    pub state: String,
+    pub start_time: i64,
+    pub end_time: i64,
+    /// The TaskManager it runs in.
+    pub taskmanager_id: String,
+    pub endpoint: String,
+    /// Every metric of the subtask and of its operators, by the name the REST API lists
+    /// (`numRecordsIn`, `Source__words.numRecordsOut`, …).
+    pub metrics: Vec<(String, f64)>,
+}
+
+impl SubtaskView {
+    /// A metric's value, if the subtask has it.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|(metric, _)| metric == name)
+            .map(|(_, value)| *value)
+    }
+}
+
+/// A job's checkpoints: settings and statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointsView {
+    /// Milliseconds.
+    pub interval: i64,
+    pub timeout: i64,
+    pub min_pause: i64,
+    pub tolerable_failed_checkpoints: u32,
+    /// Whether checkpoints outlive the job, and whether a cancel deletes them.
+    pub retained: bool,
+    pub delete_on_cancellation: bool,
+    /// `FileSystemCheckpointStorage`, … (Flink's class names, for its tools).
+    pub checkpoint_storage: String,
+    pub statistics: flinkrs_dataflow::checkpoint_stats::CheckpointStatsSnapshot,
+}

@@ -1,0 +1,8 @@
+//! The HTTP endpoints of a real running job, over loopback: Flink's REST API (`rest`) and
+//! `/metrics` in Prometheus's format (`metrics`), and
+//! both served by the `flinkrs run` process (`flinkrs_run`).
+
+mod flinkrs_run;
+mod metrics;
+mod rest;
+mod support;
