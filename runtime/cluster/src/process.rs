@@ -93,8 +93,11 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
         let mut stop = Box::pin(stop_signal()?);
         let jobmanager = JobManager::start(config).await?;
         eprintln!(
-            "JobManager started: control plane on {} (session {})",
+            "JobManager started: control plane on {}, REST API on {} (session {})",
             jobmanager.rpc_address(),
+            jobmanager
+                .rest_address()
+                .map_or_else(|| "-".to_owned(), |address| address.to_string()),
             jobmanager.session()
         );
         let Some(job) = job else {

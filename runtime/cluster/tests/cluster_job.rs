@@ -3,6 +3,13 @@
 //! results of the local run; a job needing more slots than exist fails after
 //! slot.request.timeout; a cancelled job ends CANCELED.
 
+#[path = "http/support/http.rs"]
+#[expect(
+    dead_code,
+    reason = "shared with the REST tests, which read every field"
+)]
+mod http;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -19,6 +26,7 @@ fn config(entries: &[(&str, &str)]) -> Configuration {
     for (key, value) in [
         ("jobmanager.bind-host", "127.0.0.1"),
         ("jobmanager.rpc.port", "0"),
+        ("rest.port", "0"),
         ("taskmanager.host", "127.0.0.1"),
         ("taskmanager.bind-host", "127.0.0.1"),
         ("heartbeat.interval", "100 ms"),
@@ -98,6 +106,42 @@ async fn a_job_spanning_task_managers_commits_the_local_runs_results() {
     assert_eq!(ended.name, "WordCount");
     assert_eq!(committed_lines(&dir.path().join("cluster")), expected);
     assert_eq!(jobmanager.slots(), (6, 6), "the job's slots are free again");
+
+    // The REST API, with Flink's paths and field names.
+    let rest = jobmanager.rest_address().unwrap();
+    let overview = http::get(rest, "/overview").json();
+    assert_eq!(overview["taskmanagers"], 3);
+    assert_eq!(overview["slots-total"], 6);
+    assert_eq!(overview["slots-available"], 6);
+    assert_eq!(overview["jobs-finished"], 1);
+    assert_eq!(overview["jobs-running"], 0);
+    let task_managers = http::get(rest, "/taskmanagers").json();
+    let task_managers = task_managers["taskmanagers"].as_array().unwrap();
+    assert_eq!(task_managers.len(), 3);
+    assert!(
+        task_managers
+            .iter()
+            .all(|tm| tm["slotsNumber"] == 2 && tm["freeSlots"] == 2)
+    );
+    let jobs = http::get(rest, "/jobs/overview").json();
+    let jobs = jobs["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["jid"], job.to_string());
+    assert_eq!(jobs[0]["name"], "WordCount");
+    assert_eq!(jobs[0]["state"], "FINISHED");
+    let details = http::get(rest, &format!("/jobs/{job}")).json();
+    let parallelisms: Vec<_> = details["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|vertex| vertex["parallelism"].as_u64().unwrap())
+        .collect();
+    // The built-in lines' source runs at 1; the tokenizer and the counter at 4.
+    assert_eq!(parallelisms, [1, 4, 4]);
+    assert_eq!(
+        http::get(rest, "/jobs/00000000000000000000000000000000").status,
+        404
+    );
     for member in members {
         member.shutdown().await;
     }

@@ -17,6 +17,7 @@ fn config(entries: &[(&str, &str)]) -> Configuration {
     for (key, value) in [
         ("jobmanager.bind-host", "127.0.0.1"),
         ("jobmanager.rpc.port", "0"),
+        ("rest.port", "0"),
         ("taskmanager.host", "127.0.0.1"),
         ("taskmanager.bind-host", "127.0.0.1"),
         ("heartbeat.interval", "50 ms"),

@@ -151,13 +151,15 @@ fn a_job_submitted_to_a_three_process_cluster_commits_the_local_runs_output() {
         "-D",
         "jobmanager.rpc.port=0",
         "-D",
+        "rest.port=0",
+        "-D",
         "jobmanager.bind-host=127.0.0.1",
     ]);
     let started = jobmanager.wait_for_line("JobManager started: control plane on ");
     let address = started
         .split("control plane on ")
         .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
         .unwrap()
         .to_owned();
     let members = [task_manager(&address), task_manager(&address)];
@@ -261,6 +263,8 @@ fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
         "-D",
         "jobmanager.rpc.port=0",
         "-D",
+        "rest.port=0",
+        "-D",
         "jobmanager.bind-host=127.0.0.1",
     ];
     args.extend(fast_heartbeats);
@@ -270,7 +274,7 @@ fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
     let address = started
         .split("control plane on ")
         .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
         .unwrap()
         .to_owned();
     let member = |id: &str, level: &str| {

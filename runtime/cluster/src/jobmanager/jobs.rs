@@ -38,11 +38,26 @@ impl JobStatus {
     }
 }
 
+/// A vertex of a job, as the REST API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VertexInfo {
+    pub id: String,
+    pub name: String,
+    pub parallelism: usize,
+    pub max_parallelism: usize,
+}
+
 /// One job of the JobManager.
 #[derive(Clone, Debug)]
 pub struct JobEntry {
     pub name: String,
     pub status: JobStatus,
+    /// When the job entered each status it went through, milliseconds since the epoch.
+    pub status_times: Vec<(JobStatus, i64)>,
+    /// The job's configuration, `key=value`.
+    pub properties: Vec<String>,
+    /// Its vertices, once its graph is built.
+    pub vertices: Vec<VertexInfo>,
     /// Why it failed, when it did.
     pub failure: Option<String>,
     pub started: Instant,
@@ -69,12 +84,15 @@ impl Jobs {
     }
 
     /// Adds a job that is starting.
-    pub fn add(&self, job_id: &str, name: &str) {
+    pub fn add(&self, job_id: &str, name: &str, properties: Vec<String>) {
         self.table().insert(
             job_id.to_owned(),
             JobEntry {
                 name: name.to_owned(),
                 status: JobStatus::Initializing,
+                status_times: vec![(JobStatus::Initializing, now_millis())],
+                properties,
+                vertices: Vec::new(),
                 failure: None,
                 started: Instant::now(),
                 duration: None,
@@ -104,7 +122,7 @@ impl Jobs {
     pub fn running(
         &self,
         job_id: &str,
-        name: &str,
+        (name, vertices): (&str, Vec<VertexInfo>),
         task_managers: Vec<(String, String)>,
         reports: Sender<TasksEnded>,
     ) -> bool {
@@ -113,12 +131,14 @@ impl Jobs {
             return false;
         };
         job.name = name.to_owned();
+        job.vertices = vertices;
         job.task_managers = task_managers;
         job.reports = Some(reports);
         if job.cancel_requested {
             return false;
         }
         job.status = JobStatus::Running;
+        job.status_times.push((JobStatus::Running, now_millis()));
         true
     }
 
@@ -181,10 +201,20 @@ impl Jobs {
     ) {
         if let Some(job) = self.table().get_mut(job_id) {
             job.status = status;
+            job.status_times.push((status, now_millis()));
             job.failure = failure;
             job.duration = Some(job.started.elapsed());
             job.reports = None;
             (job.records_in, job.records_out) = records;
         }
     }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }

@@ -9,6 +9,7 @@
 
 pub mod jobs;
 pub mod resource_manager;
+mod rest_gateway;
 mod scheduler;
 mod service;
 
@@ -68,6 +69,7 @@ pub struct JobManager {
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     monitor: JoinHandle<()>,
+    rest: Option<crate::rest::HttpServer>,
 }
 
 impl JobManager {
@@ -112,6 +114,16 @@ impl JobManager {
                 ),
         );
         let monitor = tokio::spawn(watch_heartbeats(Arc::clone(&shared)));
+        let gateway = Arc::new(rest_gateway::ClusterGateway {
+            shared: Arc::clone(&shared),
+            config: config.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        let rest =
+            crate::rest::HttpServer::rest(gateway, config.rest_bind_address(), config.rest_port())
+                .with_context(|| {
+                    format!("set {} to a free port", flinkrs_core::config::REST_PORT)
+                })?;
         tracing::info!(
             %rpc_address, session = %shared.session,
             heartbeat_interval = ?shared.heartbeat_interval,
@@ -124,12 +136,18 @@ impl JobManager {
             shutdown: Some(shutdown),
             server,
             monitor,
+            rest: Some(rest),
         })
     }
 
     /// The address the control plane listens on (with the port picked, if it was 0).
     pub fn rpc_address(&self) -> SocketAddr {
         self.rpc_address
+    }
+
+    /// Where the REST API listens.
+    pub fn rest_address(&self) -> Option<SocketAddr> {
+        self.rest.as_ref().map(crate::rest::HttpServer::local_addr)
     }
 
     /// This run's session id.
@@ -196,6 +214,7 @@ impl JobManager {
             let _ = shutdown.send(());
         }
         self.monitor.abort();
+        drop(self.rest.take());
         (&mut self.server)
             .await
             .context("the JobManager's control plane stopped abnormally")?
@@ -257,7 +276,9 @@ pub(crate) fn submit(
     }
     let job_id = JobId::generate();
     let job = job_id.to_string();
-    shared.jobs.add(&job, &spec.example);
+    shared
+        .jobs
+        .add(&job, &spec.example, spec.properties.clone());
     let executor = Arc::new(ClusterExecutor {
         shared: Arc::clone(shared),
         job_id,

@@ -17,6 +17,7 @@ use flinkrs_dataflow::{JobResult, NodeMetrics, PipelineExecutor, StreamGraph};
 use tokio::runtime::Handle;
 
 use super::Shared;
+use super::jobs::VertexInfo;
 use super::resource_manager::AllocatedSlot;
 use crate::rpc::messages::{
     Deployment, JobRef, JobSpec, TasksEnded, TasksOutcome, VertexLocations,
@@ -66,11 +67,25 @@ impl PipelineExecutor for ClusterExecutor {
             .collect();
         task_managers.dedup();
         let (reports, incoming) = crossbeam_channel::unbounded();
-        if !self
-            .shared
-            .jobs
-            .running(&job, &job_graph.job_name, task_managers.clone(), reports)
-        {
+        let vertices = job_graph
+            .vertices
+            .iter()
+            .map(|vertex| VertexInfo {
+                id: vertex
+                    .operator_ids
+                    .first()
+                    .map_or_else(|| format!("{:032x}", vertex.id.0), ToString::to_string),
+                name: vertex.name.clone(),
+                parallelism: vertex.parallelism,
+                max_parallelism: vertex.max_parallelism,
+            })
+            .collect();
+        if !self.shared.jobs.running(
+            &job,
+            (&job_graph.job_name, vertices),
+            task_managers.clone(),
+            reports,
+        ) {
             self.shared.resource_manager().release(&job);
             return Err(Error::Cancelled);
         }

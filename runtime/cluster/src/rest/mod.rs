@@ -27,6 +27,7 @@ pub use router::router;
 use tokio::sync::oneshot;
 
 /// An HTTP server on a thread of its own, with a small tokio runtime; stops when dropped.
+#[derive(Debug)]
 pub struct HttpServer {
     address: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,

@@ -20,6 +20,7 @@ fn config(entries: &[(&str, &str)]) -> anyhow::Result<Configuration> {
     for (key, value) in [
         ("jobmanager.bind-host", "127.0.0.1"),
         ("jobmanager.rpc.port", "0"),
+        ("rest.port", "0"),
         ("taskmanager.host", "127.0.0.1"),
         ("taskmanager.bind-host", "127.0.0.1"),
     ]

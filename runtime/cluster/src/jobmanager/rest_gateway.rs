@@ -1,0 +1,176 @@
+//! The REST API's view of the cluster's JobManager: its TaskManagers and their slots, and its
+//! jobs with their status history, vertices and failures.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use flinkrs_contract::rest::JobState;
+use flinkrs_core::Configuration;
+use tokio::runtime::Handle;
+
+use super::jobs::{JobEntry, JobStatus};
+use super::{Shared, cancel_job};
+use crate::rest::{
+    FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion, SavepointTrigger,
+    TaskManagerView, VertexView,
+};
+
+/// The gateway of a running [`JobManager`](super::JobManager).
+pub(crate) struct ClusterGateway {
+    pub shared: Arc<Shared>,
+    pub config: Configuration,
+    pub runtime: Handle,
+}
+
+fn state_of(status: JobStatus) -> JobState {
+    match status {
+        JobStatus::Initializing => JobState::Initializing,
+        JobStatus::Running => JobState::Running,
+        JobStatus::Finished => JobState::Finished,
+        JobStatus::Canceled => JobState::Canceled,
+        JobStatus::Failed => JobState::Failed,
+    }
+}
+
+/// Milliseconds since the epoch of an instant `ago` before now.
+fn epoch_millis(ago: Duration) -> i64 {
+    SystemTime::now()
+        .checked_sub(ago)
+        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+fn job_view(id: &str, job: JobEntry) -> JobView {
+    let configuration: Vec<(String, String)> = job
+        .properties
+        .iter()
+        .filter_map(|property| property.split_once('='))
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect();
+    let setting = |key: &str| {
+        configuration
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, value)| value.as_str())
+    };
+    let failures = match (&job.failure, job.status_times.last()) {
+        (Some(message), Some((_, time))) => vec![FailureView {
+            timestamp: *time,
+            exception_name: "org.apache.flink.runtime.JobException".to_owned(),
+            message: message.clone(),
+        }],
+        _ => Vec::new(),
+    };
+    JobView {
+        id: id.to_owned(),
+        name: job.name,
+        state: state_of(job.status),
+        batch: setting("execution.runtime-mode")
+            .is_some_and(|mode| mode.eq_ignore_ascii_case("batch")),
+        state_times: job
+            .status_times
+            .iter()
+            .map(|(status, time)| (state_of(*status), *time))
+            .collect(),
+        max_parallelism: setting("pipeline.max-parallelism").and_then(|value| value.parse().ok()),
+        parallelism: setting("parallelism.default")
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(1),
+        vertices: job
+            .vertices
+            .into_iter()
+            .map(|vertex| VertexView {
+                id: vertex.id,
+                name: vertex.name,
+                parallelism: u32::try_from(vertex.parallelism).unwrap_or(u32::MAX),
+                max_parallelism: u32::try_from(vertex.max_parallelism).unwrap_or(u32::MAX),
+                inputs: Vec::new(),
+                subtasks: Vec::new(),
+            })
+            .collect(),
+        configuration,
+        restart_strategy: "Restarts of jobs on a cluster come with their checkpoints".to_owned(),
+        failures,
+        checkpoints: None,
+    }
+}
+
+impl JobManagerGateway for ClusterGateway {
+    fn task_managers(&self) -> Vec<TaskManagerView> {
+        self.shared
+            .resource_manager()
+            .task_managers()
+            .map(|task_manager| {
+                let registration = &task_manager.registration;
+                TaskManagerView {
+                    id: registration.resource_id.clone(),
+                    address: registration.rpc_address.clone(),
+                    data_port: registration
+                        .data_address
+                        .rsplit_once(':')
+                        .and_then(|(_, port)| port.parse().ok())
+                        .unwrap_or(0),
+                    last_heartbeat: epoch_millis(task_manager.last_heartbeat.elapsed()),
+                    slots: registration.slots,
+                    allocated_slots: task_manager
+                        .slots
+                        .iter()
+                        .filter(|slot| !slot.job_id.is_empty())
+                        .map(|slot| (slot.job_id.clone(), 1))
+                        .collect(),
+                    cpu_cores: registration.cpu_cores,
+                    physical_memory: i64::try_from(registration.physical_memory_bytes)
+                        .unwrap_or(i64::MAX),
+                }
+            })
+            .collect()
+    }
+
+    fn configuration(&self) -> Vec<(String, String)> {
+        self.config
+            .entries()
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect()
+    }
+
+    fn jobs(&self) -> Vec<JobView> {
+        let mut jobs: Vec<JobView> = self
+            .shared
+            .jobs
+            .all()
+            .into_iter()
+            .map(|(id, job)| job_view(&id, job))
+            .collect();
+        jobs.sort_by_key(JobView::start_time);
+        jobs
+    }
+
+    fn cancel(&self, job_id: &str) -> Result<(), GatewayError> {
+        if self.shared.jobs.get(job_id).is_none() {
+            return Err(GatewayError::UnknownJob(job_id.to_owned()));
+        }
+        let (shared, job) = (Arc::clone(&self.shared), job_id.to_owned());
+        self.runtime.spawn(async move {
+            cancel_job(&shared, &job).await;
+        });
+        Ok(())
+    }
+
+    fn trigger_savepoint(
+        &self,
+        job_id: &str,
+        _trigger: SavepointTrigger,
+    ) -> Result<SavepointCompletion, GatewayError> {
+        if self.shared.jobs.get(job_id).is_none() {
+            return Err(GatewayError::UnknownJob(job_id.to_owned()));
+        }
+        Err(GatewayError::NotPossible(
+            "savepoints of a job on a cluster come with its checkpoints, which are not \
+             implemented yet"
+                .to_owned(),
+        ))
+    }
+}
