@@ -19,6 +19,25 @@ use crate::jobmanager::{JobManager, JobStatus};
 use crate::rpc::messages::JobSpec;
 use crate::taskmanager::TaskManager;
 
+/// What keeps a cluster's processes on loopback, each on a port picked for it: for tests,
+/// benchmarks and programs that embed a cluster.
+pub const LOOPBACK: [(&str, &str); 5] = [
+    ("jobmanager.bind-host", "127.0.0.1"),
+    ("jobmanager.rpc.port", "0"),
+    ("rest.port", "0"),
+    ("taskmanager.host", "127.0.0.1"),
+    ("taskmanager.bind-host", "127.0.0.1"),
+];
+
+/// A configuration of [`LOOPBACK`] with `entries` on top.
+pub fn loopback_config(entries: &[(&str, &str)]) -> anyhow::Result<Configuration> {
+    let mut config = Configuration::new();
+    for (key, value) in LOOPBACK.iter().chain(entries) {
+        config.set(key, *value)?;
+    }
+    Ok(config)
+}
+
 /// Starts the process `command` names and runs it until it is told to stop (or, for a
 /// JobManager started with its job, until the job ends).
 pub fn start(command: ClusterCommand) -> anyhow::Result<()> {

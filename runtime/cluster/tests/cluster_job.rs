@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use flinkrs_cluster::job_spec::spec_of;
 use flinkrs_cluster::jobmanager::{JobManager, JobStatus};
+use flinkrs_cluster::process::loopback_config;
 use flinkrs_cluster::run::{RunRequest, run_request};
 use flinkrs_cluster::taskmanager::{TaskManager, TaskManagerState};
 use flinkrs_core::Configuration;
@@ -22,22 +23,12 @@ use flinkrs_core::Configuration;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn config(entries: &[(&str, &str)]) -> Configuration {
-    let mut config = Configuration::new();
-    for (key, value) in [
-        ("jobmanager.bind-host", "127.0.0.1"),
-        ("jobmanager.rpc.port", "0"),
-        ("rest.port", "0"),
-        ("taskmanager.host", "127.0.0.1"),
-        ("taskmanager.bind-host", "127.0.0.1"),
+    let mut all = vec![
         ("heartbeat.interval", "100 ms"),
         ("heartbeat.timeout", "2 s"),
-    ]
-    .iter()
-    .chain(entries)
-    {
-        config.set(key, *value).unwrap();
-    }
-    config
+    ];
+    all.extend_from_slice(entries);
+    loopback_config(&all).unwrap()
 }
 
 /// A JobManager and `count` TaskManagers of `slots` slots each, all registered.

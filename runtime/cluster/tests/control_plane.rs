@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use flinkrs_cluster::jobmanager::JobManager;
+use flinkrs_cluster::process::loopback_config;
 use flinkrs_cluster::taskmanager::{TaskManager, TaskManagerState};
 use flinkrs_core::Configuration;
 use tokio::sync::watch;
@@ -13,24 +14,14 @@ use tokio::sync::watch;
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn config(entries: &[(&str, &str)]) -> Configuration {
-    let mut config = Configuration::new();
-    for (key, value) in [
-        ("jobmanager.bind-host", "127.0.0.1"),
-        ("jobmanager.rpc.port", "0"),
-        ("rest.port", "0"),
-        ("taskmanager.host", "127.0.0.1"),
-        ("taskmanager.bind-host", "127.0.0.1"),
+    let mut all = vec![
         ("heartbeat.interval", "50 ms"),
         ("heartbeat.timeout", "500 ms"),
         ("cluster.registration.initial-timeout", "20 ms"),
         ("cluster.registration.max-timeout", "100 ms"),
-    ]
-    .iter()
-    .chain(entries)
-    {
-        config.set(key, *value).unwrap();
-    }
-    config
+    ];
+    all.extend_from_slice(entries);
+    loopback_config(&all).unwrap()
 }
 
 async fn wait_for<T>(receiver: &mut watch::Receiver<T>, what: &str, done: impl FnMut(&T) -> bool) {

@@ -110,18 +110,52 @@ fn committed_lines(dir: &Path) -> Vec<String> {
     lines
 }
 
-fn task_manager(jobmanager: &str) -> Process {
-    Process::start(&[
+/// A JobManager on loopback ports picked for it, with `extra` arguments and log `level`;
+/// returns it with its control plane's address.
+fn job_manager(extra: &[&str], level: &str) -> (Process, String) {
+    let mut args = vec![
+        "jobmanager",
+        "-D",
+        "jobmanager.rpc.port=0",
+        "-D",
+        "rest.port=0",
+        "-D",
+        "jobmanager.bind-host=127.0.0.1",
+    ];
+    args.extend(extra);
+    let mut jobmanager = Process::start_logging(&args, level);
+    let started = jobmanager.wait_for_line("JobManager started: control plane on ");
+    let address = started
+        .split("control plane on ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
+        .unwrap()
+        .to_owned();
+    (jobmanager, address)
+}
+
+/// A TaskManager on loopback registering at `jobmanager`, with `extra` arguments and log
+/// `level`.
+fn task_manager_with(jobmanager: &str, extra: &[&str], level: &str) -> Process {
+    let mut args = vec![
         "taskmanager",
         "--jobmanager",
         jobmanager,
         "-D",
-        "taskmanager.numberOfTaskSlots=2",
-        "-D",
         "taskmanager.host=127.0.0.1",
         "-D",
         "taskmanager.bind-host=127.0.0.1",
-    ])
+    ];
+    args.extend(extra);
+    Process::start_logging(&args, level)
+}
+
+fn task_manager(jobmanager: &str) -> Process {
+    task_manager_with(
+        jobmanager,
+        &["-D", "taskmanager.numberOfTaskSlots=2"],
+        "warn",
+    )
 }
 
 #[test]
@@ -146,22 +180,7 @@ fn a_job_submitted_to_a_three_process_cluster_commits_the_local_runs_output() {
         String::from_utf8_lossy(&local.stderr)
     );
 
-    let mut jobmanager = Process::start(&[
-        "jobmanager",
-        "-D",
-        "jobmanager.rpc.port=0",
-        "-D",
-        "rest.port=0",
-        "-D",
-        "jobmanager.bind-host=127.0.0.1",
-    ]);
-    let started = jobmanager.wait_for_line("JobManager started: control plane on ");
-    let address = started
-        .split("control plane on ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
-        .unwrap()
-        .to_owned();
+    let (jobmanager, address) = job_manager(&[], "warn");
     let members = [task_manager(&address), task_manager(&address)];
 
     let run = Command::new(FLINKRS)
@@ -207,17 +226,11 @@ fn a_task_manager_without_its_job_manager_retries_and_says_where_it_looked() {
         .unwrap()
         .port();
     let address = format!("127.0.0.1:{port}");
-    let mut member = Process::start(&[
-        "taskmanager",
-        "--jobmanager",
+    let mut member = task_manager_with(
         &address,
-        "-D",
-        "taskmanager.host=127.0.0.1",
-        "-D",
-        "taskmanager.bind-host=127.0.0.1",
-        "-D",
-        "cluster.registration.initial-timeout=20 ms",
-    ]);
+        &["-D", "cluster.registration.initial-timeout=20 ms"],
+        "warn",
+    );
     let expected = format!("cannot register at the JobManager at {address}");
     let first = member.wait_for_line(&expected);
     assert!(first.contains("retrying in 20ms"), "{first}");
@@ -258,42 +271,16 @@ fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
         "-D",
         "heartbeat.timeout=1 s",
     ];
-    let mut args = vec![
-        "jobmanager",
-        "-D",
-        "jobmanager.rpc.port=0",
-        "-D",
-        "rest.port=0",
-        "-D",
-        "jobmanager.bind-host=127.0.0.1",
-    ];
-    args.extend(fast_heartbeats);
     // The JobManager logs when every TaskManager has its share of the job.
-    let mut jobmanager = Process::start_logging(&args, "info");
-    let started = jobmanager.wait_for_line("JobManager started: control plane on ");
-    let address = started
-        .split("control plane on ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
-        .unwrap()
-        .to_owned();
-    let member = |id: &str, level: &str| {
-        let mut args = vec![
-            "taskmanager",
-            "--jobmanager",
-            &address,
-            "-D",
-            "taskmanager.host=127.0.0.1",
-            "-D",
-            "taskmanager.bind-host=127.0.0.1",
-        ];
+    let (mut jobmanager, address) = job_manager(&fast_heartbeats, "info");
+    let member = |id: &str| {
         let resource_id = format!("taskmanager.resource-id={id}");
-        args.extend(["-D", &resource_id]);
+        let mut args = vec!["-D", &resource_id];
         args.extend(fast_heartbeats);
-        Process::start_logging(&args, level)
+        task_manager_with(&address, &args, "warn")
     };
-    let survivor = member("tm-survivor", "warn");
-    let victim = member("tm-victim", "warn");
+    let survivor = member("tm-survivor");
+    let victim = member("tm-victim");
     // A slow job at p=2: one slot on each TaskManager.
     let client = Process::start(&[
         "run",

@@ -9,28 +9,11 @@ use std::time::{Duration, Instant};
 
 use flinkrs_cluster::job_spec::spec_of;
 use flinkrs_cluster::jobmanager::{JobManager, JobStatus};
+use flinkrs_cluster::process::loopback_config;
 use flinkrs_cluster::run::{RunRequest, run_request};
 use flinkrs_cluster::taskmanager::{TaskManager, TaskManagerState};
-use flinkrs_core::Configuration;
 
 use super::{measure, report};
-
-fn config(entries: &[(&str, &str)]) -> anyhow::Result<Configuration> {
-    let mut config = Configuration::new();
-    for (key, value) in [
-        ("jobmanager.bind-host", "127.0.0.1"),
-        ("jobmanager.rpc.port", "0"),
-        ("rest.port", "0"),
-        ("taskmanager.host", "127.0.0.1"),
-        ("taskmanager.bind-host", "127.0.0.1"),
-    ]
-    .iter()
-    .chain(entries)
-    {
-        config.set(key, *value)?;
-    }
-    Ok(config)
-}
 
 fn wordcount(input: &Path, output: &Path) -> RunRequest {
     RunRequest {
@@ -48,12 +31,12 @@ pub(super) fn run(input: &Path, bytes: u64) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let jobmanager = runtime.block_on(JobManager::start(&config(&[])?))?;
+    let jobmanager = runtime.block_on(JobManager::start(&loopback_config(&[])?))?;
     let address = jobmanager.rpc_address().to_string();
     let mut members = Vec::new();
     for _ in 0..2 {
         let member = runtime.block_on(TaskManager::start(
-            &config(&[("taskmanager.numberOfTaskSlots", "1")])?,
+            &loopback_config(&[("taskmanager.numberOfTaskSlots", "1")])?,
             &address,
         ))?;
         let mut state = member.state();
