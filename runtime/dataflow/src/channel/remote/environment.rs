@@ -144,6 +144,15 @@ impl NetworkEnvironment {
         ))
     }
 
+    /// Open connections to TaskManagers this one sends to: one per peer, whatever the
+    /// number of channels.
+    pub fn outgoing_connections(&self) -> usize {
+        self.connections()
+            .values()
+            .filter(|connection| connection.is_open())
+            .count()
+    }
+
     /// The latest connection failures, oldest first (they are logged as they happen too).
     pub fn recent_failures(&self) -> Vec<String> {
         self.failures.recent()
