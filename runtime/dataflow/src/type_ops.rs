@@ -12,6 +12,7 @@ use flinkrs_core::{Error, Result};
 
 use crate::batch::StreamBatch;
 use crate::chain::{Discard, FanOut};
+use crate::channel::remote::{ChannelId, NetworkEnvironment};
 use crate::channel::{ChannelReceiver, ChannelSender, local};
 use crate::input::Input;
 use crate::output::{SideOutput, SideOutputSink};
@@ -41,6 +42,22 @@ pub trait StreamType: Send + Sync {
     /// A [local channel](crate::channel::local) of `capacity` buffers: (sender, receiver), as
     /// `Box<dyn ChannelSender<B>>` and `Box<dyn ChannelReceiver<B>>`.
     fn channel(&self, capacity: usize) -> (AnyBox, AnyBox);
+    /// The sending half of a [remote channel](crate::channel::remote) to the TaskManager
+    /// whose data address is `peer`, as `Box<dyn ChannelSender<B>>`.
+    fn remote_sender(
+        &self,
+        network: &NetworkEnvironment,
+        channel: ChannelId,
+        peer: &str,
+    ) -> Result<AnyBox>;
+    /// The receiving half of a [remote channel](crate::channel::remote) with `buffers`
+    /// buffers, as `Box<dyn ChannelReceiver<B>>`.
+    fn remote_receiver(
+        &self,
+        network: &NetworkEnvironment,
+        channel: ChannelId,
+        buffers: usize,
+    ) -> Result<AnyBox>;
     /// A writer over `senders` (`Box<dyn ChannelSender<B>>` each) with the given partitioner,
     /// counting into `metrics`.
     #[expect(
@@ -105,6 +122,27 @@ impl<B: StreamBatch> StreamType for TypeOps<B> {
         let sender: Box<dyn ChannelSender<B>> = Box::new(sender);
         let receiver: Box<dyn ChannelReceiver<B>> = Box::new(receiver);
         (Box::new(sender), Box::new(receiver))
+    }
+
+    fn remote_sender(
+        &self,
+        network: &NetworkEnvironment,
+        channel: ChannelId,
+        peer: &str,
+    ) -> Result<AnyBox> {
+        let sender: Box<dyn ChannelSender<B>> = Box::new(network.sender::<B>(channel, peer)?);
+        Ok(Box::new(sender))
+    }
+
+    fn remote_receiver(
+        &self,
+        network: &NetworkEnvironment,
+        channel: ChannelId,
+        buffers: usize,
+    ) -> Result<AnyBox> {
+        let receiver: Box<dyn ChannelReceiver<B>> =
+            Box::new(network.receiver::<B>(channel, buffers)?);
+        Ok(Box::new(receiver))
     }
 
     fn writer(

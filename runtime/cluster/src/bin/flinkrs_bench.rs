@@ -1,7 +1,8 @@
 //! `make bench`: throughput of six pipelines, release build, parallelism 1 except (b2); each
 //! figure is the median of three runs. (b2) and (c) run again with a checkpoint every second,
 //! (f) times the two phases of a keyed-state snapshot at 1 M and 10 M keys, and (g) reports the
-//! size and duration of checkpoints of 1 M keys into the local disk and into s3s-fs.
+//! size and duration of checkpoints of 1 M keys into the local disk and into s3s-fs. (h)
+//! streams batches over a local channel and over a remote one on loopback.
 //!
 //! Each figure is records (or bytes) per second of wall time, and per second of CPU time
 //! summed over every thread of the process: "per core". Sizes can be scaled with
@@ -11,6 +12,8 @@
 mod arrow_window;
 #[path = "flinkrs_bench/checkpoint_storage.rs"]
 mod checkpoint_storage;
+#[path = "flinkrs_bench/remote_channel.rs"]
+mod remote_channel;
 #[path = "flinkrs_bench/snapshot.rs"]
 mod snapshot;
 
@@ -348,6 +351,9 @@ fn main() -> anyhow::Result<()> {
     }
     if selected("g") {
         checkpoint_storage::measure(scaled(20_000_000.0))?;
+    }
+    if selected("h") {
+        remote_channel::run(scaled(40_000_000.0))?;
     }
     if selected("f") {
         for keys in [1_000_000, 10_000_000] {
