@@ -1,8 +1,9 @@
 //! `make bench`: throughput of six pipelines, release build, parallelism 1 except (b2); each
 //! figure is the median of three runs. (b2) and (c) run again with a checkpoint every second,
 //! (f) times the two phases of a keyed-state snapshot at 1 M and 10 M keys, and (g) reports the
-//! size and duration of checkpoints of 1 M keys into the local disk and into s3s-fs; (h) times
-//! a cluster's start latency and WordCount across two TaskManagers.
+//! size and duration of checkpoints of 1 M keys into the local disk and into s3s-fs. (h) is
+//! the network: batches over a local and over a remote channel on loopback, a cluster's start
+//! latency, and WordCount across two TaskManagers.
 //!
 //! Each figure is records (or bytes) per second of wall time, and per second of CPU time
 //! summed over every thread of the process: "per core". Sizes can be scaled with
@@ -14,6 +15,8 @@ mod arrow_window;
 mod checkpoint_storage;
 #[path = "flinkrs_bench/cluster.rs"]
 mod cluster;
+#[path = "flinkrs_bench/remote_channel.rs"]
+mod remote_channel;
 #[path = "flinkrs_bench/snapshot.rs"]
 mod snapshot;
 
@@ -359,6 +362,7 @@ fn main() -> anyhow::Result<()> {
         checkpoint_storage::measure(scaled(20_000_000.0))?;
     }
     if selected("h") {
+        remote_channel::run(scaled(40_000_000.0))?;
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("text.txt");
         let bytes = write_text(&path, scaled(20_000_000.0))?;

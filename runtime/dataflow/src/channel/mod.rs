@@ -48,20 +48,22 @@
 //!   the edge's codec (decision 3: serde for typed rows, Arrow IPC) or a credit announcement.
 //!   The connection is served by the process's tokio runtime, not by task threads.
 //! - **The receiving half** owns a fixed number of buffers per channel (its credits). The
-//!   network side decodes a frame into a free buffer and pushes it onto an in-memory bounded
-//!   queue of that size, which is what the remote receiver registers in a [`WaitSet`]: to the
-//!   task it looks exactly like a local channel. Each [`ChannelReceiver::try_recv`] that takes
-//!   an element frees a buffer and announces one credit back to the sender (credits may be
-//!   batched into one frame). A connection that drops before the end of input closes the
+//!   network side copies a frame's bytes into a free buffer and pushes it onto an in-memory
+//!   queue that holds at most that many batches, which is what the remote receiver registers
+//!   in a [`WaitSet`]: to the task it looks exactly like a local channel. The task decodes a
+//!   batch when it takes it, on its own thread (as Flink's tasks deserialize their input).
+//!   Each [`ChannelReceiver::try_recv`] that takes a batch frees a buffer: one credit back to
+//!   the sender (credits are batched into one frame while more batches wait, and announced
+//!   at once when the queue runs empty). A connection that drops before the end of input closes the
 //!   channel, exactly as a local sender that is dropped.
 //! - **The sending half** counts the credits the receiver announced. [`ChannelSender::send`]
 //!   with credits left hands the element to the network side (encoding on the task thread,
 //!   into a reused buffer) and spends one; without credits it blocks on the next credit
 //!   announcement or the [`CancelToken`], whichever comes first, as the local sender blocks
-//!   on a full queue. [`ChannelSender::credits`] reports the credits left. As in Flink, the
-//!   sender may also tell the receiver its backlog, so that it can lend floating buffers to
-//!   busy channels; events (barriers, watermarks, end of input) need no data buffer and may be
-//!   let through without a credit.
+//!   on a full queue. [`ChannelSender::credits`] reports the credits left. Events (barriers,
+//!   watermarks, end of input) need no data buffer and pass without a credit. (Flink's
+//!   senders also announce their backlog, so that receivers can lend floating buffers to busy
+//!   channels; here every channel has its fixed buffers.)
 //! - Disconnects map onto the same two outcomes: [`SendError::Closed`] and
 //!   [`TryRecv::Closed`]. The reason (an I/O error, a TaskManager lost) goes to the log and the
 //!   JobMaster, which fails the job over; the task only learns that its neighbour is gone.

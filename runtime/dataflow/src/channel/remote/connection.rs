@@ -45,13 +45,17 @@ pub(super) enum ConnectionError {
     NoPreamble,
     #[error(transparent)]
     Frame(#[from] FrameError),
-    #[error("a {kind} frame for {channel} arrived on a connection that carries {carries}")]
+    #[error(
+        "a frame of kind '{kind}' for {channel} arrived on a connection that carries {carries}"
+    )]
     WrongDirection {
         kind: &'static str,
         channel: ChannelId,
         carries: &'static str,
     },
-    #[error("a {kind} frame for {channel}, which its sender did not open on this connection")]
+    #[error(
+        "a frame of kind '{kind}' for {channel}, which its sender did not open on this connection"
+    )]
     NotOpened {
         kind: &'static str,
         channel: ChannelId,
@@ -223,11 +227,12 @@ impl OutgoingConnection {
             Ok(()) => "the receiving TaskManager closed it".to_owned(),
             Err(error) => error.to_string(),
         };
-        self.fail();
+        // Recorded before the senders learn it, so whoever sees a closed channel finds why.
         failures.record(format!(
             "data connection to {}: {reason}; {open_channels} channel(s) to it read as closed",
             self.peer
         ));
+        self.fail();
     }
 
     async fn serve(&self) -> Result<(), ConnectionError> {

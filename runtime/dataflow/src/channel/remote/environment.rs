@@ -51,20 +51,37 @@ pub struct NetworkEnvironment {
 }
 
 /// The I/O runtime's tasks this environment started: aborted when it is dropped.
-#[derive(Default)]
-struct Tasks(Mutex<Vec<AbortHandle>>);
+struct Tasks(Mutex<Option<Vec<AbortHandle>>>);
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Tasks(Mutex::new(Some(Vec::new())))
+    }
+}
 
 impl Tasks {
-    fn handles(&self) -> MutexGuard<'_, Vec<AbortHandle>> {
+    fn handles(&self) -> MutexGuard<'_, Option<Vec<AbortHandle>>> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Keeps `task` to abort it later; aborts it now if the environment is already gone (a
+    /// connection accepted while it was dropped).
     fn add(&self, task: AbortHandle) {
-        let mut handles = self.handles();
-        handles.retain(|handle| !handle.is_finished());
-        handles.push(task);
+        match self.handles().as_mut() {
+            Some(handles) => {
+                handles.retain(|handle| !handle.is_finished());
+                handles.push(task);
+            }
+            None => task.abort(),
+        }
+    }
+
+    fn abort_all(&self) {
+        for task in self.handles().take().into_iter().flatten() {
+            task.abort();
+        }
     }
 }
 
@@ -144,6 +161,15 @@ impl NetworkEnvironment {
         ))
     }
 
+    /// Open connections to TaskManagers this one sends to: one per peer, whatever the
+    /// number of channels.
+    pub fn outgoing_connections(&self) -> usize {
+        self.connections()
+            .values()
+            .filter(|connection| connection.is_open())
+            .count()
+    }
+
     /// The latest connection failures, oldest first (they are logged as they happen too).
     pub fn recent_failures(&self) -> Vec<String> {
         self.failures.recent()
@@ -178,9 +204,7 @@ impl Drop for NetworkEnvironment {
         for connection in self.connections().values() {
             connection.fail();
         }
-        for task in self.tasks.handles().drain(..) {
-            task.abort();
-        }
+        self.tasks.abort_all();
     }
 }
 

@@ -149,7 +149,9 @@ pub enum FrameError {
     TooShort { length: usize },
     #[error("a frame for {channel} has the unknown kind {kind}")]
     UnknownKind { kind: u8, channel: ChannelId },
-    #[error("a {kind} frame for {channel} has a body of {found} bytes instead of {expected}")]
+    #[error(
+        "a frame of kind '{kind}' for {channel} has a body of {found} bytes instead of {expected}"
+    )]
     BodyLength {
         kind: &'static str,
         channel: ChannelId,

@@ -45,7 +45,8 @@ pub use receiver::RemoteReceiver;
 pub use sender::RemoteSender;
 
 /// Names one channel between TaskManagers, the same on both. Flink's counterpart is the
-/// pair of a result partition and a subpartition index.
+/// pair of a result partition and a subpartition index. An id names one channel once: a
+/// restarted job counts up its attempt rather than opening a closed channel again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChannelId {
     pub job: JobId,

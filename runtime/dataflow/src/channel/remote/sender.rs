@@ -183,11 +183,11 @@ impl<B: StreamBatch> ChannelSender<B> for RemoteSender<B> {
 impl<B> Drop for RemoteSender<B> {
     fn drop(&mut self) {
         self.connection.unregister(self.channel);
-        if !self.link.is_closed() {
-            self.connection.outbox.push_frame(&Frame {
-                channel: self.channel,
-                body: Body::SenderClosed,
-            });
-        }
+        // Also after the receiver closed the channel: the receiving side forgets the channel
+        // on this frame. (A closed connection takes nothing.)
+        self.connection.outbox.push_frame(&Frame {
+            channel: self.channel,
+            body: Body::SenderClosed,
+        });
     }
 }

@@ -141,7 +141,7 @@ fn malformed_frames_are_errors_that_say_what_was_wrong() {
     long_watermark[..4].copy_from_slice(&(33u32 + 9).to_le_bytes());
     assert_eq!(
         error_of(&long_watermark),
-        format!("a watermark frame for {channel} has a body of 9 bytes instead of 8")
+        format!("a frame of kind 'watermark' for {channel} has a body of 9 bytes instead of 8")
     );
 
     let mut status = encoded(Body::Event(Event::WatermarkStatus(WatermarkStatus::Idle)));
