@@ -58,7 +58,7 @@ pub fn for_each_word(bytes: &[u8], mut emit: impl FnMut(usize, usize, bool)) {
     for base in (0..=bytes.len()).step_by(BLOCK) {
         let block = &bytes[base..bytes.len().min(base + BLOCK)];
         let (words, upper) = classify_block(block);
-        seen_upper |= upper != 0;
+        seen_upper |= upper;
         let before = (words << 1) | carry;
         let mut starts = words & !before;
         // A bit for every separator byte that follows a word byte: the end of that word.
@@ -86,9 +86,10 @@ pub fn for_each_word(bytes: &[u8], mut emit: impl FnMut(usize, usize, bool)) {
     }
 }
 
-/// One bit per byte of `block` (at most 64 bytes): a word byte, and an upper-case letter.
+/// One bit per byte of `block` (at most 64 bytes) that is a word byte, and whether the block
+/// holds an upper-case letter.
 #[inline]
-fn classify_block(block: &[u8]) -> (u64, u64) {
+fn classify_block(block: &[u8]) -> (u64, bool) {
     let (mut words, mut upper) = (0u64, 0u64);
     let mut chunks = block.chunks_exact(8);
     let mut shift = 0;
@@ -97,7 +98,7 @@ fn classify_block(block: &[u8]) -> (u64, u64) {
         eight.copy_from_slice(chunk);
         let (w, u) = classify_eight(u64::from_le_bytes(eight));
         words |= w << shift;
-        upper |= u << shift;
+        upper |= u;
         shift += 8;
     }
     let rest = chunks.remainder();
@@ -107,23 +108,28 @@ fn classify_block(block: &[u8]) -> (u64, u64) {
         eight[..rest.len()].copy_from_slice(rest);
         let (w, u) = classify_eight(u64::from_le_bytes(eight));
         words |= w << shift;
-        upper |= u << shift;
+        upper |= u;
     }
-    (words, upper)
+    (words, upper != 0)
 }
 
-/// For eight bytes (little-endian in a `u64`): one bit per byte that is a word byte, and one
-/// per upper-case ASCII letter.
+/// For eight bytes (little-endian in a `u64`): one bit per byte that is a word byte, and a
+/// value that is not zero when one of them is an upper-case letter.
 #[inline(always)]
 fn classify_eight(bytes: u64) -> (u64, u64) {
     // Bytes from 0x80 up (parts of multi-byte characters) separate words; the tests below
     // see only the low seven bits, so nothing borrows across bytes.
     let ascii = !bytes & HIGH;
     let low7 = bytes & !HIGH;
-    let upper = in_range(low7, b'A', b'Z') & ascii;
+    // Setting bit 5 maps exactly 'A'..='Z' and 'a'..='z' onto 'a'..='z'.
+    let letter = in_range(low7 | (LOW * 0x20), b'a', b'z');
+    let digit = in_range(low7, b'0', b'9');
     let underscore = !((low7 ^ (LOW * u64::from(b'_'))) | HIGH).wrapping_sub(LOW) & HIGH;
-    let word = (in_range(low7, b'0', b'9') | in_range(low7, b'a', b'z') | underscore) & ascii;
-    (high_bits_to_mask(word | upper), high_bits_to_mask(upper))
+    let word = (letter | digit | underscore) & ascii;
+    // An upper-case letter is a letter with bit 5 clear; shifted by two, bit 5 of each byte
+    // lands on its top bit.
+    let upper = letter & !(low7 << 2) & ascii;
+    (high_bits_to_mask(word), upper)
 }
 
 /// The top bit of every byte of `x` (each below 0x80) is set where `lo <= byte <= hi`.
