@@ -141,8 +141,9 @@ impl<T: Data> DataStream<T> {
     where
         F: FnMut(T, &mut Collector<'_, O>) + Clone + Send + Sync + 'static,
     {
-        self.transform_as("Flat Map", "Flat Map", move |_| FlatMapOperator {
+        self.transform_as("Flat Map", "Flat Map", move |info| FlatMapOperator {
             function: function.clone(),
+            flush_rows: info.config.batch_max_rows(),
             _output: PhantomData,
         })
     }

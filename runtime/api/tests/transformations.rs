@@ -24,6 +24,27 @@ fn map_filter_flat_map_keep_order_at_parallelism_one() {
 }
 
 #[test]
+fn a_flat_map_emitting_many_channel_batches_per_record_keeps_every_record_in_order() {
+    let env = StreamExecutionEnvironment::new();
+    // Channel batches of 4 rows: each input record fills several in the middle of a batch.
+    env.set("taskmanager.network.batch.max-rows", "4").unwrap();
+    let result = env
+        .from_collection((0..20).collect::<Vec<i64>>())
+        .flat_map(|n, out: &mut Collector<'_, i64>| {
+            for i in 0..n {
+                out.collect(n * 100 + i);
+            }
+        })
+        .rebalance()
+        .execute_and_collect("fan out")
+        .unwrap();
+    let expected: Vec<i64> = (0..20)
+        .flat_map(|n| (0..n).map(move |i| n * 100 + i))
+        .collect();
+    assert_eq!(result, expected);
+}
+
+#[test]
 fn rebalance_spreads_records_and_loses_none() {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(3).unwrap();

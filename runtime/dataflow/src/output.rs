@@ -162,6 +162,12 @@ impl<B: StreamBatch> Output<B> {
         }
     }
 
+    /// Records buffered on the main output, not yet passed downstream.
+    #[inline]
+    pub fn buffered_rows(&self) -> usize {
+        self.buffer.num_rows()
+    }
+
     /// Emits a whole batch at once; the batch is left empty or partly consumed.
     pub fn push_batch(&mut self, batch: &mut B) -> Result<()> {
         self.flush()?;

@@ -51,6 +51,32 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// The unread complete lines as text: the longest run of whole lines from the read
+    /// position, within the next `limit` bytes, that is valid UTF-8 and ends with a `\n`.
+    /// `None` when there is none in the buffer (the next line is incomplete, longer than
+    /// `limit`, or not UTF-8); [`LineReader::next_line`] then reads on. Checking many lines
+    /// at once costs less than checking each; [`LineReader::consume`] marks those taken.
+    pub(crate) fn text_lines(&self, limit: usize) -> Option<&str> {
+        let unread = &self.buffer[self.start..self.end];
+        let window = &unread[..unread.len().min(limit)];
+        let end = memchr::memrchr(b'\n', window)? + 1;
+        match std::str::from_utf8(&window[..end]) {
+            Ok(text) => Some(text),
+            Err(error) => {
+                // The lines before the one that is not UTF-8.
+                let valid = &window[..error.valid_up_to()];
+                let end = memchr::memrchr(b'\n', valid)? + 1;
+                std::str::from_utf8(&valid[..end]).ok()
+            }
+        }
+    }
+
+    /// Marks `bytes` more of the buffer as read: the lines taken from
+    /// [`LineReader::text_lines`].
+    pub(crate) fn consume(&mut self, bytes: usize) {
+        self.start = (self.start + bytes).min(self.end);
+    }
+
     /// The buffer that [`LineReader::next_line`] ranges index into.
     pub(crate) fn buffer(&self) -> &[u8] {
         &self.buffer
@@ -119,6 +145,24 @@ mod tests {
                 "capacity {capacity}"
             );
         }
+    }
+
+    #[test]
+    fn text_lines_are_the_complete_utf8_lines_ahead() {
+        let mut reader = LineReader::new(&b"one\ntw\xC3\xB6\r\nbr\xFFoken\nlast"[..], 64);
+        assert_eq!(reader.text_lines(64), None, "nothing read yet");
+        let first = reader.next_line().unwrap().unwrap();
+        assert_eq!(&reader.buffer()[first], b"one\n");
+        // The line that is not UTF-8 and the unfinished last line are left to `next_line`.
+        assert_eq!(reader.text_lines(64), Some("tw\u{f6}\r\n"));
+        assert_eq!(reader.text_lines(4), None, "no whole line within the limit");
+        reader.consume("tw\u{f6}\r\n".len());
+        assert_eq!(reader.text_lines(64), None);
+        let broken = reader.next_line().unwrap().unwrap();
+        assert_eq!(&reader.buffer()[broken], b"br\xFFoken\n");
+        assert_eq!(reader.text_lines(64), None);
+        let last = reader.next_line().unwrap().unwrap();
+        assert_eq!(&reader.buffer()[last], b"last");
     }
 
     #[test]

@@ -16,6 +16,10 @@ use super::lines::LineReader;
 /// Size of the read buffer: files are read in chunks of this many bytes.
 const READ_CHUNK_BYTES: usize = 256 * 1024;
 
+/// Most bytes of lines checked as UTF-8 at once: what a full batch leaves unread is checked
+/// again on the next poll, so this bounds the repeated work.
+const TEXT_WINDOW_BYTES: usize = 64 * 1024;
+
 /// One split of a file source: a file, and how far into it the reader is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSplit {
@@ -58,12 +62,28 @@ impl FileSplit {
 
 /// What a file source makes of one line (without its line end).
 pub trait FromLine: Sized + Send {
+    /// Whether lines must be UTF-8 text. The source then checks many lines at once and makes
+    /// their records with [`FromLine::from_text`].
+    const TEXT: bool = false;
+
     /// `file` and `line_number` (1-based) locate the line for error messages.
     fn from_line(line: &[u8], file: &Path, line_number: u64) -> Result<Self>;
+
+    /// The record of a line already known to be UTF-8 (only when [`FromLine::TEXT`]).
+    fn from_text(line: &str, file: &Path, line_number: u64) -> Result<Self> {
+        Self::from_line(line.as_bytes(), file, line_number)
+    }
 }
 
 /// Lines must be UTF-8: invalid bytes are an error naming the file and line.
 impl FromLine for String {
+    const TEXT: bool = true;
+
+    /// One allocation per line, of exactly its size: the record owns its text.
+    fn from_text(line: &str, _file: &Path, _line_number: u64) -> Result<Self> {
+        Ok(line.to_owned())
+    }
+
     fn from_line(line: &[u8], file: &Path, line_number: u64) -> Result<Self> {
         let text = std::str::from_utf8(line).map_err(|error| Error::MalformedInput {
             location: format!("{}:{line_number}", file.display()),
@@ -238,6 +258,37 @@ impl<T: FromLine> SourceFunction<Batch<T>> for TextFileSource<T> {
             let Some(split) = self.splits.as_mut().and_then(VecDeque::front_mut) else {
                 return Ok(SourceStatus::Finished);
             };
+            if T::TEXT
+                && let Some(text) = reader.text_lines(TEXT_WINDOW_BYTES)
+            {
+                let (mut taken, mut failed) = (0, None);
+                for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+                    // `\n` is ASCII, so the line's bounds are character boundaries.
+                    let Some(line) = text.get(taken..=end) else {
+                        break;
+                    };
+                    if batch.len() >= context.batch_rows {
+                        break;
+                    }
+                    taken = end + 1;
+                    split.offset += line.len() as u64;
+                    split.line_number += 1;
+                    let line = line.strip_suffix('\n').unwrap_or(line);
+                    let line = line.strip_suffix('\r').unwrap_or(line);
+                    match T::from_text(line, &split.path, split.line_number) {
+                        Ok(record) => batch.push(Record::new(record)),
+                        Err(error) => {
+                            failed = Some(error);
+                            break;
+                        }
+                    }
+                }
+                reader.consume(taken);
+                match failed {
+                    Some(error) => return Err(error),
+                    None => continue,
+                }
+            }
             let line = reader
                 .next_line()
                 .map_err(|source| Error::io("read", &split.path, source))?;

@@ -260,9 +260,13 @@ impl<B: StreamBatch> Input<B> for ChannelWriter<B> {
         self.metrics.num_records_out.inc(batch.num_rows() as u64);
         match &mut self.routing {
             Routing::Single => {
-                if self.builders[0].num_rows() == 0 && batch.num_rows() >= self.bounds.max_rows / 2
-                {
-                    // Large enough to travel on its own: no copy into the buffer.
+                if batch.num_rows() >= self.bounds.max_rows / 2 {
+                    // Large enough to travel on its own: no copy into the buffer. What the
+                    // buffer holds (the small rest of an earlier batch) goes first, on its
+                    // own, rather than growing it with a copy of this batch to cut again.
+                    if self.builders[0].num_rows() > 0 {
+                        self.send_buffer(0)?;
+                    }
                     let whole = batch.take();
                     let bytes = whole.byte_size();
                     return self.send_bounded(0, whole, bytes);
@@ -363,6 +367,20 @@ mod tests {
             assert_eq!(sizes, vec![84, 84, 82, 10], "{partitioner:?}");
             assert_eq!(values, (0..260).collect::<Vec<_>>(), "{partitioner:?}");
         }
+    }
+
+    #[test]
+    fn a_large_batch_after_a_small_one_travels_whole_and_after_it() {
+        let (sender, mut receiver) = channel(CAPACITY);
+        let mut writer = writer(vec![sender], &PartitionerSpec::forward(), 100, 1 << 20);
+        let mut small: Batch<u32> = (0..10).map(Record::new).collect();
+        writer.process_batch(&mut small).unwrap();
+        let mut full: Batch<u32> = (10..110).map(Record::new).collect();
+        writer.process_batch(&mut full).unwrap();
+        writer.end_input().unwrap();
+        let (sizes, values) = drain(&mut receiver);
+        assert_eq!(sizes, vec![10, 100]);
+        assert_eq!(values, (0..110).collect::<Vec<_>>());
     }
 
     #[test]
