@@ -21,7 +21,7 @@ use std::sync::Arc;
 use flinkrs_core::time::now_millis;
 use flinkrs_core::{Batch, CheckpointId, Error, NO_TIMESTAMP, Result, Watermark};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, OutputTag, TaskInfo, TimerService};
-use flinkrs_state::{KeyData, KeyedStateBackend, StateData, StateMap, ValueState};
+use flinkrs_state::{KeyData, KeyedStateBackend, StateData, ValueState};
 use serde::{Deserialize, Serialize};
 
 use super::assigners::WindowAssigner;
@@ -41,6 +41,10 @@ pub(crate) struct WindowSlot<A> {
 
 /// A key's open windows.
 pub(crate) type WindowMap<A> = BTreeMap<TimeWindow, WindowSlot<A>>;
+
+/// The keyed state holding, per key, its windows: the state of merging windows, and the
+/// snapshot format of all.
+const WINDOW_CONTENTS: &str = "window-contents";
 
 /// The fixed configuration of the operator and the parts user code touches, kept apart from
 /// the state backend so both can be borrowed at once.
@@ -568,7 +572,7 @@ where
 {
     fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
         let mut backend = keyed_backend(info, state)?;
-        self.windows = Some(ValueState::register(&mut backend, "window-contents")?);
+        self.windows = Some(ValueState::register(&mut backend, WINDOW_CONTENTS)?);
         self.backend = Some(backend);
         self.restore_windows();
         Ok(())
@@ -657,25 +661,22 @@ where
         if self.logic.merging {
             return keyed_snapshot(self.backend.as_mut());
         }
-        let (Some(backend), Some(state)) = (self.backend.as_mut(), self.windows) else {
+        let (Some(backend), Some(_)) = (self.backend.as_mut(), self.windows) else {
             return keyed_snapshot(self.backend.as_mut());
         };
-        // Window contents are snapshotted as merging windows are kept: per key, its windows.
-        // They pass through keyed state for the snapshot only.
-        let mut per_key: StateMap<K, WindowMap<F::Accumulator>> = StateMap::default();
-        self.contents.for_each(|window, key, slot| {
-            per_key
-                .entry(key.clone())
-                .or_default()
-                .insert(*window, slot.clone());
-        });
-        for (key, windows) in per_key {
-            state.insert_for_key(backend, key, windows);
-        }
-        let snapshot = keyed_snapshot(Some(&mut *backend));
-        // The checkpoint holds the entries frozen; the table starts empty again.
-        state.clear_all(backend);
-        snapshot
+        // Window contents are snapshotted as merging windows are kept: per key, its windows,
+        // in the keyed state "window-contents" (empty between checkpoints). Frozen here, in
+        // O(open windows + chunks); grouped per key and encoded when the snapshot is
+        // materialized, off the task thread.
+        let frozen = self.contents.freeze(
+            WINDOW_CONTENTS,
+            backend.max_parallelism(),
+            backend.key_group_range(),
+        );
+        Ok(OperatorSnapshot {
+            keyed: Some(backend.snapshot_replacing(WINDOW_CONTENTS, frozen.into_state())?),
+            operator_state: Vec::new(),
+        })
     }
 
     fn end_input(&mut self, out: &mut Output<Batch<F::Output>>) -> Result<()> {
