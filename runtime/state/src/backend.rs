@@ -275,10 +275,12 @@ impl<K: KeyData> KeyedStateBackend<K> {
             .names
             .iter()
             .zip(&mut self.tables)
-            .map(|(name, table)| match replacement.take_if(|(own, _)| own == name) {
-                Some((_, frozen)) => frozen,
-                None => table.freeze(name, max_parallelism, range),
-            })
+            .map(
+                |(name, table)| match replacement.take_if(|(own, _)| own == name) {
+                    Some((_, frozen)) => frozen,
+                    None => table.freeze(name, max_parallelism, range),
+                },
+            )
             .collect();
         // A state never registered is written after the registered ones.
         frozen.extend(replacement.map(|(_, frozen)| frozen));

@@ -284,8 +284,7 @@ impl<K: KeyData, A: StateData> FrozenState for FrozenWindowContents<K, A> {
     fn encode(&self) -> flinkrs_state::Result<StateSnapshot> {
         let name = &self.name;
         // Per key, its windows; the slots are borrowed, and serialize as owned ones would.
-        let mut per_key: StateMap<&K, BTreeMap<TimeWindow, &WindowSlot<A>>> =
-            StateMap::default();
+        let mut per_key: StateMap<&K, BTreeMap<TimeWindow, &WindowSlot<A>>> = StateMap::default();
         for pane in &self.panes {
             for (key, slot) in pane.keys.iter().zip(pane.slots.iter()) {
                 per_key.entry(key).or_default().insert(pane.window, slot);
@@ -308,12 +307,11 @@ impl<K: KeyData, A: StateData> FrozenState for FrozenWindowContents<K, A> {
         }
         let mut key_groups = BTreeMap::new();
         for (group, entries) in groups {
-            let bytes = postcard::to_allocvec(&entries).map_err(|source| {
-                flinkrs_state::Error::Encode {
+            let bytes =
+                postcard::to_allocvec(&entries).map_err(|source| flinkrs_state::Error::Encode {
                     name: name.to_owned(),
                     source,
-                }
-            })?;
+                })?;
             key_groups.insert(group, bytes);
         }
         Ok(StateSnapshot {
@@ -399,11 +397,9 @@ mod tests {
         range: KeyGroupRange,
     ) -> StateSnapshot {
         let mut backend = flinkrs_state::KeyedStateBackend::new(128, range);
-        let state = flinkrs_state::ValueState::<WindowMap<u32>>::register(
-            &mut backend,
-            "window-contents",
-        )
-        .unwrap();
+        let state =
+            flinkrs_state::ValueState::<WindowMap<u32>>::register(&mut backend, "window-contents")
+                .unwrap();
         let mut per_key: StateMap<u32, WindowMap<u32>> = StateMap::default();
         for &pane in contents.open.values() {
             let pane = &contents.panes[pane as usize];
@@ -462,7 +458,10 @@ mod tests {
             encoded.key_groups.keys().collect::<Vec<_>>(),
             expected.key_groups.keys().collect::<Vec<_>>()
         );
-        assert_eq!(entries_by_key_group(&encoded), entries_by_key_group(&expected));
+        assert_eq!(
+            entries_by_key_group(&encoded),
+            entries_by_key_group(&expected)
+        );
     }
 
     #[test]

@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use flinkrs_core::time::now_millis;
-use flinkrs_core::{Batch, CheckpointId, Error, NO_TIMESTAMP, Result, Watermark};
+use flinkrs_core::{Batch, CheckpointId, Error, KeyGroupRange, NO_TIMESTAMP, Result, Watermark};
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, OutputTag, TaskInfo, TimerService};
-use flinkrs_state::{KeyData, KeyedStateBackend, StateData, ValueState};
+use flinkrs_state::{KeyData, KeyedStateBackend, KeyedStateSnapshot, StateData, ValueState};
 use serde::{Deserialize, Serialize};
 
 use super::assigners::WindowAssigner;
@@ -557,6 +557,53 @@ where
     }
 }
 
+/// The keyed snapshot of an operator with non-merging windows: the backend's states, with the
+/// window contents frozen as the state [`WINDOW_CONTENTS`].
+pub(crate) fn snapshot_contents<K: KeyData, A: StateData>(
+    contents: &mut WindowContents<K, A>,
+    backend: &mut KeyedStateBackend<K>,
+) -> Result<KeyedStateSnapshot> {
+    let frozen = contents.freeze(
+        WINDOW_CONTENTS,
+        backend.max_parallelism(),
+        backend.key_group_range(),
+    );
+    Ok(backend.snapshot_replacing(WINDOW_CONTENTS, frozen.into_state())?)
+}
+
+/// The synchronous phase of a tumbling-window operator's checkpoint, for the benchmark of
+/// snapshot phases: window contents of `u64` keys counting into `u64` accumulators, snapshotted
+/// as the operator snapshots them.
+#[doc(hidden)]
+pub struct WindowSnapshotProbe {
+    contents: WindowContents<u64, u64>,
+    backend: KeyedStateBackend<u64>,
+}
+
+impl WindowSnapshotProbe {
+    pub fn new(max_parallelism: usize, range: KeyGroupRange) -> Result<Self> {
+        let mut backend = KeyedStateBackend::new(max_parallelism, range);
+        ValueState::<WindowMap<u64>>::register(&mut backend, WINDOW_CONTENTS)?;
+        Ok(WindowSnapshotProbe {
+            contents: WindowContents::default(),
+            backend,
+        })
+    }
+
+    /// Counts one record of `key` in the window `[start, start + size)`.
+    pub fn add(&mut self, start: i64, size: i64, key: u64) {
+        let position = self
+            .contents
+            .locate(TimeWindow::new(start, start + size), &key, || 0);
+        self.contents.slot(position).1.accumulator += 1;
+    }
+
+    /// The operator's snapshot: the synchronous phase; materialize it for the asynchronous one.
+    pub fn snapshot(&mut self) -> Result<KeyedStateSnapshot> {
+        snapshot_contents(&mut self.contents, &mut self.backend)
+    }
+}
+
 fn missing_timestamp(assigner: &Arc<dyn WindowAssigner>) -> Error {
     Error::InvalidJob(format!(
         "{assigner} got a record without a timestamp: call assign_timestamps_and_watermarks \
@@ -668,13 +715,8 @@ where
         // in the keyed state "window-contents" (empty between checkpoints). Frozen here, in
         // O(open windows + chunks); grouped per key and encoded when the snapshot is
         // materialized, off the task thread.
-        let frozen = self.contents.freeze(
-            WINDOW_CONTENTS,
-            backend.max_parallelism(),
-            backend.key_group_range(),
-        );
         Ok(OperatorSnapshot {
-            keyed: Some(backend.snapshot_replacing(WINDOW_CONTENTS, frozen.into_state())?),
+            keyed: Some(snapshot_contents(&mut self.contents, backend)?),
             operator_state: Vec::new(),
         })
     }
