@@ -280,6 +280,9 @@ impl<K: KeyData, A: StateData> FrozenWindowContents<K, A> {
     }
 }
 
+/// A key's windows with their slots borrowed: serialized, the same bytes as a [`WindowMap`].
+type BorrowedWindows<'a, A> = BTreeMap<TimeWindow, &'a WindowSlot<A>>;
+
 impl<K: KeyData, A: StateData> FrozenState for FrozenWindowContents<K, A> {
     fn encode(&self) -> flinkrs_state::Result<StateSnapshot> {
         let name = &self.name;
@@ -290,8 +293,7 @@ impl<K: KeyData, A: StateData> FrozenState for FrozenWindowContents<K, A> {
                 per_key.entry(key).or_default().insert(pane.window, slot);
             }
         }
-        let mut groups: BTreeMap<usize, Vec<(&K, BTreeMap<TimeWindow, &WindowSlot<A>>)>> =
-            BTreeMap::new();
+        let mut groups: BTreeMap<usize, Vec<(&K, BorrowedWindows<'_, A>)>> = BTreeMap::new();
         for (key, windows) in per_key {
             let key_group = assign_to_key_group(key, self.max_parallelism);
             // As for the backend's tables: a key of another subtask's key group would make this
