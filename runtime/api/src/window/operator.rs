@@ -366,7 +366,9 @@ where
         Ok(None)
     }
 
-    /// Adds an element to its slot in `window`.
+    /// Adds an element to its slot in `window`. Inlined into the record loop, as it was before
+    /// the slots became chunked.
+    #[inline(always)]
     fn add_at(
         &mut self,
         contents: &mut WindowContents<K, F::Accumulator>,
