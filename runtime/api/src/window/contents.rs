@@ -151,6 +151,14 @@ impl<K: KeyData, A: StateData> WindowContents<K, A> {
         }
     }
 
+    /// A located slot, without its key: the record path reads only the slot.
+    #[inline]
+    pub(crate) fn slot_mut(&mut self, position: SlotPosition) -> &mut WindowSlot<A> {
+        self.panes[position.pane as usize]
+            .slots
+            .get_mut(position.index as usize)
+    }
+
     /// A located slot and its key.
     #[inline]
     pub(crate) fn slot(&mut self, position: SlotPosition) -> (&K, &mut WindowSlot<A>) {

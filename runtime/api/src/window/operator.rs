@@ -378,11 +378,12 @@ where
         now: i64,
         out: &mut Output<Batch<F::Output>>,
     ) -> Result<()> {
-        let (key, slot) = contents.slot(position);
+        let slot = contents.slot_mut(position);
         self.function.add(&mut slot.accumulator, element);
         // Flink's EventTimeTrigger: a window whose end the watermark has passed already (but
         // which is within the allowed lateness) fires again at once, with the update.
         if self.event_time && window.max_timestamp() <= self.watermark {
+            let (key, slot) = contents.slot(position);
             slot.fired_on_time = true;
             Self::emit(
                 &mut self.function,
