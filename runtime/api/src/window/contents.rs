@@ -152,7 +152,7 @@ impl<K: KeyData, A: StateData> WindowContents<K, A> {
     }
 
     /// A located slot, without its key: the record path reads only the slot.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn slot_mut(&mut self, position: SlotPosition) -> &mut WindowSlot<A> {
         self.panes[position.pane as usize]
             .slots
