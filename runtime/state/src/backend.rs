@@ -251,13 +251,39 @@ impl<K: KeyData> KeyedStateBackend<K> {
     /// shards) whatever their size. The snapshot encodes them, grouped by key group, when it
     /// is [materialized](KeyedStateSnapshot::materialize), off the task thread.
     pub fn snapshot(&mut self) -> Result<KeyedStateSnapshot> {
+        self.snapshot_with(None)
+    }
+
+    /// As [`snapshot`](Self::snapshot), with the registered state `name` taken from `frozen`
+    /// instead of from its table: for an operator that keeps that state's entries in its own
+    /// copy-on-write structures between checkpoints and writes them in the state's format
+    /// (the window contents). The state keeps its place among the others.
+    pub fn snapshot_replacing(
+        &mut self,
+        name: &str,
+        frozen: Arc<dyn FrozenState>,
+    ) -> Result<KeyedStateSnapshot> {
+        self.snapshot_with(Some((name, frozen)))
+    }
+
+    fn snapshot_with(
+        &mut self,
+        mut replacement: Option<(&str, Arc<dyn FrozenState>)>,
+    ) -> Result<KeyedStateSnapshot> {
         let (max_parallelism, range) = (self.max_parallelism, self.key_group_range);
-        let frozen = self
+        let mut frozen: Vec<Arc<dyn FrozenState>> = self
             .names
             .iter()
             .zip(&mut self.tables)
-            .map(|(name, table)| table.freeze(name, max_parallelism, range))
+            .map(
+                |(name, table)| match replacement.take_if(|(own, _)| own == name) {
+                    Some((_, frozen)) => frozen,
+                    None => table.freeze(name, max_parallelism, range),
+                },
+            )
             .collect();
+        // A state never registered is written after the registered ones.
+        frozen.extend(replacement.map(|(_, frozen)| frozen));
         // States restored but never registered again are carried over unchanged; `restore`
         // has already cut them down to this subtask's key groups.
         Ok(KeyedStateSnapshot::with_frozen(

@@ -14,6 +14,7 @@
 
 mod backend;
 mod cow_map;
+mod cow_vec;
 mod error;
 mod handles;
 pub mod io_runtime;
@@ -22,6 +23,7 @@ pub mod storage;
 
 pub use backend::{KeyData, KeyedStateBackend, StateData};
 pub use cow_map::CowMap;
+pub use cow_vec::{CowVec, FrozenVec};
 pub use error::{Error, Result};
 pub use handles::{ListState, MapState, ReducingState, ValueState};
 pub use snapshot::{FrozenState, KeyedStateSnapshot, StateSnapshot};

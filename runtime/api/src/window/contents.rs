@@ -6,21 +6,30 @@
 //! key, carries the timers: firing walks one window's table, and purging drops the table whole
 //! (its emptied storage is kept for a later window). A record costs one lookup of its key in
 //! its window's table, and the table of a window with few keys stays in cache.
+//!
+//! A checkpoint freezes the contents ([`WindowContents::freeze`]) in O(open windows + chunks):
+//! each window's keys and slots are chunked copy-on-write vectors ([`CowVec`]). The frozen
+//! contents are grouped per key and key group and encoded off the task thread
+//! ([`FrozenWindowContents`]), in the format of keyed state the operator restores from: per key,
+//! its windows ([`WindowMap`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use flinkrs_core::Result;
-use flinkrs_state::{KeyData, StateMap};
+use flinkrs_core::key_group::KeyGroupRange;
+use flinkrs_core::key_hash::assign_to_key_group;
+use flinkrs_state::{CowVec, FrozenState, FrozenVec, KeyData, StateData, StateMap, StateSnapshot};
 
-use super::operator::WindowSlot;
+use super::operator::{WindowMap, WindowSlot};
 use super::time_window::TimeWindow;
 
 /// One open window: its keys and their slots, in the order the keys entered the window.
 struct Pane<K, A> {
     window: TimeWindow,
     index: StateMap<K, u32>,
-    keys: Vec<K>,
-    slots: Vec<WindowSlot<A>>,
+    keys: CowVec<K>,
+    slots: CowVec<WindowSlot<A>>,
     /// The end-of-window firing has run over every key of the window. A key that enters the
     /// window after that is late, and fires when it enters.
     fired: bool,
@@ -31,8 +40,8 @@ impl<K, A> Pane<K, A> {
         Pane {
             window,
             index: StateMap::default(),
-            keys: Vec::new(),
-            slots: Vec::new(),
+            keys: CowVec::default(),
+            slots: CowVec::default(),
             fired: false,
         }
     }
@@ -76,7 +85,7 @@ impl<K, A> Default for WindowContents<K, A> {
     }
 }
 
-impl<K: KeyData, A> WindowContents<K, A> {
+impl<K: KeyData, A: StateData> WindowContents<K, A> {
     /// The pane of `window`, opened when the window has none yet.
     #[inline]
     fn pane(&mut self, window: TimeWindow) -> u32 {
@@ -142,13 +151,21 @@ impl<K: KeyData, A> WindowContents<K, A> {
         }
     }
 
+    /// A located slot, without its key: the record path reads only the slot.
+    #[inline(always)]
+    pub(crate) fn slot_mut(&mut self, position: SlotPosition) -> &mut WindowSlot<A> {
+        self.panes[position.pane as usize]
+            .slots
+            .get_mut(position.index as usize)
+    }
+
     /// A located slot and its key.
     #[inline]
     pub(crate) fn slot(&mut self, position: SlotPosition) -> (&K, &mut WindowSlot<A>) {
         let pane = &mut self.panes[position.pane as usize];
         (
-            &pane.keys[position.index as usize],
-            &mut pane.slots[position.index as usize],
+            pane.keys.get(position.index as usize),
+            pane.slots.get_mut(position.index as usize),
         )
     }
 
@@ -159,7 +176,7 @@ impl<K: KeyData, A> WindowContents<K, A> {
         let pane = &mut self.panes[pane as usize];
         match pane.index.entry(key) {
             std::collections::hash_map::Entry::Occupied(existing) => {
-                pane.slots[*existing.get() as usize] = slot;
+                *pane.slots.get_mut(*existing.get() as usize) = slot;
             }
             std::collections::hash_map::Entry::Vacant(vacant) => {
                 pane.keys.push(vacant.key().clone());
@@ -183,12 +200,15 @@ impl<K: KeyData, A> WindowContents<K, A> {
         for (order, &pane) in self.open.range(..=(time, i64::MAX)) {
             let pane = &mut self.panes[pane as usize];
             if !pane.fired {
-                for (key, slot) in pane.keys.iter().zip(&mut pane.slots) {
-                    if !slot.fired_on_time {
+                let (window, keys) = (&pane.window, &pane.keys);
+                let mut result = Ok(());
+                pane.slots.for_each_mut(|index, slot| {
+                    if !slot.fired_on_time && result.is_ok() {
                         slot.fired_on_time = true;
-                        emit(&pane.window, key, &slot.accumulator)?;
+                        result = emit(window, keys.get(index), &slot.accumulator);
                     }
-                }
+                });
+                result?;
                 pane.fired = true;
             }
             let cleanup = cleanup_time(&pane.window);
@@ -213,14 +233,102 @@ impl<K: KeyData, A> WindowContents<K, A> {
         Ok(())
     }
 
-    /// Every open window's slots, window by window.
-    pub(crate) fn for_each(&self, mut visit: impl FnMut(&TimeWindow, &K, &WindowSlot<A>)) {
-        for &pane in self.open.values() {
-            let pane = &self.panes[pane as usize];
-            for (key, slot) in pane.keys.iter().zip(&pane.slots) {
-                visit(&pane.window, key, slot);
+    /// The synchronous phase of a checkpoint: every open window's keys and slots as they are
+    /// now, in O(open windows + chunks) whatever the number of slots. The task goes on writing;
+    /// the first write to a frozen chunk copies it.
+    pub(crate) fn freeze(
+        &mut self,
+        name: &str,
+        max_parallelism: usize,
+        range: KeyGroupRange,
+    ) -> FrozenWindowContents<K, A> {
+        let panes = self
+            .open
+            .values()
+            .map(|&pane| {
+                let pane = &mut self.panes[pane as usize];
+                FrozenPane {
+                    window: pane.window,
+                    keys: pane.keys.freeze(),
+                    slots: pane.slots.freeze(),
+                }
+            })
+            .collect();
+        FrozenWindowContents {
+            name: name.to_owned(),
+            max_parallelism,
+            range,
+            panes,
+        }
+    }
+}
+
+/// One open window as a checkpoint froze it.
+struct FrozenPane<K, A> {
+    window: TimeWindow,
+    keys: FrozenVec<K>,
+    slots: FrozenVec<WindowSlot<A>>,
+}
+
+/// The window contents frozen by a checkpoint's synchronous phase. Encoded in its asynchronous
+/// phase as the keyed state `name` of type [`WindowMap`]: per key group, each key with its
+/// windows, as merging windows are kept and as the operator restores.
+pub(crate) struct FrozenWindowContents<K, A> {
+    name: String,
+    max_parallelism: usize,
+    range: KeyGroupRange,
+    /// In firing order.
+    panes: Vec<FrozenPane<K, A>>,
+}
+
+impl<K: KeyData, A: StateData> FrozenWindowContents<K, A> {
+    /// The frozen contents, to hand to a snapshot.
+    pub(crate) fn into_state(self) -> Arc<dyn FrozenState> {
+        Arc::new(self)
+    }
+}
+
+/// A key's windows with their slots borrowed: serialized, the same bytes as a [`WindowMap`].
+type BorrowedWindows<'a, A> = BTreeMap<TimeWindow, &'a WindowSlot<A>>;
+
+impl<K: KeyData, A: StateData> FrozenState for FrozenWindowContents<K, A> {
+    fn encode(&self) -> flinkrs_state::Result<StateSnapshot> {
+        let name = &self.name;
+        // Per key, its windows; the slots are borrowed, and serialize as owned ones would.
+        let mut per_key: StateMap<&K, BTreeMap<TimeWindow, &WindowSlot<A>>> = StateMap::default();
+        for pane in &self.panes {
+            for (key, slot) in pane.keys.iter().zip(pane.slots.iter()) {
+                per_key.entry(key).or_default().insert(pane.window, slot);
             }
         }
+        let mut groups: BTreeMap<usize, Vec<(&K, BorrowedWindows<'_, A>)>> = BTreeMap::new();
+        for (key, windows) in per_key {
+            let key_group = assign_to_key_group(key, self.max_parallelism);
+            // As for the backend's tables: a key of another subtask's key group would make this
+            // snapshot overlap that subtask's, so the snapshot fails here, where the cause is.
+            if !self.range.contains(key_group) {
+                return Err(flinkrs_state::Error::KeyGroupOutOfRange {
+                    name: name.to_owned(),
+                    key_group,
+                    range: self.range,
+                });
+            }
+            groups.entry(key_group).or_default().push((key, windows));
+        }
+        let mut key_groups = BTreeMap::new();
+        for (group, entries) in groups {
+            let bytes =
+                postcard::to_allocvec(&entries).map_err(|source| flinkrs_state::Error::Encode {
+                    name: name.to_owned(),
+                    source,
+                })?;
+            key_groups.insert(group, bytes);
+        }
+        Ok(StateSnapshot {
+            name: name.to_owned(),
+            value_type: std::any::type_name::<WindowMap<A>>().to_owned(),
+            key_groups,
+        })
     }
 }
 
@@ -229,11 +337,11 @@ mod tests {
     use super::*;
 
     /// Fires at `time` with `lateness` and returns `(window start, key, count)` of each firing.
-    fn fire(
-        contents: &mut WindowContents<char, u32>,
+    fn fire<K: KeyData + Copy>(
+        contents: &mut WindowContents<K, u32>,
         time: i64,
         lateness: i64,
-    ) -> Vec<(i64, char, u32)> {
+    ) -> Vec<(i64, K, u32)> {
         let mut fired = Vec::new();
         contents
             .fire(
@@ -275,6 +383,116 @@ mod tests {
             vec![(10, 'b', 1), (20, 'c', 1)]
         );
         assert!(contents.open.is_empty());
+    }
+
+    /// The encoded entries of a snapshot of the window contents, per key group, sorted by key
+    /// and encoded again: the same entries give the same bytes, whatever their order in the
+    /// table they were written from.
+    fn entries_by_key_group(state: &StateSnapshot) -> BTreeMap<usize, Vec<u8>> {
+        state
+            .key_groups
+            .iter()
+            .map(|(&group, bytes)| {
+                let mut entries: Vec<(u32, WindowMap<u32>)> = postcard::from_bytes(bytes).unwrap();
+                entries.sort_by_key(|(key, _)| *key);
+                (group, postcard::to_allocvec(&entries).unwrap())
+            })
+            .collect()
+    }
+
+    /// What the operator wrote before the contents were frozen: every slot copied, grouped per
+    /// key into keyed state, and that state snapshotted.
+    fn snapshot_through_keyed_state(
+        contents: &WindowContents<u32, u32>,
+        range: KeyGroupRange,
+    ) -> StateSnapshot {
+        let mut backend = flinkrs_state::KeyedStateBackend::new(128, range);
+        let state =
+            flinkrs_state::ValueState::<WindowMap<u32>>::register(&mut backend, "window-contents")
+                .unwrap();
+        let mut per_key: StateMap<u32, WindowMap<u32>> = StateMap::default();
+        for &pane in contents.open.values() {
+            let pane = &contents.panes[pane as usize];
+            for index in 0..pane.keys.len() {
+                per_key
+                    .entry(*pane.keys.get(index))
+                    .or_default()
+                    .insert(pane.window, pane.slots.get(index).clone());
+            }
+        }
+        for (key, windows) in per_key {
+            state.insert_for_key(&mut backend, key, windows);
+        }
+        let mut snapshot = backend.snapshot().unwrap();
+        snapshot.materialize().unwrap();
+        snapshot.states.remove(0)
+    }
+
+    fn add_to(contents: &mut WindowContents<u32, u32>, start: i64, key: u32, count: u32) {
+        let position = contents.locate(TimeWindow::new(start, start + 10), &key, || 0);
+        contents.slot(position).1.accumulator += count;
+    }
+
+    #[test]
+    fn frozen_contents_keep_the_checkpoint_while_the_task_writes_and_encode_as_keyed_state() {
+        let range = KeyGroupRange::for_operator(128, 1, 0);
+        let mut contents = WindowContents::default();
+        // Three windows, the first two spanning several chunks, the keys overlapping.
+        let keys = 2 * CowVec::<u32>::CHUNK as u32 + 100;
+        for key in 0..keys {
+            add_to(&mut contents, 0, key, key);
+            add_to(&mut contents, 10, key * 2, 1);
+        }
+        add_to(&mut contents, 20, 7, 70);
+        fire(&mut contents, 9, 100);
+        let expected = snapshot_through_keyed_state(&contents, range);
+        let frozen = contents.freeze("window-contents", 128, range);
+
+        // The task goes on: slots change, keys enter, a window fires and is purged, another
+        // opens in its storage.
+        for key in 0..keys {
+            add_to(&mut contents, 0, key, 1_000);
+        }
+        add_to(&mut contents, 10, 1, 5);
+        add_to(&mut contents, 30, 3, 3);
+        let position = contents.locate(TimeWindow::new(0, 10), &5, || 0);
+        assert_eq!(contents.slot(position).1.accumulator, 1_005);
+        assert_eq!(fire(&mut contents, 19, 0).len(), keys as usize + 1);
+        assert_eq!(fire(&mut contents, 109, 0), vec![(20, 7, 70), (30, 3, 3)]);
+        add_to(&mut contents, 40, 4, 4);
+
+        let encoded = frozen.encode().unwrap();
+        assert_eq!(encoded.name, expected.name);
+        assert_eq!(encoded.value_type, expected.value_type);
+        assert_eq!(
+            encoded.key_groups.keys().collect::<Vec<_>>(),
+            expected.key_groups.keys().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            entries_by_key_group(&encoded),
+            entries_by_key_group(&expected)
+        );
+    }
+
+    #[test]
+    fn frozen_contents_with_a_key_of_another_subtask_fail_to_encode_naming_the_state() {
+        let mut contents = WindowContents::default();
+        for key in 0..100 {
+            add_to(&mut contents, 0, key, 1);
+        }
+        let range = KeyGroupRange::for_operator(128, 2, 0);
+        let error = contents
+            .freeze("window-contents", 128, range)
+            .encode()
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                flinkrs_state::Error::KeyGroupOutOfRange { name, key_group, .. }
+                    if name == "window-contents" && !range.contains(*key_group)
+            ),
+            "{error}"
+        );
     }
 
     #[test]

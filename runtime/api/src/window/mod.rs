@@ -59,5 +59,7 @@ pub use functions::{
     AggregateFunction, AggregateWindowFunction, InternalWindowFunction, ProcessWindowFunction,
     ProcessWindowFunctionAdapter, ReduceWindowFunction, WindowCollector, WindowContext,
 };
+#[doc(hidden)]
+pub use operator::WindowSnapshotProbe;
 pub use time_window::{GlobalWindow, TimeWindow, Window};
 pub use windowed_stream::{BuildWindowOperator, WindowStrategy, WindowedStream};

@@ -371,6 +371,7 @@ fn main() -> anyhow::Result<()> {
     if selected("f") {
         for keys in [1_000_000, 10_000_000] {
             snapshot::report(&snapshot::measure(scaled(keys as f64).max(1))?);
+            snapshot::report(&snapshot::measure_windows(scaled(keys as f64).max(1))?);
         }
     }
     println!(

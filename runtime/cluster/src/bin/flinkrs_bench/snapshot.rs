@@ -1,14 +1,18 @@
 //! (f) The two phases of a keyed-state snapshot at 1 M and 10 M keys: the synchronous phase
 //! on the task thread (freezing the tables), and the asynchronous phase (encoding them by key
-//! group), with the encoded size.
+//! group), with the encoded size. The same for a tumbling-window operator, whose window
+//! contents are kept outside the backend's tables and frozen on their own.
 
 use std::time::{Duration, Instant};
 
+use flinkrs_api::window::WindowSnapshotProbe;
 use flinkrs_core::KeyGroupRange;
-use flinkrs_state::{KeyedStateBackend, ValueState};
+use flinkrs_state::{KeyedStateBackend, KeyedStateSnapshot, ValueState};
 
 /// One snapshot's figures.
 pub struct SnapshotFigures {
+    /// What was snapshotted: "keyed state" or "window contents".
+    pub what: &'static str,
     pub keys: u64,
     /// Median of the synchronous phases of several checkpoints, with a write to every key
     /// between them so each checkpoint freezes a changed table.
@@ -35,17 +39,54 @@ pub fn measure(keys: u64) -> anyhow::Result<SnapshotFigures> {
             }
             Ok(started.elapsed())
         };
-    write_all(&mut backend, 0)?;
+    phases(
+        "keyed state",
+        keys,
+        &mut backend,
+        KeyedStateBackend::snapshot,
+        write_all,
+    )
+}
+
+/// The same for one open tumbling window holding `keys` keys, each counted once per write.
+pub fn measure_windows(keys: u64) -> anyhow::Result<SnapshotFigures> {
+    let mut probe = WindowSnapshotProbe::new(128, KeyGroupRange::for_operator(128, 1, 0))?;
+    let write_all = |probe: &mut WindowSnapshotProbe, _round: u64| -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        for key in 0..keys {
+            probe.add(0, 10_000, key);
+        }
+        Ok(started.elapsed())
+    };
+    phases(
+        "window contents",
+        keys,
+        &mut probe,
+        WindowSnapshotProbe::snapshot,
+        write_all,
+    )
+}
+
+/// Writes every key, then five times takes a snapshot and writes every key again while it is
+/// held; encodes the last one.
+fn phases<S, E: Into<anyhow::Error>>(
+    what: &'static str,
+    keys: u64,
+    state: &mut S,
+    snapshot: impl Fn(&mut S) -> Result<KeyedStateSnapshot, E>,
+    write_all: impl Fn(&mut S, u64) -> anyhow::Result<Duration>,
+) -> anyhow::Result<SnapshotFigures> {
+    write_all(state, 0)?;
     let mut synchronous = Vec::new();
     let mut writes_after_checkpoint = Duration::ZERO;
     let mut last = None;
     for round in 1..=5 {
         let started = Instant::now();
-        let snapshot = backend.snapshot()?;
+        let taken = snapshot(state).map_err(Into::into)?;
         synchronous.push(started.elapsed());
-        // The task goes on while the frozen copy is held: every shard is copied once.
-        writes_after_checkpoint = write_all(&mut backend, round)?;
-        last = Some(snapshot);
+        // The task goes on while the frozen copy is held: every shard or chunk is copied once.
+        writes_after_checkpoint = write_all(state, round)?;
+        last = Some(taken);
     }
     synchronous.sort();
     let mut snapshot = last.ok_or_else(|| anyhow::anyhow!("no snapshot taken"))?;
@@ -59,8 +100,9 @@ pub fn measure(keys: u64) -> anyhow::Result<SnapshotFigures> {
         .map(Vec::len)
         .sum();
     drop(snapshot);
-    let writes_without = write_all(&mut backend, 9)?;
+    let writes_without = write_all(state, 9)?;
     Ok(SnapshotFigures {
+        what,
         keys,
         synchronous: synchronous[synchronous.len() / 2],
         asynchronous,
@@ -77,9 +119,10 @@ pub fn report(figures: &SnapshotFigures) {
         "MISSES"
     };
     println!(
-        "(f) keyed state snapshot, {:>3} M keys: synchronous phase {:>7.3} ms (target 5 ms: \
+        "(f) {} snapshot, {:>3} M keys: synchronous phase {:>7.3} ms (target 5 ms: \
          {verdict}), asynchronous encoding {:>7.1} ms, {:.1} MB; writing every key after a \
          checkpoint {:.0} ms, without one {:.0} ms",
+        figures.what,
         figures.keys / 1_000_000,
         figures.synchronous.as_secs_f64() * 1e3,
         figures.asynchronous.as_secs_f64() * 1e3,

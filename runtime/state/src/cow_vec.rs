@@ -1,0 +1,234 @@
+//! [`CowVec`]: a vector cut into chunks that a checkpoint freezes without copying, for
+//! operators that keep their state outside the backend's tables (the window contents).
+//!
+//! As [`CowMap`](crate::CowMap) does for its shards, [`CowVec::freeze`] moves each chunk
+//! behind an `Arc` and hands out a second `Arc` to it: O(number of chunks), whatever the number
+//! of elements. The task goes on reading the shared chunks; the first write to a chunk the
+//! frozen copy still holds copies that chunk, and a chunk whose frozen copy is gone is taken
+//! back without a copy. An element is found by plain indexing (chunk, then offset), with no
+//! atomic operation unless its chunk is shared.
+
+use std::sync::Arc;
+
+/// Elements per chunk, a power of two: a write after a checkpoint copies at most this many.
+pub const CHUNK: usize = 1 << CHUNK_BITS;
+const CHUNK_BITS: u32 = 10;
+const CHUNK_MASK: usize = CHUNK - 1;
+
+/// One chunk: owned while no checkpoint holds it, shared with a frozen copy after one.
+#[derive(Clone, Debug)]
+enum Chunk<T> {
+    Owned(Vec<T>),
+    Shared(Arc<Vec<T>>),
+}
+
+/// A growable vector with an O(chunks) [`freeze`](Self::freeze).
+#[derive(Clone, Debug)]
+pub struct CowVec<T> {
+    /// The chunks holding `len` elements, then emptied owned chunks kept for reuse.
+    chunks: Vec<Chunk<T>>,
+    len: usize,
+}
+
+impl<T> Default for CowVec<T> {
+    fn default() -> Self {
+        CowVec {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+/// The chunks of a [`CowVec`] as they were at a checkpoint.
+#[derive(Clone, Debug)]
+pub struct FrozenVec<T> {
+    chunks: Vec<Arc<Vec<T>>>,
+    len: usize,
+}
+
+impl<T> FrozenVec<T> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every element, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flat_map(|chunk| chunk.iter())
+    }
+}
+
+impl<T> CowVec<T> {
+    /// Elements per chunk.
+    pub const CHUNK: usize = CHUNK;
+}
+
+impl<T: Clone> CowVec<T> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The element at `index`. Panics when `index` is out of bounds, as a slice does: a chunk
+    /// holds exactly its elements, so its own bounds check is the vector's.
+    #[inline]
+    pub fn get(&self, index: usize) -> &T {
+        match &self.chunks[index >> CHUNK_BITS] {
+            Chunk::Owned(chunk) => &chunk[index & CHUNK_MASK],
+            Chunk::Shared(chunk) => &chunk[index & CHUNK_MASK],
+        }
+    }
+
+    /// The element at `index`, to write: a chunk a frozen copy still holds is copied first.
+    #[inline]
+    pub fn get_mut(&mut self, index: usize) -> &mut T {
+        let chunk = index >> CHUNK_BITS;
+        &mut self.owned(chunk)[index & CHUNK_MASK]
+    }
+
+    /// A chunk to write: the common case, an owned chunk, stays small enough to inline.
+    #[inline]
+    fn owned(&mut self, chunk: usize) -> &mut Vec<T> {
+        if let Chunk::Shared(_) = self.chunks[chunk] {
+            self.take_back(chunk);
+        }
+        match &mut self.chunks[chunk] {
+            Chunk::Owned(elements) => elements,
+            Chunk::Shared(_) => unreachable!("the chunk was made owned above"),
+        }
+    }
+
+    /// Makes a shared chunk owned: taken back whole when no frozen copy holds it any more,
+    /// else copied. Once per chunk written after a checkpoint.
+    #[cold]
+    #[inline(never)]
+    fn take_back(&mut self, chunk: usize) {
+        let slot = &mut self.chunks[chunk];
+        if let Chunk::Shared(shared) = slot {
+            let shared = std::mem::take(shared);
+            *slot = Chunk::Owned(Arc::try_unwrap(shared).unwrap_or_else(|arc| {
+                let mut copy = Vec::with_capacity(CHUNK);
+                copy.extend_from_slice(&arc);
+                copy
+            }));
+        }
+    }
+
+    /// Appends an element.
+    #[inline]
+    pub fn push(&mut self, value: T) {
+        let chunk = self.len >> CHUNK_BITS;
+        if chunk == self.chunks.len() {
+            self.chunks.push(Chunk::Owned(Vec::with_capacity(CHUNK)));
+        }
+        self.owned(chunk).push(value);
+        self.len += 1;
+    }
+
+    /// Drops every element. Owned chunks keep their storage for the next elements; shared
+    /// ones are left to their frozen copy.
+    pub fn clear(&mut self) {
+        for chunk in &mut self.chunks {
+            match chunk {
+                Chunk::Owned(elements) => elements.clear(),
+                Chunk::Shared(_) => *chunk = Chunk::Owned(Vec::new()),
+            }
+        }
+        self.len = 0;
+    }
+
+    /// Visits every element to write it, chunk by chunk, each taken back once.
+    pub fn for_each_mut(&mut self, mut visit: impl FnMut(usize, &mut T)) {
+        let mut index = 0;
+        for chunk in 0..self.len.div_ceil(CHUNK) {
+            for element in self.owned(chunk) {
+                visit(index, element);
+                index += 1;
+            }
+        }
+    }
+
+    /// The vector as it is now, for a checkpoint: O(chunks), whatever the number of elements.
+    pub fn freeze(&mut self) -> FrozenVec<T> {
+        let used = self.len.div_ceil(CHUNK);
+        let chunks = self.chunks[..used]
+            .iter_mut()
+            .map(|slot| {
+                if let Chunk::Owned(elements) = slot {
+                    *slot = Chunk::Shared(Arc::new(std::mem::take(elements)));
+                }
+                match slot {
+                    Chunk::Shared(elements) => Arc::clone(elements),
+                    Chunk::Owned(_) => unreachable!("the chunk was made shared above"),
+                }
+            })
+            .collect();
+        FrozenVec {
+            chunks,
+            len: self.len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frozen_copy_keeps_the_elements_of_its_checkpoint_while_the_vector_changes() {
+        let mut vector: CowVec<String> = CowVec::new();
+        let count = 3 * CHUNK + 5;
+        for i in 0..count {
+            vector.push(format!("e{i}"));
+        }
+        let frozen = vector.freeze();
+        *vector.get_mut(1) = "changed".into();
+        vector.push("new".into());
+        vector.for_each_mut(|index, element| {
+            if index == CHUNK * 2 {
+                element.push('!');
+            }
+        });
+        assert_eq!(vector.len(), count + 1);
+        assert_eq!(vector.get(1), "changed");
+        assert_eq!(vector.get(CHUNK * 2), &format!("e{}!", CHUNK * 2));
+        assert_eq!(vector.get(count), "new");
+        let expected: Vec<String> = (0..count).map(|i| format!("e{i}")).collect();
+        assert_eq!(frozen.len(), count);
+        assert_eq!(frozen.iter().cloned().collect::<Vec<_>>(), expected);
+        // Cleared, the vector leaves the frozen copy alone and starts again from empty.
+        vector.clear();
+        assert!(vector.is_empty());
+        vector.push("again".into());
+        assert_eq!(vector.get(0), "again");
+        assert_eq!(frozen.iter().cloned().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn chunks_no_frozen_copy_holds_are_taken_back_without_a_copy() {
+        let mut vector: CowVec<u64> = CowVec::new();
+        for i in 0..10 {
+            vector.push(i);
+        }
+        let first = vector.freeze();
+        let address = first.chunks[0].as_ptr();
+        drop(first);
+        *vector.get_mut(3) = 30;
+        let second = vector.freeze();
+        assert_eq!(second.chunks[0].as_ptr(), address);
+        assert_eq!(
+            second.iter().copied().collect::<Vec<_>>(),
+            [0, 1, 2, 30, 4, 5, 6, 7, 8, 9]
+        );
+    }
+}
