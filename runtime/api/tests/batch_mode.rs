@@ -62,6 +62,9 @@ fn batch_reduce_results_reach_a_downstream_event_time_window() {
 #[derive(Clone)]
 struct TimersAhead;
 
+/// The year 3000, in milliseconds since the epoch.
+const FAR_AHEAD: i64 = 32_503_680_000_000;
+
 impl KeyedProcessFunction<String, String, String> for TimersAhead {
     fn process_element(
         &mut self,
@@ -69,7 +72,9 @@ impl KeyedProcessFunction<String, String, String> for TimersAhead {
         ctx: &mut KeyedContext<'_, String, String>,
     ) -> Result<()> {
         ctx.register_event_time_timer(1_000_000);
-        ctx.register_processing_time_timer(ctx.current_processing_time() + 3_600_000);
+        // A fixed time far ahead: a key's records processed in different milliseconds would
+        // otherwise register two timers, which fire twice (as in Flink).
+        ctx.register_processing_time_timer(FAR_AHEAD);
         Ok(())
     }
 
