@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
+use crate::rest::now_millis;
 use crate::rpc::messages::{TasksEnded, TasksOutcome};
 
 /// A job's status, with Flink's names.
@@ -208,13 +209,4 @@ impl Jobs {
             (job.records_in, job.records_out) = records;
         }
     }
-}
-
-/// Milliseconds since the epoch.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
 }

@@ -15,8 +15,8 @@ pub struct RegisteredTaskManager {
     pub registered_at: Instant,
     /// When its latest heartbeat (or its registration) arrived.
     pub last_heartbeat: Instant,
-    /// Its slots, and the job each is allocated to: the JobManager's record, which
-    /// allocations change; the TaskManager's heartbeats report their own view.
+    /// Its slots, and the job each is allocated to: the JobManager's own record, which
+    /// allocations change.
     pub slots: Vec<SlotStatus>,
 }
 
@@ -249,7 +249,6 @@ mod tests {
         TaskManagerHeartbeat {
             resource_id: resource_id.to_owned(),
             jobmanager_session: "s".to_owned(),
-            slots: Vec::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! jobs with their status history, vertices and failures.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use flinkrs_contract::rest::JobState;
 use flinkrs_core::Configuration;
@@ -12,7 +12,7 @@ use super::jobs::{JobEntry, JobStatus};
 use super::{Shared, cancel_job};
 use crate::rest::{
     FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion, SavepointTrigger,
-    TaskManagerView, VertexView,
+    TaskManagerView, VertexView, now_millis,
 };
 
 /// The gateway of a running [`JobManager`](super::JobManager).
@@ -34,12 +34,7 @@ fn state_of(status: JobStatus) -> JobState {
 
 /// Milliseconds since the epoch of an instant `ago` before now.
 fn epoch_millis(ago: Duration) -> i64 {
-    SystemTime::now()
-        .checked_sub(ago)
-        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |since| {
-            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-        })
+    now_millis().saturating_sub(i64::try_from(ago.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn job_view(id: &str, job: JobEntry) -> JobView {

@@ -23,6 +23,7 @@ pub use gateway::{
     SavepointKind, SavepointTrigger, SubtaskView, TaskManagerView, VertexView,
 };
 pub use in_process::LocalJobManager;
+pub use responses::now_millis;
 pub use router::router;
 use tokio::sync::oneshot;
 

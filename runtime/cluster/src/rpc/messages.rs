@@ -54,7 +54,8 @@ pub struct SlotStatus {
     pub job_id: String,
 }
 
-/// A TaskManager's periodic sign of life, with its slot report.
+/// A TaskManager's periodic sign of life. (Tag 3 is reserved: it carried a slot report the
+/// JobManager, which keeps the allocations itself, never read.)
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TaskManagerHeartbeat {
     #[prost(string, tag = "1")]
@@ -62,8 +63,6 @@ pub struct TaskManagerHeartbeat {
     /// The session of the JobManager it registered with.
     #[prost(string, tag = "2")]
     pub jobmanager_session: String,
-    #[prost(message, repeated, tag = "3")]
-    pub slots: Vec<SlotStatus>,
 }
 
 /// The JobManager's answer to a heartbeat.

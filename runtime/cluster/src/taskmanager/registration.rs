@@ -10,7 +10,7 @@ use tonic::{Code, Status};
 
 use super::{Settings, TaskManagerState};
 use crate::rpc::jobmanager::job_manager_client::JobManagerClient;
-use crate::rpc::messages::{RegistrationSuccess, SlotStatus, TaskManagerHeartbeat};
+use crate::rpc::messages::{RegistrationSuccess, TaskManagerHeartbeat};
 
 /// Why a heartbeat loop ended.
 enum Ended {
@@ -124,7 +124,6 @@ async fn send_heartbeats(
         let heartbeat = TaskManagerHeartbeat {
             resource_id: settings.registration.resource_id.clone(),
             jobmanager_session: registered.jobmanager_session.clone(),
-            slots: free_slots(settings.registration.slots),
         };
         let outcome = tokio::select! {
             outcome = client.heartbeat(heartbeat) => outcome,
@@ -156,16 +155,6 @@ async fn send_heartbeats(
             }
         }
     }
-}
-
-/// The slot report. Slots hold no tasks yet: all are free.
-fn free_slots(slots: u32) -> Vec<SlotStatus> {
-    (0..slots)
-        .map(|index| SlotStatus {
-            index,
-            job_id: String::new(),
-        })
-        .collect()
 }
 
 /// A status with the chain of causes behind it (a refused connection says so).
