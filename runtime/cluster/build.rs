@@ -40,6 +40,18 @@ fn main() {
             "JobStatusReply",
         ))
         .method(method("cancel_job", "CancelJob", "JobRef", "Ack"))
+        .method(method(
+            "acknowledge_checkpoint",
+            "AcknowledgeCheckpoint",
+            "CheckpointAcknowledgement",
+            "Ack",
+        ))
+        .method(method(
+            "source_input_ended",
+            "SourceInputEnded",
+            "SourceInputEnded",
+            "Ack",
+        ))
         .build();
     let taskmanager = Service::builder()
         .name("TaskManager")
@@ -47,6 +59,12 @@ fn main() {
         .comment("The TaskManager's side of the control plane: what the JobManager calls.")
         .method(method("submit_tasks", "SubmitTasks", "Deployment", "Ack"))
         .method(method("cancel_tasks", "CancelTasks", "JobRef", "Ack"))
+        .method(method(
+            "checkpoint_command",
+            "CheckpointCommand",
+            "CheckpointCommandRequest",
+            "Ack",
+        ))
         .build();
     Builder::new().compile(&[jobmanager, taskmanager]);
     println!("cargo:rerun-if-changed=build.rs");

@@ -7,11 +7,16 @@
 //!
 //! [`RunningJob`] starts the job: a throttled WordCount of the in-process cluster that runs
 //! until cancelled, checkpointing every 100 ms, with its REST API and `/metrics` on free
-//! loopback ports.
+//! loopback ports. [`ClusterJob`] runs the same job on a real JobManager and TaskManager
+//! (in this process, talking gRPC and TCP on loopback), with the JobManager's REST API.
+
+mod cluster;
+
+pub use cluster::ClusterJob;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -21,6 +26,33 @@ use flinkrs_cluster::run::{RunRequest, run_example_with};
 
 /// Input lines: at the rate below, the job outlives every test.
 const LINES: usize = 200_000;
+
+/// The job both kinds of cluster run: WordCount at `records_per_second` over `LINES` lines of
+/// seven words, written into `dir`, checkpointing every 100 ms into `dir`.
+fn job_request(dir: &Path, records_per_second: u64) -> anyhow::Result<RunRequest> {
+    let input = dir.join("words.txt");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&input)?);
+    for index in 0..LINES {
+        writeln!(file, "w{}", index % 7)?;
+    }
+    file.into_inner()?.sync_all()?;
+    Ok(RunRequest {
+        example: "wordcount".into(),
+        input: Some(input),
+        output: Some(dir.join("out")),
+        records_per_second: Some(records_per_second),
+        parallelism: Some(2),
+        dynamic_properties: vec![
+            "execution.checkpointing.interval=100ms".into(),
+            format!(
+                "execution.checkpointing.dir=file://{}",
+                dir.join("checkpoints").display()
+            ),
+            "execution.checkpointing.num-retained=1000".into(),
+            "pipeline.name=e2e".into(),
+        ],
+    })
+}
 
 /// A running job with its REST API and `/metrics`.
 pub struct RunningJob {
@@ -35,12 +67,6 @@ impl RunningJob {
     /// Starts WordCount at `records_per_second` over `LINES` lines of seven words.
     pub fn start(records_per_second: u64) -> anyhow::Result<RunningJob> {
         let dir = tempfile::tempdir()?;
-        let input = dir.path().join("words.txt");
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&input)?);
-        for index in 0..LINES {
-            writeln!(file, "w{}", index % 7)?;
-        }
-        file.into_inner()?.sync_all()?;
         let job_manager = LocalJobManager::new();
         let gateway: Arc<dyn JobManagerGateway> = Arc::new(job_manager.clone());
         let rest = HttpServer::rest(gateway, "127.0.0.1", 0)?;
@@ -51,22 +77,7 @@ impl RunningJob {
             0,
             "/metrics",
         )?;
-        let request = RunRequest {
-            example: "wordcount".into(),
-            input: Some(input),
-            output: Some(dir.path().join("out")),
-            records_per_second: Some(records_per_second),
-            parallelism: Some(2),
-            dynamic_properties: vec![
-                "execution.checkpointing.interval=100ms".into(),
-                format!(
-                    "execution.checkpointing.dir=file://{}",
-                    dir.path().join("checkpoints").display()
-                ),
-                "execution.checkpointing.num-retained=1000".into(),
-                "pipeline.name=e2e".into(),
-            ],
-        };
+        let request = job_request(dir.path(), records_per_second)?;
         let listener = job_manager.clone();
         let run = std::thread::spawn(move || {
             run_example_with(&request, |env| {

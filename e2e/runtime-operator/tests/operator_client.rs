@@ -1,12 +1,13 @@
 //! The operator's real `HttpJobManagerClient` against the runtime's real REST server, while a
 //! real job runs: what the operator does to a FlinkJob's JobManager (find the job, follow its
-//! checkpoints, take a savepoint with its own trigger id, cancel) works end to end.
+//! checkpoints, take a savepoint with its own trigger id, cancel) works end to end, against the
+//! REST API of `flinkrs run` and against a real JobManager with a TaskManager.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use flinkrs_contract::rest::JobState;
-use flinkrs_e2e_runtime_operator::RunningJob;
+use flinkrs_e2e_runtime_operator::{ClusterJob, RunningJob};
 use flinkrs_operator::jobmanager_client::{
     HttpJobManagerClient, JobManagerClient, JobManagerError, SavepointRequest, SavepointStatus,
 };
@@ -25,17 +26,16 @@ async fn wait_for<T, F: Future<Output = Option<T>>>(what: &str, mut probe: impl 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_operators_client_finds_checkpoints_savepoints_and_cancels_a_running_job() {
-    let job = RunningJob::start(2_000).expect("the job starts");
-    let client = HttpJobManagerClient::new(&job.rest_url());
-
+/// What the operator does to a running job, through `client`: finds it, follows its
+/// checkpoints, takes a savepoint into `savepoints` with its own trigger id (twice: one
+/// savepoint), and cancels it.
+async fn operate(client: &HttpJobManagerClient, expected_id: &str, savepoints: &Path) {
     let running = wait_for("the job in the overview, RUNNING", || async {
         let jobs = client.jobs_overview().await.ok()?;
         jobs.into_iter().find(|job| job.state == JobState::Running)
     })
     .await;
-    assert_eq!(Some(running.id.clone()), job.job_id());
+    assert_eq!(running.id, expected_id);
     assert_eq!(running.name, "e2e");
     let details = client.job_details(&running.id).await.expect("details");
     assert_eq!((details.state, details.end_time), (JobState::Running, -1));
@@ -57,7 +57,7 @@ async fn the_operators_client_finds_checkpoints_savepoints_and_cancels_a_running
     // The operator's own trigger id: a retried trigger takes no second savepoint.
     let request = SavepointRequest {
         trigger_id: "0123456789abcdef0123456789abcdef".to_owned(),
-        target_directory: Some(format!("file://{}", job.savepoints().display())),
+        target_directory: Some(format!("file://{}", savepoints.display())),
         cancel_job: false,
     };
     let trigger = client
@@ -83,7 +83,7 @@ async fn the_operators_client_finds_checkpoints_savepoints_and_cancels_a_running
         Path::new(savepoint).join("_metadata").is_file(),
         "{savepoint}"
     );
-    assert_eq!(std::fs::read_dir(job.savepoints()).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(savepoints).unwrap().count(), 1);
 
     // Unknown ids are errors that name the URL and the status.
     let unknown = "ffffffffffffffffffffffffffffffff";
@@ -107,6 +107,14 @@ async fn the_operators_client_finds_checkpoints_savepoints_and_cancels_a_running
     })
     .await;
     assert!(cancelled.end_time >= cancelled.start_time);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_client_finds_checkpoints_savepoints_and_cancels_a_running_job() {
+    let job = RunningJob::start(2_000).expect("the job starts");
+    let client = HttpJobManagerClient::new(&job.rest_url());
+    let job_id = wait_for("the job's id", || async { job.job_id() }).await;
+    operate(&client, &job_id, &job.savepoints()).await;
     let outcome = tokio::task::spawn_blocking(move || job.finish())
         .await
         .expect("the run ends");
@@ -114,4 +122,21 @@ async fn the_operators_client_finds_checkpoints_savepoints_and_cancels_a_running
         .expect("the run's outcome")
         .expect_err("a cancelled job's run fails");
     assert!(format!("{error:#}").contains("cancel"), "{error:#}");
+}
+
+#[test]
+fn the_operators_client_operates_a_job_on_a_real_jobmanager_and_taskmanager() {
+    let job = ClusterJob::start(2_000).expect("the cluster starts");
+    let client = HttpJobManagerClient::new(&job.rest_url());
+    // The operator's client on a runtime of its own: the cluster has one too.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(operate(&client, &job.job_id(), &job.savepoints()));
+    assert_eq!(
+        job.wait(),
+        Some(flinkrs_cluster::jobmanager::JobStatus::Canceled)
+    );
 }

@@ -74,6 +74,8 @@ fn a_job_placed_on_two_task_managers_gives_the_local_results() {
                 locations,
                 own_address: network.address().to_string(),
                 network: Arc::clone(network),
+                checkpoints: None,
+                restore_from: None,
             };
             let tasks = deploy(graph, &placement, &MetricRegistry::new()).unwrap();
             (tasks, counts)

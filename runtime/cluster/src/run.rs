@@ -183,13 +183,18 @@ fn check_output_folder(output: &Path) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(output)
         .with_context(|| format!("cannot create the output directory '{}'", output.display()))?;
-    let probe = output.join(format!(".flinkrs-write-check-{}", std::process::id()));
-    std::fs::File::create(&probe).with_context(|| {
-        format!(
-            "the output directory '{}' is not writable",
-            output.display()
-        )
-    })?;
-    std::fs::remove_file(&probe)
-        .with_context(|| format!("cannot remove the file '{}'", probe.display()))
+    // A file of its own name: several TaskManagers of one host may check the same folder.
+    let probe = tempfile::Builder::new()
+        .prefix(".flinkrs-write-check-")
+        .tempfile_in(output)
+        .with_context(|| {
+            format!(
+                "the output directory '{}' is not writable",
+                output.display()
+            )
+        })?;
+    let path = probe.path().to_path_buf();
+    probe
+        .close()
+        .with_context(|| format!("cannot remove the file '{}'", path.display()))
 }

@@ -307,3 +307,116 @@ fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
     assert!(survivor.terminate().success());
     assert!(jobmanager.terminate().success());
 }
+
+/// `lines` lines of words, some repeated across lines so the counts grow.
+fn input_text(lines: usize) -> String {
+    (0..lines)
+        .map(|line| format!("word{} word{} line{line}\n", line % 7, line % 13))
+        .collect()
+}
+
+#[test]
+fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is_exactly_once() {
+    let test = "a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is_exactly_once";
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(server) = runtime.block_on(flinkrs_testbed::S3Server::start_s3s_fs(test)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    std::fs::write(&input, input_text(400)).unwrap();
+    let input = input.display().to_string();
+    let output = |name: &str| dir.path().join(name).display().to_string();
+    let job_args = |output: String| -> Vec<String> {
+        [
+            "--example",
+            "wordcount",
+            "-p",
+            "2",
+            "--input",
+            &input,
+            "--output",
+            &output,
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .collect()
+    };
+    let mut local_args = vec!["run".to_owned()];
+    local_args.extend(job_args(output("local")));
+    let local = Command::new(FLINKRS).args(&local_args).output().unwrap();
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    let expected = committed_lines(&dir.path().join("local"));
+    assert_eq!(expected.len(), 1200);
+
+    let fast_heartbeats = [
+        "-D",
+        "heartbeat.interval=100 ms",
+        "-D",
+        "heartbeat.timeout=1 s",
+    ];
+    // The JobManager logs each completed checkpoint and each restart.
+    let (mut jobmanager, address) = job_manager(&fast_heartbeats, "info");
+    let member = |id: &str| {
+        let resource_id = format!("taskmanager.resource-id={id}");
+        let mut args = vec!["-D", &resource_id, "-D", "taskmanager.numberOfTaskSlots=1"];
+        args.extend(fast_heartbeats);
+        task_manager_with(&address, &args, "warn")
+    };
+    let survivor = member("tm-survivor");
+    let mut victim = member("tm-victim");
+    let mut run_args: Vec<String> = ["run", "-m", &address].map(str::to_owned).to_vec();
+    run_args.extend(job_args(output("cluster")));
+    run_args.extend([
+        // One source subtask reads the file at 100 / 2 lines per second: about 8 s.
+        "--rate".to_owned(),
+        "100".to_owned(),
+        "-D".to_owned(),
+        "execution.checkpointing.interval=100 ms".to_owned(),
+        "-D".to_owned(),
+        format!(
+            "execution.checkpointing.dir=s3://{}/checkpoints",
+            server.bucket
+        ),
+        "-D".to_owned(),
+        format!("s3.endpoint={}", server.endpoint),
+        "-D".to_owned(),
+        "s3.path-style-access=true".to_owned(),
+        "-D".to_owned(),
+        format!("s3.access-key={}", server.access_key),
+        "-D".to_owned(),
+        format!("s3.secret-key={}", server.secret_key),
+        "-D".to_owned(),
+        "restart-strategy.type=fixed-delay".to_owned(),
+        "-D".to_owned(),
+        "restart-strategy.fixed-delay.attempts=20".to_owned(),
+        "-D".to_owned(),
+        "restart-strategy.fixed-delay.delay=200 ms".to_owned(),
+    ]);
+    let run_args: Vec<&str> = run_args.iter().map(String::as_str).collect();
+    let mut client = Process::start(&run_args);
+    client.wait_for_line("Job has been submitted with JobID ");
+    // Killed once a checkpoint holds part of the job's progress.
+    jobmanager.wait_for_line("checkpoint complete");
+    victim.child.kill().unwrap();
+    victim.child.wait().unwrap();
+    let replacement = member("tm-replacement");
+    jobmanager.wait_for_line("restarting it after the delay from its latest checkpoint");
+    let restored = jobmanager.wait_for_line("deploying");
+    assert!(
+        restored.contains(&format!("s3://{}/checkpoints/", server.bucket)),
+        "the new attempt restores from the checkpoint in S3: {restored}"
+    );
+    client.wait_for_line("Job 'WordCount' (");
+    assert!(client.child.wait().unwrap().success());
+    assert_eq!(committed_lines(&dir.path().join("cluster")), expected);
+
+    for member in [survivor, replacement] {
+        assert!(member.terminate().success());
+    }
+    assert!(jobmanager.terminate().success());
+}

@@ -15,6 +15,7 @@ use flinkrs_core::{Configuration, Error, JobId, Result, RuntimeMode, SubtaskInde
 use flinkrs_state::storage::S3Settings;
 
 use crate::chain::build::{ChainBuilder, ExchangeEndpoints};
+use crate::checkpoint_participants::LocalTasks;
 use crate::checkpointing::{
     self, CheckpointDriver, CheckpointGauges, CheckpointHistory, CompletedCheckpoint,
     DriverContext, checkpoint_storage,
@@ -26,7 +27,8 @@ use crate::metrics::{JobMetricGroup, TaskMetricGroup};
 use crate::partition::BatchBounds;
 use crate::placement::TaskPlacement;
 use crate::restore::RestoredState;
-use crate::task::{CancelToken, TaskAcknowledgement, TaskMetrics, TaskRunner, mailbox};
+use crate::snapshot_writer::{self, SnapshotWriter};
+use crate::task::{CancelToken, TaskAcknowledgement, TaskHandle, TaskMetrics, TaskRunner, mailbox};
 
 /// What every attempt of one job shares.
 pub(crate) struct JobContext {
@@ -61,6 +63,20 @@ pub(crate) struct Attempt {
     task_groups: Vec<TaskMetricGroup>,
     checkpoints: Option<CheckpointDriver>,
     history: CheckpointHistory,
+    /// The tasks started here, by task index.
+    pub handles: Vec<(usize, TaskHandle)>,
+    /// On a TaskManager of a job that takes checkpoints: what writes its tasks' snapshots.
+    pub writer: Option<SnapshotWriter>,
+}
+
+/// A subtask built and not started yet.
+struct BuiltTask {
+    /// Its index among all the job's subtasks (vertex by vertex, subtask by subtask).
+    task_index: usize,
+    name: String,
+    runner: Box<dyn TaskRunner>,
+    is_source: bool,
+    key: TaskKey,
 }
 
 /// Reads the checkpoint at `location` (a path or URI, as `-s` takes it) and checks that the
@@ -94,7 +110,8 @@ pub(crate) fn start_attempt(
 
 /// Starts the subtasks of attempt `attempt_number` that `placement` puts in this process
 /// (every subtask without a placement), with channels to the others over the network.
-/// A placed attempt takes no checkpoints yet: the JobManager's coordinator will drive them.
+/// A placed attempt has no checkpoint driver: the JobManager's drives its checkpoints, and
+/// a [`SnapshotWriter`] writes the snapshots of the subtasks here.
 pub(crate) fn start_placed_attempt(
     job: &JobContext,
     attempt_number: u32,
@@ -114,9 +131,11 @@ pub(crate) fn start_placed_attempt(
         ExchangeEndpoints::create_placed(graph, job_graph, config.channel_capacity(), placement)?;
     // Batch mode takes no checkpoints (architecture decision 11).
     let settings = CheckpointSettings::from_config(config)
-        .filter(|_| config.runtime_mode() == RuntimeMode::Streaming && placement.is_none());
+        .filter(|_| config.runtime_mode() == RuntimeMode::Streaming)
+        .filter(|_| placement.is_none_or(|placement| placement.checkpoints.is_some()));
     // With checkpoints, tasks stay for the final checkpoint once their input ended.
     let (input_ended, input_ended_reports) = crossbeam_channel::unbounded();
+    let mut input_ended_reports = Some(input_ended_reports);
     // With periodic checkpoints, this attempt's driver collects its tasks' snapshots; no
     // snapshot of an earlier attempt can reach it.
     let (acknowledge, acknowledgements) = match settings {
@@ -131,10 +150,12 @@ pub(crate) fn start_placed_attempt(
         .min(Duration::from_millis(50))
         .max(Duration::from_millis(1));
 
-    let mut runners: Vec<(String, Box<dyn TaskRunner>, bool, TaskKey)> = Vec::new();
+    let mut runners: Vec<BuiltTask> = Vec::new();
     let mut task_groups = Vec::new();
+    let mut task_index = 0;
     for (vertex_index, vertex) in job_graph.vertices.iter().enumerate() {
         for subtask in 0..vertex.parallelism {
+            task_index += 1;
             if placement.is_some_and(|placement| !placement.is_local(vertex_index, subtask)) {
                 continue;
             }
@@ -188,15 +209,53 @@ pub(crate) fn start_placed_attempt(
                 vertex: vertex_index,
                 subtask,
             };
-            runners.push((name, runner, head.is_source(), key));
+            runners.push(BuiltTask {
+                task_index: task_index - 1,
+                name,
+                runner,
+                is_source: head.is_source(),
+                key,
+            });
             task_groups.push(task_group);
         }
     }
 
+    // On a TaskManager, the snapshots of the subtasks here are written here.
+    let (acknowledge, acknowledgements, writer) = match (
+        settings,
+        placement.and_then(|placement| placement.checkpoints.as_ref()),
+    ) {
+        (Some(_), Some(reports)) => {
+            let (sender, receiver) = crossbeam_channel::unbounded();
+            let keys = runners
+                .iter()
+                .map(|task| (task.task_index, task.key))
+                .collect();
+            let writer = snapshot_writer::start(
+                keys,
+                S3Settings::from_config(config)?,
+                Arc::clone(reports),
+                receiver,
+                input_ended_reports
+                    .take()
+                    .unwrap_or_else(crossbeam_channel::never),
+            )?;
+            (sender, None, Some(writer))
+        }
+        _ => (acknowledge, acknowledgements, None),
+    };
     let mut tasks = Vec::with_capacity(runners.len());
+    let mut handles = Vec::with_capacity(runners.len());
     let mut task_keys = Vec::with_capacity(runners.len());
     let mut threads = Vec::with_capacity(runners.len());
-    for (task_index, (name, runner, is_source, key)) in runners.into_iter().enumerate() {
+    for BuiltTask {
+        task_index,
+        name,
+        runner,
+        is_source,
+        key,
+    } in runners
+    {
         let (handle, mut task_mailbox) = mailbox(
             name.clone(),
             cancel.clone(),
@@ -224,6 +283,7 @@ pub(crate) fn start_placed_attempt(
                 cancel.cancel();
                 Error::InvalidJob(format!("cannot start a thread for '{name}': {source}"))
             })?;
+        handles.push((task_index, handle.clone()));
         tasks.push((handle, is_source));
         threads.push((name, thread));
     }
@@ -237,10 +297,16 @@ pub(crate) fn start_placed_attempt(
                 tasks: tasks
                     .iter()
                     .zip(&task_keys)
-                    .map(|((handle, is_source), key)| (handle.clone(), *key, *is_source))
+                    .map(|((_, is_source), key)| (*key, *is_source))
                     .collect(),
+                participants: Box::new(LocalTasks(
+                    tasks.iter().map(|(handle, _)| handle.clone()).collect(),
+                )),
                 acknowledgements,
-                input_ended: input_ended_reports,
+                written: crossbeam_channel::never(),
+                input_ended: input_ended_reports
+                    .take()
+                    .unwrap_or_else(crossbeam_channel::never),
                 savepoint_requests: job.control.savepoint_requests(),
                 config_savepoint_dir: config.savepoint_directory().map(str::to_owned),
                 s3: S3Settings::from_config(config)?,
@@ -266,6 +332,8 @@ pub(crate) fn start_placed_attempt(
         task_groups,
         checkpoints,
         history,
+        handles,
+        writer,
     })
 }
 

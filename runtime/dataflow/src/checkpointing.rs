@@ -37,10 +37,13 @@ use flinkrs_state::storage::{
     TaskStateHandle,
 };
 
+use crate::checkpoint_participants::{
+    CheckpointCommand, CheckpointParticipants, WrittenAcknowledgement,
+};
 use crate::checkpoint_stats::CheckpointStatsTracker;
 use crate::job_client::SavepointRequest;
 use crate::metrics::{Gauge, JobManagerJobMetricGroup, names};
-use crate::task::{CancelToken, TaskAcknowledgement, TaskCommand, TaskHandle};
+use crate::task::{CancelToken, TaskAcknowledgement};
 
 /// A completed checkpoint of a running job.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,7 +72,7 @@ pub fn checkpoint_storage(config: &Configuration) -> Result<CheckpointStorage> {
 
 /// What a job's checkpoints leave for its next attempt after a failover.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CheckpointHistory {
+pub struct CheckpointHistory {
     /// The number the next checkpoint gets.
     pub next_checkpoint: CheckpointId,
     /// The completed checkpoints retained, oldest first.
@@ -78,7 +81,7 @@ pub(crate) struct CheckpointHistory {
 
 impl CheckpointHistory {
     /// A job's first attempt: numbering starts after the checkpoint it restores from, if any.
-    pub(crate) fn starting_after(restored: Option<CheckpointId>) -> Self {
+    pub fn starting_after(restored: Option<CheckpointId>) -> Self {
         CheckpointHistory {
             next_checkpoint: CheckpointId(restored.map_or(1, |restored| restored.0 + 1)),
             retained: Vec::new(),
@@ -86,7 +89,7 @@ impl CheckpointHistory {
     }
 
     /// The latest completed checkpoint still retained: where a restart resumes from.
-    pub(crate) fn latest(&self) -> Option<CheckpointId> {
+    pub fn latest(&self) -> Option<CheckpointId> {
         self.retained.last().map(|retained| retained.checkpoint)
     }
 }
@@ -113,7 +116,7 @@ impl CheckpointDriver {
 }
 
 /// The folder of checkpoint `checkpoint` of job `job_id` under `config`'s checkpoint root.
-pub(crate) fn checkpoint_location(
+pub fn checkpoint_location(
     config: &Configuration,
     job_id: &str,
     checkpoint: CheckpointId,
@@ -124,7 +127,7 @@ pub(crate) fn checkpoint_location(
 /// Deletes the checkpoints job `job_id` retained, and its folder once empty: what retention
 /// asks for when the job is cancelled or fails for good. Failures are logged: the job's
 /// outcome stands either way.
-pub(crate) fn discard_retained(config: &Configuration, job_id: &str, history: &CheckpointHistory) {
+pub fn discard_retained(config: &Configuration, job_id: &str, history: &CheckpointHistory) {
     let storage = match checkpoint_storage(config) {
         Ok(storage) => storage,
         Err(error) => {
@@ -149,9 +152,14 @@ pub(crate) struct DriverContext {
     pub settings: CheckpointSettings,
     pub storage: CheckpointStorage,
     pub job_id: String,
-    /// Every task, with its key and whether it is a source.
-    pub tasks: Vec<(TaskHandle, TaskKey, bool)>,
+    /// Every task, by task index, with its key and whether it is a source.
+    pub tasks: Vec<(TaskKey, bool)>,
+    /// How commands reach the tasks.
+    pub participants: Box<dyn CheckpointParticipants>,
+    /// Snapshots of tasks in this process, to encode and write.
     pub acknowledgements: Receiver<TaskAcknowledgement>,
+    /// Acknowledgements of tasks whose TaskManager wrote their state.
+    pub written: Receiver<WrittenAcknowledgement>,
     /// Source tasks report here (with their task index) that their input ended.
     pub input_ended: Receiver<usize>,
     pub cancel: CancelToken,
@@ -171,7 +179,7 @@ pub(crate) struct DriverContext {
 
 /// The job's checkpoint statistics, on the JobManager's job scope, over every attempt.
 #[derive(Clone, Debug)]
-pub(crate) struct CheckpointGauges {
+pub struct CheckpointGauges {
     pub completed: Gauge,
     pub failed: Gauge,
     pub in_progress: Gauge,
@@ -182,7 +190,7 @@ pub(crate) struct CheckpointGauges {
 }
 
 impl CheckpointGauges {
-    pub(crate) fn register(group: &JobManagerJobMetricGroup) -> Self {
+    pub fn register(group: &JobManagerJobMetricGroup) -> Self {
         CheckpointGauges {
             completed: group.gauge(names::NUMBER_OF_COMPLETED_CHECKPOINTS, 0),
             failed: group.gauge(names::NUMBER_OF_FAILED_CHECKPOINTS, 0),
@@ -247,7 +255,7 @@ pub(crate) fn start(context: DriverContext) -> Result<CheckpointDriver> {
 }
 
 fn run(context: DriverContext, stopped: Receiver<()>) -> (Option<Error>, CheckpointHistory) {
-    let keys = context.tasks.iter().map(|(_, key, _)| *key);
+    let keys = context.tasks.iter().map(|(key, _)| *key);
     let mut coordinator: CheckpointCoordinator<TaskStateHandle> =
         CheckpointCoordinator::new(context.settings, keys, Instant::now()).resume(
             context.history.next_checkpoint,
@@ -293,6 +301,12 @@ fn drive(
                 }
                 Err(_) => return None,
             },
+            recv(context.written) -> acknowledgement => match acknowledgement {
+                Ok(acknowledgement) => {
+                    written(context, coordinator, &mut finishing, acknowledgement)
+                }
+                Err(_) => return None,
+            },
             recv(context.savepoint_requests) -> request => match request {
                 Ok(request) => savepoint_requested(context, coordinator, request),
                 Err(_) => Vec::new(),
@@ -300,7 +314,7 @@ fn drive(
             recv(context.input_ended) -> report => match report {
                 Ok(task_index) => {
                     finishing.ended_sources.insert(task_index);
-                    let sources = context.tasks.iter().filter(|(_, _, source)| *source).count();
+                    let sources = context.tasks.iter().filter(|(_, source)| *source).count();
                     if finishing.ended_sources.len() == sources {
                         tracing::info!("every source has ended: taking the final checkpoint");
                         coordinator.request_checkpoint(Instant::now())
@@ -322,8 +336,21 @@ fn drive(
     }
 }
 
-/// Encoded task snapshots by task index.
-type TaskPayloads = Vec<(usize, TaskStateFile)>;
+/// The state a task finished with, which every later checkpoint of the job holds again.
+#[derive(Debug)]
+enum FinishedState {
+    /// Encoded here, by the driver.
+    Encoded(TaskStateFile),
+    /// Written by the task's TaskManager, and read back here while its checkpoint was
+    /// pending: the checkpoint holding the file may be deleted by retention later.
+    Written {
+        handle: TaskStateHandle,
+        bytes: Vec<u8>,
+    },
+}
+
+/// Task snapshots by task index.
+type TaskPayloads = Vec<(usize, FinishedState)>;
 
 /// What the driver keeps for the final checkpoint of a bounded job.
 #[derive(Debug, Default)]
@@ -334,7 +361,7 @@ struct Finishing {
     /// (task index, encoded snapshot): those tasks exit once it completes.
     after_end: Option<(CheckpointId, TaskPayloads)>,
     /// Tasks that exited, by task index, with the snapshot they finished with.
-    finished: BTreeMap<usize, TaskStateFile>,
+    finished: BTreeMap<usize, FinishedState>,
 }
 
 impl Finishing {
@@ -342,7 +369,7 @@ impl Finishing {
         &mut self,
         checkpoint: CheckpointId,
         task_index: usize,
-        state: TaskStateFile,
+        state: FinishedState,
     ) {
         match &mut self.after_end {
             Some((pending, snapshots)) if *pending == checkpoint => {
@@ -371,7 +398,7 @@ fn acknowledged(
     finishing: &mut Finishing,
     acknowledgement: TaskAcknowledgement,
 ) -> Vec<Action<TaskStateHandle>> {
-    let Some((_, key, _)) = context.tasks.get(acknowledgement.task_index) else {
+    let Some((key, _)) = context.tasks.get(acknowledgement.task_index) else {
         return Vec::new();
     };
     let checkpoint = acknowledgement.checkpoint;
@@ -389,12 +416,48 @@ fn acknowledged(
         .and_then(|state| {
             let handle = write_task_state(context, checkpoint, key, &state)?;
             if acknowledgement.input_ended && coordinator.pending() == Some(checkpoint) {
+                let state = FinishedState::Encoded(state);
                 finishing.ended_snapshot(checkpoint, acknowledgement.task_index, state);
             }
             Ok(handle)
         });
     match written {
         Ok(handle) => coordinator.acknowledge(checkpoint, *key, handle),
+        Err(reason) => coordinator.decline(checkpoint, *key, &reason, Instant::now()),
+    }
+}
+
+/// A TaskManager wrote a task's state (or could not): acknowledges it, or declines.
+fn written(
+    context: &DriverContext,
+    coordinator: &mut CheckpointCoordinator<TaskStateHandle>,
+    finishing: &mut Finishing,
+    acknowledgement: WrittenAcknowledgement,
+) -> Vec<Action<TaskStateHandle>> {
+    let Some((key, _)) = context.tasks.get(acknowledgement.task_index) else {
+        return Vec::new();
+    };
+    let checkpoint = acknowledgement.checkpoint;
+    match acknowledgement.state {
+        Ok(handle) => {
+            if acknowledgement.input_ended && coordinator.pending() == Some(checkpoint) {
+                let (storage, folder) = context.target(checkpoint);
+                match storage.read_task_state_bytes(&folder, &handle) {
+                    Ok(bytes) => {
+                        let state = FinishedState::Written {
+                            handle: handle.clone(),
+                            bytes,
+                        };
+                        finishing.ended_snapshot(checkpoint, acknowledgement.task_index, state);
+                    }
+                    Err(error) => {
+                        let reason = format!("cannot read back a finished task's state: {error}");
+                        return coordinator.decline(checkpoint, *key, &reason, Instant::now());
+                    }
+                }
+            }
+            coordinator.acknowledge(checkpoint, *key, handle)
+        }
         Err(reason) => coordinator.decline(checkpoint, *key, &reason, Instant::now()),
     }
 }
@@ -409,6 +472,24 @@ fn write_task_state(
     storage
         .write_task_state_in(&folder, key.vertex, key.subtask, state)
         .map_err(|e| e.to_string())
+}
+
+/// Puts the state a task finished with into `checkpoint` again.
+fn rewrite_finished_state(
+    context: &DriverContext,
+    checkpoint: CheckpointId,
+    key: &TaskKey,
+    state: &FinishedState,
+) -> Result<TaskStateHandle, String> {
+    match state {
+        FinishedState::Encoded(state) => write_task_state(context, checkpoint, key, state),
+        FinishedState::Written { handle, bytes } => {
+            let (storage, folder) = context.target(checkpoint);
+            storage
+                .write_task_state_bytes(&folder, handle, bytes.clone())
+                .map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// A client asked for a savepoint: it is taken as soon as no checkpoint is in flight, into
@@ -512,7 +593,7 @@ fn carry_out(
                 }
                 Action::NotifyComplete { checkpoint } => {
                     finishing.completed(checkpoint);
-                    broadcast(context, TaskCommand::CheckpointComplete(checkpoint));
+                    broadcast(context, &CheckpointCommand::Complete(checkpoint));
                     if let Some(savepoint) = context.take_savepoint(checkpoint) {
                         let statistics = &context.gauges.statistics;
                         statistics.completed(checkpoint, persisted_size as i64, &savepoint.folder);
@@ -540,7 +621,7 @@ fn carry_out(
                     });
                 }
                 Action::NotifyAborted { checkpoint, reason } => {
-                    broadcast(context, TaskCommand::CheckpointAborted(checkpoint));
+                    broadcast(context, &CheckpointCommand::Aborted(checkpoint));
                     discard(context, checkpoint);
                     context.gauges.statistics.failed(checkpoint, &reason);
                     if let Some(savepoint) = context.take_savepoint(checkpoint) {
@@ -585,29 +666,31 @@ fn trigger(
         timestamp,
         kind,
     };
-    for (task_index, (handle, _, _)) in context.tasks.iter().enumerate() {
-        if !finishing.finished.contains_key(&task_index) {
-            // Sources inject the barrier; the others take part only once their input ended.
-            handle.send(TaskCommand::TriggerCheckpoint(barrier));
-        }
-    }
+    // Sources inject the barrier; the others take part only once their input ended.
+    let running: Vec<usize> = (0..context.tasks.len())
+        .filter(|task_index| !finishing.finished.contains_key(task_index))
+        .collect();
+    let (_, folder) = context.target(checkpoint);
+    let command = CheckpointCommand::Trigger { barrier, folder };
+    context.participants.send(&running, &command);
     let mut actions = Vec::new();
     for (task_index, state) in &finishing.finished {
-        let Some((_, key, _)) = context.tasks.get(*task_index) else {
+        let Some((key, _)) = context.tasks.get(*task_index) else {
             continue;
         };
-        actions.extend(match write_task_state(context, checkpoint, key, state) {
-            Ok(handle) => coordinator.acknowledge(checkpoint, *key, handle),
-            Err(reason) => coordinator.decline(checkpoint, *key, &reason, Instant::now()),
-        });
+        actions.extend(
+            match rewrite_finished_state(context, checkpoint, key, state) {
+                Ok(handle) => coordinator.acknowledge(checkpoint, *key, handle),
+                Err(reason) => coordinator.decline(checkpoint, *key, &reason, Instant::now()),
+            },
+        );
     }
     actions
 }
 
-fn broadcast(context: &DriverContext, command: TaskCommand) {
-    for (handle, _, _) in &context.tasks {
-        handle.send(command);
-    }
+fn broadcast(context: &DriverContext, command: &CheckpointCommand) {
+    let every_task: Vec<usize> = (0..context.tasks.len()).collect();
+    context.participants.send(&every_task, command);
 }
 
 /// Deletes what was written for `checkpoint`: its folder, or the savepoint's.

@@ -86,7 +86,7 @@ struct CurrentAttempt {
 /// A request for a savepoint: into `target`, or `execution.checkpointing.savepoint-dir`
 /// when `None`. The reply is the savepoint's folder once it is complete.
 #[derive(Debug)]
-pub(crate) struct SavepointRequest {
+pub struct SavepointRequest {
     pub target: Option<String>,
     pub reply: Sender<Result<CheckpointLocation>>,
 }

@@ -10,6 +10,7 @@ use flinkrs_core::{Error, JobId, Result};
 
 use crate::channel::remote::{ChannelId, NetworkEnvironment};
 use crate::job_graph::JobGraph;
+use crate::snapshot_writer::CheckpointReports;
 
 /// Where each subtask of an attempt runs, from one TaskManager's point of view.
 pub struct TaskPlacement {
@@ -23,6 +24,11 @@ pub struct TaskPlacement {
     pub own_address: String,
     /// This TaskManager's data plane.
     pub network: Arc<NetworkEnvironment>,
+    /// Where the subtasks' checkpoint acknowledgements go, when the job takes checkpoints:
+    /// the JobManager. Without it, the subtasks here take none.
+    pub checkpoints: Option<Arc<dyn CheckpointReports>>,
+    /// The checkpoint or savepoint the attempt restores from (a path or URI).
+    pub restore_from: Option<String>,
 }
 
 impl TaskPlacement {

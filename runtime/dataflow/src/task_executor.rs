@@ -3,13 +3,18 @@
 //! job builds (architecture decision 10), with local channels between them and remote ones
 //! to the subtasks of other TaskManagers.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use crossbeam_channel::Sender;
 use flinkrs_core::{Error, Result};
 
-use crate::attempt::{Attempt, AttemptOutcome, JobContext, start_placed_attempt};
+use crate::attempt::{
+    Attempt, AttemptOutcome, JobContext, read_restored_state, start_placed_attempt,
+};
+use crate::checkpoint_participants::CheckpointCommand;
 use crate::checkpointing::{CheckpointGauges, CheckpointHistory};
 use crate::executor::{JobResult, job_metrics};
 use crate::graph::{PipelineExecutor, StreamGraph};
@@ -17,11 +22,44 @@ use crate::job_client::JobControl;
 use crate::job_graph::{JobGraph, build_job_graph};
 use crate::metrics::{JobManagerJobMetricGroup, JobMetricGroup, MetricRegistry};
 use crate::placement::TaskPlacement;
+use crate::snapshot_writer::FolderNotice;
+use crate::task::TaskHandle;
+
+/// What reaches the subtasks of a deployment while they run: cancellation and the
+/// JobManager's checkpoint commands.
+struct DeployedControl {
+    control: Arc<JobControl>,
+    /// The subtasks here, by task index.
+    handles: BTreeMap<usize, TaskHandle>,
+    /// The snapshot writer's notices, when the job takes checkpoints.
+    notices: Option<Sender<FolderNotice>>,
+}
+
+impl DeployedControl {
+    fn checkpoint_command(&self, task_indices: &[usize], command: &CheckpointCommand) {
+        if let Some(notices) = &self.notices {
+            let notice = match command {
+                CheckpointCommand::Trigger { barrier, folder } => {
+                    FolderNotice::Target(barrier.id, folder.clone())
+                }
+                CheckpointCommand::Complete(checkpoint)
+                | CheckpointCommand::Aborted(checkpoint) => FolderNotice::Done(*checkpoint),
+            };
+            let _ = notices.send(notice);
+        }
+        let task_command = command.task_command();
+        for task_index in task_indices {
+            if let Some(handle) = self.handles.get(task_index) {
+                handle.send(task_command);
+            }
+        }
+    }
+}
 
 /// The subtasks of one attempt of a job that run in this process.
 pub struct DeployedTasks {
     attempt: Attempt,
-    control: Arc<JobControl>,
+    control: Arc<DeployedControl>,
     task_count: usize,
     started: Instant,
     graph: StreamGraph,
@@ -32,8 +70,8 @@ pub struct DeployedTasks {
 }
 
 /// Starts the subtasks `placement` puts in this process, one thread each, registering their
-/// metrics in `registry`. Fails when the graph built here does not match the placement (the
-/// processes run different programs).
+/// metrics in `registry`, restored from `placement.restore_from` if set. Fails when the graph
+/// built here does not match the placement (the processes run different programs).
 pub fn deploy(
     graph: StreamGraph,
     placement: &TaskPlacement,
@@ -72,13 +110,22 @@ pub fn deploy(
         acknowledge,
         completed,
     };
+    let restored = match &placement.restore_from {
+        Some(path) => Some(read_restored_state(path, &job_graph, &job.config)?),
+        None => None,
+    };
     let attempt = start_placed_attempt(
         &job,
         placement.attempt,
-        None,
+        restored.as_ref(),
         CheckpointHistory::starting_after(None),
         Some(placement),
     )?;
+    let control = Arc::new(DeployedControl {
+        control,
+        handles: attempt.handles.iter().cloned().collect(),
+        notices: attempt.writer.as_ref().map(|writer| writer.notices.clone()),
+    });
     Ok(DeployedTasks {
         attempt,
         control,
@@ -100,7 +147,12 @@ impl DeployedTasks {
 
     /// Cancels every subtask here.
     pub fn cancel(&self) {
-        self.control.cancel();
+        self.control.control.cancel();
+    }
+
+    /// Passes a checkpoint command of the JobManager to the subtasks `task_indices` here.
+    pub fn checkpoint_command(&self, task_indices: &[usize], command: &CheckpointCommand) {
+        self.control.checkpoint_command(task_indices, command);
     }
 
     /// Waits for every subtask here to end: `Ok` when all finished, [`Error::Cancelled`]
@@ -138,7 +190,9 @@ pub struct PlacedExecutor {
     placement: TaskPlacement,
     registry: Arc<MetricRegistry>,
     cancelled: AtomicBool,
-    running: Mutex<Option<Arc<JobControl>>>,
+    running: Mutex<Option<Arc<DeployedControl>>>,
+    /// Told once whether the subtasks started, or why not.
+    started: Mutex<Option<Sender<std::result::Result<(), String>>>>,
 }
 
 impl PlacedExecutor {
@@ -148,6 +202,30 @@ impl PlacedExecutor {
             registry,
             cancelled: AtomicBool::new(false),
             running: Mutex::new(None),
+            started: Mutex::new(None),
+        }
+    }
+
+    /// Says on `started`, once, whether the subtasks started, or why not.
+    pub fn reporting_start(self, started: Sender<std::result::Result<(), String>>) -> Self {
+        *self.started.lock().unwrap_or_else(PoisonError::into_inner) = Some(started);
+        self
+    }
+
+    /// Reports that the subtasks did not start, unless their start was reported already:
+    /// for a program that failed before it ran its job.
+    pub fn report_failed_start(&self, reason: String) {
+        self.report_start(Err(reason));
+    }
+
+    fn report_start(&self, outcome: std::result::Result<(), String>) {
+        let started = self
+            .started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(started) = started {
+            let _ = started.send(outcome);
         }
     }
 
@@ -155,23 +233,53 @@ impl PlacedExecutor {
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
         let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(control) = running.as_ref() {
-            control.cancel();
+        if let Some(deployed) = running.as_ref() {
+            deployed.control.cancel();
         }
+    }
+
+    /// Passes a checkpoint command of the JobManager to the subtasks `task_indices` here;
+    /// `false` when they are not running (yet, or any more).
+    pub fn checkpoint_command(&self, task_indices: &[usize], command: &CheckpointCommand) -> bool {
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        match running.as_ref() {
+            Some(deployed) => {
+                deployed.checkpoint_command(task_indices, command);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the subtasks here have been started.
+    pub fn is_running(&self) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 }
 
 impl PipelineExecutor for PlacedExecutor {
     fn execute(&self, graph: StreamGraph) -> Result<JobResult> {
-        let tasks = deploy(graph, &self.placement, &self.registry)?;
+        let tasks = match deploy(graph, &self.placement, &self.registry) {
+            Ok(tasks) => tasks,
+            Err(error) => {
+                self.report_start(Err(error.to_string()));
+                return Err(error);
+            }
+        };
         {
             let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
             *running = Some(Arc::clone(&tasks.control));
         }
+        self.report_start(Ok(()));
         // A cancel between the deployment and the line above: its flag is set first.
         if self.cancelled.load(Ordering::SeqCst) {
             tasks.cancel();
         }
-        tasks.wait_for_result()
+        let result = tasks.wait_for_result();
+        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        result
     }
 }

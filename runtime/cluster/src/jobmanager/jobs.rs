@@ -6,6 +6,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
+use flinkrs_dataflow::checkpoint_participants::WrittenAcknowledgement;
+use flinkrs_dataflow::checkpoint_stats::CheckpointStatsTracker;
+use flinkrs_dataflow::job_client::SavepointRequest;
 
 use crate::rest::now_millis;
 use crate::rpc::messages::{TasksEnded, TasksOutcome};
@@ -15,6 +18,8 @@ use crate::rpc::messages::{TasksEnded, TasksOutcome};
 pub enum JobStatus {
     Initializing,
     Running,
+    /// A TaskManager or a subtask failed: the job restarts from its latest checkpoint.
+    Restarting,
     Finished,
     Canceled,
     Failed,
@@ -25,6 +30,7 @@ impl JobStatus {
         match self {
             JobStatus::Initializing => "INITIALIZING",
             JobStatus::Running => "RUNNING",
+            JobStatus::Restarting => "RESTARTING",
             JobStatus::Finished => "FINISHED",
             JobStatus::Canceled => "CANCELED",
             JobStatus::Failed => "FAILED",
@@ -71,6 +77,25 @@ pub struct JobEntry {
     pub task_managers: Vec<(String, String)>,
     /// A cancel was asked for.
     pub cancel_requested: bool,
+    /// The attempt running now: 0, and one more after each restart.
+    pub attempt: u32,
+    /// Where the running attempt's checkpoint acknowledgements go.
+    checkpoint_routes: Option<CheckpointRoutes>,
+    /// Where savepoint requests go, when the job takes checkpoints.
+    pub savepoints: Option<Sender<SavepointRequest>>,
+    /// Its checkpoint statistics, when it takes checkpoints.
+    pub checkpoint_statistics: Option<CheckpointStatsTracker>,
+    /// Its failures that led to a restart (or ended it), oldest first: (time, message).
+    pub exceptions: Vec<(i64, String)>,
+    pub restarts: u32,
+}
+
+/// Where an attempt's checkpoint reports go: its checkpoint coordinator.
+#[derive(Clone, Debug)]
+pub struct CheckpointRoutes {
+    pub attempt: u32,
+    pub written: Sender<WrittenAcknowledgement>,
+    pub input_ended: Sender<usize>,
 }
 
 /// Every job the JobManager knows, by id (32 hex digits).
@@ -102,6 +127,12 @@ impl Jobs {
                 reports: None,
                 task_managers: Vec::new(),
                 cancel_requested: false,
+                attempt: 0,
+                checkpoint_routes: None,
+                savepoints: None,
+                checkpoint_statistics: None,
+                exceptions: Vec::new(),
+                restarts: 0,
             },
         );
     }
@@ -143,6 +174,69 @@ impl Jobs {
         true
     }
 
+    /// The job takes checkpoints: savepoints are asked for on `savepoints`, and its statistics
+    /// are in `statistics`.
+    pub fn takes_checkpoints(
+        &self,
+        job_id: &str,
+        savepoints: Sender<SavepointRequest>,
+        statistics: CheckpointStatsTracker,
+    ) {
+        if let Some(job) = self.table().get_mut(job_id) {
+            job.savepoints = Some(savepoints);
+            job.checkpoint_statistics = Some(statistics);
+        }
+    }
+
+    /// Attempt `attempt` of the job starts; its checkpoint reports go to `routes`.
+    pub fn attempt_started(&self, job_id: &str, attempt: u32, routes: Option<CheckpointRoutes>) {
+        if let Some(job) = self.table().get_mut(job_id) {
+            job.attempt = attempt;
+            job.checkpoint_routes = routes;
+        }
+    }
+
+    /// The job failed with `failure` and restarts.
+    pub fn restarting(&self, job_id: &str, failure: &str) {
+        if let Some(job) = self.table().get_mut(job_id) {
+            let now = now_millis();
+            job.status = JobStatus::Restarting;
+            job.status_times.push((JobStatus::Restarting, now));
+            job.exceptions.push((now, failure.to_owned()));
+            job.restarts += 1;
+            job.checkpoint_routes = None;
+        }
+    }
+
+    /// Routes a TaskManager's checkpoint acknowledgement to the coordinator of attempt
+    /// `attempt`; `false` when that attempt is not running.
+    pub fn checkpoint_acknowledged(
+        &self,
+        job_id: &str,
+        attempt: u32,
+        acknowledgement: WrittenAcknowledgement,
+    ) -> bool {
+        match self.routes(job_id, attempt) {
+            Some(routes) => routes.written.send(acknowledgement).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Routes the end of a source's input to the coordinator of attempt `attempt`.
+    pub fn source_input_ended(&self, job_id: &str, attempt: u32, task_index: usize) -> bool {
+        match self.routes(job_id, attempt) {
+            Some(routes) => routes.input_ended.send(task_index).is_ok(),
+            None => false,
+        }
+    }
+
+    fn routes(&self, job_id: &str, attempt: u32) -> Option<CheckpointRoutes> {
+        self.table()
+            .get(job_id)
+            .and_then(|job| job.checkpoint_routes.clone())
+            .filter(|routes| routes.attempt == attempt)
+    }
+
     /// Routes a TaskManager's report to the job's thread; `false` for an unknown or ended job.
     pub fn report(&self, report: TasksEnded) -> bool {
         let table = self.table();
@@ -180,7 +274,7 @@ impl Jobs {
                 let _ = reports.send(TasksEnded {
                     resource_id: resource_id.to_owned(),
                     job_id: job_id.clone(),
-                    attempt: 0,
+                    attempt: job.attempt,
                     outcome: TasksOutcome::Failed as i32,
                     failure: format!(
                         "TaskManager {resource_id} was lost (no heartbeat within \
@@ -202,10 +296,16 @@ impl Jobs {
     ) {
         if let Some(job) = self.table().get_mut(job_id) {
             job.status = status;
-            job.status_times.push((status, now_millis()));
+            let now = now_millis();
+            job.status_times.push((status, now));
+            if let Some(failure) = &failure {
+                job.exceptions.push((now, failure.clone()));
+            }
             job.failure = failure;
             job.duration = Some(job.started.elapsed());
             job.reports = None;
+            job.checkpoint_routes = None;
+            job.savepoints = None;
             (job.records_in, job.records_out) = records;
         }
     }

@@ -8,6 +8,7 @@
 //! in one process) and tests.
 
 pub mod jobs;
+mod participants;
 pub mod resource_manager;
 mod rest_gateway;
 mod scheduler;

@@ -10,9 +10,13 @@ use tokio::runtime::Handle;
 
 use super::jobs::{JobEntry, JobStatus};
 use super::{Shared, cancel_job};
+use flinkrs_dataflow::checkpoint_stats::external_path;
+use flinkrs_dataflow::job_client::SavepointRequest;
+use flinkrs_dataflow::restart_strategy::RestartStrategy;
+
 use crate::rest::{
-    FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion, SavepointTrigger,
-    TaskManagerView, VertexView, now_millis,
+    CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion,
+    SavepointKind, SavepointTrigger, TaskManagerView, VertexView, now_millis,
 };
 
 /// The gateway of a running [`JobManager`](super::JobManager).
@@ -26,6 +30,7 @@ fn state_of(status: JobStatus) -> JobState {
     match status {
         JobStatus::Initializing => JobState::Initializing,
         JobStatus::Running => JobState::Running,
+        JobStatus::Restarting => JobState::Restarting,
         JobStatus::Finished => JobState::Finished,
         JobStatus::Canceled => JobState::Canceled,
         JobStatus::Failed => JobState::Failed,
@@ -51,14 +56,27 @@ fn job_view(id: &str, job: JobEntry) -> JobView {
             .find(|(k, _)| k == key)
             .map(|(_, value)| value.as_str())
     };
-    let failures = match (&job.failure, job.status_times.last()) {
-        (Some(message), Some((_, time))) => vec![FailureView {
-            timestamp: *time,
+    let failures = job
+        .exceptions
+        .iter()
+        .map(|(timestamp, message)| FailureView {
+            timestamp: *timestamp,
             exception_name: "org.apache.flink.runtime.JobException".to_owned(),
             message: message.clone(),
-        }],
-        _ => Vec::new(),
-    };
+        })
+        .collect();
+    // The job's own configuration, as its program sees it.
+    let mut job_config = Configuration::new();
+    for property in &job.properties {
+        let _ = job_config.set_dynamic_property(property);
+    }
+    let checkpoints = job
+        .checkpoint_statistics
+        .as_ref()
+        .and_then(|statistics| CheckpointsView::of(&job_config, || statistics.snapshot()));
+    let restart_strategy = RestartStrategy::from_config(&job_config)
+        .map(|strategy| strategy.describe())
+        .unwrap_or_default();
     JobView {
         id: id.to_owned(),
         name: job.name,
@@ -87,9 +105,9 @@ fn job_view(id: &str, job: JobEntry) -> JobView {
             })
             .collect(),
         configuration,
-        restart_strategy: "Restarts of jobs on a cluster come with their checkpoints".to_owned(),
+        restart_strategy,
         failures,
-        checkpoints: None,
+        checkpoints,
     }
 }
 
@@ -157,15 +175,53 @@ impl JobManagerGateway for ClusterGateway {
     fn trigger_savepoint(
         &self,
         job_id: &str,
-        _trigger: SavepointTrigger,
+        trigger: SavepointTrigger,
     ) -> Result<SavepointCompletion, GatewayError> {
-        if self.shared.jobs.get(job_id).is_none() {
-            return Err(GatewayError::UnknownJob(job_id.to_owned()));
+        let job = self
+            .shared
+            .jobs
+            .get(job_id)
+            .ok_or_else(|| GatewayError::UnknownJob(job_id.to_owned()))?;
+        if job.status.is_terminal() {
+            return Err(GatewayError::NotPossible(format!(
+                "job {job_id} has ended ({}); a savepoint needs a running job",
+                job.status.name()
+            )));
         }
-        Err(GatewayError::NotPossible(
-            "savepoints of a job on a cluster come with its checkpoints, which are not \
-             implemented yet"
-                .to_owned(),
-        ))
+        let Some(savepoints) = job.savepoints else {
+            return Err(GatewayError::NotPossible(format!(
+                "job {job_id} takes no checkpoints, so it cannot take a savepoint; set \
+                 execution.checkpointing.interval"
+            )));
+        };
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let request = SavepointRequest {
+            target: trigger.target_directory,
+            reply,
+        };
+        if savepoints.send(request).is_err() {
+            return Err(GatewayError::NotPossible(format!(
+                "job {job_id} is ending; a savepoint needs a running job"
+            )));
+        }
+        let cancel_after = match trigger.kind {
+            SavepointKind::Savepoint { cancel_job } => cancel_job,
+            // The job ends by cancellation once its savepoint is complete.
+            SavepointKind::Stop { .. } => true,
+        };
+        let (shared, job) = (Arc::clone(&self.shared), job_id.to_owned());
+        Ok(Box::pin(async move {
+            let outcome = tokio::task::spawn_blocking(move || answer.recv()).await;
+            let outcome = match outcome {
+                Ok(Ok(Ok(location))) => Ok(external_path(&location)),
+                Ok(Ok(Err(error))) => Err(error.to_string()),
+                Ok(Err(_)) => Err("the job ended before the savepoint completed".to_owned()),
+                Err(error) => Err(format!("the savepoint's waiter failed: {error}")),
+            };
+            if outcome.is_ok() && cancel_after {
+                cancel_job(&shared, &job).await;
+            }
+            outcome
+        }))
     }
 }

@@ -3,21 +3,41 @@
 //! into the job's `i`-th slot (Flink's slot sharing), deploys each TaskManager's share, and
 //! follows their reports until every share has ended.
 //!
-//! A failed share cancels the others and fails the job; a TaskManager lost during the job
-//! fails it too. Restarting from a checkpoint comes with checkpoints in cluster mode.
+//! A job that takes checkpoints gets a checkpoint coordinator per attempt
+//! ([`cluster_checkpoints`]): it triggers the TaskManagers, which write their subtasks' state
+//! and acknowledge with its handles.
+//!
+//! When a share fails, or a TaskManager is lost (`kill -9`, or no heartbeat within
+//! `heartbeat.timeout`), every other share is cancelled and waited for, and the restart
+//! strategy decides, as for a local job. A restart is a new attempt of the whole job
+//! (architecture decision 10): new slots (from the TaskManagers that are registered then,
+//! waiting at most `slot.request.timeout` for enough of them), every subtask restored from
+//! the latest completed checkpoint (before the first one, from where the job started).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crossbeam_channel::{Receiver, select};
 use flinkrs_core::config::SLOT_REQUEST_TIMEOUT;
-use flinkrs_core::{Error, JobId, Result, RuntimeMode};
-use flinkrs_dataflow::job_graph::build_job_graph;
+use flinkrs_core::{Configuration, Error, JobId, Result};
+use flinkrs_dataflow::checkpointing::{
+    CheckpointGauges, CheckpointHistory, checkpoint_location, discard_retained,
+};
+use flinkrs_dataflow::cluster_checkpoints::{self, ClusterCheckpointSetup, ClusterCheckpoints};
+use flinkrs_dataflow::job_client::SavepointRequest;
+use flinkrs_dataflow::job_graph::{JobGraph, build_job_graph};
+use flinkrs_dataflow::metrics::MetricRegistry;
+use flinkrs_dataflow::restart_strategy::{RestartBackoff, RestartDecision, RestartStrategy};
+use flinkrs_dataflow::restore::RestoredState;
 use flinkrs_dataflow::{JobResult, NodeMetrics, PipelineExecutor, StreamGraph};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use tokio::runtime::Handle;
 
 use super::Shared;
-use super::jobs::VertexInfo;
+use super::jobs::{CheckpointRoutes, VertexInfo};
+use super::participants::RemoteParticipants;
 use super::resource_manager::AllocatedSlot;
 use crate::rpc::messages::{
     Deployment, JobRef, JobSpec, TasksEnded, TasksOutcome, VertexLocations,
@@ -32,26 +52,166 @@ pub(crate) struct ClusterExecutor {
     pub runtime: Handle,
 }
 
+/// How one attempt of a job ended.
+enum AttemptEnd {
+    /// Every share finished: the TaskManagers' reports.
+    Finished(Vec<TasksEnded>),
+    Cancelled,
+    Failed(Error),
+}
+
+/// What every attempt of one job shares.
+struct JobRun<'a> {
+    job: String,
+    graph: &'a StreamGraph,
+    job_graph: &'a JobGraph,
+    config: &'a Configuration,
+    /// Savepoint requests and statistics, when the job takes checkpoints.
+    checkpointing: Option<(Receiver<SavepointRequest>, CheckpointGauges)>,
+}
+
 impl PipelineExecutor for ClusterExecutor {
     fn execute(&self, graph: StreamGraph) -> Result<JobResult> {
         let started = Instant::now();
         let job = self.job_id.to_string();
         let job_graph = build_job_graph(&graph, self.job_id)?;
         let config = &graph.config;
-        if config.checkpoint_interval().is_some() && config.runtime_mode() == RuntimeMode::Streaming
-        {
-            return Err(Error::InvalidJob(
-                "checkpoints are not taken in cluster mode yet: unset \
-                 execution.checkpointing.interval, or run the job with `flinkrs run` on an \
-                 in-process cluster"
-                    .to_owned(),
-            ));
+        let strategy = RestartStrategy::from_config(config)?;
+        // Where the job starts from: `-s`, else nothing.
+        let initial_restore = config.state_recovery_path().map(str::to_owned);
+        let mut history = match &initial_restore {
+            Some(path) => {
+                let restored = RestoredState::read(path, config)?;
+                CheckpointHistory::starting_after(Some(restored.checkpoint))
+            }
+            None => CheckpointHistory::starting_after(None),
+        };
+        let checkpointing = cluster_checkpoints::takes_checkpoints(config).then(|| {
+            // The statistics serve the REST API; the gauges' registry is not scraped yet.
+            let registry = MetricRegistry::new();
+            let group = registry.jobmanager_job_group(self.job_id, job_graph.job_name.clone());
+            let gauges = CheckpointGauges::register(&group);
+            let (savepoints, savepoint_requests) = crossbeam_channel::unbounded();
+            self.shared
+                .jobs
+                .takes_checkpoints(&job, savepoints, gauges.statistics.clone());
+            (savepoint_requests, gauges)
+        });
+        let run = JobRun {
+            job: job.clone(),
+            graph: &graph,
+            job_graph: &job_graph,
+            config,
+            checkpointing,
+        };
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos() as u64);
+        let mut random = SmallRng::seed_from_u64(seed ^ self.job_id.0 as u64);
+        let mut restart = RestartBackoff::new(strategy);
+        let mut restore_from = initial_restore.clone();
+        let mut attempt = 0u32;
+        loop {
+            let (end, attempt_history) =
+                self.run_attempt(&run, attempt, restore_from.as_deref(), history);
+            history = attempt_history;
+            let retention = config.externalized_checkpoint_retention();
+            let failure = match end {
+                AttemptEnd::Finished(reports) => {
+                    let task_managers: BTreeSet<&str> = reports
+                        .iter()
+                        .map(|report| report.resource_id.as_str())
+                        .collect();
+                    return Ok(JobResult {
+                        job_id: self.job_id,
+                        job_name: job_graph.job_name.clone(),
+                        duration: started.elapsed(),
+                        nodes: node_records(&graph, &reports),
+                        metrics: Vec::new(),
+                        placement: Vec::new(),
+                        task_managers: task_managers.len(),
+                        restarts: attempt,
+                    });
+                }
+                AttemptEnd::Cancelled => {
+                    self.retain(&run, &history, retention.retains_on_cancellation());
+                    return Err(Error::Cancelled);
+                }
+                AttemptEnd::Failed(error) if self.cancel_requested(&job) => {
+                    tracing::info!(%job, %error, "a subtask failed while the job was being cancelled");
+                    self.retain(&run, &history, retention.retains_on_cancellation());
+                    return Err(Error::Cancelled);
+                }
+                AttemptEnd::Failed(error) => error,
+            };
+            let delay = match restart.on_failure(Instant::now(), random.random()) {
+                RestartDecision::GiveUp => {
+                    self.retain(&run, &history, retention.retains_on_failure());
+                    if attempt == 0 {
+                        return Err(failure);
+                    }
+                    return Err(Error::RestartsExhausted {
+                        restarts: attempt,
+                        strategy: restart.strategy().describe(),
+                        cause: Box::new(failure),
+                    });
+                }
+                RestartDecision::Restart { delay } => delay,
+            };
+            attempt += 1;
+            restore_from = match history.latest() {
+                Some(latest) => Some(checkpoint_location(config, &job, latest)?.to_string()),
+                None => initial_restore.clone(),
+            };
+            tracing::warn!(
+                %job, attempt, delay_ms = delay.as_millis() as u64,
+                restore_from = ?restore_from, cause = %failure,
+                "the job failed; restarting it after the delay from its latest checkpoint"
+            );
+            self.shared.jobs.restarting(&job, &failure.to_string());
+            if self.wait_out(&job, delay) {
+                self.retain(&run, &history, retention.retains_on_cancellation());
+                return Err(Error::Cancelled);
+            }
         }
-        let slots = self.allocate(
-            &job,
-            job_graph.required_slots(),
-            config.duration_of(SLOT_REQUEST_TIMEOUT),
-        )?;
+    }
+}
+
+impl ClusterExecutor {
+    /// Runs attempt `attempt` of the job, restored from `restore_from`, with its checkpoints
+    /// going on from `history`; returns how it ended and where its checkpoints stand.
+    fn run_attempt(
+        &self,
+        run: &JobRun<'_>,
+        attempt: u32,
+        restore_from: Option<&str>,
+        history: CheckpointHistory,
+    ) -> (AttemptEnd, CheckpointHistory) {
+        let job = &run.job;
+        let slots = match self.allocate(
+            job,
+            run.job_graph.required_slots(),
+            run.config.duration_of(SLOT_REQUEST_TIMEOUT),
+        ) {
+            Ok(slots) => slots,
+            Err(Error::Cancelled) => return (AttemptEnd::Cancelled, history),
+            Err(error) => return (AttemptEnd::Failed(error), history),
+        };
+        let end = self.run_on_slots(run, attempt, restore_from, &slots, history);
+        self.shared.jobs.attempt_started(job, attempt, None);
+        self.shared.resource_manager().release(job);
+        end
+    }
+
+    fn run_on_slots(
+        &self,
+        run: &JobRun<'_>,
+        attempt: u32,
+        restore_from: Option<&str>,
+        slots: &[AllocatedSlot],
+        history: CheckpointHistory,
+    ) -> (AttemptEnd, CheckpointHistory) {
+        let (job, job_graph) = (&run.job, run.job_graph);
         let locations: Vec<VertexLocations> = job_graph
             .vertices
             .iter()
@@ -61,11 +221,13 @@ impl PipelineExecutor for ClusterExecutor {
                     .collect(),
             })
             .collect();
-        let mut task_managers: Vec<(String, String)> = slots
-            .iter()
-            .map(|slot| (slot.resource_id.clone(), slot.rpc_address.clone()))
-            .collect();
-        task_managers.dedup();
+        let mut task_managers: Vec<(String, String)> = Vec::new();
+        for slot in slots {
+            let task_manager = (slot.resource_id.clone(), slot.rpc_address.clone());
+            if !task_managers.contains(&task_manager) {
+                task_managers.push(task_manager);
+            }
+        }
         let (reports, incoming) = crossbeam_channel::unbounded();
         let vertices = job_graph
             .vertices
@@ -80,62 +242,174 @@ impl PipelineExecutor for ClusterExecutor {
                 max_parallelism: vertex.max_parallelism,
             })
             .collect();
+        // The checkpoint reports of this attempt go to its coordinator.
+        let (written, written_in) = crossbeam_channel::unbounded();
+        let (input_ended, input_ended_in) = crossbeam_channel::unbounded();
+        let routes = run.checkpointing.as_ref().map(|_| CheckpointRoutes {
+            attempt,
+            written,
+            input_ended,
+        });
+        self.shared.jobs.attempt_started(job, attempt, routes);
         if !self.shared.jobs.running(
-            &job,
+            job,
             (&job_graph.job_name, vertices),
             task_managers.clone(),
             reports,
         ) {
-            self.shared.resource_manager().release(&job);
-            return Err(Error::Cancelled);
+            return (AttemptEnd::Cancelled, history);
         }
         let deployment = Deployment {
             job_id: job.clone(),
-            attempt: 0,
+            attempt,
             spec: Some(self.spec.clone()),
             locations,
             jobmanager_session: self.shared.session.clone(),
+            restore_from: restore_from.unwrap_or_default().to_owned(),
         };
         tracing::info!(
-            %job, name = %job_graph.job_name, slots = slots.len(),
-            task_managers = task_managers.len(), "deploying"
+            %job, name = %job_graph.job_name, attempt, slots = slots.len(),
+            task_managers = task_managers.len(), restore_from = ?restore_from, "deploying"
         );
-        let mut outcome = Ok(());
-        for (resource_id, address) in &task_managers {
-            if let Err(error) = self.runtime.block_on(submit(address, deployment.clone())) {
-                outcome = Err(Error::InvalidJob(format!(
-                    "cannot deploy to TaskManager {resource_id} at {address}: {error}"
-                )));
-                break;
+        let (deployed, failure) = self.deploy(&task_managers, &deployment);
+        if let Some(failure) = failure {
+            self.cancel_everywhere(job, &task_managers);
+            let _ = self.follow(job, attempt, &deployed, &incoming, None);
+            return (AttemptEnd::Failed(failure), history);
+        }
+        tracing::info!(%job, attempt, "deployed to every TaskManager: the job is running");
+        let coordinator = match run.checkpointing.as_ref() {
+            Some((savepoint_requests, gauges)) => {
+                let task_addresses: Vec<String> = job_graph
+                    .vertices
+                    .iter()
+                    .flat_map(|vertex| {
+                        (0..vertex.parallelism).map(|subtask| slots[subtask].rpc_address.clone())
+                    })
+                    .collect();
+                let setup = ClusterCheckpointSetup {
+                    job_id: self.job_id,
+                    tasks: cluster_checkpoints::job_tasks(run.graph, job_graph),
+                    participants: Box::new(RemoteParticipants::start(
+                        &self.runtime,
+                        job,
+                        attempt,
+                        &task_addresses,
+                    )),
+                    written: written_in,
+                    input_ended: input_ended_in,
+                    savepoint_requests: savepoint_requests.clone(),
+                    history: history.clone(),
+                    gauges: gauges.clone(),
+                    completed: crossbeam_channel::unbounded().0,
+                };
+                match cluster_checkpoints::start(run.config, setup) {
+                    Ok(coordinator) => coordinator,
+                    Err(error) => {
+                        self.cancel_everywhere(job, &task_managers);
+                        let _ = self.follow(job, attempt, &deployed, &incoming, None);
+                        return (AttemptEnd::Failed(error), history);
+                    }
+                }
+            }
+            None => None,
+        };
+        let followed = self.follow(job, attempt, &deployed, &incoming, coordinator.as_ref());
+        let (checkpoint_failure, history) = match coordinator {
+            Some(coordinator) => coordinator.stop(),
+            None => (None, history),
+        };
+        let end = match (checkpoint_failure, followed) {
+            (Some(failure), _) => AttemptEnd::Failed(failure),
+            (None, Ok(reports)) => AttemptEnd::Finished(reports),
+            (None, Err(Error::Cancelled)) => AttemptEnd::Cancelled,
+            (None, Err(error)) => AttemptEnd::Failed(error),
+        };
+        (end, history)
+    }
+
+    /// Sends `deployment` to every TaskManager at once; returns those that took it (and so
+    /// will report), and the first failure.
+    fn deploy(
+        &self,
+        task_managers: &[(String, String)],
+        deployment: &Deployment,
+    ) -> (Vec<(String, String)>, Option<Error>) {
+        let outcomes = self.runtime.block_on(async {
+            let mut sends = tokio::task::JoinSet::new();
+            for (index, (_, address)) in task_managers.iter().enumerate() {
+                let (address, deployment) = (address.clone(), deployment.clone());
+                sends.spawn(async move { (index, submit(&address, deployment).await) });
+            }
+            let mut outcomes = Vec::new();
+            while let Some(outcome) = sends.join_next().await {
+                if let Ok(outcome) = outcome {
+                    outcomes.push(outcome);
+                }
+            }
+            outcomes.sort_by_key(|(index, _)| *index);
+            outcomes
+        });
+        let mut deployed = Vec::new();
+        let mut failure = None;
+        for (index, outcome) in outcomes {
+            let (resource_id, address) = &task_managers[index];
+            match outcome {
+                Ok(()) => deployed.push(task_managers[index].clone()),
+                Err(error) => {
+                    // Its program ran and failed: it reports how.
+                    if error.ran_program {
+                        deployed.push(task_managers[index].clone());
+                    }
+                    failure.get_or_insert_with(|| {
+                        Error::InvalidJob(format!(
+                            "cannot deploy to TaskManager {resource_id} at {address}: {}",
+                            error.message
+                        ))
+                    });
+                }
             }
         }
-        let reported = match outcome {
-            Ok(()) => {
-                tracing::info!(%job, "deployed to every TaskManager: the job is running");
-                self.follow(&job, &task_managers, &incoming)
-            }
-            Err(error) => {
-                self.cancel_everywhere(&job, &task_managers);
-                Err(error)
-            }
-        };
-        self.shared.resource_manager().release(&job);
-        let reports = reported?;
-        let nodes = node_records(&graph, &reports);
-        Ok(JobResult {
-            job_id: self.job_id,
-            job_name: job_graph.job_name.clone(),
-            duration: started.elapsed(),
-            nodes,
-            metrics: Vec::new(),
-            placement: Vec::new(),
-            task_managers: task_managers.len(),
-            restarts: 0,
-        })
+        if deployed.len() + usize::from(failure.is_some()) == 0 {
+            failure = Some(Error::InvalidJob("no TaskManager took the job".to_owned()));
+        }
+        (deployed, failure)
     }
-}
 
-impl ClusterExecutor {
+    /// Keeps the job's checkpoints, or deletes them, as retention says for how it ended.
+    fn retain(&self, run: &JobRun<'_>, history: &CheckpointHistory, keep: bool) {
+        if !keep && run.checkpointing.is_some() {
+            discard_retained(run.config, &run.job, history);
+        }
+    }
+
+    fn cancel_requested(&self, job: &str) -> bool {
+        self.shared
+            .jobs
+            .get(job)
+            .is_some_and(|job| job.cancel_requested)
+    }
+
+    /// Waits out a restart's delay; `true` when the job was cancelled meanwhile.
+    fn wait_out(&self, job: &str, delay: Duration) -> bool {
+        let deadline = Instant::now() + delay;
+        let mut membership = self.shared.membership.subscribe();
+        loop {
+            if self.cancel_requested(job) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            // A cancel is checked at least every 100 ms.
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            self.runtime.block_on(async {
+                let _ = tokio::time::timeout(wait, membership.changed()).await;
+            });
+        }
+    }
+
     /// Takes `count` slots for `job`, waiting for TaskManagers to register or other jobs to
     /// free theirs, at most `timeout`.
     fn allocate(&self, job: &str, count: usize, timeout: Duration) -> Result<Vec<AllocatedSlot>> {
@@ -177,24 +451,38 @@ impl ClusterExecutor {
         }
     }
 
-    /// Collects one report per TaskManager; the first failure cancels the other shares.
+    /// Collects one report of attempt `attempt` per TaskManager in `task_managers`; the first
+    /// failure, or the coordinator failing the job, cancels the other shares.
     fn follow(
         &self,
         job: &str,
+        attempt: u32,
         task_managers: &[(String, String)],
-        incoming: &crossbeam_channel::Receiver<TasksEnded>,
+        incoming: &Receiver<TasksEnded>,
+        coordinator: Option<&ClusterCheckpoints>,
     ) -> Result<Vec<TasksEnded>> {
+        let never = crossbeam_channel::never();
+        let mut checkpointing_failed = coordinator.map_or(&never, ClusterCheckpoints::failed);
         let mut reports: BTreeMap<String, TasksEnded> = BTreeMap::new();
         let mut failure: Option<String> = None;
         while reports.len() < task_managers.len() {
-            let Ok(report) = incoming.recv() else {
-                return Err(Error::InvalidJob("the JobManager stopped".to_owned()));
+            let report = select! {
+                recv(incoming) -> report => match report {
+                    Ok(report) => report,
+                    Err(_) => return Err(Error::InvalidJob("the JobManager stopped".to_owned())),
+                },
+                recv(checkpointing_failed) -> _ => {
+                    // The coordinator's stop says why.
+                    checkpointing_failed = &never;
+                    self.cancel_everywhere(job, task_managers);
+                    continue;
+                }
             };
-            if reports.contains_key(&report.resource_id) {
+            if report.attempt != attempt || reports.contains_key(&report.resource_id) {
                 continue;
             }
             if report.outcome == TasksOutcome::Failed as i32 && failure.is_none() {
-                tracing::warn!(%job, task_manager = %report.resource_id, failure = %report.failure, "job failed");
+                tracing::warn!(%job, attempt, task_manager = %report.resource_id, failure = %report.failure, "the job failed");
                 failure = Some(format!(
                     "on TaskManager {}: {}",
                     report.resource_id, report.failure
@@ -227,11 +515,29 @@ impl ClusterExecutor {
     }
 }
 
-/// Sends a deployment to the TaskManager at `address`.
-pub(crate) async fn submit(address: &str, deployment: Deployment) -> anyhow::Result<()> {
-    let mut client = TaskManagerClient::connect(format!("http://{address}")).await?;
-    client.submit_tasks(deployment).await?;
-    Ok(())
+/// Why a deployment did not start.
+pub(crate) struct DeployError {
+    pub message: String,
+    /// The TaskManager ran the job's program (which failed): it reports how it ended.
+    pub ran_program: bool,
+}
+
+/// Sends a deployment to the TaskManager at `address`; answered once its subtasks started.
+pub(crate) async fn submit(address: &str, deployment: Deployment) -> Result<(), DeployError> {
+    let mut client = TaskManagerClient::connect(format!("http://{address}"))
+        .await
+        .map_err(|error| DeployError {
+            message: error.to_string(),
+            ran_program: false,
+        })?;
+    client
+        .submit_tasks(deployment)
+        .await
+        .map(|_| ())
+        .map_err(|status| DeployError {
+            message: status.message().to_owned(),
+            ran_program: status.code() == tonic::Code::FailedPrecondition,
+        })
 }
 
 /// Asks the TaskManager at `address` to cancel its tasks of `job`.

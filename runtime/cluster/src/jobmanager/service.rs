@@ -7,10 +7,12 @@ use tonic::{Request, Response, Status};
 
 use super::Shared;
 use super::resource_manager::RegistrationRefused;
+use crate::rpc::checkpoints::acknowledgement_of;
 use crate::rpc::jobmanager::job_manager_server::JobManager;
 use crate::rpc::messages::{
-    Ack, HeartbeatReply, JobRef, JobSpec, JobStatusReply, JobSubmitted, RegistrationSuccess,
-    TaskManagerHeartbeat, TaskManagerRegistration, TasksEnded,
+    Ack, CheckpointAcknowledgement, HeartbeatReply, JobRef, JobSpec, JobStatusReply, JobSubmitted,
+    RegistrationSuccess, SourceInputEnded, TaskManagerHeartbeat, TaskManagerRegistration,
+    TasksEnded,
 };
 
 #[derive(Debug)]
@@ -104,6 +106,40 @@ impl JobManager for JobManagerService {
     ) -> Result<Response<JobStatusReply>, Status> {
         self.job_status(&request.into_inner().job_id)
             .map(Response::new)
+    }
+
+    async fn acknowledge_checkpoint(
+        &self,
+        request: Request<CheckpointAcknowledgement>,
+    ) -> Result<Response<Ack>, Status> {
+        let message = request.into_inner();
+        let acknowledgement = acknowledgement_of(&message);
+        let (job, attempt) = (&message.job_id, message.attempt);
+        if !self
+            .shared
+            .jobs
+            .checkpoint_acknowledged(job, attempt, acknowledgement)
+        {
+            // A late acknowledgement of an attempt that was replaced: nothing waits for it.
+            tracing::debug!(%job, attempt, checkpoint = message.checkpoint, "acknowledgement for no running attempt");
+        }
+        Ok(Response::new(Ack {}))
+    }
+
+    async fn source_input_ended(
+        &self,
+        request: Request<SourceInputEnded>,
+    ) -> Result<Response<Ack>, Status> {
+        let message = request.into_inner();
+        let (job, attempt) = (&message.job_id, message.attempt);
+        if !self
+            .shared
+            .jobs
+            .source_input_ended(job, attempt, message.task_index as usize)
+        {
+            tracing::debug!(%job, attempt, "end of input for no running attempt");
+        }
+        Ok(Response::new(Ack {}))
     }
 
     async fn cancel_job(&self, request: Request<JobRef>) -> Result<Response<Ack>, Status> {

@@ -197,3 +197,24 @@ pub struct CheckpointsView {
     pub checkpoint_storage: String,
     pub statistics: flinkrs_dataflow::checkpoint_stats::CheckpointStatsSnapshot,
 }
+
+impl CheckpointsView {
+    /// The checkpoints of a job with `config`, if it takes any, with their `statistics`.
+    pub fn of(
+        config: &flinkrs_core::Configuration,
+        statistics: impl FnOnce() -> flinkrs_dataflow::checkpoint_stats::CheckpointStatsSnapshot,
+    ) -> Option<Self> {
+        let interval = config.checkpoint_interval()?;
+        let retention = config.externalized_checkpoint_retention();
+        Some(CheckpointsView {
+            interval: interval.as_millis() as i64,
+            timeout: config.checkpoint_timeout().as_millis() as i64,
+            min_pause: config.checkpoint_min_pause().as_millis() as i64,
+            tolerable_failed_checkpoints: config.tolerable_failed_checkpoints(),
+            retained: retention.retains_on_failure(),
+            delete_on_cancellation: !retention.retains_on_cancellation(),
+            checkpoint_storage: "FileSystemCheckpointStorage".to_owned(),
+            statistics: statistics(),
+        })
+    }
+}

@@ -236,19 +236,7 @@ fn view(client: &JobClient) -> JobView {
     let restart_strategy = RestartStrategy::from_config(config)
         .map(|strategy| strategy.describe())
         .unwrap_or_default();
-    let checkpoints = config.checkpoint_interval().map(|interval| {
-        let retention = config.externalized_checkpoint_retention();
-        CheckpointsView {
-            interval: interval.as_millis() as i64,
-            timeout: config.checkpoint_timeout().as_millis() as i64,
-            min_pause: config.checkpoint_min_pause().as_millis() as i64,
-            tolerable_failed_checkpoints: config.tolerable_failed_checkpoints(),
-            retained: retention.retains_on_failure(),
-            delete_on_cancellation: !retention.retains_on_cancellation(),
-            checkpoint_storage: "FileSystemCheckpointStorage".to_owned(),
-            statistics: client.checkpoint_statistics(),
-        }
-    });
+    let checkpoints = CheckpointsView::of(config, || client.checkpoint_statistics());
     let mut failures: Vec<FailureView> = client
         .failures()
         .into_iter()

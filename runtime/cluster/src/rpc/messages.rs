@@ -118,6 +118,10 @@ pub struct Deployment {
     /// The JobManager session that deploys: reports go back to it.
     #[prost(string, tag = "5")]
     pub jobmanager_session: String,
+    /// The checkpoint or savepoint the subtasks restore from (a path or URI); empty for a
+    /// fresh start.
+    #[prost(string, tag = "6")]
+    pub restore_from: String,
 }
 
 /// Names a job.
@@ -193,4 +197,74 @@ pub struct JobStatusReply {
     pub records_out: u64,
     #[prost(uint64, tag = "7")]
     pub duration_ms: u64,
+}
+
+/// What a checkpoint command asks of a TaskManager's subtasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
+pub enum CheckpointAction {
+    /// Take the checkpoint: sources inject its barrier, state files go into `folder`.
+    Trigger = 0,
+    /// The checkpoint is complete.
+    Complete = 1,
+    /// The checkpoint was aborted.
+    Abort = 2,
+}
+
+/// The JobManager's checkpoint coordinator tells some subtasks on a TaskManager about a
+/// checkpoint.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CheckpointCommandRequest {
+    #[prost(string, tag = "1")]
+    pub job_id: String,
+    #[prost(uint32, tag = "2")]
+    pub attempt: u32,
+    #[prost(enumeration = "CheckpointAction", tag = "3")]
+    pub action: i32,
+    #[prost(uint64, tag = "4")]
+    pub checkpoint: u64,
+    /// When the checkpoint was triggered, milliseconds since the epoch.
+    #[prost(int64, tag = "5")]
+    pub timestamp: i64,
+    /// A savepoint rather than a checkpoint.
+    #[prost(bool, tag = "6")]
+    pub savepoint: bool,
+    /// Where the state files go (a path or URI), for a trigger.
+    #[prost(string, tag = "7")]
+    pub folder: String,
+    /// The subtasks, by task index (vertex by vertex, subtask by subtask).
+    #[prost(uint32, repeated, tag = "8")]
+    pub task_indices: Vec<u32>,
+}
+
+/// A TaskManager wrote a subtask's state for a checkpoint, or declines it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CheckpointAcknowledgement {
+    #[prost(string, tag = "1")]
+    pub job_id: String,
+    #[prost(uint32, tag = "2")]
+    pub attempt: u32,
+    #[prost(uint32, tag = "3")]
+    pub task_index: u32,
+    #[prost(uint64, tag = "4")]
+    pub checkpoint: u64,
+    /// The state's handle as JSON; empty when the subtask declines.
+    #[prost(bytes = "vec", tag = "5")]
+    pub handle: Vec<u8>,
+    /// Why the subtask declines the checkpoint; empty when it acknowledges.
+    #[prost(string, tag = "6")]
+    pub decline_reason: String,
+    /// The snapshot was taken after the subtask's input ended.
+    #[prost(bool, tag = "7")]
+    pub input_ended: bool,
+}
+
+/// The input of a source subtask ended: the job's final checkpoint waits for every source.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SourceInputEnded {
+    #[prost(string, tag = "1")]
+    pub job_id: String,
+    #[prost(uint32, tag = "2")]
+    pub attempt: u32,
+    #[prost(uint32, tag = "3")]
+    pub task_index: u32,
 }

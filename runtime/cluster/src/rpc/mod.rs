@@ -4,6 +4,7 @@
 //! The services are generated at build time from `build.rs`; their messages are in
 //! [`messages`].
 
+pub mod checkpoints;
 pub mod messages;
 
 /// The JobManager's service: [`JobManagerClient`](jobmanager::job_manager_client::JobManagerClient)

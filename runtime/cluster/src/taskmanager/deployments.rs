@@ -15,9 +15,13 @@ use tokio::runtime::Handle;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
+use super::checkpoints::JobManagerReports;
 use crate::job_spec::request_of;
+use crate::rpc::checkpoints::command_of;
 use crate::rpc::jobmanager::job_manager_client::JobManagerClient;
-use crate::rpc::messages::{Ack, Deployment, JobRef, NodeRecords, TasksEnded, TasksOutcome};
+use crate::rpc::messages::{
+    Ack, CheckpointCommandRequest, Deployment, JobRef, NodeRecords, TasksEnded, TasksOutcome,
+};
 use crate::rpc::taskmanager::task_manager_server::TaskManager;
 
 /// What the service needs of its TaskManager.
@@ -28,8 +32,9 @@ pub(crate) struct Deployments {
     pub network: Arc<NetworkEnvironment>,
     pub registry: Arc<MetricRegistry>,
     pub jobmanager: JobManagerClient<Channel>,
-    /// The running jobs' executors, to cancel them.
-    running: Mutex<HashMap<String, Arc<PlacedExecutor>>>,
+    /// The running jobs' executors with their attempt, to cancel them and pass on
+    /// checkpoint commands.
+    running: Mutex<HashMap<String, (u32, Arc<PlacedExecutor>)>>,
 }
 
 impl Deployments {
@@ -49,12 +54,13 @@ impl Deployments {
         }
     }
 
-    fn running(&self) -> MutexGuard<'_, HashMap<String, Arc<PlacedExecutor>>> {
+    fn running(&self) -> MutexGuard<'_, HashMap<String, (u32, Arc<PlacedExecutor>)>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// The service over shared [`Deployments`].
+/// The service over shared [`Deployments`]. A deployment is answered once its subtasks have
+/// started (or failed to), so the JobManager's first checkpoint finds them running.
 pub(crate) struct DeploymentService(pub Arc<Deployments>);
 
 #[tonic::async_trait]
@@ -79,24 +85,41 @@ impl TaskManager for DeploymentService {
                 .collect(),
             own_address: deployments.data_address.clone(),
             network: Arc::clone(&deployments.network),
+            checkpoints: Some(Arc::new(JobManagerReports {
+                job_id: job.clone(),
+                attempt: deployment.attempt,
+                jobmanager: deployments.jobmanager.clone(),
+                runtime: Handle::current(),
+            })),
+            restore_from: Some(deployment.restore_from).filter(|path| !path.is_empty()),
         };
-        let executor = Arc::new(PlacedExecutor::new(
-            placement,
-            Arc::clone(&deployments.registry),
-        ));
+        let (started, start) = crossbeam_channel::bounded(1);
+        let executor = Arc::new(
+            PlacedExecutor::new(placement, Arc::clone(&deployments.registry))
+                .reporting_start(started),
+        );
+        let attempt = deployment.attempt;
         deployments
             .running()
-            .insert(job.clone(), Arc::clone(&executor));
+            .insert(job.clone(), (attempt, Arc::clone(&executor)));
         let runtime = Handle::current();
-        let attempt = deployment.attempt;
+        let job_executor = Arc::clone(&executor);
         let thread = std::thread::Builder::new()
             .name(format!("job {job}"))
             .spawn(move || {
                 tracing::info!(%job, "running the job's subtasks placed here");
                 let outcome = crate::run::run_request(&request_of(&spec), |env| {
-                    env.set_executor(executor);
+                    env.set_executor(job_executor.clone());
                 });
-                deployments.running().remove(&job);
+                if let Err(error) = &outcome {
+                    job_executor.report_failed_start(format!("{error:#}"));
+                }
+                {
+                    let mut running = deployments.running();
+                    if running.get(&job).is_some_and(|(running, _)| *running == attempt) {
+                        running.remove(&job);
+                    }
+                }
                 let mut report = TasksEnded {
                     resource_id: deployments.resource_id.clone(),
                     job_id: job.clone(),
@@ -137,15 +160,56 @@ impl TaskManager for DeploymentService {
                 deployment.job_id
             )));
         }
-        Ok(Response::new(Ack {}))
+        let started = tokio::task::spawn_blocking(move || start.recv())
+            .await
+            .map_err(|error| {
+                Status::internal(format!("the deployment's waiter failed: {error}"))
+            })?;
+        match started {
+            Ok(Ok(())) => Ok(Response::new(Ack {})),
+            Ok(Err(reason)) => Err(Status::failed_precondition(format!(
+                "the subtasks of job {} did not start: {reason}",
+                deployment.job_id
+            ))),
+            // The program ended without running its job.
+            Err(_) => Err(Status::failed_precondition(format!(
+                "the program of job {} ended without running its job",
+                deployment.job_id
+            ))),
+        }
     }
 
     async fn cancel_tasks(&self, request: Request<JobRef>) -> Result<Response<Ack>, Status> {
         let job = request.into_inner().job_id;
-        if let Some(executor) = self.0.running().get(&job) {
+        if let Some((_, executor)) = self.0.running().get(&job) {
             tracing::info!(%job, "cancelling the job's subtasks placed here");
             executor.cancel();
         }
         Ok(Response::new(Ack {}))
+    }
+
+    async fn checkpoint_command(
+        &self,
+        request: Request<CheckpointCommandRequest>,
+    ) -> Result<Response<Ack>, Status> {
+        let request = request.into_inner();
+        let (command, task_indices) = command_of(&request).map_err(Status::invalid_argument)?;
+        let executor = match self.0.running().get(&request.job_id) {
+            Some((attempt, executor)) if *attempt == request.attempt => Arc::clone(executor),
+            _ => {
+                return Err(Status::not_found(format!(
+                    "attempt {} of job {} does not run here",
+                    request.attempt, request.job_id
+                )));
+            }
+        };
+        if executor.checkpoint_command(&task_indices, &command) {
+            Ok(Response::new(Ack {}))
+        } else {
+            Err(Status::unavailable(format!(
+                "the subtasks of job {} are not running here",
+                request.job_id
+            )))
+        }
     }
 }

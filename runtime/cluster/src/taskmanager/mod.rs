@@ -10,6 +10,7 @@
 //! [`TaskManager::start`] runs it on the calling tokio runtime and returns a handle, so the
 //! same code serves the `taskmanager` command, `flinkrs local` and tests.
 
+mod checkpoints;
 mod deployments;
 mod hardware;
 mod registration;

@@ -149,6 +149,35 @@ impl CheckpointStorage {
         })
     }
 
+    /// Reads the whole state file `handle` names in `folder`, as it was written.
+    pub fn read_task_state_bytes(
+        &self,
+        folder: &CheckpointLocation,
+        handle: &TaskStateHandle,
+    ) -> Result<Vec<u8>> {
+        let location = folder.join(&handle.file);
+        self.store.read(&location)?.ok_or_else(|| {
+            self.store.missing(
+                &location,
+                "the checkpoint holding it was deleted while the job ran",
+            )
+        })
+    }
+
+    /// Writes a task's state file read with
+    /// [`read_task_state_bytes`](Self::read_task_state_bytes) into `folder`, under the name
+    /// and with the index `handle` gives: how a finished task's state goes into the job's
+    /// later checkpoints.
+    pub fn write_task_state_bytes(
+        &self,
+        folder: &CheckpointLocation,
+        handle: &TaskStateHandle,
+        bytes: Vec<u8>,
+    ) -> Result<TaskStateHandle> {
+        self.store.write(&folder.join(&handle.file), bytes)?;
+        Ok(handle.clone())
+    }
+
     /// Publishes `_metadata`, last: from then on the checkpoint exists. Returns its folder.
     pub fn write_metadata(&self, metadata: &CheckpointMetadata) -> Result<CheckpointLocation> {
         let folder = self.checkpoint_location(&metadata.job_id, metadata.checkpoint);

@@ -223,6 +223,12 @@ impl OutgoingConnection {
             return;
         }
         let open_channels = self.senders().links.len();
+        if open_channels == 0 && outcome.is_ok() {
+            // The peer closed an idle connection (its jobs ended): nothing was lost.
+            tracing::debug!(peer = %self.peer, "the receiving TaskManager closed an idle data connection");
+            self.fail();
+            return;
+        }
         let reason = match outcome {
             Ok(()) => "the receiving TaskManager closed it".to_owned(),
             Err(error) => error.to_string(),
