@@ -76,6 +76,7 @@ fn a_job_placed_on_two_task_managers_gives_the_local_results() {
                 network: Arc::clone(network),
                 checkpoints: None,
                 restore_from: None,
+                graph_fingerprint: None,
             };
             let tasks = deploy(graph, &placement, &MetricRegistry::new()).unwrap();
             (tasks, counts)

@@ -24,6 +24,7 @@ pub fn spec_of(request: &RunRequest) -> JobSpec {
         output: path(&request.output),
         records_per_second: request.records_per_second.unwrap_or(0),
         properties,
+        ..JobSpec::default()
     }
 }
 

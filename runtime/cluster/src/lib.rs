@@ -11,6 +11,7 @@ pub mod job_spec;
 pub mod jobmanager;
 pub mod logging;
 pub mod process;
+pub mod program;
 pub mod prometheus;
 pub mod rest;
 pub mod rpc;

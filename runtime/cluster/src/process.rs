@@ -68,15 +68,20 @@ fn application_job(
             "running a SQL script on a cluster is not implemented yet (the SQL issue); use --example NAME"
         );
     }
-    if !args.program_args.is_empty() {
-        bail!("running a Rust program on a cluster is not implemented yet; use --example NAME");
+    let properties = || -> Vec<String> {
+        config
+            .entries()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect()
+    };
+    if args.example.is_none() && (crate::program::registered() || !args.program_args.is_empty()) {
+        let spec = crate::program::program_spec(args.program_args.clone(), properties());
+        crate::program::check(&spec)?;
+        return Ok(Some(spec));
     }
     Ok(args.example.as_ref().map(|example| JobSpec {
         example: example.clone(),
-        properties: config
-            .entries()
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect(),
+        properties: properties(),
         ..JobSpec::default()
     }))
 }

@@ -337,3 +337,26 @@ fn help_names_the_flink_configuration_keys() {
         assert!(outcome.stdout.contains(key), "--help mentions {key}");
     }
 }
+
+#[test]
+fn program_arguments_to_a_binary_without_a_program_say_how_to_build_one() {
+    let outcome = flinkrs(&[
+        "jobmanager",
+        "-D",
+        "jobmanager.rpc.port=0",
+        "-D",
+        "rest.port=0",
+        "--",
+        "--limit",
+        "10",
+    ]);
+    assert_ne!(outcome.code, Some(0));
+    assert!(
+        outcome.stderr.contains(
+            "this binary has no job program of its own: `-- ARGS` runs the program of a job \
+             binary built with flinkrs_cluster::program::main; use --example NAME with `flinkrs`"
+        ),
+        "{}",
+        outcome.stderr
+    );
+}

@@ -70,6 +70,16 @@ impl JobGraph {
             .find(|vertex| vertex.nodes.contains(&node))
     }
 
+    /// A fingerprint of the whole graph (its vertices with their operator ids and
+    /// parallelism, and its edges with their partitioners), 32 hex digits: every process of a
+    /// job builds its graph from the same program, and compares fingerprints to be sure.
+    pub fn fingerprint(&self) -> String {
+        // Encoding plain data into a Vec cannot fail; an empty encoding still fingerprints.
+        let bytes = postcard::to_allocvec(self).unwrap_or_default();
+        let hash = flinkrs_core::murmur3::murmur3_x64_128(&bytes, 0);
+        hash.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
     /// The slots the job needs with slot sharing: the largest parallelism of any vertex.
     pub fn required_slots(&self) -> usize {
         self.vertices

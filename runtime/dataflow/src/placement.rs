@@ -29,6 +29,9 @@ pub struct TaskPlacement {
     pub checkpoints: Option<Arc<dyn CheckpointReports>>,
     /// The checkpoint or savepoint the attempt restores from (a path or URI).
     pub restore_from: Option<String>,
+    /// The [fingerprint](JobGraph::fingerprint) of the JobManager's graph of the job, when it
+    /// sent one: the graph built here must match it.
+    pub graph_fingerprint: Option<String>,
 }
 
 impl TaskPlacement {
@@ -40,6 +43,16 @@ impl TaskPlacement {
                 .iter()
                 .zip(&self.locations)
                 .all(|(vertex, subtasks)| subtasks.len() == vertex.parallelism);
+        if let Some(expected) = &self.graph_fingerprint {
+            let built = job_graph.fingerprint();
+            if *expected != built {
+                return Err(Error::InvalidJob(format!(
+                    "the job graph built here (fingerprint {built}) is not the JobManager's \
+                     ({expected}): the processes run different programs or versions; start \
+                     the JobManager and every TaskManager from the same program and image"
+                )));
+            }
+        }
         if matches {
             Ok(())
         } else {
@@ -75,5 +88,57 @@ impl TaskPlacement {
             producer_subtask: u32::try_from(producer).unwrap_or(u32::MAX),
             consumer_subtask: u32::try_from(consumer).unwrap_or(u32::MAX),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use flinkrs_core::VertexId;
+
+    use super::*;
+    use crate::job_graph::JobVertex;
+
+    fn graph(parallelism: usize) -> JobGraph {
+        JobGraph {
+            job_id: JobId(7),
+            job_name: "job".to_owned(),
+            vertices: vec![JobVertex {
+                id: VertexId(0),
+                name: "Source".to_owned(),
+                parallelism,
+                max_parallelism: 128,
+                nodes: Vec::new(),
+                operator_ids: Vec::new(),
+            }],
+            edges: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_graph_that_is_not_the_jobmanagers_is_refused_with_both_fingerprints() {
+        let network = Arc::new(NetworkEnvironment::start("127.0.0.1:0").unwrap());
+        let jobmanagers = graph(2);
+        let placement = TaskPlacement {
+            job_id: JobId(7),
+            attempt: 0,
+            locations: vec![vec!["a:1".to_owned(), "a:1".to_owned()]],
+            own_address: "a:1".to_owned(),
+            network,
+            checkpoints: None,
+            restore_from: None,
+            graph_fingerprint: Some(jobmanagers.fingerprint()),
+        };
+        placement.check(&jobmanagers).unwrap();
+        let other = graph(3);
+        assert_ne!(other.fingerprint(), jobmanagers.fingerprint());
+        let refused = placement.check(&other).unwrap_err().to_string();
+        assert!(
+            refused.contains(&format!(
+                "the job graph built here (fingerprint {}) is not the JobManager's ({})",
+                other.fingerprint(),
+                jobmanagers.fingerprint()
+            )),
+            "{refused}"
+        );
     }
 }

@@ -28,7 +28,6 @@ pub use self::jobs::{JobEntry, JobStatus, Jobs};
 pub use self::resource_manager::{RegisteredTaskManager, ResourceManager};
 use self::scheduler::ClusterExecutor;
 use self::service::JobManagerService;
-use crate::job_spec::request_of;
 use crate::rpc::jobmanager::job_manager_server::JobManagerServer;
 use crate::rpc::messages::JobSpec;
 
@@ -267,19 +266,15 @@ pub(crate) fn submit(
     spec: JobSpec,
     runtime: tokio::runtime::Handle,
 ) -> anyhow::Result<JobId> {
-    if flinkrs_jobs::find(&spec.example).is_none() {
-        let names: Vec<&str> = flinkrs_jobs::JOBS.iter().map(|e| e.name).collect();
-        anyhow::bail!(
-            "unknown example '{}'; the examples are: {}",
-            spec.example,
-            names.join(", ")
-        );
-    }
+    crate::program::check(&spec)?;
     let job_id = JobId::generate();
     let job = job_id.to_string();
-    shared
-        .jobs
-        .add(&job, &spec.example, spec.properties.clone());
+    let name = if spec.program {
+        "program"
+    } else {
+        &spec.example
+    };
+    shared.jobs.add(&job, name, spec.properties.clone());
     let executor = Arc::new(ClusterExecutor {
         shared: Arc::clone(shared),
         job_id,
@@ -291,7 +286,7 @@ pub(crate) fn submit(
         .name(format!("job {job}"))
         .spawn(move || {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                crate::run::run_request(&request_of(&spec), |env| {
+                crate::program::run_spec(&spec, |env| {
                     env.set_executor(executor);
                 })
             }))

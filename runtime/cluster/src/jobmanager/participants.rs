@@ -86,6 +86,11 @@ async fn deliver(address: String, mut requests: UnboundedReceiver<CheckpointComm
         };
         let checkpoint = request.checkpoint;
         if let Err(status) = connected.checkpoint_command(request).await {
+            if status.code() == tonic::Code::NotFound {
+                // The TaskManager's share of the attempt has ended: nothing to tell it.
+                tracing::debug!(%address, checkpoint, "{}", status.message());
+                continue;
+            }
             tracing::warn!(
                 %address, checkpoint, "a TaskManager did not take a checkpoint command: {}",
                 status.message()

@@ -266,6 +266,7 @@ impl ClusterExecutor {
             locations,
             jobmanager_session: self.shared.session.clone(),
             restore_from: restore_from.unwrap_or_default().to_owned(),
+            graph_fingerprint: job_graph.fingerprint(),
         };
         tracing::info!(
             %job, name = %job_graph.job_name, attempt, slots = slots.len(),

@@ -91,6 +91,13 @@ pub struct JobSpec {
     /// The job's configuration as `key=value` properties.
     #[prost(string, repeated, tag = "5")]
     pub properties: Vec<String>,
+    /// The job is the program of the process's own binary (application mode with `-- ARGS`),
+    /// not a built-in example.
+    #[prost(bool, tag = "6")]
+    pub program: bool,
+    /// The program's arguments.
+    #[prost(string, repeated, tag = "7")]
+    pub program_args: Vec<String>,
 }
 
 /// The TaskManagers running each subtask of one vertex, by subtask index: their data
@@ -122,6 +129,10 @@ pub struct Deployment {
     /// fresh start.
     #[prost(string, tag = "6")]
     pub restore_from: String,
+    /// The fingerprint of the JobManager's graph of the job: a TaskManager whose graph
+    /// differs refuses the deployment.
+    #[prost(string, tag = "7")]
+    pub graph_fingerprint: String,
 }
 
 /// Names a job.

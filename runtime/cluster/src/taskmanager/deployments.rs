@@ -16,7 +16,6 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use super::checkpoints::JobManagerReports;
-use crate::job_spec::request_of;
 use crate::rpc::checkpoints::command_of;
 use crate::rpc::jobmanager::job_manager_client::JobManagerClient;
 use crate::rpc::messages::{
@@ -92,6 +91,8 @@ impl TaskManager for DeploymentService {
                 runtime: Handle::current(),
             })),
             restore_from: Some(deployment.restore_from).filter(|path| !path.is_empty()),
+            graph_fingerprint: Some(deployment.graph_fingerprint)
+                .filter(|fingerprint| !fingerprint.is_empty()),
         };
         let (started, start) = crossbeam_channel::bounded(1);
         let executor = Arc::new(
@@ -108,7 +109,7 @@ impl TaskManager for DeploymentService {
             .name(format!("job {job}"))
             .spawn(move || {
                 tracing::info!(%job, "running the job's subtasks placed here");
-                let outcome = crate::run::run_request(&request_of(&spec), |env| {
+                let outcome = crate::program::run_spec(&spec, |env| {
                     env.set_executor(job_executor.clone());
                 });
                 if let Err(error) = &outcome {
