@@ -10,10 +10,12 @@ use tokio::runtime::Handle;
 
 use super::jobs::{JobEntry, JobStatus};
 use super::{Shared, cancel_job};
+use crate::job_spec::spec_of;
 use crate::rest::{
     FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion, SavepointTrigger,
-    TaskManagerView, VertexView, now_millis,
+    SubmitError, TaskManagerView, VertexView, now_millis,
 };
+use crate::run::RunRequest;
 
 /// The gateway of a running [`JobManager`](super::JobManager).
 pub(crate) struct ClusterGateway {
@@ -152,6 +154,12 @@ impl JobManagerGateway for ClusterGateway {
             cancel_job(&shared, &job).await;
         });
         Ok(())
+    }
+
+    fn submit(&self, job: &RunRequest) -> Result<String, SubmitError> {
+        super::submit(&self.shared, spec_of(job), self.runtime.clone())
+            .map(|job_id| job_id.to_string())
+            .map_err(|error| SubmitError::Failed(format!("{error:#}")))
     }
 
     fn trigger_savepoint(

@@ -93,7 +93,8 @@ mod tests {
 
     #[test]
     fn only_the_example_is_required() {
-        let request: JobSubmitRequest = serde_json::from_str(r#"{"example":"scoreboard"}"#).unwrap();
+        let request: JobSubmitRequest =
+            serde_json::from_str(r#"{"example":"scoreboard"}"#).unwrap();
         assert_eq!(
             request,
             JobSubmitRequest {
@@ -102,7 +103,10 @@ mod tests {
             }
         );
         let error = serde_json::from_str::<JobSubmitRequest>("{}").unwrap_err();
-        assert_eq!(error.to_string(), "missing field `example` at line 1 column 2");
+        assert_eq!(
+            error.to_string(),
+            "missing field `example` at line 1 column 2"
+        );
     }
 
     #[test]
