@@ -30,6 +30,11 @@ Examples:
       -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
   flinkrs run --example scoreboard -D execution.checkpointing.interval=10s \\
       -D execution.checkpointing.dir=s3://bucket/checkpoints -D s3.endpoint=http://127.0.0.1:9000
+  flinkrs run -m localhost:8081 --example wordcount -p 4 --output /tmp/counts
+
+With -m HOST:PORT the job is submitted to a cluster's JobManager through its REST API
+(POST /flinkrs/jobs; rest.port, 8081 by default) and followed until it ends, or left to run
+with -d; `flinkrs list`, `cancel`, `stop` and `savepoint` manage it from there.
 
 Output (--output DIR): the results go into part files committed exactly once, as Flink's
 FileSink writes them. A part file is hidden while written (.part-<uid>-<subtask>-<n>.inprogress)
