@@ -22,6 +22,7 @@ pub struct ListFilter {
 /// end), and terminated (FINISHED, CANCELED, FAILED), each oldest first.
 pub fn list(client: &RestClient, filter: ListFilter, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "Waiting for response...")?;
+    out.flush()?;
     let overview: MultipleJobsDetails = client
         .get(paths::JOBS_OVERVIEW)
         .context("cannot retrieve the job list")?;

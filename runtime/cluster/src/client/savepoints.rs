@@ -1,7 +1,8 @@
 //! `flinkrs savepoint` and `flinkrs stop`, with the output of Flink's `flink savepoint` and
 //! `flink stop`: trigger (`POST /jobs/:id/savepoints` or `POST /jobs/:id/stop`), then poll
 //! `GET /jobs/:id/savepoints/:triggerid` until the operation completes. A savepoint that takes
-//! a while prints a line every few seconds, so a waiting terminal shows it is alive.
+//! a while prints a line every few seconds, so a waiting terminal shows it is alive; the
+//! command waits as long as the savepoint takes (Ctrl-C stops the waiting, not the savepoint).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
