@@ -32,14 +32,6 @@ fn main() {
             "HeartbeatReply",
         ))
         .method(method("tasks_ended", "TasksEnded", "TasksEnded", "Ack"))
-        .method(method("submit_job", "SubmitJob", "JobSpec", "JobSubmitted"))
-        .method(method(
-            "job_status",
-            "JobStatus",
-            "JobRef",
-            "JobStatusReply",
-        ))
-        .method(method("cancel_job", "CancelJob", "JobRef", "Ack"))
         .method(method(
             "acknowledge_checkpoint",
             "AcknowledgeCheckpoint",

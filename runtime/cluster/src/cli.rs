@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use flinkrs_contract::cli::ClusterCommand;
 
+use crate::client::{ListFilter, RestAddressArgs, parse_job_id};
 use crate::logging::LogFormat;
 use crate::rest::LocalJobManager;
 use crate::run::{RunRequest, configuration, run_example_with, serve_metrics, serve_rest};
@@ -29,6 +30,11 @@ Examples:
       -D restart-strategy.type=fixed-delay -D restart-strategy.fixed-delay.attempts=3
   flinkrs run --example scoreboard -D execution.checkpointing.interval=10s \\
       -D execution.checkpointing.dir=s3://bucket/checkpoints -D s3.endpoint=http://127.0.0.1:9000
+  flinkrs run -m localhost:8081 --example wordcount -p 4 --output /tmp/counts
+
+With -m HOST:PORT the job is submitted to a cluster's JobManager through its REST API
+(POST /flinkrs/jobs; rest.port, 8081 by default) and followed until it ends, or left to run
+with -d; `flinkrs list`, `cancel`, `stop` and `savepoint` manage it from there.
 
 Output (--output DIR): the results go into part files committed exactly once, as Flink's
 FileSink writes them. A part file is hidden while written (.part-<uid>-<subtask>-<n>.inprogress)
@@ -96,6 +102,18 @@ pub enum Command {
     /// Run a job to completion on an in-process local cluster.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// List the jobs of a JobManager (running and scheduled ones unless -r, -s or -a).
+    #[command(after_help = CLIENT_NOTES)]
+    List(ListArgs),
+    /// Cancel a job.
+    #[command(after_help = CLIENT_NOTES)]
+    Cancel(CancelArgs),
+    /// Stop a job with a savepoint.
+    #[command(after_help = CLIENT_NOTES)]
+    Stop(StopArgs),
+    /// Trigger a savepoint of a running job.
+    #[command(after_help = CLIENT_NOTES)]
+    Savepoint(SavepointArgs),
     /// List the built-in example jobs.
     Examples,
     /// The cluster's processes (`jobmanager`, `taskmanager`, `local`), with the arguments the
@@ -142,15 +160,121 @@ pub struct RunArgs {
     #[arg(short = 'n', long = "allowNonRestoredState")]
     pub allow_non_restored_state: bool,
 
-    /// Submit the job to the JobManager at HOST:PORT (its control plane, jobmanager.rpc.port)
-    /// instead of running it in this process.
-    #[arg(short = 'm', long = "jobmanager", value_name = "HOST:PORT", value_parser = flinkrs_contract::cli::parse_host_port)]
+    /// Submit the job to the JobManager whose REST API is at HOST:PORT (rest.port, 8081 by
+    /// default) instead of running it in this process.
+    #[arg(short = 'm', long = "jobmanager", value_name = "HOST:PORT", value_parser = crate::client::parse_rest_address)]
     pub jobmanager: Option<String>,
 
     /// With -m: return once the job is submitted, without waiting for it to end.
     #[arg(short = 'd', long = "detached", requires = "jobmanager")]
     pub detached: bool,
 }
+
+const CLIENT_NOTES: &str = "\
+The JobManager's REST API is at -m HOST:PORT, else at rest.address and rest.port of --config
+FILE and -D (localhost:8081 by default): `flinkrs jobmanager` and `flinkrs local` serve it, and
+so does `flinkrs run` while its job runs.";
+
+/// `flinkrs list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub rest: RestAddressArgs,
+
+    /// Show only running (and restarting) jobs.
+    #[arg(short = 'r', long)]
+    pub running: bool,
+
+    /// Show only scheduled jobs.
+    #[arg(short = 's', long)]
+    pub scheduled: bool,
+
+    /// Show every job, ended ones too.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+}
+
+/// `flinkrs cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    #[command(flatten)]
+    pub rest: RestAddressArgs,
+
+    /// The job's id (32 hexadecimal digits; `flinkrs list` shows them).
+    #[arg(value_name = "JOBID", value_parser = parse_job_id)]
+    pub job_id: String,
+}
+
+/// `flinkrs stop`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    #[command(flatten)]
+    pub rest: RestAddressArgs,
+
+    /// Where the savepoint goes (default: execution.checkpointing.savepoint-dir of the job).
+    #[arg(short = 'p', long = "savepointPath", value_name = "DIR")]
+    pub savepoint_path: Option<PathBuf>,
+
+    /// Emit the maximum watermark before the savepoint, so event-time windows fire.
+    #[arg(short = 'd', long)]
+    pub drain: bool,
+
+    /// The job's id (32 hexadecimal digits).
+    #[arg(value_name = "JOBID", value_parser = parse_job_id)]
+    pub job_id: String,
+}
+
+/// `flinkrs savepoint`.
+#[derive(Debug, Args)]
+pub struct SavepointArgs {
+    #[command(flatten)]
+    pub rest: RestAddressArgs,
+
+    /// The job's id (32 hexadecimal digits).
+    #[arg(value_name = "JOBID", value_parser = parse_job_id)]
+    pub job_id: String,
+
+    /// Where the savepoint goes (default: execution.checkpointing.savepoint-dir of the job).
+    #[arg(value_name = "DIR")]
+    pub target_directory: Option<PathBuf>,
+}
+
+/// Runs a client command, printing its messages on standard output.
+fn client_command(command: Command) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    let directory = |path: Option<PathBuf>| path.as_deref().map(crate::client::absolute);
+    match command {
+        Command::List(args) => {
+            let filter = ListFilter {
+                running: args.running,
+                scheduled: args.scheduled,
+                all: args.all,
+            };
+            crate::client::list(&args.rest.client()?, filter, &mut stdout)
+        }
+        Command::Cancel(args) => {
+            crate::client::cancel(&args.rest.client()?, &args.job_id, &mut stdout)
+        }
+        Command::Stop(args) => crate::client::stop(
+            &args.rest.client()?,
+            &args.job_id,
+            directory(args.savepoint_path),
+            args.drain,
+            &mut stdout,
+        ),
+        Command::Savepoint(args) => crate::client::savepoint(
+            &args.rest.client()?,
+            &args.job_id,
+            directory(args.target_directory),
+            &mut stdout,
+        ),
+        Command::Run(_) | Command::Examples | Command::Cluster(_) => Ok(()),
+    }
+}
+
+/// How long `flinkrs run`, its job stopped with a savepoint over REST, keeps its REST API for
+/// the client to read the savepoint's path. A client that polls reads it within a poll.
+const SAVEPOINT_OUTCOME_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Whether the job ended because it was cancelled.
 pub(crate) fn is_cancelled(error: &anyhow::Error) -> bool {
@@ -166,6 +290,16 @@ pub(crate) fn is_cancelled(error: &anyhow::Error) -> bool {
 /// the job or its set-up failed.
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
+        command @ (Command::List(_)
+        | Command::Cancel(_)
+        | Command::Stop(_)
+        | Command::Savepoint(_)) => match client_command(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Cluster(command) => match crate::process::start(command) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -181,6 +315,27 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                 );
             }
             ExitCode::SUCCESS
+        }
+        Command::Run(args) if args.jobmanager.is_some() => {
+            let submitted = RestAddressArgs {
+                jobmanager: args.jobmanager.clone(),
+                ..RestAddressArgs::default()
+            }
+            .client()
+            .and_then(|client| {
+                let submission = crate::client::submission_of(&args)?;
+                crate::client::submit(&client, &submission, args.detached)
+            });
+            match submitted {
+                Ok(summary) => {
+                    eprintln!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Run(args) => {
             let mut dynamic_properties = args.dynamic_properties;
@@ -200,18 +355,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                 parallelism: args.parallelism.map(|p| p as usize),
                 dynamic_properties,
             };
-            if let Some(jobmanager) = &args.jobmanager {
-                return match crate::submit::submit(jobmanager, &request, args.detached) {
-                    Ok(summary) => {
-                        eprintln!("{summary}");
-                        ExitCode::SUCCESS
-                    }
-                    Err(error) => {
-                        eprintln!("error: {error:#}");
-                        ExitCode::FAILURE
-                    }
-                };
-            }
             let stop = match StopOnSignal::install() {
                 Ok(stop) => Some(stop),
                 Err(error) => {
@@ -235,6 +378,19 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                     env.register_job_listener(stop.listener());
                 }
             });
+            let ended_by_savepoint = match &outcome {
+                Err(error) if is_cancelled(error) => job_manager.ended_by_savepoint(),
+                _ => None,
+            };
+            // The client of the stop polls for the savepoint's path: answer it before the
+            // REST API goes.
+            if ended_by_savepoint.is_some()
+                && !job_manager.wait_until_ending_read(SAVEPOINT_OUTCOME_PATIENCE)
+            {
+                tracing::info!(
+                    "no client asked for the outcome of the savepoint that stopped the job"
+                );
+            }
             drop(servers);
             if let Some(stop) = &stop {
                 stop.finish_announcing();
@@ -242,6 +398,11 @@ pub fn dispatch(cli: Cli) -> ExitCode {
             match outcome {
                 Ok(summary) => {
                     eprintln!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(_) if let Some(ending) = &ended_by_savepoint => {
+                    let arguments: Vec<_> = std::env::args_os().collect();
+                    eprintln!("{}", crate::stop::savepoint_report(ending, &arguments));
                     ExitCode::SUCCESS
                 }
                 Err(error) => match stop.as_ref().and_then(|stop| stop.received()) {

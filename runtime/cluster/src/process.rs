@@ -210,9 +210,12 @@ pub fn run_local(config: &Configuration, task_managers: u32) -> anyhow::Result<(
             members.push(TaskManager::start(&config, &address).await?);
         }
         eprintln!(
-            "Local cluster started: a JobManager on {} and {task_managers} TaskManagers with {} \
-             slots each",
+            "Local cluster started: a JobManager on {} (REST API on {}) and {task_managers} \
+             TaskManagers with {} slots each",
             jobmanager.rpc_address(),
+            jobmanager
+                .rest_address()
+                .map_or_else(|| "-".to_owned(), |address| address.to_string()),
             config.slots_per_task_manager()
         );
         let signal = stop.await;

@@ -6,6 +6,9 @@
 //! `execution.checkpointing.externalized-checkpoint-retention` kept it, and the exact command
 //! line that resumes from it with `-s`; then the process exits with 128 + the signal's number
 //! (130 for SIGINT, 143 for SIGTERM), as a process ended by that signal does.
+//!
+//! A job stopped with a savepoint over the REST API (`flinkrs stop`) ends the run with the
+//! savepoint's path and the command that resumes from it, and exit code 0.
 
 use std::ffi::OsString;
 use std::io;
@@ -17,6 +20,8 @@ use flinkrs_core::config::{EXTERNALIZED_CHECKPOINT_RETENTION, STATE_RECOVERY_PAT
 use flinkrs_core::{Configuration, ExternalizedCheckpointRetention};
 use flinkrs_dataflow::{JobClient, JobListener};
 use tokio::signal::unix::{SignalKind, signal};
+
+use crate::rest::SavepointEnding;
 
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
@@ -150,6 +155,18 @@ impl StopOnSignal {
         }
         report
     }
+}
+
+/// What to tell the user once the job has ended after a savepoint asked over REST (`flinkrs
+/// stop`, `POST /jobs/:id/stop`): where the savepoint is and how to resume from it.
+pub fn savepoint_report(ending: &SavepointEnding, arguments: &[OsString]) -> String {
+    format!(
+        "Job '{}' ({}) stopped with a savepoint: {}\nResume it with:\n  {}",
+        ending.job_name,
+        ending.job_id,
+        ending.location,
+        resume_command(arguments, &ending.location)
+    )
 }
 
 struct StopListener(Arc<StopOnSignal>);

@@ -1,5 +1,5 @@
 //! The cluster as real processes of the `flinkrs` binary on loopback: a JobManager, two
-//! TaskManagers and a client submitting with `flinkrs run -m`. The job spans the
+//! TaskManagers and a client submitting with `flinkrs run -m` to the JobManager's REST API. The job spans the
 //! TaskManagers and commits the local run's output; a TaskManager pointed at an address where
 //! no JobManager listens retries and says so; SIGTERM stops each process cleanly.
 
@@ -111,8 +111,8 @@ fn committed_lines(dir: &Path) -> Vec<String> {
 }
 
 /// A JobManager on loopback ports picked for it, with `extra` arguments and log `level`;
-/// returns it with its control plane's address.
-fn job_manager(extra: &[&str], level: &str) -> (Process, String) {
+/// returns it with the addresses of its control plane and of its REST API.
+fn job_manager(extra: &[&str], level: &str) -> (Process, String, String) {
     let mut args = vec![
         "jobmanager",
         "-D",
@@ -125,13 +125,19 @@ fn job_manager(extra: &[&str], level: &str) -> (Process, String) {
     args.extend(extra);
     let mut jobmanager = Process::start_logging(&args, level);
     let started = jobmanager.wait_for_line("JobManager started: control plane on ");
-    let address = started
-        .split("control plane on ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
-        .unwrap()
-        .to_owned();
-    (jobmanager, address)
+    let address_after = |label: &str| {
+        started
+            .split(label)
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
+            .unwrap()
+            .to_owned()
+    };
+    let (rpc, rest) = (
+        address_after("control plane on "),
+        address_after("REST API on "),
+    );
+    (jobmanager, rpc, rest)
 }
 
 /// A TaskManager on loopback registering at `jobmanager`, with `extra` arguments and log
@@ -180,14 +186,14 @@ fn a_job_submitted_to_a_three_process_cluster_commits_the_local_runs_output() {
         String::from_utf8_lossy(&local.stderr)
     );
 
-    let (jobmanager, address) = job_manager(&[], "warn");
+    let (jobmanager, address, rest) = job_manager(&[], "warn");
     let members = [task_manager(&address), task_manager(&address)];
 
     let run = Command::new(FLINKRS)
         .args([
             "run",
             "-m",
-            &address,
+            &rest,
             "--example",
             "wordcount",
             "-p",
@@ -199,11 +205,17 @@ fn a_job_submitted_to_a_three_process_cluster_commits_the_local_runs_output() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("Job has been submitted with JobID "),
-        "{stderr}"
-    );
-    assert!(stderr.contains("Job 'WordCount' ("), "{stderr}");
+    // Flink's first line, then how the job ended.
+    let lines: Vec<&str> = stderr.lines().collect();
+    let job_id = lines[0]
+        .strip_prefix("Job has been submitted with JobID ")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let seconds = lines[1]
+        .strip_prefix(&format!("Job 'WordCount' ({job_id}) finished in "))
+        .and_then(|rest| rest.strip_suffix(" s."))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(seconds.parse::<f64>().is_ok(), "{stderr}");
+    assert_eq!(lines.len(), 2, "{stderr}");
     assert_eq!(
         committed_lines(&dir.path().join("cluster")),
         committed_lines(&dir.path().join("local"))
@@ -272,7 +284,7 @@ fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
         "heartbeat.timeout=1 s",
     ];
     // The JobManager logs when every TaskManager has its share of the job.
-    let (mut jobmanager, address) = job_manager(&fast_heartbeats, "info");
+    let (mut jobmanager, address, rest) = job_manager(&fast_heartbeats, "info");
     let member = |id: &str| {
         let resource_id = format!("taskmanager.resource-id={id}");
         let mut args = vec!["-D", &resource_id];
@@ -285,7 +297,7 @@ fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
     let client = Process::start(&[
         "run",
         "-m",
-        &address,
+        &rest,
         "--example",
         "wordcount",
         "-p",
@@ -360,7 +372,7 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
         "heartbeat.timeout=1 s",
     ];
     // The JobManager logs each completed checkpoint and each restart.
-    let (mut jobmanager, address) = job_manager(&fast_heartbeats, "info");
+    let (mut jobmanager, address, rest) = job_manager(&fast_heartbeats, "info");
     let member = |id: &str| {
         let resource_id = format!("taskmanager.resource-id={id}");
         let mut args = vec!["-D", &resource_id, "-D", "taskmanager.numberOfTaskSlots=1"];
@@ -369,7 +381,7 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
     };
     let survivor = member("tm-survivor");
     let mut victim = member("tm-victim");
-    let mut run_args: Vec<String> = ["run", "-m", &address].map(str::to_owned).to_vec();
+    let mut run_args: Vec<String> = ["run", "-m", &rest].map(str::to_owned).to_vec();
     run_args.extend(job_args(output("cluster")));
     run_args.extend([
         // One source subtask reads the file at 100 / 2 lines per second: about 8 s.

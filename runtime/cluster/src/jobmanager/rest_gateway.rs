@@ -14,10 +14,12 @@ use flinkrs_dataflow::checkpoint_stats::external_path;
 use flinkrs_dataflow::job_client::SavepointRequest;
 use flinkrs_dataflow::restart_strategy::RestartStrategy;
 
+use crate::job_spec::spec_of;
 use crate::rest::{
     CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion,
-    SavepointKind, SavepointTrigger, TaskManagerView, VertexView, now_millis,
+    SavepointKind, SavepointTrigger, SubmitError, TaskManagerView, VertexView, now_millis,
 };
+use crate::run::RunRequest;
 
 /// The gateway of a running [`JobManager`](super::JobManager).
 pub(crate) struct ClusterGateway {
@@ -170,6 +172,12 @@ impl JobManagerGateway for ClusterGateway {
             cancel_job(&shared, &job).await;
         });
         Ok(())
+    }
+
+    fn submit(&self, job: &RunRequest) -> Result<String, SubmitError> {
+        super::submit(&self.shared, spec_of(job), self.runtime.clone())
+            .map(|job_id| job_id.to_string())
+            .map_err(|error| SubmitError::Failed(format!("{error:#}")))
     }
 
     fn trigger_savepoint(

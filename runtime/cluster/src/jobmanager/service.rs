@@ -1,4 +1,5 @@
-//! The JobManager's gRPC service: registrations and heartbeats from TaskManagers.
+//! The JobManager's gRPC service: registrations, heartbeats and task reports from TaskManagers.
+//! Clients submit, follow and cancel jobs over the REST API instead.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,9 +11,8 @@ use super::resource_manager::RegistrationRefused;
 use crate::rpc::checkpoints::acknowledgement_of;
 use crate::rpc::jobmanager::job_manager_server::JobManager;
 use crate::rpc::messages::{
-    Ack, CheckpointAcknowledgement, HeartbeatReply, JobRef, JobSpec, JobStatusReply, JobSubmitted,
-    RegistrationSuccess, SourceInputEnded, TaskManagerHeartbeat, TaskManagerRegistration,
-    TasksEnded,
+    Ack, CheckpointAcknowledgement, HeartbeatReply, RegistrationSuccess, SourceInputEnded,
+    TaskManagerHeartbeat, TaskManagerRegistration, TasksEnded,
 };
 
 #[derive(Debug)]
@@ -85,29 +85,6 @@ impl JobManager for JobManagerService {
         Ok(Response::new(Ack {}))
     }
 
-    async fn submit_job(
-        &self,
-        request: Request<JobSpec>,
-    ) -> Result<Response<JobSubmitted>, Status> {
-        let job_id = super::submit(
-            &self.shared,
-            request.into_inner(),
-            tokio::runtime::Handle::current(),
-        )
-        .map_err(|error| Status::invalid_argument(format!("{error:#}")))?;
-        Ok(Response::new(JobSubmitted {
-            job_id: job_id.to_string(),
-        }))
-    }
-
-    async fn job_status(
-        &self,
-        request: Request<JobRef>,
-    ) -> Result<Response<JobStatusReply>, Status> {
-        self.job_status(&request.into_inner().job_id)
-            .map(Response::new)
-    }
-
     async fn acknowledge_checkpoint(
         &self,
         request: Request<CheckpointAcknowledgement>,
@@ -140,34 +117,6 @@ impl JobManager for JobManagerService {
             tracing::debug!(%job, attempt, "end of input for no running attempt");
         }
         Ok(Response::new(Ack {}))
-    }
-
-    async fn cancel_job(&self, request: Request<JobRef>) -> Result<Response<Ack>, Status> {
-        let job = request.into_inner().job_id;
-        if super::cancel_job(&self.shared, &job).await {
-            Ok(Response::new(Ack {}))
-        } else {
-            Err(Status::not_found(format!("there is no job {job}")))
-        }
-    }
-}
-
-impl JobManagerService {
-    fn job_status(&self, job_id: &str) -> Result<JobStatusReply, Status> {
-        let job = self
-            .shared
-            .jobs
-            .get(job_id)
-            .ok_or_else(|| Status::not_found(format!("there is no job {job_id}")))?;
-        Ok(JobStatusReply {
-            job_id: job_id.to_owned(),
-            name: job.name,
-            status: job.status.name().to_owned(),
-            failure: job.failure.unwrap_or_default(),
-            records_in: job.records_in,
-            records_out: job.records_out,
-            duration_ms: job.duration.map_or(0, millis),
-        })
     }
 }
 

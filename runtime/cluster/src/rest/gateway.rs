@@ -10,6 +10,8 @@ use std::pin::Pin;
 
 use flinkrs_contract::rest::JobState;
 
+use crate::run::RunRequest;
+
 /// A JobManager as the REST API sees it. Every call is quick (it reads state the JobManager
 /// keeps anyway); none blocks on a task.
 pub trait JobManagerGateway: Send + Sync + 'static {
@@ -30,6 +32,10 @@ pub trait JobManagerGateway: Send + Sync + 'static {
     /// Cancels a job (`PATCH /jobs/:id?mode=cancel`); it ends CANCELED.
     fn cancel(&self, job_id: &str) -> Result<(), GatewayError>;
 
+    /// Submits a job (`POST /flinkrs/jobs`) and returns its id (32 hex digits) as soon as it
+    /// is starting; the job runs on without the caller.
+    fn submit(&self, job: &RunRequest) -> Result<String, SubmitError>;
+
     /// Starts a savepoint, or a stop with a savepoint. The returned future ends with the
     /// savepoint's location (`file:/…/savepoint-…` or `s3://…`) or why it failed. The REST
     /// server polls it on behalf of the trigger id, so it must not need the caller to wait.
@@ -38,6 +44,11 @@ pub trait JobManagerGateway: Send + Sync + 'static {
         job_id: &str,
         trigger: SavepointTrigger,
     ) -> Result<SavepointCompletion, GatewayError>;
+
+    /// The REST API handed a client the outcome of a completed savepoint of `job_id`. A
+    /// JobManager that stops serving when its job ends (`flinkrs run`) waits for this after a
+    /// stop with a savepoint, so the client of the stop learns where the savepoint is.
+    fn savepoint_outcome_read(&self, _job_id: &str) {}
 }
 
 /// The end of a savepoint: its location, or the failure's message.
@@ -52,6 +63,20 @@ pub enum GatewayError {
     /// 409: the job cannot do this now (it has ended, or takes no checkpoints).
     #[error("{0}")]
     NotPossible(String),
+}
+
+/// Why the JobManager did not take a submitted job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// 400: the job cannot run as asked.
+    #[error("{0}")]
+    Invalid(String),
+    /// 404: this JobManager takes no submissions (`flinkrs run` runs only its own job).
+    #[error("{0}")]
+    NotAccepted(String),
+    /// 500: the JobManager could not start the job.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// What to take.

@@ -7,7 +7,8 @@
 //! The in-process cluster places subtasks into the slots of TaskManagers that live in this
 //! process; they are reported as such.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use flinkrs_contract::rest::JobState;
 use flinkrs_core::RuntimeMode;
@@ -19,13 +20,38 @@ use flinkrs_dataflow::{JobClient, JobListener, JobStatus, PartitionerKind};
 
 use super::gateway::{
     CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion,
-    SavepointKind, SavepointTrigger, SubtaskView, TaskManagerView, VertexView,
+    SavepointKind, SavepointTrigger, SubmitError, SubtaskView, TaskManagerView, VertexView,
 };
+use crate::run::RunRequest;
 
 /// The in-process JobManager: the jobs of this process.
 #[derive(Clone, Default)]
 pub struct LocalJobManager {
     jobs: Arc<Mutex<Vec<JobClient>>>,
+    ended_by_savepoint: Arc<EndingWatch>,
+}
+
+/// A job that ended after a savepoint asked over REST: a stop (`POST /jobs/:id/stop`) or a
+/// savepoint with `cancel-job`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavepointEnding {
+    pub job_id: String,
+    pub job_name: String,
+    /// The savepoint, as the REST API reports it (`file:/…/savepoint-…` or `s3://…`).
+    pub location: String,
+}
+
+/// The job's ending after a savepoint, and whether a client has read its outcome yet.
+#[derive(Default)]
+struct EndingWatch {
+    ending: Mutex<Option<(SavepointEnding, bool)>>,
+    read: Condvar,
+}
+
+impl EndingWatch {
+    fn lock(&self) -> MutexGuard<'_, Option<(SavepointEnding, bool)>> {
+        self.ending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl LocalJobManager {
@@ -55,7 +81,7 @@ impl LocalJobManager {
                     registries.push(Arc::clone(registry));
                 }
             }
-            let now = std::time::Instant::now();
+            let now = Instant::now();
             registries
                 .iter()
                 .flat_map(|registry| {
@@ -64,6 +90,37 @@ impl LocalJobManager {
                 })
                 .collect()
         })
+    }
+
+    /// The job this JobManager ended after a savepoint asked over REST, if it did.
+    pub fn ended_by_savepoint(&self) -> Option<SavepointEnding> {
+        self.ended_by_savepoint
+            .lock()
+            .as_ref()
+            .map(|(ending, _)| ending.clone())
+    }
+
+    /// Waits until a client has read the outcome of the savepoint that ended the job (so the
+    /// REST API can stop without leaving `flinkrs stop` unanswered), at most `patience`.
+    /// `true` once it has been read.
+    pub fn wait_until_ending_read(&self, patience: Duration) -> bool {
+        let deadline = Instant::now() + patience;
+        let watch = &self.ended_by_savepoint;
+        let mut ending = watch.lock();
+        loop {
+            if matches!(*ending, Some((_, true))) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            ending = watch
+                .read
+                .wait_timeout(ending, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<JobClient>> {
@@ -336,6 +393,26 @@ impl JobManagerGateway for LocalJobManager {
         Ok(())
     }
 
+    fn savepoint_outcome_read(&self, job_id: &str) {
+        let watch = &self.ended_by_savepoint;
+        if let Some((ending, read)) = watch.lock().as_mut()
+            && ending.job_id == job_id
+        {
+            *read = true;
+            watch.read.notify_all();
+        }
+    }
+
+    /// `flinkrs run` runs the one job it was started with.
+    fn submit(&self, _job: &RunRequest) -> Result<String, SubmitError> {
+        Err(SubmitError::NotAccepted(
+            "this is the REST API of `flinkrs run`, which runs only the job it was started \
+             with; submit jobs to a session cluster: start `flinkrs jobmanager` (or `flinkrs \
+             local`) and run `flinkrs run -m HOST:PORT` against its REST API"
+                .to_owned(),
+        ))
+    }
+
     fn trigger_savepoint(
         &self,
         job_id: &str,
@@ -356,6 +433,7 @@ impl JobManagerGateway for LocalJobManager {
             // The in-process job ends by cancellation once its savepoint is complete.
             SavepointKind::Stop { .. } => true,
         };
+        let watch = Arc::clone(&self.ended_by_savepoint);
         Ok(Box::pin(async move {
             let outcome = tokio::task::spawn_blocking(move || {
                 let outcome = answer
@@ -363,7 +441,13 @@ impl JobManagerGateway for LocalJobManager {
                     .map_err(|_| "the job ended before the savepoint completed".to_owned())
                     .and_then(|result| result.map_err(|error| error.to_string()))
                     .map(|location| external_path(&location));
-                if outcome.is_ok() && cancel_after {
+                if let (Ok(location), true) = (&outcome, cancel_after) {
+                    let ending = SavepointEnding {
+                        job_id: client.job_id().to_string(),
+                        job_name: client.job_name().to_owned(),
+                        location: location.clone(),
+                    };
+                    *watch.lock() = Some((ending, false));
                     client.cancel();
                 }
                 outcome

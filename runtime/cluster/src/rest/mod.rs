@@ -1,6 +1,7 @@
 //! Flink's REST API: `/overview`, `/jobs/overview`, `/jobs/:id`, `PATCH /jobs/:id?mode=cancel`,
 //! savepoints, checkpoints, vertices, TaskManagers and configuration, with Flink's paths,
-//! status codes and JSON field names (the contract crate's `rest` types).
+//! status codes and JSON field names (the contract crate's `rest` types), and one path of
+//! flinkrs's own, `POST /flinkrs/jobs`, that submits a built-in job.
 //!
 //! The server knows a JobManager only through [`JobManagerGateway`]: [`LocalJobManager`] is the
 //! in-process one `flinkrs run` serves while its job runs; the distributed JobManager
@@ -12,6 +13,7 @@ mod in_process;
 mod responses;
 mod router;
 mod savepoints;
+mod submission;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,11 +22,12 @@ use std::thread::JoinHandle;
 use anyhow::Context;
 pub use gateway::{
     CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion,
-    SavepointKind, SavepointTrigger, SubtaskView, TaskManagerView, VertexView,
+    SavepointKind, SavepointTrigger, SubmitError, SubtaskView, TaskManagerView, VertexView,
 };
-pub use in_process::LocalJobManager;
+pub use in_process::{LocalJobManager, SavepointEnding};
 pub use responses::now_millis;
 pub use router::router;
+pub use submission::run_request_of;
 use tokio::sync::oneshot;
 
 /// An HTTP server on a thread of its own, with a small tokio runtime; stops when dropped.

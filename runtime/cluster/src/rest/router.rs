@@ -1,4 +1,17 @@
 //! The routes: Flink's paths, status codes and error bodies over a [`JobManagerGateway`].
+//!
+//! One path is flinkrs's own, since Flink's jar endpoints make no sense without jars:
+//!
+//! - `POST /flinkrs/jobs` submits a built-in job. The body is a
+//!   [`JobSubmitRequest`](flinkrs_contract::rest::JobSubmitRequest):
+//!   `{"example": "wordcount", "parallelism": 4, "flinkConfiguration": {"pipeline.name": "wc"}}`,
+//!   with the optional `input`, `output`, `rate`, `savepointPath` and
+//!   `allowNonRestoredState` of `flinkrs run`. It answers `202 {"jobid": "…"}` (Flink's
+//!   jar-run response) once the job is starting; follow it with `GET /jobs/:id`.
+//! - A malformed body, an unknown field or example, or a configuration value the job would
+//!   refuse is a `400 {"errors": ["…"]}` that names it.
+//! - `flinkrs run`'s own REST API answers `404`: it runs the one job it was started with;
+//!   jobs are submitted to a session cluster (`flinkrs jobmanager` or `flinkrs local`).
 
 use std::sync::Arc;
 
@@ -9,12 +22,15 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use flinkrs_contract::rest::{
-    self, AsynchronousOperationResult, ErrorResponse, FailureCause, SavepointOperation,
-    SavepointTriggerRequest, StopWithSavepointRequest, TriggerId, TriggerResponse, paths,
+    self, AsynchronousOperationResult, ErrorResponse, FailureCause, JobSubmitResponse,
+    SavepointOperation, SavepointTriggerRequest, StopWithSavepointRequest, TriggerId,
+    TriggerResponse, paths,
 };
 use serde::Serialize;
 
-use super::gateway::{GatewayError, JobManagerGateway, JobView, SavepointKind, SavepointTrigger};
+use super::gateway::{
+    GatewayError, JobManagerGateway, JobView, SavepointKind, SavepointTrigger, SubmitError,
+};
 use super::responses::{self as build, now_millis};
 use super::savepoints::{OperationState, SavepointOperations};
 
@@ -51,6 +67,7 @@ pub fn router(gateway: Arc<dyn JobManagerGateway>) -> Router {
         .route(paths::TASKMANAGERS, get(taskmanagers))
         .route(paths::TASKMANAGER, get(taskmanager))
         .route(paths::JOBMANAGER_CONFIG, get(jobmanager_config))
+        .route(paths::FLINKRS_JOBS, post(submit_job))
         .fallback(unknown_path)
         .with_state(state)
 }
@@ -214,6 +231,20 @@ async fn cancel(State(state): State<RestState>, Path(job_id): Path<String>, uri:
     }
 }
 
+/// `POST /flinkrs/jobs`: 202 `{"jobid": "…"}`.
+async fn submit_job(State(state): State<RestState>, body: Bytes) -> Response {
+    let request = match super::submission::parse(&body) {
+        Ok(request) => request,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, reason),
+    };
+    match state.gateway.submit(&request) {
+        Ok(jobid) => json(StatusCode::ACCEPTED, &JobSubmitResponse { jobid }),
+        Err(SubmitError::Invalid(reason)) => error(StatusCode::BAD_REQUEST, reason),
+        Err(SubmitError::NotAccepted(reason)) => error(StatusCode::NOT_FOUND, reason),
+        Err(SubmitError::Failed(reason)) => error(StatusCode::INTERNAL_SERVER_ERROR, reason),
+    }
+}
+
 async fn job_exceptions(State(state): State<RestState>, Path(job_id): Path<String>) -> Response {
     match find_job(&state, &job_id) {
         Ok(job) => ok(&build::job_exceptions(&job)),
@@ -366,7 +397,11 @@ async fn savepoint_status(
         return bad_parameter("triggerid", &trigger_id).into_response();
     };
     let job_id = job_id.to_ascii_lowercase();
-    match state.savepoints.state(&job_id, &trigger) {
+    let operation = state.savepoints.state(&job_id, &trigger);
+    if let Some(OperationState::Done(_)) = &operation {
+        state.gateway.savepoint_outcome_read(&job_id);
+    }
+    match operation {
         None => error(
             StatusCode::NOT_FOUND,
             format!(

@@ -183,33 +183,6 @@ pub struct TasksEnded {
     pub nodes: Vec<NodeRecords>,
 }
 
-/// A job submitted by a client (`flinkrs run -m`).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct JobSubmitted {
-    #[prost(string, tag = "1")]
-    pub job_id: String,
-}
-
-/// A job's status, with Flink's names (`RUNNING`, `FINISHED`, …).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct JobStatusReply {
-    #[prost(string, tag = "1")]
-    pub job_id: String,
-    #[prost(string, tag = "2")]
-    pub name: String,
-    #[prost(string, tag = "3")]
-    pub status: String,
-    /// Why the job failed, when it did.
-    #[prost(string, tag = "4")]
-    pub failure: String,
-    #[prost(uint64, tag = "5")]
-    pub records_in: u64,
-    #[prost(uint64, tag = "6")]
-    pub records_out: u64,
-    #[prost(uint64, tag = "7")]
-    pub duration_ms: u64,
-}
-
 /// What a checkpoint command asks of a TaskManager's subtasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
 pub enum CheckpointAction {

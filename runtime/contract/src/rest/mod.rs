@@ -3,6 +3,9 @@
 //! `tests/rest_conformance.rs` checks every type here against them, field by field).
 //!
 //! The JobManager's REST server serializes these; the operator's client deserializes them.
+//! One path is flinkrs's own: `POST /flinkrs/jobs` submits a built-in job
+//! ([`JobSubmitRequest`]), as Flink's jar endpoints would submit a jar.
+//!
 //! Fields Flink sends that have no meaning in flinkrs (JVM memory, Netty buffers) are kept with
 //! their names so Flink's tools and scripts find them; their values are zero or empty.
 
@@ -12,6 +15,7 @@ mod error;
 mod jobs;
 pub mod paths;
 mod savepoints;
+mod submission;
 mod vertices;
 
 pub use checkpoints::{
@@ -34,6 +38,7 @@ pub use savepoints::{
     AsynchronousOperationResult, FailureCause, OperationStatus, QueueStatus, SavepointOperation,
     SavepointTriggerRequest, StopWithSavepointRequest, TriggerId, TriggerResponse,
 };
+pub use submission::{JobSubmitRequest, JobSubmitResponse};
 pub use vertices::{
     AggregatedMetric, AggregatedStatistics, JobVertexDetails, MetricValue, SubtaskDetails,
     VertexAggregated,

@@ -20,6 +20,8 @@ pub const JOB_VERTEX_SUBTASKS_METRICS: &str = "/jobs/{jobid}/vertices/{vertexid}
 pub const TASKMANAGERS: &str = "/taskmanagers";
 pub const TASKMANAGER: &str = "/taskmanagers/{taskmanagerid}";
 pub const JOBMANAGER_CONFIG: &str = "/jobmanager/config";
+/// flinkrs's own: `POST` submits a built-in job (Flink's jar endpoints need a jar).
+pub const FLINKRS_JOBS: &str = "/flinkrs/jobs";
 
 /// `/jobs/:id`.
 pub fn job(job_id: &str) -> String {
