@@ -1,58 +1,13 @@
 //! The `flinkrs` command line, run as a real process: outputs equal Flink's where Flink
 //! defines them, and bad input gives a clear error and a non-zero exit, never a hang.
 
-use std::io::Read;
+#[path = "http/support/flinkrs.rs"]
+#[expect(dead_code, reason = "shared with the client tests, which use all of it")]
+mod flinkrs;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `flinkrs` with `args`; fails the test if it has not exited within a minute.
-fn flinkrs(args: &[&str]) -> Outcome {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flinkrs"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the flinkrs binary starts");
-    let mut stdout_pipe = child.stdout.take().expect("piped stdout");
-    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
-    let stdout_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        stdout_pipe.read_to_string(&mut text).map(|_| text)
-    });
-    let stderr_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        stderr_pipe.read_to_string(&mut text).map(|_| text)
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for flinkrs") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("flinkrs {args:?} did not exit within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Outcome {
-        code: status.code(),
-        stdout: stdout_reader
-            .join()
-            .expect("stdout reader")
-            .expect("utf-8 stdout"),
-        stderr: stderr_reader
-            .join()
-            .expect("stderr reader")
-            .expect("utf-8 stderr"),
-    }
-}
+use flinkrs::flinkrs;
 
 fn golden(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

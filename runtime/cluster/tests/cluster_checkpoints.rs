@@ -12,66 +12,17 @@
 )]
 mod http;
 
-use std::path::Path;
+#[path = "support/cluster.rs"]
+mod support;
+
 use std::time::Duration;
 
 use flinkrs_cluster::job_spec::spec_of;
-use flinkrs_cluster::jobmanager::{JobManager, JobStatus};
-use flinkrs_cluster::process::loopback_config;
+use flinkrs_cluster::jobmanager::JobStatus;
 use flinkrs_cluster::run::{RunRequest, run_request};
-use flinkrs_cluster::taskmanager::{TaskManager, TaskManagerState};
-use flinkrs_core::Configuration;
 use flinkrs_state::storage::{CheckpointLocation, S3Settings, StoredCheckpoint};
 use flinkrs_testbed::S3Server;
-
-const DEADLINE: Duration = Duration::from_secs(120);
-
-fn config(entries: &[(&str, &str)]) -> Configuration {
-    let mut all = vec![
-        ("heartbeat.interval", "100 ms"),
-        ("heartbeat.timeout", "5 s"),
-    ];
-    all.extend_from_slice(entries);
-    loopback_config(&all).unwrap()
-}
-
-/// A JobManager and `count` TaskManagers of two slots each, all registered.
-async fn cluster(count: usize) -> (JobManager, Vec<TaskManager>) {
-    let jobmanager = JobManager::start(&config(&[])).await.unwrap();
-    let address = jobmanager.rpc_address().to_string();
-    let mut members = Vec::new();
-    for _ in 0..count {
-        let member =
-            TaskManager::start(&config(&[("taskmanager.numberOfTaskSlots", "2")]), &address)
-                .await
-                .unwrap();
-        let mut state = member.state();
-        tokio::time::timeout(
-            DEADLINE,
-            state.wait_for(|state| matches!(state, TaskManagerState::Registered { .. })),
-        )
-        .await
-        .expect("the TaskManager registers")
-        .unwrap();
-        members.push(member);
-    }
-    (jobmanager, members)
-}
-
-/// Every line of every committed part file under `dir`, sorted.
-fn committed_lines(dir: &Path) -> Vec<String> {
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("part-") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            lines.extend(text.lines().map(str::to_owned));
-        }
-    }
-    lines.sort();
-    lines
-}
+use support::{DEADLINE, cluster, committed_lines, shut_down};
 
 /// The `-D` properties that put a job's checkpoints into `server`'s bucket.
 fn s3_properties(server: &S3Server) -> Vec<String> {
@@ -138,7 +89,7 @@ async fn a_job_spanning_task_managers_checkpoints_to_s3_and_commits_exactly_once
     let expected = local_results(request("local", Vec::new())).await;
     assert!(expected.len() > 20, "{} lines", expected.len());
 
-    let (jobmanager, members) = cluster(3).await;
+    let (jobmanager, members) = cluster(3, "2").await;
     let mut properties = s3_properties(&server);
     properties.push("execution.checkpointing.interval=100 ms".to_owned());
     let job = jobmanager
@@ -179,10 +130,7 @@ async fn a_job_spanning_task_managers_checkpoints_to_s3_and_commits_exactly_once
         .collect();
     stored_subtasks.sort_unstable();
     assert_eq!(stored_subtasks, subtasks);
-    for member in members {
-        member.shutdown().await;
-    }
-    jobmanager.shutdown().await.unwrap();
+    shut_down(jobmanager, members).await;
 }
 
 /// Asks `probe` every 20 ms until it answers, at most [`DEADLINE`].
@@ -216,7 +164,7 @@ async fn a_savepoint_of_a_cluster_job_restores_the_job_on_the_cluster_exactly_on
     let expected = local_results(request("local", Vec::new(), None)).await;
     assert_eq!(expected.len(), 1200);
 
-    let (jobmanager, members) = cluster(2).await;
+    let (jobmanager, members) = cluster(2, "2").await;
     let checkpoints = format!(
         "execution.checkpointing.dir={}",
         dir.path().join("checkpoints").display()
@@ -284,8 +232,5 @@ async fn a_savepoint_of_a_cluster_job_restores_the_job_on_the_cluster_exactly_on
     let ended = jobmanager.wait_for_job(second, DEADLINE).await.unwrap();
     assert_eq!(ended.status, JobStatus::Finished, "{:?}", ended.failure);
     assert_eq!(committed_lines(&dir.path().join("cluster")), expected);
-    for member in members {
-        member.shutdown().await;
-    }
-    jobmanager.shutdown().await.unwrap();
+    shut_down(jobmanager, members).await;
 }

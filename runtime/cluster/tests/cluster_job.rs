@@ -10,66 +10,15 @@
 )]
 mod http;
 
-use std::path::Path;
+#[path = "support/cluster.rs"]
+mod support;
+
 use std::time::Duration;
 
 use flinkrs_cluster::job_spec::spec_of;
-use flinkrs_cluster::jobmanager::{JobManager, JobStatus};
-use flinkrs_cluster::process::loopback_config;
+use flinkrs_cluster::jobmanager::JobStatus;
 use flinkrs_cluster::run::{RunRequest, run_request};
-use flinkrs_cluster::taskmanager::{TaskManager, TaskManagerState};
-use flinkrs_core::Configuration;
-
-const DEADLINE: Duration = Duration::from_secs(60);
-
-fn config(entries: &[(&str, &str)]) -> Configuration {
-    let mut all = vec![
-        ("heartbeat.interval", "100 ms"),
-        ("heartbeat.timeout", "2 s"),
-    ];
-    all.extend_from_slice(entries);
-    loopback_config(&all).unwrap()
-}
-
-/// A JobManager and `count` TaskManagers of `slots` slots each, all registered.
-async fn cluster(count: usize, slots: &str) -> (JobManager, Vec<TaskManager>) {
-    let jobmanager = JobManager::start(&config(&[])).await.unwrap();
-    let address = jobmanager.rpc_address().to_string();
-    let mut members = Vec::new();
-    for _ in 0..count {
-        let member = TaskManager::start(
-            &config(&[("taskmanager.numberOfTaskSlots", slots)]),
-            &address,
-        )
-        .await
-        .unwrap();
-        let mut state = member.state();
-        tokio::time::timeout(
-            DEADLINE,
-            state.wait_for(|state| matches!(state, TaskManagerState::Registered { .. })),
-        )
-        .await
-        .expect("the TaskManager registers")
-        .unwrap();
-        members.push(member);
-    }
-    (jobmanager, members)
-}
-
-/// Every line of every committed part file under `dir`, sorted.
-fn committed_lines(dir: &Path) -> Vec<String> {
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("part-") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            lines.extend(text.lines().map(str::to_owned));
-        }
-    }
-    lines.sort();
-    lines
-}
+use support::{DEADLINE, cluster, committed_lines, shut_down};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_spanning_task_managers_commits_the_local_runs_results() {
@@ -133,10 +82,7 @@ async fn a_job_spanning_task_managers_commits_the_local_runs_results() {
         http::get(rest, "/jobs/00000000000000000000000000000000").status,
         404
     );
-    for member in members {
-        member.shutdown().await;
-    }
-    jobmanager.shutdown().await.unwrap();
+    shut_down(jobmanager, members).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,10 +108,7 @@ async fn a_job_needing_more_slots_than_exist_fails_after_the_slot_request_timeou
         "{failure}"
     );
     assert_eq!(jobmanager.slots(), (2, 2));
-    for member in members {
-        member.shutdown().await;
-    }
-    jobmanager.shutdown().await.unwrap();
+    shut_down(jobmanager, members).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,8 +131,5 @@ async fn a_cancelled_job_ends_canceled_and_frees_its_slots() {
     let ended = jobmanager.wait_for_job(job, DEADLINE).await.unwrap();
     assert_eq!(ended.status, JobStatus::Canceled, "{:?}", ended.failure);
     assert_eq!(jobmanager.slots(), (2, 2));
-    for member in members {
-        member.shutdown().await;
-    }
-    jobmanager.shutdown().await.unwrap();
+    shut_down(jobmanager, members).await;
 }

@@ -2,19 +2,18 @@
 //! JobManager runs the program with its arguments, every TaskManager runs it again from the
 //! deployment to build the same graph, and the job commits what the program computes.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+#[path = "support/cluster.rs"]
+mod support;
+
+use std::path::PathBuf;
 
 use flinkrs_api::prelude::StreamExecutionEnvironment;
-use flinkrs_cluster::jobmanager::{JobManager, JobStatus};
-use flinkrs_cluster::process::loopback_config;
+use flinkrs_cluster::jobmanager::JobStatus;
 use flinkrs_cluster::program;
 use flinkrs_cluster::run::{RunRequest, run_request};
-use flinkrs_cluster::taskmanager::{TaskManager, TaskManagerState};
 use flinkrs_dataflow::JobResult;
 use flinkrs_jobs::{JobOptions, wordcount};
-
-const DEADLINE: Duration = Duration::from_secs(60);
+use support::{DEADLINE, cluster, committed_lines, shut_down};
 
 /// The user's program: `<input> <output>`; counts words as WordCount does, its own way of
 /// writing them.
@@ -31,21 +30,6 @@ fn word_lengths(
         .map(|(word, count)| format!("{word} has {count}, {} letters", word.len()));
     options.emit(&counts, "part", None)?;
     env.execute("Word lengths")
-}
-
-/// Every line of every committed part file under `dir`, sorted.
-fn committed_lines(dir: &Path) -> Vec<String> {
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("part-") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            lines.extend(text.lines().map(str::to_owned));
-        }
-    }
-    lines.sort();
-    lines
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,25 +64,7 @@ async fn a_users_program_runs_on_the_jobmanager_and_every_taskmanager() {
     expected.sort();
     assert_eq!(expected.len(), 10);
 
-    let config = |entries: &[(&str, &str)]| loopback_config(entries).unwrap();
-    let jobmanager = JobManager::start(&config(&[])).await.unwrap();
-    let address = jobmanager.rpc_address().to_string();
-    let mut members = Vec::new();
-    for _ in 0..2 {
-        let member =
-            TaskManager::start(&config(&[("taskmanager.numberOfTaskSlots", "1")]), &address)
-                .await
-                .unwrap();
-        let mut state = member.state();
-        tokio::time::timeout(
-            DEADLINE,
-            state.wait_for(|state| matches!(state, TaskManagerState::Registered { .. })),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        members.push(member);
-    }
+    let (jobmanager, members) = cluster(2, "1").await;
     let output = dir.path().join("cluster");
     let spec = program::program_spec(
         vec![input.display().to_string(), output.display().to_string()],
@@ -110,8 +76,5 @@ async fn a_users_program_runs_on_the_jobmanager_and_every_taskmanager() {
     assert_eq!(ended.name, "Word lengths");
     assert_eq!(committed_lines(&output), expected);
     assert_eq!(jobmanager.task_managers().len(), 2);
-    for member in members {
-        member.shutdown().await;
-    }
-    jobmanager.shutdown().await.unwrap();
+    shut_down(jobmanager, members).await;
 }
