@@ -2,7 +2,10 @@
 //! defines them, and bad input gives a clear error and a non-zero exit, never a hang.
 
 #[path = "http/support/flinkrs.rs"]
-#[expect(dead_code, reason = "shared with the client tests, which use all of it")]
+#[expect(
+    dead_code,
+    reason = "shared with the client tests, which use all of it"
+)]
 mod flinkrs;
 
 use std::path::Path;

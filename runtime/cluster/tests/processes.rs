@@ -3,6 +3,13 @@
 //! TaskManagers and commits the local run's output; a TaskManager pointed at an address where
 //! no JobManager listens retries and says so; SIGTERM stops each process cleanly.
 
+#[path = "http/support/http.rs"]
+#[expect(
+    dead_code,
+    reason = "shared with the REST tests, which read every field"
+)]
+mod http;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -411,7 +418,8 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
     ]);
     let run_args: Vec<&str> = run_args.iter().map(String::as_str).collect();
     let mut client = Process::start(&run_args);
-    client.wait_for_line("Job has been submitted with JobID ");
+    let submitted = client.wait_for_line("Job has been submitted with JobID ");
+    let job_id = submitted.rsplit(' ').next().unwrap().to_owned();
     // Killed once a checkpoint holds part of the job's progress.
     jobmanager.wait_for_line("checkpoint complete");
     victim.child.kill().unwrap();
@@ -426,6 +434,23 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
     client.wait_for_line("Job 'WordCount' (");
     assert!(client.child.wait().unwrap().success());
     assert_eq!(committed_lines(&dir.path().join("cluster")), expected);
+    // The REST API shows the job finished after a restart, and the failure that caused it.
+    let rest: std::net::SocketAddr = rest.parse().unwrap();
+    let details = http::get(rest, &format!("/jobs/{job_id}")).json();
+    assert_eq!(details["state"], "FINISHED", "{details}");
+    // Whichever noticed first: the survivor losing its data connection to the victim, or the
+    // JobManager missing the victim's heartbeats.
+    let exceptions = http::get(rest, &format!("/jobs/{job_id}/exceptions")).json();
+    let entries = exceptions["exceptionHistory"]["entries"]
+        .as_array()
+        .unwrap();
+    assert!(!entries.is_empty(), "{exceptions}");
+    let oldest = entries.last().unwrap()["stacktrace"].as_str().unwrap();
+    assert!(
+        oldest.contains("TaskManager tm-victim was lost")
+            || oldest.contains("on TaskManager tm-survivor: "),
+        "{exceptions}"
+    );
 
     for member in [survivor, replacement] {
         assert!(member.terminate().success());
