@@ -150,6 +150,7 @@ pub fn run_request(
     };
     if let Some(input) = &request.input
         && !input.exists()
+        && flinkrs_jobs::input::socket_address(input)?.is_none()
     {
         bail!(
             "input path '{}' does not exist; --input expects {}",
