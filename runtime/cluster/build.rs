@@ -47,6 +47,12 @@ fn main() {
         .comment("The TaskManager's side of the control plane: what the JobManager calls.")
         .method(method("submit_tasks", "SubmitTasks", "Deployment", "Ack"))
         .method(method("cancel_tasks", "CancelTasks", "JobRef", "Ack"))
+        .method(method(
+            "task_metrics",
+            "TaskMetrics",
+            "JobRef",
+            "TaskMetricsReply",
+        ))
         .build();
     Builder::new().compile(&[jobmanager, taskmanager]);
     println!("cargo:rerun-if-changed=build.rs");

@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 use anyhow::Context;
 pub use gateway::{
     CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion,
-    SavepointKind, SavepointTrigger, SubtaskView, TaskManagerView, VertexView,
+    SavepointKind, SavepointTrigger, SubtaskView, TaskManagerView, VertexView, rest_metric_name,
 };
 pub use in_process::LocalJobManager;
 pub use responses::now_millis;

@@ -17,7 +17,9 @@ use tonic::{Request, Response, Status};
 
 use crate::job_spec::request_of;
 use crate::rpc::jobmanager::job_manager_client::JobManagerClient;
-use crate::rpc::messages::{Ack, Deployment, JobRef, NodeRecords, TasksEnded, TasksOutcome};
+use crate::rpc::messages::{
+    Ack, Deployment, JobRef, NodeRecords, TaskMetricsReply, TasksEnded, TasksOutcome,
+};
 use crate::rpc::taskmanager::task_manager_server::TaskManager;
 
 /// What the service needs of its TaskManager.
@@ -147,5 +149,17 @@ impl TaskManager for DeploymentService {
             executor.cancel();
         }
         Ok(Response::new(Ack {}))
+    }
+
+    async fn task_metrics(
+        &self,
+        request: Request<JobRef>,
+    ) -> Result<Response<TaskMetricsReply>, Status> {
+        super::metrics::task_metrics(
+            &self.0.registry,
+            &self.0.resource_id,
+            &request.into_inner().job_id,
+        )
+        .map(Response::new)
     }
 }
