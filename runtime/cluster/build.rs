@@ -57,6 +57,12 @@ fn main() {
             "CheckpointCommandRequest",
             "Ack",
         ))
+        .method(method(
+            "task_metrics",
+            "TaskMetrics",
+            "JobRef",
+            "TaskMetricsReply",
+        ))
         .build();
     Builder::new().compile(&[jobmanager, taskmanager]);
     println!("cargo:rerun-if-changed=build.rs");

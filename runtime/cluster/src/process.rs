@@ -4,7 +4,10 @@
 //! its control plane.
 //!
 //! Each process announces on standard error, once, where it listens, so scripts and tests can
-//! find a port that was picked (`jobmanager.rpc.port: 0`).
+//! find a port that was picked (`jobmanager.rpc.port: 0`). Each serves `/metrics` in
+//! Prometheus's format on `metrics.reporter.prom.port` (9249, or the first free port of a
+//! range such as 9249-9251), as Flink's PrometheusReporter does: `flinkrs local` one endpoint
+//! for its JobManager and all its TaskManagers.
 
 use std::future::Future;
 
@@ -16,15 +19,18 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config_file;
 use crate::jobmanager::{JobManager, JobStatus};
+use crate::prometheus::{self, SampleSource};
+use crate::rest::HttpServer;
 use crate::rpc::messages::JobSpec;
 use crate::taskmanager::TaskManager;
 
 /// What keeps a cluster's processes on loopback, each on a port picked for it: for tests,
 /// benchmarks and programs that embed a cluster.
-pub const LOOPBACK: [(&str, &str); 5] = [
+pub const LOOPBACK: [(&str, &str); 6] = [
     ("jobmanager.bind-host", "127.0.0.1"),
     ("jobmanager.rpc.port", "0"),
     ("rest.port", "0"),
+    ("metrics.reporter.prom.port", "0"),
     ("taskmanager.host", "127.0.0.1"),
     ("taskmanager.bind-host", "127.0.0.1"),
 ];
@@ -124,6 +130,11 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
                 .map_or_else(|| "-".to_owned(), |address| address.to_string()),
             jobmanager.session()
         );
+        let _metrics = serve_metrics(
+            config,
+            config.text(JOBMANAGER_BIND_HOST),
+            vec![jobmanager.metrics()],
+        )?;
         let Some(job) = job else {
             let signal = stop.await;
             eprintln!("{signal} received: stopping the JobManager");
@@ -169,6 +180,20 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
     })
 }
 
+/// Serves `sources` at `/metrics` on `bind_host` (see [`prometheus::serve`]), and says where
+/// on standard error, once, as the process's start line says where it listens.
+fn serve_metrics(
+    config: &Configuration,
+    bind_host: &str,
+    sources: Vec<SampleSource>,
+) -> anyhow::Result<Option<HttpServer>> {
+    let server = prometheus::serve(config, bind_host, sources)?;
+    if let Some(server) = &server {
+        eprintln!("Metrics served on {}/metrics", server.local_addr());
+    }
+    Ok(server)
+}
+
 /// `flinkrs taskmanager`: registers with the JobManager at `jobmanager` (`host:port`, or the
 /// configuration's `jobmanager.rpc.address` and `jobmanager.rpc.port`) until a signal.
 pub fn run_taskmanager(config: &Configuration, jobmanager: Option<&str>) -> anyhow::Result<()> {
@@ -181,6 +206,11 @@ pub fn run_taskmanager(config: &Configuration, jobmanager: Option<&str>) -> anyh
             task_manager.resource_id(),
             config.slots_per_task_manager()
         );
+        let _metrics = serve_metrics(
+            config,
+            config.text(TASKMANAGER_BIND_HOST),
+            vec![task_manager.metrics()],
+        )?;
         let signal = stop.await;
         eprintln!("{signal} received: stopping the TaskManager");
         task_manager.shutdown().await;
@@ -218,6 +248,11 @@ pub fn run_local(config: &Configuration, task_managers: u32) -> anyhow::Result<(
                 .map_or_else(|| "-".to_owned(), |address| address.to_string()),
             config.slots_per_task_manager()
         );
+        // One endpoint for the whole process, each member's series with its own labels.
+        let sources = std::iter::once(jobmanager.metrics())
+            .chain(members.iter().map(TaskManager::metrics))
+            .collect();
+        let _metrics = serve_metrics(&config, config.text(JOBMANAGER_BIND_HOST), sources)?;
         let signal = stop.await;
         eprintln!("{signal} received: stopping the local cluster");
         for member in members {

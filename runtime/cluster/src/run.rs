@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_core::Configuration;
-use flinkrs_core::config::{PARALLELISM_DEFAULT, PROMETHEUS_PORT, REST_PORT};
+use flinkrs_core::config::{PARALLELISM_DEFAULT, REST_PORT};
 use flinkrs_dataflow::JobResult;
 use flinkrs_jobs::JobOptions;
 
@@ -69,8 +69,7 @@ pub fn serve_rest(
 }
 
 /// Serves `/metrics` in Prometheus's format, as Flink's PrometheusReporter, on the first free
-/// port of `metrics.reporter.prom.port` while the job runs; the same policy as
-/// [`serve_rest`] when none is free.
+/// port of `metrics.reporter.prom.port` while the job runs (see [`crate::prometheus::serve`]).
 pub fn serve_metrics(
     request: &RunRequest,
     job_manager: &LocalJobManager,
@@ -79,27 +78,14 @@ pub fn serve_metrics(
         return Ok(None);
     };
     let labels = crate::prometheus::ProcessLabels::local(Some("localhost:0-000000".to_owned()));
-    let app = crate::prometheus::router(job_manager.metrics_source(), labels);
-    let mut last_error = None;
-    for port in config.prometheus_ports() {
-        match HttpServer::start(app.clone(), config.rest_bind_address(), port, "/metrics") {
-            Ok(server) => {
-                tracing::info!(address = %server.local_addr(), "metrics listening");
-                return Ok(Some(server));
-            }
-            Err(error) => last_error = Some(error),
-        }
-    }
-    match last_error {
-        Some(error) if config.get(PROMETHEUS_PORT).is_some() => Err(error.context(format!(
-            "{PROMETHEUS_PORT} is set, so /metrics must be served; no port of it is free"
-        ))),
-        Some(error) => {
-            tracing::info!(error = %format!("{error:#}"), "running without /metrics; set -D metrics.reporter.prom.port");
-            Ok(None)
-        }
-        None => Ok(None),
-    }
+    let source = job_manager.metrics_source();
+    crate::prometheus::serve(
+        &config,
+        config.rest_bind_address(),
+        vec![Arc::new(move || {
+            crate::prometheus::samples(&source(), &labels)
+        })],
+    )
 }
 
 /// The one-line summary printed after a job.
@@ -150,6 +136,7 @@ pub fn run_request(
     };
     if let Some(input) = &request.input
         && !input.exists()
+        && flinkrs_jobs::input::socket_address(input)?.is_none()
     {
         bail!(
             "input path '{}' does not exist; --input expects {}",

@@ -193,7 +193,28 @@ fn missing_input_path_is_named() {
     assert_eq!(
         outcome.stderr,
         "error: input path '/no/such/books' does not exist; --input expects a text file or a \
-         directory of text files\n"
+         directory of text files, or socket://HOST:PORT for the lines a TCP server sends until \
+         it closes the connection\n"
+    );
+}
+
+#[test]
+fn a_socket_input_without_a_port_says_what_to_write() {
+    let outcome = flinkrs(&[
+        "run",
+        "--example",
+        "wordcount",
+        "--input",
+        "socket://localhost",
+    ]);
+    assert_eq!(outcome.code, Some(1));
+    assert!(
+        outcome.stderr.contains(
+            "--input 'socket://localhost' names no port; write socket://HOST:PORT, e.g. \
+             socket://localhost:9999"
+        ),
+        "{}",
+        outcome.stderr
     );
 }
 

@@ -34,7 +34,8 @@ pub const JOBS: &[BuiltinJob] = &[
     BuiltinJob {
         name: "wordcount",
         description: "Counts words in a text, like Flink's WordCount",
-        input_help: "a text file or a directory of text files",
+        input_help: "a text file or a directory of text files, or socket://HOST:PORT for the \
+                     lines a TCP server sends until it closes the connection",
         run: wordcount::run,
     },
     BuiltinJob {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use flinkrs_api::prelude::*;
 use flinkrs_api::source::CollectionSource;
 use flinkrs_connectors::filesystem::{FileSink, OutputFileConfig, TextFileSource};
+use flinkrs_connectors::socket::SocketTextSource;
 use flinkrs_connectors::{ConnectorSinks, ConnectorSources, RateLimitedSource};
 
 /// How a built-in job reads and writes.
@@ -59,6 +60,23 @@ impl JobOptions {
             let source =
                 TextFileSource::for_subtask(path.clone(), info.subtask_index, info.parallelism)?;
             Ok(RateLimitedSource::new(source, rate))
+        })
+    }
+
+    /// The lines a TCP server at `host:port` sends, until it closes the connection, throttled
+    /// to the rate if one is set: Flink's `socketTextStream`, at parallelism 1.
+    pub fn socket(
+        &self,
+        env: &StreamExecutionEnvironment,
+        host: &str,
+        port: u16,
+    ) -> DataStream<String> {
+        let source = SocketTextSource::new(host, port, "\n");
+        let Some(rate) = self.records_per_second else {
+            return env.add_socket_source(source);
+        };
+        env.add_source_with_parallelism("Socket Stream", Some(1), move |_| {
+            Ok(RateLimitedSource::new(source.clone(), rate))
         })
     }
 

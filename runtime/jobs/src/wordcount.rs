@@ -161,10 +161,14 @@ pub fn counts(lines: &DataStream<String>) -> DataStream<WordCount> {
         .name("Counter")
 }
 
-/// The lines of the `--input` file or folder, or the built-in text, at the `--rate`.
+/// The lines of the `--input` file or folder, of the TCP server it names
+/// (`socket://HOST:PORT`), or the built-in text, at the `--rate`.
 pub fn lines(env: &StreamExecutionEnvironment, options: &JobOptions) -> Result<DataStream<String>> {
     match &options.input {
-        Some(path) => Ok(options.text_file(env, path)),
+        Some(path) => match crate::input::socket_address(path)? {
+            Some((host, port)) => Ok(options.socket(env, &host, port)),
+            None => Ok(options.text_file(env, path)),
+        },
         None => Ok(options.collection(env, TEXT.lines().map(str::to_owned).collect())),
     }
 }

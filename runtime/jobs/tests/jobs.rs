@@ -94,3 +94,41 @@ fn windowed_sensors_is_the_same_at_any_parallelism() {
     );
     assert_eq!(late, vec!["s1 at 4000 ms: 19.0", "s2 at 9500 ms: 29.0"]);
 }
+
+#[test]
+fn wordcount_counts_the_lines_a_socket_input_sends_until_it_closes() {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let sender = std::thread::spawn(move || {
+        use std::io::Write;
+        let (mut connection, _) = server.accept().unwrap();
+        connection.write_all(b"to be\nor not to be\n").unwrap();
+        // Closing the connection ends the source, and with it the job.
+    });
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2).unwrap();
+    let options = flinkrs_jobs::JobOptions::with_input(Some(std::path::Path::new(&format!(
+        "socket://127.0.0.1:{port}"
+    ))));
+    let lines = wordcount::lines(&env, &options).unwrap();
+    let mut counts = wordcount::counts(&lines)
+        .map(|(word, count)| format!("{word}:{count}"))
+        .execute_and_collect("socket wordcount")
+        .unwrap();
+    sender.join().unwrap();
+    counts.sort();
+    assert_eq!(
+        counts,
+        ["be:1", "be:2", "not:1", "or:1", "to:1", "to:2"],
+        "one update per word, as the streaming WordCount prints"
+    );
+}
+
+#[test]
+fn wordcount_refuses_a_socket_input_without_a_port() {
+    let env = StreamExecutionEnvironment::new();
+    let options =
+        flinkrs_jobs::JobOptions::with_input(Some(std::path::Path::new("socket://localhost")));
+    let error = wordcount::lines(&env, &options).err().unwrap().to_string();
+    assert!(error.contains("write socket://HOST:PORT"), "{error}");
+}

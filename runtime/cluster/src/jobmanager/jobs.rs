@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use flinkrs_dataflow::checkpoint_participants::WrittenAcknowledgement;
-use flinkrs_dataflow::checkpoint_stats::CheckpointStatsTracker;
+use flinkrs_dataflow::checkpointing::CheckpointGauges;
 use flinkrs_dataflow::job_client::SavepointRequest;
 
 use crate::rest::now_millis;
@@ -83,8 +83,8 @@ pub struct JobEntry {
     checkpoint_routes: Option<CheckpointRoutes>,
     /// Where savepoint requests go, when the job takes checkpoints.
     pub savepoints: Option<Sender<SavepointRequest>>,
-    /// Its checkpoint statistics, when it takes checkpoints.
-    pub checkpoint_statistics: Option<CheckpointStatsTracker>,
+    /// Its checkpoint gauges and statistics, when it takes checkpoints.
+    pub checkpoint_gauges: Option<CheckpointGauges>,
     /// Its failures that led to a restart (or ended it), oldest first: (time, message).
     pub exceptions: Vec<(i64, String)>,
     pub restarts: u32,
@@ -130,7 +130,7 @@ impl Jobs {
                 attempt: 0,
                 checkpoint_routes: None,
                 savepoints: None,
-                checkpoint_statistics: None,
+                checkpoint_gauges: None,
                 exceptions: Vec::new(),
                 restarts: 0,
             },
@@ -174,17 +174,17 @@ impl Jobs {
         true
     }
 
-    /// The job takes checkpoints: savepoints are asked for on `savepoints`, and its statistics
-    /// are in `statistics`.
+    /// The job takes checkpoints: savepoints are asked for on `savepoints`, and its gauges and
+    /// statistics are `gauges`.
     pub fn takes_checkpoints(
         &self,
         job_id: &str,
         savepoints: Sender<SavepointRequest>,
-        statistics: CheckpointStatsTracker,
+        gauges: CheckpointGauges,
     ) {
         if let Some(job) = self.table().get_mut(job_id) {
             job.savepoints = Some(savepoints);
-            job.checkpoint_statistics = Some(statistics);
+            job.checkpoint_gauges = Some(gauges);
         }
     }
 

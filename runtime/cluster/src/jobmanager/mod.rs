@@ -8,11 +8,13 @@
 //! in one process) and tests.
 
 pub mod jobs;
+mod metrics;
 mod participants;
 pub mod resource_manager;
 mod rest_gateway;
 mod scheduler;
 mod service;
+mod subtask_metrics;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,6 +30,7 @@ pub use self::jobs::{JobEntry, JobStatus, Jobs};
 pub use self::resource_manager::{RegisteredTaskManager, ResourceManager};
 use self::scheduler::ClusterExecutor;
 use self::service::JobManagerService;
+use crate::prometheus::{ProcessLabels, SampleSource};
 use crate::rpc::jobmanager::job_manager_server::JobManagerServer;
 use crate::rpc::messages::JobSpec;
 
@@ -171,6 +174,14 @@ impl JobManager {
             resource_manager.slots_total(),
             resource_manager.slots_available(),
         )
+    }
+
+    /// Its series for `/metrics`, labelled `host`: the cluster's TaskManagers, slots and
+    /// running jobs, each running job's uptime and restarts, and the process's status.
+    pub fn metrics(&self) -> SampleSource {
+        let shared = Arc::clone(&self.shared);
+        let host = ProcessLabels::local(None).host;
+        Arc::new(move || metrics::samples(&shared, &host))
     }
 
     /// Follows how many TaskManagers are registered: it changes when one registers or is

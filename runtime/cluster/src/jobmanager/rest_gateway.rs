@@ -9,7 +9,7 @@ use flinkrs_core::Configuration;
 use tokio::runtime::Handle;
 
 use super::jobs::{JobEntry, JobStatus};
-use super::{Shared, cancel_job};
+use super::{Shared, cancel_job, subtask_metrics};
 use flinkrs_dataflow::checkpoint_stats::external_path;
 use flinkrs_dataflow::job_client::SavepointRequest;
 use flinkrs_dataflow::restart_strategy::RestartStrategy;
@@ -36,6 +36,17 @@ fn state_of(status: JobStatus) -> JobState {
         JobStatus::Finished => JobState::Finished,
         JobStatus::Canceled => JobState::Canceled,
         JobStatus::Failed => JobState::Failed,
+    }
+}
+
+/// A subtask's execution state while its job is in `state`.
+fn subtask_state(state: JobState) -> &'static str {
+    match state {
+        JobState::Running => "RUNNING",
+        JobState::Finished => "FINISHED",
+        JobState::Canceled => "CANCELED",
+        JobState::Failed => "FAILED",
+        _ => "CREATED",
     }
 }
 
@@ -73,9 +84,9 @@ fn job_view(id: &str, job: JobEntry) -> JobView {
         let _ = job_config.set_dynamic_property(property);
     }
     let checkpoints = job
-        .checkpoint_statistics
+        .checkpoint_gauges
         .as_ref()
-        .and_then(|statistics| CheckpointsView::of(&job_config, || statistics.snapshot()));
+        .and_then(|gauges| CheckpointsView::of(&job_config, || gauges.statistics.snapshot()));
     let restart_strategy = RestartStrategy::from_config(&job_config)
         .map(|strategy| strategy.describe())
         .unwrap_or_default();
@@ -149,6 +160,25 @@ impl JobManagerGateway for ClusterGateway {
             .entries()
             .map(|(key, value)| (key.to_owned(), value.to_owned()))
             .collect()
+    }
+
+    /// One job, with its subtasks and their metrics while it runs: asked of the TaskManagers
+    /// running it.
+    fn job(&self, job_id: &str) -> Option<JobView> {
+        let job = self.shared.jobs.get(job_id)?;
+        let answers = if job.status.is_terminal() {
+            Vec::new()
+        } else {
+            subtask_metrics::fetch(&self.runtime, job_id, &job.task_managers)
+        };
+        let mut view = job_view(job_id, job);
+        let shown = subtask_metrics::SubtaskState {
+            state: subtask_state(view.state),
+            start_time: view.start_time(),
+            end_time: view.end_time(),
+        };
+        subtask_metrics::fill_subtasks(&mut view.vertices, &answers, &shown);
+        Some(view)
     }
 
     fn jobs(&self) -> Vec<JobView> {

@@ -87,14 +87,14 @@ impl PipelineExecutor for ClusterExecutor {
             None => CheckpointHistory::starting_after(None),
         };
         let checkpointing = cluster_checkpoints::takes_checkpoints(config).then(|| {
-            // The statistics serve the REST API; the gauges' registry is not scraped yet.
+            // The gauges serve the JobManager's /metrics, the statistics its REST API.
             let registry = MetricRegistry::new();
             let group = registry.jobmanager_job_group(self.job_id, job_graph.job_name.clone());
             let gauges = CheckpointGauges::register(&group);
             let (savepoints, savepoint_requests) = crossbeam_channel::unbounded();
             self.shared
                 .jobs
-                .takes_checkpoints(&job, savepoints, gauges.statistics.clone());
+                .takes_checkpoints(&job, savepoints, gauges.clone());
             (savepoint_requests, gauges)
         });
         let run = JobRun {

@@ -197,6 +197,27 @@ pub struct SubtaskView {
     pub metrics: Vec<(String, f64)>,
 }
 
+/// The name under which the REST API lists a metric of a subtask: its own name
+/// (`numRecordsIn`), or, for a metric of an operator in the subtask's chain, the operator's
+/// name with every character but letters, digits and `_[]` as `_`, a dot, and the metric's
+/// name (`Source__words.numRecordsOut`), as Flink's REST API lists them.
+pub fn rest_metric_name(operator_name: Option<&str>, metric: &str) -> String {
+    let Some(operator) = operator_name else {
+        return metric.to_owned();
+    };
+    let prefix: String = operator
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_[]".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{prefix}.{metric}")
+}
+
 impl SubtaskView {
     /// A metric's value, if the subtask has it.
     pub fn metric(&self, name: &str) -> Option<f64> {

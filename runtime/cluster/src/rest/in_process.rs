@@ -21,6 +21,7 @@ use flinkrs_dataflow::{JobClient, JobListener, JobStatus, PartitionerKind};
 use super::gateway::{
     CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion,
     SavepointKind, SavepointTrigger, SubmitError, SubtaskView, TaskManagerView, VertexView,
+    rest_metric_name,
 };
 use crate::run::RunRequest;
 
@@ -171,20 +172,6 @@ fn value(metric: &MetricSnapshot) -> f64 {
     }
 }
 
-/// The operator name as Flink's REST API prefixes operator metrics: characters other than
-/// letters, digits and `_[]` become `_`.
-fn operator_prefix(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_[]".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 fn task_manager_id(index: usize) -> String {
     format!("localhost:0-{index:06x}")
 }
@@ -244,16 +231,11 @@ fn view(client: &JobClient) -> JobView {
                         if let Some(task) = metric.scope.task() {
                             attempt = attempt.max(task.attempt_number);
                         }
-                        let name = match metric.scope.operator() {
-                            Some(operator) => {
-                                format!(
-                                    "{}.{}",
-                                    operator_prefix(&operator.operator_name),
-                                    metric.name
-                                )
-                            }
-                            None => metric.name.clone(),
-                        };
+                        let operator = metric
+                            .scope
+                            .operator()
+                            .map(|operator| operator.operator_name.as_str());
+                        let name = rest_metric_name(operator, &metric.name);
                         named.push((name, value(metric)));
                     }
                     let task_manager = placement

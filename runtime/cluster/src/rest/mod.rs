@@ -23,6 +23,7 @@ use anyhow::Context;
 pub use gateway::{
     CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion,
     SavepointKind, SavepointTrigger, SubmitError, SubtaskView, TaskManagerView, VertexView,
+    rest_metric_name,
 };
 pub use in_process::{LocalJobManager, SavepointEnding};
 pub use responses::now_millis;

@@ -252,3 +252,35 @@ pub struct SourceInputEnded {
     #[prost(uint32, tag = "3")]
     pub task_index: u32,
 }
+
+/// One metric of a subtask on a TaskManager, or of an operator in its chain, as the
+/// JobManager asks for them to answer `/jobs/:id/vertices/:vid/subtasks/metrics`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TaskMetric {
+    /// The task (its vertex's name) and the subtask's index and attempt.
+    #[prost(string, tag = "1")]
+    pub task_name: String,
+    #[prost(uint32, tag = "2")]
+    pub subtask_index: u32,
+    #[prost(uint32, tag = "3")]
+    pub attempt_number: u32,
+    /// The operator, for an operator's metric; empty for the subtask's own.
+    #[prost(string, tag = "4")]
+    pub operator_id: String,
+    #[prost(string, tag = "5")]
+    pub operator_name: String,
+    /// Flink's name: `numRecordsIn`, `busyTimeMsPerSecond`, ….
+    #[prost(string, tag = "6")]
+    pub name: String,
+    #[prost(double, tag = "7")]
+    pub value: f64,
+}
+
+/// A TaskManager's metrics of the subtasks of one job that run there now.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TaskMetricsReply {
+    #[prost(string, tag = "1")]
+    pub resource_id: String,
+    #[prost(message, repeated, tag = "2")]
+    pub metrics: Vec<TaskMetric>,
+}

@@ -19,7 +19,8 @@ use super::checkpoints::JobManagerReports;
 use crate::rpc::checkpoints::command_of;
 use crate::rpc::jobmanager::job_manager_client::JobManagerClient;
 use crate::rpc::messages::{
-    Ack, CheckpointCommandRequest, Deployment, JobRef, NodeRecords, TasksEnded, TasksOutcome,
+    Ack, CheckpointCommandRequest, Deployment, JobRef, NodeRecords, TaskMetricsReply, TasksEnded,
+    TasksOutcome,
 };
 use crate::rpc::taskmanager::task_manager_server::TaskManager;
 
@@ -212,5 +213,17 @@ impl TaskManager for DeploymentService {
                 request.job_id
             )))
         }
+    }
+
+    async fn task_metrics(
+        &self,
+        request: Request<JobRef>,
+    ) -> Result<Response<TaskMetricsReply>, Status> {
+        super::metrics::task_metrics(
+            &self.0.registry,
+            &self.0.resource_id,
+            &request.into_inner().job_id,
+        )
+        .map(Response::new)
     }
 }

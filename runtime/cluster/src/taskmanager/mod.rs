@@ -13,6 +13,7 @@
 mod checkpoints;
 mod deployments;
 mod hardware;
+mod metrics;
 mod registration;
 
 use std::time::Duration;
@@ -26,11 +27,13 @@ use flinkrs_core::config::{
     TASKMANAGER_DATA_PORT, TASKMANAGER_HOST, TASKMANAGER_RESOURCE_ID, TASKMANAGER_RPC_PORT,
 };
 use flinkrs_dataflow::channel::remote::NetworkEnvironment;
+use flinkrs_dataflow::metrics::MetricRegistry;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use self::deployments::{DeploymentService, Deployments};
 use crate::jobmanager::VERSION;
+use crate::prometheus::SampleSource;
 use crate::rpc::messages::TaskManagerRegistration;
 use crate::rpc::taskmanager::task_manager_server::TaskManagerServer;
 
@@ -65,6 +68,10 @@ pub(crate) struct Settings {
 #[derive(Debug)]
 pub struct TaskManager {
     resource_id: String,
+    /// The host it advertises: the `host` label of its metrics.
+    host: String,
+    /// The metrics of the subtasks deployed here.
+    registry: Arc<MetricRegistry>,
     state: watch::Receiver<TaskManagerState>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -129,6 +136,7 @@ impl TaskManager {
             network,
             client.clone(),
         ));
+        let registry = Arc::clone(&deployments.registry);
         let mut server_shutdown = shutdown_signal.clone();
         let server = tokio::spawn(
             tonic::transport::Server::builder()
@@ -155,6 +163,8 @@ impl TaskManager {
         ));
         Ok(TaskManager {
             resource_id,
+            host,
+            registry,
             state,
             shutdown,
             task,
@@ -164,6 +174,17 @@ impl TaskManager {
 
     pub fn resource_id(&self) -> &str {
         &self.resource_id
+    }
+
+    /// Its series for `/metrics`, labelled `host` and `tm_id`: the subtasks and operators of
+    /// the jobs deployed here, and the process's status.
+    pub fn metrics(&self) -> SampleSource {
+        let (registry, host, tm_id) = (
+            Arc::clone(&self.registry),
+            self.host.clone(),
+            self.resource_id.clone(),
+        );
+        Arc::new(move || metrics::series(&registry, &host, &tm_id))
     }
 
     /// Follows where the TaskManager stands with its JobManager.

@@ -1,0 +1,216 @@
+//! Metrics of a cluster of real processes: the testbed's real Prometheus scrapes the `/metrics`
+//! of a JobManager and two TaskManagers, all processes of the `flinkrs` binary on loopback, and
+//! PromQL over Flink's metric names answers the cluster's slots and the exact record counts of
+//! a job that spans both TaskManagers. The job reads a socket's lines and stays RUNNING once it
+//! has read them all, so its counts end at known numbers while its series are still served.
+
+#[path = "support/line_server.rs"]
+mod line_server;
+#[path = "support/process.rs"]
+mod process;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use flinkrs_testbed::Prometheus;
+use line_server::LineServer;
+use process::{FLINKRS, Process};
+
+/// A guard against a hang, not a synchronization: each wait ends when its answer comes.
+const DEADLINE: Duration = Duration::from_secs(90);
+const LINES: usize = 700;
+/// Six words.
+const LINE: &str = "to be or not to be";
+
+/// What every process of the test shares: loopback, ports picked for them, and a quick
+/// heartbeat.
+const LOOPBACK: [&str; 6] = [
+    "-D",
+    "metrics.reporter.prom.port=0",
+    "-D",
+    "heartbeat.interval=200 ms",
+    "-D",
+    "heartbeat.timeout=5 s",
+];
+
+/// The address (`host:port`) from a "Metrics served on host:port/metrics" line.
+fn metrics_address(process: &mut Process) -> String {
+    process
+        .wait_for("Metrics served on ")
+        .trim_end_matches("/metrics")
+        .to_owned()
+}
+
+fn task_manager(jobmanager: &str) -> (Process, String) {
+    let mut args = vec![
+        "taskmanager",
+        "--jobmanager",
+        jobmanager,
+        "-D",
+        "taskmanager.host=127.0.0.1",
+        "-D",
+        "taskmanager.bind-host=127.0.0.1",
+        "-D",
+        "taskmanager.numberOfTaskSlots=1",
+    ];
+    args.extend(LOOPBACK);
+    let mut process = Process::start(&args);
+    let metrics = metrics_address(&mut process);
+    (process, metrics)
+}
+
+/// The single number a PromQL query answers; `None` while it answers nothing.
+async fn number(prometheus: &Prometheus, promql: &str) -> Option<f64> {
+    let data = prometheus.query(promql).await.expect("Prometheus answers");
+    let result = data["result"].as_array()?;
+    assert!(result.len() <= 1, "{promql} answers {data}");
+    result.first()?["value"][1].as_str()?.parse().ok()
+}
+
+/// Waits until `promql` answers exactly `expected`. Record counts only grow, so an answer
+/// above it fails at once.
+async fn wait_for_exactly(prometheus: &Prometheus, promql: &str, expected: f64) {
+    let deadline = Instant::now() + DEADLINE;
+    let mut last = None;
+    while Instant::now() < deadline {
+        last = number(prometheus, promql).await;
+        if last == Some(expected) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{promql} answered {last:?}, not {expected}, within {DEADLINE:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_a_three_process_cluster_and_counts_a_jobs_records_exactly() {
+    let mut args = vec![
+        "jobmanager",
+        "-D",
+        "jobmanager.rpc.port=0",
+        "-D",
+        "rest.port=0",
+        "-D",
+        "jobmanager.bind-host=127.0.0.1",
+    ];
+    args.extend(LOOPBACK);
+    let mut jobmanager = Process::start(&args);
+    let addresses = jobmanager.wait_for_each(&["control plane on ", "REST API on "]);
+    let (address, rest) = (addresses[0].clone(), addresses[1].clone());
+    let jobmanager_metrics = metrics_address(&mut jobmanager);
+    let (first, first_metrics) = task_manager(&address);
+    let (second, second_metrics) = task_manager(&address);
+    let targets = [jobmanager_metrics, first_metrics, second_metrics];
+    let Some(prometheus) = Prometheus::start(
+        "prometheus_scrapes_a_three_process_cluster_and_counts_a_jobs_records_exactly",
+        &targets,
+    )
+    .await
+    else {
+        return;
+    };
+
+    // The JobManager's series as the TaskManagers register: two of one slot each.
+    wait_for_exactly(
+        &prometheus,
+        "flink_jobmanager_numRegisteredTaskManagers",
+        2.0,
+    )
+    .await;
+    wait_for_exactly(&prometheus, "flink_jobmanager_taskSlotsTotal", 2.0).await;
+    wait_for_exactly(&prometheus, "flink_jobmanager_taskSlotsAvailable", 2.0).await;
+    wait_for_exactly(&prometheus, "flink_jobmanager_numRunningJobs", 0.0).await;
+    wait_for_exactly(&prometheus, "count(up{job=\"testbed\"} == 1)", 3.0).await;
+
+    // A job at parallelism 2 over the socket's lines, submitted detached with the CLI.
+    let server = LineServer::start(vec![LINE.to_owned(); LINES]);
+    let output = tempfile::tempdir().unwrap();
+    let submitted = Command::new(FLINKRS)
+        .args([
+            "run",
+            "-m",
+            &rest,
+            "-d",
+            "--example",
+            "wordcount",
+            "-p",
+            "2",
+            "--input",
+            &server.input(),
+            "--output",
+            &output.path().join("counts").display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&submitted.stderr);
+    assert!(submitted.status.success(), "{stderr}");
+    let job_id = stderr
+        .split("submitted with JobID ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no job id in: {stderr}"))
+        .to_owned();
+    let job = format!("job_id=\"{job_id}\",job_name=\"WordCount\"");
+
+    wait_for_exactly(&prometheus, "flink_jobmanager_numRunningJobs", 1.0).await;
+    wait_for_exactly(&prometheus, "flink_jobmanager_taskSlotsAvailable", 0.0).await;
+    let lines = LINES as f64;
+    let words = lines * 6.0;
+    wait_for_exactly(
+        &prometheus,
+        &format!(
+            "sum(flink_taskmanager_job_task_operator_numRecordsOut{{{job},operator_name=~\"Source.*\"}})"
+        ),
+        lines,
+    )
+    .await;
+    wait_for_exactly(
+        &prometheus,
+        &format!("sum(flink_taskmanager_job_task_numRecordsIn{{{job},task_name=\"Tokenizer\"}})"),
+        lines,
+    )
+    .await;
+    wait_for_exactly(
+        &prometheus,
+        &format!("sum(flink_taskmanager_job_task_numRecordsOut{{{job},task_name=\"Tokenizer\"}})"),
+        words,
+    )
+    .await;
+    wait_for_exactly(
+        &prometheus,
+        &format!("sum(flink_taskmanager_job_task_numRecordsIn{{{job},task_name=~\"Counter.*\"}})"),
+        words,
+    )
+    .await;
+    // The counting spans both TaskManagers: each reports one of its two subtasks.
+    wait_for_exactly(
+        &prometheus,
+        &format!(
+            "count(count by (tm_id) (flink_taskmanager_job_task_numRecordsIn{{{job},task_name=~\"Counter.*\"}}))"
+        ),
+        2.0,
+    )
+    .await;
+    wait_for_exactly(
+        &prometheus,
+        &format!("flink_jobmanager_job_numRestarts{{{job}}}"),
+        0.0,
+    )
+    .await;
+    // Every TaskManager serves its process's status, labelled with its tm_id.
+    wait_for_exactly(
+        &prometheus,
+        "count(flink_taskmanager_Status_JVM_Threads_Count > 0)",
+        2.0,
+    )
+    .await;
+
+    // The input ends, and with it the job: its slots are free again.
+    server.close();
+    wait_for_exactly(&prometheus, "flink_jobmanager_numRunningJobs", 0.0).await;
+    wait_for_exactly(&prometheus, "flink_jobmanager_taskSlotsAvailable", 2.0).await;
+
+    for process in [second, first, jobmanager] {
+        assert!(process.terminate().success());
+    }
+}

@@ -1,0 +1,96 @@
+//! A process of the `flinkrs` binary for a test, its standard error read line by line, so the
+//! test waits for the lines that say where the process listens.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+
+/// A guard against a hang, not a synchronization: each wait ends as soon as its line comes.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+pub const FLINKRS: &str = env!("CARGO_BIN_EXE_flinkrs");
+
+/// A running `flinkrs` process, killed when dropped.
+pub struct Process {
+    child: Child,
+    stderr: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Process {
+    /// Starts `flinkrs args…`, logging warnings and errors only.
+    pub fn start(args: &[&str]) -> Process {
+        let mut child = Command::new(FLINKRS)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("flinkrs starts");
+        let pipe = child.stderr.take().expect("piped stderr");
+        let (lines, stderr) = crossbeam_channel::unbounded();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Process {
+            child,
+            stderr,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads standard error up to a line containing `text`, and returns the rest of that line
+    /// after `text`, up to the first space or comma.
+    pub fn wait_for(&mut self, text: &str) -> String {
+        self.wait_for_each(&[text]).remove(0)
+    }
+
+    /// Reads standard error up to a line containing every one of `texts`, and returns, for
+    /// each, the rest of that line after it, up to the first space or comma.
+    pub fn wait_for_each(&mut self, texts: &[&str]) -> Vec<String> {
+        loop {
+            match self.stderr.recv_timeout(PATIENCE) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    let tokens: Option<Vec<String>> = texts
+                        .iter()
+                        .map(|text| {
+                            let (_, rest) = line.split_once(text)?;
+                            let token = rest.split(|c: char| c == ',' || c.is_whitespace());
+                            Some(token.into_iter().next().unwrap_or_default().to_owned())
+                        })
+                        .collect();
+                    if let Some(tokens) = tokens {
+                        return tokens;
+                    }
+                }
+                Err(error) => panic!(
+                    "no line with {texts:?} ({error:?}); stderr: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
