@@ -28,6 +28,7 @@ generate: ## Regenerate generated files (the CRD YAML)
 	mkdir -p charts/flinkrs-operator/crds && cp crds/flinkjobs.yaml charts/flinkrs-operator/crds/flinkjobs.yaml
 
 bench: ## Throughput benchmarks, release build, parallelism 1
+	$(CARGO) build --release -q -p flinkrs-cluster --bins
 	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs-bench
 
 testbed: ## Install (or reuse from ~/.cache/flinkrs) S3 servers, kube-apiserver, etcd, kubectl, helm, Prometheus

@@ -3,7 +3,15 @@
 //! PromQL over Flink's metric names answers the cluster's slots and the exact record counts of
 //! a job that spans both TaskManagers. The job reads a socket's lines and stays RUNNING once it
 //! has read them all, so its counts end at known numbers while its series are still served.
+//! `flinkrs local` serves one endpoint for all its members, and a metrics port that is set but
+//! taken stops a process with an error naming the key.
 
+#[path = "http/support/http.rs"]
+#[expect(
+    dead_code,
+    reason = "shared with the REST tests, which read every field"
+)]
+mod http;
 #[path = "support/line_server.rs"]
 mod line_server;
 #[path = "support/process.rs"]
@@ -213,4 +221,87 @@ async fn prometheus_scrapes_a_three_process_cluster_and_counts_a_jobs_records_ex
     for process in [second, first, jobmanager] {
         assert!(process.terminate().success());
     }
+}
+
+/// The sum of the series `name` in `text` whose labels include `label`, and how many there are.
+fn series(text: &str, name: &str, label: &str) -> (usize, f64) {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(name)?.strip_prefix('{'))
+        .filter_map(|rest| rest.rsplit_once("} "))
+        .filter(|(labels, _)| label.is_empty() || labels.split(',').any(|pair| pair == label))
+        .fold((0, 0.0), |(count, sum), (_, value)| {
+            (count + 1, sum + value.parse::<f64>().unwrap())
+        })
+}
+
+#[test]
+fn flinkrs_local_serves_one_endpoint_for_its_jobmanager_and_every_task_manager() {
+    let mut args = vec![
+        "local",
+        "--taskmanagers",
+        "2",
+        "-D",
+        "jobmanager.rpc.port=0",
+        "-D",
+        "rest.port=0",
+    ];
+    args.extend(LOOPBACK);
+    let mut local = Process::start(&args);
+    let address: std::net::SocketAddr = metrics_address(&mut local).parse().unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    let text = loop {
+        let text = http::get(address, "/metrics").body;
+        if series(&text, "flink_jobmanager_numRegisteredTaskManagers", "") == (1, 2.0) {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the TaskManagers never registered: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        series(&text, "flink_jobmanager_taskSlotsTotal", ""),
+        (1, 2.0)
+    );
+    // Each TaskManager's series carry its own tm_id.
+    let tm_ids: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("flink_taskmanager_Status_JVM_Threads_Count{"))
+        .filter_map(|line| line.split("tm_id=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(tm_ids.len(), 2, "{text}");
+    assert!(local.terminate().success());
+}
+
+#[test]
+fn a_metrics_port_set_to_a_taken_one_stops_the_process_naming_the_key() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = format!(
+        "metrics.reporter.prom.port={}",
+        taken.local_addr().unwrap().port()
+    );
+    let outcome = Command::new(FLINKRS)
+        .args([
+            "jobmanager",
+            "-D",
+            "jobmanager.rpc.port=0",
+            "-D",
+            "rest.port=0",
+            "-D",
+            "jobmanager.bind-host=127.0.0.1",
+            "-D",
+            &port,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&outcome.stderr);
+    assert_eq!(outcome.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: metrics.reporter.prom.port is set, so /metrics must be served; no port of it \
+             is free: cannot serve /metrics on 127.0.0.1:"
+        ),
+        "{stderr}"
+    );
 }

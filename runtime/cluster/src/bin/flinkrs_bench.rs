@@ -3,7 +3,8 @@
 //! (f) times the two phases of a keyed-state snapshot at 1 M and 10 M keys, and (g) reports the
 //! size and duration of checkpoints of 1 M keys into the local disk and into s3s-fs. (h) is
 //! the network: batches over a local and over a remote channel on loopback, a cluster's start
-//! latency, and WordCount across two TaskManagers.
+//! latency, WordCount across two TaskManagers in this process, and the shuffle between
+//! processes: WordCount across two TaskManager processes against one process.
 //!
 //! Each figure is records (or bytes) per second of wall time, and per second of CPU time
 //! summed over every thread of the process: "per core". Sizes can be scaled with
@@ -15,6 +16,8 @@ mod arrow_window;
 mod checkpoint_storage;
 #[path = "flinkrs_bench/cluster.rs"]
 mod cluster;
+#[path = "flinkrs_bench/processes.rs"]
+mod processes;
 #[path = "flinkrs_bench/remote_channel.rs"]
 mod remote_channel;
 #[path = "flinkrs_bench/snapshot.rs"]
@@ -32,7 +35,12 @@ use rand::Rng;
 
 /// CPU time of the whole process (all threads), from /proc/self/stat.
 fn process_cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_time_of("/proc/self/stat")
+}
+
+/// CPU time of a process (all threads) from its `/proc/<pid>/stat` file at `stat_path`.
+fn cpu_time_of(stat_path: &str) -> Duration {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may contain spaces.
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -367,6 +375,7 @@ fn main() -> anyhow::Result<()> {
         let path = dir.path().join("text.txt");
         let bytes = write_text(&path, scaled(20_000_000.0))?;
         cluster::run(&path, bytes)?;
+        processes::run(&path)?;
     }
     if selected("f") {
         for keys in [1_000_000, 10_000_000] {

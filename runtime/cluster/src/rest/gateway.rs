@@ -12,8 +12,10 @@ use flinkrs_contract::rest::JobState;
 
 use crate::run::RunRequest;
 
-/// A JobManager as the REST API sees it. Every call is quick (it reads state the JobManager
-/// keeps anyway); none blocks on a task.
+/// A JobManager as the REST API sees it. Every call is quick: it reads state the JobManager
+/// keeps anyway, and none blocks on a task. The one exception is bounded: a cluster's
+/// [`job`](JobManagerGateway::job) asks the TaskManagers running the job for its subtasks'
+/// metrics, and waits for them at most a couple of seconds.
 pub trait JobManagerGateway: Send + Sync + 'static {
     /// The TaskManagers registered, with their slots.
     fn task_managers(&self) -> Vec<TaskManagerView>;
