@@ -7,6 +7,13 @@
 //! frozen copy still holds copies that chunk, and a chunk whose frozen copy is gone is taken
 //! back without a copy. An element is found by plain indexing (chunk, then offset), with no
 //! atomic operation unless its chunk is shared.
+//!
+//! A writer that touches many elements per batch (an aggregate's accumulator columns) can take
+//! back the chunks a batch will write once, before writing them ([`own_chunks_of`]), and skip
+//! that pass altogether while no chunk is shared ([`has_shared_chunks`]).
+//!
+//! [`own_chunks_of`]: CowVec::own_chunks_of
+//! [`has_shared_chunks`]: CowVec::has_shared_chunks
 
 use std::sync::Arc;
 
@@ -28,6 +35,8 @@ pub struct CowVec<T> {
     /// The chunks holding `len` elements, then emptied owned chunks kept for reuse.
     chunks: Vec<Chunk<T>>,
     len: usize,
+    /// How many of `chunks` are shared with a frozen copy.
+    shared: usize,
 }
 
 impl<T> Default for CowVec<T> {
@@ -35,6 +44,7 @@ impl<T> Default for CowVec<T> {
         CowVec {
             chunks: Vec::new(),
             len: 0,
+            shared: 0,
         }
     }
 }
@@ -59,6 +69,14 @@ impl<T> FrozenVec<T> {
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flat_map(|chunk| chunk.iter())
     }
+
+    /// The element at `index`, or `None` past the end.
+    #[inline]
+    pub fn get(&self, index: usize) -> Option<&T> {
+        self.chunks
+            .get(index >> CHUNK_BITS)
+            .and_then(|chunk| chunk.get(index & CHUNK_MASK))
+    }
 }
 
 impl<T> CowVec<T> {
@@ -77,6 +95,37 @@ impl<T: Clone> CowVec<T> {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Whether a frozen copy may still hold one of the chunks: until none does, a write may
+    /// have to take its chunk back first.
+    #[inline]
+    pub fn has_shared_chunks(&self) -> bool {
+        self.shared > 0
+    }
+
+    /// Takes back, ahead of writing them, the chunks holding the elements at `indices`: each
+    /// shared one is copied, or taken back whole when no frozen copy holds it any more. For a
+    /// writer that knows a batch's indices before it writes them, so that chunks are taken back
+    /// once per batch and the writes that follow find them owned. Panics when an index is out
+    /// of bounds, as [`get_mut`](Self::get_mut) does.
+    pub fn own_chunks_of(&mut self, indices: impl IntoIterator<Item = usize>) {
+        for index in indices {
+            let chunk = index >> CHUNK_BITS;
+            if let Chunk::Shared(_) = self.chunks[chunk] {
+                self.take_back(chunk);
+            }
+        }
+    }
+
+    /// Every element, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks[..self.len.div_ceil(CHUNK)]
+            .iter()
+            .flat_map(|chunk| match chunk {
+                Chunk::Owned(elements) => elements.iter(),
+                Chunk::Shared(elements) => elements.iter(),
+            })
     }
 
     /// The element at `index`. Panics when `index` is out of bounds, as a slice does: a chunk
@@ -116,6 +165,7 @@ impl<T: Clone> CowVec<T> {
         let slot = &mut self.chunks[chunk];
         if let Chunk::Shared(shared) = slot {
             let shared = std::mem::take(shared);
+            self.shared -= 1;
             *slot = Chunk::Owned(Arc::try_unwrap(shared).unwrap_or_else(|arc| {
                 let mut copy = Vec::with_capacity(CHUNK);
                 copy.extend_from_slice(&arc);
@@ -145,6 +195,7 @@ impl<T: Clone> CowVec<T> {
             }
         }
         self.len = 0;
+        self.shared = 0;
     }
 
     /// Visits every element to write it, chunk by chunk, each taken back once.
@@ -166,6 +217,7 @@ impl<T: Clone> CowVec<T> {
             .map(|slot| {
                 if let Chunk::Owned(elements) = slot {
                     *slot = Chunk::Shared(Arc::new(std::mem::take(elements)));
+                    self.shared += 1;
                 }
                 match slot {
                     Chunk::Shared(elements) => Arc::clone(elements),
@@ -203,6 +255,8 @@ mod tests {
         assert_eq!(vector.get(1), "changed");
         assert_eq!(vector.get(CHUNK * 2), &format!("e{}!", CHUNK * 2));
         assert_eq!(vector.get(count), "new");
+        assert_eq!(vector.iter().count(), count + 1);
+        assert_eq!(vector.iter().nth(count), Some(&"new".to_owned()));
         let expected: Vec<String> = (0..count).map(|i| format!("e{i}")).collect();
         assert_eq!(frozen.len(), count);
         assert_eq!(frozen.iter().cloned().collect::<Vec<_>>(), expected);
@@ -230,5 +284,34 @@ mod tests {
             second.iter().copied().collect::<Vec<_>>(),
             [0, 1, 2, 30, 4, 5, 6, 7, 8, 9]
         );
+    }
+
+    #[test]
+    fn chunks_taken_back_ahead_of_a_batch_are_counted_until_none_is_shared() {
+        let mut vector: CowVec<u64> = CowVec::new();
+        for i in 0..(3 * CHUNK) as u64 {
+            vector.push(i);
+        }
+        assert!(!vector.has_shared_chunks());
+        let frozen = vector.freeze();
+        assert!(vector.has_shared_chunks());
+        // Two indices in the first chunk and one in the third: two chunks taken back.
+        vector.own_chunks_of([1, 5, 2 * CHUNK + 1]);
+        assert!(matches!(vector.chunks[0], Chunk::Owned(_)));
+        assert!(matches!(vector.chunks[1], Chunk::Shared(_)));
+        assert!(matches!(vector.chunks[2], Chunk::Owned(_)));
+        *vector.get_mut(5) = 50;
+        *vector.get_mut(CHUNK) = 60;
+        assert!(!vector.has_shared_chunks(), "every chunk is owned again");
+        assert_eq!(frozen.get(5), Some(&5));
+        assert_eq!(frozen.get(CHUNK), Some(&(CHUNK as u64)));
+        assert_eq!(frozen.get(3 * CHUNK), None);
+        assert_eq!(vector.get(5), &50);
+        // A second checkpoint shares every chunk again; clearing leaves them to it.
+        let second = vector.freeze();
+        assert!(vector.has_shared_chunks());
+        vector.clear();
+        assert!(!vector.has_shared_chunks());
+        assert_eq!(second.get(CHUNK), Some(&60));
     }
 }

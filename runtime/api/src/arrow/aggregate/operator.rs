@@ -11,7 +11,7 @@ use flinkrs_core::{CheckpointId, Error, Result, RuntimeMode, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
 
-use super::accumulators::{AccumulatorColumn, SKIP};
+use super::accumulators::{AccumulatorColumn, CHUNK, SKIP};
 use super::plan::AggregatePlan;
 use super::snapshot;
 use super::table::{GroupTable, KeyColumn};
@@ -33,7 +33,14 @@ pub(crate) struct GroupAggregateOperator {
     /// The groups the current batch changed, in the order it first changed them.
     touched: Vec<u32>,
     touched_in: Vec<u64>,
+    /// Raised by each pass that marks `touched_in` or `chunk_listed_in`.
     batch_number: u64,
+    /// After a checkpoint, the accumulator chunks the current batch writes, each once, and for
+    /// each chunk the last batch that listed it.
+    written_chunks: Vec<u32>,
+    chunk_listed_in: Vec<u64>,
+    /// The slots of a window being fired.
+    firing: Vec<u32>,
     late_rows_dropped: u64,
 }
 
@@ -54,6 +61,9 @@ impl GroupAggregateOperator {
             touched: Vec::new(),
             touched_in: Vec::new(),
             batch_number: 0,
+            written_chunks: Vec::new(),
+            chunk_listed_in: Vec::new(),
+            firing: Vec::new(),
             late_rows_dropped: 0,
             info: info.clone(),
             plan,
@@ -64,6 +74,24 @@ impl GroupAggregateOperator {
     #[cfg(test)]
     pub(crate) fn late_rows_dropped(&self) -> u64 {
         self.late_rows_dropped
+    }
+
+    /// Every group, window by window in creation order: its window, key and values.
+    #[cfg(test)]
+    pub(crate) fn groups(&self) -> Vec<(i64, snapshot::SnapshotKey, Vec<Option<i64>>)> {
+        self.table
+            .live_slots()
+            .map(|slot| {
+                let group = self.table.key(slot);
+                let key = match (group.null, self.table.string_key(slot)) {
+                    (true, _) => snapshot::SnapshotKey::Null,
+                    (false, Some(string)) => snapshot::SnapshotKey::Str(string.to_owned()),
+                    (false, None) => snapshot::SnapshotKey::Int(group.key),
+                };
+                let values = self.accumulators.iter().map(|a| a.get(slot)).collect();
+                (group.window, key, values)
+            })
+            .collect()
     }
 
     /// Sets up the accumulators of the groups created since the last call.
@@ -152,6 +180,39 @@ impl GroupAggregateOperator {
         with_rowtime(batch, self.plan.output_rowtime)
     }
 
+    /// Takes back, once per batch, the accumulator chunks a checkpoint shares and the batch's
+    /// rows write, so that the update loops find every chunk they write owned. Nothing to do
+    /// while no chunk is shared.
+    fn own_written_chunks(&mut self) {
+        if !self
+            .accumulators
+            .iter()
+            .any(AccumulatorColumn::has_shared_chunks)
+        {
+            return;
+        }
+        self.batch_number += 1;
+        let chunks = self.table.capacity().div_ceil(CHUNK);
+        if self.chunk_listed_in.len() < chunks {
+            self.chunk_listed_in.resize(chunks, 0);
+        }
+        self.written_chunks.clear();
+        for &slot in &self.slots {
+            if slot == SKIP {
+                continue;
+            }
+            let chunk = slot as usize / CHUNK;
+            let mark = &mut self.chunk_listed_in[chunk];
+            if *mark != self.batch_number {
+                *mark = self.batch_number;
+                self.written_chunks.push(chunk as u32);
+            }
+        }
+        for accumulator in &mut self.accumulators {
+            accumulator.own_chunks(&self.written_chunks);
+        }
+    }
+
     fn emit_touched(&mut self, out: &mut Output<ArrowBatch>) -> Result<()> {
         self.batch_number += 1;
         self.touched.clear();
@@ -174,11 +235,13 @@ impl GroupAggregateOperator {
         let Some((window, _)) = self.plan.window else {
             return Ok(());
         };
-        while let Some((start, slots)) = self.table.first_window() {
+        while let Some(start) = self.table.first_window() {
             if window.max_timestamp(start) > watermark {
                 break;
             }
-            let mut batch = self.output(slots)?;
+            self.firing.clear();
+            self.table.window_slots(start, &mut self.firing);
+            let mut batch = self.output(&self.firing)?;
             self.table.remove_window(start);
             out.push_batch(&mut batch)?;
         }
@@ -202,9 +265,11 @@ fn rowtime_values(column: &ArrayRef) -> Result<&[i64]> {
 
 impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
     fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
-        let Some(keyed) = state.and_then(|state| state.keyed) else {
+        let Some(mut keyed) = state.and_then(|state| state.keyed) else {
             return Ok(());
         };
+        // A snapshot taken in this process may still hold its frozen groups.
+        keyed.materialize()?;
         for group in snapshot::restore(&keyed, info)? {
             let slot =
                 self.table
@@ -227,6 +292,7 @@ impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
         }
         let record_batch = batch.record_batch();
         self.assign_slots(record_batch)?;
+        self.own_written_chunks();
         for accumulator in &mut self.accumulators {
             accumulator.update(record_batch, &self.slots);
         }
@@ -248,7 +314,11 @@ impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
         Ok(OperatorSnapshot {
-            keyed: Some(snapshot::take(&self.table, &self.accumulators, &self.info)?),
+            keyed: Some(snapshot::take(
+                &mut self.table,
+                &mut self.accumulators,
+                &self.info,
+            )),
             operator_state: Vec::new(),
         })
     }

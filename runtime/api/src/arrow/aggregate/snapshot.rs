@@ -2,20 +2,36 @@
 //! restore at another parallelism takes exactly the groups of its own key groups.
 //!
 //! One state, `groups`. Each key group's bytes are a postcard-encoded `Vec<SnapshotGroup>`.
+//!
+//! The synchronous phase ([`take`]) freezes the group table and the accumulator columns in
+//! O(open windows + chunks); the asynchronous phase ([`FrozenAggregate::encode`]) lists the
+//! groups window by window in creation order, sorts them into key groups and encodes each key
+//! group straight from the frozen chunks, off the task thread. Each group carries its position
+//! in its window's creation order, so a restore puts the groups back in the order they had at
+//! the checkpoint, even when they come from several subtasks' key groups.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use flinkrs_core::key_group::{KeyGroupRange, key_group_for_hash};
 use flinkrs_core::key_hash::{key_hash, key_hash_i64, key_hash_str};
 use flinkrs_core::{Error, Result};
 use flinkrs_dataflow::TaskInfo;
-use flinkrs_state::{KeyedStateSnapshot, StateSnapshot};
-use serde::{Deserialize, Serialize};
+use flinkrs_state::{FrozenState, KeyedStateSnapshot, StateSnapshot};
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
 
-use super::accumulators::AccumulatorColumn;
-use super::table::{GroupKey, GroupTable, RestoredKey};
+use super::accumulators::{AccumulatorColumn, FrozenColumn};
+use super::plan::KeyType;
+use super::table::{FrozenGroups, GroupKey, GroupTable, RestoredKey};
 
 const STATE_NAME: &str = "groups";
+
+/// The descriptor of the group table's layout in snapshots: v2 stores each group's position in
+/// its window.
+const VALUE_TYPE: &str = "flinkrs arrow aggregate groups v2";
+
+/// The layout before v2, without positions: still restored, in the order it was written.
+const VALUE_TYPE_V1: &str = "flinkrs arrow aggregate groups v1";
 
 /// A group's key as stored: the value itself, not an interned id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,70 +41,238 @@ pub(crate) enum SnapshotKey {
     Str(String),
 }
 
-/// One group: its window's start, its key and its aggregates' values.
+/// One group: its window's start, its position among the groups of its window (in the order
+/// they were created), its key and its aggregates' values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SnapshotGroup {
+    pub window: i64,
+    pub position: u32,
+    pub key: SnapshotKey,
+    pub values: Vec<Option<i64>>,
+}
+
+/// One group as v1 stored it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SnapshotGroupV1 {
     pub window: i64,
     pub key: SnapshotKey,
     pub values: Vec<Option<i64>>,
 }
 
-impl SnapshotKey {
+/// A group's key borrowed from the frozen table: serialized, the same bytes as a
+/// [`SnapshotKey`].
+#[derive(Clone, Copy, Debug, Serialize)]
+enum EncodedKey<'a> {
+    Null,
+    Int(i64),
+    Str(&'a str),
+}
+
+impl EncodedKey<'_> {
     /// The stable key hash, the same the partitioner computed for the row
     /// ([`ArrowKeyHash`](flinkrs_dataflow::batch::ArrowKeyHash)).
-    fn hash(&self) -> i32 {
+    fn hash(self) -> i32 {
         match self {
-            SnapshotKey::Null => key_hash(&None::<()>),
-            SnapshotKey::Int(value) => key_hash_i64(*value),
-            SnapshotKey::Str(value) => key_hash_str(value),
+            EncodedKey::Null => key_hash(&None::<()>),
+            EncodedKey::Int(value) => key_hash_i64(value),
+            EncodedKey::Str(value) => key_hash_str(value),
         }
     }
 }
 
-/// Every group of `table`, by key group.
+/// The synchronous phase of a checkpoint: freezes `table` and `accumulators` in O(open windows
+/// + chunks). The snapshot encodes them when it is materialized.
 pub(crate) fn take(
-    table: &GroupTable,
-    accumulators: &[AccumulatorColumn],
+    table: &mut GroupTable,
+    accumulators: &mut [AccumulatorColumn],
     info: &TaskInfo,
-) -> Result<KeyedStateSnapshot> {
-    let mut by_key_group: BTreeMap<usize, Vec<SnapshotGroup>> = BTreeMap::new();
-    for slot in table.live_slots() {
-        let GroupKey { window, key, null } = table.key(slot);
-        let key = match (null, table.string_key(slot)) {
-            (true, _) => SnapshotKey::Null,
-            (false, Some(string)) => SnapshotKey::Str(string.to_owned()),
-            (false, None) => SnapshotKey::Int(key),
-        };
-        let key_group = key_group_for_hash(key.hash(), info.max_parallelism);
-        by_key_group
-            .entry(key_group)
-            .or_default()
-            .push(SnapshotGroup {
-                window,
-                key,
-                values: accumulators.iter().map(|a| a.get(slot)).collect(),
-            });
+) -> KeyedStateSnapshot {
+    let frozen = FrozenAggregate {
+        max_parallelism: info.max_parallelism,
+        range: KeyGroupRange::for_operator(
+            info.max_parallelism,
+            info.parallelism,
+            info.subtask_index,
+        ),
+        groups: table.freeze(),
+        columns: accumulators
+            .iter_mut()
+            .map(AccumulatorColumn::freeze)
+            .collect(),
+    };
+    KeyedStateSnapshot::with_frozen(info.max_parallelism, Vec::new(), vec![Arc::new(frozen)])
+}
+
+/// The group table and accumulator columns frozen by a checkpoint's synchronous phase.
+pub(crate) struct FrozenAggregate {
+    max_parallelism: usize,
+    /// This subtask's key groups: a group outside them fails the snapshot.
+    range: KeyGroupRange,
+    groups: FrozenGroups,
+    columns: Vec<FrozenColumn>,
+}
+
+/// A group listed for encoding: its window (an index into the frozen windows), its position in
+/// the window and its slot.
+#[derive(Clone, Copy, Debug)]
+struct Listed {
+    window: u32,
+    position: u32,
+    slot: u32,
+}
+
+fn inconsistent(problem: String) -> flinkrs_state::Error {
+    flinkrs_state::Error::FrozenStateInconsistent {
+        name: STATE_NAME.to_owned(),
+        problem,
     }
-    let mut key_groups = BTreeMap::new();
-    for (key_group, groups) in by_key_group {
-        let bytes = postcard::to_allocvec(&groups)
-            .map_err(|e| Error::state(format!("aggregate state: cannot encode: {e}")))?;
-        key_groups.insert(key_group, bytes);
+}
+
+impl FrozenAggregate {
+    /// The key of the group in `slot`, borrowed from the frozen table.
+    fn key(&self, slot: u32) -> Option<EncodedKey<'_>> {
+        let GroupKey { key, null, .. } = *self.groups.keys.get(slot as usize)?;
+        Some(match (null, self.groups.key_type) {
+            (true, _) => EncodedKey::Null,
+            (false, KeyType::Int64) => EncodedKey::Int(key),
+            (false, KeyType::Utf8) => {
+                EncodedKey::Str(self.groups.strings.get(key as usize)?.as_deref()?)
+            }
+        })
     }
-    Ok(KeyedStateSnapshot::new(
-        info.max_parallelism,
-        vec![StateSnapshot {
+
+    /// Every group, window by window in creation order, sorted into this subtask's key groups
+    /// (index 0 is the range's first key group).
+    fn by_key_group(&self) -> flinkrs_state::Result<Vec<Vec<Listed>>> {
+        let slots = self.groups.keys.len();
+        if let Some(column) = self.columns.iter().find(|column| column.len() < slots) {
+            return Err(inconsistent(format!(
+                "an accumulator column holds {} slots, the group table {slots}",
+                column.len()
+            )));
+        }
+        let key_groups = (self.range.end + 1).saturating_sub(self.range.start);
+        let mut listed: Vec<Vec<Listed>> = vec![Vec::new(); key_groups];
+        for (window, (_, order)) in self.groups.windows.iter().enumerate() {
+            for (position, &slot) in order.iter().enumerate() {
+                let key = self.key(slot).ok_or_else(|| {
+                    inconsistent(format!("slot {slot} has no group or no interned string"))
+                })?;
+                let key_group = key_group_for_hash(key.hash(), self.max_parallelism);
+                // As for the backend's tables: a group of another subtask's key group would make
+                // this snapshot overlap that subtask's, so the snapshot fails here, where the
+                // cause is.
+                if !self.range.contains(key_group) {
+                    return Err(flinkrs_state::Error::KeyGroupOutOfRange {
+                        name: STATE_NAME.to_owned(),
+                        key_group,
+                        range: self.range,
+                    });
+                }
+                listed[key_group - self.range.start].push(Listed {
+                    window: window as u32,
+                    position: position as u32,
+                    slot,
+                });
+            }
+        }
+        Ok(listed)
+    }
+}
+
+impl FrozenState for FrozenAggregate {
+    fn encode(&self) -> flinkrs_state::Result<StateSnapshot> {
+        let mut key_groups = std::collections::BTreeMap::new();
+        for (offset, groups) in self.by_key_group()?.iter().enumerate() {
+            if groups.is_empty() {
+                continue;
+            }
+            let bytes = postcard::to_allocvec(&KeyGroupGroups {
+                frozen: self,
+                groups,
+            })
+            .map_err(|source| flinkrs_state::Error::Encode {
+                name: STATE_NAME.to_owned(),
+                source,
+            })?;
+            key_groups.insert(self.range.start + offset, bytes);
+        }
+        Ok(StateSnapshot {
             name: STATE_NAME.to_owned(),
             value_type: VALUE_TYPE.to_owned(),
             key_groups,
-        }],
-    ))
+        })
+    }
 }
 
-/// The descriptor of the group table's layout in snapshots.
-const VALUE_TYPE: &str = "flinkrs arrow aggregate groups v1";
+/// The groups of one key group: serialized, the same bytes as a `Vec<SnapshotGroup>`, written
+/// straight from the frozen chunks.
+struct KeyGroupGroups<'a> {
+    frozen: &'a FrozenAggregate,
+    groups: &'a [Listed],
+}
 
-/// The groups of this subtask's key groups in `snapshot`.
+/// One group borrowed from the frozen table: serialized, the same bytes as a [`SnapshotGroup`].
+#[derive(Serialize)]
+struct EncodedGroup<'a> {
+    window: i64,
+    position: u32,
+    key: EncodedKey<'a>,
+    values: EncodedValues<'a>,
+}
+
+/// A group's aggregates' values: serialized, the same bytes as a `Vec<Option<i64>>`.
+struct EncodedValues<'a> {
+    columns: &'a [FrozenColumn],
+    slot: u32,
+}
+
+/// Listing the groups checked every slot and every column's length, so these errors are not
+/// expected; they are errors rather than panics all the same.
+const UNLISTED: &str = "a group changed between listing and encoding";
+
+impl Serialize for KeyGroupGroups<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut sequence = serializer.serialize_seq(Some(self.groups.len()))?;
+        for listed in self.groups {
+            let (window, _) = self
+                .frozen
+                .groups
+                .windows
+                .get(listed.window as usize)
+                .ok_or_else(|| S::Error::custom(UNLISTED))?;
+            sequence.serialize_element(&EncodedGroup {
+                window: *window,
+                position: listed.position,
+                key: self
+                    .frozen
+                    .key(listed.slot)
+                    .ok_or_else(|| S::Error::custom(UNLISTED))?,
+                values: EncodedValues {
+                    columns: &self.frozen.columns,
+                    slot: listed.slot,
+                },
+            })?;
+        }
+        sequence.end()
+    }
+}
+
+impl Serialize for EncodedValues<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut sequence = serializer.serialize_seq(Some(self.columns.len()))?;
+        for column in self.columns {
+            let value = column
+                .get(self.slot)
+                .ok_or_else(|| S::Error::custom(UNLISTED))?;
+            sequence.serialize_element(&value)?;
+        }
+        sequence.end()
+    }
+}
+
+/// The groups of this subtask's key groups in `snapshot`, in the order the restore creates
+/// them: window by window, each in the order its groups were created.
 pub(crate) fn restore(
     snapshot: &KeyedStateSnapshot,
     info: &TaskInfo,
@@ -110,26 +294,45 @@ pub(crate) fn restore(
                 state.name
             )));
         }
-        if state.value_type != VALUE_TYPE {
-            return Err(Error::state(format!(
-                "aggregate state '{STATE_NAME}' holds values of type {}, not this operator's \
-                 group table ({VALUE_TYPE}); the checkpoint is of another operator: give this \
-                 one a new uid",
-                state.value_type
-            )));
-        }
+        let with_positions = match state.value_type.as_str() {
+            VALUE_TYPE => true,
+            VALUE_TYPE_V1 => false,
+            other => {
+                return Err(Error::state(format!(
+                    "aggregate state '{STATE_NAME}' holds values of type {other}, not this \
+                     operator's group table ({VALUE_TYPE}); the checkpoint is of another \
+                     operator: give this one a new uid"
+                )));
+            }
+        };
         for (&key_group, bytes) in &state.key_groups {
             if !range.contains(key_group) {
                 continue;
             }
-            let decoded: Vec<SnapshotGroup> = postcard::from_bytes(bytes).map_err(|e| {
+            let cannot_decode = |e: postcard::Error| {
                 Error::state(format!(
                     "aggregate state: key group {key_group} cannot be decoded: {e}"
                 ))
-            })?;
-            groups.extend(decoded);
+            };
+            if with_positions {
+                let decoded: Vec<SnapshotGroup> =
+                    postcard::from_bytes(bytes).map_err(cannot_decode)?;
+                groups.extend(decoded);
+            } else {
+                let decoded: Vec<SnapshotGroupV1> =
+                    postcard::from_bytes(bytes).map_err(cannot_decode)?;
+                // Without positions, the groups keep the order they were written in.
+                groups.extend(decoded.into_iter().map(|group| SnapshotGroup {
+                    window: group.window,
+                    position: 0,
+                    key: group.key,
+                    values: group.values,
+                }));
+            }
         }
     }
+    // Stable: groups of the same position (from different subtasks, or v1) keep their order.
+    groups.sort_by_key(|group| (group.window, group.position));
     Ok(groups)
 }
 
