@@ -1,14 +1,15 @@
 //! The aggregate operator's state in a checkpoint: its groups, by key group, so that a
 //! restore at another parallelism takes exactly the groups of its own key groups.
 //!
-//! One state, `groups`. Each key group's bytes are a postcard-encoded `Vec<SnapshotGroup>`.
+//! One state, `groups`. Each key group's bytes are a postcard-encoded `Vec<SnapshotWindow>`:
+//! the key group's groups window by window, each window's groups in creation order, each with
+//! the step from the previous one's position in its window. A restore puts the groups back in
+//! the order they had at the checkpoint, even when they come from several subtasks' key groups.
 //!
 //! The synchronous phase ([`take`]) freezes the group table and the accumulator columns in
 //! O(open windows + chunks); the asynchronous phase ([`FrozenAggregate::encode`]) lists the
 //! groups window by window in creation order, sorts them into key groups and encodes each key
-//! group straight from the frozen chunks, off the task thread. Each group carries its position
-//! in its window's creation order, so a restore puts the groups back in the order they had at
-//! the checkpoint, even when they come from several subtasks' key groups.
+//! group straight from the frozen chunks, off the task thread.
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use flinkrs_core::key_hash::{key_hash, key_hash_i64, key_hash_str};
 use flinkrs_core::{Error, Result};
 use flinkrs_dataflow::TaskInfo;
 use flinkrs_state::{FrozenState, KeyedStateSnapshot, StateSnapshot};
-use serde::ser::{Error as _, SerializeSeq};
+use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::accumulators::{AccumulatorColumn, FrozenColumn};
@@ -26,11 +27,12 @@ use super::table::{FrozenGroups, GroupKey, GroupTable, RestoredKey};
 
 const STATE_NAME: &str = "groups";
 
-/// The descriptor of the group table's layout in snapshots: v2 stores each group's position in
-/// its window.
+/// The descriptor of the group table's layout in snapshots: v2 stores each key group's groups
+/// per window, with their positions in the window.
 const VALUE_TYPE: &str = "flinkrs arrow aggregate groups v2";
 
-/// The layout before v2, without positions: still restored, in the order it was written.
+/// The layout before v2, a window per group and no positions: still restored, in the order it
+/// was written.
 const VALUE_TYPE_V1: &str = "flinkrs arrow aggregate groups v1";
 
 /// A group's key as stored: the value itself, not an interned id.
@@ -41,9 +43,27 @@ pub(crate) enum SnapshotKey {
     Str(String),
 }
 
-/// One group: its window's start, its position among the groups of its window (in the order
-/// they were created), its key and its aggregates' values.
+/// The groups of one key group in one window, in creation order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SnapshotWindow {
+    /// The window's start (0 for a group aggregate without windows).
+    pub window: i64,
+    pub groups: Vec<WindowGroup>,
+}
+
+/// One group of a [`SnapshotWindow`]: its position among the groups of its window (in the
+/// order they were created) as the step from the previous group's position (from 0 for the
+/// first), its key and its aggregates' values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct WindowGroup {
+    pub step: u32,
+    pub key: SnapshotKey,
+    pub values: Vec<Option<i64>>,
+}
+
+/// A restored group: its window's start, its position in the window, its key and its
+/// aggregates' values.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SnapshotGroup {
     pub window: i64,
     pub position: u32,
@@ -205,18 +225,24 @@ impl FrozenState for FrozenAggregate {
     }
 }
 
-/// The groups of one key group: serialized, the same bytes as a `Vec<SnapshotGroup>`, written
-/// straight from the frozen chunks.
+/// The groups of one key group: serialized, the same bytes as a `Vec<SnapshotWindow>`,
+/// written straight from the frozen chunks.
 struct KeyGroupGroups<'a> {
     frozen: &'a FrozenAggregate,
     groups: &'a [Listed],
 }
 
-/// One group borrowed from the frozen table: serialized, the same bytes as a [`SnapshotGroup`].
+/// The groups of one key group in one window: serialized, the same bytes as a
+/// [`SnapshotWindow`].
+struct EncodedWindow<'a> {
+    frozen: &'a FrozenAggregate,
+    groups: &'a [Listed],
+}
+
+/// One group borrowed from the frozen table: serialized, the same bytes as a [`WindowGroup`].
 #[derive(Serialize)]
 struct EncodedGroup<'a> {
-    window: i64,
-    position: u32,
+    step: u32,
     key: EncodedKey<'a>,
     values: EncodedValues<'a>,
 }
@@ -231,19 +257,62 @@ struct EncodedValues<'a> {
 /// expected; they are errors rather than panics all the same.
 const UNLISTED: &str = "a group changed between listing and encoding";
 
+impl KeyGroupGroups<'_> {
+    /// The key group's groups, a run per window: listed window by window, so each window's
+    /// groups are consecutive.
+    fn windows(&self) -> impl Iterator<Item = &[Listed]> {
+        self.groups
+            .chunk_by(|first, second| first.window == second.window)
+    }
+}
+
 impl Serialize for KeyGroupGroups<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut sequence = serializer.serialize_seq(Some(self.windows().count()))?;
+        for groups in self.windows() {
+            sequence.serialize_element(&EncodedWindow {
+                frozen: self.frozen,
+                groups,
+            })?;
+        }
+        sequence.end()
+    }
+}
+
+impl Serialize for EncodedWindow<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let window = self
+            .groups
+            .first()
+            .and_then(|first| self.frozen.groups.windows.get(first.window as usize))
+            .map(|(start, _)| *start)
+            .ok_or_else(|| S::Error::custom(UNLISTED))?;
+        let mut fields = serializer.serialize_struct("SnapshotWindow", 2)?;
+        fields.serialize_field("window", &window)?;
+        fields.serialize_field(
+            "groups",
+            &EncodedGroups {
+                frozen: self.frozen,
+                groups: self.groups,
+            },
+        )?;
+        fields.end()
+    }
+}
+
+/// A window's groups: serialized, the same bytes as a `Vec<WindowGroup>`.
+struct EncodedGroups<'a> {
+    frozen: &'a FrozenAggregate,
+    groups: &'a [Listed],
+}
+
+impl Serialize for EncodedGroups<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let mut sequence = serializer.serialize_seq(Some(self.groups.len()))?;
+        let mut previous = 0;
         for listed in self.groups {
-            let (window, _) = self
-                .frozen
-                .groups
-                .windows
-                .get(listed.window as usize)
-                .ok_or_else(|| S::Error::custom(UNLISTED))?;
             sequence.serialize_element(&EncodedGroup {
-                window: *window,
-                position: listed.position,
+                step: listed.position - previous,
                 key: self
                     .frozen
                     .key(listed.slot)
@@ -253,6 +322,7 @@ impl Serialize for KeyGroupGroups<'_> {
                     slot: listed.slot,
                 },
             })?;
+            previous = listed.position;
         }
         sequence.end()
     }
@@ -315,9 +385,30 @@ pub(crate) fn restore(
                 ))
             };
             if with_positions {
-                let decoded: Vec<SnapshotGroup> =
+                let decoded: Vec<SnapshotWindow> =
                     postcard::from_bytes(bytes).map_err(cannot_decode)?;
-                groups.extend(decoded);
+                for SnapshotWindow {
+                    window,
+                    groups: window_groups,
+                } in decoded
+                {
+                    let mut position = 0u32;
+                    for group in window_groups {
+                        position = position.checked_add(group.step).ok_or_else(|| {
+                            Error::state(format!(
+                                "aggregate state: key group {key_group} holds a group past \
+                                 position {} of window {window}; the state is damaged",
+                                u32::MAX
+                            ))
+                        })?;
+                        groups.push(SnapshotGroup {
+                            window,
+                            position,
+                            key: group.key,
+                            values: group.values,
+                        });
+                    }
+                }
             } else {
                 let decoded: Vec<SnapshotGroupV1> =
                     postcard::from_bytes(bytes).map_err(cannot_decode)?;

@@ -20,7 +20,7 @@ use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
 use flinkrs_state::{KeyedStateSnapshot, StateSnapshot};
 
 use super::accumulators::CHUNK;
-use super::snapshot::{SnapshotGroup, SnapshotGroupV1, SnapshotKey};
+use super::snapshot::{SnapshotGroupV1, SnapshotKey, SnapshotWindow, WindowGroup};
 use super::{Aggregate, AggregatePlan, ArrowWindow, GroupAggregateOperator};
 
 struct Harness {
@@ -519,16 +519,21 @@ fn a_snapshot_encodes_its_barrier_however_much_the_task_writes_before_the_encodi
     harness.sink.take_batches();
     held.materialize().unwrap();
     assert_eq!(held, at_barrier);
-    let groups: usize = held.states[0]
-        .key_groups
-        .values()
-        .map(|bytes| {
-            postcard::from_bytes::<Vec<SnapshotGroup>>(bytes)
-                .unwrap()
-                .len()
-        })
-        .sum();
-    assert_eq!(groups, keys as usize);
+    // One window (0, for a group aggregate), every key once.
+    let mut keys_seen = Vec::new();
+    for bytes in held.states[0].key_groups.values() {
+        let windows: Vec<SnapshotWindow> = postcard::from_bytes(bytes).unwrap();
+        assert_eq!(windows.len(), 1);
+        assert_eq!(windows[0].window, 0);
+        for group in &windows[0].groups {
+            let SnapshotKey::Int(key) = group.key else {
+                panic!("an integer key: {:?}", group.key);
+            };
+            keys_seen.push(key);
+        }
+    }
+    keys_seen.sort_unstable();
+    assert_eq!(keys_seen, (0..keys).map(|k| k * 31).collect::<Vec<_>>());
 }
 
 #[test]
@@ -625,10 +630,28 @@ fn a_restore_refuses_another_state_layout_and_undecodable_bytes_naming_them() {
             && error.contains("give this one a new uid"),
         "{error}"
     );
-    // A length of three groups, and then nothing.
+    // A length of three windows, and then nothing.
     let error = restore("flinkrs arrow aggregate groups v2", vec![3]);
     assert!(
         error.contains("aggregate state: key group 17 cannot be decoded"),
+        "{error}"
+    );
+    // Positions past what a window can hold.
+    let group = |step| WindowGroup {
+        step,
+        key: SnapshotKey::Int(1),
+        values: vec![Some(1)],
+    };
+    let windows = vec![SnapshotWindow {
+        window: 0,
+        groups: vec![group(u32::MAX), group(1)],
+    }];
+    let error = restore(
+        "flinkrs arrow aggregate groups v2",
+        postcard::to_allocvec(&windows).unwrap(),
+    );
+    assert!(
+        error.contains("key group 17 holds a group past position 4294967295 of window 0"),
         "{error}"
     );
 }
