@@ -159,8 +159,9 @@ pub(crate) struct GroupTable {
 
 /// Finds or creates the group `(window, key, null)` in `groups`, the groups of `window`; a new
 /// group gets a slot from `allocator` and is appended to `created`. A string key's `key` is
-/// its id in `strings`, retained by a new group.
-#[inline]
+/// its id in `strings`, retained by a new group. Inlined into each probe loop, as the per-row
+/// step it is.
+#[inline(always)]
 #[expect(
     clippy::too_many_arguments,
     reason = "the table's parts, borrowed apart so that the probe loops find the window once"
