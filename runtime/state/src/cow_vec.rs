@@ -133,13 +133,18 @@ impl<T: Clone> CowVec<T> {
 
     /// Every element, in order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks().flatten()
+    }
+
+    /// The elements chunk by chunk, in order: for copying them out a slice at a time.
+    pub fn chunks(&self) -> impl Iterator<Item = &[T]> {
         let used = self.len.div_ceil(CHUNK);
         self.owned[..used]
             .iter()
             .zip(&self.shared[..used])
-            .flat_map(|(owned, shared)| match shared {
-                Some(elements) => elements.iter(),
-                None => owned.iter(),
+            .map(|(owned, shared)| match shared {
+                Some(elements) => elements.as_slice(),
+                None => owned.as_slice(),
             })
     }
 
@@ -215,15 +220,27 @@ impl<T: Clone> CowVec<T> {
     /// Appends an element.
     #[inline]
     pub fn push(&mut self, value: T) {
+        let (chunk, offset) = (self.len >> CHUNK_BITS, self.len & CHUNK_MASK);
+        // The last chunk, owned, ends where the vector does; a shared one is empty, and only a
+        // chunk of earlier elements can be shared, so it never starts at `len`.
+        match self.owned.get_mut(chunk) {
+            Some(owned) if owned.len() == offset => owned.push(value),
+            _ => self.push_slow(value),
+        }
+        self.len += 1;
+    }
+
+    /// Appends an element to a new chunk or to a shared one, taken back first.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, value: T) {
         let chunk = self.len >> CHUNK_BITS;
         if chunk == self.owned.len() {
             self.owned.push(Vec::with_capacity(CHUNK));
             self.shared.push(None);
-        } else if self.shared[chunk].is_some() {
-            self.take_back(chunk);
         }
+        self.take_back(chunk);
         self.owned[chunk].push(value);
-        self.len += 1;
     }
 
     /// Drops every element. Owned chunks keep their storage for the next elements; shared
@@ -296,6 +313,8 @@ mod tests {
         assert_eq!(vector.get(CHUNK * 2), &format!("e{}!", CHUNK * 2));
         assert_eq!(vector.get(count), "new");
         assert_eq!(vector.iter().count(), count + 1);
+        let lengths: Vec<usize> = vector.chunks().map(<[String]>::len).collect();
+        assert_eq!(lengths, [CHUNK, CHUNK, CHUNK, 6]);
         assert_eq!(vector.iter().nth(count), Some(&"new".to_owned()));
         let expected: Vec<String> = (0..count).map(|i| format!("e{i}")).collect();
         assert_eq!(frozen.len(), count);

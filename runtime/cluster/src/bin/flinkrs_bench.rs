@@ -373,6 +373,7 @@ fn main() -> anyhow::Result<()> {
         for keys in [1_000_000, 10_000_000] {
             snapshot::report(&snapshot::measure(scaled(keys as f64).max(1))?);
             snapshot::report(&snapshot::measure_windows(scaled(keys as f64).max(1))?);
+            snapshot::report(&snapshot::measure_two_windows(scaled(keys as f64).max(2))?);
             snapshot::report(&snapshot::measure_arrow_aggregate(
                 scaled(keys as f64).max(1),
             )?);

@@ -156,21 +156,20 @@ impl GroupAggregateOperator {
         Ok(())
     }
 
-    /// The output rows of the groups in `slots`, in order.
-    fn output(&self, slots: &[u32]) -> Result<ArrowBatch> {
+    /// The output rows of the groups in `slots`, in order, all of the window starting at
+    /// `start` (0 for a group aggregate, which has no window columns).
+    fn output(&self, slots: &[u32], start: i64) -> Result<ArrowBatch> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.output.fields().len());
         columns.push(self.table.key_array(slots));
         if let Some((window, _)) = self.plan.window {
-            let starts = || slots.iter().map(|&slot| self.table.key(slot).window);
-            columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
-                starts(),
-            )));
-            columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
-                starts().map(|start| start.saturating_add(window.size)),
-            )));
-            columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
-                starts().map(|start| window.max_timestamp(start)),
-            )));
+            let rows = slots.len();
+            for time in [
+                start,
+                start.saturating_add(window.size),
+                window.max_timestamp(start),
+            ] {
+                columns.push(Arc::new(TimestampMillisecondArray::from_value(time, rows)));
+            }
         }
         for accumulator in &self.accumulators {
             columns.push(accumulator.array(slots));
@@ -226,7 +225,7 @@ impl GroupAggregateOperator {
         if self.touched.is_empty() {
             return Ok(());
         }
-        let mut batch = self.output(&self.touched)?;
+        let mut batch = self.output(&self.touched, 0)?;
         out.push_batch(&mut batch)
     }
 
@@ -241,7 +240,7 @@ impl GroupAggregateOperator {
             }
             self.firing.clear();
             self.table.window_slots(start, &mut self.firing);
-            let mut batch = self.output(&self.firing)?;
+            let mut batch = self.output(&self.firing, start)?;
             self.table.remove_window(start);
             out.push_batch(&mut batch)?;
         }
@@ -331,7 +330,7 @@ impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
         if slots.is_empty() {
             return Ok(());
         }
-        let mut batch = self.output(&slots)?;
+        let mut batch = self.output(&slots, 0)?;
         out.push_batch(&mut batch)
     }
 

@@ -110,6 +110,7 @@ struct Slots {
 }
 
 impl Slots {
+    #[inline]
     fn allocate(&mut self, key: GroupKey) -> u32 {
         match self.free.pop() {
             Some(slot) => {
@@ -324,7 +325,9 @@ impl GroupTable {
     /// Appends to `slots` the slots of the window starting at `start`, in creation order.
     pub(crate) fn window_slots(&self, start: i64, slots: &mut Vec<u32>) {
         if let Some(groups) = self.windows.get(&start) {
-            slots.extend(groups.order.iter().copied());
+            for chunk in groups.order.chunks() {
+                slots.extend_from_slice(chunk);
+            }
         }
     }
 
@@ -333,11 +336,15 @@ impl GroupTable {
         let Some(mut groups) = self.windows.remove(&start) else {
             return;
         };
-        for &slot in groups.order.iter() {
-            let key = *self.slots.keys.get(slot as usize);
-            self.slots.free.push(slot);
-            if self.key_type == KeyType::Utf8 && !key.null {
-                self.strings.release(key.key as u32);
+        for chunk in groups.order.chunks() {
+            self.slots.free.extend_from_slice(chunk);
+        }
+        if self.key_type == KeyType::Utf8 {
+            for &slot in groups.order.iter() {
+                let key = *self.slots.keys.get(slot as usize);
+                if !key.null {
+                    self.strings.release(key.key as u32);
+                }
             }
         }
         groups.clear();
@@ -353,15 +360,28 @@ impl GroupTable {
 
     /// The key column of the groups in `slots`, in order.
     pub(crate) fn key_array(&self, slots: &[u32]) -> ArrayRef {
-        let keys = slots.iter().map(|&slot| self.key(slot));
         match self.key_type {
-            KeyType::Int64 if slots.iter().all(|&slot| !self.key(slot).null) => {
-                Arc::new(Int64Array::from_iter_values(keys.map(|key| key.key)))
+            KeyType::Int64 => {
+                let mut nulls = false;
+                let values: Vec<i64> = slots
+                    .iter()
+                    .map(|&slot| {
+                        let key = self.key(slot);
+                        nulls |= key.null;
+                        key.key
+                    })
+                    .collect();
+                if !nulls {
+                    return Arc::new(Int64Array::from(values));
+                }
+                Arc::new(
+                    slots
+                        .iter()
+                        .zip(values)
+                        .map(|(&slot, key)| (!self.key(slot).null).then_some(key))
+                        .collect::<Int64Array>(),
+                )
             }
-            KeyType::Int64 => Arc::new(
-                keys.map(|key| (!key.null).then_some(key.key))
-                    .collect::<Int64Array>(),
-            ),
             KeyType::Utf8 => Arc::new(
                 slots
                     .iter()

@@ -13,7 +13,8 @@ use flinkrs_state::{KeyedStateBackend, KeyedStateSnapshot, ValueState};
 
 /// One snapshot's figures.
 pub struct SnapshotFigures {
-    /// What was snapshotted: "keyed state", "window contents" or "Arrow aggregate".
+    /// What was snapshotted: "keyed state", "window contents" or "Arrow aggregate". The keys
+    /// are slots: (window, key) pairs for window contents.
     pub what: &'static str,
     pub keys: u64,
     /// Median of the synchronous phases of several checkpoints, with a write to every key
@@ -62,6 +63,27 @@ pub fn measure_windows(keys: u64) -> anyhow::Result<SnapshotFigures> {
     };
     phases(
         "window contents",
+        keys,
+        &mut probe,
+        WindowSnapshotProbe::snapshot,
+        write_all,
+    )
+}
+
+/// The same for two open windows of `keys / 2` keys each, the same keys in both: each key's
+/// slots are gathered from both windows when the snapshot is encoded.
+pub fn measure_two_windows(keys: u64) -> anyhow::Result<SnapshotFigures> {
+    let mut probe = WindowSnapshotProbe::new(128, KeyGroupRange::for_operator(128, 1, 0))?;
+    let write_all = |probe: &mut WindowSnapshotProbe, _round: u64| -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        for key in 0..keys / 2 {
+            probe.add(0, 10_000, key);
+            probe.add(10_000, 10_000, key);
+        }
+        Ok(started.elapsed())
+    };
+    phases(
+        "window contents (2 windows)",
         keys,
         &mut probe,
         WindowSnapshotProbe::snapshot,
