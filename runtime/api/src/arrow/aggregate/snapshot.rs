@@ -437,3 +437,34 @@ impl SnapshotGroup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arrow::aggregate::AggregateKind;
+    use crate::arrow::aggregate::plan::BoundAggregate;
+
+    #[test]
+    fn a_frozen_table_with_a_column_shorter_than_its_slots_fails_to_encode_naming_the_state() {
+        let mut table = GroupTable::new(KeyType::Int64);
+        let mut created = Vec::new();
+        table.probe_restored(0, RestoredKey::Int(1), &mut created);
+        table.probe_restored(0, RestoredKey::Int(2), &mut created);
+        let mut column = AccumulatorColumn::new(BoundAggregate {
+            kind: AggregateKind::Count,
+            column: None,
+        });
+        column.grow(1);
+        let frozen = FrozenAggregate {
+            max_parallelism: 128,
+            range: KeyGroupRange::for_operator(128, 1, 0),
+            groups: table.freeze(),
+            columns: vec![column.freeze()],
+        };
+        assert_eq!(
+            frozen.encode().unwrap_err().to_string(),
+            "internal error: cannot encode state 'groups': an accumulator column holds 1 slots, \
+             the group table 2"
+        );
+    }
+}
