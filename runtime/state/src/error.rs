@@ -41,6 +41,10 @@ pub enum Error {
         source: postcard::Error,
     },
 
+    /// A frozen state does not hold what its own structure says it holds: a bug.
+    #[error("internal error: cannot encode state '{name}': {problem}")]
+    FrozenStateInconsistent { name: String, problem: String },
+
     /// A snapshot is corrupt or was written by an incompatible type.
     #[error("cannot restore state '{name}' (key group {key_group}): {source}")]
     Decode {

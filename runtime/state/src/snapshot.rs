@@ -92,7 +92,11 @@ impl KeyedStateSnapshot {
         }
     }
 
-    pub(crate) fn with_frozen(
+    /// A snapshot of encoded `states` and of `frozen` ones, which
+    /// [`materialize`](Self::materialize) encodes later, off the task thread: for an operator
+    /// that keeps its keyed state in its own copy-on-write structures rather than in a
+    /// [`KeyedStateBackend`](crate::KeyedStateBackend) (the Arrow aggregate's group table).
+    pub fn with_frozen(
         max_parallelism: usize,
         states: Vec<StateSnapshot>,
         frozen: Vec<Arc<dyn FrozenState>>,

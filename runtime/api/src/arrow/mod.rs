@@ -68,6 +68,8 @@ use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::graph::OperatorBuilder;
 use flinkrs_dataflow::{Operator, OutputSlot, PartitionerSpec, StreamNode, TaskInfo};
 
+#[doc(hidden)]
+pub use aggregate::AggregateSnapshotProbe;
 pub use aggregate::{Aggregate, ArrowWindow};
 pub use keyed::{ArrowKeyedStream, ArrowWindowedStream, KeyContext};
 pub use source::RecordBatchSource;

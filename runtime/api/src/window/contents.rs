@@ -11,17 +11,16 @@
 //! each window's keys and slots are chunked copy-on-write vectors ([`CowVec`]). The frozen
 //! contents are grouped per key and key group and encoded off the task thread
 //! ([`FrozenWindowContents`]), in the format of keyed state the operator restores from: per key,
-//! its windows ([`WindowMap`]).
+//! its windows ([`WindowMap`](super::operator::WindowMap)).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use flinkrs_core::Result;
 use flinkrs_core::key_group::KeyGroupRange;
-use flinkrs_core::key_hash::assign_to_key_group;
-use flinkrs_state::{CowVec, FrozenState, FrozenVec, KeyData, StateData, StateMap, StateSnapshot};
+use flinkrs_state::{CowVec, KeyData, StateData, StateMap};
 
-use super::operator::{WindowMap, WindowSlot};
+use super::frozen_contents::{FrozenPane, FrozenWindowContents};
+use super::operator::WindowSlot;
 use super::time_window::TimeWindow;
 
 /// One open window: its keys and their slots, in the order the keys entered the window.
@@ -263,77 +262,11 @@ impl<K: KeyData, A: StateData> WindowContents<K, A> {
     }
 }
 
-/// One open window as a checkpoint froze it.
-struct FrozenPane<K, A> {
-    window: TimeWindow,
-    keys: FrozenVec<K>,
-    slots: FrozenVec<WindowSlot<A>>,
-}
-
-/// The window contents frozen by a checkpoint's synchronous phase. Encoded in its asynchronous
-/// phase as the keyed state `name` of type [`WindowMap`]: per key group, each key with its
-/// windows, as merging windows are kept and as the operator restores.
-pub(crate) struct FrozenWindowContents<K, A> {
-    name: String,
-    max_parallelism: usize,
-    range: KeyGroupRange,
-    /// In firing order.
-    panes: Vec<FrozenPane<K, A>>,
-}
-
-impl<K: KeyData, A: StateData> FrozenWindowContents<K, A> {
-    /// The frozen contents, to hand to a snapshot.
-    pub(crate) fn into_state(self) -> Arc<dyn FrozenState> {
-        Arc::new(self)
-    }
-}
-
-/// A key's windows with their slots borrowed: serialized, the same bytes as a [`WindowMap`].
-type BorrowedWindows<'a, A> = BTreeMap<TimeWindow, &'a WindowSlot<A>>;
-
-impl<K: KeyData, A: StateData> FrozenState for FrozenWindowContents<K, A> {
-    fn encode(&self) -> flinkrs_state::Result<StateSnapshot> {
-        let name = &self.name;
-        // Per key, its windows; the slots are borrowed, and serialize as owned ones would.
-        let mut per_key: StateMap<&K, BTreeMap<TimeWindow, &WindowSlot<A>>> = StateMap::default();
-        for pane in &self.panes {
-            for (key, slot) in pane.keys.iter().zip(pane.slots.iter()) {
-                per_key.entry(key).or_default().insert(pane.window, slot);
-            }
-        }
-        let mut groups: BTreeMap<usize, Vec<(&K, BorrowedWindows<'_, A>)>> = BTreeMap::new();
-        for (key, windows) in per_key {
-            let key_group = assign_to_key_group(key, self.max_parallelism);
-            // As for the backend's tables: a key of another subtask's key group would make this
-            // snapshot overlap that subtask's, so the snapshot fails here, where the cause is.
-            if !self.range.contains(key_group) {
-                return Err(flinkrs_state::Error::KeyGroupOutOfRange {
-                    name: name.to_owned(),
-                    key_group,
-                    range: self.range,
-                });
-            }
-            groups.entry(key_group).or_default().push((key, windows));
-        }
-        let mut key_groups = BTreeMap::new();
-        for (group, entries) in groups {
-            let bytes =
-                postcard::to_allocvec(&entries).map_err(|source| flinkrs_state::Error::Encode {
-                    name: name.to_owned(),
-                    source,
-                })?;
-            key_groups.insert(group, bytes);
-        }
-        Ok(StateSnapshot {
-            name: name.to_owned(),
-            value_type: std::any::type_name::<WindowMap<A>>().to_owned(),
-            key_groups,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use flinkrs_state::{FrozenState, StateSnapshot};
+
+    use super::super::operator::WindowMap;
     use super::*;
 
     /// Fires at `time` with `lateness` and returns `(window start, key, count)` of each firing.
@@ -472,6 +405,35 @@ mod tests {
             entries_by_key_group(&encoded),
             entries_by_key_group(&expected)
         );
+    }
+
+    #[test]
+    fn keys_whose_hashes_collide_keep_their_own_windows_in_the_encoding() {
+        let range = KeyGroupRange::for_operator(128, 1, 0);
+        let mut contents = WindowContents::default();
+        // Four windows of overlapping keys, each window over several chunks.
+        for start in [30, 0, 20, 10] {
+            for key in 0..(CowVec::<u32>::CHUNK as u32 + 50) {
+                if !(key + start as u32).is_multiple_of(3) {
+                    add_to(&mut contents, start, key, key + start as u32);
+                }
+            }
+        }
+        let expected = snapshot_through_keyed_state(&contents, range);
+        let frozen = contents.freeze("window-contents", 128, range);
+        // Every key of the same hash, three hashes, and the real hash: the same entries.
+        let encodings = [
+            frozen.encode_with(|_| 0).unwrap(),
+            frozen.encode_with(|key| u64::from(*key % 3)).unwrap(),
+            frozen.encode().unwrap(),
+        ];
+        for encoded in &encodings {
+            assert_eq!(encoded.value_type, expected.value_type);
+            assert_eq!(
+                entries_by_key_group(encoded),
+                entries_by_key_group(&expected)
+            );
+        }
     }
 
     #[test]

@@ -42,6 +42,7 @@
 mod assigners;
 mod contents;
 mod count;
+mod frozen_contents;
 mod functions;
 mod operator;
 mod time_window;

@@ -1,10 +1,11 @@
 //! `make bench`: throughput of six pipelines, release build, parallelism 1 except (b2); each
 //! figure is the median of three runs. (b2) and (c) run again with a checkpoint every second,
-//! (f) times the two phases of a keyed-state snapshot at 1 M and 10 M keys, and (g) reports the
-//! size and duration of checkpoints of 1 M keys into the local disk and into s3s-fs. (h) is
-//! the network: batches over a local and over a remote channel on loopback, a cluster's start
-//! latency, WordCount across two TaskManagers in this process, and the shuffle between
-//! processes: WordCount across two TaskManager processes against one process.
+//! (f) times the two phases of a snapshot at 1 M and 10 M keys (keyed state, a tumbling
+//! window's contents and an Arrow window aggregate's groups), and (g) reports the size and
+//! duration of checkpoints of 1 M keys into the local disk and into s3s-fs. (h) is the network:
+//! batches over a local and over a remote channel on loopback, a cluster's start latency,
+//! WordCount across two TaskManagers in this process, and the shuffle between processes:
+//! WordCount across two TaskManager processes against one process.
 //!
 //! Each figure is records (or bytes) per second of wall time, and per second of CPU time
 //! summed over every thread of the process: "per core". Sizes can be scaled with
@@ -381,6 +382,10 @@ fn main() -> anyhow::Result<()> {
         for keys in [1_000_000, 10_000_000] {
             snapshot::report(&snapshot::measure(scaled(keys as f64).max(1))?);
             snapshot::report(&snapshot::measure_windows(scaled(keys as f64).max(1))?);
+            snapshot::report(&snapshot::measure_two_windows(scaled(keys as f64).max(2))?);
+            snapshot::report(&snapshot::measure_arrow_aggregate(
+                scaled(keys as f64).max(1),
+            )?);
         }
     }
     println!(

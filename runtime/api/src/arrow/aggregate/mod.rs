@@ -11,6 +11,7 @@
 mod accumulators;
 mod operator;
 mod plan;
+mod probe;
 mod snapshot;
 mod table;
 #[cfg(test)]
@@ -22,6 +23,8 @@ use flinkrs_core::{Error, Result};
 
 pub(crate) use operator::GroupAggregateOperator;
 pub(crate) use plan::AggregatePlan;
+#[doc(hidden)]
+pub use probe::AggregateSnapshotProbe;
 
 /// What an aggregate computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

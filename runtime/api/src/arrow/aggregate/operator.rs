@@ -11,7 +11,7 @@ use flinkrs_core::{CheckpointId, Error, Result, RuntimeMode, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
 
-use super::accumulators::{AccumulatorColumn, SKIP};
+use super::accumulators::{AccumulatorColumn, CHUNK, SKIP};
 use super::plan::AggregatePlan;
 use super::snapshot;
 use super::table::{GroupTable, KeyColumn};
@@ -33,7 +33,14 @@ pub(crate) struct GroupAggregateOperator {
     /// The groups the current batch changed, in the order it first changed them.
     touched: Vec<u32>,
     touched_in: Vec<u64>,
+    /// Raised by each pass that marks `touched_in` or `chunk_listed_in`.
     batch_number: u64,
+    /// After a checkpoint, the accumulator chunks the current batch writes, each once, and for
+    /// each chunk the last batch that listed it.
+    written_chunks: Vec<u32>,
+    chunk_listed_in: Vec<u64>,
+    /// The slots of a window being fired.
+    firing: Vec<u32>,
     late_rows_dropped: u64,
 }
 
@@ -54,6 +61,9 @@ impl GroupAggregateOperator {
             touched: Vec::new(),
             touched_in: Vec::new(),
             batch_number: 0,
+            written_chunks: Vec::new(),
+            chunk_listed_in: Vec::new(),
+            firing: Vec::new(),
             late_rows_dropped: 0,
             info: info.clone(),
             plan,
@@ -64,6 +74,24 @@ impl GroupAggregateOperator {
     #[cfg(test)]
     pub(crate) fn late_rows_dropped(&self) -> u64 {
         self.late_rows_dropped
+    }
+
+    /// Every group, window by window in creation order: its window, key and values.
+    #[cfg(test)]
+    pub(crate) fn groups(&self) -> Vec<(i64, snapshot::SnapshotKey, Vec<Option<i64>>)> {
+        self.table
+            .live_slots()
+            .map(|slot| {
+                let group = self.table.key(slot);
+                let key = match (group.null, self.table.string_key(slot)) {
+                    (true, _) => snapshot::SnapshotKey::Null,
+                    (false, Some(string)) => snapshot::SnapshotKey::Str(string.to_owned()),
+                    (false, None) => snapshot::SnapshotKey::Int(group.key),
+                };
+                let values = self.accumulators.iter().map(|a| a.get(slot)).collect();
+                (group.window, key, values)
+            })
+            .collect()
     }
 
     /// Sets up the accumulators of the groups created since the last call.
@@ -128,21 +156,20 @@ impl GroupAggregateOperator {
         Ok(())
     }
 
-    /// The output rows of the groups in `slots`, in order.
-    fn output(&self, slots: &[u32]) -> Result<ArrowBatch> {
+    /// The output rows of the groups in `slots`, in order, all of the window starting at
+    /// `start` (0 for a group aggregate, which has no window columns).
+    fn output(&self, slots: &[u32], start: i64) -> Result<ArrowBatch> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.output.fields().len());
         columns.push(self.table.key_array(slots));
         if let Some((window, _)) = self.plan.window {
-            let starts = || slots.iter().map(|&slot| self.table.key(slot).window);
-            columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
-                starts(),
-            )));
-            columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
-                starts().map(|start| start.saturating_add(window.size)),
-            )));
-            columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
-                starts().map(|start| window.max_timestamp(start)),
-            )));
+            let rows = slots.len();
+            for time in [
+                start,
+                start.saturating_add(window.size),
+                window.max_timestamp(start),
+            ] {
+                columns.push(Arc::new(TimestampMillisecondArray::from_value(time, rows)));
+            }
         }
         for accumulator in &self.accumulators {
             columns.push(accumulator.array(slots));
@@ -150,6 +177,39 @@ impl GroupAggregateOperator {
         let batch = RecordBatch::try_new(Arc::clone(&self.plan.output), columns)
             .map_err(|e| Error::function(format!("{}: {e}", self.info.operator_name)))?;
         with_rowtime(batch, self.plan.output_rowtime)
+    }
+
+    /// Takes back, once per batch, the accumulator chunks a checkpoint shares and the batch's
+    /// rows write, so that the update loops find every chunk they write owned. Nothing to do
+    /// while no chunk is shared.
+    fn own_written_chunks(&mut self) {
+        if !self
+            .accumulators
+            .iter()
+            .any(AccumulatorColumn::has_shared_chunks)
+        {
+            return;
+        }
+        self.batch_number += 1;
+        let chunks = self.table.capacity().div_ceil(CHUNK);
+        if self.chunk_listed_in.len() < chunks {
+            self.chunk_listed_in.resize(chunks, 0);
+        }
+        self.written_chunks.clear();
+        for &slot in &self.slots {
+            if slot == SKIP {
+                continue;
+            }
+            let chunk = slot as usize / CHUNK;
+            let mark = &mut self.chunk_listed_in[chunk];
+            if *mark != self.batch_number {
+                *mark = self.batch_number;
+                self.written_chunks.push(chunk as u32);
+            }
+        }
+        for accumulator in &mut self.accumulators {
+            accumulator.own_chunks(&self.written_chunks);
+        }
     }
 
     fn emit_touched(&mut self, out: &mut Output<ArrowBatch>) -> Result<()> {
@@ -165,7 +225,7 @@ impl GroupAggregateOperator {
         if self.touched.is_empty() {
             return Ok(());
         }
-        let mut batch = self.output(&self.touched)?;
+        let mut batch = self.output(&self.touched, 0)?;
         out.push_batch(&mut batch)
     }
 
@@ -174,11 +234,13 @@ impl GroupAggregateOperator {
         let Some((window, _)) = self.plan.window else {
             return Ok(());
         };
-        while let Some((start, slots)) = self.table.first_window() {
+        while let Some(start) = self.table.first_window() {
             if window.max_timestamp(start) > watermark {
                 break;
             }
-            let mut batch = self.output(slots)?;
+            self.firing.clear();
+            self.table.window_slots(start, &mut self.firing);
+            let mut batch = self.output(&self.firing, start)?;
             self.table.remove_window(start);
             out.push_batch(&mut batch)?;
         }
@@ -202,9 +264,11 @@ fn rowtime_values(column: &ArrayRef) -> Result<&[i64]> {
 
 impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
     fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
-        let Some(keyed) = state.and_then(|state| state.keyed) else {
+        let Some(mut keyed) = state.and_then(|state| state.keyed) else {
             return Ok(());
         };
+        // A snapshot taken in this process may still hold its frozen groups.
+        keyed.materialize()?;
         for group in snapshot::restore(&keyed, info)? {
             let slot =
                 self.table
@@ -227,6 +291,7 @@ impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
         }
         let record_batch = batch.record_batch();
         self.assign_slots(record_batch)?;
+        self.own_written_chunks();
         for accumulator in &mut self.accumulators {
             accumulator.update(record_batch, &self.slots);
         }
@@ -248,7 +313,11 @@ impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
         Ok(OperatorSnapshot {
-            keyed: Some(snapshot::take(&self.table, &self.accumulators, &self.info)?),
+            keyed: Some(snapshot::take(
+                &mut self.table,
+                &mut self.accumulators,
+                &self.info,
+            )),
             operator_state: Vec::new(),
         })
     }
@@ -261,7 +330,7 @@ impl Operator<ArrowBatch, ArrowBatch> for GroupAggregateOperator {
         if slots.is_empty() {
             return Ok(());
         }
-        let mut batch = self.output(&slots)?;
+        let mut batch = self.output(&slots, 0)?;
         out.push_batch(&mut batch)
     }
 

@@ -10,13 +10,22 @@
 //! an id, counted by the groups that use it and freed with the last of them, so the maps hold
 //! fixed-size keys either way. Nulls form a group of their own. Slots of fired windows are
 //! reused.
+//!
+//! A checkpoint freezes the table ([`GroupTable::freeze`]) in O(open windows + chunks): each
+//! slot's group, the interned strings and each window's group order are chunked copy-on-write
+//! vectors ([`CowVec`]), and so are the accumulator columns. The maps from key to slot are not
+//! part of a snapshot; a restore builds them again. A write to a frozen chunk copies it once:
+//! the accumulator columns take back the chunks of a batch before its update loops, and the
+//! table's own vectors are written only when a group is created or a window dropped.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, Int64Array, StringArray};
+use flinkrs_state::{CowVec, FrozenVec};
 use foldhash::fast::FixedState;
 
 use super::plan::KeyType;
@@ -30,11 +39,11 @@ pub(crate) struct GroupKey {
     pub null: bool,
 }
 
-/// Interned strings with reference counts.
+/// Interned strings with reference counts. An id's string is `None` while the id is free.
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<Box<str>, u32, FixedState>,
-    strings: Vec<Box<str>>,
+    ids: HashMap<Arc<str>, u32, FixedState>,
+    strings: CowVec<Option<Arc<str>>>,
     references: Vec<u32>,
     free: Vec<u32>,
 }
@@ -44,19 +53,19 @@ impl Interner {
         if let Some(&id) = self.ids.get(value) {
             return id;
         }
-        let boxed: Box<str> = value.into();
+        let string: Arc<str> = value.into();
         let id = match self.free.pop() {
             Some(id) => {
-                self.strings[id as usize] = boxed.clone();
+                *self.strings.get_mut(id as usize) = Some(Arc::clone(&string));
                 id
             }
             None => {
-                self.strings.push(boxed.clone());
+                self.strings.push(Some(Arc::clone(&string)));
                 self.references.push(0);
                 (self.strings.len() - 1) as u32
             }
         };
-        self.ids.insert(boxed, id);
+        self.ids.insert(string, id);
         id
     }
 
@@ -68,8 +77,9 @@ impl Interner {
         let references = &mut self.references[id as usize];
         *references -= 1;
         if *references == 0 {
-            let string = std::mem::take(&mut self.strings[id as usize]);
-            self.ids.remove(&string);
+            if let Some(string) = self.strings.get_mut(id as usize).take() {
+                self.ids.remove(&*string);
+            }
             self.free.push(id);
         }
     }
@@ -81,7 +91,7 @@ struct WindowGroups {
     by_key: HashMap<i64, u32, FixedState>,
     null: Option<u32>,
     /// Slots in the order their groups were created: the order results are emitted in.
-    order: Vec<u32>,
+    order: CowVec<u32>,
 }
 
 impl WindowGroups {
@@ -95,22 +105,20 @@ impl WindowGroups {
 /// Slots and the group each holds.
 #[derive(Default)]
 struct Slots {
-    keys: Vec<GroupKey>,
-    in_use: Vec<bool>,
+    keys: CowVec<GroupKey>,
     free: Vec<u32>,
 }
 
 impl Slots {
+    #[inline]
     fn allocate(&mut self, key: GroupKey) -> u32 {
         match self.free.pop() {
             Some(slot) => {
-                self.keys[slot as usize] = key;
-                self.in_use[slot as usize] = true;
+                *self.keys.get_mut(slot as usize) = key;
                 slot
             }
             None => {
                 self.keys.push(key);
-                self.in_use.push(true);
                 (self.keys.len() - 1) as u32
             }
         }
@@ -150,6 +158,47 @@ pub(crate) struct GroupTable {
     strings: Interner,
 }
 
+/// Finds or creates the group `(window, key, null)` in `groups`, the groups of `window`; a new
+/// group gets a slot from `allocator` and is appended to `created`. A string key's `key` is
+/// its id in `strings`, retained by a new group. Inlined into each probe loop, as the per-row
+/// step it is.
+#[inline(always)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the table's parts, borrowed apart so that the probe loops find the window once"
+)]
+fn probe_group(
+    groups: &mut WindowGroups,
+    allocator: &mut Slots,
+    strings: &mut Interner,
+    string_keys: bool,
+    window: i64,
+    key: i64,
+    null: bool,
+    created: &mut Vec<u32>,
+) -> u32 {
+    let existing = if null {
+        groups.null
+    } else {
+        groups.by_key.get(&key).copied()
+    };
+    if let Some(slot) = existing {
+        return slot;
+    }
+    let slot = allocator.allocate(GroupKey { window, key, null });
+    if null {
+        groups.null = Some(slot);
+    } else {
+        groups.by_key.insert(key, slot);
+        if string_keys {
+            strings.retain(key as u32);
+        }
+    }
+    groups.order.push(slot);
+    created.push(slot);
+    slot
+}
+
 impl GroupTable {
     pub(crate) fn new(key_type: KeyType) -> Self {
         GroupTable {
@@ -186,35 +235,15 @@ impl GroupTable {
         let groups = windows
             .entry(window)
             .or_insert_with(|| spare.pop().unwrap_or_default());
-        let mut probe = |key: i64, null: bool, strings: &mut Interner| -> u32 {
-            let existing = if null {
-                groups.null
-            } else {
-                groups.by_key.get(&key).copied()
-            };
-            if let Some(slot) = existing {
-                return slot;
-            }
-            let slot = allocator.allocate(GroupKey { window, key, null });
-            if null {
-                groups.null = Some(slot);
-            } else {
-                groups.by_key.insert(key, slot);
-                if let KeyColumn::Utf8(_) = keys {
-                    strings.retain(key as u32);
-                }
-            }
-            groups.order.push(slot);
-            created.push(slot);
-            slot
-        };
         match keys {
             KeyColumn::Int64 {
                 values,
                 nulls: None,
             } => {
                 for &key in &values[rows] {
-                    slots.push(probe(key, false, strings));
+                    slots.push(probe_group(
+                        groups, allocator, strings, false, window, key, false, created,
+                    ));
                 }
             }
             KeyColumn::Int64 {
@@ -222,18 +251,28 @@ impl GroupTable {
                 nulls: Some(nulls),
             } => {
                 for row in rows {
-                    slots.push(probe(values[row], nulls.is_null(row), strings));
+                    slots.push(probe_group(
+                        groups,
+                        allocator,
+                        strings,
+                        false,
+                        window,
+                        values[row],
+                        nulls.is_null(row),
+                        created,
+                    ));
                 }
             }
             KeyColumn::Utf8(values) => {
                 for row in rows {
-                    let slot = if values.is_null(row) {
-                        probe(0, true, strings)
+                    let (key, null) = if values.is_null(row) {
+                        (0, true)
                     } else {
-                        let id = strings.id(values.value(row));
-                        probe(i64::from(id), false, strings)
+                        (i64::from(strings.id(values.value(row))), false)
                     };
-                    slots.push(slot);
+                    slots.push(probe_group(
+                        groups, allocator, strings, true, window, key, null, created,
+                    ));
                 }
             }
         }
@@ -246,46 +285,50 @@ impl GroupTable {
         key: RestoredKey<'_>,
         created: &mut Vec<u32>,
     ) -> u32 {
-        let mut slots = Vec::with_capacity(1);
-        match key {
-            RestoredKey::Null => {
-                let nulls = Int64Array::from(vec![None]);
-                let column = KeyColumn::Int64 {
-                    values: nulls.values(),
-                    nulls: Some(&nulls),
-                };
-                self.probe_rows(window, &column, 0..1, &mut slots, created);
-            }
-            RestoredKey::Int(value) => {
-                let column = KeyColumn::Int64 {
-                    values: std::slice::from_ref(&value),
-                    nulls: None,
-                };
-                self.probe_rows(window, &column, 0..1, &mut slots, created);
-            }
-            RestoredKey::Str(value) => {
-                let strings = StringArray::from(vec![value]);
-                self.probe_rows(
-                    window,
-                    &KeyColumn::Utf8(&strings),
-                    0..1,
-                    &mut slots,
-                    created,
-                );
-            }
-        }
-        slots[0]
+        let string_keys = self.key_type == KeyType::Utf8;
+        let GroupTable {
+            windows,
+            spare,
+            slots: allocator,
+            strings,
+            ..
+        } = self;
+        let groups = windows
+            .entry(window)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
+        let (key, null) = match key {
+            RestoredKey::Null => (0, true),
+            RestoredKey::Int(value) => (value, false),
+            RestoredKey::Str(value) => (i64::from(strings.id(value)), false),
+        };
+        probe_group(
+            groups,
+            allocator,
+            strings,
+            string_keys,
+            window,
+            key,
+            null,
+            created,
+        )
     }
 
     pub(crate) fn key(&self, slot: u32) -> GroupKey {
-        self.slots.keys[slot as usize]
+        *self.slots.keys.get(slot as usize)
     }
 
-    /// The earliest window that still has groups, with its slots in creation order.
-    pub(crate) fn first_window(&self) -> Option<(i64, &[u32])> {
-        self.windows
-            .first_key_value()
-            .map(|(&start, groups)| (start, groups.order.as_slice()))
+    /// The start of the earliest window that still has groups.
+    pub(crate) fn first_window(&self) -> Option<i64> {
+        self.windows.keys().next().copied()
+    }
+
+    /// Appends to `slots` the slots of the window starting at `start`, in creation order.
+    pub(crate) fn window_slots(&self, start: i64, slots: &mut Vec<u32>) {
+        if let Some(groups) = self.windows.get(&start) {
+            for chunk in groups.order.chunks() {
+                slots.extend_from_slice(chunk);
+            }
+        }
     }
 
     /// Removes every group of the window starting at `start`.
@@ -293,12 +336,15 @@ impl GroupTable {
         let Some(mut groups) = self.windows.remove(&start) else {
             return;
         };
-        for &slot in &groups.order {
-            let key = self.slots.keys[slot as usize];
-            self.slots.in_use[slot as usize] = false;
-            self.slots.free.push(slot);
-            if self.key_type == KeyType::Utf8 && !key.null {
-                self.strings.release(key.key as u32);
+        for chunk in groups.order.chunks() {
+            self.slots.free.extend_from_slice(chunk);
+        }
+        if self.key_type == KeyType::Utf8 {
+            for &slot in groups.order.iter() {
+                let key = *self.slots.keys.get(slot as usize);
+                if !key.null {
+                    self.strings.release(key.key as u32);
+                }
             }
         }
         groups.clear();
@@ -314,16 +360,29 @@ impl GroupTable {
 
     /// The key column of the groups in `slots`, in order.
     pub(crate) fn key_array(&self, slots: &[u32]) -> ArrayRef {
-        let keys = slots.iter().map(|&slot| self.key(slot));
         match self.key_type {
-            KeyType::Int64 if slots.iter().all(|&slot| !self.key(slot).null) => {
-                std::sync::Arc::new(Int64Array::from_iter_values(keys.map(|key| key.key)))
+            KeyType::Int64 => {
+                let mut nulls = false;
+                let values: Vec<i64> = slots
+                    .iter()
+                    .map(|&slot| {
+                        let key = self.key(slot);
+                        nulls |= key.null;
+                        key.key
+                    })
+                    .collect();
+                if !nulls {
+                    return Arc::new(Int64Array::from(values));
+                }
+                Arc::new(
+                    slots
+                        .iter()
+                        .zip(values)
+                        .map(|(&slot, key)| (!self.key(slot).null).then_some(key))
+                        .collect::<Int64Array>(),
+                )
             }
-            KeyType::Int64 => std::sync::Arc::new(
-                keys.map(|key| (!key.null).then_some(key.key))
-                    .collect::<Int64Array>(),
-            ),
-            KeyType::Utf8 => std::sync::Arc::new(
+            KeyType::Utf8 => Arc::new(
                 slots
                     .iter()
                     .map(|&slot| self.string_key(slot))
@@ -335,9 +394,38 @@ impl GroupTable {
     /// The string key of a slot, if the table holds strings and the key is not null.
     pub(crate) fn string_key(&self, slot: u32) -> Option<&str> {
         let key = self.key(slot);
-        (self.key_type == KeyType::Utf8 && !key.null)
-            .then(|| &*self.strings.strings[key.key as usize])
+        if self.key_type != KeyType::Utf8 || key.null {
+            return None;
+        }
+        self.strings.strings.get(key.key as usize).as_deref()
     }
+
+    /// The table as it is now, for a checkpoint: O(open windows + chunks), whatever the number
+    /// of groups.
+    pub(crate) fn freeze(&mut self) -> FrozenGroups {
+        FrozenGroups {
+            key_type: self.key_type,
+            keys: self.slots.keys.freeze(),
+            strings: self.strings.strings.freeze(),
+            windows: self
+                .windows
+                .iter_mut()
+                .map(|(&start, groups)| (start, groups.order.freeze()))
+                .collect(),
+        }
+    }
+}
+
+/// A group table as a checkpoint froze it: enough to list every group with its key, window
+/// by window in creation order.
+pub(crate) struct FrozenGroups {
+    pub key_type: KeyType,
+    /// Each slot's group, by slot.
+    pub keys: FrozenVec<GroupKey>,
+    /// Interned strings, by id.
+    pub strings: FrozenVec<Option<Arc<str>>>,
+    /// Each window's start and its groups' slots in creation order, by window start.
+    pub windows: Vec<(i64, FrozenVec<u32>)>,
 }
 
 /// A restored group's key.

@@ -1,6 +1,8 @@
 //! The Arrow aggregate operator driven directly: windows firing on watermarks, late rows,
-//! nulls, string keys, update streams, snapshot and rescaled restore, and plan errors.
+//! nulls, string keys, update streams, snapshot and rescaled restore, copy-on-write snapshots
+//! encoded after the task went on, and plan and restore errors.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,11 +11,16 @@ use arrow_array::types::{Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use flinkrs_core::config::RUNTIME_MODE;
+use flinkrs_core::key_group::{KeyGroupRange, key_group_for_hash};
+use flinkrs_core::key_hash::{key_hash, key_hash_i64, key_hash_str};
 use flinkrs_core::{CheckpointId, Configuration, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::chain::Collect;
-use flinkrs_dataflow::{Operator, Output, TaskInfo};
+use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
+use flinkrs_state::{KeyedStateSnapshot, StateSnapshot};
 
+use super::accumulators::CHUNK;
+use super::snapshot::{SnapshotGroupV1, SnapshotKey, SnapshotWindow, WindowGroup};
 use super::{Aggregate, AggregatePlan, ArrowWindow, GroupAggregateOperator};
 
 struct Harness {
@@ -342,6 +349,336 @@ fn a_restore_with_another_max_parallelism_is_refused_with_both_values() {
         .to_string();
     assert!(
         error.contains("max parallelism 256") && error.contains("runs with 128"),
+        "{error}"
+    );
+}
+
+/// A tumbling-window aggregate of string keys with every kind of aggregate.
+fn string_window_plan() -> AggregatePlan {
+    AggregatePlan::new(
+        &keyed_schema(DataType::Utf8),
+        0,
+        Some((ArrowWindow::tumbling(Duration::from_secs(10)), Some(2))),
+        &[
+            Aggregate::count(),
+            Aggregate::sum("v"),
+            Aggregate::min("v"),
+            Aggregate::max("v"),
+        ],
+    )
+    .unwrap()
+}
+
+fn string_rows(rows: &[(Option<String>, Option<i64>, i64)]) -> RecordBatch {
+    let k: ArrayRef = Arc::new(rows.iter().map(|r| r.0.as_deref()).collect::<StringArray>());
+    let v: ArrayRef = Arc::new(rows.iter().map(|r| r.1).collect::<Int64Array>());
+    let ts: ArrayRef = Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2)));
+    RecordBatch::try_new(keyed_schema(DataType::Utf8), vec![k, v, ts]).unwrap()
+}
+
+/// The key group a snapshot's group belongs to, as the partitioner assigns its rows.
+fn key_group_of(key: &SnapshotKey) -> usize {
+    let hash = match key {
+        SnapshotKey::Null => key_hash(&None::<()>),
+        SnapshotKey::Int(value) => key_hash_i64(*value),
+        SnapshotKey::Str(value) => key_hash_str(value),
+    };
+    key_group_for_hash(hash, 128)
+}
+
+#[test]
+fn a_restore_puts_back_the_groups_of_the_barrier_with_their_values_in_their_order() {
+    let single = info("STREAMING", 0, 1);
+    let mut harness = Harness::new(string_window_plan(), &single);
+    // A window that fires before the checkpoint, so that later groups reuse its slots and its
+    // strings' ids.
+    let early: Vec<_> = (0..300)
+        .map(|i| (Some(format!("early-{i}")), Some(i), -5_000))
+        .collect();
+    harness.batch(string_rows(&early), Some(2));
+    harness.watermark(-1);
+    assert_eq!(window_count_rows(&harness.sink.take_batches()), 300);
+    // Three windows, the first over several chunks of slots, with keys in a scrambled order,
+    // null keys and null values.
+    let groups = 2 * CHUNK + 300;
+    let mut rows = Vec::new();
+    for i in 0..groups {
+        let key = Some(format!("key-{}", (i * 7_919) % 10_000));
+        let value = (i % 11 != 0).then_some((i % 17) as i64 - 8);
+        rows.push((key.clone(), value, 1_000 + (i % 5_000) as i64));
+        if i % 3 == 0 {
+            rows.push((key.clone(), Some(i as i64), 12_000));
+        }
+        if i % 500 == 0 {
+            rows.push((key, None, 25_000));
+            rows.push((None, Some(i as i64), 25_000));
+        }
+    }
+    for batch in rows.chunks(1_000) {
+        harness.batch(string_rows(batch), Some(2));
+    }
+    let at_barrier = harness.operator.groups();
+    // Every key in the first window, every third in the second, every 500th and the null key in
+    // the third.
+    assert_eq!(
+        at_barrier.len(),
+        groups + groups.div_ceil(3) + groups.div_ceil(500) + 1
+    );
+    let snapshot = harness.operator.snapshot_state(CheckpointId(1)).unwrap();
+
+    // The task goes on: every group changes, groups are added, the first window fires and a
+    // new one takes its slots and string ids.
+    let mut later = Vec::new();
+    for i in 0..groups {
+        let key = Some(format!("key-{}", (i * 7_919) % 10_000));
+        later.push((key.clone(), Some(1_000), 2_000));
+        later.push((key, Some(-1_000), 13_000));
+        later.push((Some(format!("new-{i}")), Some(1), 3_000));
+    }
+    for batch in later.chunks(1_000) {
+        harness.batch(string_rows(batch), Some(2));
+    }
+    harness.watermark(9_999);
+    let reused: Vec<_> = (0..CHUNK)
+        .map(|i| (Some(format!("reused-{i}")), Some(2), 45_000))
+        .collect();
+    harness.batch(string_rows(&reused), Some(2));
+    assert_ne!(harness.operator.groups(), at_barrier);
+
+    let mut restored = Harness::new(string_window_plan(), &single);
+    restored
+        .operator
+        .initialize_state(&single, Some(snapshot.clone()))
+        .unwrap();
+    assert_eq!(restored.operator.groups(), at_barrier);
+
+    // At parallelism 2 each subtask takes back exactly its key groups' groups, in their order.
+    let mut split = 0;
+    for subtask in 0..2 {
+        let info = info("STREAMING", subtask, 2);
+        let range = KeyGroupRange::for_operator(128, 2, subtask);
+        let expected: Vec<_> = at_barrier
+            .iter()
+            .filter(|(_, key, _)| range.contains(key_group_of(key)))
+            .cloned()
+            .collect();
+        let mut harness = Harness::new(string_window_plan(), &info);
+        harness
+            .operator
+            .initialize_state(&info, Some(snapshot.clone()))
+            .unwrap();
+        assert_eq!(harness.operator.groups(), expected);
+        assert!(!expected.is_empty());
+        split += expected.len();
+    }
+    assert_eq!(split, at_barrier.len());
+}
+
+/// The number of rows of window results.
+fn window_count_rows(batches: &[ArrowBatch]) -> usize {
+    batches
+        .iter()
+        .map(|batch| batch.record_batch().num_rows())
+        .sum()
+}
+
+#[test]
+fn a_snapshot_encodes_its_barrier_however_much_the_task_writes_before_the_encoding() {
+    let plan = AggregatePlan::new(
+        &keyed_schema(DataType::Int64),
+        0,
+        None,
+        &[Aggregate::count(), Aggregate::sum("v"), Aggregate::max("v")],
+    )
+    .unwrap();
+    let mut harness = Harness::new(plan, &info("STREAMING", 0, 1));
+    let keys = 5 * CHUNK as i64;
+    let rows: Vec<_> = (0..keys).map(|k| (Some(k * 31), Some(k), 0)).collect();
+    harness.batch(int_batch(&rows), None);
+    let take = |harness: &mut Harness, checkpoint| {
+        harness
+            .operator
+            .snapshot_state(CheckpointId(checkpoint))
+            .unwrap()
+            .keyed
+            .unwrap()
+    };
+    // Encoded at once: what the barrier saw.
+    let mut at_barrier = take(&mut harness, 1);
+    at_barrier.materialize().unwrap();
+    // Taken at the same barrier, encoded only after the task wrote every group many times over
+    // and added as many groups again.
+    let mut held = take(&mut harness, 2);
+    assert!(!held.is_materialized());
+    for round in 1..=20 {
+        let rows: Vec<_> = (0..2 * keys)
+            .map(|k| (Some(k * 31), Some(round * 1_000 + k), 0))
+            .collect();
+        harness.batch(int_batch(&rows), None);
+    }
+    harness.sink.take_batches();
+    held.materialize().unwrap();
+    assert_eq!(held, at_barrier);
+    // One window (0, for a group aggregate), every key once.
+    let mut keys_seen = Vec::new();
+    for bytes in held.states[0].key_groups.values() {
+        let windows: Vec<SnapshotWindow> = postcard::from_bytes(bytes).unwrap();
+        assert_eq!(windows.len(), 1);
+        assert_eq!(windows[0].window, 0);
+        for group in &windows[0].groups {
+            let SnapshotKey::Int(key) = group.key else {
+                panic!("an integer key: {:?}", group.key);
+            };
+            keys_seen.push(key);
+        }
+    }
+    keys_seen.sort_unstable();
+    assert_eq!(keys_seen, (0..keys).map(|k| k * 31).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_snapshot_of_the_earlier_layout_without_positions_is_restored_in_its_order() {
+    let plan = || {
+        AggregatePlan::new(
+            &keyed_schema(DataType::Int64),
+            0,
+            None,
+            &[Aggregate::count(), Aggregate::sum("v")],
+        )
+        .unwrap()
+    };
+    let groups = [
+        (SnapshotKey::Int(5), vec![Some(2), Some(10)]),
+        (SnapshotKey::Null, vec![Some(1), None]),
+        (SnapshotKey::Int(-3), vec![Some(4), Some(-7)]),
+    ];
+    let mut key_groups: BTreeMap<usize, Vec<SnapshotGroupV1>> = BTreeMap::new();
+    for (key, values) in &groups {
+        key_groups
+            .entry(key_group_of(key))
+            .or_default()
+            .push(SnapshotGroupV1 {
+                window: 0,
+                key: key.clone(),
+                values: values.clone(),
+            });
+    }
+    let snapshot = KeyedStateSnapshot::new(
+        128,
+        vec![StateSnapshot {
+            name: "groups".into(),
+            value_type: "flinkrs arrow aggregate groups v1".into(),
+            key_groups: key_groups
+                .iter()
+                .map(|(&group, entries)| (group, postcard::to_allocvec(entries).unwrap()))
+                .collect(),
+        }],
+    );
+    let info = info("BATCH", 0, 1);
+    let mut harness = Harness::new(plan(), &info);
+    harness
+        .operator
+        .initialize_state(&info, Some(keyed_operator_snapshot(snapshot)))
+        .unwrap();
+    // In the order written: key group by key group.
+    let mut expected: Vec<_> = groups
+        .iter()
+        .map(|(key, values)| (0, key.clone(), values.clone()))
+        .collect();
+    expected.sort_by_key(|(_, key, _)| key_group_of(key));
+    assert_eq!(harness.operator.groups(), expected);
+}
+
+fn keyed_operator_snapshot(keyed: KeyedStateSnapshot) -> OperatorSnapshot {
+    OperatorSnapshot {
+        keyed: Some(keyed),
+        operator_state: Vec::new(),
+    }
+}
+
+#[test]
+fn a_restore_refuses_another_state_layout_and_undecodable_bytes_naming_them() {
+    let plan = AggregatePlan::new(
+        &keyed_schema(DataType::Int64),
+        0,
+        None,
+        &[Aggregate::count()],
+    )
+    .unwrap();
+    let info = info("BATCH", 0, 1);
+    let restore = |value_type: &str, bytes: Vec<u8>| {
+        let snapshot = KeyedStateSnapshot::new(
+            128,
+            vec![StateSnapshot {
+                name: "groups".into(),
+                value_type: value_type.into(),
+                key_groups: [(17, bytes)].into_iter().collect(),
+            }],
+        );
+        Harness::new(plan.clone(), &info)
+            .operator
+            .initialize_state(&info, Some(keyed_operator_snapshot(snapshot)))
+            .unwrap_err()
+            .to_string()
+    };
+    let error = restore(
+        "alloc::collections::btree::map::BTreeMap<u64, u64>",
+        vec![0],
+    );
+    assert!(
+        error.contains("holds values of type alloc::collections::btree::map::BTreeMap<u64, u64>")
+            && error.contains("give this one a new uid"),
+        "{error}"
+    );
+    // A length of three windows, and then nothing.
+    let error = restore("flinkrs arrow aggregate groups v2", vec![3]);
+    assert!(
+        error.contains("aggregate state: key group 17 cannot be decoded"),
+        "{error}"
+    );
+    // Positions past what a window can hold.
+    let group = |step| WindowGroup {
+        step,
+        key: SnapshotKey::Int(1),
+        values: vec![Some(1)],
+    };
+    let windows = vec![SnapshotWindow {
+        window: 0,
+        groups: vec![group(u32::MAX), group(1)],
+    }];
+    let error = restore(
+        "flinkrs arrow aggregate groups v2",
+        postcard::to_allocvec(&windows).unwrap(),
+    );
+    assert!(
+        error.contains("key group 17 holds a group past position 4294967295 of window 0"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_group_of_another_subtasks_key_group_fails_the_snapshot_naming_the_state() {
+    let plan = AggregatePlan::new(
+        &keyed_schema(DataType::Int64),
+        0,
+        None,
+        &[Aggregate::count()],
+    )
+    .unwrap();
+    // Subtask 0 of 2 is handed every key, as no partitioner would.
+    let mut harness = Harness::new(plan, &info("BATCH", 0, 2));
+    let rows: Vec<_> = (0..100).map(|k| (Some(k), None, 0)).collect();
+    harness.batch(int_batch(&rows), None);
+    let mut keyed = harness
+        .operator
+        .snapshot_state(CheckpointId(1))
+        .unwrap()
+        .keyed
+        .unwrap();
+    let error = keyed.materialize().unwrap_err().to_string();
+    assert!(
+        error.starts_with("state 'groups' holds a key of key group ")
+            && error.contains("outside this subtask's key groups 0..=63"),
         "{error}"
     );
 }

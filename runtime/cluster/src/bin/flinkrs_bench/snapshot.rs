@@ -1,17 +1,20 @@
 //! (f) The two phases of a keyed-state snapshot at 1 M and 10 M keys: the synchronous phase
 //! on the task thread (freezing the tables), and the asynchronous phase (encoding them by key
 //! group), with the encoded size. The same for a tumbling-window operator, whose window
-//! contents are kept outside the backend's tables and frozen on their own.
+//! contents are kept outside the backend's tables and frozen on their own, and for an Arrow
+//! window aggregate's group table.
 
 use std::time::{Duration, Instant};
 
+use flinkrs_api::arrow::AggregateSnapshotProbe;
 use flinkrs_api::window::WindowSnapshotProbe;
 use flinkrs_core::KeyGroupRange;
 use flinkrs_state::{KeyedStateBackend, KeyedStateSnapshot, ValueState};
 
 /// One snapshot's figures.
 pub struct SnapshotFigures {
-    /// What was snapshotted: "keyed state" or "window contents".
+    /// What was snapshotted: "keyed state", "window contents" or "Arrow aggregate". The keys
+    /// are slots: (window, key) pairs for window contents.
     pub what: &'static str,
     pub keys: u64,
     /// Median of the synchronous phases of several checkpoints, with a write to every key
@@ -63,6 +66,48 @@ pub fn measure_windows(keys: u64) -> anyhow::Result<SnapshotFigures> {
         keys,
         &mut probe,
         WindowSnapshotProbe::snapshot,
+        write_all,
+    )
+}
+
+/// The same for two open windows of `keys / 2` keys each, the same keys in both: each key's
+/// slots are gathered from both windows when the snapshot is encoded.
+pub fn measure_two_windows(keys: u64) -> anyhow::Result<SnapshotFigures> {
+    let mut probe = WindowSnapshotProbe::new(128, KeyGroupRange::for_operator(128, 1, 0))?;
+    let write_all = |probe: &mut WindowSnapshotProbe, _round: u64| -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        for key in 0..keys / 2 {
+            probe.add(0, 10_000, key);
+            probe.add(10_000, 10_000, key);
+        }
+        Ok(started.elapsed())
+    };
+    phases(
+        "window contents (2 windows)",
+        keys,
+        &mut probe,
+        WindowSnapshotProbe::snapshot,
+        write_all,
+    )
+}
+
+/// The same for an Arrow tumbling-window `COUNT(*)` with `keys` groups in one open window,
+/// each counted once per write, in batches of 8,192 rows.
+pub fn measure_arrow_aggregate(keys: u64) -> anyhow::Result<SnapshotFigures> {
+    let mut probe = AggregateSnapshotProbe::new(128)?;
+    let write_all = |probe: &mut AggregateSnapshotProbe, _round: u64| -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let keys = keys as i64;
+        for start in (0..keys).step_by(8_192) {
+            probe.add(start..(start + 8_192).min(keys))?;
+        }
+        Ok(started.elapsed())
+    };
+    phases(
+        "Arrow aggregate",
+        keys,
+        &mut probe,
+        AggregateSnapshotProbe::snapshot,
         write_all,
     )
 }
