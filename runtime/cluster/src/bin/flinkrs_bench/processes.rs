@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use crossbeam_channel::Receiver;
-use flinkrs_cluster::rpc::jobmanager::job_manager_client::JobManagerClient;
-use flinkrs_cluster::rpc::messages::{JobRef, JobSpec};
-use tonic::transport::Channel;
+use flinkrs_cluster::client::RestClient;
+use flinkrs_contract::rest::{JobDetails, JobState, JobSubmitRequest, JobSubmitResponse, paths};
 
 use super::Measurement;
 
@@ -56,17 +55,30 @@ impl ClusterProcess {
 
     /// The word after `text` on the first line of standard error that holds it.
     fn wait_for(&self, text: &str) -> anyhow::Result<String> {
+        Ok(self.wait_for_each(&[text])?.remove(0))
+    }
+
+    /// The words after each of `texts` on the first line of standard error that holds them
+    /// all (a closing parenthesis after a word is not part of it).
+    fn wait_for_each(&self, texts: &[&str]) -> anyhow::Result<Vec<String>> {
         loop {
             let line = self
                 .stderr
                 .recv_timeout(PATIENCE)
-                .with_context(|| format!("no line with '{text}' from the process"))?;
-            if let Some((_, rest)) = line.split_once(text) {
-                return Ok(rest
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned());
+                .with_context(|| format!("no line with {texts:?} from the process"))?;
+            let words: Option<Vec<String>> = texts
+                .iter()
+                .map(|text| {
+                    let (_, rest) = line.split_once(text)?;
+                    let word = rest
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .next()
+                        .unwrap_or_default();
+                    Some(word.trim_end_matches(')').to_owned())
+                })
+                .collect();
+            if let Some(words) = words {
+                return Ok(words);
             }
         }
     }
@@ -96,8 +108,8 @@ impl Drop for ClusterProcess {
 /// order), which closes its connection: a JobManager that stops waits for its clients'
 /// connections to close.
 struct Cluster {
-    client: JobManagerClient<Channel>,
-    runtime: tokio::runtime::Runtime,
+    /// The JobManager's REST API.
+    client: RestClient,
     processes: Vec<ClusterProcess>,
 }
 
@@ -125,7 +137,8 @@ impl Cluster {
         let mut args = vec!["jobmanager"];
         args.extend(LOOPBACK);
         let jobmanager = ClusterProcess::start(flinkrs, &args)?;
-        let address = jobmanager.wait_for("control plane on ")?;
+        let addresses = jobmanager.wait_for_each(&["control plane on ", "REST API on "])?;
+        let (address, rest) = (addresses[0].clone(), addresses[1].clone());
         let mut processes = vec![jobmanager];
         for _ in 0..2 {
             let mut args = vec![
@@ -140,7 +153,7 @@ impl Cluster {
             args.extend(TASKMANAGER_LOOPBACK);
             processes.push(ClusterProcess::start(flinkrs, &args)?);
         }
-        Cluster::connect(processes, &address)
+        Cluster::connect(processes, &rest)
     }
 
     /// `flinkrs local`: a JobManager and one TaskManager of two slots in one process.
@@ -155,72 +168,57 @@ impl Cluster {
         args.extend(LOOPBACK);
         args.extend(TASKMANAGER_LOOPBACK);
         let local = ClusterProcess::start(flinkrs, &args)?;
-        let address = local.wait_for("a JobManager on ")?;
-        Cluster::connect(vec![local], &address)
+        let rest = local.wait_for("REST API on ")?;
+        Cluster::connect(vec![local], &rest)
     }
 
-    fn connect(processes: Vec<ClusterProcess>, address: &str) -> anyhow::Result<Cluster> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let client = runtime
-            .block_on(JobManagerClient::connect(format!("http://{address}")))
-            .with_context(|| format!("cannot reach the JobManager at {address}"))?;
-        Ok(Cluster {
-            client,
-            runtime,
-            processes,
-        })
+    /// The cluster of `processes`, its JobManager's REST API at `rest`.
+    fn connect(processes: Vec<ClusterProcess>, rest: &str) -> anyhow::Result<Cluster> {
+        let client = RestClient::new(rest)
+            .with_context(|| format!("cannot reach the JobManager's REST API at {rest}"))?;
+        Ok(Cluster { client, processes })
     }
 
     fn cpu_time(&self) -> Duration {
         self.processes.iter().map(ClusterProcess::cpu_time).sum()
     }
 
-    /// Runs `spec` and waits until it has finished: the time from submission to FINISHED.
-    fn run(&mut self, spec: JobSpec) -> anyhow::Result<Duration> {
-        self.runtime.block_on(async {
-            let started = Instant::now();
-            let job_id = self
+    /// Runs `job` and waits until it has finished: the time from submission to FINISHED.
+    fn run(&mut self, job: JobSubmitRequest) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let submitted: JobSubmitResponse = self
+            .client
+            .post(paths::FLINKRS_JOBS, &job)
+            .context("the JobManager did not take the job")?;
+        let job_id = submitted.jobid;
+        loop {
+            let details: JobDetails = self
                 .client
-                .submit_job(spec)
-                .await
-                .map_err(|status| anyhow::anyhow!("{}", status.message()))?
-                .into_inner()
-                .job_id;
-            loop {
-                let status = self
-                    .client
-                    .job_status(JobRef {
-                        job_id: job_id.clone(),
-                    })
-                    .await
-                    .map_err(|status| anyhow::anyhow!("{}", status.message()))?
-                    .into_inner();
-                match status.status.as_str() {
-                    "FINISHED" => return Ok(started.elapsed()),
-                    "FAILED" | "CANCELED" => {
-                        bail!("job {job_id} ended {}: {}", status.status, status.failure)
-                    }
-                    _ if started.elapsed() > PATIENCE => bail!("job {job_id} runs too long"),
-                    _ => tokio::time::sleep(Duration::from_millis(2)).await,
+                .get(&format!("/jobs/{job_id}"))
+                .with_context(|| format!("cannot follow job {job_id}"))?;
+            match details.state {
+                JobState::Finished => return Ok(started.elapsed()),
+                JobState::Failed | JobState::Canceled => {
+                    bail!("job {job_id} ended {:?}", details.state)
                 }
+                _ if started.elapsed() > PATIENCE => bail!("job {job_id} runs too long"),
+                _ => std::thread::sleep(Duration::from_millis(2)),
             }
-        })
+        }
     }
 }
 
 /// WordCount at parallelism 2 in batch mode over `input`, into `output`.
-fn wordcount(input: &Path, output: PathBuf) -> JobSpec {
-    JobSpec {
+fn wordcount(input: &Path, output: PathBuf) -> JobSubmitRequest {
+    JobSubmitRequest {
         example: "wordcount".to_owned(),
-        input: input.display().to_string(),
-        output: output.display().to_string(),
-        records_per_second: 0,
-        properties: vec![
-            "parallelism.default=2".to_owned(),
-            "execution.runtime-mode=batch".to_owned(),
-        ],
+        input: Some(input.display().to_string()),
+        output: Some(output.display().to_string()),
+        parallelism: Some(2),
+        flink_configuration: [("execution.runtime-mode".to_owned(), "batch".to_owned())]
+            .into_iter()
+            .collect(),
+        ..JobSubmitRequest::default()
     }
 }
 
