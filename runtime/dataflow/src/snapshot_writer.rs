@@ -49,6 +49,10 @@ struct Writer {
     reports: Arc<dyn CheckpointReports>,
     /// Checkpoints triggered and not done, with their folder.
     folders: BTreeMap<CheckpointId, (CheckpointStorage, CheckpointLocation)>,
+    /// The storage reaching local folders and the one reaching S3, once connected: the
+    /// folders of every checkpoint share them.
+    local: Option<CheckpointStorage>,
+    s3_storage: Option<CheckpointStorage>,
     /// Snapshots that arrived before their checkpoint's folder.
     waiting: Vec<TaskAcknowledgement>,
 }
@@ -67,6 +71,8 @@ pub(crate) fn start(
         s3,
         reports,
         folders: BTreeMap::new(),
+        local: None,
+        s3_storage: None,
         waiting: Vec::new(),
     };
     std::thread::Builder::new()
@@ -121,8 +127,22 @@ impl Writer {
         }
     }
 
+    /// The storage of `folder`'s kind, connected at its first use.
+    fn storage_for(&mut self, folder: &CheckpointLocation) -> Result<CheckpointStorage> {
+        let cached = match folder {
+            CheckpointLocation::Local(_) => &mut self.local,
+            CheckpointLocation::S3(_) => &mut self.s3_storage,
+        };
+        if let Some(storage) = cached {
+            return Ok(storage.clone());
+        }
+        let storage = CheckpointStorage::new(folder.clone(), &self.s3)?;
+        *cached = Some(storage.clone());
+        Ok(storage)
+    }
+
     fn triggered(&mut self, checkpoint: CheckpointId, folder: CheckpointLocation) {
-        let storage = match CheckpointStorage::new(folder.clone(), &self.s3) {
+        let storage = match self.storage_for(&folder) {
             Ok(storage) => storage,
             Err(error) => {
                 // Every subtask here declines: the JobManager aborts the checkpoint.

@@ -371,9 +371,6 @@ impl ClusterExecutor {
                 }
             }
         }
-        if deployed.len() + usize::from(failure.is_some()) == 0 {
-            failure = Some(Error::InvalidJob("no TaskManager took the job".to_owned()));
-        }
         (deployed, failure)
     }
 
