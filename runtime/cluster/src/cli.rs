@@ -23,6 +23,7 @@ Examples:
       -D execution.checkpointing.dir=/tmp/checkpoints
   flinkrs run --example scoreboard -s /tmp/checkpoints/<job-id>/chk-3
   flinkrs run --example wordcount --output /tmp/counts
+  flinkrs run --example wordcount --output s3://bucket/counts -D s3.endpoint=http://127.0.0.1:9000
   flinkrs run --example wordcount --output /tmp/counts --rate 2 \\
       -D execution.checkpointing.interval=1s -D execution.checkpointing.dir=/tmp/checkpoints
   flinkrs run --example wordcount -D execution.checkpointing.interval=1s \\
@@ -42,7 +43,9 @@ and renamed to part-<uid>-<subtask>-<n> when the checkpoint holding it completes
 job ends with a final checkpoint, so nothing is left hidden. Without checkpointing the files
 are committed at the end of the job. A job stopped and resumed with -s commits what its
 checkpoint holds and writes the rest once: readers of DIR never see a record twice.
-windowed-sensors writes its late readings into late-<uid>-<subtask>-<n> files.
+windowed-sensors writes its late readings into late-<uid>-<subtask>-<n> files. In S3
+(--output s3://BUCKET/PREFIX) each part file is a multipart upload to its final key, completed
+when its checkpoint completes: the object appears whole, and unfinished ones never appear.
 
 Ctrl-C (SIGINT) or SIGTERM cancels the job; a second one exits at once. Completed checkpoints
 are announced on stderr; when retention keeps them, the run prints the latest one and the
@@ -132,8 +135,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub input: Option<PathBuf>,
 
-    /// Write the results into this directory through the exactly-once file sink (part files
-    /// committed with the checkpoints, or at the end), instead of printing them.
+    /// Write the results into this directory, or S3 prefix (s3://BUCKET/PREFIX, reached with
+    /// the s3.* keys), through the exactly-once file sink (part files committed with the
+    /// checkpoints, or at the end), instead of printing them.
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
 

@@ -144,7 +144,10 @@ pub fn run_request(
             example.input_help
         );
     }
-    if let Some(output) = &request.output {
+    // An S3 prefix is checked by the file sink when it opens: that its bucket is there.
+    if let Some(output) = &request.output
+        && !output.to_string_lossy().contains("://")
+    {
         check_output_folder(output)?;
     }
     let config = configuration(request)?;

@@ -117,6 +117,47 @@ fn committed_lines(dir: &Path) -> Vec<String> {
     lines
 }
 
+/// The lines of the objects under `prefix/` in the server's bucket, sorted; every object must be
+/// a committed part file.
+async fn committed_objects(server: &flinkrs_testbed::S3Server, prefix: &str) -> Vec<String> {
+    let client = server.client().await;
+    let listed = client
+        .list_objects_v2()
+        .bucket(&server.bucket)
+        .prefix(format!("{prefix}/"))
+        .send()
+        .await
+        .unwrap();
+    let mut lines = Vec::new();
+    for object in listed.contents() {
+        let key = object.key().unwrap();
+        assert!(
+            key.starts_with(&format!("{prefix}/part-")),
+            "{key} is not a part file"
+        );
+        let body = client
+            .get_object()
+            .bucket(&server.bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        lines.extend(
+            String::from_utf8(body.to_vec())
+                .unwrap()
+                .lines()
+                .map(str::to_owned),
+        );
+    }
+    lines.sort();
+    lines
+}
+
 /// A JobManager on loopback ports picked for it, with `extra` arguments and log `level`;
 /// returns it with the addresses of its control plane and of its REST API.
 fn job_manager(extra: &[&str], level: &str) -> (Process, String, String) {
@@ -389,7 +430,8 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
     let survivor = member("tm-survivor");
     let mut victim = member("tm-victim");
     let mut run_args: Vec<String> = ["run", "-m", &rest].map(str::to_owned).to_vec();
-    run_args.extend(job_args(output("cluster")));
+    // The cluster's output goes to S3, through multipart uploads completed with checkpoints.
+    run_args.extend(job_args(format!("s3://{}/cluster-output", server.bucket)));
     run_args.extend([
         // One source subtask reads the file at 100 / 2 lines per second: about 8 s.
         "--rate".to_owned(),
@@ -433,7 +475,10 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
     );
     client.wait_for_line("Job 'WordCount' (");
     assert!(client.child.wait().unwrap().success());
-    assert_eq!(committed_lines(&dir.path().join("cluster")), expected);
+    assert_eq!(
+        runtime.block_on(committed_objects(&server, "cluster-output")),
+        expected
+    );
     // The REST API shows the job finished after a restart, and the failure that caused it.
     let rest: std::net::SocketAddr = rest.parse().unwrap();
     let details = http::get(rest, &format!("/jobs/{job_id}")).json();

@@ -21,8 +21,8 @@ pub use csv::{CsvField, CsvFields, CsvRow, format_csv_row, parse_csv_line, write
 pub use discover::{is_hidden, list_input_files, share_of_subtask};
 pub use file_sink::{
     CHECK_INTERVAL, Clock, FILE_SIZE, FileSink, FileSinkBuilder, INACTIVITY_INTERVAL,
-    OutputFileConfig, PartFileInfo, PendingFile, ROLLOVER_INTERVAL, RollingPolicy, SystemClock,
-    in_progress_name, parse_memory_size,
+    OutputFileConfig, PartFileInfo, PendingFile, PendingUpload, ROLLOVER_INTERVAL, RollingPolicy,
+    SystemClock, in_progress_name, parse_memory_size,
 };
 pub use source::{FromLine, TextFileSource};
 pub use text_output::{TextOutputSink, text_output_file};

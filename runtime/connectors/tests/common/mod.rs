@@ -7,6 +7,8 @@
     reason = "each test binary uses its own part of this module"
 )]
 
+pub mod word_count;
+
 use std::path::Path;
 use std::time::Duration;
 

@@ -24,8 +24,11 @@
 //! to the base path itself (a single bucket, like Flink's `BasePathBucketAssigner`).
 
 mod commit;
+mod local;
 mod part;
 mod rolling;
+mod s3;
+mod target;
 #[cfg(test)]
 mod tests;
 
@@ -39,20 +42,22 @@ use flinkrs_api::sink::SinkFunction;
 use flinkrs_core::{Batch, CheckpointId, Error, Result, RuntimeMode};
 use flinkrs_dataflow::TaskInfo;
 
-pub use commit::PendingFile;
+pub use commit::{PendingFile, PendingUpload};
 pub use part::{OutputFileConfig, in_progress_name};
 pub use rolling::{
     CHECK_INTERVAL, Clock, FILE_SIZE, INACTIVITY_INTERVAL, PartFileInfo, ROLLOVER_INTERVAL,
     RollingPolicy, SystemClock, parse_memory_size,
 };
 
-use commit::{commit, decode_state, encode_state, remove_leftovers};
-use part::{InProgressPart, remove_if_present};
+use commit::{decode_state, encode_state};
+use part::InProgressPart;
+use target::PartTarget;
 
 /// What every subtask of one sink shares.
 #[derive(Debug)]
 struct Settings {
     base_path: PathBuf,
+    target: PartTarget,
     output: OutputFileConfig,
     rolling: RollingPolicy,
     clock: Arc<dyn Clock>,
@@ -104,8 +109,10 @@ pub struct FileSinkBuilder {
 
 impl FileSink {
     /// A sink writing each record's `Display` on its own line into part files under
-    /// `base_path`, a folder that is created when missing: Flink's `FileSink.forRowFormat` with
-    /// the `SimpleStringEncoder`.
+    /// `base_path`: Flink's `FileSink.forRowFormat` with the `SimpleStringEncoder`.
+    /// `base_path` is a local folder, created when missing (`file:///PATH` too), or an S3
+    /// prefix, `s3://BUCKET/PREFIX`, reached with the job's `s3.*` keys (`s3.endpoint`,
+    /// `s3.access-key`, …) as checkpoint storage is.
     pub fn for_row_format(base_path: impl Into<PathBuf>) -> FileSinkBuilder {
         FileSinkBuilder {
             base_path: base_path.into(),
@@ -155,9 +162,10 @@ impl FileSinkBuilder {
         self
     }
 
-    /// The sink; an invalid rolling policy or unique id is an error naming it.
+    /// The sink; an invalid rolling policy, unique id or output path is an error naming it.
     pub fn build(self) -> Result<FileSink> {
         self.rolling.validate()?;
+        let target = PartTarget::parse(&self.base_path)?;
         if let Some(id) = &self.unique_id
             && (id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         {
@@ -169,6 +177,7 @@ impl FileSinkBuilder {
         Ok(FileSink {
             settings: Arc::new(Settings {
                 base_path: self.base_path,
+                target,
                 output: self.output,
                 rolling: self.rolling,
                 clock: self.clock,
@@ -206,7 +215,7 @@ impl FileSink {
     fn writer_for(&mut self, info: &TaskInfo) -> Result<&mut SubtaskWriter> {
         if self.writer.is_none() {
             let settings = &self.settings;
-            prepare_folder(&settings.base_path)?;
+            settings.target.open(&info.config)?;
             let config = &info.config;
             let now = settings.clock.now_millis();
             self.writer = Some(SubtaskWriter {
@@ -238,21 +247,8 @@ impl FileSink {
 fn unopened(settings: &Settings) -> Error {
     Error::InvalidJob(format!(
         "the file sink for '{}' was used before open",
-        settings.base_path.display()
+        settings.target
     ))
-}
-
-/// Creates the base path, or says why it cannot be the sink's folder.
-fn prepare_folder(base_path: &Path) -> Result<()> {
-    if base_path.exists() && !base_path.is_dir() {
-        return Err(Error::InvalidJob(format!(
-            "the file sink's output path '{}' is not a directory; give a folder, which is \
-             created when missing",
-            base_path.display()
-        )));
-    }
-    std::fs::create_dir_all(base_path)
-        .map_err(|source| Error::io("create the file sink's output folder", base_path, source))
 }
 
 /// 16 hex digits drawn from the process's random hashing keys, the time and the process id.
@@ -289,8 +285,7 @@ impl SubtaskWriter {
                         .output
                         .part_name(&self.unique_id, self.subtask, self.next_counter);
                 self.next_counter += 1;
-                self.in_progress
-                    .insert(InProgressPart::create(&settings.base_path, name, now)?)
+                self.in_progress.insert(settings.target.create(name, now)?)
             }
         };
         part.write_line(record)?;
@@ -301,11 +296,7 @@ impl SubtaskWriter {
     /// Closes the in-progress part file, if any: it becomes pending.
     fn roll(&mut self) -> Result<()> {
         if let Some(part) = self.in_progress.take() {
-            let part_name = part.close_for_commit()?;
-            self.rolled.push(PendingFile {
-                bucket: String::new(),
-                part_name,
-            });
+            self.rolled.push(part.close_for_commit()?);
         }
         Ok(())
     }
@@ -318,15 +309,14 @@ impl SubtaskWriter {
         };
         let committed = std::mem::replace(&mut self.prepared, later);
         for file in committed.values().flatten() {
-            commit(&settings.base_path, file)?;
+            settings.target.commit(file)?;
         }
         self.remove_leftovers_once(settings)
     }
 
     fn remove_leftovers_once(&mut self, settings: &Settings) -> Result<()> {
         if std::mem::take(&mut self.remove_leftovers) {
-            remove_leftovers(
-                &settings.base_path,
+            settings.target.remove_leftovers(
                 &settings.output,
                 self.subtask,
                 self.parallelism,
@@ -341,14 +331,14 @@ impl<T: Display> SinkFunction<T> for FileSink {
     /// Commits the pending files of the restored items: this subtask's own, or on a rescaled
     /// restore its share of every old subtask's.
     fn initialize_state(&mut self, info: &TaskInfo, state: Option<&[Vec<u8>]>) -> Result<()> {
-        let base_path = self.settings.base_path.clone();
+        let settings = Arc::clone(&self.settings);
         let writer = self.writer_for(info)?;
         let Some(items) = state else {
             return Ok(());
         };
         for item in items {
             for file in decode_state(item, &writer.name)? {
-                commit(&base_path, &file)?;
+                settings.target.commit(&file)?;
             }
         }
         writer.remove_leftovers = true;
@@ -419,7 +409,7 @@ impl<T: Display> SinkFunction<T> for FileSink {
         writer.roll()?;
         let rolled = std::mem::take(&mut writer.rolled);
         for file in writer.prepared.values().flatten().chain(&rolled) {
-            commit(&settings.base_path, file)?;
+            settings.target.commit(file)?;
         }
         writer.prepared.clear();
         writer.remove_leftovers_once(settings)
@@ -435,14 +425,11 @@ impl<T: Display> SinkFunction<T> for FileSink {
             Some(part) => part.discard(),
             None => Ok(()),
         };
-        let base_path = &self.settings.base_path;
-        let removed = writer.rolled.iter().try_for_each(|file| {
-            remove_if_present(
-                &base_path
-                    .join(&file.bucket)
-                    .join(in_progress_name(&file.part_name)),
-            )
-        });
+        let target = &self.settings.target;
+        let removed = writer
+            .rolled
+            .iter()
+            .try_for_each(|file| target.discard(file));
         discarded.and(removed)
     }
 }

@@ -9,21 +9,21 @@
 //!    checkpoint holding it completes. The rename is atomic: a reader sees the whole file or
 //!    nothing.
 //!
+//! In S3 the same steps are a multipart upload to the finished name: started, its parts
+//! uploaded, and completed at the commit (the module `s3`).
+//!
 //! `<uid>` is drawn at random by each subtask of each run (16 hex digits, never a `-`), so a
 //! restarted or restored job never reuses a name; `<counter>` counts the subtask's part files
 //! from 0.
 
 use std::fmt::Display;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
 
 use flinkrs_core::{Error, Result};
 
+use super::local::LocalPart;
 use super::rolling::PartFileInfo;
-
-/// Size of the write buffer of an in-progress part file.
-const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+use super::s3::S3Part;
 
 /// Ends the name of an in-progress or pending part file.
 const IN_PROGRESS_SUFFIX: &str = ".inprogress";
@@ -89,9 +89,17 @@ impl OutputFileConfig {
     /// The unique id and subtask of an in-progress (or pending) part file of this config, from
     /// its name; `None` for any other file.
     pub fn parse_in_progress<'a>(&self, file_name: &'a str) -> Option<(&'a str, usize)> {
-        let part = file_name
-            .strip_prefix('.')?
-            .strip_suffix(IN_PROGRESS_SUFFIX)?
+        self.parse_part_name(
+            file_name
+                .strip_prefix('.')?
+                .strip_suffix(IN_PROGRESS_SUFFIX)?,
+        )
+    }
+
+    /// The unique id and subtask of a part file of this config, from its finished name;
+    /// `None` for any other name.
+    pub fn parse_part_name<'a>(&self, part_name: &'a str) -> Option<(&'a str, usize)> {
+        let part = part_name
             .strip_prefix(self.part_prefix.as_str())?
             .strip_prefix('-')?
             .strip_suffix(self.part_suffix.as_str())?;
@@ -118,18 +126,24 @@ pub fn in_progress_name(part_name: &str) -> String {
 pub(super) struct InProgressPart {
     /// The name it gets when committed.
     pub part_name: String,
-    path: PathBuf,
-    writer: BufWriter<File>,
+    body: PartBody,
     pub info: PartFileInfo,
 }
 
-/// Counts the bytes written through it.
-struct Counting<'a> {
-    inner: &'a mut BufWriter<File>,
-    written: &'a mut u64,
+/// Where the part file's bytes go.
+#[derive(Debug)]
+pub(super) enum PartBody {
+    Local(LocalPart),
+    S3(S3Part),
 }
 
-impl Write for Counting<'_> {
+/// Counts the bytes written through it.
+pub(super) struct Counting<'a, W: Write> {
+    pub inner: &'a mut W,
+    pub written: &'a mut u64,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
     fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
         let written = self.inner.write(buffer)?;
         *self.written += written as u64;
@@ -142,63 +156,56 @@ impl Write for Counting<'_> {
 }
 
 impl InProgressPart {
-    /// Creates the hidden file of part `part_name` in `directory`, at `now` (epoch ms).
-    pub fn create(directory: &Path, part_name: String, now: i64) -> Result<Self> {
-        let path = directory.join(in_progress_name(&part_name));
-        let file = File::create_new(&path)
-            .map_err(|source| Error::io("create the part file", &path, source))?;
-        Ok(InProgressPart {
+    /// Part `part_name`, created at `now` (epoch ms), writing into `body`.
+    pub fn new(part_name: String, body: PartBody, now: i64) -> Self {
+        InProgressPart {
             part_name,
-            path,
-            writer: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
+            body,
             info: PartFileInfo {
                 size: 0,
                 created_at: now,
                 last_written_at: now,
             },
+        }
+    }
+
+    /// Writes the record's `Display` and a line break.
+    pub fn write_line(&mut self, record: &impl Display) -> Result<()> {
+        match &mut self.body {
+            PartBody::Local(part) => part.write_line(record, &mut self.info.size),
+            PartBody::S3(part) => part.write_line(record, &mut self.info.size),
+        }
+    }
+
+    /// Pushes buffered bytes to the file; in S3 they stay buffered until a part is full.
+    pub fn flush(&mut self) -> Result<()> {
+        match &mut self.body {
+            PartBody::Local(part) => part.flush(),
+            PartBody::S3(_) => Ok(()),
+        }
+    }
+
+    /// Closes the part for commit: everything written is durable when this returns.
+    pub fn close_for_commit(self) -> Result<super::commit::PendingFile> {
+        let upload = match self.body {
+            PartBody::Local(part) => {
+                part.close_for_commit()?;
+                None
+            }
+            PartBody::S3(part) => Some(part.close_for_commit()?),
+        };
+        Ok(super::commit::PendingFile {
+            bucket: String::new(),
+            part_name: self.part_name,
+            upload,
         })
     }
 
-    /// Writes the record's `Display` and a line break, straight into the write buffer.
-    pub fn write_line(&mut self, record: &impl Display) -> Result<()> {
-        let mut counting = Counting {
-            inner: &mut self.writer,
-            written: &mut self.info.size,
-        };
-        writeln!(counting, "{record}")
-            .map_err(|source| Error::io("write to the part file", &self.path, source))
-    }
-
-    pub fn flush(&mut self) -> Result<()> {
-        self.writer
-            .flush()
-            .map_err(|source| Error::io("write to the part file", &self.path, source))
-    }
-
-    /// Closes the file for commit: everything written is on disk when this returns.
-    pub fn close_for_commit(mut self) -> Result<String> {
-        self.flush()?;
-        self.writer
-            .get_ref()
-            .sync_all()
-            .map_err(|source| Error::io("sync the part file", &self.path, source))?;
-        Ok(self.part_name)
-    }
-
-    /// Drops the file: what it holds was never part of a checkpoint.
+    /// Drops the part: what it holds was never part of a checkpoint.
     pub fn discard(self) -> Result<()> {
-        let InProgressPart { path, writer, .. } = self;
-        // Drops the buffer unwritten.
-        drop(writer.into_parts());
-        remove_if_present(&path)
-    }
-}
-
-/// Removes a file; one already gone is fine.
-pub(super) fn remove_if_present(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(Error::io("remove the part file", path, source)),
+        match self.body {
+            PartBody::Local(part) => part.discard(),
+            PartBody::S3(part) => part.discard(),
+        }
     }
 }

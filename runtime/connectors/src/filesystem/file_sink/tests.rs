@@ -10,7 +10,7 @@ use flinkrs_api::sink::SinkFunction;
 use flinkrs_core::{Batch, CheckpointId, Configuration, Record};
 use flinkrs_dataflow::TaskInfo;
 
-use super::commit::{PendingFile, decode_state};
+use super::commit::{PendingFile, PendingUpload, decode_state};
 use super::*;
 
 /// A clock a test moves by hand.
@@ -102,6 +102,7 @@ fn pending(part_name: &str) -> PendingFile {
     PendingFile {
         bucket: String::new(),
         part_name: part_name.to_owned(),
+        upload: None,
     }
 }
 
@@ -520,4 +521,70 @@ fn part_names_follow_the_output_file_config_and_parse_back() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("'has-dash'"), "{error}");
+}
+
+#[test]
+fn an_output_path_with_an_unknown_scheme_or_no_bucket_is_refused_by_name() {
+    let error = FileSink::for_row_format("hdfs://namenode/out")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("'hdfs://namenode/out' has the unsupported scheme 'hdfs'"),
+        "{error}"
+    );
+    assert!(error.contains("s3://BUCKET/PREFIX"), "{error}");
+    let error = FileSink::for_row_format("s3:///out")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("'s3:///out' names no bucket"), "{error}");
+}
+
+#[test]
+fn a_file_uri_writes_into_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("file://{}", dir.path().join("out").display());
+    let mut sink = FileSink::for_row_format(uri.as_str())
+        .with_unique_id("run1")
+        .build()
+        .unwrap();
+    SinkFunction::<&str>::open(&mut sink, &info(false)).unwrap();
+    write(&mut sink, &["alpha"]);
+    SinkFunction::<&str>::finish(&mut sink).unwrap();
+    assert_eq!(
+        files(&dir.path().join("out")),
+        vec![file("part-run1-0-0", "alpha\n")]
+    );
+}
+
+#[test]
+fn a_state_of_layout_version_1_still_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".part-old-0-0.inprogress"), "kept\n").unwrap();
+    // Version 1: the list of (bucket, part name), before uploads were recorded.
+    let mut state = vec![1u8];
+    state.extend(postcard::to_allocvec(&Vec::from([("", "part-old-0-0")])).unwrap());
+    let mut sink = FileSink::for_row_format(dir.path()).build().unwrap();
+    SinkFunction::<&str>::initialize_state(&mut sink, &info(true), Some(&[state])).unwrap();
+    assert_eq!(files(dir.path()), vec![file("part-old-0-0", "kept\n")]);
+}
+
+#[test]
+fn a_local_sink_refuses_a_checkpoint_that_names_an_s3_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = PendingFile {
+        upload: Some(PendingUpload {
+            upload_id: "u1".into(),
+            parts: vec![(1, "e1".into())],
+        }),
+        ..pending("part-old-0-0")
+    };
+    let state = encode_state(&[&file]).unwrap();
+    let mut sink = FileSink::for_row_format(dir.path()).build().unwrap();
+    let error = SinkFunction::<&str>::initialize_state(&mut sink, &info(true), Some(&[state]))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("names an S3 upload"), "{error}");
+    assert!(error.contains("restore with the output path"), "{error}");
 }

@@ -97,3 +97,17 @@ where
         _ => false,
     }
 }
+
+/// Whether `error` says the store does not implement the request (HTTP 501), as some
+/// S3-compatible stores answer for the listing of multipart uploads.
+pub(super) fn is_not_implemented<E>(error: &SdkError<E>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match error {
+        SdkError::ServiceError(service) => {
+            service.err().code() == Some("NotImplemented") || service.raw().status().as_u16() == 501
+        }
+        _ => false,
+    }
+}

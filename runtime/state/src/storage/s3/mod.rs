@@ -8,6 +8,7 @@
 //! never hangs the job.
 
 mod errors;
+mod multipart;
 mod settings;
 
 use std::future::Future;
@@ -25,6 +26,7 @@ use super::{CheckpointLocation, CheckpointStore, METADATA_FILE, S3Location};
 use crate::error::{Error, Result};
 use crate::io_runtime;
 use errors::{describe, is_invalid_range, is_missing_object};
+pub use multipart::{MIN_PART_BYTES, OpenUpload, UploadedPart};
 pub use settings::{S3Settings, StaticCredentials};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
