@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod client;
 pub mod config_file;
+pub mod high_availability;
 pub mod job_spec;
 pub mod jobmanager;
 pub mod logging;

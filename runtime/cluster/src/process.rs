@@ -10,15 +10,21 @@
 //! for its JobManager and all its TaskManagers.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use flinkrs_contract::cli::{ClusterCommand, JobManagerArgs, ProcessArgs};
 use flinkrs_core::Configuration;
-use flinkrs_core::config::{JOBMANAGER_BIND_HOST, TASKMANAGER_BIND_HOST, TASKMANAGER_HOST};
+use flinkrs_core::config::{
+    JOBMANAGER_BIND_HOST, STATE_RECOVERY_PATH, TASKMANAGER_BIND_HOST, TASKMANAGER_HOST,
+};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config_file;
-use crate::jobmanager::{JobManager, JobStatus};
+use crate::high_availability::{
+    ConfigMapStore, HaCheckpointStore, HaSettings, Leadership, LeadershipLost,
+};
+use crate::jobmanager::{JobManager, JobStatus, Submission};
 use crate::prometheus::{self, SampleSource};
 use crate::rest::HttpServer;
 use crate::rpc::messages::JobSpec;
@@ -87,6 +93,9 @@ fn application_job(
     }
     Ok(args.example.as_ref().map(|example| JobSpec {
         example: example.clone(),
+        input: args.input.clone().unwrap_or_default(),
+        output: args.output.clone().unwrap_or_default(),
+        records_per_second: args.rate.unwrap_or_default(),
         properties: properties(),
         ..JobSpec::default()
     }))
@@ -118,6 +127,12 @@ fn stop_signal() -> anyhow::Result<impl Future<Output = &'static str>> {
 /// `flinkrs jobmanager`: serves the control plane until a signal. With a `job`
 /// (application mode), it runs that job and stops when it has ended, as Flink's application
 /// mode does: with an error when the job failed.
+///
+/// With high availability (`high-availability.type: kubernetes`), the job runs once this
+/// JobManager leads the cluster, under an id derived from the cluster id, restored from the
+/// latest checkpoint the high-availability ConfigMap records, and each completed checkpoint is
+/// recorded there. A signal then stops the JobManager without cancelling the job, as Flink's
+/// does: the next JobManager of the cluster recovers it. A lost lead stops it with an error.
 pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::Result<()> {
     runtime("jobmanager-io")?.block_on(async {
         let mut stop = Box::pin(stop_signal()?);
@@ -135,22 +150,41 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
             config.text(JOBMANAGER_BIND_HOST),
             vec![jobmanager.metrics()],
         )?;
-        let Some(job) = job else {
+        let Some(mut job) = job else {
             let signal = stop.await;
             eprintln!("{signal} received: stopping the JobManager");
             return jobmanager.shutdown().await;
         };
-        let job_id = jobmanager.submit(job)?;
+        let mut leadership = match HaSettings::from_config(config)? {
+            Some(settings) => Some(lead(&jobmanager, &settings).await?),
+            None => None,
+        };
+        let submission = match &leadership {
+            Some(leadership) => recover(leadership, &mut job, config).await?,
+            None => Submission::default(),
+        };
+        let job_id = jobmanager.submit_with(job, submission)?;
         eprintln!("Job {job_id} submitted");
         let mut ticks = tokio::time::interval(std::time::Duration::from_millis(100));
         let ended = loop {
             tokio::select! {
                 signal = &mut stop => {
+                    if let Some(leadership) = leadership.take() {
+                        eprintln!(
+                            "{signal} received: stopping the JobManager; job {job_id} goes on \
+                             from its latest checkpoint under the next leader"
+                        );
+                        leadership.release().await;
+                        return Ok(());
+                    }
                     eprintln!("{signal} received: cancelling job {job_id}");
                     jobmanager.cancel(job_id).await;
                     break jobmanager
                         .wait_for_job(job_id, config.heartbeat_timeout())
                         .await;
+                }
+                lost = lost_lead(&mut leadership) => {
+                    bail!("the JobManager stops: {}", lost.0);
                 }
                 _ = ticks.tick() => {
                     if let Some(job) = jobmanager.job(job_id).filter(|job| job.status.is_terminal()) {
@@ -160,6 +194,17 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
             }
         };
         jobmanager.shutdown().await?;
+        if let Some(leadership) = leadership {
+            // The job ended for good: a later leader must not recover it.
+            if ended.is_some() {
+                leadership
+                    .store()
+                    .remove_job(&job_id.to_string())
+                    .await
+                    .context("cannot clear the ended job from the high-availability ConfigMap")?;
+            }
+            leadership.release().await;
+        }
         match ended {
             Some(job) if job.status == JobStatus::Failed => bail!(
                 "job {job_id} failed: {}",
@@ -178,6 +223,67 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
             None => Ok(()),
         }
     })
+}
+
+/// Waits until `jobmanager` leads the cluster of `settings`.
+async fn lead(jobmanager: &JobManager, settings: &HaSettings) -> anyhow::Result<Leadership> {
+    let store = ConfigMapStore::connect(settings).await?;
+    eprintln!(
+        "High availability: waiting to lead cluster '{}' (ConfigMap {}/{})",
+        settings.cluster_id,
+        settings.namespace,
+        store.name()
+    );
+    let leadership = Leadership::acquire(store, jobmanager.session(), settings).await?;
+    eprintln!(
+        "High availability: this JobManager leads cluster '{}'",
+        settings.cluster_id
+    );
+    Ok(leadership)
+}
+
+/// The submission of the cluster's job under the lead: its stable id, restored from the
+/// latest checkpoint the ConfigMap records (over `execution.state-recovery.path`), and its
+/// checkpoints recorded there.
+async fn recover(
+    leadership: &Leadership,
+    job: &mut JobSpec,
+    config: &Configuration,
+) -> anyhow::Result<Submission> {
+    let settings = HaSettings::from_config(config)?.context("high availability is on")?;
+    let job_id = settings.application_job_id();
+    let store = leadership.store().clone();
+    if let Some(latest) = store.latest_checkpoint(&job_id.to_string()).await? {
+        eprintln!(
+            "High availability: recovering job {job_id} from its latest checkpoint {} ({})",
+            latest.checkpoint_id, latest.location
+        );
+        job.properties.retain(|property| {
+            let key = property
+                .split_once('=')
+                .map_or(property.as_str(), |(key, _)| key);
+            flinkrs_core::config::current_key(key.trim()) != STATE_RECOVERY_PATH
+        });
+        job.properties
+            .push(format!("{STATE_RECOVERY_PATH}={}", latest.location));
+    }
+    Ok(Submission {
+        job_id: Some(job_id),
+        checkpoint_store: Some(Arc::new(HaCheckpointStore {
+            store,
+            identity: leadership.identity().to_owned(),
+            job: job_id.to_string(),
+            runtime: tokio::runtime::Handle::current(),
+        })),
+    })
+}
+
+/// Resolves when the lead is lost; never without high availability.
+async fn lost_lead(leadership: &mut Option<Leadership>) -> LeadershipLost {
+    match leadership {
+        Some(leadership) => leadership.lost().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Serves `sources` at `/metrics` on `bind_host` (see [`prometheus::serve`]), and says where

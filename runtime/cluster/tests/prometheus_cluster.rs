@@ -15,6 +15,10 @@ mod http;
 #[path = "support/line_server.rs"]
 mod line_server;
 #[path = "support/process.rs"]
+#[expect(
+    dead_code,
+    reason = "shared with the high-availability test, which kills and waits"
+)]
 mod process;
 
 use std::process::Command;

@@ -1,7 +1,8 @@
 //! The command line of the cluster's processes, as the pods run them:
 //!
 //! ```text
-//! flinkrs jobmanager  --config FILE [-D KEY=VALUE]… [--example NAME | --sql-file FILE | -- ARGS…]
+//! flinkrs jobmanager  --config FILE [-D KEY=VALUE]… [--example NAME [--input PATH] [--output DIR]
+//!                     [--rate N] | --sql-file FILE | -- ARGS…]
 //! flinkrs taskmanager --config FILE [-D KEY=VALUE]… --jobmanager HOST:PORT
 //! flinkrs local       --config FILE [-D KEY=VALUE]… [--taskmanagers N]
 //! ```
@@ -55,6 +56,20 @@ pub struct JobManagerArgs {
     /// Application mode: run this Flink SQL script.
     #[arg(long, value_name = "FILE")]
     pub sql_file: Option<PathBuf>,
+
+    /// Application mode with --example: the job's input file or folder, instead of its
+    /// built-in data (as `flinkrs run --input`).
+    #[arg(long, value_name = "PATH", requires = "example")]
+    pub input: Option<String>,
+
+    /// Application mode with --example: the folder or S3 prefix (s3://BUCKET/PREFIX) the
+    /// results go to through the exactly-once file sink (as `flinkrs run --output`).
+    #[arg(long, value_name = "DIR", requires = "example")]
+    pub output: Option<String>,
+
+    /// Application mode with --example: throttle the source to N records per second.
+    #[arg(long, value_name = "N", requires = "example", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate: Option<u64>,
 
     /// Application mode: the arguments of a user's Rust job program, after `--`.
     #[arg(last = true, value_name = "ARGS", conflicts_with_all = ["example", "sql_file"])]
@@ -126,6 +141,15 @@ impl ClusterCommand {
                 if let Some(example) = &jobmanager.example {
                     args.extend(["--example".to_owned(), example.clone()]);
                 }
+                if let Some(input) = &jobmanager.input {
+                    args.extend(["--input".to_owned(), input.clone()]);
+                }
+                if let Some(output) = &jobmanager.output {
+                    args.extend(["--output".to_owned(), output.clone()]);
+                }
+                if let Some(rate) = jobmanager.rate {
+                    args.extend(["--rate".to_owned(), rate.to_string()]);
+                }
                 if let Some(sql_file) = &jobmanager.sql_file {
                     args.extend(["--sql-file".to_owned(), sql_file.display().to_string()]);
                 }
@@ -189,6 +213,14 @@ mod tests {
         round_trip(ClusterCommand::JobManager(JobManagerArgs {
             process: process.clone(),
             example: Some("wordcount".into()),
+            ..JobManagerArgs::default()
+        }));
+        round_trip(ClusterCommand::JobManager(JobManagerArgs {
+            process: process.clone(),
+            example: Some("wordcount".into()),
+            input: Some("/data/books".into()),
+            output: Some("s3://bucket/counts".into()),
+            rate: Some(100),
             ..JobManagerArgs::default()
         }));
         round_trip(ClusterCommand::JobManager(JobManagerArgs {

@@ -110,6 +110,19 @@ pub const HEARTBEAT_TIMEOUT: &str = "heartbeat.timeout";
 pub const REGISTRATION_INITIAL_TIMEOUT: &str = "cluster.registration.initial-timeout";
 pub const REGISTRATION_MAX_TIMEOUT: &str = "cluster.registration.max-timeout";
 pub const SLOT_REQUEST_TIMEOUT: &str = "slot.request.timeout";
+// JobManager high availability on Kubernetes, with Flink's keys: the leader and the latest
+// checkpoint of each job live in a ConfigMap.
+pub const HIGH_AVAILABILITY_TYPE: &str = "high-availability.type";
+pub const HIGH_AVAILABILITY_STORAGE_DIR: &str = "high-availability.storageDir";
+pub const HIGH_AVAILABILITY_CLUSTER_ID: &str = "high-availability.cluster-id";
+pub const KUBERNETES_CLUSTER_ID: &str = "kubernetes.cluster-id";
+pub const KUBERNETES_NAMESPACE: &str = "kubernetes.namespace";
+pub const LEADER_ELECTION_LEASE_DURATION: &str =
+    "high-availability.kubernetes.leader-election.lease-duration";
+pub const LEADER_ELECTION_RENEW_DEADLINE: &str =
+    "high-availability.kubernetes.leader-election.renew-deadline";
+pub const LEADER_ELECTION_RETRY_PERIOD: &str =
+    "high-availability.kubernetes.leader-election.retry-period";
 
 /// Keys Flink still accepts under an older name: (old name, current name).
 pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
@@ -126,6 +139,15 @@ pub const DEPRECATED_KEYS: &[(&str, &str)] = &[
     ("s3.path.style.access", S3_PATH_STYLE_ACCESS),
     ("s3.access.key", S3_ACCESS_KEY),
     ("s3.secret.key", S3_SECRET_KEY),
+    ("high-availability", HIGH_AVAILABILITY_TYPE),
+    (
+        "high-availability.zookeeper.storageDir",
+        HIGH_AVAILABILITY_STORAGE_DIR,
+    ),
+    (
+        "high-availability.zookeeper.path.cluster-id",
+        HIGH_AVAILABILITY_CLUSTER_ID,
+    ),
 ];
 
 /// Every option the runtime reads. Keys follow Flink's names where Flink has one.
@@ -491,6 +513,62 @@ pub const OPTIONS: &[ConfigOption] = &[
         value_type: OptionType::Duration,
         default: "5 min",
         description: "How long a job waits for enough free slots before it fails.",
+    },
+    ConfigOption {
+        key: HIGH_AVAILABILITY_TYPE,
+        value_type: OptionType::Text,
+        default: "NONE",
+        description: "JobManager high availability: NONE, or KUBERNETES (also Flink's factory \
+                      class name), which keeps the leader and each job's latest checkpoint \
+                      in a ConfigMap so a restarted JobManager recovers its job.",
+    },
+    ConfigOption {
+        key: HIGH_AVAILABILITY_STORAGE_DIR,
+        value_type: OptionType::Text,
+        default: "",
+        description: "Accepted for Flink's configurations; the checkpoints themselves hold \
+                      the state, so the ConfigMap points at them directly.",
+    },
+    ConfigOption {
+        key: HIGH_AVAILABILITY_CLUSTER_ID,
+        value_type: OptionType::Text,
+        default: "",
+        description: "The cluster's id for high availability, when kubernetes.cluster-id is \
+                      not set.",
+    },
+    ConfigOption {
+        key: KUBERNETES_CLUSTER_ID,
+        value_type: OptionType::Text,
+        default: "",
+        description: "The cluster's id: its high-availability ConfigMap is \
+                      <cluster-id>-cluster-config-map.",
+    },
+    ConfigOption {
+        key: KUBERNETES_NAMESPACE,
+        value_type: OptionType::Text,
+        default: "",
+        description: "The namespace of the high-availability ConfigMap; unset, the pod's own \
+                      namespace, else default.",
+    },
+    ConfigOption {
+        key: LEADER_ELECTION_LEASE_DURATION,
+        value_type: OptionType::Duration,
+        default: "15 s",
+        description: "How long a JobManager's leadership lasts without renewal before \
+                      another JobManager may take it.",
+    },
+    ConfigOption {
+        key: LEADER_ELECTION_RENEW_DEADLINE,
+        value_type: OptionType::Duration,
+        default: "15 s",
+        description: "How long the leader keeps trying to renew before it gives up its \
+                      leadership and stops.",
+    },
+    ConfigOption {
+        key: LEADER_ELECTION_RETRY_PERIOD,
+        value_type: OptionType::Duration,
+        default: "5 s",
+        description: "How often the leader renews, and a candidate tries to take the lead.",
     },
 ];
 

@@ -314,6 +314,7 @@ pub(crate) fn start_placed_attempt(
                 gauges: job.checkpoint_gauges.clone(),
                 cancel: cancel.clone(),
                 completed: job.completed.clone(),
+                checkpoint_store: None,
                 history: history.clone(),
             };
             match checkpointing::start(context) {

@@ -23,6 +23,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -51,6 +52,14 @@ pub struct CompletedCheckpoint {
     pub checkpoint: CheckpointId,
     /// Its `chk-<n>` folder or S3 prefix; printed, it is what `flinkrs run -s` resumes from.
     pub location: CheckpointLocation,
+}
+
+/// Where completed checkpoints are recorded before any task is told they completed, as Flink's
+/// `CompletedCheckpointStore`: with JobManager high availability, a ConfigMap that a restarted
+/// JobManager recovers the job from. A checkpoint the store cannot record fails, so a sink
+/// never commits what a recovery would not start after.
+pub trait CompletedCheckpointStore: Send + Sync {
+    fn add(&self, checkpoint: &CompletedCheckpoint) -> Result<()>;
 }
 
 /// The checkpoint root of `config`: `execution.checkpointing.dir` (a path, a `file://` or an
@@ -164,6 +173,8 @@ pub(crate) struct DriverContext {
     pub input_ended: Receiver<usize>,
     pub cancel: CancelToken,
     pub completed: Sender<CompletedCheckpoint>,
+    /// Records each completed checkpoint before the tasks are notified; none for a local job.
+    pub checkpoint_store: Option<Arc<dyn CompletedCheckpointStore>>,
     /// Where the checkpoints of the job's earlier attempts (or the one it restored from)
     /// leave numbering and retention.
     pub history: CheckpointHistory,
@@ -212,6 +223,25 @@ pub(crate) struct PendingSavepoint {
 }
 
 impl DriverContext {
+    /// Records completed checkpoint `checkpoint` (not a savepoint) in the store, if any.
+    fn record(&self, checkpoint: CheckpointId) -> Result<()> {
+        let Some(store) = &self.checkpoint_store else {
+            return Ok(());
+        };
+        let savepoint = self
+            .pending_savepoint
+            .borrow()
+            .as_ref()
+            .is_some_and(|savepoint| savepoint.checkpoint == Some(checkpoint));
+        if savepoint {
+            return Ok(());
+        }
+        store.add(&CompletedCheckpoint {
+            checkpoint,
+            location: self.storage.checkpoint_location(&self.job_id, checkpoint.0),
+        })
+    }
+
     /// Where `checkpoint`'s files go: the savepoint's folder when it is the savepoint.
     fn target(&self, checkpoint: CheckpointId) -> (CheckpointStorage, CheckpointLocation) {
         if let Some(savepoint) = self.pending_savepoint.borrow().as_ref()
@@ -587,7 +617,10 @@ fn carry_out(
                             .collect(),
                     };
                     let (storage, folder) = context.target(checkpoint);
-                    let result = storage.write_metadata_in(&folder, &metadata);
+                    let result = storage
+                        .write_metadata_in(&folder, &metadata)
+                        .map_err(Error::from)
+                        .and_then(|()| context.record(checkpoint));
                     let result = result.map_err(|e| e.to_string());
                     next.extend(coordinator.persisted(checkpoint, result, Instant::now()));
                 }

@@ -8,6 +8,7 @@
 //! [`CheckpointHistory`] the last one stopped with.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 use flinkrs_checkpoint::{CheckpointSettings, TaskKey};
@@ -17,7 +18,7 @@ use flinkrs_state::storage::S3Settings;
 use crate::checkpoint_participants::{CheckpointParticipants, WrittenAcknowledgement};
 use crate::checkpointing::{
     self, CheckpointDriver, CheckpointGauges, CheckpointHistory, CompletedCheckpoint,
-    DriverContext, checkpoint_storage,
+    CompletedCheckpointStore, DriverContext, checkpoint_storage,
 };
 use crate::graph::StreamGraph;
 use crate::job_client::SavepointRequest;
@@ -58,6 +59,8 @@ pub struct ClusterCheckpointSetup {
     pub history: CheckpointHistory,
     pub gauges: CheckpointGauges,
     pub completed: Sender<CompletedCheckpoint>,
+    /// Records each completed checkpoint before the tasks are notified (high availability).
+    pub checkpoint_store: Option<Arc<dyn CompletedCheckpointStore>>,
 }
 
 /// One attempt's running coordinator.
@@ -100,6 +103,7 @@ pub fn start(
         gauges: setup.gauges,
         cancel: cancel.clone(),
         completed: setup.completed,
+        checkpoint_store: setup.checkpoint_store,
         history: setup.history,
     };
     let driver = checkpointing::start(context)?;

@@ -96,7 +96,7 @@ pub mod timers;
 pub mod type_ops;
 
 pub use batch::{BatchBuilder, StreamBatch};
-pub use checkpointing::CompletedCheckpoint;
+pub use checkpointing::{CompletedCheckpoint, CompletedCheckpointStore};
 pub use executor::{JobResult, LocalExecutor, NodeMetrics, RunningJob};
 pub use graph::{NodeKind, OutputSlot, PipelineExecutor, StreamEdge, StreamGraph, StreamNode};
 pub use input::{ControlInput, Input};

@@ -193,7 +193,23 @@ impl JobManager {
     /// Submits a job: its program runs on a thread of its own, with this JobManager's
     /// scheduler as its executor. Returns the job's id.
     pub fn submit(&self, spec: JobSpec) -> anyhow::Result<JobId> {
-        submit(&self.shared, spec, tokio::runtime::Handle::current())
+        submit(
+            &self.shared,
+            spec,
+            tokio::runtime::Handle::current(),
+            Submission::default(),
+        )
+    }
+
+    /// Submits a job as [`submit`](Self::submit) does, with the id and checkpoint store of
+    /// `submission` (application mode with high availability).
+    pub fn submit_with(&self, spec: JobSpec, submission: Submission) -> anyhow::Result<JobId> {
+        submit(
+            &self.shared,
+            spec,
+            tokio::runtime::Handle::current(),
+            submission,
+        )
     }
 
     /// A job's entry: its status, failure and records.
@@ -271,14 +287,23 @@ async fn watch_heartbeats(shared: Arc<Shared>) {
     }
 }
 
+/// How a job is submitted: by a client, with a fresh id; or in application mode with high
+/// availability, with the cluster's job id and its checkpoints recorded for recovery.
+#[derive(Default)]
+pub struct Submission {
+    pub job_id: Option<JobId>,
+    pub checkpoint_store: Option<Arc<dyn flinkrs_dataflow::CompletedCheckpointStore>>,
+}
+
 /// Submits `spec` (see [`JobManager::submit`]).
 pub(crate) fn submit(
     shared: &Arc<Shared>,
     spec: JobSpec,
     runtime: tokio::runtime::Handle,
+    submission: Submission,
 ) -> anyhow::Result<JobId> {
     crate::program::check(&spec)?;
-    let job_id = JobId::generate();
+    let job_id = submission.job_id.unwrap_or_else(JobId::generate);
     let job = job_id.to_string();
     let name = if spec.program {
         "program"
@@ -291,6 +316,7 @@ pub(crate) fn submit(
         job_id,
         spec: spec.clone(),
         runtime,
+        checkpoint_store: submission.checkpoint_store,
     });
     let shared = Arc::clone(shared);
     std::thread::Builder::new()

@@ -205,9 +205,14 @@ impl JobManagerGateway for ClusterGateway {
     }
 
     fn submit(&self, job: &RunRequest) -> Result<String, SubmitError> {
-        super::submit(&self.shared, spec_of(job), self.runtime.clone())
-            .map(|job_id| job_id.to_string())
-            .map_err(|error| SubmitError::Failed(format!("{error:#}")))
+        super::submit(
+            &self.shared,
+            spec_of(job),
+            self.runtime.clone(),
+            super::Submission::default(),
+        )
+        .map(|job_id| job_id.to_string())
+        .map_err(|error| SubmitError::Failed(format!("{error:#}")))
     }
 
     fn trigger_savepoint(

@@ -30,7 +30,9 @@ use flinkrs_dataflow::job_graph::{JobGraph, build_job_graph};
 use flinkrs_dataflow::metrics::MetricRegistry;
 use flinkrs_dataflow::restart_strategy::{RestartBackoff, RestartDecision, RestartStrategy};
 use flinkrs_dataflow::restore::RestoredState;
-use flinkrs_dataflow::{JobResult, NodeMetrics, PipelineExecutor, StreamGraph};
+use flinkrs_dataflow::{
+    CompletedCheckpointStore, JobResult, NodeMetrics, PipelineExecutor, StreamGraph,
+};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::runtime::Handle;
@@ -50,6 +52,8 @@ pub(crate) struct ClusterExecutor {
     pub job_id: JobId,
     pub spec: JobSpec,
     pub runtime: Handle,
+    /// Records each completed checkpoint before the tasks are notified (high availability).
+    pub checkpoint_store: Option<Arc<dyn CompletedCheckpointStore>>,
 }
 
 /// How one attempt of a job ended.
@@ -303,6 +307,7 @@ impl ClusterExecutor {
                     history: history.clone(),
                     gauges: gauges.clone(),
                     completed: crossbeam_channel::unbounded().0,
+                    checkpoint_store: self.checkpoint_store.clone(),
                 };
                 match cluster_checkpoints::start(run.config, setup) {
                     Ok(coordinator) => coordinator,

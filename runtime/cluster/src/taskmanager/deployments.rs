@@ -54,6 +54,17 @@ impl Deployments {
         }
     }
 
+    /// Cancels the subtasks of every job placed here: the JobManager that deployed them is
+    /// lost, and the one that replaces it (after a restart, or in high availability, another
+    /// JobManager) deploys its jobs afresh from their latest checkpoints, as Flink's
+    /// TaskManagers fail their tasks when they lose a job's leader.
+    pub(crate) fn cancel_all(&self) {
+        for (job, (_, executor)) in self.running().iter() {
+            tracing::warn!(%job, "cancelling the job's subtasks placed here: its JobManager is lost");
+            executor.cancel();
+        }
+    }
+
     fn running(&self) -> MutexGuard<'_, HashMap<String, (u32, Arc<PlacedExecutor>)>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -140,7 +140,9 @@ impl TaskManager {
         let mut server_shutdown = shutdown_signal.clone();
         let server = tokio::spawn(
             tonic::transport::Server::builder()
-                .add_service(TaskManagerServer::new(DeploymentService(deployments)))
+                .add_service(TaskManagerServer::new(DeploymentService(Arc::clone(
+                    &deployments,
+                ))))
                 .serve_with_incoming_shutdown(
                     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                     async move {
@@ -159,6 +161,7 @@ impl TaskManager {
             settings,
             client,
             state_sender,
+            deployments,
             shutdown_signal,
         ));
         Ok(TaskManager {

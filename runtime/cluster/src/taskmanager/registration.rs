@@ -2,12 +2,14 @@
 //! growing delay), then send heartbeats until the JobManager is lost or the TaskManager shuts
 //! down, and register again after a loss.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use super::deployments::Deployments;
 use super::{Settings, TaskManagerState};
 use crate::rpc::jobmanager::job_manager_client::JobManagerClient;
 use crate::rpc::messages::{RegistrationSuccess, TaskManagerHeartbeat};
@@ -23,6 +25,7 @@ pub(crate) async fn run(
     settings: Settings,
     client: JobManagerClient<Channel>,
     state: watch::Sender<TaskManagerState>,
+    deployments: Arc<Deployments>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut registrations = 0;
@@ -36,7 +39,10 @@ pub(crate) async fn run(
             registrations,
         });
         match send_heartbeats(&settings, client.clone(), &success, &mut shutdown).await {
-            Ended::Lost => state.send_replace(TaskManagerState::Registering { attempts: 0 }),
+            Ended::Lost => {
+                deployments.cancel_all();
+                state.send_replace(TaskManagerState::Registering { attempts: 0 })
+            }
             Ended::ShutDown => break,
         };
     }

@@ -22,9 +22,16 @@ pub struct Process {
 impl Process {
     /// Starts `flinkrs args…`, logging warnings and errors only.
     pub fn start(args: &[&str]) -> Process {
+        Process::start_with(args, &[])
+    }
+
+    /// Starts `flinkrs args…` with `env` set on top of the test's environment, logging
+    /// warnings and errors only.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Process {
         let mut child = Command::new(FLINKRS)
             .args(args)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -76,6 +83,28 @@ impl Process {
                     self.seen
                 ),
             }
+        }
+    }
+
+    /// Kills the process with SIGKILL, as a crash would end it.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Waits for the process to exit by itself (within the patience), and returns its status.
+    pub fn wait(&mut self) -> ExitStatus {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the process did not exit; stderr: {:#?}",
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
