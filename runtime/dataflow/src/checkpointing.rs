@@ -291,7 +291,19 @@ fn run(context: DriverContext, stopped: Receiver<()>) -> (Option<Error>, Checkpo
             context.history.next_checkpoint,
             context.history.retained.iter().copied(),
         );
-    let failure = drive(&context, &mut coordinator, &stopped);
+    // A panic of the coordinator (or of a checkpoint store it calls) fails the job, as too
+    // many failed checkpoints do; otherwise a bounded job would wait for its final
+    // checkpoint forever.
+    let driven = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drive(&context, &mut coordinator, &stopped)
+    }));
+    let failure = driven.unwrap_or_else(|payload| {
+        context.cancel.cancel();
+        Some(Error::InvalidJob(format!(
+            "the checkpoint coordinator panicked: {}",
+            crate::guard::panic_message(payload.as_ref())
+        )))
+    });
     // The job ended with a checkpoint in flight: it will never complete.
     if let Some(pending) = coordinator.pending() {
         discard(&context, pending);

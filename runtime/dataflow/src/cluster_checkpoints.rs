@@ -123,3 +123,113 @@ impl ClusterCheckpoints {
         self.driver.stop()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crossbeam_channel::Sender;
+    use flinkrs_core::Configuration;
+
+    use super::*;
+    use crate::CompletedCheckpoint;
+    use crate::checkpoint_participants::CheckpointCommand;
+    use crate::metrics::MetricRegistry;
+
+    /// One task that acknowledges every trigger at once with an empty state file.
+    struct InstantTask(Sender<WrittenAcknowledgement>);
+
+    impl CheckpointParticipants for InstantTask {
+        fn send(&self, _: &[usize], command: &CheckpointCommand) {
+            if let CheckpointCommand::Trigger { barrier, .. } = command {
+                let _ = self.0.send(WrittenAcknowledgement {
+                    task_index: 0,
+                    checkpoint: barrier.id,
+                    state: Ok(flinkrs_state::storage::TaskStateHandle {
+                        vertex: 0,
+                        subtask: 0,
+                        file: String::new(),
+                        length: 0,
+                        operators: Vec::new(),
+                    }),
+                    input_ended: false,
+                });
+            }
+        }
+    }
+
+    /// A store that cannot record anything.
+    struct BrokenStore {
+        panics: bool,
+    }
+
+    impl CompletedCheckpointStore for BrokenStore {
+        fn add(&self, checkpoint: &CompletedCheckpoint) -> Result<()> {
+            assert!(
+                !self.panics,
+                "the store broke at checkpoint {}",
+                checkpoint.checkpoint.0
+            );
+            Err(Error::InvalidJob("the store is read-only".into()))
+        }
+    }
+
+    /// Runs a coordinator of one task with `store` until it fails the job; returns why.
+    fn failure_with(store: BrokenStore) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Configuration::new();
+        config
+            .set("execution.checkpointing.interval", "10 ms")
+            .unwrap();
+        config
+            .set(
+                "execution.checkpointing.dir",
+                dir.path().display().to_string(),
+            )
+            .unwrap();
+        let (written, written_in) = crossbeam_channel::unbounded();
+        let registry = MetricRegistry::new();
+        let group = registry.jobmanager_job_group(JobId(7), "job".to_owned());
+        let setup = ClusterCheckpointSetup {
+            job_id: JobId(7),
+            tasks: vec![(
+                TaskKey {
+                    vertex: 0,
+                    subtask: 0,
+                },
+                true,
+            )],
+            participants: Box::new(InstantTask(written)),
+            written: written_in,
+            input_ended: crossbeam_channel::never(),
+            savepoint_requests: crossbeam_channel::never(),
+            history: CheckpointHistory::starting_after(None),
+            gauges: CheckpointGauges::register(&group),
+            completed: crossbeam_channel::unbounded().0,
+            checkpoint_store: Some(Arc::new(store)),
+        };
+        let coordinator = start(&config, setup).unwrap().unwrap();
+        // Disconnects when the coordinator fails the job.
+        let _ = coordinator.failed().recv_timeout(Duration::from_secs(30));
+        let (failure, history) = coordinator.stop();
+        assert_eq!(history.latest(), None, "nothing completed");
+        failure.expect("the job fails").to_string()
+    }
+
+    #[test]
+    fn a_checkpoint_the_store_cannot_record_fails_and_completes_nothing() {
+        let failure = failure_with(BrokenStore { panics: false });
+        assert!(failure.contains("the store is read-only"), "{failure}");
+    }
+
+    #[test]
+    fn a_panicking_store_fails_the_job_instead_of_stopping_checkpoints() {
+        let failure = failure_with(BrokenStore { panics: true });
+        assert!(
+            failure
+                .contains("the checkpoint coordinator panicked: the store broke at checkpoint 1"),
+            "{failure}"
+        );
+    }
+}
