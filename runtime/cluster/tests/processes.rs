@@ -10,89 +10,14 @@
 )]
 mod http;
 
-use std::io::{BufRead, BufReader};
+#[path = "support/process.rs"]
+#[expect(dead_code, reason = "each test uses its own part of the shared process helper")]
+mod process;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use crossbeam_channel::Receiver;
-
-/// A guard against a hang, not a synchronization: each wait ends as soon as its line comes.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-const FLINKRS: &str = env!("CARGO_BIN_EXE_flinkrs");
-
-/// A running `flinkrs` process, its standard error read line by line.
-struct Process {
-    child: Child,
-    stderr: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Process {
-    fn start(args: &[&str]) -> Process {
-        Process::start_logging(args, "warn")
-    }
-
-    /// Starts `flinkrs` with its log level (RUST_LOG) set to `level`.
-    fn start_logging(args: &[&str], level: &str) -> Process {
-        let mut child = Command::new(FLINKRS)
-            .args(args)
-            .env("RUST_LOG", level)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("flinkrs starts");
-        let pipe = child.stderr.take().expect("piped stderr");
-        let (lines, stderr) = crossbeam_channel::unbounded();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Process {
-            child,
-            stderr,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads standard error up to a line containing `text`, and returns that line.
-    fn wait_for_line(&mut self, text: &str) -> String {
-        loop {
-            match self.stderr.recv_timeout(PATIENCE) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(error) => panic!(
-                    "no line with '{text}' ({error:?}); stderr: {:#?}",
-                    self.seen
-                ),
-            }
-        }
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use process::{FLINKRS, Process};
 
 /// Every line of every committed part file under `dir`, sorted.
 fn committed_lines(dir: &Path) -> Vec<String> {
@@ -357,13 +282,13 @@ fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
     client.wait_for_line("Job has been submitted with JobID ");
     jobmanager.wait_for_line("the job is running");
     let mut victim = victim;
-    victim.child.kill().unwrap();
+    victim.kill();
     let failure = client.wait_for_line("failed: ");
     assert!(
         failure.contains("TaskManager tm-victim was lost (no heartbeat within heartbeat.timeout)"),
         "{failure}"
     );
-    assert!(!client.child.wait().unwrap().success());
+    assert!(!client.wait().success());
     assert!(survivor.terminate().success());
     assert!(jobmanager.terminate().success());
 }
@@ -464,8 +389,7 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
     let job_id = submitted.rsplit(' ').next().unwrap().to_owned();
     // Killed once a checkpoint holds part of the job's progress.
     jobmanager.wait_for_line("checkpoint complete");
-    victim.child.kill().unwrap();
-    victim.child.wait().unwrap();
+    victim.kill();
     let replacement = member("tm-replacement");
     jobmanager.wait_for_line("restarting it after the delay from its latest checkpoint");
     let restored = jobmanager.wait_for_line("deploying");
@@ -474,7 +398,7 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
         "the new attempt restores from the checkpoint in S3: {restored}"
     );
     client.wait_for_line("Job 'WordCount' (");
-    assert!(client.child.wait().unwrap().success());
+    assert!(client.wait().success());
     assert_eq!(
         runtime.block_on(committed_objects(&server, "cluster-output")),
         expected

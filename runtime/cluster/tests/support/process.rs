@@ -25,8 +25,13 @@ impl Process {
         Process::start_with(args, &[])
     }
 
+    /// Starts `flinkrs args…` with its log level (RUST_LOG) set to `level`.
+    pub fn start_logging(args: &[&str], level: &str) -> Process {
+        Process::start_with(args, &[("RUST_LOG", level)])
+    }
+
     /// Starts `flinkrs args…` with `env` set on top of the test's environment, logging
-    /// warnings and errors only.
+    /// warnings and errors only unless `env` sets RUST_LOG.
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Process {
         let mut child = Command::new(FLINKRS)
             .args(args)
@@ -50,6 +55,24 @@ impl Process {
             child,
             stderr,
             seen: Vec::new(),
+        }
+    }
+
+    /// Reads standard error up to a line containing `text`, and returns that line.
+    pub fn wait_for_line(&mut self, text: &str) -> String {
+        loop {
+            match self.stderr.recv_timeout(PATIENCE) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(error) => panic!(
+                    "no line with {text:?} ({error:?}); stderr: {:#?}",
+                    self.seen
+                ),
+            }
         }
     }
 
