@@ -125,7 +125,7 @@ impl TaskManager for DeploymentService {
                     env.set_executor(job_executor.clone());
                 });
                 if let Err(error) = &outcome {
-                    job_executor.report_failed_start(format!("{error:#}"));
+                    job_executor.report_failed_start(cause(error));
                 }
                 {
                     let mut running = deployments.running();
@@ -158,7 +158,7 @@ impl TaskManager for DeploymentService {
                     }
                     Err(error) => {
                         report.outcome = TasksOutcome::Failed as i32;
-                        report.failure = format!("{error:#}");
+                        report.failure = cause(&error);
                     }
                 }
                 tracing::info!(%job, outcome = report.outcome, failure = %report.failure, "the job's subtasks here ended");
@@ -236,5 +236,36 @@ impl TaskManager for DeploymentService {
             &request.into_inner().job_id,
         )
         .map(Response::new)
+    }
+}
+
+/// What failed the job's subtasks here, for the JobManager: the error's chain without the
+/// outermost "job '…' failed", which the JobManager's own report of the job says once.
+fn cause(error: &anyhow::Error) -> String {
+    let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+    match chain.split_first() {
+        Some((outer, causes)) if outer.starts_with("job '") && !causes.is_empty() => {
+            causes.join(": ")
+        }
+        _ => chain.join(": "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context as _;
+
+    use super::cause;
+
+    #[test]
+    fn a_subtask_failure_is_reported_without_the_job_wrapper_the_jobmanager_adds_once() {
+        let failed: anyhow::Result<()> = Err(anyhow::anyhow!("division by zero"))
+            .context("operator 'Map' (1/2) failed")
+            .context("job 'wordcount' failed");
+        assert_eq!(
+            cause(&failed.unwrap_err()),
+            "operator 'Map' (1/2) failed: division by zero"
+        );
+        assert_eq!(cause(&anyhow::anyhow!("job 'x' failed")), "job 'x' failed");
     }
 }
