@@ -7,7 +7,10 @@
 //! one. A finished job is cleared from the ConfigMap.
 
 #[path = "support/process.rs"]
-#[expect(dead_code, reason = "each test uses its own part of the shared process helper")]
+#[expect(
+    dead_code,
+    reason = "each test uses its own part of the shared process helper"
+)]
 mod process;
 
 use std::path::Path;

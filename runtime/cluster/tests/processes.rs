@@ -11,7 +11,10 @@
 mod http;
 
 #[path = "support/process.rs"]
-#[expect(dead_code, reason = "each test uses its own part of the shared process helper")]
+#[expect(
+    dead_code,
+    reason = "each test uses its own part of the shared process helper"
+)]
 mod process;
 
 use std::path::Path;

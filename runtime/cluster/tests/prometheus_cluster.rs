@@ -151,6 +151,13 @@ async fn prometheus_scrapes_a_three_process_cluster_and_counts_a_jobs_records_ex
             &server.input(),
             "--output",
             &output.path().join("counts").display().to_string(),
+            "-D",
+            "execution.checkpointing.interval=200 ms",
+            "-D",
+            &format!(
+                "execution.checkpointing.dir={}",
+                output.path().join("checkpoints").display()
+            ),
         ])
         .output()
         .unwrap();
@@ -217,6 +224,9 @@ async fn prometheus_scrapes_a_three_process_cluster_and_counts_a_jobs_records_ex
     )
     .await;
 
+    // The chart's job dashboard: every expression answers while the job runs.
+    every_expression_answers(&prometheus, "flinkrs-job-overview.json").await;
+
     // The input ends, and with it the job: its slots are free again.
     server.close();
     wait_for_exactly(&prometheus, "flink_jobmanager_numRunningJobs", 0.0).await;
@@ -224,6 +234,42 @@ async fn prometheus_scrapes_a_three_process_cluster_and_counts_a_jobs_records_ex
 
     for process in [second, first, jobmanager] {
         assert!(process.terminate().success());
+    }
+}
+
+/// Waits until every PromQL expression of the chart's dashboard `file` answers with data, its
+/// variables (`$job_name`) matching every value.
+async fn every_expression_answers(prometheus: &Prometheus, file: &str) {
+    let path = format!(
+        "{}/../../charts/flinkrs-operator/dashboards/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let expressions: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().unwrap().iter())
+        .map(|target| target["expr"].as_str().unwrap().replace("$job_name", ".*"))
+        .collect();
+    assert!(expressions.len() >= 10, "{expressions:?}");
+    for promql in expressions {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let data = prometheus.query(&promql).await.expect("Prometheus answers");
+            if data["result"]
+                .as_array()
+                .is_some_and(|result| !result.is_empty())
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{file}: {promql} answers no data"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }
 
