@@ -146,6 +146,8 @@ pub struct FlinkJobSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[x_kube(validation = Rule::new("[has(self.sql), has(self.builtin), has(self.args)].filter(x, x).size() == 1")
     .message("job must set exactly one of sql, builtin or args"))]
+#[x_kube(validation = Rule::new("has(self.builtin) || !(has(self.input) || has(self.output) || has(self.rate))")
+    .message("job.input, job.output and job.rate apply to builtin jobs only"))]
 #[serde(rename_all = "camelCase")]
 pub struct JobSource {
     /// A Flink SQL script (CREATE TABLE ... WITH, INSERT INTO ...).
@@ -161,6 +163,22 @@ pub struct JobSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self.size() > 0").message("job.args must list at least one argument"))]
     pub args: Option<Vec<String>>,
+
+    /// A built-in job's input file or folder, instead of its built-in data (`--input`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+
+    /// Where a built-in job writes its results, exactly once, through the file sink: a
+    /// folder, or an S3 prefix `s3://BUCKET/PREFIX` reached with the checkpoint storage's
+    /// `s3.*` settings (`--output`). Unset, the job prints them to the TaskManagers' logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+
+    /// Throttles a built-in job's source to this many records per second (`--rate`), for
+    /// demos and failure drills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0").message("job.rate must be a positive number of records per second"))]
+    pub rate: Option<u64>,
 }
 
 /// Jobs that ship with the runtime image.

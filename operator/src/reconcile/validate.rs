@@ -36,6 +36,26 @@ pub fn validate_spec(job: &FlinkJob) -> Result<(), SpecProblem> {
     if sources.iter().filter(|set| **set).count() != 1 {
         return problem("spec.job", "must set exactly one of sql, builtin or args");
     }
+    let builtin_only = [
+        ("spec.job.input", spec.job.input.is_some()),
+        ("spec.job.output", spec.job.output.is_some()),
+        ("spec.job.rate", spec.job.rate.is_some()),
+    ];
+    if spec.job.builtin.is_none()
+        && let Some((field, _)) = builtin_only.iter().find(|(_, set)| *set)
+    {
+        return problem(
+            field,
+            "applies to builtin jobs only; a SQL job names its tables' paths in CREATE TABLE, \
+             and a program takes its own arguments in job.args",
+        );
+    }
+    if spec.job.rate == Some(0) {
+        return problem(
+            "spec.job.rate",
+            "must be a positive number of records per second",
+        );
+    }
     // The runtime refuses a configuration with a key it does not know, so the pods would
     // exit at start: say so here, naming the key.
     if let Some(unknown) = spec
@@ -121,5 +141,62 @@ mod tests {
             serde_json::json!({"image": "i", "job": {"builtin": "wordcount"}, "parallelism": 1}),
         );
         assert_eq!(validate_spec(&fine), Ok(()));
+        let sql_output = job(serde_json::json!({
+            "image": "i", "job": {"sql": "SELECT 1", "output": "s3://b/out"}, "parallelism": 1
+        }));
+        assert_eq!(
+            validate_spec(&sql_output).map_err(|p| p.field),
+            Err("spec.job.output".to_owned())
+        );
+        let zero_rate = job(serde_json::json!({
+            "image": "i", "job": {"builtin": "wordcount", "rate": 0}, "parallelism": 1
+        }));
+        assert_eq!(
+            validate_spec(&zero_rate).map_err(|p| p.field),
+            Err("spec.job.rate".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_builtin_jobs_input_output_and_rate_reach_the_jobmanagers_command_line() {
+        let orders = job(serde_json::json!({
+            "image": "i", "parallelism": 2,
+            "job": {"builtin": "wordcount", "input": "/data/books", "output": "s3://b/counts", "rate": 50}
+        }));
+        assert_eq!(validate_spec(&orders), Ok(()));
+        let plan = ClusterPlan {
+            job: &orders,
+            spec: &orders.spec,
+            restore_from: None,
+            suspended: false,
+        };
+        let children = build_children(&plan).unwrap();
+        let pod = children
+            .jobmanager_deployment
+            .spec
+            .unwrap()
+            .template
+            .spec
+            .unwrap();
+        let args = pod.containers[0].args.clone().unwrap();
+        let tail: Vec<&str> = args
+            .iter()
+            .map(String::as_str)
+            .skip_while(|a| *a != "--example")
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "--example",
+                "wordcount",
+                "--input",
+                "/data/books",
+                "--output",
+                "s3://b/counts",
+                "--rate",
+                "50"
+            ]
+        );
+        flinkrs_contract::cli::parse_pod_args(&args).unwrap();
     }
 }

@@ -38,6 +38,9 @@ pub fn jobmanager_args(plan: &ClusterPlan<'_>) -> Vec<String> {
     };
     if let Some(builtin) = job.builtin {
         args.example = Some(builtin.as_str().to_owned());
+        args.input.clone_from(&job.input);
+        args.output.clone_from(&job.output);
+        args.rate = job.rate;
     } else if job.sql.is_some() {
         args.sql_file = Some(format!("{CONFIG_DIR}/{SQL_FILE}").into());
     } else if let Some(program_args) = &job.args {
