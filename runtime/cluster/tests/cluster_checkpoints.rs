@@ -22,7 +22,7 @@ use flinkrs_cluster::jobmanager::JobStatus;
 use flinkrs_cluster::run::{RunRequest, run_request};
 use flinkrs_state::storage::{CheckpointLocation, S3Settings, StoredCheckpoint};
 use flinkrs_testbed::S3Server;
-use support::{DEADLINE, cluster, committed_lines, shut_down};
+use support::{DEADLINE, cluster, committed_lines, input_text, shut_down};
 
 /// The `-D` properties that put a job's checkpoints into `server`'s bucket.
 fn s3_properties(server: &S3Server) -> Vec<String> {
@@ -47,13 +47,6 @@ fn s3_settings(server: &S3Server) -> S3Settings {
         ..S3Settings::default()
     }
     .with_credentials(&server.access_key, &server.secret_key)
-}
-
-/// `lines` lines of words, some repeated across lines so the counts grow.
-fn input_text(lines: usize) -> String {
-    (0..lines)
-        .map(|line| format!("word{} word{} line{line}\n", line % 7, line % 13))
-        .collect()
 }
 
 /// The local run of the job: what the cluster must commit.

@@ -11,6 +11,10 @@
 mod http;
 
 #[path = "support/cluster.rs"]
+#[expect(
+    dead_code,
+    reason = "the generated input of the shared helpers is not used here"
+)]
 mod support;
 
 use std::time::Duration;

@@ -12,6 +12,12 @@
     reason = "each test uses its own part of the shared process helper"
 )]
 mod process;
+#[path = "support/cluster.rs"]
+#[expect(
+    dead_code,
+    reason = "the in-process cluster of the shared helpers is not used here"
+)]
+mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -19,30 +25,10 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use process::{FLINKRS, Process};
+use support::{committed_lines, input_text};
 
 /// A guard against a hang, not a synchronization: each wait ends as soon as its event comes.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn input_text(lines: usize) -> String {
-    (0..lines)
-        .map(|line| format!("word{} word{} line{line}\n", line % 7, line % 13))
-        .collect()
-}
-
-/// The lines of the committed part files in `dir`, sorted.
-fn committed_lines(dir: &Path) -> Vec<String> {
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("part-") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            lines.extend(text.lines().map(str::to_owned));
-        }
-    }
-    lines.sort();
-    lines
-}
 
 /// A port free now, for a JobManager that must come back on the same address.
 fn free_port() -> u16 {

@@ -16,34 +16,17 @@ mod http;
     reason = "each test uses its own part of the shared process helper"
 )]
 mod process;
+#[path = "support/cluster.rs"]
+#[expect(
+    dead_code,
+    reason = "the in-process cluster of the shared helpers is not used here"
+)]
+mod support;
 
-use std::path::Path;
 use std::process::Command;
 
 use process::{FLINKRS, Process};
-
-/// Every line of every committed part file under `dir`, sorted.
-fn committed_lines(dir: &Path) -> Vec<String> {
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("part-")
-        {
-            lines.extend(
-                std::fs::read_to_string(&path)
-                    .unwrap()
-                    .lines()
-                    .map(str::to_owned),
-            );
-        }
-    }
-    lines.sort();
-    lines
-}
+use support::{committed_lines, input_text};
 
 /// The lines of the objects under `prefix/` in the server's bucket, sorted; every object must be
 /// a committed part file.
@@ -294,13 +277,6 @@ fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
     assert!(!client.wait().success());
     assert!(survivor.terminate().success());
     assert!(jobmanager.terminate().success());
-}
-
-/// `lines` lines of words, some repeated across lines so the counts grow.
-fn input_text(lines: usize) -> String {
-    (0..lines)
-        .map(|line| format!("word{} word{} line{line}\n", line % 7, line % 13))
-        .collect()
 }
 
 #[test]

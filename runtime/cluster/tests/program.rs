@@ -3,6 +3,10 @@
 //! deployment to build the same graph, and the job commits what the program computes.
 
 #[path = "support/cluster.rs"]
+#[expect(
+    dead_code,
+    reason = "the generated input of the shared helpers is not used here"
+)]
 mod support;
 
 use std::path::PathBuf;

@@ -100,13 +100,20 @@ impl ConfigMapStore {
             ..ConfigMap::default()
         };
         change(&mut config_map)?;
-        match self.api.create(&PostParams::default(), &config_map).await {
+        let created = self.api.create(&PostParams::default(), &config_map).await;
+        self.written(created, "create")
+    }
+
+    /// Whether a write went through (`false` when another writer got there first, HTTP 409),
+    /// or why it failed.
+    fn written(&self, outcome: Result<ConfigMap, kube::Error>, verb: &str) -> anyhow::Result<bool> {
+        match outcome {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
             Err(error) => Err(anyhow!(error)).with_context(|| {
                 format!(
-                    "cannot create the high-availability ConfigMap '{}'; check that the \
-                     JobManager's service account may create ConfigMaps",
+                    "cannot {verb} the high-availability ConfigMap '{}'; check that the \
+                     JobManager's service account may {verb} ConfigMaps",
                     self.name
                 )
             }),
@@ -121,21 +128,11 @@ impl ConfigMapStore {
         change: impl FnOnce(&mut ConfigMap) -> anyhow::Result<()>,
     ) -> anyhow::Result<bool> {
         change(&mut config_map)?;
-        match self
+        let replaced = self
             .api
             .replace(&self.name, &PostParams::default(), &config_map)
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
-            Err(error) => Err(anyhow!(error)).with_context(|| {
-                format!(
-                    "cannot update the high-availability ConfigMap '{}'; check that the \
-                     JobManager's service account may update ConfigMaps",
-                    self.name
-                )
-            }),
-        }
+            .await;
+        self.written(replaced, "update")
     }
 
     /// Applies `change` to the ConfigMap (created when missing), retrying when another writer

@@ -67,3 +67,10 @@ pub fn committed_lines(dir: &Path) -> Vec<String> {
     lines.sort();
     lines
 }
+
+/// `lines` lines of words, some repeated across lines so the counts grow.
+pub fn input_text(lines: usize) -> String {
+    (0..lines)
+        .map(|line| format!("word{} word{} line{line}\n", line % 7, line % 13))
+        .collect()
+}
