@@ -274,10 +274,11 @@ async fn kubectl_scale_rescales_through_a_savepoint_and_updates_taskmanagers_and
         Some(savepoint.path.as_str())
     );
     assert!(
-        setup.jobmanager("scoreboard").calls().contains(&format!(
-            "savepoint {} cancel-job=true",
-            "0".repeat(31) + "1"
-        )),
+        setup
+            .jobmanager("scoreboard")
+            .calls()
+            .iter()
+            .any(|call| call.starts_with(&format!("stop {}1 trigger=", "0".repeat(31)))),
         "{:?}",
         setup.jobmanager("scoreboard").calls()
     );
@@ -422,10 +423,9 @@ async fn deleting_a_flinkjob_takes_a_final_savepoint_and_its_children_are_garbag
     .await;
     let calls = setup.jobmanager("windowed-sensors").calls();
     assert!(
-        calls.contains(&format!(
-            "savepoint {} cancel-job=true",
-            "0".repeat(31) + "1"
-        )),
+        calls
+            .iter()
+            .any(|call| call.starts_with(&format!("stop {}1 trigger=", "0".repeat(31)))),
         "{calls:?}"
     );
     let events = setup.events("windowed-sensors").await;
@@ -531,7 +531,7 @@ async fn an_operator_killed_in_the_middle_of_a_savepoint_upgrade_converges_after
     let savepoints_taken = jobmanager
         .calls()
         .iter()
-        .filter(|call| call.starts_with("savepoint "))
+        .filter(|call| call.starts_with("stop "))
         .count();
     assert_eq!(
         savepoints_taken,

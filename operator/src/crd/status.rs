@@ -46,6 +46,11 @@ pub struct FlinkJobStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_path: Option<String>,
 
+    /// How many times the operator has deployed the cluster. The pods carry it in the
+    /// `flinkrs.dev/cluster-generation` annotation, so each redeploy restarts every pod.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cluster_generation: i64,
+
     /// The `metadata.generation` last reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
@@ -61,6 +66,10 @@ pub struct FlinkJobStatus {
     /// The label selector of the TaskManager pods (for the scale subresource).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
 }
 
 impl FlinkJobStatus {
@@ -159,7 +168,7 @@ pub enum SavepointPurpose {
 }
 
 impl SavepointPurpose {
-    /// Whether Flink should cancel the job once the savepoint completes.
+    /// Whether the savepoint stops the job (`POST /jobs/:id/stop`).
     pub fn stops_job(self) -> bool {
         matches!(self, Self::Upgrade | Self::Suspend | Self::Delete)
     }

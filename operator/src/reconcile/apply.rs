@@ -3,10 +3,7 @@
 //! restore path, a pending savepoint's trigger id), then acts, so an operator that
 //! dies halfway finds the plan in the status and finishes it.
 
-use kube::{
-    ResourceExt,
-    runtime::{controller::Action as Requeue, events::EventType},
-};
+use kube::runtime::{controller::Action as Requeue, events::EventType};
 
 use super::{Target, children::apply_cluster, events, finalizer, requeue_for, status};
 use crate::{
@@ -113,9 +110,10 @@ async fn deploy(
     let mut next = with_generation(target, current);
     record_spec(target, &mut next, JobPhase::Deploying)?;
     next.restore_path = restore_from.clone();
+    next.cluster_generation += 1;
     status::refresh_conditions(&mut next, None);
     status::write(target, &next).await?;
-    apply_cluster(target, &target.job.spec, restore_from.as_deref(), false).await?;
+    apply_cluster(target, &target.job.spec, &next, false).await?;
     let note = format!(
         "deploying the job ({}) {}",
         describe_cluster(&target.job.spec),
@@ -141,6 +139,10 @@ async fn redeploy(
     };
     record_spec(target, &mut next, phase)?;
     next.restore_path = restore_from.clone();
+    // A continued redeploy applies the cluster generation it recorded before it stopped.
+    if reason != RedeployReason::Continue {
+        next.cluster_generation += 1;
+    }
     if let Some(savepoint) = new_savepoint {
         next.last_savepoint = Some(savepoint);
     }
@@ -154,7 +156,7 @@ async fn redeploy(
     if let Some(job_id) = cancel_job {
         cancel(target, &job_id).await;
     }
-    apply_cluster(target, &target.job.spec, restore_from.as_deref(), false).await?;
+    apply_cluster(target, &target.job.spec, &next, false).await?;
     let what = match reason {
         RedeployReason::Rescale { from, to } => {
             format!("rescaling from parallelism {from} to {to}")
@@ -187,13 +189,31 @@ async fn cancel(target: &Target<'_>, job_id: &str) {
     }
 }
 
-/// A trigger id for Flink (32 hex digits), the same on every retry of the same
-/// request, so a trigger repeated after a crash does not take a second savepoint.
+/// A trigger id for Flink (32 hex digits). It is recorded in the status before the trigger is
+/// sent, so a trigger repeated after a crash reuses it and takes no second savepoint. It
+/// includes the FlinkJob's resourceVersion, which moves with every status write, so a retry
+/// after a failed savepoint gets a fresh id: Flink answers a known trigger id with that
+/// operation's (cached) result, so reusing one would report the old failure forever.
 fn trigger_id(target: &Target<'_>, purpose: SavepointPurpose, nonce: Option<i64>) -> String {
+    let metadata = &target.job.metadata;
+    trigger_id_for(
+        metadata.uid.as_deref().unwrap_or_default(),
+        metadata.generation.unwrap_or_default(),
+        metadata.resource_version.as_deref().unwrap_or_default(),
+        purpose,
+        nonce,
+    )
+}
+
+fn trigger_id_for(
+    uid: &str,
+    generation: i64,
+    resource_version: &str,
+    purpose: SavepointPurpose,
+    nonce: Option<i64>,
+) -> String {
     let seed = format!(
-        "{}/{}/{purpose:?}/{}",
-        target.job.uid().unwrap_or_default(),
-        target.job.metadata.generation.unwrap_or_default(),
+        "{uid}/{generation}/{resource_version}/{purpose:?}/{}",
         nonce.unwrap_or_default()
     );
     let fnv = |offset: u64| {
@@ -242,16 +262,15 @@ async fn trigger_savepoint(
     let request = SavepointRequest {
         trigger_id,
         target_directory,
-        cancel_job: purpose.stops_job(),
+        stop_job: purpose.stops_job(),
     };
     let client = target.ctx.jobmanagers.client(&target.rest_url());
     client.trigger_savepoint(&job_id, &request).await?;
-    let stop = if request.cancel_job {
-        ", then the job stops"
+    let note = if request.stop_job {
+        format!("stopping job {job_id} with a savepoint ({purpose:?})")
     } else {
-        ""
+        format!("savepoint of job {job_id} triggered ({purpose:?})")
     };
-    let note = format!("savepoint of job {job_id} triggered ({purpose:?}){stop}");
     events::publish(target, EventType::Normal, "SavepointTriggered", note).await;
     Ok(Requeue::requeue(SAVEPOINT_POLL))
 }
@@ -319,7 +338,7 @@ async fn suspend(
     if let Some(job_id) = cancel_job {
         cancel(target, &job_id).await;
     }
-    apply_cluster(target, &target.job.spec, next.restore_path.as_deref(), true).await?;
+    apply_cluster(target, &target.job.spec, &next, true).await?;
     events::publish(target, EventType::Normal, "Suspended", note).await;
     Ok(requeue_for(next.phase))
 }
@@ -394,4 +413,35 @@ async fn observe_only(
         _ => {}
     }
     Ok(requeue_for(next.phase))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retried_savepoint_in_the_same_generation_gets_a_fresh_trigger_id() {
+        let id = |resource_version: &str| {
+            trigger_id_for(
+                "uid-1",
+                3,
+                resource_version,
+                SavepointPurpose::Upgrade,
+                None,
+            )
+        };
+        let first = id("100");
+        assert_eq!(first.len(), 32);
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit()), "{first}");
+        assert_eq!(first, id("100"), "the same FlinkJob version reuses its id");
+        assert_ne!(
+            first,
+            id("104"),
+            "a retry after a status write gets a new id"
+        );
+        assert_ne!(
+            first,
+            trigger_id_for("uid-1", 3, "100", SavepointPurpose::Suspend, None)
+        );
+    }
 }

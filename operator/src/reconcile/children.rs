@@ -18,22 +18,24 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::{FIELD_MANAGER, Target};
 use crate::{
     Error, Result,
-    crd::FlinkJobSpec,
+    crd::{FlinkJobSpec, FlinkJobStatus},
     resources::{Children, ClusterPlan, build_children},
 };
 
-/// Builds the children for `spec` and applies them.
+/// Builds the children for `spec` and applies them, as `status` records them: its restore
+/// path and its cluster generation.
 pub async fn apply_cluster(
     target: &Target<'_>,
     spec: &FlinkJobSpec,
-    restore_from: Option<&str>,
+    status: &FlinkJobStatus,
     suspended: bool,
 ) -> Result<()> {
     let plan = ClusterPlan {
         job: target.job,
         spec,
-        restore_from,
+        restore_from: status.restore_path.as_deref(),
         suspended,
+        cluster_generation: status.cluster_generation,
     };
     let Children {
         config_map,

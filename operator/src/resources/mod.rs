@@ -33,6 +33,9 @@ pub const MAIN_CONTAINER: &str = "flink-main-container";
 /// The annotation holding a hash of the configuration: a new configuration rolls the pods.
 pub const CONFIG_HASH_ANNOTATION: &str = "flinkrs.dev/config-hash";
 
+/// The annotation holding the cluster generation: each redeploy restarts every pod.
+pub const CLUSTER_GENERATION_ANNOTATION: &str = "flinkrs.dev/cluster-generation";
+
 /// A child object's problem that a user can fix in the FlinkJob.
 #[derive(Debug, thiserror::Error)]
 #[error("FlinkJob field {field} is invalid: {message}")]
@@ -68,6 +71,10 @@ pub struct ClusterPlan<'a> {
     pub restore_from: Option<&'a str>,
     /// Scale every pod to zero.
     pub suspended: bool,
+    /// How many times the operator has deployed this FlinkJob's cluster
+    /// (`status.clusterGeneration`). The pods carry it, so every redeploy restarts them,
+    /// even when nothing else in their template changed.
+    pub cluster_generation: i64,
 }
 
 /// Every child of one FlinkJob.

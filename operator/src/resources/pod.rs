@@ -13,8 +13,8 @@ use k8s_openapi::{
 use kube::{ResourceExt, api::ObjectMeta};
 
 use super::{
-    CONFIG_DIR, CONFIG_HASH_ANNOTATION, ClusterPlan, Component, InvalidField, MAIN_CONTAINER,
-    config_map_name, merge_pod_template, selector_labels,
+    CLUSTER_GENERATION_ANNOTATION, CONFIG_DIR, CONFIG_HASH_ANNOTATION, ClusterPlan, Component,
+    InvalidField, MAIN_CONTAINER, config_map_name, merge_pod_template, selector_labels,
 };
 use crate::crd::PodResources;
 
@@ -74,10 +74,13 @@ pub fn pod_template(
     let template = PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels),
-            annotations: Some(BTreeMap::from([(
-                CONFIG_HASH_ANNOTATION.to_owned(),
-                config_hash.to_owned(),
-            )])),
+            annotations: Some(BTreeMap::from([
+                (CONFIG_HASH_ANNOTATION.to_owned(), config_hash.to_owned()),
+                (
+                    CLUSTER_GENERATION_ANNOTATION.to_owned(),
+                    plan.cluster_generation.to_string(),
+                ),
+            ])),
             ..ObjectMeta::default()
         }),
         spec: Some(PodSpec {

@@ -15,6 +15,7 @@ fn build(job: &FlinkJob) -> Children {
         spec: &job.spec,
         restore_from: None,
         suspended: false,
+        cluster_generation: 1,
     })
     .expect("builds")
 }
@@ -103,6 +104,7 @@ fn user_flink_configuration_reaches_the_config_map_beside_the_derived_keys() {
         spec: &job.spec,
         restore_from: None,
         suspended: false,
+        cluster_generation: 1,
     });
     assert_eq!(config["pipeline.max-parallelism"], "128");
     assert_eq!(config["table.exec.mini-batch.enabled"], "true");
@@ -139,6 +141,7 @@ fn a_new_configuration_changes_the_pod_annotation_so_pods_roll() {
         spec: &first.spec,
         restore_from: restore,
         suspended: false,
+        cluster_generation: 1,
     };
     let before = hash(build_children(&plan(None)).expect("builds"));
     let same = hash(build_children(&plan(None)).expect("builds"));
@@ -158,6 +161,7 @@ fn an_invalid_pod_template_is_reported_against_spec_pod_template() {
         spec: &job.spec,
         restore_from: None,
         suspended: false,
+        cluster_generation: 1,
     })
     .expect_err("invalid");
     assert_eq!(error.field, "spec.podTemplate");
@@ -212,6 +216,7 @@ fn every_key_the_operator_writes_is_accepted_by_the_runtimes_configuration() {
                 spec: &job.spec,
                 restore_from,
                 suspended: false,
+                cluster_generation: 1,
             };
             let mut runtime = flinkrs_core::Configuration::new();
             for (key, value) in flink_configuration(&plan) {
@@ -288,6 +293,61 @@ fn every_pod_command_the_operator_builds_parses_with_the_runtimes_cli() {
         assert_eq!(
             taskmanager.jobmanager.as_deref(),
             Some("orders-jobmanager.analytics.svc:6123")
+        );
+    }
+}
+
+#[test]
+fn taskmanagers_are_recreated_so_no_old_taskmanager_joins_a_new_jobmanager() {
+    let job = job(
+        serde_json::json!({"image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 2}),
+    );
+    let children = build(&job);
+    for deployment in [
+        children.jobmanager_deployment,
+        children.taskmanager_deployment,
+    ] {
+        let strategy = deployment.spec.expect("spec").strategy.expect("a strategy");
+        assert_eq!(strategy.type_.as_deref(), Some("Recreate"));
+        assert_eq!(strategy.rolling_update, None);
+    }
+}
+
+#[test]
+fn each_cluster_generation_changes_the_pod_templates_so_a_redeploy_restarts_every_pod() {
+    let job = job(
+        serde_json::json!({"image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 2}),
+    );
+    let templates = |cluster_generation: i64| {
+        let children = build_children(&ClusterPlan {
+            job: &job,
+            spec: &job.spec,
+            restore_from: None,
+            suspended: false,
+            cluster_generation,
+        })
+        .expect("builds");
+        [
+            children.jobmanager_deployment,
+            children.taskmanager_deployment,
+        ]
+        .map(|deployment| deployment.spec.expect("spec").template)
+    };
+    let (first, again, second) = (templates(1), templates(1), templates(2));
+    assert_eq!(first, again);
+    for (before, after) in first.iter().zip(&second) {
+        assert_ne!(before, after);
+        let annotation = |template: &k8s_openapi::api::core::v1::PodTemplateSpec| {
+            template
+                .metadata
+                .as_ref()
+                .and_then(|m| m.annotations.as_ref())
+                .expect("annotations")[CLUSTER_GENERATION_ANNOTATION]
+                .clone()
+        };
+        assert_eq!(
+            (annotation(before).as_str(), annotation(after).as_str()),
+            ("1", "2")
         );
     }
 }
