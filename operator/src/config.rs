@@ -16,6 +16,27 @@ pub struct OperatorConfig {
     /// Where to serve `/metrics` and `/healthz`; `None` serves nothing.
     pub http_address: Option<SocketAddr>,
     pub metrics: Arc<Metrics>,
+    pub timeouts: Timeouts,
+}
+
+/// How long the operator waits before it reports that something is stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// A triggered savepoint that has not completed by then counts as failed; a FlinkJob
+    /// being deleted then goes without its final savepoint.
+    pub savepoint: Duration,
+    /// A deployed cluster whose job is not RUNNING by then is reported (with what its pods
+    /// say) in the Degraded condition and a Warning event.
+    pub readiness: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            savepoint: Duration::from_secs(600),
+            readiness: Duration::from_secs(300),
+        }
+    }
 }
 
 impl OperatorConfig {
@@ -27,6 +48,7 @@ impl OperatorConfig {
             identity: identity.to_owned(),
             http_address: None,
             metrics: Arc::new(Metrics::new()),
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -38,6 +60,7 @@ impl std::fmt::Debug for OperatorConfig {
             .field("leader_election", &self.leader_election)
             .field("identity", &self.identity)
             .field("http_address", &self.http_address)
+            .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
 }

@@ -80,6 +80,7 @@ async fn run_controllers(
         jobmanagers,
         recorder: Recorder::new(client.clone(), reporter),
         metrics: config.metrics.clone(),
+        timeouts: config.timeouts,
     });
     let namespaces: Vec<Option<&str>> = if config.namespaces.is_empty() {
         vec![None]

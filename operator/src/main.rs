@@ -1,13 +1,13 @@
 //! The flinkrs operator binary: flags, logging and wiring only; the logic lives
 //! in the library.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use flinkrs_operator::{
     OperatorConfig,
-    config::LeaderElectionConfig,
+    config::{LeaderElectionConfig, Timeouts},
     jobmanager_client::{FakeJobManagers, HttpJobManagers, JobManagerClientFactory},
     metrics::Metrics,
 };
@@ -42,6 +42,16 @@ struct Flags {
     /// This replica's name in the Lease and in events.
     #[arg(long, env = "POD_NAME", default_value = "flinkrs-operator")]
     identity: String,
+
+    /// Seconds a triggered savepoint may take before it counts as failed (and before a
+    /// FlinkJob being deleted goes without its final savepoint).
+    #[arg(long, env = "FLINKRS_SAVEPOINT_TIMEOUT_SECONDS", default_value_t = 600)]
+    savepoint_timeout_seconds: u64,
+
+    /// Seconds a deployed job may take to reach RUNNING before the FlinkJob reports it,
+    /// with what its pods say, in the Degraded condition and a Warning event.
+    #[arg(long, env = "FLINKRS_READINESS_TIMEOUT_SECONDS", default_value_t = 300)]
+    readiness_timeout_seconds: u64,
 
     /// Log lines as text or JSON.
     #[arg(long, env = "FLINKRS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -91,6 +101,10 @@ async fn main() -> anyhow::Result<()> {
         identity: flags.identity,
         http_address: Some(flags.http_address),
         metrics: Arc::new(Metrics::new()),
+        timeouts: Timeouts {
+            savepoint: Duration::from_secs(flags.savepoint_timeout_seconds),
+            readiness: Duration::from_secs(flags.readiness_timeout_seconds),
+        },
     };
     tracing::info!(?config, "starting");
     let jobmanagers: Arc<dyn JobManagerClientFactory> = match flags.jobmanager_client {

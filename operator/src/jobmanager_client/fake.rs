@@ -184,6 +184,15 @@ impl FakeJobManager {
         self.lock().unreachable = unreachable;
     }
 
+    /// Cancel the running job from outside the operator (a user's `PATCH /jobs/:id`): the
+    /// job stays CANCELED, no new one starts.
+    pub fn cancel_running_job_externally(&self) {
+        let mut cluster = self.lock();
+        if let Some(job) = cluster.jobs.iter_mut().find(|job| !job.state.is_terminal()) {
+            job.state = JobState::Canceled;
+        }
+    }
+
     /// Fail the running job (FAILED is terminal: Flink gave up restarting it).
     pub fn fail_running_job(&self) {
         let mut cluster = self.lock();

@@ -5,14 +5,18 @@
 
 use kube::runtime::{controller::Action as Requeue, events::EventType};
 
-use super::{Target, children::apply_cluster, events, finalizer, requeue_for, status};
+use super::{
+    Target,
+    children::{apply_cluster, apply_restore_path},
+    events, finalizer, requeue_for, status,
+};
 use crate::{
     Result,
     crd::{
         CheckpointInfo, FlinkJobSpec, FlinkJobStatus, JobPhase, PendingSavepoint, SavepointInfo,
-        SavepointPurpose,
+        SavepointPurpose, UpgradeMode,
     },
-    decide::{Action, JobManagerView, Observed, RedeployReason},
+    decide::{Action, JobManagerView, Observed, RedeployReason, SpecChange, spec_change},
     jobmanager_client::{JobState, SavepointRequest},
     resources::{taskmanager_replicas, taskmanager_selector},
 };
@@ -36,6 +40,7 @@ pub async fn apply(
             redeploy(
                 target,
                 current,
+                observed,
                 reason,
                 restore_from,
                 new_savepoint,
@@ -56,30 +61,57 @@ pub async fn apply(
         Action::Suspend {
             new_savepoint,
             cancel_job,
-        } => suspend(target, current, new_savepoint, cancel_job).await,
-        Action::Finalize { new_savepoint } => finalize(target, new_savepoint).await,
+            restore_from,
+        } => suspend(target, current, new_savepoint, cancel_job, restore_from).await,
+        Action::Finalize {
+            new_savepoint,
+            warning,
+        } => finalize(target, new_savepoint, warning).await,
         Action::Observe => observe_only(target, current, observed).await,
-        Action::Wait { message } => {
-            let mut next = with_generation(target, current);
-            status::refresh_conditions(&mut next, Some(("Waiting", message)));
+        Action::Wait { reason, message } => {
+            let mut next = with_selector(target, current);
+            status::refresh_conditions(&mut next, Some((reason, message.clone())));
+            warn_on_new_problem(target, current, &next, reason, message).await;
             status::write(target, &next).await?;
             Ok(Requeue::requeue(std::time::Duration::from_secs(10)))
         }
     }
 }
 
-/// The status with this generation marked as seen and the scale fields set
-/// from the deployed spec.
-fn with_generation(target: &Target<'_>, current: &FlinkJobStatus) -> FlinkJobStatus {
+/// The status with the scale subresource's selector set. `observedGeneration` moves only
+/// where the spec is reconciled ([`record_spec`] and [`observe_only`]).
+fn with_selector(target: &Target<'_>, current: &FlinkJobStatus) -> FlinkJobStatus {
     let mut next = current.clone();
-    next.observed_generation = target.job.metadata.generation;
     next.selector = Some(taskmanager_selector(&target.name));
     next
 }
 
-/// Records `spec` as the spec being deployed.
+/// Publishes a Warning event when the Degraded condition's reason is new, so a problem
+/// is reported once, not on every reconcile.
+async fn warn_on_new_problem(
+    target: &Target<'_>,
+    current: &FlinkJobStatus,
+    next: &FlinkJobStatus,
+    reason: &str,
+    message: String,
+) {
+    let before = current
+        .condition(status::CONDITION_DEGRADED)
+        .filter(|condition| condition.status == "True")
+        .map(|condition| condition.reason.as_str());
+    let now = next
+        .condition(status::CONDITION_DEGRADED)
+        .filter(|condition| condition.status == "True")
+        .map(|condition| condition.reason.as_str());
+    if now == Some(reason) && before != now {
+        events::publish(target, EventType::Warning, reason, message).await;
+    }
+}
+
+/// Records `spec` as the spec being deployed: this generation is reconciled.
 fn record_spec(target: &Target<'_>, next: &mut FlinkJobStatus, phase: JobPhase) -> Result<()> {
     next.last_reconciled_spec = Some(status::encode_spec(target.job)?);
+    next.observed_generation = target.job.metadata.generation;
     next.phase = Some(phase);
     next.replicas = if phase == JobPhase::Suspended {
         0
@@ -107,10 +139,11 @@ async fn deploy(
     current: &FlinkJobStatus,
     restore_from: Option<String>,
 ) -> Result<Requeue> {
-    let mut next = with_generation(target, current);
+    let mut next = with_selector(target, current);
     record_spec(target, &mut next, JobPhase::Deploying)?;
     next.restore_path = restore_from.clone();
     next.cluster_generation += 1;
+    next.deployed_at = Some(now());
     status::refresh_conditions(&mut next, None);
     status::write(target, &next).await?;
     apply_cluster(target, &target.job.spec, &next, false).await?;
@@ -126,14 +159,15 @@ async fn deploy(
 async fn redeploy(
     target: &Target<'_>,
     current: &FlinkJobStatus,
+    observed: &Observed,
     reason: RedeployReason,
     restore_from: Option<String>,
     new_savepoint: Option<SavepointInfo>,
     cancel_job: Option<String>,
 ) -> Result<Requeue> {
-    let mut next = with_generation(target, current);
+    let mut next = with_selector(target, current);
     let phase = match reason {
-        RedeployReason::Recover => JobPhase::Recovering,
+        RedeployReason::Recover | RedeployReason::RestartFailed => JobPhase::Recovering,
         RedeployReason::Continue => current.phase.unwrap_or(JobPhase::Upgrading),
         _ => JobPhase::Upgrading,
     };
@@ -142,6 +176,23 @@ async fn redeploy(
     // A continued redeploy applies the cluster generation it recorded before it stopped.
     if reason != RedeployReason::Continue {
         next.cluster_generation += 1;
+        next.deployed_at = Some(now());
+        // The new job's checkpoints are reported afresh; the old job's are older than
+        // the state the new one starts from.
+        next.last_checkpoint = None;
+        next.replaced_job_id = match (&current.pending_savepoint, &observed.jobmanager) {
+            // The job the savepoint stopped.
+            (Some(pending), _) => Some(pending.job_id.clone()),
+            (None, JobManagerView::Job(job)) => Some(job.id.clone()),
+            (None, _) => current.job_id.clone(),
+        };
+    }
+    match reason {
+        RedeployReason::RestartFailed => next.failed_job_restarts += 1,
+        RedeployReason::Upgrade | RedeployReason::Rescale { .. } | RedeployReason::Restore => {
+            next.failed_job_restarts = 0;
+        }
+        RedeployReason::Resume | RedeployReason::Recover | RedeployReason::Continue => {}
     }
     if let Some(savepoint) = new_savepoint {
         next.last_savepoint = Some(savepoint);
@@ -164,6 +215,11 @@ async fn redeploy(
         RedeployReason::Upgrade => "upgrading".to_owned(),
         RedeployReason::Resume => "resuming".to_owned(),
         RedeployReason::Recover => "recovering".to_owned(),
+        RedeployReason::RestartFailed => format!(
+            "restarting the FAILED job ({} of {} restarts)",
+            next.failed_job_restarts,
+            target.job.spec.max_failed_job_restarts.unwrap_or(0)
+        ),
         RedeployReason::Restore => "restoring".to_owned(),
         RedeployReason::Continue => "continuing an interrupted redeploy".to_owned(),
     };
@@ -236,12 +292,13 @@ async fn trigger_savepoint(
     nonce: Option<i64>,
 ) -> Result<Requeue> {
     let trigger_id = trigger_id(target, purpose, nonce);
-    let mut next = with_generation(target, current);
+    let mut next = with_selector(target, current);
     next.pending_savepoint = Some(PendingSavepoint {
         trigger_id: trigger_id.clone(),
         job_id: job_id.clone(),
         purpose,
         nonce,
+        triggered_at: Some(now()),
     });
     if nonce.is_some() {
         next.last_savepoint_trigger_nonce = nonce;
@@ -282,7 +339,7 @@ async fn savepoint_failed(
     purpose: SavepointPurpose,
     cause: String,
 ) -> Result<Requeue> {
-    let mut next = with_generation(target, current);
+    let mut next = with_selector(target, current);
     next.pending_savepoint = None;
     if observed.running_job().is_some() {
         next.phase = Some(JobPhase::Running);
@@ -299,7 +356,7 @@ async fn record_savepoint(
     current: &FlinkJobStatus,
     savepoint: SavepointInfo,
 ) -> Result<Requeue> {
-    let mut next = with_generation(target, current);
+    let mut next = with_selector(target, current);
     next.pending_savepoint = None;
     let note = format!("savepoint completed at {}", savepoint.path);
     next.last_savepoint = Some(savepoint);
@@ -314,8 +371,9 @@ async fn suspend(
     current: &FlinkJobStatus,
     new_savepoint: Option<SavepointInfo>,
     cancel_job: Option<String>,
+    restore_from: Option<String>,
 ) -> Result<Requeue> {
-    let mut next = with_generation(target, current);
+    let mut next = with_selector(target, current);
     record_spec(target, &mut next, JobPhase::Suspended)?;
     let note = match &new_savepoint {
         Some(savepoint) => format!(
@@ -327,9 +385,8 @@ async fn suspend(
     if let Some(savepoint) = new_savepoint {
         next.last_savepoint = Some(savepoint);
     }
-    if next.restore_path.is_none() {
-        next.restore_path = target.job.spec.restore_from.clone();
-    }
+    next.restore_path = restore_from;
+    next.last_checkpoint = None;
     next.pending_savepoint = None;
     next.job_id = None;
     next.job_state = None;
@@ -343,12 +400,25 @@ async fn suspend(
     Ok(requeue_for(next.phase))
 }
 
-async fn finalize(target: &Target<'_>, new_savepoint: Option<SavepointInfo>) -> Result<Requeue> {
-    let note = match &new_savepoint {
-        Some(savepoint) => format!("deleted after a final savepoint at {}", savepoint.path),
-        None => "deleted; its JobManager and TaskManagers are garbage collected".to_owned(),
+async fn finalize(
+    target: &Target<'_>,
+    new_savepoint: Option<SavepointInfo>,
+    warning: Option<String>,
+) -> Result<Requeue> {
+    let note = match (&new_savepoint, &warning) {
+        (Some(savepoint), _) => format!("deleted after a final savepoint at {}", savepoint.path),
+        (None, Some(warning)) => format!(
+            "deleted without a final savepoint ({warning}); its JobManager and TaskManagers \
+             are garbage collected"
+        ),
+        (None, None) => "deleted; its JobManager and TaskManagers are garbage collected".to_owned(),
     };
-    events::publish(target, EventType::Normal, "Deleted", note).await;
+    let kind = if warning.is_some() {
+        EventType::Warning
+    } else {
+        EventType::Normal
+    };
+    events::publish(target, kind, "Deleted", note).await;
     finalizer::remove(target).await?;
     target.ctx.metrics.set_phase(&target.key(), None);
     Ok(Requeue::await_change())
@@ -359,7 +429,14 @@ async fn observe_only(
     current: &FlinkJobStatus,
     observed: &Observed,
 ) -> Result<Requeue> {
-    let mut next = with_generation(target, current);
+    let mut next = with_selector(target, current);
+    // Nothing to deploy: the spec of this generation is what runs.
+    if current
+        .reconciled_spec()
+        .is_some_and(|reconciled| spec_change(&reconciled, &target.job.spec) == SpecChange::None)
+    {
+        next.observed_generation = target.job.metadata.generation;
+    }
     let mut degraded = None;
     match &observed.jobmanager {
         JobManagerView::Job(job) => {
@@ -368,15 +445,36 @@ async fn observe_only(
             next.phase = match job.state {
                 JobState::Running => Some(JobPhase::Running),
                 JobState::Finished => Some(JobPhase::Finished),
+                JobState::Failed | JobState::Canceled => Some(JobPhase::Failed),
                 JobState::Initializing | JobState::Created => Some(JobPhase::Deploying),
                 _ => next.phase,
             };
-            if matches!(job.state, JobState::Failing | JobState::Restarting) {
-                degraded = Some((
+            degraded = match job.state {
+                JobState::Failing | JobState::Restarting => Some((
                     "JobRestarting",
                     format!("job {} is {}", job.id, job.state.as_str()),
-                ));
-            }
+                )),
+                JobState::Failed => Some((
+                    "JobFailed",
+                    format!(
+                        "job {} FAILED; the operator restarted it {} time(s) and \
+                         spec.maxFailedJobRestarts allows {}; change spec.restartNonce to \
+                         start it again",
+                        job.id,
+                        current.failed_job_restarts,
+                        target.job.spec.max_failed_job_restarts.unwrap_or(0)
+                    ),
+                )),
+                JobState::Canceled => Some((
+                    "JobCanceled",
+                    format!(
+                        "job {} was CANCELED outside the operator; change spec.restartNonce \
+                         to start it again",
+                        job.id
+                    ),
+                )),
+                _ => None,
+            };
         }
         JobManagerView::Unreachable(why) => {
             degraded = Some(("JobManagerUnreachable", why.clone()));
@@ -390,16 +488,43 @@ async fn observe_only(
             }
         }
     }
+    if observed.running_job().is_none() && next.phase != Some(JobPhase::Suspended) {
+        if let Some(problem) = observed.pod_problems.first() {
+            let all: Vec<&str> = observed
+                .pod_problems
+                .iter()
+                .map(|problem| problem.message.as_str())
+                .collect();
+            degraded = Some((problem.reason.as_str(), all.join("; ")));
+        }
+        if let Some(timeout) = observed.readiness_timed_out {
+            let pods = degraded
+                .as_ref()
+                .map(|(reason, message)| format!(" ({reason}: {message})"))
+                .unwrap_or_default();
+            degraded = Some((
+                "NotReady",
+                format!(
+                    "the job is not RUNNING {}s after the cluster was deployed{pods}",
+                    timeout.as_secs()
+                ),
+            ));
+        }
+    }
     if let Some(checkpoint) = &observed.latest_checkpoint {
         next.last_checkpoint = Some(CheckpointInfo {
             id: checkpoint.id,
             path: checkpoint.external_path.clone(),
         });
+        follow_checkpoint(target, current, &checkpoint.external_path).await?;
     }
-    status::refresh_conditions(&mut next, degraded);
+    status::refresh_conditions(&mut next, degraded.clone());
     let became = (current.phase != next.phase)
         .then_some(next.phase)
         .flatten();
+    if let Some((reason, message)) = degraded {
+        warn_on_new_problem(target, current, &next, reason, message).await;
+    }
     status::write(target, &next).await?;
     match became {
         Some(JobPhase::Running) => {
@@ -413,6 +538,32 @@ async fn observe_only(
         _ => {}
     }
     Ok(requeue_for(next.phase))
+}
+
+/// A new completed checkpoint of a stateful job: the ConfigMap's restore path follows it, so a
+/// JobManager pod that restarts on its own (a crash, an eviction) starts from this
+/// checkpoint, not from the stale savepoint its deployment began with.
+async fn follow_checkpoint(
+    target: &Target<'_>,
+    current: &FlinkJobStatus,
+    checkpoint_path: &str,
+) -> Result<()> {
+    let Some(deployed) = current.reconciled_spec() else {
+        return Ok(());
+    };
+    let known = current.last_checkpoint.as_ref().map(|c| c.path.as_str());
+    if deployed.upgrade_mode == UpgradeMode::Stateless || known == Some(checkpoint_path) {
+        return Ok(());
+    }
+    apply_restore_path(target, &deployed, current, checkpoint_path).await
+}
+
+/// Now, in RFC 3339, to the second.
+fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
 }
 
 #[cfg(test)]

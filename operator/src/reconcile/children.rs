@@ -19,7 +19,7 @@ use super::{FIELD_MANAGER, Target};
 use crate::{
     Error, Result,
     crd::{FlinkJobSpec, FlinkJobStatus},
-    resources::{Children, ClusterPlan, build_children},
+    resources::{Children, ClusterPlan, build_children, config_map},
 };
 
 /// Builds the children for `spec` and applies them, as `status` records them: its restore
@@ -76,4 +76,24 @@ where
         target.namespace
     )))?;
     Ok(())
+}
+
+/// Points the ConfigMap's restore path (`execution.savepoint.path`) at `restore_path`
+/// without touching the Deployments, so no pod restarts now; a JobManager pod that later
+/// restarts on its own starts from there rather than from the state its deployment began
+/// with.
+pub async fn apply_restore_path(
+    target: &Target<'_>,
+    spec: &FlinkJobSpec,
+    status: &FlinkJobStatus,
+    restore_path: &str,
+) -> Result<()> {
+    let plan = ClusterPlan {
+        job: target.job,
+        spec,
+        restore_from: Some(restore_path),
+        suspended: false,
+        cluster_generation: status.cluster_generation,
+    };
+    apply_one::<ConfigMap>(target, &config_map(&plan)).await
 }

@@ -20,6 +20,7 @@ use kube::{
 
 use crate::{
     Error, Result,
+    config::Timeouts,
     crd::{FlinkJob, JobPhase},
     decide::decide,
     jobmanager_client::JobManagerClientFactory,
@@ -39,6 +40,7 @@ pub struct Context {
     pub jobmanagers: Arc<dyn JobManagerClientFactory>,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
+    pub timeouts: Timeouts,
 }
 
 /// One FlinkJob being reconciled: the object and the APIs around it.

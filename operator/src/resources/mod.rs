@@ -18,7 +18,7 @@ use kube::{Resource, ResourceExt, api::ObjectMeta};
 
 use crate::crd::{FlinkJob, FlinkJobSpec};
 
-pub use flink_config::{CONFIG_DIR, flink_configuration};
+pub use flink_config::{CONFIG_DIR, config_map, flink_configuration};
 pub use pod_template::merge_pod_template;
 
 /// The JobManager's ports, as in Flink.
@@ -88,8 +88,8 @@ pub struct Children {
 
 /// Builds every child of a FlinkJob.
 pub fn build_children(plan: &ClusterPlan<'_>) -> Result<Children, InvalidField> {
-    let config_map = flink_config::config_map(plan);
-    let config_hash = flink_config::config_hash(&config_map);
+    let config_map = config_map(plan);
+    let config_hash = flink_config::config_hash(plan);
     Ok(Children {
         jobmanager_service: jobmanager::service(plan),
         jobmanager_deployment: jobmanager::deployment(plan, &config_hash)?,

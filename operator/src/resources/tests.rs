@@ -120,7 +120,8 @@ fn user_flink_configuration_reaches_the_config_map_beside_the_derived_keys() {
 }
 
 #[test]
-fn a_new_configuration_changes_the_pod_annotation_so_pods_roll() {
+fn a_new_configuration_changes_the_pod_annotation_so_pods_roll_but_a_new_restore_path_alone_does_not()
+ {
     let first = job(
         serde_json::json!({"image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1}),
     );
@@ -147,7 +148,22 @@ fn a_new_configuration_changes_the_pod_annotation_so_pods_roll() {
     let same = hash(build_children(&plan(None)).expect("builds"));
     let restored = hash(build_children(&plan(Some("file:///sp/1"))).expect("builds"));
     assert_eq!(before, same);
-    assert_ne!(before, restored);
+    // The restore path alone rolls nothing: a redeploy restarts the pods through the cluster
+    // generation, and the operator moves the path to newer checkpoints without a restart.
+    assert_eq!(before, restored);
+    let mut rescaled = first.clone();
+    rescaled.spec.parallelism = 2;
+    let other = hash(
+        build_children(&ClusterPlan {
+            job: &rescaled,
+            spec: &rescaled.spec,
+            restore_from: None,
+            suspended: false,
+            cluster_generation: 1,
+        })
+        .expect("builds"),
+    );
+    assert_ne!(before, other);
 }
 
 #[test]
@@ -350,4 +366,50 @@ fn each_cluster_generation_changes_the_pod_templates_so_a_redeploy_restarts_ever
             ("1", "2")
         );
     }
+}
+
+#[test]
+fn stateful_jobs_retain_their_checkpoints_and_allow_non_restored_state_reaches_the_restore() {
+    let stateful = job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1,
+        "upgradeMode": "last-state", "allowNonRestoredState": true,
+        "checkpointing": {"storage": "file:///checkpoints"}
+    }));
+    let plan = |job: &FlinkJob, restore_from: Option<&'static str>| {
+        flink_configuration(&ClusterPlan {
+            job,
+            spec: &job.spec,
+            restore_from,
+            suspended: false,
+            cluster_generation: 1,
+        })
+    };
+    let fresh = plan(&stateful, None);
+    assert_eq!(
+        fresh["execution.checkpointing.externalized-checkpoint-retention"],
+        "RETAIN_ON_CANCELLATION"
+    );
+    assert!(!fresh.contains_key("execution.state-recovery.ignore-unclaimed-state"));
+    let restored = plan(&stateful, Some("file:///checkpoints/j/chk-3"));
+    assert_eq!(
+        restored["execution.state-recovery.ignore-unclaimed-state"],
+        "true"
+    );
+
+    let mut chosen = stateful.clone();
+    chosen.spec.flink_configuration.insert(
+        "execution.checkpointing.externalized-checkpoint-retention".into(),
+        "DELETE_ON_CANCELLATION".into(),
+    );
+    assert_eq!(
+        plan(&chosen, None)["execution.checkpointing.externalized-checkpoint-retention"],
+        "DELETE_ON_CANCELLATION",
+        "the user's choice stands"
+    );
+    let mut stateless = stateful.clone();
+    stateless.spec.upgrade_mode = crate::crd::UpgradeMode::Stateless;
+    assert!(
+        !plan(&stateless, None)
+            .contains_key("execution.checkpointing.externalized-checkpoint-retention")
+    );
 }
