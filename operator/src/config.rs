@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use crate::metrics::Metrics;
+use crate::{health::ControllerHealth, metrics::Metrics};
 
 /// How the operator runs.
 #[derive(Clone)]
@@ -16,6 +16,8 @@ pub struct OperatorConfig {
     /// Where to serve `/metrics` and `/healthz`; `None` serves nothing.
     pub http_address: Option<SocketAddr>,
     pub metrics: Arc<Metrics>,
+    /// What `/healthz` reports: the controller loop's liveness.
+    pub health: Arc<ControllerHealth>,
     pub timeouts: Timeouts,
 }
 
@@ -48,6 +50,7 @@ impl OperatorConfig {
             identity: identity.to_owned(),
             http_address: None,
             metrics: Arc::new(Metrics::new()),
+            health: Arc::new(ControllerHealth::default()),
             timeouts: Timeouts::default(),
         }
     }

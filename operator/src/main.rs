@@ -8,6 +8,7 @@ use clap::{Parser, ValueEnum};
 use flinkrs_operator::{
     OperatorConfig,
     config::{LeaderElectionConfig, Timeouts},
+    health::ControllerHealth,
     jobmanager_client::{FakeJobManagers, HttpJobManagers, JobManagerClientFactory},
     metrics::Metrics,
 };
@@ -101,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         identity: flags.identity,
         http_address: Some(flags.http_address),
         metrics: Arc::new(Metrics::new()),
+        health: Arc::new(ControllerHealth::default()),
         timeouts: Timeouts {
             savepoint: Duration::from_secs(flags.savepoint_timeout_seconds),
             readiness: Duration::from_secs(flags.readiness_timeout_seconds),
@@ -111,14 +113,24 @@ async fn main() -> anyhow::Result<()> {
         JobManagerClientKind::Http => Arc::new(HttpJobManagers::default()),
         JobManagerClientKind::Fake => Arc::new(FakeJobManagers::new()),
     };
-    tokio::select! {
-        result = flinkrs_operator::run(client, config, jobmanagers) => result.context("the operator stopped"),
-        signal = shutdown_signal() => {
-            signal?;
-            tracing::info!("shutting down");
-            Ok(())
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signals = tokio::spawn(async move {
+        match shutdown_signal().await {
+            Ok(()) => {
+                let _ = stop.send(());
+            }
+            Err(error) => tracing::error!(%error, "no graceful shutdown: {error:#}"),
         }
-    }
+    });
+    let shutdown = async move {
+        let _ = stopped.await;
+        tracing::info!("shutting down");
+    };
+    let result = flinkrs_operator::controller::run_until(client, config, jobmanagers, shutdown)
+        .await
+        .context("the operator stopped");
+    signals.abort();
+    result
 }
 
 /// SIGTERM (what Kubernetes sends) or Ctrl-C.

@@ -64,6 +64,7 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
         .spawn()
         .expect("the operator binary starts");
     let _operator = KillOnDrop(operator);
+    let health_port = port;
 
     let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
     support::eventually(
@@ -78,7 +79,16 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
         },
     )
     .await;
-    let health = http_get(port, "/healthz").await.expect("/healthz answers");
+    let health = support::eventually(
+        "/healthz to answer ok",
+        Duration::from_secs(30),
+        || async move {
+            http_get(health_port, "/healthz")
+                .await
+                .filter(|health| health.starts_with("HTTP/1.1 200 OK\r\n"))
+        },
+    )
+    .await;
     assert!(
         health.starts_with("HTTP/1.1 200 OK\r\n") && health.ends_with("ok\n"),
         "{health}"
@@ -108,4 +118,23 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
         metrics.contains("flinkrs_operator_reconcile_duration_seconds_bucket{le=\"0.01\"}"),
         "{metrics}"
     );
+
+    // SIGTERM, as Kubernetes sends it: the operator releases the Lease and exits cleanly.
+    let pid = _operator.0.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let mut operator = _operator;
+    let exit = support::eventually("the operator to exit", Duration::from_secs(30), || {
+        let exited = operator.0.try_wait().ok().flatten();
+        async move { exited }
+    })
+    .await;
+    assert!(exit.success(), "{exit:?}");
+    let lease = leases.get("flinkrs-operator").await.expect("the Lease");
+    let spec = lease.spec.expect("a spec");
+    assert_eq!(spec.holder_identity, None, "the Lease was released");
+    assert_eq!(spec.lease_duration_seconds, Some(1));
 }
