@@ -151,7 +151,11 @@ pub struct FlinkJobSpec {
     pub savepoint_on_delete: bool,
 
     /// Extra pod settings (node selector, tolerations, volumes, sidecars, env of
-    /// the `flink-main-container`) merged under the pods the operator builds.
+    /// the `flink-main-container`) merged under the pods the operator builds, for both
+    /// components (`jobManager.podTemplate` and `taskManager.podTemplate` add to it per
+    /// component). The pods default to Pod Security "restricted" (non-root, no privilege
+    /// escalation, every capability dropped, the RuntimeDefault seccomp profile); a template
+    /// that sets these fields overrides them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::crd::schema::preserve_unknown_object")]
     pub pod_template: Option<serde_json::Value>,
@@ -221,6 +225,11 @@ pub struct TaskManagerSpec {
     /// CPU and memory of each TaskManager pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<PodResources>,
+
+    /// Pod settings for the TaskManagers only, laid over `spec.podTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::crd::schema::preserve_unknown_object")]
+    pub pod_template: Option<serde_json::Value>,
 }
 
 impl Default for TaskManagerSpec {
@@ -228,6 +237,7 @@ impl Default for TaskManagerSpec {
         Self {
             slots: default_slots(),
             resources: None,
+            pod_template: None,
         }
     }
 }
@@ -247,6 +257,11 @@ pub struct JobManagerSpec {
     /// CPU and memory of the JobManager pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<PodResources>,
+
+    /// Pod settings for the JobManager only, laid over `spec.podTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::crd::schema::preserve_unknown_object")]
+    pub pod_template: Option<serde_json::Value>,
 }
 
 /// CPU and memory of a pod, as Kubernetes quantities. Both become requests; memory

@@ -19,7 +19,7 @@ use kube::{Resource, ResourceExt, api::ObjectMeta};
 use crate::crd::{FlinkJob, FlinkJobSpec};
 
 pub use flink_config::{CONFIG_DIR, config_map, flink_configuration};
-pub use pod_template::merge_pod_template;
+pub use pod_template::{merge_component_templates, merge_pod_template};
 
 /// The JobManager's ports, as in Flink.
 pub const RPC_PORT: i32 = 6123;

@@ -413,3 +413,85 @@ fn stateful_jobs_retain_their_checkpoints_and_allow_non_restored_state_reaches_t
             .contains_key("execution.checkpointing.externalized-checkpoint-retention")
     );
 }
+
+#[test]
+fn job_pods_are_restricted_by_default_and_templates_override_per_component() {
+    let pod_spec =
+        |deployment: Deployment| deployment.spec.expect("spec").template.spec.expect("pod");
+    let plain = build(&job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1
+    })));
+    for pod in [
+        pod_spec(plain.jobmanager_deployment),
+        pod_spec(plain.taskmanager_deployment),
+    ] {
+        let context = pod.security_context.expect("a pod security context");
+        assert_eq!(context.run_as_non_root, Some(true));
+        assert_eq!(context.run_as_user, Some(10001));
+        assert_eq!(
+            context
+                .seccomp_profile
+                .map(|profile| profile.type_)
+                .as_deref(),
+            Some("RuntimeDefault")
+        );
+        let container = pod.containers[0]
+            .security_context
+            .clone()
+            .expect("a container context");
+        assert_eq!(container.allow_privilege_escalation, Some(false));
+        assert_eq!(
+            container.capabilities.and_then(|c| c.drop),
+            Some(vec!["ALL".to_owned()])
+        );
+    }
+
+    let custom = build(&job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1,
+        "podTemplate": {"spec": {"nodeSelector": {"pool": "flink"},
+                                 "securityContext": {"runAsUser": 4242}}},
+        "jobManager": {"podTemplate": {"spec": {"nodeSelector": {"pool": "control"}}}},
+        "taskManager": {"podTemplate": {"spec": {"containers": [{
+            "name": "flink-main-container",
+            "securityContext": {"capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}}
+        }]}}}
+    })));
+    let jobmanager = pod_spec(custom.jobmanager_deployment);
+    let taskmanager = pod_spec(custom.taskmanager_deployment);
+    let pool = |pod: &k8s_openapi::api::core::v1::PodSpec| {
+        pod.node_selector.as_ref().expect("a node selector")["pool"].clone()
+    };
+    assert_eq!(
+        pool(&jobmanager),
+        "control",
+        "the component's template wins"
+    );
+    assert_eq!(pool(&taskmanager), "flink", "the common template applies");
+    for pod in [&jobmanager, &taskmanager] {
+        let context = pod.security_context.clone().expect("context");
+        assert_eq!(context.run_as_user, Some(4242), "the user's choice stands");
+        assert_eq!(context.run_as_non_root, Some(true), "the rest is defaulted");
+    }
+    assert_eq!(
+        taskmanager.containers[0]
+            .security_context
+            .clone()
+            .and_then(|c| c.capabilities)
+            .and_then(|c| c.add),
+        Some(vec!["NET_BIND_SERVICE".to_owned()])
+    );
+
+    let broken = job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1,
+        "taskManager": {"podTemplate": {"spec": {"tolerations": "all"}}}
+    }));
+    let error = build_children(&ClusterPlan {
+        job: &broken,
+        spec: &broken.spec,
+        restore_from: None,
+        suspended: false,
+        cluster_generation: 1,
+    })
+    .expect_err("invalid");
+    assert_eq!(error.field, "spec.taskManager.podTemplate");
+}
