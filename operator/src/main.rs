@@ -9,7 +9,7 @@ use flinkrs_operator::{
     OperatorConfig,
     config::{LeaderElectionConfig, Timeouts},
     health::ControllerHealth,
-    jobmanager_client::{FakeJobManagers, HttpJobManagers, JobManagerClientFactory},
+    jobmanager_client::{HttpJobManagers, JobManagerClientFactory},
     metrics::Metrics,
 };
 
@@ -57,23 +57,12 @@ struct Flags {
     /// Log lines as text or JSON.
     #[arg(long, env = "FLINKRS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
-
-    /// How to reach JobManagers: their REST API, or an in-memory fake (for
-    /// trying the operator before the runtime's cluster mode exists).
-    #[arg(long, env = "FLINKRS_JOBMANAGER_CLIENT", value_enum, default_value_t = JobManagerClientKind::Http)]
-    jobmanager_client: JobManagerClientKind,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum JobManagerClientKind {
-    Http,
-    Fake,
 }
 
 #[tokio::main]
@@ -109,10 +98,7 @@ async fn main() -> anyhow::Result<()> {
         },
     };
     tracing::info!(?config, "starting");
-    let jobmanagers: Arc<dyn JobManagerClientFactory> = match flags.jobmanager_client {
-        JobManagerClientKind::Http => Arc::new(HttpJobManagers::default()),
-        JobManagerClientKind::Fake => Arc::new(FakeJobManagers::new()),
-    };
+    let jobmanagers: Arc<dyn JobManagerClientFactory> = Arc::new(HttpJobManagers::default());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let signals = tokio::spawn(async move {
         match shutdown_signal().await {

@@ -56,7 +56,6 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
         .env("POD_NAMESPACE", "default")
         .env("POD_NAME", "operator-0")
         .env("FLINKRS_WATCH_NAMESPACES", "jobs")
-        .env("FLINKRS_JOBMANAGER_CLIENT", "fake")
         .env("FLINKRS_LOG_FORMAT", "json")
         .env("FLINKRS_HTTP_ADDRESS", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -96,21 +95,37 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
 
     support::apply_example(&client, "jobs", "wordcount.yaml").await;
     let jobs: Api<FlinkJob> = Api::namespaced(client.clone(), "jobs");
-    support::eventually("wordcount to be Running", Duration::from_secs(60), || {
-        let jobs = jobs.clone();
-        async move {
-            let status = jobs.get("wordcount").await.ok()?.status?;
-            (status.phase == Some(JobPhase::Running)).then_some(())
-        }
-    })
+    // The binary speaks HTTP to the JobManager's Service, which no pod serves here (there is
+    // no kubelet): the FlinkJob is deployed and says the JobManager is unreachable.
+    let status = support::eventually(
+        "wordcount deployed, its JobManager unreachable",
+        Duration::from_secs(60),
+        || {
+            let jobs = jobs.clone();
+            async move {
+                let status = jobs.get("wordcount").await.ok()?.status?;
+                let degraded = status.condition("Degraded")?;
+                (degraded.status == "True" && degraded.reason == "JobManagerUnreachable")
+                    .then_some(status)
+            }
+        },
+    )
     .await;
+    assert_eq!(status.phase, Some(JobPhase::Deploying));
+    let message = &status.condition("Degraded").expect("Degraded").message;
+    assert!(
+        message.starts_with(
+            "JobManager at http://wordcount-jobmanager.jobs.svc:8081/jobs/overview is unreachable: "
+        ),
+        "{message}"
+    );
     let metrics = support::eventually(
-        "the Running job in /metrics",
+        "the Deploying job in /metrics",
         Duration::from_secs(10),
         || async {
             http_get(port, "/metrics")
                 .await
-                .filter(|m| m.contains("flinkrs_operator_jobs{phase=\"Running\"} 1\n"))
+                .filter(|m| m.contains("flinkrs_operator_jobs{phase=\"Deploying\"} 1\n"))
         },
     )
     .await;

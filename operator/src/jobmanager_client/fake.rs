@@ -1,5 +1,4 @@
-//! An in-memory JobManager for tests (and for dry runs before the runtime's
-//! cluster mode exists).
+//! An in-memory JobManager for tests.
 //!
 //! It behaves like a JobManager in Flink's application mode, one job per
 //! cluster. The operator cancels a job (or stops it with a savepoint) right

@@ -3,7 +3,7 @@
 //! [`HttpJobManagerClient`] speaks the real REST API (`/jobs/overview`,
 //! `/jobs/:id`, `/jobs/:id/savepoints`, `/jobs/:id/stop`, `/jobs/:id/checkpoints`,
 //! `PATCH /jobs/:id?mode=cancel`); [`FakeJobManagers`] is an in-memory stand-in for
-//! tests and for clusters the runtime cannot run yet.
+//! tests.
 
 mod fake;
 mod http;
