@@ -92,7 +92,12 @@ pub async fn observe(
         };
     }
     if observed.running_job().is_none() && !deleting {
-        observed.pod_problems = pod_problems(target).await?;
+        // The pods only explain a problem; not being allowed to read them (an older chart's
+        // RBAC) must not stop the reconcile.
+        observed.pod_problems = pod_problems(target).await.unwrap_or_else(|error| {
+            tracing::info!(flinkjob = %target.key(), %error, "pod problems unknown");
+            Vec::new()
+        });
         observed.readiness_timed_out =
             waited_too_long(status.deployed_at.as_deref(), target.ctx.timeouts.readiness);
     }
