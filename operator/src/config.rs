@@ -30,6 +30,9 @@ pub struct Timeouts {
     /// A deployed cluster whose job is not RUNNING by then is reported (with what its pods
     /// say) in the Degraded condition and a Warning event.
     pub readiness: Duration,
+    /// After a failed savepoint, the operator waits this long before it triggers the next
+    /// one for the same upgrade or suspension.
+    pub savepoint_retry: Duration,
 }
 
 impl Default for Timeouts {
@@ -37,6 +40,7 @@ impl Default for Timeouts {
         Self {
             savepoint: Duration::from_secs(600),
             readiness: Duration::from_secs(300),
+            savepoint_retry: Duration::from_secs(30),
         }
     }
 }

@@ -95,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
         timeouts: Timeouts {
             savepoint: Duration::from_secs(flags.savepoint_timeout_seconds),
             readiness: Duration::from_secs(flags.readiness_timeout_seconds),
+            ..Timeouts::default()
         },
     };
     tracing::info!(?config, "starting");

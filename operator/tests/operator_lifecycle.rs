@@ -818,3 +818,61 @@ async fn an_unreadable_last_reconciled_spec_keeps_the_running_job_and_says_why()
         "{events:?}"
     );
 }
+
+#[tokio::test]
+async fn a_failed_upgrade_savepoint_is_reported_and_retried_with_a_fresh_trigger_id() {
+    let timeouts = flinkrs_operator::config::Timeouts {
+        savepoint_retry: std::time::Duration::from_secs(3),
+        ..Default::default()
+    };
+    let Some(setup) = Setup::start_with("a_failed_upgrade_savepoint_is_retried", timeouts).await
+    else {
+        return;
+    };
+    apply_example(&setup.client, NAMESPACE, "scoreboard.yaml").await;
+    setup.running("scoreboard").await;
+    let jobmanager = setup.jobmanager("scoreboard");
+    jobmanager.fail_savepoints(Some("the savepoint folder is not writable"));
+    setup
+        .patch_spec("scoreboard", json!({"image": "flinkrs:0.2.0"}))
+        .await;
+    let failed = setup
+        .status_where("scoreboard", "the failed savepoint reported", |s| {
+            condition(s, CONDITION_DEGRADED).1 == "SavepointFailed"
+        })
+        .await;
+    assert_eq!(
+        failed
+            .condition(CONDITION_DEGRADED)
+            .map(|c| c.message.as_str()),
+        Some("the Upgrade savepoint failed: the savepoint folder is not writable")
+    );
+    // No hot loop: the failed savepoint is not retried at once.
+    let stops = |calls: Vec<String>| calls.iter().filter(|c| c.starts_with("stop ")).count();
+    assert_eq!(stops(jobmanager.calls()), 1, "{:?}", jobmanager.calls());
+    jobmanager.fail_savepoints(None);
+    setup
+        .deployment_where("scoreboard-jobmanager", "the new image", |d| {
+            main_container(d).image.as_deref() == Some("flinkrs:0.2.0")
+        })
+        .await;
+    let triggers: Vec<String> = jobmanager
+        .calls()
+        .iter()
+        .filter_map(|call| call.strip_prefix("stop "))
+        .filter_map(|call| call.split_once(" trigger="))
+        .map(|(_, trigger)| trigger.to_owned())
+        .collect();
+    assert!(triggers.len() >= 2, "{triggers:?}");
+    let first = &triggers[0];
+    let last = triggers.last().expect("a retry");
+    assert_ne!(
+        first, last,
+        "the retry used a fresh trigger id: {triggers:?}"
+    );
+    let events = setup.events("scoreboard").await;
+    assert!(
+        events.iter().any(|(reason, _)| reason == "SavepointFailed"),
+        "{events:?}"
+    );
+}

@@ -35,6 +35,9 @@ pub struct Observed {
     pub savepoint_timed_out: Option<String>,
     /// The job's latest completed checkpoint.
     pub latest_checkpoint: Option<LatestCheckpoint>,
+    /// A savepoint failed a moment ago (see `Timeouts::savepoint_retry`): do not trigger the
+    /// next one yet.
+    pub savepoint_failed_recently: bool,
     /// What keeps the job's pods from running, when the job is not RUNNING.
     pub pod_problems: Vec<PodProblem>,
     /// The cluster was deployed longer than the readiness timeout ago and the job is not
@@ -161,6 +164,8 @@ pub enum Action {
     },
     /// Nothing to change: refresh the status from what was observed.
     Observe,
+    /// A savepoint failed a moment ago; try again later, changing nothing now.
+    PauseBeforeRetry,
     /// Nothing can be done until the situation changes (the message says what);
     /// `reason` is the Degraded condition's reason.
     Wait {
@@ -378,6 +383,9 @@ fn decide_suspend(spec: &FlinkJobSpec, status: &FlinkJobStatus, observed: &Obser
     if spec.upgrade_mode == UpgradeMode::Savepoint
         && let Some(job) = observed.running_job()
     {
+        if observed.savepoint_failed_recently {
+            return Action::PauseBeforeRetry;
+        }
         return Action::TriggerSavepoint {
             job_id: job.id.clone(),
             purpose: SavepointPurpose::Suspend,
@@ -422,6 +430,9 @@ fn decide_spec_change(
     if spec.upgrade_mode == UpgradeMode::Savepoint
         && let Some(job) = observed.running_job()
     {
+        if observed.savepoint_failed_recently {
+            return Some(Action::PauseBeforeRetry);
+        }
         return Some(Action::TriggerSavepoint {
             job_id: job.id.clone(),
             purpose: SavepointPurpose::Upgrade,

@@ -695,6 +695,16 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             },
         ),
         (
+            "a savepoint upgrade pauses after a failed savepoint before it triggers the next",
+            new_image(&savepoint_mode),
+            deployed(&savepoint_mode, JobPhase::Running),
+            Observed {
+                savepoint_failed_recently: true,
+                ..running()
+            },
+            Action::PauseBeforeRetry,
+        ),
+        (
             "deleting does not wait forever for a final savepoint",
             with(stateless.clone(), |s| s.savepoint_on_delete = true),
             FlinkJobStatus {
@@ -866,6 +876,7 @@ fn the_table_covers_every_action_and_redeploy_reason() {
         "Suspend",
         "Finalize",
         "Observe",
+        "PauseBeforeRetry",
         "Wait",
     ] {
         assert!(

@@ -68,6 +68,7 @@ pub async fn apply(
             warning,
         } => finalize(target, new_savepoint, warning).await,
         Action::Observe => observe_only(target, current, observed).await,
+        Action::PauseBeforeRetry => Ok(Requeue::requeue(target.ctx.timeouts.savepoint_retry)),
         Action::Wait { reason, message } => {
             let mut next = with_selector(target, current);
             status::refresh_conditions(&mut next, Some((reason, message.clone())));

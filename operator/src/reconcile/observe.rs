@@ -50,6 +50,16 @@ pub async fn observe(
             )
         });
     }
+    observed.savepoint_failed_recently = status
+        .condition(super::CONDITION_DEGRADED)
+        .filter(|condition| condition.status == "True" && condition.reason == "SavepointFailed")
+        .is_some_and(|condition| {
+            waited_too_long(
+                Some(&condition.last_transition_time),
+                target.ctx.timeouts.savepoint_retry,
+            )
+            .is_none()
+        });
     if !cluster_deployed || suspended || status.last_reconciled_spec.is_none() {
         return Ok(observed);
     }
