@@ -112,6 +112,19 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
     )
     .await;
     assert_eq!(status.phase, Some(JobPhase::Deploying));
+    // Expected while a cluster starts: in the status, not as a Warning event (the readiness
+    // timeout reports it if it lasts).
+    let events = Api::<k8s_openapi::api::events::v1::Event>::namespaced(client.clone(), "jobs")
+        .list(&Default::default())
+        .await
+        .expect("events listed");
+    let warnings: Vec<String> = events
+        .items
+        .into_iter()
+        .filter(|event| event.type_.as_deref() == Some("Warning"))
+        .filter_map(|event| event.reason)
+        .collect();
+    assert_eq!(warnings, Vec::<String>::new());
     let message = &status.condition("Degraded").expect("Degraded").message;
     assert!(
         message.starts_with(

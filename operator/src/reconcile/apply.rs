@@ -523,7 +523,12 @@ async fn observe_only(
     let became = (current.phase != next.phase)
         .then_some(next.phase)
         .flatten();
-    if let Some((reason, message)) = degraded {
+    // A JobManager that does not answer yet while its cluster starts is expected; the
+    // readiness timeout reports it if it lasts. Once the job ran, it is news.
+    let starting = current.phase != Some(JobPhase::Running);
+    if let Some((reason, message)) = degraded
+        && !(starting && reason == "JobManagerUnreachable")
+    {
         warn_on_new_problem(target, current, &next, reason, message).await;
     }
     status::write(target, &next).await?;
