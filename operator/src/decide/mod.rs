@@ -321,9 +321,12 @@ fn decide_deletion(spec: &FlinkJobSpec, status: &FlinkJobStatus, observed: &Obse
             nonce: None,
         };
     }
+    // A suspended job's state is already in its savepoint or checkpoint (status.restorePath).
+    let warning = (spec.savepoint_on_delete && status.phase != Some(JobPhase::Suspended))
+        .then(|| "the job is not RUNNING, so no final savepoint could be taken".to_owned());
     Action::Finalize {
         new_savepoint: None,
-        warning: None,
+        warning,
     }
 }
 

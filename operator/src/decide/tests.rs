@@ -705,6 +705,23 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             Action::PauseBeforeRetry,
         ),
         (
+            "deleting a job that is not running with savepointOnDelete says no savepoint was taken",
+            with(stateless.clone(), |s| s.savepoint_on_delete = true),
+            deployed(&stateless, JobPhase::Running),
+            Observed {
+                deleting: true,
+                cluster_deployed: true,
+                jobmanager: JobManagerView::Job(job(JobState::Failed)),
+                ..Default::default()
+            },
+            Action::Finalize {
+                new_savepoint: None,
+                warning: Some(
+                    "the job is not RUNNING, so no final savepoint could be taken".into(),
+                ),
+            },
+        ),
+        (
             "deleting does not wait forever for a final savepoint",
             with(stateless.clone(), |s| s.savepoint_on_delete = true),
             FlinkJobStatus {
