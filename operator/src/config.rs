@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use crate::metrics::Metrics;
+use crate::{health::ControllerHealth, metrics::Metrics};
 
 /// How the operator runs.
 #[derive(Clone)]
@@ -16,6 +16,33 @@ pub struct OperatorConfig {
     /// Where to serve `/metrics` and `/healthz`; `None` serves nothing.
     pub http_address: Option<SocketAddr>,
     pub metrics: Arc<Metrics>,
+    /// What `/healthz` reports: the controller loop's liveness.
+    pub health: Arc<ControllerHealth>,
+    pub timeouts: Timeouts,
+}
+
+/// How long the operator waits before it reports that something is stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// A triggered savepoint that has not completed by then counts as failed; a FlinkJob
+    /// being deleted then goes without its final savepoint.
+    pub savepoint: Duration,
+    /// A deployed cluster whose job is not RUNNING by then is reported (with what its pods
+    /// say) in the Degraded condition and a Warning event.
+    pub readiness: Duration,
+    /// After a failed savepoint, the operator waits this long before it triggers the next
+    /// one for the same upgrade or suspension.
+    pub savepoint_retry: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            savepoint: Duration::from_secs(600),
+            readiness: Duration::from_secs(300),
+            savepoint_retry: Duration::from_secs(30),
+        }
+    }
 }
 
 impl OperatorConfig {
@@ -27,6 +54,8 @@ impl OperatorConfig {
             identity: identity.to_owned(),
             http_address: None,
             metrics: Arc::new(Metrics::new()),
+            health: Arc::new(ControllerHealth::default()),
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -38,6 +67,7 @@ impl std::fmt::Debug for OperatorConfig {
             .field("leader_election", &self.leader_election)
             .field("identity", &self.identity)
             .field("http_address", &self.http_address)
+            .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
 }

@@ -33,6 +33,18 @@ pub async fn run(
     config: OperatorConfig,
     jobmanagers: Arc<dyn JobManagerClientFactory>,
 ) -> Result<()> {
+    run_until(client, config, jobmanagers, std::future::pending()).await
+}
+
+/// Runs the operator until `shutdown` resolves (SIGTERM), then stops reconciling and, with
+/// leader election, releases the Lease, so another replica takes over at once instead of
+/// after the Lease expires.
+pub async fn run_until(
+    client: Client,
+    config: OperatorConfig,
+    jobmanagers: Arc<dyn JobManagerClientFactory>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
     let http = match config.http_address {
         Some(address) => {
             let listener = tokio::net::TcpListener::bind(address)
@@ -45,6 +57,7 @@ pub async fn run(
             Some(tokio::spawn(http_server::serve(
                 listener,
                 config.metrics.clone(),
+                config.health.clone(),
             )))
         }
         None => None,
@@ -52,13 +65,32 @@ pub async fn run(
     let result = match config.leader_election.clone() {
         Some(election) => {
             let elector = LeaderElector::new(client.clone(), election, &config.identity);
-            elector.acquire().await?;
-            tokio::select! {
-                result = run_controllers(client, &config, jobmanagers) => result,
-                lost = elector.keep_leading() => Err(lost),
+            tokio::pin!(shutdown);
+            let outcome = tokio::select! {
+                acquired = elector.acquire() => match acquired {
+                    Ok(()) => tokio::select! {
+                        result = run_controllers(client, &config, jobmanagers) => result,
+                        lost = elector.keep_leading() => Err(lost),
+                        () = &mut shutdown => Ok(()),
+                    },
+                    Err(error) => Err(error),
+                },
+                () = &mut shutdown => Ok(()),
+            };
+            config.health.set_running(false);
+            if let Err(error) = elector.release().await {
+                tracing::warn!(%error, "could not release the Lease; it expires on its own");
             }
+            outcome
         }
-        None => run_controllers(client, &config, jobmanagers).await,
+        None => {
+            let outcome = tokio::select! {
+                result = run_controllers(client, &config, jobmanagers) => result,
+                () = shutdown => Ok(()),
+            };
+            config.health.set_running(false);
+            outcome
+        }
     };
     if let Some(http) = http {
         http.abort();
@@ -80,6 +112,9 @@ async fn run_controllers(
         jobmanagers,
         recorder: Recorder::new(client.clone(), reporter),
         metrics: config.metrics.clone(),
+        health: config.health.clone(),
+        timeouts: config.timeouts,
+        failures: Default::default(),
     });
     let namespaces: Vec<Option<&str>> = if config.namespaces.is_empty() {
         vec![None]
@@ -111,7 +146,9 @@ async fn run_controllers(
                 .await;
         })
     });
+    config.health.set_running(true);
     select_all(controllers).await;
+    config.health.set_running(false);
     Ok(())
 }
 

@@ -118,6 +118,41 @@ impl LeaderElector {
         }
     }
 
+    /// Gives the Lease up if this replica holds it (on shutdown), as client-go's
+    /// `ReleaseOnCancel` does: no holder, and a duration of one second, so the next replica
+    /// takes it at once.
+    pub async fn release(&self) -> Result<()> {
+        let Some(mut lease) = self
+            .api
+            .get_opt(&self.config.lease_name)
+            .await
+            .map_err(self.error())?
+        else {
+            return Ok(());
+        };
+        let mut spec = lease.spec.clone().unwrap_or_default();
+        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+            return Ok(());
+        }
+        spec.holder_identity = None;
+        spec.lease_duration_seconds = Some(1);
+        spec.renew_time = Some(MicroTime(Timestamp::now()));
+        lease.spec = Some(spec);
+        match self
+            .api
+            .replace(&self.config.lease_name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(identity = %self.identity, "released the Lease");
+                Ok(())
+            }
+            // Someone else wrote it meanwhile: it is not ours to release any more.
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(error) => Err(self.error()(error)),
+        }
+    }
+
     /// Renews the Lease until renewal fails; returns when leadership is lost.
     pub async fn keep_leading(&self) -> Error {
         loop {

@@ -17,6 +17,7 @@ pub mod config;
 pub mod controller;
 pub mod crd;
 pub mod decide;
+pub mod health;
 pub mod http_server;
 pub mod jobmanager_client;
 pub mod leader_election;

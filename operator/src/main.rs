@@ -1,14 +1,15 @@
 //! The flinkrs operator binary: flags, logging and wiring only; the logic lives
 //! in the library.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use flinkrs_operator::{
     OperatorConfig,
-    config::LeaderElectionConfig,
-    jobmanager_client::{FakeJobManagers, HttpJobManagers, JobManagerClientFactory},
+    config::{LeaderElectionConfig, Timeouts},
+    health::ControllerHealth,
+    jobmanager_client::{HttpJobManagers, JobManagerClientFactory},
     metrics::Metrics,
 };
 
@@ -43,26 +44,25 @@ struct Flags {
     #[arg(long, env = "POD_NAME", default_value = "flinkrs-operator")]
     identity: String,
 
+    /// Seconds a triggered savepoint may take before it counts as failed (and before a
+    /// FlinkJob being deleted goes without its final savepoint).
+    #[arg(long, env = "FLINKRS_SAVEPOINT_TIMEOUT_SECONDS", default_value_t = 600)]
+    savepoint_timeout_seconds: u64,
+
+    /// Seconds a deployed job may take to reach RUNNING before the FlinkJob reports it,
+    /// with what its pods say, in the Degraded condition and a Warning event.
+    #[arg(long, env = "FLINKRS_READINESS_TIMEOUT_SECONDS", default_value_t = 300)]
+    readiness_timeout_seconds: u64,
+
     /// Log lines as text or JSON.
     #[arg(long, env = "FLINKRS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
-
-    /// How to reach JobManagers: their REST API, or an in-memory fake (for
-    /// trying the operator before the runtime's cluster mode exists).
-    #[arg(long, env = "FLINKRS_JOBMANAGER_CLIENT", value_enum, default_value_t = JobManagerClientKind::Http)]
-    jobmanager_client: JobManagerClientKind,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum JobManagerClientKind {
-    Http,
-    Fake,
 }
 
 #[tokio::main]
@@ -91,20 +91,33 @@ async fn main() -> anyhow::Result<()> {
         identity: flags.identity,
         http_address: Some(flags.http_address),
         metrics: Arc::new(Metrics::new()),
+        health: Arc::new(ControllerHealth::default()),
+        timeouts: Timeouts {
+            savepoint: Duration::from_secs(flags.savepoint_timeout_seconds),
+            readiness: Duration::from_secs(flags.readiness_timeout_seconds),
+            ..Timeouts::default()
+        },
     };
     tracing::info!(?config, "starting");
-    let jobmanagers: Arc<dyn JobManagerClientFactory> = match flags.jobmanager_client {
-        JobManagerClientKind::Http => Arc::new(HttpJobManagers::default()),
-        JobManagerClientKind::Fake => Arc::new(FakeJobManagers::new()),
-    };
-    tokio::select! {
-        result = flinkrs_operator::run(client, config, jobmanagers) => result.context("the operator stopped"),
-        signal = shutdown_signal() => {
-            signal?;
-            tracing::info!("shutting down");
-            Ok(())
+    let jobmanagers: Arc<dyn JobManagerClientFactory> = Arc::new(HttpJobManagers::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signals = tokio::spawn(async move {
+        match shutdown_signal().await {
+            Ok(()) => {
+                let _ = stop.send(());
+            }
+            Err(error) => tracing::error!(%error, "no graceful shutdown: {error:#}"),
         }
-    }
+    });
+    let shutdown = async move {
+        let _ = stopped.await;
+        tracing::info!("shutting down");
+    };
+    let result = flinkrs_operator::controller::run_until(client, config, jobmanagers, shutdown)
+        .await
+        .context("the operator stopped");
+    signals.abort();
+    result
 }
 
 /// SIGTERM (what Kubernetes sends) or Ctrl-C.

@@ -1,16 +1,15 @@
-//! The chart's Grafana dashboards: `helm template` with `dashboards.enabled` renders them into
-//! a ConfigMap for Grafana's sidecar, and every PromQL expression of the operator's dashboard
-//! answers with data from the real Prometheus of the testbed scraping the operator's
-//! `/metrics`. (The job dashboard's expressions are checked against a running cluster in the
-//! runtime's `prometheus_cluster` test.)
+//! The chart's operator dashboard: every PromQL expression in it answers with data from the
+//! real Prometheus of the testbed scraping the operator's `/metrics`. (The job dashboard's
+//! expressions are checked against a running cluster in the runtime's `prometheus_cluster`
+//! test; `helm_chart` checks how the chart renders both.)
 
 mod support;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flinkrs_operator::crd::JobPhase;
+use flinkrs_operator::health::ControllerHealth;
 use flinkrs_operator::http_server;
 use flinkrs_operator::metrics::Metrics;
 use flinkrs_testbed::Prometheus;
@@ -25,55 +24,13 @@ fn dashboard(file: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-#[test]
-fn helm_template_renders_both_dashboards_into_a_configmap_for_grafana() {
-    let Some(helm) =
-        flinkrs_testbed::helm("helm_template_renders_both_dashboards_into_a_configmap_for_grafana")
-    else {
-        return;
-    };
-    let chart = support::repo_root().join("charts/flinkrs-operator");
-    let rendered = |extra: &[&str]| {
-        let output = Command::new(&helm)
-            .args(["template", "flinkrs-operator"])
-            .arg(&chart)
-            .args(["--namespace", "flinkrs-system"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
-    assert!(!rendered(&[]).contains("-dashboards"), "off by default");
-    let manifests = rendered(&["--set", "dashboards.enabled=true"]);
-    let config_map = manifests
-        .split("\n---\n")
-        .find(|document| document.contains("name: flinkrs-operator-dashboards"))
-        .expect("a dashboards ConfigMap");
-    assert!(
-        config_map.contains("grafana_dashboard: \"1\""),
-        "{config_map}"
-    );
-    for file in ["flinkrs-job-overview.json", "flinkrs-operator.json"] {
-        assert!(
-            config_map.contains(&format!("  {file}: |")),
-            "{file} in {config_map}"
-        );
-        let uid = dashboard(file)["uid"].as_str().unwrap().to_owned();
-        assert!(config_map.contains(&format!("\"uid\": \"{uid}\"")), "{uid}");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_expression_of_the_operator_dashboard_answers_from_prometheus() {
     let metrics = Arc::new(Metrics::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    let server = tokio::spawn(http_server::serve(listener, Arc::clone(&metrics)));
+    let health = Arc::new(ControllerHealth::new(Duration::from_secs(60)));
+    let server = tokio::spawn(http_server::serve(listener, Arc::clone(&metrics), health));
     let Some(prometheus) = Prometheus::start(
         "every_expression_of_the_operator_dashboard_answers_from_prometheus",
         std::slice::from_ref(&address),
@@ -91,7 +48,7 @@ async fn every_expression_of_the_operator_dashboard_answers_from_prometheus() {
         .flat_map(|panel| panel["targets"].as_array().unwrap().iter())
         .map(|target| target["expr"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(expressions.len(), 4, "{expressions:?}");
+    assert!(expressions.len() >= 4, "{expressions:?}");
     for promql in expressions {
         let deadline = Instant::now() + DEADLINE;
         loop {

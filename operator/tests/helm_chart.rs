@@ -11,7 +11,7 @@ use std::{path::Path, process::Command};
 use k8s_openapi::api::{
     apps::v1::Deployment,
     authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec},
-    core::v1::ServiceAccount,
+    core::v1::{ConfigMap, ServiceAccount},
     rbac::v1::{ClusterRole, ClusterRoleBinding, Role},
 };
 use kube::{Api, Client, api::PostParams};
@@ -86,6 +86,10 @@ fn helm_template_renders_the_recorded_manifests() {
             "watchNamespaces={team-a,team-b}",
             "--set",
             "serviceMonitor.enabled=true",
+            "--set",
+            "podMonitor.enabled=true",
+            "--api-versions",
+            "monitoring.coreos.com/v1/PodMonitor",
         ],
     );
     assert_snapshot("helm-watch-namespaces.yaml", &scoped);
@@ -219,6 +223,8 @@ async fn helm_install_creates_the_operator_with_least_privilege_rbac() {
         ("get", "", "secrets", "jobs", false),
         ("delete", "apps", "deployments", "jobs", false),
         ("create", "", "pods", "jobs", false),
+        ("list", "", "pods", "jobs", true),
+        ("delete", "", "pods", "jobs", false),
     ] {
         assert_eq!(
             allowed(&client, operator, verb, group, resource, namespace).await,
@@ -258,4 +264,145 @@ async fn helm_install_creates_the_operator_with_least_privilege_rbac() {
     let scoped = "system:serviceaccount:scoped-system:scoped-flinkrs-operator";
     assert!(allowed(&client, scoped, "list", "apps", "deployments", "team-a").await);
     assert!(!allowed(&client, scoped, "list", "apps", "deployments", "team-b").await);
+
+    // The job pods' ServiceAccount in the watched namespace, with what HA needs and no more.
+    Api::<ServiceAccount>::namespaced(client.clone(), "team-a")
+        .get("flinkrs-job")
+        .await
+        .expect("the job ServiceAccount in team-a");
+    let job = "system:serviceaccount:team-a:flinkrs-job";
+    for (verb, group, resource, namespace, expected) in [
+        ("update", "", "configmaps", "team-a", true),
+        ("watch", "", "configmaps", "team-a", true),
+        ("create", "coordination.k8s.io", "leases", "team-a", true),
+        ("update", "", "configmaps", "team-b", false),
+        ("get", "", "secrets", "team-a", false),
+        ("create", "", "pods", "team-a", false),
+    ] {
+        assert_eq!(
+            allowed(&client, job, verb, group, resource, namespace).await,
+            expected,
+            "job pods: {verb} {resource} in {namespace}"
+        );
+    }
+
+    // The dashboards, as Grafana's sidecar finds them.
+    let dashboards = Api::<ConfigMap>::namespaced(client.clone(), "flinkrs-system")
+        .get("flinkrs-operator-dashboards")
+        .await
+        .expect("the dashboards ConfigMap");
+    let labels = dashboards.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels.get("grafana_dashboard").map(String::as_str),
+        Some("1")
+    );
+    let data = dashboards.data.unwrap_or_default();
+    assert_eq!(
+        data.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["flinkrs-job-overview.json", "flinkrs-operator.json"]
+    );
+    for (name, text) in &data {
+        let json: serde_json::Value =
+            serde_json::from_str(text).unwrap_or_else(|error| panic!("{name}: {error}"));
+        assert!(
+            json["panels"].as_array().is_some_and(|p| !p.is_empty()),
+            "{name}"
+        );
+    }
+}
+
+/// Every PromQL expression of the dashboards: (dashboard file, panel title, expression).
+fn dashboard_expressions() -> Vec<(String, String, String)> {
+    let folder = support::repo_root().join("charts/flinkrs-operator/dashboards");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .expect("the dashboards folder")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    files.sort();
+    let mut expressions = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("{}: {error}", file.display()));
+        let name = file
+            .file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned();
+        for panel in json["panels"].as_array().expect("panels") {
+            for target in panel["targets"].as_array().expect("targets") {
+                expressions.push((
+                    name.clone(),
+                    panel["title"].as_str().expect("a title").to_owned(),
+                    target["expr"].as_str().expect("an expr").to_owned(),
+                ));
+            }
+        }
+    }
+    expressions
+}
+
+/// The metric names in a PromQL expression.
+fn metric_names(expression: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expression;
+    while let Some(start) = rest.find("flink") {
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        names.push(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+#[test]
+fn the_dashboards_ask_for_metrics_the_runtime_and_the_operator_serve() {
+    let root = support::repo_root();
+    // Flink's metric identifiers as the runtime spells them, and its JobManager gauges.
+    let runtime_names = [
+        "runtime/dataflow/src/metrics/names.rs",
+        "runtime/cluster/src/jobmanager/metrics.rs",
+    ]
+    .map(|file| std::fs::read_to_string(root.join(file)).expect("a runtime source"))
+    .join("\n");
+    let metrics = flinkrs_operator::metrics::Metrics::new();
+    // A labelled family appears once it has a series.
+    metrics.reconcile_failed("jobmanager");
+    let operator_metrics = metrics.encode();
+    // The runtime's Prometheus scopes (flink_<scope>_<name>), longest first.
+    let scopes = [
+        "flink_taskmanager_job_task_operator_",
+        "flink_taskmanager_job_task_",
+        "flink_jobmanager_job_",
+        "flink_jobmanager_",
+    ];
+    let expressions = dashboard_expressions();
+    assert!(expressions.len() >= 14, "{expressions:?}");
+    for (file, title, expression) in expressions {
+        let names = metric_names(&expression);
+        assert!(
+            !names.is_empty(),
+            "{file} / {title}: no metric in {expression}"
+        );
+        for name in names {
+            if let Some(base) = name.strip_prefix("flinkrs_operator_") {
+                let base = base.trim_end_matches("_bucket").trim_end_matches("_total");
+                assert!(
+                    operator_metrics.contains(&format!("flinkrs_operator_{base}")),
+                    "{file} / {title}: the operator serves no {name}"
+                );
+                continue;
+            }
+            let metric = scopes
+                .iter()
+                .find_map(|scope| name.strip_prefix(scope))
+                .unwrap_or_else(|| panic!("{file} / {title}: {name} has no runtime scope"));
+            assert!(
+                runtime_names.contains(&format!("\"{metric}\"")),
+                "{file} / {title}: the runtime names no metric {metric} ({name})"
+            );
+        }
+    }
 }

@@ -113,6 +113,11 @@ async fn serve_fixtures() -> (String, FakeFlink) {
         (StatusCode::ACCEPTED, fixture("savepoint_trigger.json")),
     );
     route(
+        Method::POST,
+        format!("/jobs/{RUNNING_JOB}/stop"),
+        (StatusCode::ACCEPTED, fixture("stop_trigger.json")),
+    );
+    route(
         Method::GET,
         format!("/jobs/{RUNNING_JOB}/savepoints/in-progress"),
         ok("savepoint_status_in_progress.json"),
@@ -219,7 +224,7 @@ async fn trigger_savepoint_posts_flinks_request_body_and_returns_the_request_id(
     let request = SavepointRequest {
         trigger_id: "0123456789abcdef0123456789abcdef".to_owned(),
         target_directory: Some("s3://bucket/savepoints".to_owned()),
-        cancel_job: true,
+        stop_job: false,
     };
     let trigger = HttpJobManagerClient::new(&url)
         .trigger_savepoint(RUNNING_JOB, &request)
@@ -239,9 +244,39 @@ async fn trigger_savepoint_posts_flinks_request_body_and_returns_the_request_id(
     assert_eq!(
         body,
         json!({
-            "cancel-job": true,
+            "cancel-job": false,
             "triggerId": "0123456789abcdef0123456789abcdef",
             "target-directory": "s3://bucket/savepoints"
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_savepoint_that_stops_the_job_posts_flinks_stop_with_savepoint_body() {
+    let (url, flink) = serve_fixtures().await;
+    let request = SavepointRequest {
+        trigger_id: "0123456789abcdef0123456789abcdef".to_owned(),
+        target_directory: Some("s3://bucket/savepoints".to_owned()),
+        stop_job: true,
+    };
+    let trigger = HttpJobManagerClient::new(&url)
+        .trigger_savepoint(RUNNING_JOB, &request)
+        .await
+        .expect("accepted");
+    assert_eq!(trigger, "04cf0c9e88974f8ee52f845ef3be230f");
+    let requests = flink.requests.lock().expect("not poisoned").clone();
+    let (method, path, body) = &requests[0];
+    assert_eq!(
+        (method, path.as_str()),
+        (&Method::POST, format!("/jobs/{RUNNING_JOB}/stop").as_str())
+    );
+    let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(
+        body,
+        json!({
+            "drain": false,
+            "triggerId": "0123456789abcdef0123456789abcdef",
+            "targetDirectory": "s3://bucket/savepoints"
         })
     );
 }

@@ -72,3 +72,38 @@ async fn only_one_replica_holds_the_lease_and_another_takes_over_when_it_stops_r
     assert_eq!(spec.lease_transitions, Some(1));
     assert_eq!(spec.lease_duration_seconds, Some(2));
 }
+
+#[tokio::test]
+async fn a_released_lease_is_taken_at_once_by_another_replica() {
+    let test = "a_released_lease_is_taken_at_once";
+    let Some(control_plane) = flinkrs_testbed::KubeControlPlane::start(test).await else {
+        return;
+    };
+    let client = control_plane.client().await;
+    let long_lease = LeaderElectionConfig {
+        lease_duration: Duration::from_secs(3600),
+        ..short_lease()
+    };
+    let first = LeaderElector::new(client.clone(), long_lease.clone(), "replica-a");
+    let second = LeaderElector::new(client.clone(), long_lease, "replica-b");
+    assert!(first.try_acquire_or_renew().await.expect("readable"));
+    assert!(!second.try_acquire_or_renew().await.expect("readable"));
+    second
+        .release()
+        .await
+        .expect("releasing a Lease held by another changes nothing");
+    assert!(!second.try_acquire_or_renew().await.expect("readable"));
+
+    first.release().await.expect("released");
+    assert!(
+        second.try_acquire_or_renew().await.expect("readable"),
+        "the released Lease is free without waiting an hour"
+    );
+    let spec = Api::<Lease>::namespaced(client, "default")
+        .get("flinkrs-operator")
+        .await
+        .expect("the Lease")
+        .spec
+        .expect("a spec");
+    assert_eq!(spec.holder_identity.as_deref(), Some("replica-b"));
+}

@@ -56,7 +56,6 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
         .env("POD_NAMESPACE", "default")
         .env("POD_NAME", "operator-0")
         .env("FLINKRS_WATCH_NAMESPACES", "jobs")
-        .env("FLINKRS_JOBMANAGER_CLIENT", "fake")
         .env("FLINKRS_LOG_FORMAT", "json")
         .env("FLINKRS_HTTP_ADDRESS", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -64,6 +63,7 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
         .spawn()
         .expect("the operator binary starts");
     let _operator = KillOnDrop(operator);
+    let health_port = port;
 
     let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
     support::eventually(
@@ -78,7 +78,16 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
         },
     )
     .await;
-    let health = http_get(port, "/healthz").await.expect("/healthz answers");
+    let health = support::eventually(
+        "/healthz to answer ok",
+        Duration::from_secs(30),
+        || async move {
+            http_get(health_port, "/healthz")
+                .await
+                .filter(|health| health.starts_with("HTTP/1.1 200 OK\r\n"))
+        },
+    )
+    .await;
     assert!(
         health.starts_with("HTTP/1.1 200 OK\r\n") && health.ends_with("ok\n"),
         "{health}"
@@ -86,21 +95,50 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
 
     support::apply_example(&client, "jobs", "wordcount.yaml").await;
     let jobs: Api<FlinkJob> = Api::namespaced(client.clone(), "jobs");
-    support::eventually("wordcount to be Running", Duration::from_secs(60), || {
-        let jobs = jobs.clone();
-        async move {
-            let status = jobs.get("wordcount").await.ok()?.status?;
-            (status.phase == Some(JobPhase::Running)).then_some(())
-        }
-    })
+    // The binary speaks HTTP to the JobManager's Service, which no pod serves here (there is
+    // no kubelet): the FlinkJob is deployed and says the JobManager is unreachable.
+    let status = support::eventually(
+        "wordcount deployed, its JobManager unreachable",
+        Duration::from_secs(60),
+        || {
+            let jobs = jobs.clone();
+            async move {
+                let status = jobs.get("wordcount").await.ok()?.status?;
+                let degraded = status.condition("Degraded")?;
+                (degraded.status == "True" && degraded.reason == "JobManagerUnreachable")
+                    .then_some(status)
+            }
+        },
+    )
     .await;
+    assert_eq!(status.phase, Some(JobPhase::Deploying));
+    // Expected while a cluster starts: in the status, not as a Warning event (the readiness
+    // timeout reports it if it lasts).
+    let events = Api::<k8s_openapi::api::events::v1::Event>::namespaced(client.clone(), "jobs")
+        .list(&Default::default())
+        .await
+        .expect("events listed");
+    let warnings: Vec<String> = events
+        .items
+        .into_iter()
+        .filter(|event| event.type_.as_deref() == Some("Warning"))
+        .filter_map(|event| event.reason)
+        .collect();
+    assert_eq!(warnings, Vec::<String>::new());
+    let message = &status.condition("Degraded").expect("Degraded").message;
+    assert!(
+        message.starts_with(
+            "JobManager at http://wordcount-jobmanager.jobs.svc:8081/jobs/overview is unreachable: "
+        ),
+        "{message}"
+    );
     let metrics = support::eventually(
-        "the Running job in /metrics",
+        "the Deploying job in /metrics",
         Duration::from_secs(10),
         || async {
             http_get(port, "/metrics")
                 .await
-                .filter(|m| m.contains("flinkrs_operator_jobs{phase=\"Running\"} 1\n"))
+                .filter(|m| m.contains("flinkrs_operator_jobs{phase=\"Deploying\"} 1\n"))
         },
     )
     .await;
@@ -108,4 +146,23 @@ async fn the_operator_binary_takes_the_lease_reconciles_and_serves_metrics() {
         metrics.contains("flinkrs_operator_reconcile_duration_seconds_bucket{le=\"0.01\"}"),
         "{metrics}"
     );
+
+    // SIGTERM, as Kubernetes sends it: the operator releases the Lease and exits cleanly.
+    let pid = _operator.0.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let mut operator = _operator;
+    let exit = support::eventually("the operator to exit", Duration::from_secs(30), || {
+        let exited = operator.0.try_wait().ok().flatten();
+        async move { exited }
+    })
+    .await;
+    assert!(exit.success(), "{exit:?}");
+    let lease = leases.get("flinkrs-operator").await.expect("the Lease");
+    let spec = lease.spec.expect("a spec");
+    assert_eq!(spec.holder_identity, None, "the Lease was released");
+    assert_eq!(spec.lease_duration_seconds, Some(1));
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use flinkrs_operator::{crd::JobPhase, http_server, metrics::Metrics};
+use flinkrs_operator::{crd::JobPhase, health::ControllerHealth, http_server, metrics::Metrics};
 
 async fn get(address: std::net::SocketAddr, path: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(address)
@@ -24,7 +24,7 @@ async fn get(address: std::net::SocketAddr, path: &str) -> String {
 }
 
 #[tokio::test]
-async fn healthz_answers_ok_and_metrics_serves_the_prometheus_text_format() {
+async fn healthz_follows_the_controller_loop_and_metrics_serves_the_prometheus_text_format() {
     let metrics = Arc::new(Metrics::new());
     metrics.reconcile_started();
     metrics.set_phase("jobs/wordcount", Some(JobPhase::Running));
@@ -32,8 +32,20 @@ async fn healthz_answers_ok_and_metrics_serves_the_prometheus_text_format() {
         .await
         .expect("a port");
     let address = listener.local_addr().expect("an address");
-    let server = tokio::spawn(http_server::serve(listener, metrics.clone()));
+    let controller = Arc::new(ControllerHealth::new(std::time::Duration::from_secs(60)));
+    let server = tokio::spawn(http_server::serve(
+        listener,
+        metrics.clone(),
+        controller.clone(),
+    ));
 
+    let stopped = get(address, "/healthz").await;
+    assert!(
+        stopped.starts_with("HTTP/1.1 503 Service Unavailable\r\n")
+            && stopped.ends_with("\r\n\r\nthe controller loop is not running\n"),
+        "{stopped}"
+    );
+    controller.set_running(true);
     let health = get(address, "/healthz").await;
     assert!(health.starts_with("HTTP/1.1 200 OK\r\n"), "{health}");
     assert!(health.ends_with("\r\n\r\nok\n"), "{health}");

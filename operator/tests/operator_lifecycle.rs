@@ -4,12 +4,17 @@
 mod support;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use kube::{Api, api::ListParams};
+use kube::{
+    Api,
+    api::{ListParams, Patch, PatchParams},
+};
 use serde_json::json;
 
 use flinkrs_operator::{
-    crd::{JobPhase, SavepointPurpose},
-    reconcile::{CONDITION_READY, FINALIZER},
+    crd::{FlinkJobStatus, JobPhase, SavepointPurpose},
+    jobmanager_client::LatestCheckpoint,
+    reconcile::{CONDITION_DEGRADED, CONDITION_READY, FINALIZER},
+    resources::CLUSTER_GENERATION_ANNOTATION,
 };
 use support::{
     InProcessOperator, apply_example,
@@ -274,10 +279,11 @@ async fn kubectl_scale_rescales_through_a_savepoint_and_updates_taskmanagers_and
         Some(savepoint.path.as_str())
     );
     assert!(
-        setup.jobmanager("scoreboard").calls().contains(&format!(
-            "savepoint {} cancel-job=true",
-            "0".repeat(31) + "1"
-        )),
+        setup
+            .jobmanager("scoreboard")
+            .calls()
+            .iter()
+            .any(|call| call.starts_with(&format!("stop {}1 trigger=", "0".repeat(31)))),
         "{:?}",
         setup.jobmanager("scoreboard").calls()
     );
@@ -422,10 +428,9 @@ async fn deleting_a_flinkjob_takes_a_final_savepoint_and_its_children_are_garbag
     .await;
     let calls = setup.jobmanager("windowed-sensors").calls();
     assert!(
-        calls.contains(&format!(
-            "savepoint {} cancel-job=true",
-            "0".repeat(31) + "1"
-        )),
+        calls
+            .iter()
+            .any(|call| call.starts_with(&format!("stop {}1 trigger=", "0".repeat(31)))),
         "{calls:?}"
     );
     let events = setup.events("windowed-sensors").await;
@@ -531,7 +536,7 @@ async fn an_operator_killed_in_the_middle_of_a_savepoint_upgrade_converges_after
     let savepoints_taken = jobmanager
         .calls()
         .iter()
-        .filter(|call| call.starts_with("savepoint "))
+        .filter(|call| call.starts_with("stop "))
         .count();
     assert_eq!(
         savepoints_taken,
@@ -541,31 +546,77 @@ async fn an_operator_killed_in_the_middle_of_a_savepoint_upgrade_converges_after
     );
 }
 
+fn checkpoint_at(id: i64, path: &str) -> Option<LatestCheckpoint> {
+    Some(LatestCheckpoint {
+        id,
+        external_path: path.to_owned(),
+    })
+}
+
+fn pod_annotation(deployment: &k8s_openapi::api::apps::v1::Deployment, key: &str) -> String {
+    deployment
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.template.metadata.as_ref())
+        .and_then(|metadata| metadata.annotations.as_ref())
+        .and_then(|annotations| annotations.get(key))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn condition(status: &FlinkJobStatus, type_: &str) -> (String, String) {
+    status
+        .condition(type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+        .unwrap_or_default()
+}
+
 #[tokio::test]
-async fn a_failed_last_state_job_is_recovered_from_its_latest_checkpoint() {
-    let Some(setup) = Setup::start("a_failed_job_recovers").await else {
+async fn a_failed_job_is_restarted_from_its_latest_checkpoint_only_as_often_as_allowed() {
+    let Some(setup) = Setup::start("a_failed_job_is_restarted_as_often_as_allowed").await else {
         return;
     };
     apply_example(&setup.client, NAMESPACE, "windowed-sensors-s3.yaml").await;
+    setup
+        .patch_spec("windowed-sensors", json!({"maxFailedJobRestarts": 1}))
+        .await;
     setup.running("windowed-sensors").await;
     let jobmanager = setup.jobmanager("windowed-sensors");
     let checkpoint =
         "s3://flinkrs-checkpoints/windowed-sensors/00000000000000000000000000000001/chk-12";
-    jobmanager.set_latest_checkpoint(Some(
-        flinkrs_operator::jobmanager_client::LatestCheckpoint {
-            id: 12,
-            external_path: checkpoint.to_owned(),
-        },
-    ));
+    jobmanager.set_latest_checkpoint(checkpoint_at(12, checkpoint));
     setup.nudge("windowed-sensors", "1").await;
     setup
         .status_where("windowed-sensors", "the checkpoint in the status", |s| {
             s.last_checkpoint.as_ref().is_some_and(|c| c.id == 12)
         })
         .await;
+    // (g) A JobManager pod that restarts on its own starts from the newest checkpoint, which
+    // the ConfigMap now names, while the running pods are left alone.
+    assert_eq!(
+        config_line(
+            &setup.config_yaml("windowed-sensors").await,
+            "execution.savepoint.path"
+        ),
+        Some(checkpoint)
+    );
+    let before = setup
+        .deployments()
+        .get("windowed-sensors-jobmanager")
+        .await
+        .expect("JobManager");
+    assert_eq!(pod_annotation(&before, CLUSTER_GENERATION_ANNOTATION), "1");
 
     jobmanager.fail_running_job();
     setup.nudge("windowed-sensors", "2").await;
+    // (e) The same configuration, yet every pod restarts.
+    setup
+        .deployment_where("windowed-sensors-jobmanager", "cluster generation 2", |d| {
+            pod_annotation(d, CLUSTER_GENERATION_ANNOTATION) == "2"
+        })
+        .await;
+    // The new JobManager pod starts a new job (a FAILED job is not cancelled).
+    jobmanager.restart_cluster();
     let status = setup
         .status_where(
             "windowed-sensors",
@@ -577,15 +628,251 @@ async fn a_failed_last_state_job_is_recovered_from_its_latest_checkpoint() {
         )
         .await;
     assert_eq!(status.restore_path.as_deref(), Some(checkpoint));
-    let config = setup.config_yaml("windowed-sensors").await;
+    assert_eq!(status.failed_job_restarts, 1);
     assert_eq!(
-        config_line(&config, "execution.savepoint.path"),
-        Some(checkpoint)
+        status.replaced_job_id.as_deref(),
+        Some("00000000000000000000000000000001")
     );
     let events = setup.events("windowed-sensors").await;
     assert!(
-        events.iter().any(|(reason, note)| reason == "Recovering"
-            && note.ends_with(&format!("from {checkpoint}"))),
+        events
+            .iter()
+            .any(|(reason, note)| reason == "RestartingFailedJob"
+                && note.starts_with("restarting the FAILED job (1 of 1 restarts)")
+                && note.ends_with(&format!("from {checkpoint}"))),
+        "{events:?}"
+    );
+
+    // (h) No restart left: the FlinkJob says FAILED, and is not Ready.
+    jobmanager.fail_running_job();
+    setup.nudge("windowed-sensors", "3").await;
+    let failed = setup
+        .status_where("windowed-sensors", "phase Failed", |s| {
+            s.phase == Some(JobPhase::Failed)
+        })
+        .await;
+    assert_eq!(failed.job_state.as_deref(), Some("FAILED"));
+    assert_eq!(condition(&failed, CONDITION_READY).0, "False");
+    assert_eq!(
+        condition(&failed, CONDITION_DEGRADED),
+        ("True".to_owned(), "JobFailed".to_owned())
+    );
+    assert_eq!(jobmanager.jobs().len(), 2, "no third job was started");
+    assert!(
+        !jobmanager
+            .calls()
+            .iter()
+            .any(|call| call.starts_with("cancel ")),
+        "{:?}",
+        jobmanager.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_last_state_upgrade_never_cancels_the_job_and_starts_from_its_latest_checkpoint() {
+    let Some(setup) = Setup::start("a_last_state_upgrade_never_cancels").await else {
+        return;
+    };
+    apply_example(&setup.client, NAMESPACE, "windowed-sensors-s3.yaml").await;
+    setup.running("windowed-sensors").await;
+    let jobmanager = setup.jobmanager("windowed-sensors");
+    let checkpoint =
+        "s3://flinkrs-checkpoints/windowed-sensors/00000000000000000000000000000001/chk-4";
+    jobmanager.set_latest_checkpoint(checkpoint_at(4, checkpoint));
+    let config = setup.config_yaml("windowed-sensors").await;
+    assert_eq!(
+        config_line(
+            &config,
+            "execution.checkpointing.externalized-checkpoint-retention"
+        ),
+        Some("RETAIN_ON_CANCELLATION"),
+        "a stateful job keeps its checkpoints whatever ends it"
+    );
+
+    setup
+        .patch_spec("windowed-sensors", json!({"image": "flinkrs:0.2.0"}))
+        .await;
+    setup
+        .deployment_where("windowed-sensors-jobmanager", "the new image", |d| {
+            main_container(d).image.as_deref() == Some("flinkrs:0.2.0")
+        })
+        .await;
+    // The old JobManager pod is replaced (Recreate), which ends its job: no cancel.
+    jobmanager.restart_cluster();
+    let status = setup
+        .status_where("windowed-sensors", "the upgraded job running", |s| {
+            s.phase == Some(JobPhase::Running)
+                && s.job_id.as_deref() == Some("00000000000000000000000000000002")
+        })
+        .await;
+    assert_eq!(status.restore_path.as_deref(), Some(checkpoint));
+    assert_eq!(
+        config_line(
+            &setup.config_yaml("windowed-sensors").await,
+            "execution.savepoint.path"
+        ),
+        Some(checkpoint)
+    );
+    let calls = jobmanager.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|call| call.starts_with("cancel ") || call.starts_with("stop ")),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_canceled_outside_the_operator_is_not_ready_and_a_restart_nonce_starts_it_again() {
+    let Some(setup) = Setup::start("a_job_canceled_outside_the_operator").await else {
+        return;
+    };
+    apply_example(&setup.client, NAMESPACE, "wordcount.yaml").await;
+    let running = setup.running("wordcount").await;
+    let generation = running.observed_generation;
+    let jobmanager = setup.jobmanager("wordcount");
+    jobmanager.cancel_running_job_externally();
+    setup.nudge("wordcount", "1").await;
+    let canceled = setup
+        .status_where("wordcount", "phase Failed", |s| {
+            s.phase == Some(JobPhase::Failed)
+        })
+        .await;
+    assert_eq!(canceled.job_state.as_deref(), Some("CANCELED"));
+    assert_eq!(condition(&canceled, CONDITION_READY).0, "False");
+    assert_eq!(
+        condition(&canceled, CONDITION_DEGRADED),
+        ("True".to_owned(), "JobCanceled".to_owned())
+    );
+    assert_eq!(canceled.observed_generation, generation);
+
+    setup
+        .patch_spec("wordcount", json!({"restartNonce": 1}))
+        .await;
+    setup
+        .deployment_where("wordcount-jobmanager", "cluster generation 2", |d| {
+            pod_annotation(d, CLUSTER_GENERATION_ANNOTATION) == "2"
+        })
+        .await;
+    jobmanager.restart_cluster();
+    let restarted = setup
+        .status_where("wordcount", "a new job", |s| {
+            s.phase == Some(JobPhase::Running)
+                && s.job_id.as_deref() == Some("00000000000000000000000000000002")
+        })
+        .await;
+    assert_eq!(condition(&restarted, CONDITION_READY).0, "True");
+    assert!(restarted.observed_generation > generation);
+}
+
+#[tokio::test]
+async fn an_unreadable_last_reconciled_spec_keeps_the_running_job_and_says_why() {
+    let Some(setup) = Setup::start("an_unreadable_last_reconciled_spec").await else {
+        return;
+    };
+    apply_example(&setup.client, NAMESPACE, "scoreboard.yaml").await;
+    let running = setup.running("scoreboard").await;
+    // Another field manager garbles the record.
+    setup
+        .jobs()
+        .patch_status(
+            "scoreboard",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"lastReconciledSpec": "{\"image\": "}})),
+        )
+        .await
+        .expect("status patched");
+    setup.nudge("scoreboard", "1").await;
+    let status = setup
+        .status_where("scoreboard", "the Degraded condition", |s| {
+            condition(s, CONDITION_DEGRADED).1 == "UnreadableLastReconciledSpec"
+        })
+        .await;
+    assert_eq!(
+        status
+            .condition(CONDITION_DEGRADED)
+            .map(|c| c.message.as_str()),
+        Some(
+            "status.lastReconciledSpec cannot be read (EOF while parsing a value at line 1 \
+             column 10); the operator leaves the job and its cluster as they are instead of \
+             redeploying it without state. Restore the field, or remove it from the status to \
+             deploy the spec as a new job"
+        )
+    );
+    assert_eq!(status.cluster_generation, running.cluster_generation);
+    let jobmanager = setup.jobmanager("scoreboard");
+    assert_eq!(jobmanager.jobs().len(), 1, "no new job");
+    assert!(
+        !jobmanager
+            .calls()
+            .iter()
+            .any(|call| call.starts_with("cancel ") || call.starts_with("stop ")),
+        "{:?}",
+        jobmanager.calls()
+    );
+    let events = setup.events("scoreboard").await;
+    assert!(
+        events
+            .iter()
+            .any(|(reason, _)| reason == "UnreadableLastReconciledSpec"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_upgrade_savepoint_is_reported_and_retried_with_a_fresh_trigger_id() {
+    let timeouts = flinkrs_operator::config::Timeouts {
+        savepoint_retry: std::time::Duration::from_secs(3),
+        ..Default::default()
+    };
+    let Some(setup) = Setup::start_with("a_failed_upgrade_savepoint_is_retried", timeouts).await
+    else {
+        return;
+    };
+    apply_example(&setup.client, NAMESPACE, "scoreboard.yaml").await;
+    setup.running("scoreboard").await;
+    let jobmanager = setup.jobmanager("scoreboard");
+    jobmanager.fail_savepoints(Some("the savepoint folder is not writable"));
+    setup
+        .patch_spec("scoreboard", json!({"image": "flinkrs:0.2.0"}))
+        .await;
+    let failed = setup
+        .status_where("scoreboard", "the failed savepoint reported", |s| {
+            condition(s, CONDITION_DEGRADED).1 == "SavepointFailed"
+        })
+        .await;
+    assert_eq!(
+        failed
+            .condition(CONDITION_DEGRADED)
+            .map(|c| c.message.as_str()),
+        Some("the Upgrade savepoint failed: the savepoint folder is not writable")
+    );
+    // No hot loop: the failed savepoint is not retried at once.
+    let stops = |calls: Vec<String>| calls.iter().filter(|c| c.starts_with("stop ")).count();
+    assert_eq!(stops(jobmanager.calls()), 1, "{:?}", jobmanager.calls());
+    jobmanager.fail_savepoints(None);
+    setup
+        .deployment_where("scoreboard-jobmanager", "the new image", |d| {
+            main_container(d).image.as_deref() == Some("flinkrs:0.2.0")
+        })
+        .await;
+    let triggers: Vec<String> = jobmanager
+        .calls()
+        .iter()
+        .filter_map(|call| call.strip_prefix("stop "))
+        .filter_map(|call| call.split_once(" trigger="))
+        .map(|(_, trigger)| trigger.to_owned())
+        .collect();
+    assert!(triggers.len() >= 2, "{triggers:?}");
+    let first = &triggers[0];
+    let last = triggers.last().expect("a retry");
+    assert_ne!(
+        first, last,
+        "the retry used a fresh trigger id: {triggers:?}"
+    );
+    let events = setup.events("scoreboard").await;
+    assert!(
+        events.iter().any(|(reason, _)| reason == "SavepointFailed"),
         "{events:?}"
     );
 }

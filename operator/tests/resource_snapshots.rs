@@ -30,6 +30,7 @@ fn children_yaml(job: &FlinkJob, restore_from: Option<&str>, suspended: bool) ->
         spec: &job.spec,
         restore_from,
         suspended,
+        cluster_generation: 1,
     };
     let children = build_children(&plan).expect("the example builds");
     [

@@ -40,4 +40,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+# Read only: what keeps a job's pods from running goes into the FlinkJob's status.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list"]
 {{- end -}}

@@ -58,7 +58,7 @@ async fn operate(client: &HttpJobManagerClient, expected_id: &str, savepoints: &
     let request = SavepointRequest {
         trigger_id: "0123456789abcdef0123456789abcdef".to_owned(),
         target_directory: Some(format!("file://{}", savepoints.display())),
-        cancel_job: false,
+        stop_job: false,
     };
     let trigger = client
         .trigger_savepoint(&running.id, &request)

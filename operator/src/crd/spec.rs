@@ -119,13 +119,43 @@ pub struct FlinkJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub savepoint_trigger_nonce: Option<i64>,
 
+    /// Change this number (to any new value) to restart the job, with its state carried
+    /// over as `upgradeMode` says, like the Flink Kubernetes Operator's `restartNonce`.
+    /// Also starts a job again that was CANCELED or FAILED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_nonce: Option<i64>,
+
+    /// Start even if the savepoint or checkpoint holds state of an operator the job no
+    /// longer has (Flink's `execution.savepoint.ignore-unclaimed-state`); that state is
+    /// dropped. Off by default: a removed operator's state stops the restore with an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_non_restored_state: Option<bool>,
+
+    /// In `savepoint` mode, when the job is not RUNNING (so no savepoint can be taken),
+    /// upgrade or suspend from its latest checkpoint instead, as the Flink Kubernetes
+    /// Operator's `kubernetes.operator.job.upgrade.last-state-fallback.enabled` does.
+    /// With `false` the operator reports the situation in the status and waits.
+    #[serde(default = "default_true")]
+    pub last_state_fallback: bool,
+
+    /// Restart a job that FAILED (Flink's restart strategy gave up on it) from its
+    /// latest state, at most this many times until the spec changes. Unset or 0: a FAILED
+    /// job stays FAILED, and the status says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0").message("maxFailedJobRestarts must not be negative"))]
+    pub max_failed_job_restarts: Option<i32>,
+
     /// Take a savepoint before the FlinkJob is deleted (its location is reported
     /// in an event).
     #[serde(default)]
     pub savepoint_on_delete: bool,
 
     /// Extra pod settings (node selector, tolerations, volumes, sidecars, env of
-    /// the `flink-main-container`) merged under the pods the operator builds.
+    /// the `flink-main-container`) merged under the pods the operator builds, for both
+    /// components (`jobManager.podTemplate` and `taskManager.podTemplate` add to it per
+    /// component). The pods default to Pod Security "restricted" (non-root, no privilege
+    /// escalation, every capability dropped, the RuntimeDefault seccomp profile); a template
+    /// that sets these fields overrides them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::crd::schema::preserve_unknown_object")]
     pub pod_template: Option<serde_json::Value>,
@@ -213,6 +243,11 @@ pub struct TaskManagerSpec {
     /// CPU and memory of each TaskManager pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<PodResources>,
+
+    /// Pod settings for the TaskManagers only, laid over `spec.podTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::crd::schema::preserve_unknown_object")]
+    pub pod_template: Option<serde_json::Value>,
 }
 
 impl Default for TaskManagerSpec {
@@ -220,8 +255,13 @@ impl Default for TaskManagerSpec {
         Self {
             slots: default_slots(),
             resources: None,
+            pod_template: None,
         }
     }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_slots() -> i32 {
@@ -235,6 +275,11 @@ pub struct JobManagerSpec {
     /// CPU and memory of the JobManager pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<PodResources>,
+
+    /// Pod settings for the JobManager only, laid over `spec.podTemplate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::crd::schema::preserve_unknown_object")]
+    pub pod_template: Option<serde_json::Value>,
 }
 
 /// CPU and memory of a pod, as Kubernetes quantities. Both become requests; memory

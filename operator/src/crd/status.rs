@@ -16,11 +16,17 @@ pub struct FlinkJobStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
 
+    /// The job of the cluster the last redeploy replaced. While the old JobManager still
+    /// answers (its pod is terminating), the operator does not take that job for the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_job_id: Option<String>,
+
     /// The Flink job status reported by the JobManager (RUNNING, FAILED, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_state: Option<String>,
 
-    /// The latest completed checkpoint the JobManager reported.
+    /// The latest completed checkpoint the JobManager reported for the current
+    /// deployment's job (cleared when the cluster is redeployed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_checkpoint: Option<CheckpointInfo>,
 
@@ -42,9 +48,25 @@ pub struct FlinkJobStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reconciled_spec: Option<String>,
 
-    /// The savepoint or checkpoint the current deployment starts from.
+    /// The savepoint or checkpoint the current deployment starts from; while suspended,
+    /// the state a resume starts from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_path: Option<String>,
+
+    /// When the operator last (re)deployed the cluster (RFC 3339), for the readiness
+    /// timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployed_at: Option<String>,
+
+    /// How often the operator restarted a FAILED job since the spec last changed
+    /// (see `spec.maxFailedJobRestarts`).
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub failed_job_restarts: i32,
+
+    /// How many times the operator has deployed the cluster. The pods carry it in the
+    /// `flinkrs.dev/cluster-generation` annotation, so each redeploy restarts every pod.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cluster_generation: i64,
 
     /// The `metadata.generation` last reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,12 +85,29 @@ pub struct FlinkJobStatus {
     pub selector: Option<String>,
 }
 
+fn is_zero(value: &i64) -> bool {
+    *value == 0
+}
+
+fn is_zero_i32(value: &i32) -> bool {
+    *value == 0
+}
+
 impl FlinkJobStatus {
     /// The spec recorded in `lastReconciledSpec`, if any and if it parses.
     pub fn reconciled_spec(&self) -> Option<FlinkJobSpec> {
-        self.last_reconciled_spec
-            .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok())
+        self.read_reconciled_spec().ok().flatten()
+    }
+
+    /// The spec recorded in `lastReconciledSpec`: `None` before the first deployment, an
+    /// error saying why when the field is there but does not parse.
+    pub fn read_reconciled_spec(&self) -> Result<Option<FlinkJobSpec>, String> {
+        match self.last_reconciled_spec.as_deref() {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(json)
+                .map(Some)
+                .map_err(|error| error.to_string()),
+        }
     }
 
     pub fn condition(&self, type_: &str) -> Option<&Condition> {
@@ -159,7 +198,7 @@ pub enum SavepointPurpose {
 }
 
 impl SavepointPurpose {
-    /// Whether Flink should cancel the job once the savepoint completes.
+    /// Whether the savepoint stops the job (`POST /jobs/:id/stop`).
     pub fn stops_job(self) -> bool {
         matches!(self, Self::Upgrade | Self::Suspend | Self::Delete)
     }
@@ -175,6 +214,9 @@ pub struct PendingSavepoint {
     /// The `savepointTriggerNonce` that asked for it (on-demand savepoints).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<i64>,
+    /// When the operator triggered it (RFC 3339), for the savepoint timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggered_at: Option<String>,
 }
 
 /// A condition in the Kubernetes style.

@@ -16,8 +16,11 @@ pub enum SpecChange {
 }
 
 /// Compares the fields the cluster is built from. `state`,
-/// `savepointTriggerNonce` and `savepointOnDelete` are handled on their own, and
-/// removing `restoreFrom` changes nothing (it only matters when it names a path).
+/// `savepointTriggerNonce`, `savepointOnDelete`, `lastStateFallback` and
+/// `maxFailedJobRestarts` are handled on their own; `allowNonRestoredState` matters only
+/// when a job next starts from state; removing `restoreFrom` or `restartNonce` changes
+/// nothing (only a new value asks for something). A new `restartNonce` is an upgrade with
+/// an unchanged cluster: the job restarts, its state carried over as `upgradeMode` says.
 pub fn spec_change(reconciled: &FlinkJobSpec, current: &FlinkJobSpec) -> SpecChange {
     if current.restore_from != reconciled.restore_from
         && let Some(path) = &current.restore_from
@@ -30,9 +33,15 @@ pub fn spec_change(reconciled: &FlinkJobSpec, current: &FlinkJobSpec) -> SpecCha
         spec.savepoint_trigger_nonce = None;
         spec.savepoint_on_delete = false;
         spec.restore_from = None;
+        spec.last_state_fallback = true;
+        spec.max_failed_job_restarts = None;
+        spec.allow_non_restored_state = None;
         spec
     };
-    let (old, new) = (comparable(reconciled), comparable(current));
+    let (mut old, new) = (comparable(reconciled), comparable(current));
+    if new.restart_nonce.is_none() {
+        old.restart_nonce = None;
+    }
     if old == new {
         return SpecChange::None;
     }

@@ -31,8 +31,28 @@ pub struct Observed {
     pub jobmanager: JobManagerView,
     /// The state of `status.pendingSavepoint`, when there is one and the JobManager answered.
     pub savepoint: Option<SavepointStatus>,
+    /// `status.pendingSavepoint` has waited longer than the savepoint timeout: how long.
+    pub savepoint_timed_out: Option<String>,
     /// The job's latest completed checkpoint.
     pub latest_checkpoint: Option<LatestCheckpoint>,
+    /// A savepoint failed a moment ago (see `Timeouts::savepoint_retry`): do not trigger the
+    /// next one yet.
+    pub savepoint_failed_recently: bool,
+    /// What keeps the job's pods from running, when the job is not RUNNING.
+    pub pod_problems: Vec<PodProblem>,
+    /// The cluster was deployed longer than the readiness timeout ago and the job is not
+    /// RUNNING: the timeout.
+    pub readiness_timed_out: Option<std::time::Duration>,
+}
+
+/// A pod that cannot run, as its conditions and container statuses say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodProblem {
+    /// The kubelet's or scheduler's reason, e.g. `ImagePullBackOff`, `CrashLoopBackOff`,
+    /// `CreateContainerConfigError`, `Unschedulable`.
+    pub reason: String,
+    /// Which pod and container, and the message.
+    pub message: String,
 }
 
 /// The JobManager as the operator sees it.
@@ -73,8 +93,10 @@ pub enum RedeployReason {
     Rescale { from: i32, to: i32 },
     /// `state` went from suspended to running.
     Resume,
-    /// The job failed or its JobManager Deployment vanished.
+    /// The JobManager Deployment vanished.
     Recover,
+    /// The job FAILED and `spec.maxFailedJobRestarts` allows another restart.
+    RestartFailed,
     /// `restoreFrom` changed.
     Restore,
     /// A redeploy was recorded in the status but the operator stopped before it
@@ -90,6 +112,7 @@ impl RedeployReason {
             Self::Rescale { .. } => "Rescaling",
             Self::Resume => "Resuming",
             Self::Recover => "Recovering",
+            Self::RestartFailed => "RestartingFailedJob",
             Self::Restore => "Restoring",
             Self::Continue => "ContinuingRedeploy",
         }
@@ -129,16 +152,26 @@ pub enum Action {
     Suspend {
         new_savepoint: Option<SavepointInfo>,
         cancel_job: Option<String>,
+        /// The state a resume starts from.
+        restore_from: Option<String>,
     },
     /// The FlinkJob is being deleted and nothing is left to do: drop the finalizer
     /// (the children go with their owner).
     Finalize {
         new_savepoint: Option<SavepointInfo>,
+        /// Why the final savepoint was not taken, when it was asked for.
+        warning: Option<String>,
     },
     /// Nothing to change: refresh the status from what was observed.
     Observe,
-    /// Nothing can be done until the situation changes (the message says what).
-    Wait { message: String },
+    /// A savepoint failed a moment ago; try again later, changing nothing now.
+    PauseBeforeRetry,
+    /// Nothing can be done until the situation changes (the message says what);
+    /// `reason` is the Degraded condition's reason.
+    Wait {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 /// The state machine.
@@ -149,25 +182,46 @@ pub fn decide(spec: &FlinkJobSpec, status: &FlinkJobStatus, observed: &Observed)
     if let Some(pending) = &status.pending_savepoint {
         return decide_pending_savepoint(spec, status, pending.purpose, observed);
     }
-    let Some(reconciled) = status.reconciled_spec() else {
-        return match spec.state {
-            JobLifecycleState::Suspended => Action::Suspend {
-                new_savepoint: None,
-                cancel_job: None,
-            },
-            JobLifecycleState::Running => Action::Deploy {
-                restore_from: spec.restore_from.clone(),
-            },
-        };
+    let reconciled = match status.read_reconciled_spec() {
+        Ok(Some(reconciled)) => reconciled,
+        Ok(None) => {
+            return match spec.state {
+                JobLifecycleState::Suspended => Action::Suspend {
+                    new_savepoint: None,
+                    cancel_job: None,
+                    restore_from: spec.restore_from.clone(),
+                },
+                JobLifecycleState::Running => Action::Deploy {
+                    restore_from: spec.restore_from.clone(),
+                },
+            };
+        }
+        // Redeploying as if the job were new would drop its state: keep it running and say so.
+        Err(problem) => {
+            return Action::Wait {
+                reason: "UnreadableLastReconciledSpec",
+                message: format!(
+                    "status.lastReconciledSpec cannot be read ({problem}); the operator leaves \
+                     the job and its cluster as they are instead of redeploying it without \
+                     state. Restore the field, or remove it from the status to deploy the \
+                     spec as a new job"
+                ),
+            };
+        }
     };
     let suspended = status.phase == Some(JobPhase::Suspended);
     match (spec.state, suspended) {
         (JobLifecycleState::Suspended, true) => return Action::Observe,
-        (JobLifecycleState::Suspended, false) => return decide_suspend(spec, observed),
+        (JobLifecycleState::Suspended, false) => return decide_suspend(spec, status, observed),
         (JobLifecycleState::Running, true) => {
+            let restore_from = match spec.upgrade_mode {
+                UpgradeMode::Stateless => None,
+                // The suspension recorded the state to resume from.
+                UpgradeMode::Savepoint | UpgradeMode::LastState => status.restore_path.clone(),
+            };
             return Action::Redeploy {
                 reason: RedeployReason::Resume,
-                restore_from: state_to_resume_from(spec.upgrade_mode, status, observed),
+                restore_from,
                 new_savepoint: None,
                 cancel_job: None,
             };
@@ -200,18 +254,35 @@ pub fn decide(spec: &FlinkJobSpec, status: &FlinkJobStatus, observed: &Observed)
             nonce: Some(nonce),
         };
     }
-    let failed_job = match &observed.jobmanager {
-        JobManagerView::Job(job) if job.state == JobState::Failed => Some(job.id.clone()),
-        _ => None,
-    };
-    if !observed.cluster_deployed || failed_job.is_some() {
-        return Action::Redeploy {
-            reason: RedeployReason::Recover,
-            restore_from: state_to_recover_from(spec.upgrade_mode, status, observed),
-            new_savepoint: None,
-            // Cancelling a job that already failed changes nothing in Flink, but
-            // tells the JobManager that the operator has taken over.
-            cancel_job: failed_job,
+    if !observed.cluster_deployed {
+        return match state_for(spec, status, observed) {
+            Ok(restore_from) => Action::Redeploy {
+                reason: RedeployReason::Recover,
+                restore_from,
+                new_savepoint: None,
+                cancel_job: None,
+            },
+            Err(message) => Action::Wait {
+                reason: "RecoveryWaiting",
+                message,
+            },
+        };
+    }
+    let failed =
+        matches!(&observed.jobmanager, JobManagerView::Job(job) if job.state == JobState::Failed);
+    if failed && status.failed_job_restarts < spec.max_failed_job_restarts.unwrap_or(0) {
+        // A FAILED job is over: no cancel; the new JobManager pod replaces it.
+        return match state_for(spec, status, observed) {
+            Ok(restore_from) => Action::Redeploy {
+                reason: RedeployReason::RestartFailed,
+                restore_from,
+                new_savepoint: None,
+                cancel_job: None,
+            },
+            Err(message) => Action::Wait {
+                reason: "RestartWaiting",
+                message,
+            },
         };
     }
     Action::Observe
@@ -219,17 +290,24 @@ pub fn decide(spec: &FlinkJobSpec, status: &FlinkJobStatus, observed: &Observed)
 
 fn decide_deletion(spec: &FlinkJobSpec, status: &FlinkJobStatus, observed: &Observed) -> Action {
     if let Some(pending) = &status.pending_savepoint {
-        return match &observed.savepoint {
-            Some(SavepointStatus::Completed { location }) => Action::Finalize {
+        return match (&observed.savepoint, &observed.savepoint_timed_out) {
+            (Some(SavepointStatus::Completed { location }), _) => Action::Finalize {
                 new_savepoint: Some(SavepointInfo {
                     path: location.clone(),
                     purpose: pending.purpose,
                 }),
+                warning: None,
             },
-            Some(SavepointStatus::Failed { .. }) => Action::Finalize {
+            (Some(SavepointStatus::Failed { cause }), _) => Action::Finalize {
                 new_savepoint: None,
+                warning: Some(format!("the final savepoint failed: {cause}")),
             },
-            Some(SavepointStatus::InProgress) | None => Action::AwaitSavepoint {
+            // An unreachable JobManager must not keep the FlinkJob from going away.
+            (Some(SavepointStatus::InProgress) | None, Some(waited)) => Action::Finalize {
+                new_savepoint: None,
+                warning: Some(format!("the final savepoint did not complete: {waited}")),
+            },
+            (Some(SavepointStatus::InProgress) | None, None) => Action::AwaitSavepoint {
                 purpose: pending.purpose,
             },
         };
@@ -243,8 +321,12 @@ fn decide_deletion(spec: &FlinkJobSpec, status: &FlinkJobStatus, observed: &Obse
             nonce: None,
         };
     }
+    // A suspended job's state is already in its savepoint or checkpoint (status.restorePath).
+    let warning = (spec.savepoint_on_delete && status.phase != Some(JobPhase::Suspended))
+        .then(|| "the job is not RUNNING, so no final savepoint could be taken".to_owned());
     Action::Finalize {
         new_savepoint: None,
+        warning,
     }
 }
 
@@ -254,15 +336,23 @@ fn decide_pending_savepoint(
     purpose: SavepointPurpose,
     observed: &Observed,
 ) -> Action {
-    let location = match &observed.savepoint {
-        None | Some(SavepointStatus::InProgress) => return Action::AwaitSavepoint { purpose },
-        Some(SavepointStatus::Failed { cause }) => {
+    let location = match (&observed.savepoint, &observed.savepoint_timed_out) {
+        (None | Some(SavepointStatus::InProgress), Some(waited)) => {
+            return Action::SavepointFailed {
+                purpose,
+                cause: waited.clone(),
+            };
+        }
+        (None | Some(SavepointStatus::InProgress), None) => {
+            return Action::AwaitSavepoint { purpose };
+        }
+        (Some(SavepointStatus::Failed { cause }), _) => {
             return Action::SavepointFailed {
                 purpose,
                 cause: cause.clone(),
             };
         }
-        Some(SavepointStatus::Completed { location }) => location.clone(),
+        (Some(SavepointStatus::Completed { location }), _) => location.clone(),
     };
     let savepoint = SavepointInfo {
         path: location.clone(),
@@ -284,6 +374,7 @@ fn decide_pending_savepoint(
         SavepointPurpose::Suspend => Action::Suspend {
             new_savepoint: Some(savepoint),
             cancel_job: None,
+            restore_from: Some(location),
         },
         SavepointPurpose::OnDemand | SavepointPurpose::Delete | SavepointPurpose::Restore => {
             Action::RecordSavepoint { savepoint }
@@ -291,19 +382,33 @@ fn decide_pending_savepoint(
     }
 }
 
-fn decide_suspend(spec: &FlinkJobSpec, observed: &Observed) -> Action {
+fn decide_suspend(spec: &FlinkJobSpec, status: &FlinkJobStatus, observed: &Observed) -> Action {
     if spec.upgrade_mode == UpgradeMode::Savepoint
         && let Some(job) = observed.running_job()
     {
+        if observed.savepoint_failed_recently {
+            return Action::PauseBeforeRetry;
+        }
         return Action::TriggerSavepoint {
             job_id: job.id.clone(),
             purpose: SavepointPurpose::Suspend,
             nonce: None,
         };
     }
-    Action::Suspend {
-        new_savepoint: None,
-        cancel_job: observed.live_job().map(|job| job.id.clone()),
+    match state_for(spec, status, observed) {
+        Ok(restore_from) => Action::Suspend {
+            new_savepoint: None,
+            // Stateless jobs are cancelled. Stateful ones are not: scaling the JobManager
+            // to zero ends the job and keeps its checkpoints for the resume.
+            cancel_job: (spec.upgrade_mode == UpgradeMode::Stateless)
+                .then(|| observed.live_job().map(|job| job.id.clone()))
+                .flatten(),
+            restore_from,
+        },
+        Err(message) => Action::Wait {
+            reason: "SuspendWaiting",
+            message: format!("the job cannot be suspended yet: {message}"),
+        },
     }
 }
 
@@ -313,7 +418,6 @@ fn decide_spec_change(
     observed: &Observed,
     change: SpecChange,
 ) -> Option<Action> {
-    let cancel_job = observed.live_job().map(|job| job.id.clone());
     let reason = match change {
         SpecChange::None => return None,
         SpecChange::RestoreFrom(path) => {
@@ -321,40 +425,39 @@ fn decide_spec_change(
                 reason: RedeployReason::Restore,
                 restore_from: Some(path),
                 new_savepoint: None,
-                cancel_job,
+                cancel_job: observed.live_job().map(|job| job.id.clone()),
             });
         }
         other => redeploy_reason(other),
     };
-    let restore_from = match spec.upgrade_mode {
-        UpgradeMode::Stateless => None,
-        UpgradeMode::LastState => state_to_recover_from(spec.upgrade_mode, status, observed),
-        UpgradeMode::Savepoint => {
-            if let Some(job) = observed.running_job() {
-                return Some(Action::TriggerSavepoint {
-                    job_id: job.id.clone(),
-                    purpose: SavepointPurpose::Upgrade,
-                    nonce: None,
-                });
-            }
-            let was_running = status.phase == Some(JobPhase::Running);
-            if let JobManagerView::Unreachable(why) = &observed.jobmanager
-                && was_running
-            {
-                return Some(Action::Wait {
-                    message: format!(
-                        "the upgrade waits for a savepoint, but the JobManager is unreachable: {why}"
-                    ),
-                });
-            }
-            state_to_resume_from(spec.upgrade_mode, status, observed)
+    if spec.upgrade_mode == UpgradeMode::Savepoint
+        && let Some(job) = observed.running_job()
+    {
+        if observed.savepoint_failed_recently {
+            return Some(Action::PauseBeforeRetry);
         }
-    };
-    Some(Action::Redeploy {
-        reason,
-        restore_from,
-        new_savepoint: None,
-        cancel_job,
+        return Some(Action::TriggerSavepoint {
+            job_id: job.id.clone(),
+            purpose: SavepointPurpose::Upgrade,
+            nonce: None,
+        });
+    }
+    Some(match state_for(spec, status, observed) {
+        Ok(restore_from) => Action::Redeploy {
+            reason,
+            restore_from,
+            new_savepoint: None,
+            // Only a stateless job is cancelled: cancelling would let Flink discard the
+            // checkpoints a last-state upgrade starts from. The Recreate strategy replaces the
+            // old JobManager, which ends its job.
+            cancel_job: (spec.upgrade_mode == UpgradeMode::Stateless)
+                .then(|| observed.live_job().map(|job| job.id.clone()))
+                .flatten(),
+        },
+        Err(message) => Action::Wait {
+            reason: "UpgradeWaiting",
+            message: format!("the upgrade waits: {message}"),
+        },
     })
 }
 
@@ -366,48 +469,55 @@ fn redeploy_reason(change: SpecChange) -> RedeployReason {
     }
 }
 
-/// What a resumed job starts from: nothing when stateless, the last savepoint in
-/// savepoint mode, the latest checkpoint in last-state mode.
-fn state_to_resume_from(
-    mode: UpgradeMode,
+/// The state a new deployment starts from when no savepoint is taken now: nothing when
+/// stateless; otherwise the job's newest state. In savepoint mode that is a fallback to
+/// last-state, allowed by `spec.lastStateFallback` when a checkpoint is newer than the state
+/// the current deployment started from. An error says why the operator must wait.
+fn state_for(
+    spec: &FlinkJobSpec,
     status: &FlinkJobStatus,
     observed: &Observed,
-) -> Option<String> {
-    match mode {
-        UpgradeMode::Stateless => None,
-        UpgradeMode::Savepoint => status
-            .last_savepoint
-            .as_ref()
-            .map(|savepoint| savepoint.path.clone())
-            .or_else(|| status.restore_path.clone()),
-        UpgradeMode::LastState => state_to_recover_from(mode, status, observed),
+) -> Result<Option<String>, String> {
+    match spec.upgrade_mode {
+        UpgradeMode::Stateless => Ok(None),
+        UpgradeMode::LastState => newest_state(status, observed),
+        UpgradeMode::Savepoint => {
+            let newest = newest_state(status, observed)?;
+            if newest == status.restore_path || spec.last_state_fallback {
+                return Ok(newest);
+            }
+            let job = match &observed.jobmanager {
+                JobManagerView::Job(job) => format!("job {} is {}", job.id, job.state.as_str()),
+                _ => "the JobManager runs no job".to_owned(),
+            };
+            Err(format!(
+                "{job}, not RUNNING, so no savepoint can be taken, and spec.lastStateFallback \
+                 is false, so the operator does not start from the latest checkpoint instead; \
+                 bring the job back to RUNNING, or set lastStateFallback to true"
+            ))
+        }
     }
 }
 
-/// What a recovered job starts from: its newest state, checkpoint first.
-fn state_to_recover_from(
-    mode: UpgradeMode,
-    status: &FlinkJobStatus,
-    observed: &Observed,
-) -> Option<String> {
-    if mode == UpgradeMode::Stateless {
-        return None;
+/// The newest state of the job: the latest checkpoint the JobManager reports, else the one
+/// recorded for this deployment, else the state this deployment started from. When the
+/// JobManager is unreachable after the job ran, a newer checkpoint than the recorded one may
+/// exist, so the answer is an error rather than an older state.
+fn newest_state(status: &FlinkJobStatus, observed: &Observed) -> Result<Option<String>, String> {
+    if let Some(checkpoint) = &observed.latest_checkpoint {
+        return Ok(Some(checkpoint.external_path.clone()));
     }
-    observed
-        .latest_checkpoint
+    let job_ran = status.job_id.is_some() || status.last_checkpoint.is_some();
+    if let JobManagerView::Unreachable(why) = &observed.jobmanager
+        && job_ran
+    {
+        return Err(format!(
+            "the JobManager is unreachable ({why}), so the job's latest checkpoint is unknown"
+        ));
+    }
+    Ok(status
+        .last_checkpoint
         .as_ref()
-        .map(|checkpoint| checkpoint.external_path.clone())
-        .or_else(|| {
-            status
-                .last_checkpoint
-                .as_ref()
-                .map(|checkpoint| checkpoint.path.clone())
-        })
-        .or_else(|| {
-            status
-                .last_savepoint
-                .as_ref()
-                .map(|savepoint| savepoint.path.clone())
-        })
-        .or_else(|| status.restore_path.clone())
+        .map(|checkpoint| checkpoint.path.clone())
+        .or_else(|| status.restore_path.clone()))
 }

@@ -27,6 +27,10 @@ fn spec(mode: UpgradeMode) -> FlinkJobSpec {
         state: JobLifecycleState::Running,
         restore_from: None,
         savepoint_trigger_nonce: None,
+        restart_nonce: None,
+        allow_non_restored_state: None,
+        last_state_fallback: true,
+        max_failed_job_restarts: None,
         savepoint_on_delete: false,
         pod_template: None,
         service_account: None,
@@ -65,6 +69,7 @@ fn pending(purpose: SavepointPurpose, nonce: Option<i64>) -> PendingSavepoint {
         job_id: JOB.to_owned(),
         purpose,
         nonce,
+        triggered_at: None,
     }
 }
 
@@ -132,6 +137,7 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             Action::Suspend {
                 new_savepoint: None,
                 cancel_job: None,
+                restore_from: None,
             },
         ),
         (
@@ -211,36 +217,86 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             },
         ),
         (
-            "a savepoint upgrade of a job that is not running starts from the last savepoint",
+            "a savepoint upgrade of a job that is not running falls back to its latest checkpoint, not an old savepoint",
             new_image(&savepoint_mode),
             FlinkJobStatus {
                 last_savepoint: Some(savepoint("file:///sp/0", SavepointPurpose::OnDemand)),
+                restore_path: Some("file:///sp/0".into()),
+                job_id: Some(JOB.into()),
+                ..deployed(&savepoint_mode, JobPhase::Running)
+            },
+            Observed {
+                jobmanager: JobManagerView::Job(job(JobState::Restarting)),
+                latest_checkpoint: Some(checkpoint.clone()),
+                ..running()
+            },
+            redeploy(
+                RedeployReason::Upgrade,
+                Some("file:///checkpoints/chk-7"),
+                false,
+            ),
+        ),
+        (
+            "a savepoint upgrade of a job that is not running waits when lastStateFallback is off",
+            with(new_image(&savepoint_mode), |s| {
+                s.last_state_fallback = false
+            }),
+            FlinkJobStatus {
+                restore_path: Some("file:///sp/0".into()),
+                job_id: Some(JOB.into()),
+                ..deployed(&savepoint_mode, JobPhase::Running)
+            },
+            Observed {
+                jobmanager: JobManagerView::Job(job(JobState::Failed)),
+                latest_checkpoint: Some(checkpoint.clone()),
+                ..running()
+            },
+            Action::Wait {
+                reason: "UpgradeWaiting",
+                message: format!(
+                    "the upgrade waits: job {JOB} is FAILED, not RUNNING, so no savepoint can be \
+                     taken, and spec.lastStateFallback is false, so the operator does not start \
+                     from the latest checkpoint instead; bring the job back to RUNNING, or set \
+                     lastStateFallback to true"
+                ),
+            },
+        ),
+        (
+            "a savepoint upgrade of a job that never ran starts from what its deployment started from",
+            new_image(&savepoint_mode),
+            FlinkJobStatus {
+                last_savepoint: Some(savepoint("file:///sp/0", SavepointPurpose::OnDemand)),
+                restore_path: Some("file:///sp/1".into()),
                 ..deployed(&savepoint_mode, JobPhase::Deploying)
             },
             Observed {
-                jobmanager: JobManagerView::NoJob,
                 cluster_deployed: true,
+                jobmanager: JobManagerView::Unreachable("connection refused".into()),
                 ..Default::default()
             },
-            redeploy(RedeployReason::Upgrade, Some("file:///sp/0"), false),
+            redeploy(RedeployReason::Upgrade, Some("file:///sp/1"), false),
         ),
         (
-            "a savepoint upgrade of a running job waits while the JobManager is unreachable",
+            "a savepoint upgrade of a job that ran waits while the JobManager is unreachable",
             new_image(&savepoint_mode),
-            deployed(&savepoint_mode, JobPhase::Running),
+            FlinkJobStatus {
+                job_id: Some(JOB.into()),
+                ..deployed(&savepoint_mode, JobPhase::Running)
+            },
             Observed {
                 cluster_deployed: true,
                 jobmanager: JobManagerView::Unreachable("connection refused".into()),
                 ..Default::default()
             },
             Action::Wait {
-                message: "the upgrade waits for a savepoint, but the JobManager is unreachable: \
-                          connection refused"
+                reason: "UpgradeWaiting",
+                message: "the upgrade waits: the JobManager is unreachable (connection refused), \
+                          so the job's latest checkpoint is unknown"
                     .into(),
             },
         ),
         (
-            "a last-state upgrade redeploys from the latest checkpoint",
+            "a last-state upgrade redeploys from the latest checkpoint without cancelling the job",
             new_image(&last_state),
             deployed(&last_state, JobPhase::Running),
             Observed {
@@ -250,7 +306,7 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             redeploy(
                 RedeployReason::Upgrade,
                 Some("file:///checkpoints/chk-7"),
-                true,
+                false,
             ),
         ),
         (
@@ -264,7 +320,7 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
                 ..deployed(&last_state, JobPhase::Running)
             },
             running(),
-            redeploy(RedeployReason::Upgrade, Some("file:///c/chk-3"), true),
+            redeploy(RedeployReason::Upgrade, Some("file:///c/chk-3"), false),
         ),
         (
             "a stateless rescale redeploys at the new parallelism",
@@ -313,7 +369,7 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             redeploy(
                 RedeployReason::Rescale { from: 2, to: 1 },
                 Some("file:///checkpoints/chk-7"),
-                true,
+                false,
             ),
         ),
         (
@@ -345,6 +401,7 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             Action::Suspend {
                 new_savepoint: None,
                 cancel_job: Some(JOB.into()),
+                restore_from: None,
             },
         ),
         (
@@ -372,12 +429,16 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             Action::Suspend {
                 new_savepoint: Some(savepoint("file:///sp/3", SavepointPurpose::Suspend)),
                 cancel_job: None,
+                restore_from: Some("file:///sp/3".into()),
             },
         ),
         (
-            "a savepoint-mode suspend of a job that is not running suspends at once",
+            "a savepoint-mode suspend of a job that never ran keeps the state it was to start from",
             suspended(&savepoint_mode),
-            deployed(&savepoint_mode, JobPhase::Deploying),
+            FlinkJobStatus {
+                restore_path: Some("file:///sp/1".into()),
+                ..deployed(&savepoint_mode, JobPhase::Deploying)
+            },
             Observed {
                 cluster_deployed: true,
                 ..Default::default()
@@ -385,6 +446,21 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             Action::Suspend {
                 new_savepoint: None,
                 cancel_job: None,
+                restore_from: Some("file:///sp/1".into()),
+            },
+        ),
+        (
+            "a last-state suspend keeps the job's checkpoints: no cancel, resume from the latest",
+            suspended(&last_state),
+            deployed(&last_state, JobPhase::Running),
+            Observed {
+                latest_checkpoint: Some(checkpoint.clone()),
+                ..running()
+            },
+            Action::Suspend {
+                new_savepoint: None,
+                cancel_job: None,
+                restore_from: Some("file:///checkpoints/chk-7".into()),
             },
         ),
         (
@@ -412,6 +488,7 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             savepoint_mode.clone(),
             FlinkJobStatus {
                 last_savepoint: Some(savepoint("file:///sp/3", SavepointPurpose::Suspend)),
+                restore_path: Some("file:///sp/3".into()),
                 ..deployed(&suspended(&savepoint_mode), JobPhase::Suspended)
             },
             Observed {
@@ -421,13 +498,10 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             redeploy(RedeployReason::Resume, Some("file:///sp/3"), false),
         ),
         (
-            "a last-state resume starts from the recorded checkpoint",
+            "a last-state resume starts from the checkpoint its suspension recorded",
             last_state.clone(),
             FlinkJobStatus {
-                last_checkpoint: Some(CheckpointInfo {
-                    id: 9,
-                    path: "file:///c/chk-9".into(),
-                }),
+                restore_path: Some("file:///c/chk-9".into()),
                 ..deployed(&suspended(&last_state), JobPhase::Suspended)
             },
             Observed {
@@ -503,7 +577,35 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             },
         ),
         (
-            "a failed job recovers from its latest checkpoint",
+            "a failed job is restarted from its latest checkpoint when maxFailedJobRestarts allows",
+            with(last_state.clone(), |s| s.max_failed_job_restarts = Some(2)),
+            FlinkJobStatus {
+                failed_job_restarts: 1,
+                ..deployed(&last_state, JobPhase::Running)
+            },
+            Observed {
+                jobmanager: JobManagerView::Job(job(JobState::Failed)),
+                latest_checkpoint: Some(checkpoint.clone()),
+                ..running()
+            },
+            redeploy(
+                RedeployReason::RestartFailed,
+                Some("file:///checkpoints/chk-7"),
+                false,
+            ),
+        ),
+        (
+            "a failed stateless job is restarted without state when maxFailedJobRestarts allows",
+            with(stateless.clone(), |s| s.max_failed_job_restarts = Some(1)),
+            deployed(&stateless, JobPhase::Running),
+            Observed {
+                jobmanager: JobManagerView::Job(job(JobState::Failed)),
+                ..running()
+            },
+            redeploy(RedeployReason::RestartFailed, None, false),
+        ),
+        (
+            "a failed job stays failed by default",
             last_state.clone(),
             deployed(&last_state, JobPhase::Running),
             Observed {
@@ -511,31 +613,132 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
                 latest_checkpoint: Some(checkpoint.clone()),
                 ..running()
             },
-            redeploy(
-                RedeployReason::Recover,
-                Some("file:///checkpoints/chk-7"),
-                true,
-            ),
+            Action::Observe,
         ),
         (
-            "a failed stateless job recovers without state",
-            stateless.clone(),
-            deployed(&stateless, JobPhase::Running),
+            "a failed job stays failed once its restarts are used up",
+            with(last_state.clone(), |s| s.max_failed_job_restarts = Some(2)),
+            FlinkJobStatus {
+                failed_job_restarts: 2,
+                ..deployed(&last_state, JobPhase::Running)
+            },
             Observed {
                 jobmanager: JobManagerView::Job(job(JobState::Failed)),
                 ..running()
             },
-            redeploy(RedeployReason::Recover, None, true),
+            Action::Observe,
         ),
         (
-            "a deleted JobManager Deployment is recreated",
+            "a canceled job gets a new restartNonce: it starts again from its latest checkpoint",
+            with(last_state.clone(), |s| s.restart_nonce = Some(1)),
+            deployed(&last_state, JobPhase::Failed),
+            Observed {
+                jobmanager: JobManagerView::Job(job(JobState::Canceled)),
+                latest_checkpoint: Some(checkpoint.clone()),
+                ..running()
+            },
+            redeploy(
+                RedeployReason::Upgrade,
+                Some("file:///checkpoints/chk-7"),
+                false,
+            ),
+        ),
+        (
+            "a deleted JobManager Deployment is recreated from the newest state, not an old savepoint",
             savepoint_mode.clone(),
             FlinkJobStatus {
                 last_savepoint: Some(savepoint("file:///sp/5", SavepointPurpose::OnDemand)),
+                restore_path: Some("file:///sp/4".into()),
+                last_checkpoint: Some(CheckpointInfo {
+                    id: 3,
+                    path: "file:///c/chk-3".into(),
+                }),
                 ..deployed(&savepoint_mode, JobPhase::Running)
             },
             Observed::default(),
-            redeploy(RedeployReason::Recover, Some("file:///sp/5"), false),
+            redeploy(RedeployReason::Recover, Some("file:///c/chk-3"), false),
+        ),
+        (
+            "an unreadable lastReconciledSpec keeps the running job and says why",
+            stateless.clone(),
+            FlinkJobStatus {
+                last_reconciled_spec: Some("{\"image\": ".into()),
+                phase: Some(JobPhase::Running),
+                ..Default::default()
+            },
+            running(),
+            Action::Wait {
+                reason: "UnreadableLastReconciledSpec",
+                message: "status.lastReconciledSpec cannot be read (EOF while parsing a value at \
+                          line 1 column 10); the operator leaves the job and its cluster as they \
+                          are instead of redeploying it without state. Restore the field, or \
+                          remove it from the status to deploy the spec as a new job"
+                    .into(),
+            },
+        ),
+        (
+            "an upgrade savepoint that the JobManager never answers times out as a failure",
+            new_image(&savepoint_mode),
+            FlinkJobStatus {
+                pending_savepoint: Some(pending(SavepointPurpose::Upgrade, None)),
+                ..deployed(&savepoint_mode, JobPhase::Upgrading)
+            },
+            Observed {
+                cluster_deployed: true,
+                jobmanager: JobManagerView::Unreachable("connection refused".into()),
+                savepoint_timed_out: Some("no answer within 600s".into()),
+                ..Default::default()
+            },
+            Action::SavepointFailed {
+                purpose: SavepointPurpose::Upgrade,
+                cause: "no answer within 600s".into(),
+            },
+        ),
+        (
+            "a savepoint upgrade pauses after a failed savepoint before it triggers the next",
+            new_image(&savepoint_mode),
+            deployed(&savepoint_mode, JobPhase::Running),
+            Observed {
+                savepoint_failed_recently: true,
+                ..running()
+            },
+            Action::PauseBeforeRetry,
+        ),
+        (
+            "deleting a job that is not running with savepointOnDelete says no savepoint was taken",
+            with(stateless.clone(), |s| s.savepoint_on_delete = true),
+            deployed(&stateless, JobPhase::Running),
+            Observed {
+                deleting: true,
+                cluster_deployed: true,
+                jobmanager: JobManagerView::Job(job(JobState::Failed)),
+                ..Default::default()
+            },
+            Action::Finalize {
+                new_savepoint: None,
+                warning: Some(
+                    "the job is not RUNNING, so no final savepoint could be taken".into(),
+                ),
+            },
+        ),
+        (
+            "deleting does not wait forever for a final savepoint",
+            with(stateless.clone(), |s| s.savepoint_on_delete = true),
+            FlinkJobStatus {
+                pending_savepoint: Some(pending(SavepointPurpose::Delete, None)),
+                ..deployed(&stateless, JobPhase::Deleting)
+            },
+            Observed {
+                deleting: true,
+                cluster_deployed: true,
+                jobmanager: JobManagerView::Unreachable("connection refused".into()),
+                savepoint_timed_out: Some("no answer within 600s".into()),
+                ..Default::default()
+            },
+            Action::Finalize {
+                new_savepoint: None,
+                warning: Some("the final savepoint did not complete: no answer within 600s".into()),
+            },
         ),
         (
             "a finished bounded job is left alone",
@@ -574,6 +777,7 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             },
             Action::Finalize {
                 new_savepoint: None,
+                warning: None,
             },
         ),
         (
@@ -620,6 +824,7 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             },
             Action::Finalize {
                 new_savepoint: Some(savepoint("file:///sp/7", SavepointPurpose::Delete)),
+                warning: None,
             },
         ),
         (
@@ -633,6 +838,7 @@ fn table() -> Vec<(&'static str, FlinkJobSpec, FlinkJobStatus, Observed, Action)
             },
             Action::Finalize {
                 new_savepoint: None,
+                warning: None,
             },
         ),
     ]
@@ -677,6 +883,7 @@ fn the_table_covers_every_action_and_redeploy_reason() {
         "Redeploy::Rescaling",
         "Redeploy::Resuming",
         "Redeploy::Recovering",
+        "Redeploy::RestartingFailedJob",
         "Redeploy::Restoring",
         "Redeploy::ContinuingRedeploy",
         "TriggerSavepoint",
@@ -686,6 +893,7 @@ fn the_table_covers_every_action_and_redeploy_reason() {
         "Suspend",
         "Finalize",
         "Observe",
+        "PauseBeforeRetry",
         "Wait",
     ] {
         assert!(
@@ -724,6 +932,24 @@ fn spec_change_tells_rescale_from_upgrade() {
         spec_change(
             &base,
             &with(base.clone(), |s| s.savepoint_trigger_nonce = Some(1))
+        ),
+        SpecChange::None
+    );
+    let restarted = with(base.clone(), |s| s.restart_nonce = Some(1));
+    assert_eq!(spec_change(&base, &restarted), SpecChange::Upgrade);
+    assert_eq!(
+        spec_change(&restarted, &base),
+        SpecChange::None,
+        "removing the nonce"
+    );
+    assert_eq!(
+        spec_change(
+            &base,
+            &with(base.clone(), |s| {
+                s.max_failed_job_restarts = Some(3);
+                s.last_state_fallback = false;
+                s.allow_non_restored_state = Some(true);
+            })
         ),
         SpecChange::None
     );

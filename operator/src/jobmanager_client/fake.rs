@@ -1,11 +1,12 @@
-//! An in-memory JobManager for tests (and for dry runs before the runtime's
-//! cluster mode exists).
+//! An in-memory JobManager for tests.
 //!
 //! It behaves like a JobManager in Flink's application mode, one job per
 //! cluster. The operator cancels a job (or stops it with a savepoint) right
 //! before it redeploys the cluster, so after such a stop the next look at
 //! `/jobs/overview` shows a new, running job, as the redeployed JobManager
 //! would. A job that failed on its own stays FAILED until the operator acts.
+//! A redeploy that neither cancels nor stops the job (last-state) is told with
+//! [`FakeJobManager::restart_cluster`], as the operator's apply would replace the pod.
 
 use std::{
     collections::HashMap,
@@ -62,14 +63,18 @@ struct FakeCluster {
     restart_pending: bool,
     unreachable: bool,
     latest_checkpoint: Option<LatestCheckpoint>,
+    /// The next savepoints fail with this cause.
+    failing_savepoints: Option<String>,
     calls: Vec<String>,
 }
 
 struct FakeSavepoint {
     job_id: String,
     location: String,
-    cancel_job: bool,
+    stop_job: bool,
     done: bool,
+    /// The savepoint failed with this cause.
+    failure: Option<String>,
 }
 
 impl FakeCluster {
@@ -114,9 +119,13 @@ impl FakeCluster {
             return;
         }
         savepoint.done = true;
-        let (job_id, cancel) = (savepoint.job_id.clone(), savepoint.cancel_job);
-        if cancel && let Some(job) = self.jobs.iter_mut().find(|job| job.id == job_id) {
-            job.state = JobState::Canceled;
+        let (job_id, stop) = (savepoint.job_id.clone(), savepoint.stop_job);
+        if stop
+            && savepoint.failure.is_none()
+            && let Some(job) = self.jobs.iter_mut().find(|job| job.id == job_id)
+        {
+            // Stop-with-savepoint ends the job FINISHED, as Flink does.
+            job.state = JobState::Finished;
             self.restart_pending = true;
         }
     }
@@ -155,9 +164,32 @@ impl FakeJobManager {
         }
     }
 
+    /// Make the savepoints triggered from now on fail with `cause` (`None`: succeed again).
+    /// A trigger id seen before keeps its first result, as Flink caches it.
+    pub fn fail_savepoints(&self, cause: Option<&str>) {
+        self.lock().failing_savepoints = cause.map(str::to_owned);
+    }
+
+    /// The JobManager's pod was replaced without its job being cancelled or stopped (a
+    /// last-state redeploy): the old job is gone and a new one starts.
+    pub fn restart_cluster(&self) {
+        let mut cluster = self.lock();
+        cluster.jobs.retain(|job| job.state.is_terminal());
+        cluster.restart_pending = true;
+    }
+
     /// Make every call fail as if the JobManager were down.
     pub fn set_unreachable(&self, unreachable: bool) {
         self.lock().unreachable = unreachable;
+    }
+
+    /// Cancel the running job from outside the operator (a user's `PATCH /jobs/:id`): the
+    /// job stays CANCELED, no new one starts.
+    pub fn cancel_running_job_externally(&self) {
+        let mut cluster = self.lock();
+        if let Some(job) = cluster.jobs.iter_mut().find(|job| !job.state.is_terminal()) {
+            job.state = JobState::Canceled;
+        }
     }
 
     /// Fail the running job (FAILED is terminal: Flink gave up restarting it).
@@ -172,7 +204,7 @@ impl FakeJobManager {
         self.lock().latest_checkpoint = checkpoint;
     }
 
-    /// Every call so far, e.g. `cancel <job id>`, `savepoint <job id> cancel-job=true`.
+    /// Every call so far, e.g. `cancel <job id>`, `savepoint <job id>`, `stop <job id>`.
     pub fn calls(&self) -> Vec<String> {
         self.lock().calls.clone()
     }
@@ -212,9 +244,20 @@ impl JobManagerClient for FakeJobManager {
         request: &'a SavepointRequest,
     ) -> BoxFuture<'a, JobManagerResult<String>> {
         Box::pin(async move {
-            let call = format!("savepoint {job_id} cancel-job={}", request.cancel_job);
+            let verb = if request.stop_job {
+                "stop"
+            } else {
+                "savepoint"
+            };
+            let call = format!("{verb} {job_id} trigger={}", request.trigger_id);
             let mut cluster = self.check_reachable(call)?;
-            cluster.job(&format!("/jobs/{job_id}/savepoints"), job_id)?;
+            let resource = if request.stop_job {
+                "stop"
+            } else {
+                "savepoints"
+            };
+            cluster.job(&format!("/jobs/{job_id}/{resource}"), job_id)?;
+            let failure = cluster.failing_savepoints.clone();
             let directory = request
                 .target_directory
                 .as_deref()
@@ -227,8 +270,9 @@ impl JobManagerClient for FakeJobManager {
                 .or_insert(FakeSavepoint {
                     job_id: job_id.to_owned(),
                     location: format!("{directory}/savepoint-{short_id}-{number}"),
-                    cancel_job: request.cancel_job,
+                    stop_job: request.stop_job,
                     done: false,
+                    failure,
                 });
             if !cluster.hold_savepoints {
                 cluster.finish_savepoint(&request.trigger_id);
@@ -246,6 +290,13 @@ impl JobManagerClient for FakeJobManager {
             let cluster =
                 self.check_reachable(format!("savepoint-status {job_id} {trigger_id}"))?;
             match cluster.savepoints.get(trigger_id) {
+                Some(FakeSavepoint {
+                    done: true,
+                    failure: Some(cause),
+                    ..
+                }) => Ok(SavepointStatus::Failed {
+                    cause: cause.clone(),
+                }),
                 Some(savepoint) if savepoint.done => Ok(SavepointStatus::Completed {
                     location: savepoint.location.clone(),
                 }),

@@ -129,24 +129,34 @@ impl JobManagerClient for HttpJobManagerClient {
         request: &'a SavepointRequest,
     ) -> BoxFuture<'a, JobManagerResult<String>> {
         Box::pin(async move {
-            let path = paths::job_resource(job_id, "savepoints");
-            let trigger_id =
-                TriggerId::parse(&request.trigger_id).map_err(|reason| JobManagerError::Http {
-                    url: format!("{}{path}", self.base_url),
-                    status: 400,
-                    message: reason,
-                })?;
-            let body = rest::SavepointTriggerRequest {
-                target_directory: request.target_directory.clone(),
-                cancel_job: request.cancel_job,
-                trigger_id: Some(trigger_id),
-                format_type: None,
+            let resource = if request.stop_job {
+                "stop"
+            } else {
+                "savepoints"
             };
-            let body = serde_json::to_value(&body).map_err(|error| JobManagerError::Http {
+            let path = paths::job_resource(job_id, resource);
+            let bad_request = |message: String| JobManagerError::Http {
                 url: format!("{}{path}", self.base_url),
                 status: 400,
-                message: error.to_string(),
-            })?;
+                message,
+            };
+            let trigger_id = TriggerId::parse(&request.trigger_id).map_err(bad_request)?;
+            let body = if request.stop_job {
+                serde_json::to_value(rest::StopWithSavepointRequest {
+                    target_directory: request.target_directory.clone(),
+                    drain: false,
+                    trigger_id: Some(trigger_id),
+                    format_type: None,
+                })
+            } else {
+                serde_json::to_value(rest::SavepointTriggerRequest {
+                    target_directory: request.target_directory.clone(),
+                    cancel_job: false,
+                    trigger_id: Some(trigger_id),
+                    format_type: None,
+                })
+            }
+            .map_err(|error| bad_request(error.to_string()))?;
             let (_, bytes) = self.call(Method::POST, &path, Some(body)).await?;
             let response: rest::TriggerResponse = self.parse(&path, &bytes)?;
             Ok(response.request_id.to_string())

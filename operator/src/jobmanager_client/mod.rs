@@ -1,9 +1,9 @@
 //! How the operator talks to a JobManager: a small trait over Flink's REST API.
 //!
 //! [`HttpJobManagerClient`] speaks the real REST API (`/jobs/overview`,
-//! `/jobs/:id`, `/jobs/:id/savepoints`, `/jobs/:id/checkpoints`, `PATCH
-//! /jobs/:id?mode=cancel`); [`FakeJobManagers`] is an in-memory stand-in for
-//! tests and for clusters the runtime cannot run yet.
+//! `/jobs/:id`, `/jobs/:id/savepoints`, `/jobs/:id/stop`, `/jobs/:id/checkpoints`,
+//! `PATCH /jobs/:id?mode=cancel`); [`FakeJobManagers`] is an in-memory stand-in for
+//! tests.
 
 mod fake;
 mod http;
@@ -40,8 +40,11 @@ pub trait JobManagerClient: Send + Sync {
     fn jobs_overview(&self) -> BoxFuture<'_, JobManagerResult<Vec<JobSummary>>>;
     /// `GET /jobs/:id`: one job's status.
     fn job_details<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, JobManagerResult<JobDetails>>;
-    /// `POST /jobs/:id/savepoints` with the operator's own trigger id, so a retried
-    /// trigger after a crash does not take a second savepoint. Returns the trigger id.
+    /// `POST /jobs/:id/savepoints` (the job keeps running) or, when the request stops the
+    /// job, `POST /jobs/:id/stop` (stop-with-savepoint: the job ends FINISHED once the
+    /// savepoint is complete, and no checkpoint is taken after it). Both carry the
+    /// operator's own trigger id, so a retried trigger after a crash does not take a second
+    /// savepoint. Returns the trigger id; both are polled with [`Self::savepoint_status`].
     fn trigger_savepoint<'a>(
         &'a self,
         job_id: &'a str,
@@ -62,13 +65,14 @@ pub trait JobManagerClient: Send + Sync {
     ) -> BoxFuture<'a, JobManagerResult<Option<LatestCheckpoint>>>;
 }
 
-/// The body of `POST /jobs/:id/savepoints`.
+/// A savepoint to take: the body of `POST /jobs/:id/savepoints` or `POST /jobs/:id/stop`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavepointRequest {
     pub trigger_id: String,
     pub target_directory: Option<String>,
-    /// Cancel the job once the savepoint completes.
-    pub cancel_job: bool,
+    /// Stop the job with this savepoint (`POST /jobs/:id/stop`), rather than take it while
+    /// the job runs on.
+    pub stop_job: bool,
 }
 
 /// Hands out a client for the JobManager at a REST URL

@@ -18,22 +18,24 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::{FIELD_MANAGER, Target};
 use crate::{
     Error, Result,
-    crd::FlinkJobSpec,
-    resources::{Children, ClusterPlan, build_children},
+    crd::{FlinkJobSpec, FlinkJobStatus},
+    resources::{Children, ClusterPlan, build_children, config_map},
 };
 
-/// Builds the children for `spec` and applies them.
+/// Builds the children for `spec` and applies them, as `status` records them: its restore
+/// path and its cluster generation.
 pub async fn apply_cluster(
     target: &Target<'_>,
     spec: &FlinkJobSpec,
-    restore_from: Option<&str>,
+    status: &FlinkJobStatus,
     suspended: bool,
 ) -> Result<()> {
     let plan = ClusterPlan {
         job: target.job,
         spec,
-        restore_from,
+        restore_from: status.restore_path.as_deref(),
         suspended,
+        cluster_generation: status.cluster_generation,
     };
     let Children {
         config_map,
@@ -74,4 +76,24 @@ where
         target.namespace
     )))?;
     Ok(())
+}
+
+/// Points the ConfigMap's restore path (`execution.savepoint.path`) at `restore_path`
+/// without touching the Deployments, so no pod restarts now; a JobManager pod that later
+/// restarts on its own starts from there rather than from the state its deployment began
+/// with.
+pub async fn apply_restore_path(
+    target: &Target<'_>,
+    spec: &FlinkJobSpec,
+    status: &FlinkJobStatus,
+    restore_path: &str,
+) -> Result<()> {
+    let plan = ClusterPlan {
+        job: target.job,
+        spec,
+        restore_from: Some(restore_path),
+        suspended: false,
+        cluster_generation: status.cluster_generation,
+    };
+    apply_one::<ConfigMap>(target, &config_map(&plan)).await
 }

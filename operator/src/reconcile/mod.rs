@@ -11,7 +11,11 @@ mod observe;
 mod status;
 mod validate;
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use kube::{
     Api, Client, ResourceExt,
@@ -20,8 +24,10 @@ use kube::{
 
 use crate::{
     Error, Result,
+    config::Timeouts,
     crd::{FlinkJob, JobPhase},
     decide::decide,
+    health::ControllerHealth,
     jobmanager_client::JobManagerClientFactory,
     metrics::Metrics,
     resources,
@@ -39,6 +45,10 @@ pub struct Context {
     pub jobmanagers: Arc<dyn JobManagerClientFactory>,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
+    pub health: Arc<ControllerHealth>,
+    pub timeouts: Timeouts,
+    /// Consecutive failed reconciles per FlinkJob (`namespace/name`), for the backoff.
+    pub failures: Mutex<HashMap<String, u32>>,
 }
 
 /// One FlinkJob being reconciled: the object and the APIs around it.
@@ -63,13 +73,35 @@ impl Target<'_> {
 
 pub async fn reconcile(job: Arc<FlinkJob>, ctx: Arc<Context>) -> Result<Requeue> {
     let started = Instant::now();
+    let key = job_key(&job);
     ctx.metrics.reconcile_started();
+    ctx.health.reconcile_started(&key);
     let result = reconcile_job(&job, &ctx).await;
+    ctx.health.reconcile_finished(&key);
     ctx.metrics.reconcile_finished(started.elapsed());
-    if let Err(error) = &result {
-        ctx.metrics.reconcile_failed(error.metric_label());
+    match &result {
+        Ok(_) => {
+            ctx.failures_map().remove(&key);
+        }
+        Err(error) => ctx.metrics.reconcile_failed(error.metric_label()),
     }
     result
+}
+
+impl Context {
+    fn failures_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+fn job_key(job: &FlinkJob) -> String {
+    format!(
+        "{}/{}",
+        job.namespace().unwrap_or_else(|| "default".to_owned()),
+        job.name_any()
+    )
 }
 
 async fn reconcile_job(job: &FlinkJob, ctx: &Context) -> Result<Requeue> {
@@ -100,11 +132,25 @@ async fn reconcile_job(job: &FlinkJob, ctx: &Context) -> Result<Requeue> {
     Ok(requeue)
 }
 
-/// Failed reconciles are retried after a short pause; the error is already in
-/// the metrics and the log.
-pub fn error_policy(job: Arc<FlinkJob>, error: &Error, _ctx: Arc<Context>) -> Requeue {
-    tracing::warn!(flinkjob = %job.name_any(), namespace = ?job.namespace(), %error, "reconcile failed");
-    Requeue::requeue(std::time::Duration::from_secs(5))
+/// Failed reconciles are retried with an exponential backoff per FlinkJob (5 s, 10 s, 20 s,
+/// ... up to 5 min), reset by the next successful reconcile; the error is already in the
+/// metrics, and is logged here.
+pub fn error_policy(job: Arc<FlinkJob>, error: &Error, ctx: Arc<Context>) -> Requeue {
+    let attempt = {
+        let mut failures = ctx.failures_map();
+        let count = failures.entry(job_key(&job)).or_default();
+        *count = count.saturating_add(1);
+        *count
+    };
+    let delay = error_backoff(attempt);
+    tracing::warn!(flinkjob = %job_key(&job), %error, attempt, retry_in = ?delay, "reconcile failed");
+    Requeue::requeue(delay)
+}
+
+/// The pause before retry number `attempt` (1 for the first failure).
+pub fn error_backoff(attempt: u32) -> Duration {
+    let doublings = attempt.saturating_sub(1).min(6);
+    Duration::from_secs(5 * (1 << doublings)).min(Duration::from_secs(300))
 }
 
 /// How soon to look again in each phase.
@@ -114,5 +160,19 @@ fn requeue_for(phase: Option<JobPhase>) -> Requeue {
         Some(JobPhase::Suspended | JobPhase::Finished | JobPhase::Failed) => 300,
         _ => 3,
     };
-    Requeue::requeue(std::time::Duration::from_secs(seconds))
+    Requeue::requeue(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_reconciles_back_off_exponentially_up_to_five_minutes() {
+        let delays: Vec<u64> = (1..=9)
+            .map(|attempt| error_backoff(attempt).as_secs())
+            .collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(error_backoff(u32::MAX).as_secs(), 300);
+    }
 }

@@ -1,13 +1,16 @@
-//! Observe: the JobManager Deployment, and the JobManager's REST API.
+//! Observe: the JobManager Deployment, the JobManager's REST API, and, while the job is
+//! not RUNNING, the pods (what keeps them from running).
 
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::Api;
+use std::time::Duration;
+
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod};
+use kube::{Api, api::ListParams};
 
 use super::Target;
 use crate::{
     Error, Result,
     crd::{FlinkJobStatus, JobPhase},
-    decide::{JobManagerView, Observed},
+    decide::{JobManagerView, Observed, PodProblem},
     jobmanager_client::{JobManagerError, JobSummary, SavepointStatus},
     resources::jobmanager_name,
 };
@@ -34,12 +37,37 @@ pub async fn observe(
         ..Observed::default()
     };
     let suspended = status.phase == Some(JobPhase::Suspended);
+    if let Some(pending) = &status.pending_savepoint {
+        observed.savepoint_timed_out = waited_too_long(
+            pending.triggered_at.as_deref(),
+            target.ctx.timeouts.savepoint,
+        )
+        .map(|timeout| {
+            format!(
+                "no answer from the JobManager about savepoint {} within {}s",
+                pending.trigger_id,
+                timeout.as_secs()
+            )
+        });
+    }
+    observed.savepoint_failed_recently = status
+        .condition(super::CONDITION_DEGRADED)
+        .filter(|condition| condition.status == "True" && condition.reason == "SavepointFailed")
+        .is_some_and(|condition| {
+            waited_too_long(
+                Some(&condition.last_transition_time),
+                target.ctx.timeouts.savepoint_retry,
+            )
+            .is_none()
+        });
     if !cluster_deployed || suspended || status.last_reconciled_spec.is_none() {
         return Ok(observed);
     }
     let client = target.ctx.jobmanagers.client(&target.rest_url());
     observed.jobmanager = match client.jobs_overview().await {
-        Ok(jobs) => current_job(jobs).map_or(JobManagerView::NoJob, JobManagerView::Job),
+        Ok(jobs) => current_job(jobs)
+            .filter(|job| status.replaced_job_id.as_deref() != Some(job.id.as_str()))
+            .map_or(JobManagerView::NoJob, JobManagerView::Job),
         Err(error) => JobManagerView::Unreachable(error.to_string()),
     };
     if let Some(pending) = &status.pending_savepoint {
@@ -62,7 +90,9 @@ pub async fn observe(
             }
         };
     }
-    if let Some(job) = observed.live_job() {
+    // A job that ended (FAILED included) still reports its checkpoints: the newest state
+    // to restart or upgrade from.
+    if let JobManagerView::Job(job) = &observed.jobmanager {
         observed.latest_checkpoint = match client.latest_checkpoint(&job.id).await {
             Ok(checkpoint) => checkpoint,
             Err(error) => {
@@ -71,7 +101,106 @@ pub async fn observe(
             }
         };
     }
+    if observed.running_job().is_none() && !deleting {
+        // The pods only explain a problem; not being allowed to read them (an older chart's
+        // RBAC) must not stop the reconcile.
+        observed.pod_problems = pod_problems(target).await.unwrap_or_else(|error| {
+            tracing::info!(flinkjob = %target.key(), %error, "pod problems unknown");
+            Vec::new()
+        });
+        observed.readiness_timed_out =
+            waited_too_long(status.deployed_at.as_deref(), target.ctx.timeouts.readiness);
+    }
     Ok(observed)
+}
+
+/// `timeout`, when more than that has passed since `since` (RFC 3339).
+fn waited_too_long(since: Option<&str>, timeout: Duration) -> Option<Duration> {
+    let since: jiff::Timestamp = since?.parse().ok()?;
+    let waited = jiff::Timestamp::now().duration_since(since);
+    (waited > jiff::SignedDuration::try_from(timeout).ok()?).then_some(timeout)
+}
+
+async fn pod_problems(target: &Target<'_>) -> Result<Vec<PodProblem>> {
+    let pods: Api<Pod> = Api::namespaced(target.ctx.client.clone(), &target.namespace);
+    let selector = format!(
+        "app.kubernetes.io/instance={},app.kubernetes.io/managed-by=flinkrs-operator",
+        target.name
+    );
+    let list = pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(Error::kubernetes(format!(
+            "listing the pods of FlinkJob {}",
+            target.key()
+        )))?;
+    Ok(problems_of(&list.items))
+}
+
+/// Container states that only mean "starting".
+const STARTING: [&str; 2] = ["ContainerCreating", "PodInitializing"];
+
+/// What the kubelet and the scheduler report as keeping pods from running: waiting
+/// containers (ImagePullBackOff, CrashLoopBackOff with the last exit, a missing Secret's
+/// CreateContainerConfigError) and unschedulable pods.
+pub(super) fn problems_of(pods: &[Pod]) -> Vec<PodProblem> {
+    let mut problems = Vec::new();
+    for pod in pods {
+        let name = pod.metadata.name.as_deref().unwrap_or("?");
+        let Some(status) = &pod.status else { continue };
+        for condition in status.conditions.iter().flatten() {
+            if condition.type_ == "PodScheduled" && condition.status == "False" {
+                let reason = condition
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "Unschedulable".into());
+                problems.push(PodProblem {
+                    message: format!(
+                        "pod {name}: {reason}: {}",
+                        condition.message.as_deref().unwrap_or("not scheduled")
+                    ),
+                    reason,
+                });
+            }
+        }
+        let containers = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(status.container_statuses.iter().flatten());
+        for container in containers {
+            let Some(waiting) = container.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+                continue;
+            };
+            let Some(reason) = waiting.reason.clone() else {
+                continue;
+            };
+            if STARTING.contains(&reason.as_str()) {
+                continue;
+            }
+            let mut message = format!("pod {name} container {}: {reason}", container.name);
+            if let Some(text) = waiting.message.as_deref().filter(|text| !text.is_empty()) {
+                message.push_str(&format!(": {text}"));
+            }
+            if let Some(ended) = container
+                .last_state
+                .as_ref()
+                .and_then(|last| last.terminated.as_ref())
+            {
+                message.push_str(&format!(
+                    " (last exit code {}{})",
+                    ended.exit_code,
+                    ended
+                        .reason
+                        .as_deref()
+                        .map(|why| format!(", {why}"))
+                        .unwrap_or_default()
+                ));
+            }
+            problems.push(PodProblem { reason, message });
+        }
+    }
+    problems
 }
 
 /// The job a JobManager in application mode runs: the newest one that has not
@@ -93,6 +222,57 @@ mod tests {
             state,
             start_time,
         }
+    }
+
+    #[test]
+    fn waiting_containers_and_unschedulable_pods_are_problems_with_their_messages() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "orders-taskmanager-1"},
+            "status": {
+                "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                "message": "0/1 nodes are available: 1 Insufficient memory."}],
+                "containerStatuses": [
+                    {"name": "flink-main-container", "ready": false, "restartCount": 4, "image": "i", "imageID": "",
+                     "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
+                     "lastState": {"terminated": {"exitCode": 2, "reason": "Error"}}},
+                    {"name": "sidecar", "ready": false, "restartCount": 0, "image": "i", "imageID": "",
+                     "state": {"waiting": {"reason": "ContainerCreating"}}}
+                ]
+            }
+        }))
+        .expect("a pod");
+        assert_eq!(
+            problems_of(&[pod]),
+            [
+                PodProblem {
+                    reason: "Unschedulable".into(),
+                    message: "pod orders-taskmanager-1: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.".into()
+                },
+                PodProblem {
+                    reason: "CrashLoopBackOff".into(),
+                    message: "pod orders-taskmanager-1 container flink-main-container: CrashLoopBackOff: back-off 40s (last exit code 2, Error)".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_timeout_counts_from_the_recorded_time() {
+        let long_ago = "2020-01-01T00:00:00Z";
+        assert_eq!(
+            waited_too_long(Some(long_ago), Duration::from_secs(5)),
+            Some(Duration::from_secs(5))
+        );
+        let just_now = jiff::Timestamp::now().to_string();
+        assert_eq!(
+            waited_too_long(Some(&just_now), Duration::from_secs(600)),
+            None
+        );
+        assert_eq!(waited_too_long(None, Duration::from_secs(5)), None);
+        assert_eq!(
+            waited_too_long(Some("not a time"), Duration::from_secs(5)),
+            None
+        );
     }
 
     #[test]

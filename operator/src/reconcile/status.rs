@@ -57,7 +57,8 @@ pub async fn write_over(
 pub fn refresh_conditions(status: &mut FlinkJobStatus, degraded: Option<(&str, String)>) {
     let phase = status.phase;
     let phase_name = phase.map_or("Pending", JobPhase::as_str);
-    let ready = phase == Some(JobPhase::Running);
+    // Ready only while Flink itself reports the job RUNNING.
+    let ready = phase == Some(JobPhase::Running) && status.job_state.as_deref() == Some("RUNNING");
     let progressing = matches!(
         phase,
         Some(
@@ -73,10 +74,12 @@ pub fn refresh_conditions(status: &mut FlinkJobStatus, degraded: Option<(&str, S
         CONDITION_READY,
         ready,
         phase_name,
-        if ready {
-            "the job is running".to_owned()
-        } else {
-            format!("the FlinkJob is {phase_name}")
+        match (ready, status.job_state.as_deref()) {
+            (true, _) => "the job is running".to_owned(),
+            (false, Some(job_state)) => {
+                format!("the FlinkJob is {phase_name}, the job {job_state}")
+            }
+            (false, None) => format!("the FlinkJob is {phase_name}"),
         },
     );
     set_condition(
@@ -141,7 +144,6 @@ pub async fn report_invalid_spec(
     let message = format!("{}: {}", problem.field, problem.message);
     let mut next = status.clone();
     next.phase = Some(JobPhase::Failed);
-    next.observed_generation = target.job.metadata.generation;
     refresh_conditions(&mut next, Some(("InvalidSpec", message.clone())));
     if target.job.status.as_ref() != Some(&next) {
         events::publish(target, EventType::Warning, "InvalidSpec", message.clone()).await;

@@ -76,6 +76,7 @@ pub fn validate_spec(job: &FlinkJob) -> Result<(), SpecProblem> {
         spec,
         restore_from: None,
         suspended: false,
+        cluster_generation: 0,
     };
     build_children(&plan)
         .map(|_| ())

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use flinkrs_contract::config as keys;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 
@@ -11,7 +12,7 @@ use super::{
     ClusterPlan, METRICS_PORT, REST_PORT, RPC_PORT, child_metadata, config_map_name,
     jobmanager_name,
 };
-use crate::crd::PodResources;
+use crate::crd::{PodResources, UpgradeMode};
 
 /// Where the pods mount the ConfigMap.
 pub const CONFIG_DIR: &str = "/opt/flinkrs/conf";
@@ -29,6 +30,14 @@ pub fn flink_configuration(plan: &ClusterPlan<'_>) -> BTreeMap<String, String> {
     config
         .entry("pipeline.name".to_owned())
         .or_insert_with(|| job_name.clone());
+    // An upgrade, suspension or failure must never delete the checkpoints a last-state
+    // upgrade or a fallback restores from, so stateful modes retain them unless the user
+    // chose otherwise.
+    if spec.upgrade_mode != UpgradeMode::Stateless && spec.checkpointing.is_some() {
+        config
+            .entry(keys::EXTERNALIZED_CHECKPOINT_RETENTION.to_owned())
+            .or_insert_with(|| "RETAIN_ON_CANCELLATION".to_owned());
+    }
     let mut set = |key: &str, value: String| {
         config.insert(key.to_owned(), value);
     };
@@ -65,6 +74,9 @@ pub fn flink_configuration(plan: &ClusterPlan<'_>) -> BTreeMap<String, String> {
     }
     if let Some(path) = plan.restore_from {
         set("execution.savepoint.path", path.to_owned());
+        if spec.allow_non_restored_state == Some(true) {
+            set(keys::IGNORE_UNCLAIMED_STATE, "true".to_owned());
+        }
     }
     let memory = |resources: &Option<PodResources>| {
         resources
@@ -124,8 +136,16 @@ fn yaml_scalar(value: &str) -> String {
     }
 }
 
-/// A stable hash of the ConfigMap's data (FNV-1a), for the pod annotation.
-pub fn config_hash(config_map: &ConfigMap) -> String {
+/// A stable hash of the ConfigMap's data (FNV-1a), for the pod annotation. The restore path
+/// is left out: it changes only with a redeploy (which restarts the pods through the cluster
+/// generation anyway) or when the operator points it at a newer checkpoint for a JobManager
+/// that restarts on its own, which must not restart the running pods.
+pub fn config_hash(plan: &ClusterPlan<'_>) -> String {
+    let without_restore = ClusterPlan {
+        restore_from: None,
+        ..*plan
+    };
+    let config_map = config_map(&without_restore);
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (key, value) in config_map.data.iter().flatten() {
         for byte in key.bytes().chain([0]).chain(value.bytes()).chain([0]) {

@@ -18,8 +18,8 @@ use kube::{Resource, ResourceExt, api::ObjectMeta};
 
 use crate::crd::{FlinkJob, FlinkJobSpec};
 
-pub use flink_config::{CONFIG_DIR, flink_configuration};
-pub use pod_template::merge_pod_template;
+pub use flink_config::{CONFIG_DIR, config_map, flink_configuration};
+pub use pod_template::{merge_component_templates, merge_pod_template};
 
 /// The JobManager's ports, as in Flink.
 pub const RPC_PORT: i32 = 6123;
@@ -32,6 +32,9 @@ pub const MAIN_CONTAINER: &str = "flink-main-container";
 
 /// The annotation holding a hash of the configuration: a new configuration rolls the pods.
 pub const CONFIG_HASH_ANNOTATION: &str = "flinkrs.dev/config-hash";
+
+/// The annotation holding the cluster generation: each redeploy restarts every pod.
+pub const CLUSTER_GENERATION_ANNOTATION: &str = "flinkrs.dev/cluster-generation";
 
 /// A child object's problem that a user can fix in the FlinkJob.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,10 @@ pub struct ClusterPlan<'a> {
     pub restore_from: Option<&'a str>,
     /// Scale every pod to zero.
     pub suspended: bool,
+    /// How many times the operator has deployed this FlinkJob's cluster
+    /// (`status.clusterGeneration`). The pods carry it, so every redeploy restarts them,
+    /// even when nothing else in their template changed.
+    pub cluster_generation: i64,
 }
 
 /// Every child of one FlinkJob.
@@ -81,8 +88,8 @@ pub struct Children {
 
 /// Builds every child of a FlinkJob.
 pub fn build_children(plan: &ClusterPlan<'_>) -> Result<Children, InvalidField> {
-    let config_map = flink_config::config_map(plan);
-    let config_hash = flink_config::config_hash(&config_map);
+    let config_map = config_map(plan);
+    let config_hash = flink_config::config_hash(plan);
     Ok(Children {
         jobmanager_service: jobmanager::service(plan),
         jobmanager_deployment: jobmanager::deployment(plan, &config_hash)?,

@@ -4,17 +4,17 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::{
     api::core::v1::{
-        ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector,
-        PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SecretKeySelector,
-        SecurityContext, Volume, VolumeMount,
+        Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource,
+        ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements,
+        SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
     },
     apimachinery::pkg::api::resource::Quantity,
 };
 use kube::{ResourceExt, api::ObjectMeta};
 
 use super::{
-    CONFIG_DIR, CONFIG_HASH_ANNOTATION, ClusterPlan, Component, InvalidField, MAIN_CONTAINER,
-    config_map_name, merge_pod_template, selector_labels,
+    CLUSTER_GENERATION_ANNOTATION, CONFIG_DIR, CONFIG_HASH_ANNOTATION, ClusterPlan, Component,
+    InvalidField, MAIN_CONTAINER, config_map_name, merge_component_templates, selector_labels,
 };
 use crate::crd::PodResources;
 
@@ -64,31 +64,23 @@ pub fn pod_template(
             read_only: Some(true),
             ..VolumeMount::default()
         }]),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            run_as_non_root: Some(true),
-            ..SecurityContext::default()
-        }),
         ..Container::default()
     };
     let template = PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels),
-            annotations: Some(BTreeMap::from([(
-                CONFIG_HASH_ANNOTATION.to_owned(),
-                config_hash.to_owned(),
-            )])),
+            annotations: Some(BTreeMap::from([
+                (CONFIG_HASH_ANNOTATION.to_owned(), config_hash.to_owned()),
+                (
+                    CLUSTER_GENERATION_ANNOTATION.to_owned(),
+                    plan.cluster_generation.to_string(),
+                ),
+            ])),
             ..ObjectMeta::default()
         }),
         spec: Some(PodSpec {
             containers: vec![container],
             service_account_name: plan.spec.service_account.clone(),
-            security_context: Some(PodSecurityContext {
-                run_as_non_root: Some(true),
-                run_as_user: Some(RUNTIME_USER_ID),
-                fs_group: Some(RUNTIME_USER_ID),
-                ..PodSecurityContext::default()
-            }),
             volumes: Some(vec![Volume {
                 name: "flink-config".to_owned(),
                 config_map: Some(ConfigMapVolumeSource {
@@ -100,9 +92,62 @@ pub fn pod_template(
             ..PodSpec::default()
         }),
     };
-    match &plan.spec.pod_template {
-        Some(user_template) => merge_pod_template(user_template, template),
-        None => Ok(template),
+    let component_template = match shape.component {
+        Component::JobManager => plan
+            .spec
+            .job_manager
+            .pod_template
+            .as_ref()
+            .map(|template| ("spec.jobManager.podTemplate", template)),
+        Component::TaskManager => plan
+            .spec
+            .task_manager
+            .pod_template
+            .as_ref()
+            .map(|template| ("spec.taskManager.podTemplate", template)),
+    };
+    let mut merged = merge_component_templates(
+        plan.spec.pod_template.as_ref(),
+        component_template,
+        template,
+    )?;
+    restricted_defaults(&mut merged);
+    Ok(merged)
+}
+
+/// Pod Security "restricted" for every field the user's templates left unset: non-root as
+/// the runtime image's user, the RuntimeDefault seccomp profile, no privilege escalation and
+/// no capabilities for the main container.
+fn restricted_defaults(template: &mut PodTemplateSpec) {
+    let Some(pod) = template.spec.as_mut() else {
+        return;
+    };
+    let context = pod
+        .security_context
+        .get_or_insert_with(PodSecurityContext::default);
+    context.run_as_non_root.get_or_insert(true);
+    context.run_as_user.get_or_insert(RUNTIME_USER_ID);
+    context.fs_group.get_or_insert(RUNTIME_USER_ID);
+    context
+        .seccomp_profile
+        .get_or_insert_with(|| SeccompProfile {
+            type_: "RuntimeDefault".to_owned(),
+            ..SeccompProfile::default()
+        });
+    for container in pod
+        .containers
+        .iter_mut()
+        .filter(|container| container.name == MAIN_CONTAINER)
+    {
+        let context = container
+            .security_context
+            .get_or_insert_with(SecurityContext::default);
+        context.allow_privilege_escalation.get_or_insert(false);
+        context.run_as_non_root.get_or_insert(true);
+        context.capabilities.get_or_insert_with(|| Capabilities {
+            drop: Some(vec!["ALL".to_owned()]),
+            ..Capabilities::default()
+        });
     }
 }
 

@@ -26,10 +26,37 @@ pub fn merge_pod_template(
     user: &Value,
     operator: PodTemplateSpec,
 ) -> Result<PodTemplateSpec, InvalidField> {
-    let invalid = |message: String| InvalidField {
-        field: "spec.podTemplate",
-        message,
-    };
+    merge_pod_template_of("spec.podTemplate", user, operator)
+}
+
+/// The user's templates of one component: `spec.podTemplate`, with the component's own
+/// (`spec.jobManager.podTemplate`, `spec.taskManager.podTemplate`) laid on top, then the
+/// operator's pod. Each template is checked on its own, so an error names its field.
+pub fn merge_component_templates(
+    common: Option<&Value>,
+    component: Option<(&'static str, &Value)>,
+    operator: PodTemplateSpec,
+) -> Result<PodTemplateSpec, InvalidField> {
+    match (common, component) {
+        (None, None) => Ok(operator),
+        (Some(common), None) => merge_pod_template(common, operator),
+        (None, Some((field, own))) => merge_pod_template_of(field, own, operator),
+        (Some(common), Some((field, own))) => {
+            merge_pod_template(common, operator.clone())?;
+            merge_pod_template_of(field, own, operator.clone())?;
+            let mut both = common.clone();
+            merge(&mut both, own.clone());
+            merge_pod_template_of(field, &both, operator)
+        }
+    }
+}
+
+fn merge_pod_template_of(
+    field: &'static str,
+    user: &Value,
+    operator: PodTemplateSpec,
+) -> Result<PodTemplateSpec, InvalidField> {
+    let invalid = |message: String| InvalidField { field, message };
     if !user.is_object() {
         return Err(invalid(
             "must be an object with metadata and spec, like a Deployment's template".into(),

@@ -3,7 +3,7 @@
 
 use flinkrs_contract::cli::{ClusterCommand, ProcessArgs, TaskManagerArgs};
 use k8s_openapi::{
-    api::apps::v1::{Deployment, DeploymentSpec},
+    api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy},
     apimachinery::pkg::apis::meta::v1::LabelSelector,
 };
 use kube::ResourceExt;
@@ -46,6 +46,12 @@ pub fn deployment(plan: &ClusterPlan<'_>, config_hash: &str) -> Result<Deploymen
         ),
         spec: Some(DeploymentSpec {
             replicas: Some(replicas),
+            // Every old TaskManager is gone before a new one starts, so no TaskManager of
+            // the previous cluster registers with the new JobManager.
+            strategy: Some(DeploymentStrategy {
+                type_: Some("Recreate".to_owned()),
+                ..DeploymentStrategy::default()
+            }),
             selector: LabelSelector {
                 match_labels: Some(selector_labels(&job_name, Component::TaskManager)),
                 ..LabelSelector::default()

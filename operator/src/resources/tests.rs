@@ -15,6 +15,7 @@ fn build(job: &FlinkJob) -> Children {
         spec: &job.spec,
         restore_from: None,
         suspended: false,
+        cluster_generation: 1,
     })
     .expect("builds")
 }
@@ -103,6 +104,7 @@ fn user_flink_configuration_reaches_the_config_map_beside_the_derived_keys() {
         spec: &job.spec,
         restore_from: None,
         suspended: false,
+        cluster_generation: 1,
     });
     assert_eq!(config["pipeline.max-parallelism"], "128");
     assert_eq!(config["table.exec.mini-batch.enabled"], "true");
@@ -118,7 +120,8 @@ fn user_flink_configuration_reaches_the_config_map_beside_the_derived_keys() {
 }
 
 #[test]
-fn a_new_configuration_changes_the_pod_annotation_so_pods_roll() {
+fn a_new_configuration_changes_the_pod_annotation_so_pods_roll_but_a_new_restore_path_alone_does_not()
+ {
     let first = job(
         serde_json::json!({"image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1}),
     );
@@ -139,12 +142,28 @@ fn a_new_configuration_changes_the_pod_annotation_so_pods_roll() {
         spec: &first.spec,
         restore_from: restore,
         suspended: false,
+        cluster_generation: 1,
     };
     let before = hash(build_children(&plan(None)).expect("builds"));
     let same = hash(build_children(&plan(None)).expect("builds"));
     let restored = hash(build_children(&plan(Some("file:///sp/1"))).expect("builds"));
     assert_eq!(before, same);
-    assert_ne!(before, restored);
+    // The restore path alone rolls nothing: a redeploy restarts the pods through the cluster
+    // generation, and the operator moves the path to newer checkpoints without a restart.
+    assert_eq!(before, restored);
+    let mut rescaled = first.clone();
+    rescaled.spec.parallelism = 2;
+    let other = hash(
+        build_children(&ClusterPlan {
+            job: &rescaled,
+            spec: &rescaled.spec,
+            restore_from: None,
+            suspended: false,
+            cluster_generation: 1,
+        })
+        .expect("builds"),
+    );
+    assert_ne!(before, other);
 }
 
 #[test]
@@ -158,6 +177,7 @@ fn an_invalid_pod_template_is_reported_against_spec_pod_template() {
         spec: &job.spec,
         restore_from: None,
         suspended: false,
+        cluster_generation: 1,
     })
     .expect_err("invalid");
     assert_eq!(error.field, "spec.podTemplate");
@@ -212,6 +232,7 @@ fn every_key_the_operator_writes_is_accepted_by_the_runtimes_configuration() {
                 spec: &job.spec,
                 restore_from,
                 suspended: false,
+                cluster_generation: 1,
             };
             let mut runtime = flinkrs_core::Configuration::new();
             for (key, value) in flink_configuration(&plan) {
@@ -290,4 +311,187 @@ fn every_pod_command_the_operator_builds_parses_with_the_runtimes_cli() {
             Some("orders-jobmanager.analytics.svc:6123")
         );
     }
+}
+
+#[test]
+fn taskmanagers_are_recreated_so_no_old_taskmanager_joins_a_new_jobmanager() {
+    let job = job(
+        serde_json::json!({"image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 2}),
+    );
+    let children = build(&job);
+    for deployment in [
+        children.jobmanager_deployment,
+        children.taskmanager_deployment,
+    ] {
+        let strategy = deployment.spec.expect("spec").strategy.expect("a strategy");
+        assert_eq!(strategy.type_.as_deref(), Some("Recreate"));
+        assert_eq!(strategy.rolling_update, None);
+    }
+}
+
+#[test]
+fn each_cluster_generation_changes_the_pod_templates_so_a_redeploy_restarts_every_pod() {
+    let job = job(
+        serde_json::json!({"image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 2}),
+    );
+    let templates = |cluster_generation: i64| {
+        let children = build_children(&ClusterPlan {
+            job: &job,
+            spec: &job.spec,
+            restore_from: None,
+            suspended: false,
+            cluster_generation,
+        })
+        .expect("builds");
+        [
+            children.jobmanager_deployment,
+            children.taskmanager_deployment,
+        ]
+        .map(|deployment| deployment.spec.expect("spec").template)
+    };
+    let (first, again, second) = (templates(1), templates(1), templates(2));
+    assert_eq!(first, again);
+    for (before, after) in first.iter().zip(&second) {
+        assert_ne!(before, after);
+        let annotation = |template: &k8s_openapi::api::core::v1::PodTemplateSpec| {
+            template
+                .metadata
+                .as_ref()
+                .and_then(|m| m.annotations.as_ref())
+                .expect("annotations")[CLUSTER_GENERATION_ANNOTATION]
+                .clone()
+        };
+        assert_eq!(
+            (annotation(before).as_str(), annotation(after).as_str()),
+            ("1", "2")
+        );
+    }
+}
+
+#[test]
+fn stateful_jobs_retain_their_checkpoints_and_allow_non_restored_state_reaches_the_restore() {
+    let stateful = job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1,
+        "upgradeMode": "last-state", "allowNonRestoredState": true,
+        "checkpointing": {"storage": "file:///checkpoints"}
+    }));
+    let plan = |job: &FlinkJob, restore_from: Option<&'static str>| {
+        flink_configuration(&ClusterPlan {
+            job,
+            spec: &job.spec,
+            restore_from,
+            suspended: false,
+            cluster_generation: 1,
+        })
+    };
+    let fresh = plan(&stateful, None);
+    assert_eq!(
+        fresh["execution.checkpointing.externalized-checkpoint-retention"],
+        "RETAIN_ON_CANCELLATION"
+    );
+    assert!(!fresh.contains_key("execution.state-recovery.ignore-unclaimed-state"));
+    let restored = plan(&stateful, Some("file:///checkpoints/j/chk-3"));
+    assert_eq!(
+        restored["execution.state-recovery.ignore-unclaimed-state"],
+        "true"
+    );
+
+    let mut chosen = stateful.clone();
+    chosen.spec.flink_configuration.insert(
+        "execution.checkpointing.externalized-checkpoint-retention".into(),
+        "DELETE_ON_CANCELLATION".into(),
+    );
+    assert_eq!(
+        plan(&chosen, None)["execution.checkpointing.externalized-checkpoint-retention"],
+        "DELETE_ON_CANCELLATION",
+        "the user's choice stands"
+    );
+    let mut stateless = stateful.clone();
+    stateless.spec.upgrade_mode = crate::crd::UpgradeMode::Stateless;
+    assert!(
+        !plan(&stateless, None)
+            .contains_key("execution.checkpointing.externalized-checkpoint-retention")
+    );
+}
+
+#[test]
+fn job_pods_are_restricted_by_default_and_templates_override_per_component() {
+    let pod_spec =
+        |deployment: Deployment| deployment.spec.expect("spec").template.spec.expect("pod");
+    let plain = build(&job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1
+    })));
+    for pod in [
+        pod_spec(plain.jobmanager_deployment),
+        pod_spec(plain.taskmanager_deployment),
+    ] {
+        let context = pod.security_context.expect("a pod security context");
+        assert_eq!(context.run_as_non_root, Some(true));
+        assert_eq!(context.run_as_user, Some(10001));
+        assert_eq!(
+            context
+                .seccomp_profile
+                .map(|profile| profile.type_)
+                .as_deref(),
+            Some("RuntimeDefault")
+        );
+        let container = pod.containers[0]
+            .security_context
+            .clone()
+            .expect("a container context");
+        assert_eq!(container.allow_privilege_escalation, Some(false));
+        assert_eq!(
+            container.capabilities.and_then(|c| c.drop),
+            Some(vec!["ALL".to_owned()])
+        );
+    }
+
+    let custom = build(&job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1,
+        "podTemplate": {"spec": {"nodeSelector": {"pool": "flink"},
+                                 "securityContext": {"runAsUser": 4242}}},
+        "jobManager": {"podTemplate": {"spec": {"nodeSelector": {"pool": "control"}}}},
+        "taskManager": {"podTemplate": {"spec": {"containers": [{
+            "name": "flink-main-container",
+            "securityContext": {"capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}}
+        }]}}}
+    })));
+    let jobmanager = pod_spec(custom.jobmanager_deployment);
+    let taskmanager = pod_spec(custom.taskmanager_deployment);
+    let pool = |pod: &k8s_openapi::api::core::v1::PodSpec| {
+        pod.node_selector.as_ref().expect("a node selector")["pool"].clone()
+    };
+    assert_eq!(
+        pool(&jobmanager),
+        "control",
+        "the component's template wins"
+    );
+    assert_eq!(pool(&taskmanager), "flink", "the common template applies");
+    for pod in [&jobmanager, &taskmanager] {
+        let context = pod.security_context.clone().expect("context");
+        assert_eq!(context.run_as_user, Some(4242), "the user's choice stands");
+        assert_eq!(context.run_as_non_root, Some(true), "the rest is defaulted");
+    }
+    assert_eq!(
+        taskmanager.containers[0]
+            .security_context
+            .clone()
+            .and_then(|c| c.capabilities)
+            .and_then(|c| c.add),
+        Some(vec!["NET_BIND_SERVICE".to_owned()])
+    );
+
+    let broken = job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1,
+        "taskManager": {"podTemplate": {"spec": {"tolerations": "all"}}}
+    }));
+    let error = build_children(&ClusterPlan {
+        job: &broken,
+        spec: &broken.spec,
+        restore_from: None,
+        suspended: false,
+        cluster_generation: 1,
+    })
+    .expect_err("invalid");
+    assert_eq!(error.field, "spec.taskManager.podTemplate");
 }

@@ -11,6 +11,7 @@ use kube::{
 use serde_json::json;
 
 use flinkrs_operator::{
+    config::Timeouts,
     crd::{FlinkJob, FlinkJobStatus, JobPhase},
     jobmanager_client::{FakeJobManager, FakeJobManagers},
     resources::rest_url,
@@ -32,12 +33,19 @@ pub struct Setup {
 
 impl Setup {
     pub async fn start(test: &str) -> Option<Self> {
+        Self::start_with(test, Timeouts::default()).await
+    }
+
+    /// With an operator that reports stuck savepoints and deployments after `timeouts`.
+    pub async fn start_with(test: &str, timeouts: Timeouts) -> Option<Self> {
         let control_plane = flinkrs_testbed::KubeControlPlane::start(test).await?;
         let client = control_plane.client().await;
         install_crd(&client).await;
         create_namespace(&client, NAMESPACE).await;
         let jobmanagers = FakeJobManagers::new();
-        let operator = Some(InProcessOperator::start(&client, &jobmanagers));
+        let mut config = flinkrs_operator::OperatorConfig::for_tests("operator-under-test");
+        config.timeouts = timeouts;
+        let operator = Some(InProcessOperator::start_with(&client, &jobmanagers, config));
         Some(Self {
             operator,
             client,

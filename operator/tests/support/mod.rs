@@ -102,6 +102,14 @@ impl InProcessOperator {
         jobmanagers: &flinkrs_operator::jobmanager_client::FakeJobManagers,
     ) -> Self {
         let config = flinkrs_operator::OperatorConfig::for_tests("operator-under-test");
+        Self::start_with(client, jobmanagers, config)
+    }
+
+    pub fn start_with(
+        client: &Client,
+        jobmanagers: &flinkrs_operator::jobmanager_client::FakeJobManagers,
+        config: flinkrs_operator::OperatorConfig,
+    ) -> Self {
         let metrics = config.metrics.clone();
         let task = tokio::spawn(flinkrs_operator::run(
             client.clone(),
