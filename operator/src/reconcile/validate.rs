@@ -170,6 +170,7 @@ mod tests {
             spec: &orders.spec,
             restore_from: None,
             suspended: false,
+            cluster_generation: 0,
         };
         let children = build_children(&plan).unwrap();
         let pod = children
