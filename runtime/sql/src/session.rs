@@ -343,6 +343,18 @@ impl SqlSession {
                 )
             )));
         }
+        for (position, (column, field)) in planned.columns.iter().zip(sink_columns).enumerate() {
+            if !implicitly_castable(&column.data_type, field.data_type()) {
+                return Err(Error::validation(format!(
+                    "Column types of query result and sink for '{path}' do not match.\nCause: \
+                     Incompatible types for sink column '{}' at position {position}: the query \
+                     gives {}, the sink takes {}; CAST the column.",
+                    field.name(),
+                    flink_type_name(&column.data_type),
+                    flink_type_name(field.data_type())
+                )));
+            }
+        }
         let configure = self.environment_settings();
         let mini_batch = self.mini_batch();
         let print = Arc::clone(&self.print);
@@ -563,6 +575,28 @@ impl SqlSession {
         };
         Ok(string_table(&header, rows))
     }
+}
+
+/// Whether a query column of type `from` may be written to a sink column of type `to` without
+/// a CAST, as Flink's implicit casts allow: the same type, a wider number, or text to text.
+fn implicitly_castable(from: &arrow_schema::DataType, to: &arrow_schema::DataType) -> bool {
+    use arrow_schema::DataType as T;
+    let rank = |t: &T| match t {
+        T::Int8 => Some(1),
+        T::Int16 => Some(2),
+        T::Int32 => Some(3),
+        T::Int64 => Some(4),
+        T::Decimal128(_, _) => Some(5),
+        T::Float32 => Some(6),
+        T::Float64 => Some(7),
+        _ => None,
+    };
+    let text = |t: &T| matches!(t, T::Utf8 | T::LargeUtf8 | T::Utf8View);
+    from == to
+        || matches!(from, T::Null)
+        || (text(from) && text(to))
+        || matches!((rank(from), rank(to)), (Some(a), Some(b)) if a <= b)
+        || matches!((from, to), (T::Timestamp(_, _), T::Timestamp(_, _)))
 }
 
 /// Validates the values of the options the session acts on.

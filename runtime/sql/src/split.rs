@@ -44,7 +44,9 @@ fn push(statements: &mut Vec<ScriptStatement>, script: &str, start: usize, end: 
     if is_blank(piece) {
         return;
     }
-    let leading = piece.len() - piece.trim_start().len();
+    // The statement starts after its leading blanks and comments.
+    let leading = piece.len() - skip_blanks_and_comments(piece).len();
+    let piece = &piece[leading..];
     let line = script[..start + leading].matches('\n').count() as u64 + 1;
     statements.push(ScriptStatement {
         text: piece.trim().to_owned(),
@@ -54,18 +56,22 @@ fn push(statements: &mut Vec<ScriptStatement>, script: &str, start: usize, end: 
 
 /// Whether `text` has nothing but whitespace and comments.
 pub fn is_blank(text: &str) -> bool {
+    skip_blanks_and_comments(text).is_empty()
+}
+
+/// `text` after its leading whitespace and comments.
+fn skip_blanks_and_comments(text: &str) -> &str {
     let mut rest = text.trim_start();
-    while !rest.is_empty() {
+    loop {
         if let Some(comment) = rest.strip_prefix("--") {
             rest = comment.split_once('\n').map_or("", |(_, after)| after);
         } else if let Some(comment) = rest.strip_prefix("/*") {
             rest = comment.split_once("*/").map_or("", |(_, after)| after);
         } else {
-            return false;
+            return rest;
         }
         rest = rest.trim_start();
     }
-    true
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -168,7 +174,7 @@ mod tests {
         let script = "SELECT 'a;b' AS `x;y`; -- one; two\nSELECT 2 /* ; */ + 1;\n\n";
         assert_eq!(
             texts(script),
-            vec!["SELECT 'a;b' AS `x;y`", "-- one; two\nSELECT 2 /* ; */ + 1"]
+            vec!["SELECT 'a;b' AS `x;y`", "SELECT 2 /* ; */ + 1"]
         );
     }
 

@@ -378,8 +378,41 @@ pub(crate) fn plan_column_expression(
         .sql_to_expr(expression.clone(), &schema, &mut PlannerContext::new())
         .map_err(Error::from)
         .map_err(flink_type_names)?;
-    let (_, field) = datafusion_expr::ExprSchemable::to_field(&expr, &schema)?;
+    // Typed as in a query: a projection over the physical columns, coerced and simplified.
+    let source = Arc::new(LogicalTableSource::new(Arc::new(physical.clone())));
+    let plan = LogicalPlanBuilder::scan("computed", source, None)?
+        .project(vec![expr])?
+        .build()?;
+    let plan = narrow_integer_literals(plan)?;
+    let plan = Analyzer::new()
+        .execute_and_check(plan, &context.options, |_, _| {})
+        .map_err(Error::from)
+        .map_err(flink_type_names)?;
+    let plan = SimplifyExpressions::new()
+        .rewrite(plan, &OptimizerContext::new())?
+        .data;
+    let LogicalPlan::Projection(projection) = &plan else {
+        return Err(Error::validation(
+            "a computed column did not plan to a projection",
+        ));
+    };
+    let (Some(expr), Some(field)) = (projection.expr.first(), plan.schema().fields().first())
+    else {
+        return Err(Error::validation("a computed column planned to nothing"));
+    };
     let data_type = field.data_type().clone();
+    // Evaluated over the source's unqualified columns.
+    let expr = expr
+        .clone()
+        .unalias_nested()
+        .data
+        .transform(|e| match e {
+            Expr::Column(column) => Ok(Transformed::yes(Expr::Column(
+                datafusion_common::Column::new_unqualified(column.name),
+            ))),
+            other => Ok(Transformed::no(other)),
+        })?
+        .data;
     Ok((expr, data_type))
 }
 
@@ -408,6 +441,13 @@ fn narrow_integer_literals(plan: LogicalPlan) -> Result<LogicalPlan> {
             } else {
                 Ok(narrowed)
             }
+        })?
+        .transform_data(|node| match node {
+            // `VALUES (1)` is a column of INT: the schema follows the narrowed rows.
+            LogicalPlan::Values(values) => Ok(Transformed::yes(
+                LogicalPlanBuilder::values(values.values)?.build()?,
+            )),
+            other => Ok(Transformed::no(other)),
         })
     })?;
     // Narrowing changes the types the plan's schemas recorded: recompute them.
