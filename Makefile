@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run test test-rust lint fmt generate bench testbed e2e kind clean
+.PHONY: help run test test-rust lint fmt generate bench testbed e2e kind clean sql sql-goldens
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -30,6 +30,12 @@ generate: ## Regenerate generated files (the CRD YAML)
 bench: ## Throughput benchmarks, release build, parallelism 1
 	$(CARGO) build --release -q -p flinkrs-cluster --bins
 	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs-bench
+
+sql: ## The SQL client on the course's people-by-job example (flinkrs sql -f …)
+	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs -- sql -f examples/sql/people-by-job.sql
+
+sql-goldens: ## Re-record Flink 2.3's answers to the SQL differential queries (PyFlink, cached in ~/.cache/flinkrs)
+	bash runtime/sql/tests/differential/record.sh
 
 testbed: ## Install (or reuse from ~/.cache/flinkrs) S3 servers, kube-apiserver, etcd, kubectl, helm, Prometheus
 	bash e2e/testbed/install/all.sh

@@ -117,6 +117,8 @@ pub enum Command {
     /// Trigger a savepoint of a running job.
     #[command(after_help = CLIENT_NOTES)]
     Savepoint(SavepointArgs),
+    /// Flink's SQL client: run SQL scripts (-f, -i) or type statements.
+    Sql(crate::sql_client::SqlArgs),
     /// List the built-in example jobs.
     Examples,
     /// The cluster's processes (`jobmanager`, `taskmanager`, `local`), with the arguments the
@@ -272,7 +274,7 @@ fn client_command(command: Command) -> anyhow::Result<()> {
             directory(args.target_directory),
             &mut stdout,
         ),
-        Command::Run(_) | Command::Examples | Command::Cluster(_) => Ok(()),
+        Command::Run(_) | Command::Examples | Command::Cluster(_) | Command::Sql(_) => Ok(()),
     }
 }
 
@@ -311,6 +313,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Sql(args) => crate::sql_client::run(args),
         Command::Examples => {
             for example in flinkrs_jobs::JOBS {
                 println!(

@@ -20,5 +20,6 @@ pub mod prometheus;
 pub mod rest;
 pub mod rpc;
 pub mod run;
+pub mod sql_client;
 pub mod stop;
 pub mod taskmanager;

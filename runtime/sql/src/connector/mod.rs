@@ -1,0 +1,116 @@
+//! Table connectors with Flink's names and options: `datagen` and `filesystem` (csv) sources,
+//! `print` and `blackhole` sinks. Options are checked when a query uses the table, as in
+//! Flink: an unknown option is an error listing the ones the connector knows.
+
+mod datagen;
+mod filesystem;
+mod sink;
+
+use std::collections::BTreeMap;
+
+use flinkrs_api::StreamExecutionEnvironment;
+use flinkrs_api::arrow::ArrowStream;
+
+use crate::catalog::TableDefinition;
+use crate::error::{Error, Result};
+
+pub use sink::PrintTarget;
+pub(crate) use sink::add_sink;
+
+/// The source of a table's physical columns.
+pub(crate) fn add_source(
+    env: &StreamExecutionEnvironment,
+    table: &TableDefinition,
+) -> Result<ArrowStream> {
+    match connector(table)? {
+        "datagen" => datagen::add_source(env, table),
+        "filesystem" => filesystem::add_source(env, table),
+        "print" | "blackhole" => Err(Error::validation(format!(
+            "table '{}' uses the '{}' connector, which is a sink only: it cannot be read",
+            table.qualified_name,
+            connector(table)?
+        ))),
+        other => Err(unknown_connector(table, other)),
+    }
+}
+
+pub(crate) fn connector(table: &TableDefinition) -> Result<&str> {
+    table
+        .options
+        .get("connector")
+        .map(String::as_str)
+        .ok_or_else(|| Error::Option {
+            table: table.qualified_name.clone(),
+            key: "connector".into(),
+            message: "missing: every table needs 'connector' = 'datagen', 'filesystem', \
+                      'print' or 'blackhole'"
+                .into(),
+        })
+}
+
+fn unknown_connector(table: &TableDefinition, name: &str) -> Error {
+    Error::validation(format!(
+        "Could not find any factory for identifier '{name}' that implements \
+         'org.apache.flink.table.factories.DynamicTableFactory' in the classpath (table \
+         '{}'). Available factory identifiers are: blackhole, datagen, filesystem, print",
+        table.qualified_name
+    ))
+}
+
+/// Checks `options` against the ones a connector knows, as Flink's `FactoryUtil` does: the
+/// error lists the unsupported ones and the supported ones. `known` holds the exact option
+/// names; `known_field_suffixes` the `fields.#.<suffix>` ones.
+pub(crate) fn check_options(
+    connector: &str,
+    options: &BTreeMap<String, String>,
+    known: &[&str],
+    field_suffixes: &[&str],
+    columns: &[String],
+) -> Result<()> {
+    let is_known = |key: &str| {
+        known.contains(&key)
+            || key
+                .strip_prefix("fields.")
+                .and_then(|rest| rest.rsplit_once('.'))
+                .is_some_and(|(column, suffix)| {
+                    field_suffixes.contains(&suffix) && columns.iter().any(|c| c == column)
+                })
+    };
+    let unsupported: Vec<&str> = options
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !is_known(key))
+        .collect();
+    if unsupported.is_empty() {
+        return Ok(());
+    }
+    let mut supported: Vec<String> = known.iter().map(|k| (*k).to_owned()).collect();
+    for column in columns {
+        for suffix in field_suffixes {
+            supported.push(format!("fields.{column}.{suffix}"));
+        }
+    }
+    supported.sort();
+    Err(Error::validation(format!(
+        "Unsupported options found for '{connector}'.\n\nUnsupported options:\n\n{}\n\n\
+         Supported options:\n\n{}",
+        unsupported.join("\n"),
+        supported.join("\n")
+    )))
+}
+
+/// An option's value parsed, or an error naming the table and the option.
+pub(crate) fn parse_option<T: std::str::FromStr>(
+    table: &TableDefinition,
+    key: &str,
+    expected: &str,
+) -> Result<Option<T>> {
+    match table.options.get(key) {
+        None => Ok(None),
+        Some(value) => value.trim().parse().map(Some).map_err(|_| Error::Option {
+            table: table.qualified_name.clone(),
+            key: key.to_owned(),
+            message: format!("'{value}' is not {expected}"),
+        }),
+    }
+}

@@ -1,0 +1,462 @@
+//! [`SqlAggregateOperator`]: SQL's group aggregate and tumbling-window aggregate over Arrow
+//! batches, with DataFusion's `Accumulator`s.
+//!
+//! Its input batches hold the group columns first, then the aggregates' arguments, then the
+//! group key encoded as one binary column (the stream is keyed by it). A batch is processed in
+//! two passes: rows are mapped to their groups (one hash probe per row), then each touched
+//! group's accumulators are updated with the group's rows at once.
+//!
+//! - A group aggregate in streaming mode emits a changelog, as Flink's `GroupAggFunction`: a
+//!   new group is `+I`, a changed one `-U` (the old values) then `+U`; a group whose values
+//!   did not change emits nothing. By default every input row emits its change, as Flink
+//!   does; with `table.exec.mini-batch.enabled` the rows of a batch are folded first, as
+//!   Flink's mini-batch aggregation does: the same final result with fewer updates.
+//! - In batch mode it emits every group once, at the end of input (`+I`).
+//! - A window aggregate (the group columns include `window_end`) emits a window's groups when
+//!   the watermark passes the window's end, insert-only, and drops rows of windows that have
+//!   fired, as Flink does without allowed lateness.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
+use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch, UInt32Array};
+use arrow_schema::{FieldRef, SchemaRef};
+use datafusion_common::ScalarValue;
+use datafusion_common::arrow::compute::{cast, take};
+use datafusion_expr::function::AccumulatorArgs;
+use datafusion_expr::{Accumulator, AggregateUDF};
+use datafusion_physical_expr::PhysicalExpr;
+use datafusion_physical_expr::expressions::Column;
+use flinkrs_core::{Error, Result, RuntimeMode, Watermark};
+use flinkrs_dataflow::batch::ArrowBatch;
+use flinkrs_dataflow::{Operator, Output, StreamBatch, TaskInfo};
+
+use crate::render::RowKind;
+
+/// One aggregate call, bound to the operator's input columns.
+#[derive(Clone, Debug)]
+pub(crate) struct AggregateCall {
+    pub function: Arc<AggregateUDF>,
+    /// The input columns of its arguments.
+    pub arguments: Vec<usize>,
+    pub argument_fields: Vec<FieldRef>,
+    pub return_field: FieldRef,
+    pub distinct: bool,
+    pub name: String,
+}
+
+impl AggregateCall {
+    fn accumulator(&self, input: &SchemaRef) -> Result<Box<dyn Accumulator>> {
+        let expressions: Vec<Arc<dyn PhysicalExpr>> = self
+            .arguments
+            .iter()
+            .zip(&self.argument_fields)
+            .map(|(&index, field)| Arc::new(Column::new(field.name(), index)) as _)
+            .collect();
+        self.function
+            .accumulator(AccumulatorArgs {
+                return_field: Arc::clone(&self.return_field),
+                schema: input,
+                ignore_nulls: false,
+                order_bys: &[],
+                is_reversed: false,
+                name: &self.name,
+                is_distinct: self.distinct,
+                exprs: &expressions,
+                expr_fields: &self.argument_fields,
+            })
+            .map_err(|error| Error::function(format!("aggregate {}: {error}", self.name)))
+    }
+}
+
+/// What the operator computes, fixed when the job is built.
+#[derive(Clone, Debug)]
+pub(crate) struct AggregateSpec {
+    /// The input's schema.
+    pub input: SchemaRef,
+    /// The group columns are the input's first `group_count` columns.
+    pub group_count: usize,
+    /// The binary group key column.
+    pub key_column: usize,
+    pub aggregates: Vec<AggregateCall>,
+    /// The group columns, then one column per aggregate, then the row kind when `updating`.
+    pub output: SchemaRef,
+    /// For a window aggregate: which group column is `window_end`.
+    pub window_end: Option<usize>,
+    /// `GROUP BY` nothing: one group, which batch mode emits even for empty input.
+    pub global: bool,
+    /// `table.exec.mini-batch.enabled`: fold a batch's rows before emitting changes.
+    pub mini_batch: bool,
+}
+
+impl AggregateSpec {
+    /// Whether the output carries a row kind column: a group aggregate in streaming mode.
+    pub(crate) fn updating(&self, mode: RuntimeMode) -> bool {
+        self.window_end.is_none() && mode == RuntimeMode::Streaming
+    }
+}
+
+struct Group {
+    key: Box<[u8]>,
+    values: Vec<ScalarValue>,
+    accumulators: Vec<Box<dyn Accumulator>>,
+    /// The aggregate values last emitted (streaming group aggregate).
+    emitted: Option<Vec<ScalarValue>>,
+    /// The window's end (window aggregate), in epoch milliseconds.
+    window_end: i64,
+}
+
+pub(crate) struct SqlAggregateOperator {
+    spec: Arc<AggregateSpec>,
+    name: String,
+    updating: bool,
+    groups: HashMap<Box<[u8]>, usize>,
+    slots: Vec<Option<Group>>,
+    free: Vec<usize>,
+    /// Per slot, the rows of the current batch that belong to it.
+    rows: Vec<Vec<u32>>,
+    touched: Vec<usize>,
+    watermark: i64,
+    late_rows_dropped: u64,
+}
+
+impl SqlAggregateOperator {
+    pub(crate) fn new(spec: Arc<AggregateSpec>, info: &TaskInfo) -> Self {
+        let updating = spec.updating(info.config.runtime_mode());
+        SqlAggregateOperator {
+            name: format!("{} ({})", info.operator_name, info.subtask_label()),
+            spec,
+            updating,
+            groups: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            rows: Vec::new(),
+            touched: Vec::new(),
+            watermark: i64::MIN,
+            late_rows_dropped: 0,
+        }
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> Error {
+        Error::function(format!("{}: {message}", self.name))
+    }
+
+    fn new_group(&mut self, key: &[u8], batch: &RecordBatch, row: usize) -> Result<usize> {
+        let values = (0..self.spec.group_count)
+            .map(|column| ScalarValue::try_from_array(batch.column(column), row))
+            .collect::<datafusion_common::Result<Vec<_>>>()
+            .map_err(|e| self.error(e))?;
+        let window_end = match self.spec.window_end {
+            Some(column) => match &values[column] {
+                ScalarValue::TimestampMillisecond(Some(end), _) => *end,
+                other => return Err(self.error(format!("window_end is {other:?}"))),
+            },
+            None => 0,
+        };
+        let accumulators = self
+            .spec
+            .aggregates
+            .iter()
+            .map(|call| call.accumulator(&self.spec.input))
+            .collect::<Result<Vec<_>>>()?;
+        let group = Group {
+            key: key.into(),
+            values,
+            accumulators,
+            emitted: None,
+            window_end,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(group);
+                slot
+            }
+            None => {
+                self.slots.push(Some(group));
+                self.rows.push(Vec::new());
+                self.slots.len() - 1
+            }
+        };
+        self.groups.insert(key.into(), slot);
+        Ok(slot)
+    }
+
+    /// Evaluates a group's aggregates.
+    fn evaluate(&mut self, slot: usize) -> Result<Vec<ScalarValue>> {
+        let Some(group) = self.slots[slot].as_mut() else {
+            return Err(Error::function("aggregate: a group slot is empty"));
+        };
+        group
+            .accumulators
+            .iter_mut()
+            .map(|accumulator| accumulator.evaluate())
+            .collect::<datafusion_common::Result<Vec<_>>>()
+            .map_err(|e| Error::function(format!("aggregate: {e}")))
+    }
+
+    /// Builds an output batch from rows of (kind, group values, aggregate values).
+    fn output(&self, rows: Vec<(RowKind, Vec<ScalarValue>)>) -> Result<ArrowBatch> {
+        let schema = &self.spec.output;
+        let width = self.spec.group_count + self.spec.aggregates.len();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for column in 0..width {
+            let values = rows.iter().map(|(_, values)| values[column].clone());
+            let array = ScalarValue::iter_to_array(values).map_err(|e| self.error(e))?;
+            let wanted = schema.field(column).data_type();
+            let array = if array.data_type() == wanted {
+                array
+            } else {
+                cast(&array, wanted).map_err(|e| self.error(e))?
+            };
+            columns.push(array);
+        }
+        if self.updating {
+            let kinds = Int8Array::from_iter_values(rows.iter().map(|(kind, _)| kind.code()));
+            columns.push(Arc::new(kinds));
+        }
+        RecordBatch::try_new(Arc::clone(schema), columns)
+            .map(ArrowBatch::new)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Flink's default: each row updates its group and emits the group's change at once.
+    fn process_row_by_row(
+        &mut self,
+        batch: &RecordBatch,
+        keys: &arrow_array::BinaryArray,
+        out: &mut Output<ArrowBatch>,
+    ) -> Result<()> {
+        for slot in std::mem::take(&mut self.touched) {
+            self.rows[slot].clear();
+        }
+        let mut changes = Vec::new();
+        for row in 0..batch.num_rows() {
+            let key = keys.value(row);
+            let slot = match self.groups.get(key) {
+                Some(&slot) => slot,
+                None => self.new_group(key, batch, row)?,
+            };
+            let Some(group) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            for (call, accumulator) in self.spec.aggregates.iter().zip(&mut group.accumulators) {
+                let arguments: Vec<ArrayRef> = call
+                    .arguments
+                    .iter()
+                    .map(|&column| batch.column(column).slice(row, 1))
+                    .collect();
+                accumulator
+                    .update_batch(&arguments)
+                    .map_err(|e| Error::function(format!("aggregate {}: {e}", call.name)))?;
+            }
+            self.change(slot, &mut changes)?;
+        }
+        if !changes.is_empty() {
+            let mut output = self.output(changes)?;
+            out.push_batch(&mut output)?;
+        }
+        Ok(())
+    }
+
+    /// The change of a group since it was last emitted: `+I`, or `-U` and `+U`, or nothing.
+    fn change(
+        &mut self,
+        slot: usize,
+        changes: &mut Vec<(RowKind, Vec<ScalarValue>)>,
+    ) -> Result<()> {
+        let new = self.evaluate(slot)?;
+        let Some(group) = self.slots[slot].as_mut() else {
+            return Ok(());
+        };
+        match group.emitted.replace(new.clone()) {
+            Some(old) if old == new => {}
+            Some(old) => {
+                let mut before = group.values.clone();
+                before.extend(old);
+                let mut after = group.values.clone();
+                after.extend(new);
+                changes.push((RowKind::UpdateBefore, before));
+                changes.push((RowKind::UpdateAfter, after));
+            }
+            None => {
+                let mut inserted = group.values.clone();
+                inserted.extend(new);
+                changes.push((RowKind::Insert, inserted));
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, slot: usize) {
+        if let Some(group) = self.slots[slot].take() {
+            self.groups.remove(&group.key);
+            self.free.push(slot);
+        }
+    }
+
+    /// Emits the windows that end at or before `watermark + 1`, and forgets them.
+    fn fire_windows(&mut self, watermark: i64, out: &mut Output<ArrowBatch>) -> Result<()> {
+        let mut fired: Vec<(i64, usize)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, group)| {
+                group
+                    .as_ref()
+                    .filter(|group| group.window_end.saturating_sub(1) <= watermark)
+                    .map(|group| (group.window_end, slot))
+            })
+            .collect();
+        if fired.is_empty() {
+            return Ok(());
+        }
+        fired.sort_unstable();
+        let mut rows = Vec::with_capacity(fired.len());
+        for &(_, slot) in &fired {
+            let mut values = self.slots[slot]
+                .as_ref()
+                .map(|group| group.values.clone())
+                .unwrap_or_default();
+            values.extend(self.evaluate(slot)?);
+            rows.push((RowKind::Insert, values));
+            self.remove(slot);
+        }
+        let mut batch = self.output(rows)?;
+        out.push_batch(&mut batch)
+    }
+}
+
+impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
+    fn process_batch(
+        &mut self,
+        batch: &mut ArrowBatch,
+        out: &mut Output<ArrowBatch>,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let batch = batch.record_batch().clone();
+        let keys = batch
+            .column(self.spec.key_column)
+            .as_binary::<i32>()
+            .clone();
+        let window_ends = self.spec.window_end.map(|column| {
+            batch
+                .column(column)
+                .as_primitive::<TimestampMillisecondType>()
+                .clone()
+        });
+        for row in 0..batch.num_rows() {
+            if let Some(ends) = &window_ends
+                && ends.value(row).saturating_sub(1) <= self.watermark
+            {
+                self.late_rows_dropped += 1;
+                continue;
+            }
+            let key = keys.value(row);
+            let slot = match self.groups.get(key) {
+                Some(&slot) => slot,
+                None => self.new_group(key, &batch, row)?,
+            };
+            if self.rows[slot].is_empty() {
+                self.touched.push(slot);
+            }
+            self.rows[slot].push(row as u32);
+        }
+        if self.updating && !self.spec.mini_batch {
+            return self.process_row_by_row(&batch, &keys, out);
+        }
+        let touched = std::mem::take(&mut self.touched);
+        let mut changes = Vec::new();
+        for &slot in &touched {
+            let indices = UInt32Array::from(std::mem::take(&mut self.rows[slot]));
+            let Some(group) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            for (call, accumulator) in self.spec.aggregates.iter().zip(&mut group.accumulators) {
+                let arguments = call
+                    .arguments
+                    .iter()
+                    .map(|&column| take(batch.column(column), &indices, None))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| Error::function(format!("aggregate {}: {e}", call.name)))?;
+                accumulator
+                    .update_batch(&arguments)
+                    .map_err(|e| Error::function(format!("aggregate {}: {e}", call.name)))?;
+            }
+            if self.updating {
+                self.change(slot, &mut changes)?;
+            }
+        }
+        self.touched = touched;
+        self.touched.clear();
+        if !changes.is_empty() {
+            let mut output = self.output(changes)?;
+            out.push_batch(&mut output)?;
+        }
+        Ok(())
+    }
+
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        out: &mut Output<ArrowBatch>,
+    ) -> Result<()> {
+        self.watermark = self.watermark.max(watermark.0);
+        if self.spec.window_end.is_some() {
+            self.fire_windows(self.watermark, out)?;
+        }
+        out.emit_watermark(watermark)
+    }
+
+    fn end_input(&mut self, out: &mut Output<ArrowBatch>) -> Result<()> {
+        if self.spec.window_end.is_some() {
+            return self.fire_windows(i64::MAX, out);
+        }
+        if self.updating {
+            return Ok(());
+        }
+        // Batch mode: every group, once.
+        let mut rows = Vec::with_capacity(self.groups.len());
+        for slot in 0..self.slots.len() {
+            let Some(group) = self.slots[slot].as_ref() else {
+                continue;
+            };
+            let mut values = group.values.clone();
+            values.extend(self.evaluate(slot)?);
+            rows.push((RowKind::Insert, values));
+        }
+        if rows.is_empty() && self.spec.global {
+            let mut accumulators = self
+                .spec
+                .aggregates
+                .iter()
+                .map(|call| call.accumulator(&self.spec.input))
+                .collect::<Result<Vec<_>>>()?;
+            let values = accumulators
+                .iter_mut()
+                .map(|accumulator| accumulator.evaluate())
+                .collect::<datafusion_common::Result<Vec<_>>>()
+                .map_err(|e| self.error(e))?;
+            rows.push((RowKind::Insert, values));
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut batch = self.output(rows)?;
+        out.push_batch(&mut batch)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if self.late_rows_dropped > 0 {
+            tracing::debug!(
+                operator = %self.name,
+                rows = self.late_rows_dropped,
+                "dropped late rows of windows that had fired"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,6 @@
+//! The streaming operators of SQL, over Arrow batches on the runtime's executor: the calc
+//! (projection and filter with DataFusion's physical expressions) and the group and window
+//! aggregates.
+
+pub(crate) mod aggregate;
+pub(crate) mod calc;

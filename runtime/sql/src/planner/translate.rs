@@ -1,0 +1,593 @@
+//! From a DataFusion logical plan to a job on our runtime: each plan node becomes Arrow stream
+//! operators (a source with its computed columns and watermarks, a calc, a keyed group or
+//! window aggregate). A node flinkrs cannot run yet is named and called "not supported yet".
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::builder::BinaryBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
+use arrow_array::{
+    ArrayRef, BinaryArray, RecordBatch, RecordBatchOptions, TimestampMillisecondArray,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion_common::DFSchema;
+use datafusion_common::arrow::compute::{cast, concat, filter_record_batch, is_not_null};
+use datafusion_common::arrow::row::{RowConverter, SortField};
+use datafusion_expr::execution_props::ExecutionProps;
+use datafusion_expr::logical_plan::{Aggregate, Filter, Projection, TableScan, Values};
+use datafusion_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion_expr::{Expr, ExprSchemable, LogicalPlan};
+use datafusion_physical_expr::{PhysicalExpr, create_physical_expr};
+use flinkrs_api::StreamExecutionEnvironment;
+use flinkrs_api::arrow::ArrowStream;
+use flinkrs_core::RuntimeMode;
+
+use super::{PlannedQuery, ROW_KIND_COLUMN, TumbleSpec, stream_schema};
+use crate::catalog::TableDefinition;
+use crate::connector;
+use crate::error::{Error, Result};
+use crate::operators::aggregate::{AggregateCall, AggregateSpec, SqlAggregateOperator};
+use crate::operators::calc::Calc;
+
+/// A plan node's rows as a stream.
+#[derive(Clone, Debug)]
+pub(crate) struct Planned {
+    pub stream: ArrowStream,
+    /// Whether the stream carries updates (a row kind column at the end).
+    pub updating: bool,
+    /// The size of the tumbling windows whose `window_start` and `window_end` the stream
+    /// carries, if any.
+    pub tumble: Option<i64>,
+    /// The parallelism of the operator the stream comes from, when it is not the default
+    /// (a global aggregate, `VALUES`): the operators after it keep it, so the rows stay in
+    /// order (a key's `-U` after its `+I`), as a forward connection keeps them.
+    pub parallelism: Option<usize>,
+}
+
+pub(crate) struct Translator<'a> {
+    env: &'a StreamExecutionEnvironment,
+    query: &'a PlannedQuery,
+    mode: RuntimeMode,
+    mini_batch: bool,
+    props: ExecutionProps,
+}
+
+impl<'a> Translator<'a> {
+    /// `mini_batch`: `table.exec.mini-batch.enabled`.
+    pub(crate) fn new(
+        env: &'a StreamExecutionEnvironment,
+        query: &'a PlannedQuery,
+        mini_batch: bool,
+    ) -> Self {
+        Translator {
+            mode: env.runtime_mode(),
+            mini_batch,
+            env,
+            query,
+            props: ExecutionProps::new(),
+        }
+    }
+
+    pub(crate) fn translate(&self) -> Result<Planned> {
+        self.node(&self.query.plan)
+    }
+
+    fn node(&self, plan: &LogicalPlan) -> Result<Planned> {
+        match plan {
+            LogicalPlan::Projection(projection) => self.projection(projection),
+            LogicalPlan::Filter(filter) => self.filter(filter),
+            LogicalPlan::TableScan(scan) => self.scan(scan),
+            LogicalPlan::SubqueryAlias(alias) => self.node(&alias.input),
+            LogicalPlan::Values(values) => self.values(values),
+            LogicalPlan::EmptyRelation(empty) => self.empty(empty.produce_one_row, plan.schema()),
+            LogicalPlan::Aggregate(aggregate) => self.aggregate(aggregate),
+            LogicalPlan::Sort(_) => Err(Error::unsupported("ORDER BY")),
+            LogicalPlan::Limit(_) => Err(Error::unsupported("LIMIT")),
+            LogicalPlan::Join(_) => Err(Error::unsupported("JOIN")),
+            LogicalPlan::Union(_) => Err(Error::unsupported("UNION")),
+            LogicalPlan::Distinct(_) => Err(Error::unsupported("SELECT DISTINCT")),
+            LogicalPlan::Window(_) => Err(Error::unsupported("OVER aggregation")),
+            other => Err(Error::unsupported(format!(
+                "the query shape {}",
+                other.display().to_string().split(':').next().unwrap_or("")
+            ))),
+        }
+    }
+
+    fn physical(&self, expression: &Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>> {
+        Ok(create_physical_expr(
+            expression,
+            schema,
+            &self.props,
+            &PhysicalPlanningContext::default(),
+        )?)
+    }
+
+    fn calc(&self, input: &Planned, calc: Calc, tumble: Option<i64>) -> Planned {
+        let output = Arc::clone(&calc.output);
+        let name = calc.name.clone();
+        let mut stream = input
+            .stream
+            .map_batches(&name, output, move |batch| calc.apply(batch));
+        if let Some(parallelism) = input.parallelism {
+            stream = stream.set_parallelism(parallelism);
+        }
+        Planned {
+            stream,
+            updating: input.updating,
+            tumble,
+            parallelism: input.parallelism,
+        }
+    }
+
+    fn projection(&self, projection: &Projection) -> Result<Planned> {
+        let input = self.node(&projection.input)?;
+        let input_schema = projection.input.schema();
+        let expressions = projection
+            .expr
+            .iter()
+            .map(|expression| self.physical(expression, input_schema))
+            .collect::<Result<Vec<_>>>()?;
+        let output = stream_schema(&projection.schema, input.updating);
+        let row_kind = input
+            .updating
+            .then(|| input.stream.schema().index_of(ROW_KIND_COLUMN).ok())
+            .flatten();
+        let tumble = input.tumble.filter(|_| {
+            projection
+                .schema
+                .fields()
+                .iter()
+                .any(|f| f.name() == "window_end")
+        });
+        let calc = Calc {
+            name: "Calc".into(),
+            filter: None,
+            projection: Some(expressions),
+            output,
+            row_kind,
+        };
+        Ok(self.calc(&input, calc, tumble))
+    }
+
+    fn filter(&self, filter: &Filter) -> Result<Planned> {
+        let input = self.node(&filter.input)?;
+        let predicate = self.physical(&filter.predicate, filter.input.schema())?;
+        let calc = Calc {
+            name: "Calc (WHERE)".into(),
+            filter: Some(predicate),
+            projection: None,
+            output: Arc::clone(input.stream.schema()),
+            row_kind: None,
+        };
+        let tumble = input.tumble;
+        Ok(self.calc(&input, calc, tumble))
+    }
+
+    fn scan(&self, scan: &TableScan) -> Result<Planned> {
+        if !scan.filters.is_empty() {
+            return Err(Error::unsupported("filters pushed into a table scan"));
+        }
+        let planned = match self.query.tumbles.get(scan.table_name.table()) {
+            Some(tumble) => self.tumble(tumble)?,
+            None => {
+                let table = self
+                    .query
+                    .tables
+                    .get(&scan.table_name.to_string())
+                    .ok_or_else(|| {
+                        Error::validation(format!("Object '{}' not found", scan.table_name))
+                    })?;
+                self.table(table)?
+            }
+        };
+        match &scan.projection {
+            None => Ok(planned),
+            Some(indices) => {
+                let schema = planned.stream.schema();
+                let projection = indices
+                    .iter()
+                    .map(|&index| {
+                        Arc::new(datafusion_physical_expr::expressions::Column::new(
+                            schema.field(index).name(),
+                            index,
+                        )) as Arc<dyn PhysicalExpr>
+                    })
+                    .collect();
+                let output = stream_schema(&scan.projected_schema, false);
+                let tumble = planned
+                    .tumble
+                    .filter(|_| output.fields().iter().any(|f| f.name() == "window_end"));
+                let calc = Calc {
+                    name: format!("Calc (columns of {})", scan.table_name),
+                    filter: None,
+                    projection: Some(projection),
+                    output,
+                    row_kind: None,
+                };
+                Ok(self.calc(&planned, calc, tumble))
+            }
+        }
+    }
+
+    /// A table's source, its computed columns and its watermarks.
+    fn table(&self, table: &TableDefinition) -> Result<Planned> {
+        let mut stream = connector::add_source(self.env, table)?;
+        if !table.computed.is_empty() {
+            let physical = DFSchema::try_from(table.physical.as_ref().clone())?;
+            let mut projection: Vec<Arc<dyn PhysicalExpr>> = Vec::new();
+            for (index, field) in table.physical.fields().iter().enumerate() {
+                projection.push(Arc::new(
+                    datafusion_physical_expr::expressions::Column::new(field.name(), index),
+                ));
+            }
+            for column in &table.computed {
+                projection.push(self.physical(&column.expression, &physical)?);
+            }
+            let output = nullable(&table.schema);
+            let calc = Calc {
+                name: format!("Calc (computed columns of {})", table.qualified_name),
+                filter: None,
+                projection: Some(projection),
+                output: Arc::clone(&output),
+                row_kind: None,
+            };
+            stream = stream.map_batches(&calc.name.clone(), output, move |batch| calc.apply(batch));
+        }
+        if let Some(watermark) = &table.watermark {
+            let delay = u64::try_from(watermark.delay_millis).unwrap_or(0);
+            stream = stream
+                .with_rowtime(&watermark.column)?
+                .assign_watermarks(Duration::from_millis(delay))?;
+        }
+        Ok(Planned {
+            stream,
+            updating: false,
+            tumble: None,
+            parallelism: None,
+        })
+    }
+
+    /// `TUMBLE(TABLE t, DESCRIPTOR(ts), size)`: the input with each row's window.
+    fn tumble(&self, tumble: &TumbleSpec) -> Result<Planned> {
+        let Some(base_plan) = &tumble.base_plan else {
+            return Err(Error::validation(format!(
+                "TUMBLE: its input '{}' was not resolved",
+                tumble.base.join(".")
+            )));
+        };
+        let input = self.node(base_plan)?;
+        let time = base_plan
+            .schema()
+            .index_of_column_by_name(None, &tumble.time_column)
+            .ok_or_else(|| {
+                Error::validation(format!(
+                    "TUMBLE: the time column '{}' is not in the input",
+                    tumble.time_column
+                ))
+            })?;
+        let width = base_plan.schema().fields().len();
+        let output = nullable(&tumble.schema);
+        let declared = Arc::clone(&output);
+        let (size, offset) = (tumble.size_millis, tumble.offset_millis);
+        let mut stream = input
+            .stream
+            .map_batches("WindowTableFunction", output, move |batch| {
+                assign_tumbling_windows(batch, time, width, size, offset, &declared)
+            });
+        if let Some(parallelism) = input.parallelism {
+            stream = stream.set_parallelism(parallelism);
+        }
+        Ok(Planned {
+            stream,
+            updating: false,
+            tumble: Some(size),
+            parallelism: input.parallelism,
+        })
+    }
+
+    fn values(&self, values: &Values) -> Result<Planned> {
+        let schema = stream_schema(&values.schema, false);
+        let one_row = RecordBatch::try_new_with_options(
+            Arc::new(Schema::empty()),
+            vec![],
+            &RecordBatchOptions::new().with_row_count(Some(1)),
+        )?;
+        let empty = DFSchema::empty();
+        let mut rows = Vec::with_capacity(values.values.len());
+        for row in &values.values {
+            let mut columns: Vec<ArrayRef> = Vec::with_capacity(row.len());
+            for (expression, field) in row.iter().zip(schema.fields()) {
+                let array = self
+                    .physical(expression, &empty)?
+                    .evaluate(&one_row)
+                    .and_then(|value| value.into_array(1))?;
+                columns.push(if array.data_type() == field.data_type() {
+                    array
+                } else {
+                    cast(&array, field.data_type())?
+                });
+            }
+            rows.push(RecordBatch::try_new(Arc::clone(&schema), columns)?);
+        }
+        // Streaming mode sees the rows one at a time, as Flink's values source emits them,
+        // so updates downstream are the ones Flink shows; batch mode gets them at once.
+        let batches = match self.mode {
+            RuntimeMode::Streaming => rows,
+            RuntimeMode::Batch => {
+                let mut columns = Vec::with_capacity(schema.fields().len());
+                for column in 0..schema.fields().len() {
+                    let arrays: Vec<&dyn arrow_array::Array> =
+                        rows.iter().map(|row| row.column(column).as_ref()).collect();
+                    columns.push(concat(&arrays)?);
+                }
+                vec![RecordBatch::try_new_with_options(
+                    Arc::clone(&schema),
+                    columns,
+                    &RecordBatchOptions::new().with_row_count(Some(rows.len())),
+                )?]
+            }
+        };
+        let stream = self.env.from_record_batches(schema, None, batches)?;
+        Ok(Planned {
+            stream: stream.name("Values"),
+            updating: false,
+            tumble: None,
+            parallelism: Some(1),
+        })
+    }
+
+    fn empty(&self, one_row: bool, schema: &DFSchema) -> Result<Planned> {
+        let schema = stream_schema(schema, false);
+        let rows = usize::from(one_row);
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|field| arrow_array::new_null_array(field.data_type(), rows))
+            .collect();
+        let batch = RecordBatch::try_new_with_options(
+            Arc::clone(&schema),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )?;
+        let stream = self.env.from_record_batches(schema, None, vec![batch])?;
+        Ok(Planned {
+            stream,
+            updating: false,
+            tumble: None,
+            parallelism: Some(1),
+        })
+    }
+
+    fn aggregate(&self, aggregate: &Aggregate) -> Result<Planned> {
+        let input = self.node(&aggregate.input)?;
+        if input.updating {
+            return Err(Error::unsupported(
+                "aggregating an updating result (such as an aggregate of an aggregate)",
+            ));
+        }
+        let input_schema = aggregate.input.schema();
+        if aggregate
+            .group_expr
+            .iter()
+            .any(|expression| matches!(expression, Expr::GroupingSet(_)))
+        {
+            return Err(Error::unsupported("GROUPING SETS, ROLLUP and CUBE"));
+        }
+        // The pre-aggregation calc: group columns, then every aggregate's arguments.
+        let mut projection = Vec::new();
+        let mut fields = Vec::new();
+        for (index, expression) in aggregate.group_expr.iter().enumerate() {
+            projection.push(self.physical(expression, input_schema)?);
+            let data_type = expression.get_type(input_schema)?;
+            fields.push(Field::new(format!("group{index}"), data_type, true));
+        }
+        let group_count = fields.len();
+        let mut calls = Vec::new();
+        for (index, expression) in aggregate.aggr_expr.iter().enumerate() {
+            let function = match expression {
+                Expr::Alias(alias) => alias.expr.as_ref(),
+                other => other,
+            };
+            let Expr::AggregateFunction(function) = function else {
+                return Err(Error::unsupported(format!(
+                    "the aggregate expression {expression}"
+                )));
+            };
+            let parameters = &function.params;
+            if parameters.filter.is_some() {
+                return Err(Error::unsupported("FILTER (WHERE …) on an aggregate"));
+            }
+            if !parameters.order_by.is_empty() {
+                return Err(Error::unsupported("ORDER BY inside an aggregate"));
+            }
+            let mut arguments = Vec::new();
+            let mut argument_fields = Vec::new();
+            for (position, argument) in parameters.args.iter().enumerate() {
+                let data_type = argument.get_type(input_schema)?;
+                let field = Arc::new(Field::new(
+                    format!("arg{index}_{position}"),
+                    data_type,
+                    true,
+                ));
+                projection.push(self.physical(argument, input_schema)?);
+                arguments.push(fields.len());
+                fields.push(field.as_ref().clone());
+                argument_fields.push(field);
+            }
+            let output_field = aggregate.schema.field(group_count + index);
+            calls.push(AggregateCall {
+                function: Arc::clone(&function.func),
+                arguments,
+                argument_fields,
+                return_field: Arc::new(Field::new(
+                    output_field.name(),
+                    output_field.data_type().clone(),
+                    true,
+                )),
+                distinct: parameters.distinct,
+                name: expression.schema_name().to_string(),
+            });
+        }
+        let calc_output = Arc::new(Schema::new(fields.clone()));
+        fields.push(Field::new("$key", DataType::Binary, false));
+        let keyed_schema = Arc::new(Schema::new(fields));
+        let key_column = keyed_schema.fields().len() - 1;
+        let calc = Calc {
+            name: "Calc (aggregate input)".into(),
+            filter: None,
+            projection: Some(projection),
+            output: calc_output,
+            row_kind: None,
+        };
+        let sort_fields: Vec<SortField> = keyed_schema.fields()[..group_count]
+            .iter()
+            .map(|field| SortField::new(field.data_type().clone()))
+            .collect();
+        let with_key = Arc::clone(&keyed_schema);
+        let converter = if group_count > 0 {
+            Some(Arc::new(RowConverter::new(sort_fields)?))
+        } else {
+            None
+        };
+        let mut prepared = input.stream.map_batches(
+            "Calc (group key)",
+            Arc::clone(&keyed_schema),
+            move |batch| {
+                let computed = calc.apply(batch)?;
+                let key = group_key(&computed, group_count, converter.as_deref())?;
+                let mut columns = computed.columns().to_vec();
+                columns.push(key);
+                RecordBatch::try_new(Arc::clone(&with_key), columns)
+                    .map_err(|e| flinkrs_core::Error::function(format!("Calc (group key): {e}")))
+            },
+        );
+        if let Some(parallelism) = input.parallelism {
+            prepared = prepared.set_parallelism(parallelism);
+        }
+        // A window aggregate groups by the window of a TUMBLE.
+        let window_end = input.tumble.and_then(|_| {
+            let column_named = |name: &str| {
+                aggregate.group_expr.iter().position(
+                    |expression| matches!(expression, Expr::Column(column) if column.name == name),
+                )
+            };
+            column_named("window_start").and(column_named("window_end"))
+        });
+        let updating = window_end.is_none() && self.mode == RuntimeMode::Streaming;
+        let output = stream_schema(&aggregate.schema, updating);
+        let spec = Arc::new(AggregateSpec {
+            input: keyed_schema,
+            group_count,
+            key_column,
+            aggregates: calls,
+            output: Arc::clone(&output),
+            window_end,
+            global: group_count == 0,
+            mini_batch: self.mini_batch,
+        });
+        let name = if window_end.is_some() {
+            "WindowAggregate"
+        } else {
+            "GroupAggregate"
+        };
+        let mut stream = prepared
+            .key_by("$key")?
+            .process(name, output, None, move |context| {
+                Ok(SqlAggregateOperator::new(Arc::clone(&spec), &context.info))
+            });
+        // A global aggregate has one group: one subtask.
+        let parallelism = (group_count == 0).then_some(1);
+        if let Some(parallelism) = parallelism {
+            stream = stream.set_parallelism(parallelism);
+        }
+        Ok(Planned {
+            stream,
+            updating,
+            tumble: None,
+            parallelism,
+        })
+    }
+}
+
+/// The group key of each row: the group columns in Arrow's row format, so that equal keys
+/// have equal bytes.
+fn group_key(
+    batch: &RecordBatch,
+    group_count: usize,
+    converter: Option<&RowConverter>,
+) -> flinkrs_core::Result<ArrayRef> {
+    let error =
+        |e: arrow_schema::ArrowError| flinkrs_core::Error::function(format!("group key: {e}"));
+    match converter {
+        None => {
+            let mut builder = BinaryBuilder::with_capacity(batch.num_rows(), 0);
+            for _ in 0..batch.num_rows() {
+                builder.append_value([]);
+            }
+            Ok(Arc::new(builder.finish()))
+        }
+        Some(converter) => {
+            let rows = converter
+                .convert_columns(&batch.columns()[..group_count])
+                .map_err(error)?;
+            let keys = BinaryArray::from_iter_values(rows.iter().map(|row| row.data()));
+            Ok(Arc::new(keys))
+        }
+    }
+}
+
+/// Appends `window_start`, `window_end` and `window_time` to each row of `batch` (of which the
+/// first `width` columns are the input's), from the time column `time`. Rows without a time
+/// are dropped.
+fn assign_tumbling_windows(
+    batch: &RecordBatch,
+    time: usize,
+    width: usize,
+    size: i64,
+    offset: i64,
+    output: &SchemaRef,
+) -> flinkrs_core::Result<RecordBatch> {
+    let error = |e: arrow_schema::ArrowError| flinkrs_core::Error::function(format!("TUMBLE: {e}"));
+    let present = is_not_null(batch.column(time)).map_err(error)?;
+    let batch = if present.false_count() > 0 {
+        filter_record_batch(batch, &present).map_err(error)?
+    } else {
+        batch.clone()
+    };
+    let millis = cast(
+        batch.column(time),
+        &DataType::Timestamp(TimeUnit::Millisecond, None),
+    )
+    .map_err(error)?;
+    let millis = millis.as_primitive::<TimestampMillisecondType>();
+    let starts: TimestampMillisecondArray = millis
+        .values()
+        .iter()
+        .map(|&t| Some(t - (t - offset).rem_euclid(size)))
+        .collect();
+    let ends: TimestampMillisecondArray = starts
+        .values()
+        .iter()
+        .map(|&start| Some(start.saturating_add(size)))
+        .collect();
+    let times: TimestampMillisecondArray = ends.values().iter().map(|&end| Some(end - 1)).collect();
+    let mut columns = batch.columns()[..width].to_vec();
+    columns.push(Arc::new(starts));
+    columns.push(Arc::new(ends));
+    columns.push(Arc::new(times));
+    RecordBatch::try_new(Arc::clone(output), columns).map_err(error)
+}
+
+/// `schema` with every column nullable.
+fn nullable(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|field| field.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+    ))
+}

@@ -1,0 +1,93 @@
+-- The differential test queries. Each starts with a `-- name:` line; record.py records
+-- Flink's answers into golden/<name>.<mode>.txt, and tests/differential.rs compares ours.
+
+-- name: select_all
+SELECT * FROM people;
+-- name: project_rename
+SELECT name AS who, age FROM people;
+-- name: filter_greater
+SELECT name, age FROM people WHERE age > 30;
+-- name: filter_and_or
+SELECT name FROM people WHERE job = 'engineer' AND (city = 'berlin' OR age < 25);
+-- name: filter_is_null
+SELECT name FROM people WHERE age IS NULL OR city IS NULL;
+-- name: filter_between
+SELECT name, salary FROM people WHERE salary BETWEEN 4500 AND 5500;
+-- name: filter_in
+SELECT name FROM people WHERE city IN ('paris', 'london');
+-- name: filter_like
+SELECT name FROM people WHERE name LIKE '%a%';
+-- name: arithmetic_int
+SELECT name, age + 1 AS next_age, age * 2 AS doubled FROM people;
+-- name: integer_division
+SELECT id, id / 3 AS third, MOD(id, 3) AS rest FROM people;
+-- name: unnamed_expression
+SELECT name, age - 20 FROM people;
+-- name: decimal_multiply
+SELECT order_id, price * quantity AS total FROM orders;
+-- name: double_multiply
+SELECT name, salary * 2 AS doubled FROM people;
+-- name: string_case_and_length
+SELECT UPPER(name) AS upper_name, LOWER(job) AS lower_job, CHAR_LENGTH(name) AS len FROM people;
+-- name: string_concat
+SELECT name || '@' || city AS address FROM people;
+-- name: string_substring
+SELECT SUBSTRING(name, 2, 3) AS part FROM people;
+-- name: string_replace
+SELECT REPLACE(name, 'a', 'o') AS replaced FROM people;
+-- name: case_when
+SELECT name, CASE WHEN age >= 40 THEN 'senior' WHEN age >= 30 THEN 'mid' ELSE 'junior' END AS band FROM people;
+-- name: coalesce
+SELECT name, COALESCE(city, 'unknown') AS city FROM people;
+-- name: cast_values
+SELECT CAST(age AS STRING) AS age_text, CAST(salary AS INT) AS salary_int, CAST('42' AS INT) + id AS forty_two FROM people;
+-- name: abs_and_round
+SELECT ABS(20 - age) AS distance, ROUND(salary, 1) AS rounded FROM people;
+-- name: boolean_expression
+SELECT name, age > 30 AS older FROM people;
+-- name: timestamp_column
+SELECT order_id, ts FROM orders WHERE quantity > 5;
+-- name: values_rows
+VALUES (1, 'a'), (2, 'b'), (3, 'c');
+-- name: values_group_by
+SELECT name, COUNT(*) AS cnt FROM (VALUES ('Bob'), ('Alice'), ('Bob')) AS T(name) GROUP BY name;
+-- name: group_count
+SELECT job, COUNT(*) AS cnt FROM people GROUP BY job;
+-- name: group_sum_int
+SELECT job, SUM(age) AS total FROM people GROUP BY job;
+-- name: group_avg_int
+SELECT job, AVG(age) AS avg_age FROM people GROUP BY job;
+-- name: group_avg_double
+SELECT city, AVG(salary) AS avg_salary FROM people GROUP BY city;
+-- name: group_min_max
+SELECT job, MIN(age) AS youngest, MAX(salary) AS top_salary FROM people GROUP BY job;
+-- name: group_having
+SELECT job, COUNT(*) AS cnt FROM people GROUP BY job HAVING COUNT(*) > 2;
+-- name: group_two_keys
+SELECT job, city, COUNT(*) AS cnt FROM people GROUP BY job, city;
+-- name: count_distinct
+SELECT job, COUNT(DISTINCT city) AS cities FROM people GROUP BY job;
+-- name: global_aggregates
+SELECT COUNT(*) AS n, SUM(quantity) AS quantity, MAX(price) AS top_price FROM orders;
+-- name: group_by_expression
+SELECT age / 10 AS decade, COUNT(*) AS cnt FROM people GROUP BY age / 10;
+-- name: where_then_group
+SELECT customer, SUM(quantity) AS quantity FROM orders WHERE product <> 'banana' GROUP BY customer;
+-- name: group_decimal_sum
+SELECT product, SUM(price * quantity) AS revenue FROM orders GROUP BY product;
+-- name: filter_over_aggregate
+SELECT job, cnt FROM (SELECT job, COUNT(*) AS cnt FROM people GROUP BY job) WHERE cnt >= 3;
+-- name: projection_over_aggregate
+SELECT job, total * 2 AS twice FROM (SELECT job, SUM(age) AS total FROM people GROUP BY job);
+-- name: view_filter
+SELECT name FROM engineers WHERE age > 25;
+-- name: view_aggregate
+SELECT COUNT(*) AS n, AVG(age) AS avg_age FROM engineers;
+-- name: tumble_count
+SELECT window_start, window_end, COUNT(*) AS orders FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
+-- name: tumble_by_product
+SELECT window_start, product, SUM(quantity) AS quantity FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '20' SECOND)) GROUP BY window_start, window_end, product;
+-- name: tumble_having
+SELECT window_end, customer, SUM(quantity) AS quantity FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '20' SECOND)) GROUP BY window_start, window_end, customer HAVING SUM(quantity) > 5;
+-- name: tumble_where
+SELECT window_start, COUNT(*) AS orders, MAX(price) AS top_price FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '15' SECOND)) WHERE customer = 'alice' GROUP BY window_start, window_end;
