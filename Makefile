@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run test test-rust lint fmt generate bench testbed e2e kind clean
+.PHONY: help run test test-rust lint fmt generate bench testbed images e2e kind clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -31,8 +31,16 @@ bench: ## Throughput benchmarks, release build, parallelism 1
 	$(CARGO) build --release -q -p flinkrs-cluster --bins
 	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs-bench
 
-testbed: ## Install (or reuse from ~/.cache/flinkrs) S3 servers, kube-apiserver, etcd, kubectl, helm, Prometheus
+testbed: ## Install (or reuse from ~/.cache/flinkrs) S3 servers, Kubernetes (control plane and, as root, a real node), kubectl, helm, Prometheus
 	bash e2e/testbed/install/all.sh
+
+# Where cargo puts release binaries (CARGO_TARGET_DIR if set).
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+IMAGE_TAG ?= 0.1.0
+
+images: ## Runtime and operator images (flinkrs, flinkrs-operator:$(IMAGE_TAG)) from release binaries, with docker/*.Dockerfile
+	$(CARGO) build --release --locked -p flinkrs-cluster --bin flinkrs -p flinkrs-operator --bin flinkrs-operator
+	bash docker/build-prebuilt.sh $(TARGET_DIR)/release $(IMAGE_TAG)
 
 e2e: ## Operator end-to-end tests against the local control plane
 	$(CARGO) test -p flinkrs-operator --test '*'
