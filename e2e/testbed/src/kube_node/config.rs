@@ -176,6 +176,9 @@ oomScoreAdj: 0
 }
 
 /// CoreDNS for cluster.local only: no `forward`, so nothing leaves the machine.
+/// `endpoint_pod_names` names a headless Service's endpoints after their pods
+/// (`POD.SERVICE.NAMESPACE.svc`), as some clusters do, so that a pod whose host
+/// name is that FQDN (`subdomain` + `setHostnameAsFQDN`) is found by it.
 pub(crate) fn corefile(kubeconfig: &Path) -> String {
     format!(
         ".:53 {{
@@ -184,6 +187,7 @@ pub(crate) fn corefile(kubeconfig: &Path) -> String {
     kubernetes cluster.local in-addr.arpa ip6.arpa {{
         kubeconfig {kubeconfig} flinkrs-node
         pods insecure
+        endpoint_pod_names
         fallthrough in-addr.arpa ip6.arpa
     }}
     cache 5
