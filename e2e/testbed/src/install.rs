@@ -81,7 +81,7 @@ pub(crate) const KUBE_PROXY: Installed = Installed {
 pub(crate) const COREDNS: Installed = Installed {
     component: "coredns",
     version_key: "COREDNS_VERSION",
-    dir: "coredns",
+    dir: "coredns-node",
     relative_path: "bin/coredns",
 };
 /// The static pause binary, the pod sandbox's image.
