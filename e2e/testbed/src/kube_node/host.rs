@@ -125,12 +125,14 @@ fn sysctl_path(key: &str) -> PathBuf {
 }
 
 /// Mount points to remove: the node's own directories, the network namespaces
-/// containerd's CNI created, and the namespaces directory itself when the
-/// node created it.
+/// containerd's CNI created, and dockerd's data root.
 fn mount_prefixes() -> Vec<String> {
     let mut prefixes: Vec<String> = PRIVATE_DIRS.iter().map(|dir| format!("{dir}/")).collect();
     prefixes.push("/run/netns/cni-".to_owned());
     prefixes.push("/run/flinkrs-kube-node".to_owned());
+    // dockerd mounts its data root on itself, and leaves that mount behind
+    // when it is killed.
+    prefixes.push(super::images::docker_data_root().display().to_string());
     prefixes
 }
 
