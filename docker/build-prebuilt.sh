@@ -6,7 +6,8 @@
 #
 #   docker/build-prebuilt.sh BINARY_DIR [TAG]
 # Environment: DOCKER (default: docker), RUNTIME_BASE_IMAGE and
-# OPERATOR_BASE_IMAGE (default: the Dockerfiles' own bases).
+# OPERATOR_BASE_IMAGE (default: the Dockerfiles' own bases), DOCKER_BUILD_FLAGS
+# (more `docker build` flags, e.g. --network=none for a daemon without a bridge).
 set -euo pipefail
 binary_dir="${1:?usage: $0 BINARY_DIR [TAG]}"
 tag="${2:-0.1.0}"
@@ -22,7 +23,8 @@ build() {
     cp "$binary_dir/$binary" "$context/"
     local args=(--build-arg BINARY=prebuilt --build-arg "PREBUILT_PATH=$binary")
     [ -n "$base" ] && args+=(--build-arg "BASE_IMAGE=$base")
-    DOCKER_BUILDKIT=1 "$docker" build -f "$repo/docker/$dockerfile" "${args[@]}" -t "$image:$tag" "$context"
+    # shellcheck disable=SC2086 # DOCKER_BUILD_FLAGS is a list of flags
+    DOCKER_BUILDKIT=1 "$docker" build ${DOCKER_BUILD_FLAGS:-} -f "$repo/docker/$dockerfile" "${args[@]}" -t "$image:$tag" "$context"
     echo "images: built $image:$tag from $binary_dir/$binary"
 }
 
