@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run test test-rust lint fmt generate bench testbed e2e kind clean sql sql-goldens
+.PHONY: help run test test-rust lint fmt generate bench testbed images e2e kind clean sql sql-goldens
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -37,8 +37,16 @@ sql: ## The SQL client on the course's people-by-job example (flinkrs sql -f …
 sql-goldens: ## Re-record Flink 2.3's answers to the SQL differential queries (PyFlink, cached in ~/.cache/flinkrs)
 	bash runtime/sql/tests/differential/record.sh
 
-testbed: ## Install (or reuse from ~/.cache/flinkrs) S3 servers, kube-apiserver, etcd, kubectl, helm, Prometheus
+testbed: ## Install (or reuse from ~/.cache/flinkrs) S3 servers, Kubernetes (control plane and, as root, a real node), kubectl, helm, Prometheus
 	bash e2e/testbed/install/all.sh
+
+# Where cargo puts release binaries (CARGO_TARGET_DIR if set).
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+IMAGE_TAG ?= 0.1.0
+
+images: ## Runtime and operator images (flinkrs, flinkrs-operator:$(IMAGE_TAG)) from release binaries, with docker/*.Dockerfile
+	$(CARGO) build --release --locked -p flinkrs-cluster --bin flinkrs -p flinkrs-operator --bin flinkrs-operator
+	bash docker/build-prebuilt.sh $(TARGET_DIR)/release $(IMAGE_TAG)
 
 e2e: ## Operator end-to-end tests against the local control plane
 	$(CARGO) test -p flinkrs-operator --test '*'

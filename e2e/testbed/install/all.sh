@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs (or reuses from ~/.cache/flinkrs) every testbed component. Run by
+# Installs (or reuses from ~/.cache/flinkrs) every testbed component, the
+# real node's included (root only: its packages and images). Run by
 # `make testbed`. Components install in parallel: the two long builds (the
 # kubernetes Go build and s3s-fs's cargo install) are CPU-bound, and the
 # others mostly wait on downloads, which overlap with them.
@@ -10,12 +11,22 @@ set -uo pipefail
 cd "$(dirname "$0")"
 started=$(date +%s)
 
-components=(etcd kubectl-helm prometheus moto s3s-fs k8s)
+components=(etcd kubectl-helm prometheus moto s3s-fs k8s coredns node-packages node-images)
 outputs=$(mktemp -d)
 trap 'rm -rf "$outputs"' EXIT
 
 for component in "${components[@]}"; do
-    bash "./$component.sh" >"$outputs/$component" 2>&1 &
+    case "$component" in
+    # node-images needs node-packages' debootstrap: the pair runs in that order.
+    node-packages) ;;
+    node-images)
+        {
+            bash ./node-packages.sh >"$outputs/node-packages" 2>&1
+            bash ./node-images.sh >"$outputs/node-images" 2>&1
+        } &
+        ;;
+    *) bash "./$component.sh" >"$outputs/$component" 2>&1 & ;;
+    esac
 done
 wait
 

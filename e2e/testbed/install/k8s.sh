@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# kube-apiserver, kube-controller-manager and kube-scheduler, built from the
+# kube-apiserver, kube-controller-manager, kube-scheduler, and the real
+# node's kubelet and kube-proxy, built from the
 # k8s.io/kubernetes Go module through the wrapper module in k8s/ (no prebuilt
 # binaries can be downloaded here). The first build takes 10-20 minutes on 2 cores.
 source "$(dirname "$0")/lib.sh"
 testbed_begin kubernetes "$KUBERNETES_VERSION"
 
-BINARIES=(kube-apiserver kube-controller-manager kube-scheduler)
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 complete=true
 for binary in "${BINARIES[@]}"; do
     [ -x "$DEST/bin/$binary" ] || complete=false

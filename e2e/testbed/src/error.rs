@@ -10,6 +10,9 @@ pub enum Error {
     #[error("{component} is not installed (expected {}); run `make testbed`", path.display())]
     NotInstalled { component: String, path: PathBuf },
 
+    #[error("{component} needs root; this test runs as uid {uid}")]
+    NotRoot { component: String, uid: String },
+
     #[error("could not start {component} ({}): {source}", program.display())]
     Spawn {
         component: String,

@@ -26,7 +26,7 @@ fn parse_versions(text: &str) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// `$FLINKRS_CACHE`, else `~/.cache/flinkrs` (the install scripts' rule).
-fn cache_root() -> PathBuf {
+pub(crate) fn cache_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("FLINKRS_CACHE") {
         return PathBuf::from(dir);
     }
@@ -59,6 +59,44 @@ pub(crate) const KUBE_CONTROLLER_MANAGER: Installed = Installed {
     version_key: "KUBERNETES_VERSION",
     dir: "kubernetes",
     relative_path: "bin/kube-controller-manager",
+};
+pub(crate) const KUBE_SCHEDULER: Installed = Installed {
+    component: "kube-scheduler",
+    version_key: "KUBERNETES_VERSION",
+    dir: "kubernetes",
+    relative_path: "bin/kube-scheduler",
+};
+pub(crate) const KUBELET: Installed = Installed {
+    component: "kubelet",
+    version_key: "KUBERNETES_VERSION",
+    dir: "kubernetes",
+    relative_path: "bin/kubelet",
+};
+pub(crate) const KUBE_PROXY: Installed = Installed {
+    component: "kube-proxy",
+    version_key: "KUBERNETES_VERSION",
+    dir: "kubernetes",
+    relative_path: "bin/kube-proxy",
+};
+pub(crate) const COREDNS: Installed = Installed {
+    component: "coredns",
+    version_key: "COREDNS_VERSION",
+    dir: "coredns-node",
+    relative_path: "bin/coredns",
+};
+/// The static pause binary, the pod sandbox's image.
+pub(crate) const PAUSE: Installed = Installed {
+    component: "pause (node-images)",
+    version_key: "NODE_IMAGES_VERSION",
+    dir: "node-images",
+    relative_path: "pause",
+};
+/// The debootstrap'd Debian root file system, the local base image.
+pub(crate) const DEBIAN_BASE: Installed = Installed {
+    component: "Debian base (node-images)",
+    version_key: "NODE_IMAGES_VERSION",
+    dir: "node-images",
+    relative_path: "debian-bookworm-minbase.tar",
 };
 pub(crate) const S3S_FS: Installed = Installed {
     component: "s3s-fs",
@@ -129,6 +167,12 @@ mod tests {
             ETCD,
             KUBE_APISERVER,
             KUBE_CONTROLLER_MANAGER,
+            KUBE_SCHEDULER,
+            KUBELET,
+            KUBE_PROXY,
+            COREDNS,
+            PAUSE,
+            DEBIAN_BASE,
             S3S_FS,
             MOTO,
             MOTO_MARKER,

@@ -1,5 +1,6 @@
 //! Test support: starts real components (S3 servers, etcd with kube-apiserver
-//! and kube-controller-manager, Prometheus) on free loopback ports, and finds
+//! and kube-controller-manager, Prometheus) on free loopback ports, a real
+//! single-node Kubernetes whose pods run ([`KubeNode`], root only), and finds
 //! kubectl and helm.
 //!
 //! Where it sits: a dev-dependency of every crate whose integration tests need
@@ -20,6 +21,7 @@ mod error;
 pub mod http_client;
 mod install;
 mod kube_control_plane;
+mod kube_node;
 mod ports;
 mod process;
 mod prometheus;
@@ -31,6 +33,8 @@ mod tools;
 pub use error::{Error, Result};
 pub use install::pinned_version;
 pub use kube_control_plane::{ADMIN_TOKEN, KubeControlPlane};
+pub use kube_node::layout::{DNS_IP, NODE_IP, NODE_NAME};
+pub use kube_node::{BUSYBOX_IMAGE, KubeNode, base_image_tag};
 pub use prometheus::Prometheus;
 pub use s3::S3Server;
 pub use tools::{helm, kubectl};

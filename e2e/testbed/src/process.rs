@@ -162,16 +162,24 @@ impl ProcessSet {
         self.processes.iter().map(ManagedProcess::pid).collect()
     }
 
-    /// Stops every process now, dependents first, as a drop would.
-    pub(crate) fn stop_all(&mut self) {
-        while let Some(process) = self.processes.pop() {
-            drop(process);
-        }
+    /// The (first) process of `component`, if it runs.
+    pub(crate) fn find(&mut self, component: &str) -> Option<&mut ManagedProcess> {
+        self.processes
+            .iter_mut()
+            .find(|process| process.component() == component)
     }
-}
 
-impl Drop for ProcessSet {
-    fn drop(&mut self) {
+    /// Stops the processes of one component now, leaving the others running.
+    pub(crate) fn stop_component(&mut self, component: &str) {
+        let (stopped, kept) = std::mem::take(&mut self.processes)
+            .into_iter()
+            .partition(|process| process.component() == component);
+        self.processes = kept;
+        drop::<Vec<ManagedProcess>>(stopped);
+    }
+
+    /// During a panic, prints each process's log tail (the usual explanation).
+    pub(crate) fn print_log_tails_if_panicking(&self) {
         if std::thread::panicking() {
             let _ = writeln!(
                 std::io::stderr(),
@@ -182,6 +190,19 @@ impl Drop for ProcessSet {
                 process.print_log_tail();
             }
         }
+    }
+
+    /// Stops every process now, dependents first, as a drop would.
+    pub(crate) fn stop_all(&mut self) {
+        while let Some(process) = self.processes.pop() {
+            drop(process);
+        }
+    }
+}
+
+impl Drop for ProcessSet {
+    fn drop(&mut self) {
+        self.print_log_tails_if_panicking();
         self.stop_all();
     }
 }

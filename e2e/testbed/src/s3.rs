@@ -63,7 +63,17 @@ impl S3Server {
         or_skip(test_name, Self::try_start_moto(test_name).await)
     }
 
+    /// s3s-fs listening on `host` instead of 127.0.0.1: the real node's
+    /// address ([`crate::NODE_IP`]), so that pods reach it.
+    pub async fn start_s3s_fs_at(test_name: &str, host: &str) -> Option<S3Server> {
+        or_skip(test_name, Self::try_start_s3s_fs_at(test_name, host).await)
+    }
+
     pub async fn try_start_s3s_fs(test_name: &str) -> Result<S3Server> {
+        Self::try_start_s3s_fs_at(test_name, "127.0.0.1").await
+    }
+
+    pub async fn try_start_s3s_fs_at(test_name: &str, host: &str) -> Result<S3Server> {
         let binary = S3S_FS.locate()?;
         let dir = temp_dir("flinkrs-s3s-fs-")?;
         let data = dir.path().join("data");
@@ -74,7 +84,7 @@ impl S3Server {
             program: binary,
             args: vec![
                 "--host".into(),
-                "127.0.0.1".into(),
+                host.into(),
                 "--port".into(),
                 port.to_string(),
                 "--access-key".into(),
@@ -84,8 +94,9 @@ impl S3Server {
                 data.display().to_string(),
             ],
         };
+        let endpoint = format!("http://{host}:{port}");
         let server = Self::start(
-            test_name, "s3s-fs", launch, port, dir, access_key, secret_key,
+            test_name, "s3s-fs", launch, endpoint, dir, access_key, secret_key,
         );
         server.await
     }
@@ -108,7 +119,7 @@ impl S3Server {
             test_name,
             "moto",
             launch,
-            port,
+            format!("http://127.0.0.1:{port}"),
             dir,
             "moto-access",
             "moto-secret",
@@ -120,13 +131,13 @@ impl S3Server {
         test_name: &str,
         implementation: &'static str,
         launch: Launch,
-        port: u16,
+        endpoint: String,
         dir: tempfile::TempDir,
         access_key: &str,
         secret_key: &str,
     ) -> Result<S3Server> {
         let mut server = S3Server {
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint,
             access_key: access_key.to_owned(),
             secret_key: secret_key.to_owned(),
             region: REGION.to_owned(),

@@ -11,16 +11,18 @@ pub(crate) fn missing<T>(test_name: &str, error: &Error) -> Option<T> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{test_name}: {error} (CI=true, so a missing component fails the test)");
     }
-    let component = match error {
-        Error::NotInstalled { component, .. } => component.as_str(),
-        _ => "a testbed component",
+    let reason = match error {
+        Error::NotInstalled { component, .. } => {
+            format!("{component} is not installed; run `make testbed`")
+        }
+        Error::NotRoot { component, uid } => {
+            format!("{component} needs root (running as uid {uid})")
+        }
+        _ => "a testbed component is not installed; run `make testbed`".to_owned(),
     };
     // Written to the real stderr, not through eprintln!, which the test
     // harness captures and hides for passing tests.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test_name}: {component} is not installed; run `make testbed`"
-    );
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test_name}: {reason}");
     None
 }
 
@@ -29,7 +31,9 @@ pub(crate) fn missing<T>(test_name: &str, error: &Error) -> Option<T> {
 pub(crate) fn or_skip<T>(test_name: &str, outcome: crate::Result<T>) -> Option<T> {
     match outcome {
         Ok(value) => Some(value),
-        Err(error @ Error::NotInstalled { .. }) => missing(test_name, &error),
+        Err(error @ (Error::NotInstalled { .. } | Error::NotRoot { .. })) => {
+            missing(test_name, &error)
+        }
         Err(error) => panic!("{test_name}: {error}"),
     }
 }

@@ -1,0 +1,436 @@
+//! The operator and the runtime on a real Kubernetes node ([`KubeNode`]):
+//! the chart is `helm install`ed (the operator runs as a pod, from an image
+//! built here from `docker/operator.Dockerfile`), an example FlinkJob is
+//! `kubectl apply`d (its pods run the image built from
+//! `docker/runtime.Dockerfile`), and the job really runs: its pods are Running,
+//! its JobManager's REST API says RUNNING, and its checkpoints land in an S3
+//! server on the host (s3s-fs on the node's address, which pods reach).
+//! Each phase's wall time is printed.
+//!
+//! The images take the binaries `cargo test` has built (`target/debug/flinkrs`
+//! and `target/debug/flinkrs-operator`, next to this test's executable):
+//! `cargo test --workspace` builds them; alone, run
+//! `cargo build -p flinkrs-cluster --bin flinkrs -p flinkrs-operator --bin flinkrs-operator` first.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use flinkrs_testbed::{KubeNode, S3Server, base_image_tag, helm, kubectl};
+use k8s_openapi::api::core::v1::{Pod, Service};
+use kube::Api;
+use kube::api::ListParams;
+
+const RUNTIME_IMAGE: &str = "local/flinkrs:e2e";
+const OPERATOR_IMAGE_REPOSITORY: &str = "local/flinkrs-operator";
+const OPERATOR_IMAGE_TAG: &str = "e2e";
+/// The FlinkJob's name: the example's, shortened, so that the TaskManager's
+/// fully qualified host name stays within the 64 characters a pod's host name
+/// may have (see [`flinkjob_manifest`]).
+const JOB: &str = "ws";
+/// The headless Service that gives the TaskManager a DNS name.
+const TASKMANAGER_DNS: &str = "ws-tm";
+const NAMESPACE: &str = "default";
+const DEADLINE: Duration = Duration::from_secs(180);
+
+/// Polls `check` until it returns `Some`, for at most [`DEADLINE`].
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        if started.elapsed() > DEADLINE {
+            bail!("{what}: not within {DEADLINE:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `target/<profile>/<name>`: this test runs from `target/<profile>/deps/`.
+fn built_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the test executable is not in target/<profile>/deps")?;
+    let binary = profile_dir.join(name);
+    if !binary.is_file() {
+        bail!(
+            "{} is missing: build it with `cargo build -p flinkrs-cluster --bin flinkrs \
+             -p flinkrs-operator --bin flinkrs-operator` (`cargo test --workspace` does)",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// Runs a command to completion; fails with its stderr.
+fn run(command: &mut Command) -> anyhow::Result<String> {
+    let output = command.output().with_context(|| format!("{command:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed with {}: {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Builds `dockerfile` with BINARY=prebuilt from a context that holds only
+/// `binary`, on the local Debian base image, and loads it into the node.
+fn build_image(node: &KubeNode, tag: &str, dockerfile: &str, binary: &Path) -> anyhow::Result<()> {
+    let context = tempfile::tempdir()?;
+    let name = binary
+        .file_name()
+        .and_then(|name| name.to_str())
+        .context("a binary without a file name")?;
+    std::fs::copy(binary, context.path().join(name))?;
+    let base = base_image_tag();
+    node.build_image(
+        tag,
+        &repository_root().join("docker").join(dockerfile),
+        context.path(),
+        &[
+            ("BINARY", "prebuilt"),
+            ("PREBUILT_PATH", name),
+            ("BASE_IMAGE", &base),
+        ],
+        None,
+    )?;
+    Ok(())
+}
+
+/// examples/flinkjobs/windowed-sensors-s3.yaml with the local image, the
+/// testbed's S3 server and a short checkpoint interval.
+///
+/// A workaround, until the operator sets `taskmanager.host` to the pod's IP:
+/// a TaskManager advertises its host name, which cluster DNS does not resolve,
+/// so the JobManager cannot deploy to it ("cannot deploy to TaskManager ...:
+/// transport error"). Here the pods' host names become
+/// `POD.ws-tm.default.svc.cluster.local` (`subdomain` and `setHostnameAsFQDN`
+/// through `podTemplate`, as a user could), which the node's CoreDNS resolves
+/// through the headless Service `ws-tm` (`endpoint_pod_names`).
+fn flinkjob_manifest(s3: &S3Server) -> anyhow::Result<String> {
+    let example = std::fs::read_to_string(
+        repository_root().join("examples/flinkjobs/windowed-sensors-s3.yaml"),
+    )?;
+    let replacements = [
+        (
+            "metadata:\n  name: windowed-sensors\n",
+            format!("metadata:\n  name: {JOB}\n"),
+        ),
+        ("image: flinkrs:0.1.0", format!("image: {RUNTIME_IMAGE}")),
+        (
+            "access-key: minioadmin",
+            format!("access-key: {}", s3.access_key),
+        ),
+        (
+            "secret-key: minioadmin",
+            format!("secret-key: {}", s3.secret_key),
+        ),
+        ("interval: 30s", "interval: 2s".to_owned()),
+        (
+            "storage: s3://flinkrs-checkpoints/windowed-sensors",
+            format!("storage: s3://{}/{JOB}", s3.bucket),
+        ),
+        (
+            "endpoint: http://minio.minio.svc:9000",
+            format!("endpoint: {}", s3.endpoint),
+        ),
+    ];
+    let mut manifest = example;
+    for (from, to) in replacements {
+        if !manifest.contains(from) {
+            bail!("examples/flinkjobs/windowed-sensors-s3.yaml no longer contains {from:?}");
+        }
+        manifest = manifest.replace(from, &to);
+    }
+    if !manifest.ends_with("  savepointOnDelete: true\n") {
+        bail!(
+            "examples/flinkjobs/windowed-sensors-s3.yaml no longer ends with the FlinkJob's spec"
+        );
+    }
+    manifest.push_str(&format!(
+        "  podTemplate:
+    spec:
+      subdomain: {TASKMANAGER_DNS}
+      setHostnameAsFQDN: true
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {TASKMANAGER_DNS}
+spec:
+  clusterIP: None
+  selector:
+    app.kubernetes.io/instance: {JOB}
+    app.kubernetes.io/component: taskmanager
+"
+    ));
+    Ok(manifest)
+}
+
+/// The names of `component`'s pods once `count` of them are Running.
+async fn running_pods(
+    pods: &Api<Pod>,
+    component: &str,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    let selector =
+        format!("app.kubernetes.io/instance={JOB},app.kubernetes.io/component={component}");
+    eventually(&format!("{count} {component} pod(s) Running"), || async {
+        let listed = pods.list(&ListParams::default().labels(&selector)).await?;
+        let running: Vec<String> = listed
+            .items
+            .into_iter()
+            .filter(|pod| pod.metadata.deletion_timestamp.is_none())
+            .filter(|pod| {
+                pod.status
+                    .as_ref()
+                    .and_then(|status| status.phase.as_deref())
+                    == Some("Running")
+            })
+            .filter_map(|pod| pod.metadata.name)
+            .collect();
+        Ok((running.len() == count).then_some(running))
+    })
+    .await
+}
+
+/// The job's id once the JobManager's REST API lists it as RUNNING.
+async fn running_job_id(rest: &str) -> anyhow::Result<String> {
+    let url = format!("{rest}/jobs/overview");
+    let last = std::cell::RefCell::new(String::from("no answer yet"));
+    let outcome = eventually("the job RUNNING over REST", || async {
+        let response = match flinkrs_testbed::http_client::get(&url).await {
+            Ok(response) => response,
+            Err(error) => {
+                *last.borrow_mut() = error.to_string();
+                return Ok(None);
+            }
+        };
+        *last.borrow_mut() = format!("{} {}", response.status, response.body);
+        if response.status != 200 {
+            return Ok(None);
+        }
+        let overview: serde_json::Value = serde_json::from_str(&response.body)?;
+        let jobs = overview["jobs"].as_array().cloned().unwrap_or_default();
+        if jobs.len() > 1 {
+            bail!("the JobManager runs {} jobs: {overview}", jobs.len());
+        }
+        Ok(jobs
+            .first()
+            .filter(|job| job["state"] == "RUNNING")
+            .and_then(|job| job["jid"].as_str().map(str::to_owned)))
+    })
+    .await;
+    outcome.with_context(|| format!("GET {url}, last answer: {}", last.borrow()))
+}
+
+/// Completed checkpoint numbers of `job_id` in S3 (`<job>/<id>/chk-<n>/_metadata`).
+async fn completed_checkpoints(s3: &S3Server, job_id: &str) -> anyhow::Result<Vec<u64>> {
+    let prefix = format!("{JOB}/{job_id}/");
+    let listed = s3
+        .client()
+        .await
+        .list_objects_v2()
+        .bucket(&s3.bucket)
+        .prefix(&prefix)
+        .send()
+        .await
+        .map_err(|error| anyhow::anyhow!("{}", aws_error(&error)))?;
+    let mut checkpoints: Vec<u64> = listed
+        .contents()
+        .iter()
+        .filter_map(|object| object.key())
+        .filter_map(|key| key.strip_prefix(&prefix)?.strip_suffix("/_metadata"))
+        .filter_map(|directory| directory.strip_prefix("chk-")?.parse().ok())
+        .collect();
+    checkpoints.sort_unstable();
+    Ok(checkpoints)
+}
+
+fn aws_error(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+fn report(test: &str, line: &str) {
+    let _ = writeln!(std::io::stderr(), "{test}: {line}");
+}
+
+#[tokio::test]
+async fn a_flinkjob_installed_with_helm_runs_on_the_real_node_and_checkpoints_to_s3()
+-> anyhow::Result<()> {
+    let test = "a_flinkjob_installed_with_helm_runs_on_the_real_node_and_checkpoints_to_s3";
+    let (Some(kubectl), Some(helm)) = (kubectl(test), helm(test)) else {
+        return Ok(());
+    };
+    let started = Instant::now();
+    let Some(node) = KubeNode::start(test).await else {
+        return Ok(());
+    };
+    let node_ready = started.elapsed();
+    let Some(s3) = S3Server::start_s3s_fs_at(test, node.node_ip()).await else {
+        return Ok(());
+    };
+    let flinkrs = built_binary("flinkrs")?;
+    let operator = built_binary("flinkrs-operator")?;
+    build_image(&node, RUNTIME_IMAGE, "runtime.Dockerfile", &flinkrs)?;
+    let operator_image = format!("{OPERATOR_IMAGE_REPOSITORY}:{OPERATOR_IMAGE_TAG}");
+    build_image(&node, &operator_image, "operator.Dockerfile", &operator)?;
+    let images_built = started.elapsed();
+
+    // The operator, as a user installs it: the chart, with the local image.
+    let kubeconfig = node.kubeconfig().to_owned();
+    run(Command::new(&helm)
+        .arg("install")
+        .arg("flinkrs-operator")
+        .arg(repository_root().join("charts/flinkrs-operator"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["--namespace", "flinkrs-system", "--create-namespace"])
+        .args([
+            "--set",
+            &format!("image.repository={OPERATOR_IMAGE_REPOSITORY}"),
+        ])
+        .args(["--set", &format!("image.tag={OPERATOR_IMAGE_TAG}")])
+        .args(["--set", "image.pullPolicy=Never"])
+        .args(["--wait", "--timeout", "180s"]))?;
+    let operator_running = started.elapsed();
+
+    // The example FlinkJob, as a user applies it.
+    let manifest = tempfile::NamedTempFile::new()?;
+    std::fs::write(manifest.path(), flinkjob_manifest(&s3)?)?;
+    run(Command::new(&kubectl)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["apply", "--namespace", NAMESPACE, "-f"])
+        .arg(manifest.path()))?;
+
+    let outcome = job_runs_and_checkpoints(
+        test,
+        &node,
+        &s3,
+        started,
+        node_ready,
+        images_built,
+        operator_running,
+    )
+    .await;
+    if outcome.is_err() {
+        print_diagnostics(&kubectl, &kubeconfig);
+    }
+    outcome
+}
+
+/// What the cluster says, for a failed run: pods, the FlinkJob, events and logs.
+fn print_diagnostics(kubectl: &Path, kubeconfig: &Path) {
+    let commands: [&[&str]; 5] = [
+        &["get", "pods", "--all-namespaces", "-o", "wide"],
+        &["get", "flinkjobs", "-o", "yaml"],
+        &["get", "events", "--all-namespaces"],
+        &[
+            "logs",
+            "--all-containers",
+            "--tail=60",
+            "-l",
+            "app.kubernetes.io/name=flinkrs",
+        ],
+        &[
+            "logs",
+            "--namespace",
+            "flinkrs-system",
+            "--tail=60",
+            "deployment/flinkrs-operator",
+        ],
+    ];
+    for args in commands {
+        let output = Command::new(kubectl)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .output();
+        let text = match output {
+            Ok(output) => format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            Err(error) => error.to_string(),
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "---- kubectl {} ----\n{text}",
+            args.join(" ")
+        );
+    }
+}
+
+async fn job_runs_and_checkpoints(
+    test: &str,
+    node: &KubeNode,
+    s3: &S3Server,
+    started: Instant,
+    node_ready: Duration,
+    images_built: Duration,
+    operator_running: Duration,
+) -> anyhow::Result<()> {
+    let client = node.client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    running_pods(&pods, "jobmanager", 1).await?;
+    // parallelism 3 at 2 slots per TaskManager: 2 TaskManagers.
+    running_pods(&pods, "taskmanager", 2).await?;
+    let pods_running = started.elapsed();
+
+    // The JobManager's REST API through its Service's ClusterIP (kube-proxy).
+    let services: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
+    let service = services.get(&format!("{JOB}-jobmanager")).await?;
+    let cluster_ip = service
+        .spec
+        .and_then(|spec| spec.cluster_ip)
+        .context("the JobManager Service has no ClusterIP")?;
+    let rest = format!("http://{cluster_ip}:8081");
+    let job_id = running_job_id(&rest).await?;
+    let job_running = started.elapsed();
+
+    // The built-in job is bounded (a few seconds of readings), so the job that
+    // was RUNNING completes at least its first checkpoint before it finishes.
+    let checkpoints = eventually(
+        "a completed checkpoint of the RUNNING job in S3",
+        || async {
+            let checkpoints = completed_checkpoints(s3, &job_id).await?;
+            Ok((!checkpoints.is_empty()).then_some(checkpoints))
+        },
+    )
+    .await?;
+    assert_eq!(checkpoints[0], 1, "checkpoints in S3: {checkpoints:?}");
+    let checkpointed = started.elapsed();
+    report(
+        test,
+        &format!(
+            "node Ready {node_ready:?}, images built {images_built:?}, operator Running \
+             {operator_running:?}, job pods Running {pods_running:?}, job {job_id} RUNNING \
+             {job_running:?}, checkpoints {checkpoints:?} in S3 at {checkpointed:?}"
+        ),
+    );
+    Ok(())
+}
