@@ -25,7 +25,10 @@ pub fn deployment(plan: &ClusterPlan<'_>, config_hash: &str) -> Result<Deploymen
         args: ClusterCommand::TaskManager(TaskManagerArgs {
             process: ProcessArgs {
                 config: Some(format!("{CONFIG_DIR}/{CONFIG_FILE}").into()),
-                dynamic_properties: Vec::new(),
+                // The TaskManager advertises its pod's IP (which Kubernetes expands from the
+                // POD_IP variable): its host name is not in cluster DNS, so the JobManager and
+                // the other TaskManagers could not reach it by name.
+                dynamic_properties: vec!["taskmanager.host=$(POD_IP)".to_owned()],
             },
             jobmanager: Some(jobmanager_address),
         })
