@@ -92,6 +92,8 @@ async fn applying_the_wordcount_example_creates_owned_jobmanager_and_taskmanager
             "taskmanager",
             "--config",
             "/opt/flinkrs/conf/config.yaml",
+            "-D",
+            "taskmanager.host=$(POD_IP)",
             "--jobmanager",
             "wordcount-jobmanager.jobs.svc:6123"
         ]
