@@ -75,17 +75,23 @@ fn application_job(
     args: &JobManagerArgs,
     config: &Configuration,
 ) -> anyhow::Result<Option<JobSpec>> {
-    if args.sql_file.is_some() {
-        bail!(
-            "running a SQL script on a cluster is not implemented yet (the SQL issue); use --example NAME"
-        );
-    }
     let properties = || -> Vec<String> {
         config
             .entries()
             .map(|(key, value)| format!("{key}={value}"))
             .collect()
     };
+    if let Some(path) = &args.sql_file {
+        let script = crate::run::SqlScript::read(path)?;
+        // Planned here first, so that a bad script stops the JobManager with its error.
+        flinkrs_sql::job::SqlJob::from_script(&script.text, &script.origin)?;
+        return Ok(Some(JobSpec {
+            sql: script.text,
+            sql_origin: script.origin,
+            properties: properties(),
+            ..JobSpec::default()
+        }));
+    }
     if args.example.is_none() && (crate::program::registered() || !args.program_args.is_empty()) {
         let spec = crate::program::program_spec(args.program_args.clone(), properties());
         crate::program::check(&spec)?;
@@ -155,13 +161,14 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
             eprintln!("{signal} received: stopping the JobManager");
             return jobmanager.shutdown().await;
         };
-        let mut leadership = match HaSettings::from_config(config)? {
-            Some(settings) => Some(lead(&jobmanager, &settings).await?),
+        let high_availability = HaSettings::from_config(config)?;
+        let mut leadership = match &high_availability {
+            Some(settings) => Some(lead(&jobmanager, settings).await?),
             None => None,
         };
-        let submission = match &leadership {
-            Some(leadership) => recover(leadership, &mut job, config).await?,
-            None => Submission::default(),
+        let submission = match (&leadership, &high_availability) {
+            (Some(leadership), Some(settings)) => recover(leadership, settings, &mut job).await?,
+            _ => Submission::default(),
         };
         let job_id = jobmanager.submit_with(job, submission)?;
         eprintln!("Job {job_id} submitted");
@@ -247,10 +254,9 @@ async fn lead(jobmanager: &JobManager, settings: &HaSettings) -> anyhow::Result<
 /// checkpoints recorded there.
 async fn recover(
     leadership: &Leadership,
+    settings: &HaSettings,
     job: &mut JobSpec,
-    config: &Configuration,
 ) -> anyhow::Result<Submission> {
-    let settings = HaSettings::from_config(config)?.context("high availability is on")?;
     let job_id = settings.application_job_id();
     let store = leadership.store().clone();
     if let Some(latest) = store.latest_checkpoint(&job_id.to_string()).await? {

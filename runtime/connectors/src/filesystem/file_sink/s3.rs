@@ -78,7 +78,9 @@ impl S3Part {
             }
         };
         let number = i32::try_from(self.parts.len() + 1).unwrap_or(i32::MAX);
-        let bytes = std::mem::take(&mut self.buffer);
+        // The next part is as large as this one: keep the capacity rather than regrow it.
+        let next = Vec::with_capacity(self.buffer.capacity());
+        let bytes = std::mem::replace(&mut self.buffer, next);
         let part = self
             .store
             .upload_part(&self.location, &upload_id, number, bytes)?;
