@@ -51,6 +51,7 @@ fn job_request(dir: &Path, records_per_second: u64) -> anyhow::Result<RunRequest
             "execution.checkpointing.num-retained=1000".into(),
             "pipeline.name=e2e".into(),
         ],
+        sql: None,
     })
 }
 

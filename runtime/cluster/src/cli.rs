@@ -10,7 +10,9 @@ use flinkrs_contract::cli::ClusterCommand;
 use crate::client::{ListFilter, RestAddressArgs, parse_job_id};
 use crate::logging::LogFormat;
 use crate::rest::LocalJobManager;
-use crate::run::{RunRequest, configuration, run_example_with, serve_metrics, serve_rest};
+use crate::run::{
+    RunRequest, SqlScript, configuration, run_example_with, serve_metrics, serve_rest,
+};
 use crate::stop::StopOnSignal;
 
 const RUN_EXAMPLES: &str = "\
@@ -130,8 +132,14 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The built-in job to run (see `flinkrs examples`).
-    #[arg(long, value_name = "NAME")]
-    pub example: String,
+    #[arg(long, value_name = "NAME", required_unless_present = "sql_file")]
+    pub example: Option<String>,
+
+    /// Run this Flink SQL script's INSERT INTO as the job, instead of a built-in example: its
+    /// CREATE, SET and USE statements run first, and the options it sets are the job's
+    /// configuration (checkpointing, restart strategy, ...), over -D.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["example", "input", "output", "rate"])]
+    pub sql_file: Option<PathBuf>,
 
     /// Input file or directory, instead of the example's built-in data.
     #[arg(long, value_name = "PATH")]
@@ -354,8 +362,16 @@ pub fn dispatch(cli: Cli) -> ExitCode {
                 dynamic_properties
                     .push("execution.state-recovery.ignore-unclaimed-state=true".to_owned());
             }
+            let sql = match args.sql_file.as_deref().map(SqlScript::read).transpose() {
+                Ok(sql) => sql,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let request = RunRequest {
-                example: args.example,
+                example: args.example.unwrap_or_default(),
+                sql,
                 input: args.input,
                 output: args.output,
                 records_per_second: args.rate,

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::rpc::messages::JobSpec;
-use crate::run::RunRequest;
+use crate::run::{RunRequest, SqlScript};
 
 /// The spec of a `flinkrs run` request: `-p` becomes `parallelism.default`.
 pub fn spec_of(request: &RunRequest) -> JobSpec {
@@ -24,6 +24,16 @@ pub fn spec_of(request: &RunRequest) -> JobSpec {
         output: path(&request.output),
         records_per_second: request.records_per_second.unwrap_or(0),
         properties,
+        sql: request
+            .sql
+            .as_ref()
+            .map(|s| s.text.clone())
+            .unwrap_or_default(),
+        sql_origin: request
+            .sql
+            .as_ref()
+            .map(|s| s.origin.clone())
+            .unwrap_or_default(),
         ..JobSpec::default()
     }
 }
@@ -38,6 +48,10 @@ pub fn request_of(spec: &JobSpec) -> RunRequest {
         records_per_second: (spec.records_per_second > 0).then_some(spec.records_per_second),
         parallelism: None,
         dynamic_properties: spec.properties.clone(),
+        sql: (!spec.sql.is_empty()).then(|| SqlScript {
+            origin: spec.sql_origin.clone(),
+            text: spec.sql.clone(),
+        }),
     }
 }
 
@@ -54,6 +68,7 @@ mod tests {
             records_per_second: Some(5),
             parallelism: Some(4),
             dynamic_properties: vec!["pipeline.name=wc".to_owned()],
+            sql: None,
         };
         let back = request_of(&spec_of(&request));
         assert_eq!(back.example, "wordcount");
@@ -64,5 +79,14 @@ mod tests {
             back.dynamic_properties,
             ["pipeline.name=wc", "parallelism.default=4"]
         );
+        let script = SqlScript {
+            origin: "job.sql".to_owned(),
+            text: "INSERT INTO sink SELECT 1;".to_owned(),
+        };
+        let sql = RunRequest {
+            sql: Some(script.clone()),
+            ..RunRequest::default()
+        };
+        assert_eq!(request_of(&spec_of(&sql)).sql, Some(script));
     }
 }

@@ -74,6 +74,10 @@ pub fn check(spec: &JobSpec) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if !spec.sql.is_empty() {
+        flinkrs_sql::job::SqlJob::from_script(&spec.sql, &spec.sql_origin)?;
+        return Ok(());
+    }
     if flinkrs_jobs::find(&spec.example).is_none() {
         let names: Vec<&str> = flinkrs_jobs::JOBS.iter().map(|e| e.name).collect();
         bail!(

@@ -24,6 +24,27 @@ pub struct RunRequest {
     pub records_per_second: Option<u64>,
     pub parallelism: Option<usize>,
     pub dynamic_properties: Vec<String>,
+    /// `--sql-file`: the job is this SQL script's `INSERT INTO`, not a built-in example.
+    pub sql: Option<SqlScript>,
+}
+
+/// A Flink SQL script and where it came from (its file), for error messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SqlScript {
+    pub origin: String,
+    pub text: String,
+}
+
+impl SqlScript {
+    /// Reads the script at `path`.
+    pub fn read(path: &Path) -> anyhow::Result<SqlScript> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the SQL script '{}'", path.display()))?;
+        Ok(SqlScript {
+            origin: path.display().to_string(),
+            text,
+        })
+    }
 }
 
 /// Builds the configuration from `-D` properties, then `-p` on top, as Flink's CLI does.
@@ -126,6 +147,9 @@ pub fn run_request(
     request: &RunRequest,
     prepare: impl FnOnce(&StreamExecutionEnvironment),
 ) -> anyhow::Result<JobResult> {
+    if let Some(script) = &request.sql {
+        return run_sql(request, script, prepare);
+    }
     let Some(example) = flinkrs_jobs::find(&request.example) else {
         let names: Vec<&str> = flinkrs_jobs::JOBS.iter().map(|e| e.name).collect();
         bail!(
@@ -159,6 +183,21 @@ pub fn run_request(
         records_per_second: request.records_per_second,
     };
     (example.run)(&env, &options).with_context(|| format!("job '{}' failed", example.name))
+}
+
+/// Runs the `INSERT INTO` of a SQL script, configured by the request's properties and then by
+/// the script's `SET` statements, as Flink's SQL client applies them over its configuration.
+fn run_sql(
+    request: &RunRequest,
+    script: &SqlScript,
+    prepare: impl FnOnce(&StreamExecutionEnvironment),
+) -> anyhow::Result<JobResult> {
+    let job = flinkrs_sql::job::SqlJob::from_script(&script.text, &script.origin)?;
+    let env = StreamExecutionEnvironment::with_configuration(configuration(request)?);
+    prepare(&env);
+    job.build(&env)?;
+    env.execute(job.name())
+        .with_context(|| format!("SQL job '{}' failed", job.name()))
 }
 
 /// Checks before the job starts that `--output` is a folder the job can write, creating it

@@ -78,6 +78,7 @@ async fn a_job_spanning_task_managers_checkpoints_to_s3_and_commits_exactly_once
         // file at 800 / 4 lines per second, about 1.5 s.
         records_per_second: Some(800),
         dynamic_properties: properties,
+        sql: None,
     };
     let expected = local_results(request("local", Vec::new())).await;
     assert!(expected.len() > 20, "{} lines", expected.len());
@@ -153,6 +154,7 @@ async fn a_savepoint_of_a_cluster_job_restores_the_job_on_the_cluster_exactly_on
         parallelism: Some(4),
         records_per_second: rate,
         dynamic_properties: properties,
+        sql: None,
     };
     let expected = local_results(request("local", Vec::new(), None)).await;
     assert_eq!(expected.len(), 1200);

@@ -25,7 +25,7 @@ mod support;
 
 use std::process::Command;
 
-use process::{FLINKRS, Process};
+use process::{FLINKRS, Process, job_manager, task_manager_with};
 use support::{committed_lines, input_text};
 
 /// The lines of the objects under `prefix/` in the server's bucket, sorted; every object must be
@@ -67,52 +67,6 @@ async fn committed_objects(server: &flinkrs_testbed::S3Server, prefix: &str) -> 
     }
     lines.sort();
     lines
-}
-
-/// A JobManager on loopback ports picked for it, with `extra` arguments and log `level`;
-/// returns it with the addresses of its control plane and of its REST API.
-fn job_manager(extra: &[&str], level: &str) -> (Process, String, String) {
-    let mut args = vec![
-        "jobmanager",
-        "-D",
-        "jobmanager.rpc.port=0",
-        "-D",
-        "rest.port=0",
-        "-D",
-        "jobmanager.bind-host=127.0.0.1",
-    ];
-    args.extend(extra);
-    let mut jobmanager = Process::start_logging(&args, level);
-    let started = jobmanager.wait_for_line("JobManager started: control plane on ");
-    let address_after = |label: &str| {
-        started
-            .split(label)
-            .nth(1)
-            .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
-            .unwrap()
-            .to_owned()
-    };
-    let (rpc, rest) = (
-        address_after("control plane on "),
-        address_after("REST API on "),
-    );
-    (jobmanager, rpc, rest)
-}
-
-/// A TaskManager on loopback registering at `jobmanager`, with `extra` arguments and log
-/// `level`.
-fn task_manager_with(jobmanager: &str, extra: &[&str], level: &str) -> Process {
-    let mut args = vec![
-        "taskmanager",
-        "--jobmanager",
-        jobmanager,
-        "-D",
-        "taskmanager.host=127.0.0.1",
-        "-D",
-        "taskmanager.bind-host=127.0.0.1",
-    ];
-    args.extend(extra);
-    Process::start_logging(&args, level)
 }
 
 fn task_manager(jobmanager: &str) -> Process {

@@ -30,6 +30,7 @@ pub mod client;
 mod connector;
 mod error;
 mod functions;
+pub mod job;
 mod operators;
 pub mod parse;
 mod planner;

@@ -296,19 +296,18 @@ impl SqlSession {
     fn environment_settings(
         &self,
     ) -> impl FnOnce() -> Result<StreamExecutionEnvironment> + Send + 'static {
-        let mode = self.runtime_mode();
-        let parallelism = self.options.get(PARALLELISM).cloned();
-        move || {
-            let env = StreamExecutionEnvironment::new();
-            env.set_runtime_mode(mode)?;
-            if let Some(parallelism) = parallelism {
-                env.set(PARALLELISM, parallelism)?;
-            }
-            Ok(env)
-        }
+        let options = self.options.clone();
+        move || job_environment(&options)
     }
 
-    fn insert(&mut self, table: &[String], query: &str, text: &str) -> Result<StatementResult> {
+    /// The options set with `SET`, in the order of their keys.
+    pub fn options(&self) -> &BTreeMap<String, String> {
+        &self.options
+    }
+
+    /// Checks an `INSERT INTO table query` against its sink table: the job it would run,
+    /// ready to be built.
+    pub(crate) fn prepare_insert(&self, table: &[String], query: &str) -> Result<PreparedInsert> {
         let path = self.catalogs.qualify(table)?;
         let sink = match self.catalogs.get(&path) {
             Some(CatalogObject::Table(sink)) => Arc::clone(sink),
@@ -355,19 +354,25 @@ impl SqlSession {
                 )));
             }
         }
+        Ok(PreparedInsert {
+            job_name: format!("insert-into_{path}"),
+            planned,
+            sink,
+            mini_batch: self.mini_batch(),
+            print: Arc::clone(&self.print),
+        })
+    }
+
+    fn insert(&mut self, table: &[String], query: &str, text: &str) -> Result<StatementResult> {
+        let prepared = self.prepare_insert(table, query)?;
         let configure = self.environment_settings();
-        let mini_batch = self.mini_batch();
-        let print = Arc::clone(&self.print);
         let (ready, ready_receiver) = crossbeam_channel::bounded::<Result<String>>(1);
-        let job_name = format!("insert-into_{path}");
         let job = std::thread::Builder::new()
             .name("sql-insert".into())
             .spawn(move || -> Result<()> {
                 let built = (|| -> Result<StreamExecutionEnvironment> {
                     let env = configure()?;
-                    let translated = Translator::new(&env, &planned, mini_batch).translate()?;
-                    let rows = result_rows(&translated, &planned.columns, Some(&sink))?;
-                    add_sink(rows, &translated.stream, &sink, print)?;
+                    prepared.build(&env)?;
                     Ok(env)
                 })();
                 let env = match built {
@@ -379,7 +384,7 @@ impl SqlSession {
                     }
                 };
                 env.register_job_listener(SubmittedListener(ready.clone()));
-                env.execute(&job_name)?;
+                env.execute(&prepared.job_name)?;
                 Ok(())
             })
             .map_err(|error| Error::validation(format!("could not start the job: {error}")))?;
@@ -613,6 +618,11 @@ fn check_option(key: &str, value: &str) -> Result<()> {
                 ))),
             };
         }
+        _ if runtime_option(key) => {
+            return flinkrs_core::Configuration::new()
+                .set(key, value)
+                .map_err(|error| Error::validation(format!("SET '{key}' = '{value}': {error}")));
+        }
         _ => return Ok(()),
     };
     if allowed.contains(&value) {
@@ -623,6 +633,63 @@ fn check_option(key: &str, value: &str) -> Result<()> {
             allowed.join(", ")
         )))
     }
+}
+
+/// An `INSERT INTO` checked against its sink table: what [`PreparedInsert::build`] adds to
+/// a job's environment.
+#[derive(Clone)]
+pub(crate) struct PreparedInsert {
+    /// Flink's name for the job: `insert-into_<catalog>.<database>.<table>`.
+    pub job_name: String,
+    planned: PlannedQuery,
+    sink: Arc<TableDefinition>,
+    mini_batch: bool,
+    print: PrintTarget,
+}
+
+impl PreparedInsert {
+    /// Adds the pipeline from the query's sources to the sink table to `env`.
+    pub(crate) fn build(&self, env: &StreamExecutionEnvironment) -> Result<()> {
+        let translated = Translator::new(env, &self.planned, self.mini_batch).translate()?;
+        let rows = result_rows(&translated, &self.planned.columns, Some(&self.sink))?;
+        add_sink(
+            rows,
+            &translated.stream,
+            &self.sink,
+            Arc::clone(&self.print),
+            translated.updating,
+        )
+    }
+}
+
+/// A job environment configured by a session's options: every option the runtime knows
+/// (the runtime mode, parallelism, checkpointing, restart strategy, ...) goes into the job's
+/// configuration; the client's own (`sql-client.*`, `table.*`) stay with the session.
+pub(crate) fn job_environment(
+    options: &BTreeMap<String, String>,
+) -> Result<StreamExecutionEnvironment> {
+    let env = StreamExecutionEnvironment::new();
+    apply_options(&env, options)?;
+    Ok(env)
+}
+
+/// Sets each of `options` the runtime knows in `env`'s configuration.
+pub(crate) fn apply_options(
+    env: &StreamExecutionEnvironment,
+    options: &BTreeMap<String, String>,
+) -> Result<()> {
+    for (key, value) in options {
+        if runtime_option(key) {
+            env.set(key, value.as_str())
+                .map_err(|error| Error::validation(format!("SET '{key}' = '{value}': {error}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `key` is an option of the runtime's configuration.
+fn runtime_option(key: &str) -> bool {
+    flinkrs_core::config::find_option(flinkrs_core::config::current_key(key)).is_some()
 }
 
 fn describe_columns<'a>(

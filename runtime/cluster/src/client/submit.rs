@@ -27,8 +27,15 @@ pub fn submission_of(args: &RunArgs) -> anyhow::Result<JobSubmitRequest> {
         };
         flink_configuration.insert(key.trim().to_owned(), value.to_owned());
     }
+    let sql = args
+        .sql_file
+        .as_deref()
+        .map(crate::run::SqlScript::read)
+        .transpose()?
+        .map(|script| script.text);
     Ok(JobSubmitRequest {
-        example: args.example.clone(),
+        example: args.example.clone().unwrap_or_default(),
+        sql,
         input: args.input.as_deref().map(absolute),
         output: args.output.as_deref().map(absolute),
         rate: args.rate,

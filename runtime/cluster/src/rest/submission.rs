@@ -7,7 +7,7 @@ use flinkrs_contract::config::{IGNORE_UNCLAIMED_STATE, STATE_RECOVERY_PATH};
 use flinkrs_contract::rest::JobSubmitRequest;
 use flinkrs_core::Configuration;
 
-use crate::run::RunRequest;
+use crate::run::{RunRequest, SqlScript};
 
 /// Reads a submission's body, or says what is wrong with it.
 pub(super) fn parse(body: &[u8]) -> Result<RunRequest, String> {
@@ -28,7 +28,15 @@ pub(super) fn parse(body: &[u8]) -> Result<RunRequest, String> {
 /// `savepointPath` and `allowNonRestoredState` as `-s` and `-n` set them; `parallelism` as
 /// `-p`. Every value is checked as the job would check it when it starts.
 pub fn run_request_of(request: &JobSubmitRequest) -> Result<RunRequest, String> {
-    if flinkrs_jobs::find(&request.example).is_none() {
+    let sql = sql_script_of(request)?;
+    if sql.is_none() && request.example.is_empty() {
+        return Err(
+            "the request names no job: set example (a built-in job, see `flinkrs examples`) \
+             or sql (a Flink SQL script whose INSERT INTO is the job)"
+                .into(),
+        );
+    }
+    if sql.is_none() && flinkrs_jobs::find(&request.example).is_none() {
         let names: Vec<&str> = flinkrs_jobs::JOBS.iter().map(|job| job.name).collect();
         return Err(format!(
             "unknown example '{}'; the examples are: {}",
@@ -73,7 +81,32 @@ pub fn run_request_of(request: &JobSubmitRequest) -> Result<RunRequest, String> 
         records_per_second: request.rate,
         parallelism: request.parallelism.map(|parallelism| parallelism as usize),
         dynamic_properties: properties,
+        sql,
     })
+}
+
+/// A SQL job's script, planned once here so that a bad one is refused with its error.
+fn sql_script_of(request: &JobSubmitRequest) -> Result<Option<SqlScript>, String> {
+    let Some(text) = &request.sql else {
+        return Ok(None);
+    };
+    if !request.example.is_empty() {
+        return Err("set either example or sql, not both".into());
+    }
+    if request.input.is_some() || request.output.is_some() || request.rate.is_some() {
+        return Err(
+            "input, output and rate are options of the built-in examples; a SQL job reads and \
+             writes the tables its script creates"
+                .into(),
+        );
+    }
+    let script = SqlScript {
+        origin: "the submitted SQL script".to_owned(),
+        text: text.clone(),
+    };
+    flinkrs_sql::job::SqlJob::from_script(&script.text, &script.origin)
+        .map_err(|error| error.to_string())?;
+    Ok(Some(script))
 }
 
 #[cfg(test)]
@@ -187,5 +220,43 @@ mod tests {
             }),
             "savepointPath is empty; name a chk-<n> or savepoint folder, or leave it out"
         );
+    }
+
+    #[test]
+    fn a_sql_submission_names_its_script_and_nothing_of_an_example() {
+        let refused = |request: JobSubmitRequest| run_request_of(&request).unwrap_err();
+        assert_eq!(
+            refused(JobSubmitRequest::default()),
+            "the request names no job: set example (a built-in job, see `flinkrs examples`) or \
+             sql (a Flink SQL script whose INSERT INTO is the job)"
+        );
+        let sql = |text: &str| JobSubmitRequest {
+            sql: Some(text.to_owned()),
+            ..JobSubmitRequest::default()
+        };
+        let script = "CREATE TABLE t (n INT) WITH ('connector' = 'blackhole');\n\
+                      INSERT INTO t SELECT 1;";
+        assert_eq!(
+            refused(JobSubmitRequest {
+                example: "wordcount".into(),
+                ..sql(script)
+            }),
+            "set either example or sql, not both"
+        );
+        assert_eq!(
+            refused(JobSubmitRequest {
+                output: Some("/tmp/out".into()),
+                ..sql(script)
+            }),
+            "input, output and rate are options of the built-in examples; a SQL job reads and \
+             writes the tables its script creates"
+        );
+        assert_eq!(
+            refused(sql("INSERT INTO missing SELECT 1;")),
+            "the submitted SQL script, line 1: Object 'missing' not found within \
+             'default_catalog.default_database'"
+        );
+        let accepted = run_request_of(&sql(script)).unwrap();
+        assert_eq!(accepted.sql.map(|s| s.text), Some(script.to_owned()));
     }
 }

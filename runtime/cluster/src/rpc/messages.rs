@@ -98,6 +98,12 @@ pub struct JobSpec {
     /// The program's arguments.
     #[prost(string, repeated, tag = "7")]
     pub program_args: Vec<String>,
+    /// A SQL job: its script (`--sql-file`), empty for a built-in example or a program.
+    #[prost(string, tag = "8")]
+    pub sql: String,
+    /// Where the script came from (its file), for error messages.
+    #[prost(string, tag = "9")]
+    pub sql_origin: String,
 }
 
 /// The TaskManagers running each subtask of one vertex, by subtask index: their data

@@ -146,3 +146,49 @@ impl Drop for Process {
         let _ = self.child.wait();
     }
 }
+
+/// A JobManager on loopback ports picked for it, with `extra` arguments and log `level`;
+/// returns it with the addresses of its control plane and of its REST API.
+pub fn job_manager(extra: &[&str], level: &str) -> (Process, String, String) {
+    let mut args = vec![
+        "jobmanager",
+        "-D",
+        "jobmanager.rpc.port=0",
+        "-D",
+        "rest.port=0",
+        "-D",
+        "jobmanager.bind-host=127.0.0.1",
+    ];
+    args.extend(extra);
+    let mut jobmanager = Process::start_logging(&args, level);
+    let started = jobmanager.wait_for_line("JobManager started: control plane on ");
+    let address_after = |label: &str| {
+        started
+            .split(label)
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
+            .unwrap()
+            .to_owned()
+    };
+    let (rpc, rest) = (
+        address_after("control plane on "),
+        address_after("REST API on "),
+    );
+    (jobmanager, rpc, rest)
+}
+
+/// A TaskManager on loopback registering at `jobmanager`, with `extra` arguments and log
+/// `level`.
+pub fn task_manager_with(jobmanager: &str, extra: &[&str], level: &str) -> Process {
+    let mut args = vec![
+        "taskmanager",
+        "--jobmanager",
+        jobmanager,
+        "-D",
+        "taskmanager.host=127.0.0.1",
+        "-D",
+        "taskmanager.bind-host=127.0.0.1",
+    ];
+    args.extend(extra);
+    Process::start_logging(&args, level)
+}

@@ -25,8 +25,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSubmitRequest {
-    /// The built-in job (`flinkrs examples`): `wordcount`, `scoreboard`, …
+    /// The built-in job (`flinkrs examples`): `wordcount`, `scoreboard`, …; empty for a SQL
+    /// job.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub example: String,
+    /// A SQL job instead of a built-in one: a Flink SQL script whose `INSERT INTO` is the job
+    /// (as `flinkrs run --sql-file` runs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
     /// `--input`: a file or directory the JobManager and TaskManagers can read, instead of the
     /// job's built-in data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,7 +98,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_example_is_required() {
+    fn a_request_names_an_example_or_a_sql_script() {
         let request: JobSubmitRequest =
             serde_json::from_str(r#"{"example":"scoreboard"}"#).unwrap();
         assert_eq!(
@@ -102,11 +108,10 @@ mod tests {
                 ..JobSubmitRequest::default()
             }
         );
-        let error = serde_json::from_str::<JobSubmitRequest>("{}").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "missing field `example` at line 1 column 2"
-        );
+        let sql: JobSubmitRequest =
+            serde_json::from_str(r#"{"sql":"INSERT INTO t SELECT 1;"}"#).unwrap();
+        assert_eq!(sql.example, "");
+        assert_eq!(sql.sql.as_deref(), Some("INSERT INTO t SELECT 1;"));
     }
 
     #[test]

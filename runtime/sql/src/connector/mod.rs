@@ -1,9 +1,10 @@
 //! Table connectors with Flink's names and options: `datagen` and `filesystem` (csv) sources,
-//! `print` and `blackhole` sinks. Options are checked when a query uses the table, as in
+//! `print`, `blackhole` and `filesystem` (csv, exactly once) sinks. Options are checked when a query uses the table, as in
 //! Flink: an unknown option is an error listing the ones the connector knows.
 
 mod datagen;
 mod filesystem;
+mod filesystem_sink;
 mod sink;
 
 use std::collections::BTreeMap;

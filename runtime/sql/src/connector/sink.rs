@@ -1,4 +1,4 @@
-//! The `print` and `blackhole` table sinks.
+//! The table sinks: `print` and `blackhole` here, `filesystem` in its own module.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,7 @@ pub(crate) fn add_sink(
     stream: &ArrowStream,
     table: &TableDefinition,
     print: PrintTarget,
+    updating: bool,
 ) -> Result<()> {
     let connector = super::connector(table)?;
     match connector {
@@ -61,10 +62,7 @@ pub(crate) fn add_sink(
              written to",
             table.qualified_name
         ))),
-        "filesystem" => Err(Error::unsupported(format!(
-            "writing to a filesystem table ('{}')",
-            table.qualified_name
-        ))),
+        "filesystem" => super::filesystem_sink::add_sink(rows, table, updating),
         other => Err(super::unknown_connector(table, other)),
     }
 }

@@ -64,6 +64,7 @@ impl RunningJob {
                 // Keeps every checkpoint, so the latest one's folder is still there when read.
                 "execution.checkpointing.num-retained=1000".into(),
             ],
+            sql: None,
         };
         let listener = job_manager.clone();
         let run = std::thread::spawn(move || {

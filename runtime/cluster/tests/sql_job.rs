@@ -1,0 +1,167 @@
+//! A SQL script as a job: `flinkrs run --sql-file` in this process, `flinkrs run -m` to a
+//! session cluster, and a JobManager started with its script (application mode, as the
+//! operator's `job.sql` runs it). Each writes through the filesystem table sink, exactly once,
+//! and its committed rows are exactly those the query defines. A script the sink cannot take
+//! is refused before the job starts, with the reason.
+
+#[path = "support/process.rs"]
+#[expect(
+    dead_code,
+    reason = "each test uses its own part of the shared process helper"
+)]
+mod process;
+#[path = "support/cluster.rs"]
+#[expect(
+    dead_code,
+    reason = "the in-process cluster of the shared helpers is not used here"
+)]
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use process::{FLINKRS, job_manager, task_manager_with};
+use support::committed_lines;
+
+/// Numbers 1 to 600 from datagen, at parallelism 2 with a checkpoint every 100 ms; the
+/// multiples of 3 with their squares and parity go to a csv table in `output`.
+fn script(output: &Path) -> String {
+    format!(
+        "-- multiples of three\n\
+         SET 'parallelism.default' = '2';\n\
+         SET 'execution.checkpointing.interval' = '100 ms';\n\
+         SET 'execution.checkpointing.dir' = '{checkpoints}';\n\
+         CREATE TABLE numbers (n INT) WITH (\n  'connector' = 'datagen',\n  \
+           'fields.n.kind' = 'sequence',\n  'fields.n.start' = '1',\n  'fields.n.end' = '600'\n);\n\
+         CREATE TABLE squares (n INT, square INT, parity STRING) WITH (\n  \
+           'connector' = 'filesystem',\n  'path' = '{}',\n  'format' = 'csv'\n);\n\
+         INSERT INTO squares\n\
+         SELECT n, n * n, CASE WHEN n % 2 = 0 THEN 'even' ELSE 'odd' END\n\
+         FROM numbers WHERE n % 3 = 0;\n",
+        output.display(),
+        checkpoints = output.with_extension("checkpoints").display()
+    )
+}
+
+/// The rows the script's query defines, as csv lines, sorted as [`committed_lines`] sorts.
+fn expected_lines() -> Vec<String> {
+    let mut lines: Vec<String> = (1..=600)
+        .filter(|n| n % 3 == 0)
+        .map(|n: i64| {
+            let parity = if n % 2 == 0 { "even" } else { "odd" };
+            format!("{n},{},{parity}", n * n)
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn write_script(dir: &Path, output: &str) -> String {
+    let path = dir.join(format!("{output}.sql"));
+    std::fs::write(&path, script(&dir.join(output))).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn flinkrs_run_sql_file_commits_the_querys_rows_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write_script(dir.path(), "local");
+    let run = Command::new(FLINKRS)
+        .args(["run", "--sql-file", &script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Job 'insert-into_default_catalog.default_database.squares' ("),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(": 600 records in, 200 records out"),
+        "{stderr}"
+    );
+    assert_eq!(committed_lines(&dir.path().join("local")), expected_lines());
+}
+
+#[test]
+fn a_sql_script_runs_on_a_session_cluster_and_as_an_application() {
+    let dir = tempfile::tempdir().unwrap();
+    let slots = ["-D", "taskmanager.numberOfTaskSlots=2"];
+
+    // Submitted with `flinkrs run -m` to a JobManager that runs no job of its own.
+    let (session, address, rest) = job_manager(&[], "warn");
+    let member = task_manager_with(&address, &slots, "warn");
+    let script = write_script(dir.path(), "session");
+    let run = Command::new(FLINKRS)
+        .args(["run", "-m", &rest, "--sql-file", &script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Job 'insert-into_default_catalog.default_database.squares' ("),
+        "{stderr}"
+    );
+    assert_eq!(
+        committed_lines(&dir.path().join("session")),
+        expected_lines()
+    );
+    assert!(member.terminate().success());
+    assert!(session.terminate().success());
+
+    // A JobManager started with the script runs it, and stops when it has ended.
+    let script = write_script(dir.path(), "application");
+    let (mut application, address, _) = job_manager(&["--sql-file", &script], "warn");
+    let member = task_manager_with(&address, &slots, "warn");
+    let status = application.wait();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        committed_lines(&dir.path().join("application")),
+        expected_lines()
+    );
+    assert!(member.terminate().success());
+}
+
+#[test]
+fn a_script_the_sink_cannot_take_is_refused_before_the_job_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("counts.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "CREATE TABLE words (w STRING) WITH ('connector' = 'datagen', \
+             'number-of-rows' = '10', 'fields.w.length' = '1');\n\
+             CREATE TABLE counts (w STRING, c BIGINT) WITH ('connector' = 'filesystem', \
+             'path' = '{}', 'format' = 'csv');\n\
+             INSERT INTO counts SELECT w, COUNT(*) FROM words GROUP BY w;\n",
+            dir.path().join("counts").display()
+        ),
+    )
+    .unwrap();
+    let run = Command::new(FLINKRS)
+        .args(["run", "--sql-file", &script.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&run.stderr).trim(),
+        format!(
+            "error: {}, line 3: Table sink 'default_catalog.default_database.counts' doesn't \
+             support consuming update changes: the filesystem connector writes inserts only; \
+             aggregate over a window (TUMBLE) or in batch mode",
+            script.display()
+        )
+    );
+    assert!(!dir.path().join("counts").exists());
+
+    let missing = Command::new(FLINKRS)
+        .args(["run", "--sql-file", "/nonexistent/job.sql"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr).trim(),
+        "error: cannot read the SQL script '/nonexistent/job.sql': No such file or directory \
+         (os error 2)"
+    );
+}

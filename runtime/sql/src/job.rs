@@ -1,0 +1,216 @@
+//! [`SqlJob`]: a SQL script run as one job, as `flinkrs run --sql-file`, a cluster's
+//! JobManager (`flinkrs jobmanager --sql-file`) and the operator's `job.sql` run it.
+//!
+//! The script is read as Flink's SQL client reads one: statements end with `;`; its `SET`,
+//! `CREATE`, `DROP` and `USE` statements build the session the job's query is planned in, and
+//! its one `INSERT INTO` is the job. The options it sets that the runtime knows (checkpointing,
+//! restart strategy, parallelism, runtime mode, ...) are the job's configuration, over the
+//! process's. Planning is deterministic, so the JobManager and every TaskManager that read the
+//! same script build the same job (architecture decision 10).
+
+use std::collections::BTreeMap;
+
+use flinkrs_api::StreamExecutionEnvironment;
+
+use crate::error::{Error, Position, Result};
+use crate::parse::{FlinkStatement, parse_statement};
+use crate::session::{PreparedInsert, SqlSession};
+use crate::split::split_statements;
+
+/// A SQL script's job: its `INSERT INTO`, planned in the session its other statements built.
+#[derive(Clone)]
+pub struct SqlJob {
+    insert: PreparedInsert,
+    options: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for SqlJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlJob")
+            .field("name", &self.insert.job_name)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqlJob {
+    /// Reads `script`, which `origin` names in error messages (its file). An error names the
+    /// line of the statement that caused it.
+    pub fn from_script(script: &str, origin: &str) -> Result<SqlJob> {
+        let mut session = SqlSession::new();
+        let mut insert: Option<(PreparedInsert, u64)> = None;
+        for statement in split_statements(script) {
+            let line = statement.line;
+            let located = |error| located(error, origin, line);
+            match parse_statement(&statement.text).map_err(located)? {
+                FlinkStatement::Insert { table, query } => {
+                    if let Some((_, first)) = &insert {
+                        return Err(Error::unsupported(format!(
+                            "{origin}, line {line}: a second INSERT INTO in one job (the first \
+                             is on line {first}); EXECUTE STATEMENT SET"
+                        )));
+                    }
+                    let prepared = session.prepare_insert(&table, &query).map_err(located)?;
+                    // Built once here, so that what only building finds (a sink that cannot
+                    // take the query's updates, a bad connector option) names this line.
+                    prepared
+                        .build(&StreamExecutionEnvironment::new())
+                        .map_err(located)?;
+                    insert = Some((prepared, line));
+                }
+                FlinkStatement::Query(_) => {
+                    return Err(Error::validation(format!(
+                        "{origin}, line {line}: a job runs an INSERT INTO; a SELECT shows its \
+                         rows in the SQL client only (flinkrs sql -f {origin})"
+                    )));
+                }
+                _ => {
+                    session.execute(&statement.text).map_err(located)?;
+                }
+            }
+        }
+        let Some((insert, _)) = insert else {
+            return Err(Error::validation(format!(
+                "{origin} has no INSERT INTO statement: a SQL job writes a query's rows into a \
+                 table, e.g. INSERT INTO sink SELECT ... FROM source"
+            )));
+        };
+        Ok(SqlJob {
+            insert,
+            options: session.options().clone(),
+        })
+    }
+
+    /// The job's name: `pipeline.name` if the script sets it, else Flink's
+    /// `insert-into_<catalog>.<database>.<table>`.
+    pub fn name(&self) -> &str {
+        self.options
+            .get("pipeline.name")
+            .unwrap_or(&self.insert.job_name)
+    }
+
+    /// Adds the job's options to `env`'s configuration (over what it holds), then its
+    /// pipeline, from the query's sources to the sink table.
+    pub fn build(&self, env: &StreamExecutionEnvironment) -> Result<()> {
+        crate::session::apply_options(env, &self.options)?;
+        self.insert.build(env)
+    }
+}
+
+/// `error` of the statement starting on `line` of the script `origin`: a parse error's position
+/// moves to the script's line; other errors name the file and line.
+fn located(error: Error, origin: &str, line: u64) -> Error {
+    match error {
+        Error::Parse {
+            message,
+            position,
+            snippet,
+        } => Error::Parse {
+            message: format!("{origin}: {message}"),
+            position: Position {
+                line: position.line + line - 1,
+                column: position.column,
+            },
+            snippet,
+        },
+        Error::Unsupported(what) => Error::Unsupported(format!("{origin}, line {line}: {what}")),
+        other => Error::Validation(format!("{origin}, line {line}: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = "CREATE TABLE numbers (n INT) WITH ('connector' = 'datagen', \
+        'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '10');\n\
+        CREATE TABLE sink (n INT) WITH ('connector' = 'blackhole');\n";
+
+    #[test]
+    fn a_script_is_its_one_insert_with_the_options_it_sets() {
+        let script = format!(
+            "SET 'execution.checkpointing.interval' = '5 s';\n{SOURCE}\
+             INSERT INTO sink SELECT n FROM numbers WHERE n > 3;\n"
+        );
+        let job = SqlJob::from_script(&script, "job.sql").unwrap();
+        assert_eq!(
+            job.name(),
+            "insert-into_default_catalog.default_database.sink"
+        );
+        let env = StreamExecutionEnvironment::new();
+        job.build(&env).unwrap();
+        assert_eq!(
+            env.config().get("execution.checkpointing.interval"),
+            Some("5 s")
+        );
+    }
+
+    #[test]
+    fn pipeline_name_names_the_job() {
+        let script = format!(
+            "SET 'pipeline.name' = 'evens';\n{SOURCE}INSERT INTO sink SELECT n FROM numbers;"
+        );
+        assert_eq!(
+            SqlJob::from_script(&script, "job.sql").unwrap().name(),
+            "evens"
+        );
+    }
+
+    #[test]
+    fn a_script_without_an_insert_says_what_a_job_needs() {
+        let error = SqlJob::from_script(SOURCE, "job.sql").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "job.sql has no INSERT INTO statement: a SQL job writes a query's rows into a table, \
+             e.g. INSERT INTO sink SELECT ... FROM source"
+        );
+    }
+
+    #[test]
+    fn a_select_or_a_second_insert_names_its_line() {
+        let select = format!("{SOURCE}SELECT n FROM numbers;");
+        assert_eq!(
+            SqlJob::from_script(&select, "job.sql")
+                .unwrap_err()
+                .to_string(),
+            "job.sql, line 3: a job runs an INSERT INTO; a SELECT shows its rows in the SQL \
+             client only (flinkrs sql -f job.sql)"
+        );
+        let two = format!(
+            "{SOURCE}INSERT INTO sink SELECT n FROM numbers;\n\nINSERT INTO sink SELECT n FROM numbers;"
+        );
+        assert_eq!(
+            SqlJob::from_script(&two, "job.sql")
+                .unwrap_err()
+                .to_string(),
+            "job.sql, line 5: a second INSERT INTO in one job (the first is on line 3); EXECUTE \
+             STATEMENT SET is not supported yet"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_script_line() {
+        let unknown = format!("{SOURCE}INSERT INTO sink SELECT n FROM missing;");
+        assert_eq!(
+            SqlJob::from_script(&unknown, "job.sql")
+                .unwrap_err()
+                .to_string(),
+            "job.sql, line 3: Object 'missing' not found within 'default_catalog.default_database'"
+        );
+        let syntax = format!("{SOURCE}\nINSERT INTO sink SELEC n FROM numbers;");
+        let error = SqlJob::from_script(&syntax, "job.sql").unwrap_err();
+        let Error::Parse { position, .. } = &error else {
+            panic!("not a parse error: {error}");
+        };
+        assert_eq!(position.line, 4, "{error}");
+        let bad_option = "SET 'execution.checkpointing.interval' = 'often';";
+        assert_eq!(
+            SqlJob::from_script(bad_option, "job.sql")
+                .unwrap_err()
+                .to_string(),
+            "job.sql, line 1: SET 'execution.checkpointing.interval' = 'often': configuration \
+             key 'execution.checkpointing.interval': 'often' is not a duration; write e.g. \
+             '200 ms', '10 s', '1 min'"
+        );
+    }
+}
