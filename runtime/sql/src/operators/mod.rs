@@ -3,4 +3,8 @@
 //! aggregates.
 
 pub(crate) mod aggregate;
+mod aggregate_state;
 pub(crate) mod calc;
+
+#[cfg(test)]
+mod restore_tests;
