@@ -9,11 +9,11 @@ use arrow_array::builder::BinaryBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{
-    ArrayRef, BinaryArray, RecordBatch, RecordBatchOptions, TimestampMillisecondArray,
+    ArrayRef, BinaryArray, RecordBatch, RecordBatchOptions, TimestampMillisecondArray, UInt32Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion_common::DFSchema;
-use datafusion_common::arrow::compute::{cast, concat, filter_record_batch, is_not_null};
+use datafusion_common::arrow::compute::{cast, concat, filter_record_batch, is_not_null, take};
 use datafusion_common::arrow::row::{RowConverter, SortField};
 use datafusion_expr::execution_props::ExecutionProps;
 use datafusion_expr::logical_plan::{Aggregate, Filter, Projection, TableScan, Values};
@@ -24,7 +24,7 @@ use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_api::arrow::ArrowStream;
 use flinkrs_core::RuntimeMode;
 
-use super::{PlannedQuery, ROW_KIND_COLUMN, TumbleSpec, stream_schema};
+use super::{PlannedQuery, ROW_KIND_COLUMN, TumbleSpec, WindowKind, stream_schema};
 use crate::catalog::TableDefinition;
 use crate::connector;
 use crate::error::{Error, Result};
@@ -250,11 +250,13 @@ impl<'a> Translator<'a> {
         })
     }
 
-    /// `TUMBLE(TABLE t, DESCRIPTOR(ts), size)`: the input with each row's window.
+    /// `TUMBLE(TABLE t, DESCRIPTOR(ts), size)`, `HOP` or `CUMULATE`: the input with each
+    /// row's windows, a row per window.
     fn tumble(&self, tumble: &TumbleSpec) -> Result<Planned> {
+        let function = tumble.kind.name();
         let Some(base_plan) = &tumble.base_plan else {
             return Err(Error::validation(format!(
-                "TUMBLE: its input '{}' was not resolved",
+                "{function}: its input '{}' was not resolved",
                 tumble.base.join(".")
             )));
         };
@@ -264,18 +266,23 @@ impl<'a> Translator<'a> {
             .index_of_column_by_name(None, &tumble.time_column)
             .ok_or_else(|| {
                 Error::validation(format!(
-                    "TUMBLE: the time column '{}' is not in the input",
+                    "{function}: the time column '{}' is not in the input",
                     tumble.time_column
                 ))
             })?;
         let width = base_plan.schema().fields().len();
         let output = nullable(&tumble.schema);
         let declared = Arc::clone(&output);
-        let (size, offset) = (tumble.size_millis, tumble.offset_millis);
+        let windows = Windows {
+            kind: tumble.kind,
+            size: tumble.size_millis,
+            offset: tumble.offset_millis,
+        };
+        let size = windows.size;
         let mut stream = input
             .stream
             .map_batches("WindowTableFunction", output, move |batch| {
-                assign_tumbling_windows(batch, time, width, size, offset, &declared)
+                assign_windows(batch, time, width, windows, &declared)
             });
         if let Some(parallelism) = input.parallelism {
             stream = stream.set_parallelism(parallelism);
@@ -539,18 +546,63 @@ fn group_key(
     }
 }
 
+/// The windows a window TVF assigns, in epoch milliseconds.
+#[derive(Clone, Copy, Debug)]
+struct Windows {
+    kind: WindowKind,
+    size: i64,
+    offset: i64,
+}
+
+impl Windows {
+    /// The start of the window of `size` (aligned to `offset`) that holds `time`.
+    fn aligned_start(time: i64, offset: i64, size: i64) -> i64 {
+        time - (time - offset).rem_euclid(size)
+    }
+
+    /// Calls `window(start, end)` for each window that holds `time`.
+    fn each(&self, time: i64, mut window: impl FnMut(i64, i64)) {
+        match self.kind {
+            WindowKind::Tumble => {
+                let start = Self::aligned_start(time, self.offset, self.size);
+                window(start, start.saturating_add(self.size));
+            }
+            WindowKind::Hop { slide } => {
+                let mut start = Self::aligned_start(time, self.offset, slide);
+                while start > time.saturating_sub(self.size) {
+                    window(start, start.saturating_add(self.size));
+                    start -= slide;
+                }
+            }
+            WindowKind::Cumulate { step } => {
+                let start = Self::aligned_start(time, self.offset, self.size);
+                let last = start.saturating_add(self.size);
+                let mut end = start.saturating_add(step);
+                while end <= last {
+                    if end > time {
+                        window(start, end);
+                    }
+                    end = end.saturating_add(step);
+                }
+            }
+        }
+    }
+}
+
 /// Appends `window_start`, `window_end` and `window_time` to each row of `batch` (of which the
-/// first `width` columns are the input's), from the time column `time`. Rows without a time
-/// are dropped.
-fn assign_tumbling_windows(
+/// first `width` columns are the input's), from the time column `time`: one row per window
+/// that holds the row's time (one for `TUMBLE`, several for `HOP` and `CUMULATE`). Rows
+/// without a time are dropped.
+fn assign_windows(
     batch: &RecordBatch,
     time: usize,
     width: usize,
-    size: i64,
-    offset: i64,
+    windows: Windows,
     output: &SchemaRef,
 ) -> flinkrs_core::Result<RecordBatch> {
-    let error = |e: arrow_schema::ArrowError| flinkrs_core::Error::function(format!("TUMBLE: {e}"));
+    let function = windows.kind.name();
+    let error =
+        |e: arrow_schema::ArrowError| flinkrs_core::Error::function(format!("{function}: {e}"));
     let present = is_not_null(batch.column(time)).map_err(error)?;
     let batch = if present.false_count() > 0 {
         filter_record_batch(batch, &present).map_err(error)?
@@ -563,20 +615,29 @@ fn assign_tumbling_windows(
     )
     .map_err(error)?;
     let millis = millis.as_primitive::<TimestampMillisecondType>();
-    let starts: TimestampMillisecondArray = millis
-        .values()
-        .iter()
-        .map(|&t| Some(t - (t - offset).rem_euclid(size)))
-        .collect();
-    let ends: TimestampMillisecondArray = starts
-        .values()
-        .iter()
-        .map(|&start| Some(start.saturating_add(size)))
-        .collect();
-    let times: TimestampMillisecondArray = ends.values().iter().map(|&end| Some(end - 1)).collect();
-    let mut columns = batch.columns()[..width].to_vec();
-    columns.push(Arc::new(starts));
-    columns.push(Arc::new(ends));
+    let mut rows: Vec<u32> = Vec::with_capacity(millis.len());
+    let mut starts: Vec<i64> = Vec::with_capacity(millis.len());
+    let mut ends: Vec<i64> = Vec::with_capacity(millis.len());
+    for (row, &t) in millis.values().iter().enumerate() {
+        windows.each(t, |start, end| {
+            rows.push(row as u32);
+            starts.push(start);
+            ends.push(end);
+        });
+    }
+    let mut columns = if windows.kind == WindowKind::Tumble {
+        batch.columns()[..width].to_vec()
+    } else {
+        let indices = UInt32Array::from(rows);
+        batch.columns()[..width]
+            .iter()
+            .map(|column| take(column, &indices, None))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(error)?
+    };
+    let times: TimestampMillisecondArray = ends.iter().map(|&end| Some(end - 1)).collect();
+    columns.push(Arc::new(TimestampMillisecondArray::from(starts)));
+    columns.push(Arc::new(TimestampMillisecondArray::from(ends)));
     columns.push(Arc::new(times));
     RecordBatch::try_new(Arc::clone(output), columns).map_err(error)
 }
