@@ -16,7 +16,7 @@ use datafusion_common::DFSchema;
 use datafusion_common::arrow::compute::{cast, concat, filter_record_batch, is_not_null, take};
 use datafusion_common::arrow::row::{RowConverter, SortField};
 use datafusion_expr::execution_props::ExecutionProps;
-use datafusion_expr::logical_plan::{Aggregate, Filter, Projection, TableScan, Values};
+use datafusion_expr::logical_plan::{Aggregate, Filter, Projection, TableScan, Union, Values};
 use datafusion_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion_expr::{Expr, ExprSchemable, LogicalPlan};
 use datafusion_physical_expr::{PhysicalExpr, create_physical_expr};
@@ -86,7 +86,7 @@ impl<'a> Translator<'a> {
             LogicalPlan::Sort(_) => Err(Error::unsupported("ORDER BY")),
             LogicalPlan::Limit(_) => Err(Error::unsupported("LIMIT")),
             LogicalPlan::Join(_) => Err(Error::unsupported("JOIN")),
-            LogicalPlan::Union(_) => Err(Error::unsupported("UNION")),
+            LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Distinct(_) => Err(Error::unsupported("SELECT DISTINCT")),
             LogicalPlan::Window(_) => Err(Error::unsupported("OVER aggregation")),
             other => Err(Error::unsupported(format!(
@@ -292,6 +292,44 @@ impl<'a> Translator<'a> {
             updating: false,
             tumble: Some(size),
             parallelism: input.parallelism,
+        })
+    }
+
+    /// `UNION ALL`: the inputs' rows, each input cast to the union's column types. (`UNION`
+    /// without `ALL` is a `SELECT DISTINCT` over it, not supported yet.)
+    fn union(&self, union: &Union) -> Result<Planned> {
+        let inputs = union
+            .inputs
+            .iter()
+            .map(|input| self.node(input))
+            .collect::<Result<Vec<_>>>()?;
+        if inputs.iter().any(|input| input.updating) {
+            return Err(Error::unsupported(
+                "UNION ALL of an updating result (a group aggregate in streaming mode)",
+            ));
+        }
+        let output = stream_schema(&union.schema, false);
+        let mut streams = Vec::with_capacity(inputs.len());
+        for input in &inputs {
+            let target = Arc::clone(&output);
+            let mut stream = input.stream.map_batches(
+                "Calc (UNION ALL input)",
+                Arc::clone(&output),
+                move |batch| cast_columns(batch, &target),
+            );
+            if let Some(parallelism) = input.parallelism {
+                stream = stream.set_parallelism(parallelism);
+            }
+            streams.push(stream);
+        }
+        let Some((first, others)) = streams.split_first() else {
+            return Err(Error::validation("UNION ALL without inputs"));
+        };
+        Ok(Planned {
+            stream: first.union(others)?,
+            updating: false,
+            tumble: None,
+            parallelism: None,
         })
     }
 
@@ -640,6 +678,31 @@ fn assign_windows(
     columns.push(Arc::new(TimestampMillisecondArray::from(ends)));
     columns.push(Arc::new(times));
     RecordBatch::try_new(Arc::clone(output), columns).map_err(error)
+}
+
+/// The first columns of `batch`, cast to the types of `target`'s.
+fn cast_columns(batch: &RecordBatch, target: &SchemaRef) -> flinkrs_core::Result<RecordBatch> {
+    let error =
+        |e: arrow_schema::ArrowError| flinkrs_core::Error::function(format!("UNION ALL: {e}"));
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(target.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(Arc::clone(column))
+            } else {
+                cast(column, field.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(error)?;
+    RecordBatch::try_new_with_options(
+        Arc::clone(target),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(error)
 }
 
 /// `schema` with every column nullable.
