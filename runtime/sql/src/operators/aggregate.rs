@@ -53,7 +53,68 @@ pub(crate) struct AggregateCall {
     pub name: String,
 }
 
+/// Builds an output batch of `spec` from rows of (kind, group values, aggregate values);
+/// `operator` names the operator in errors.
+pub(crate) fn output_batch(
+    spec: &AggregateSpec,
+    updating: bool,
+    operator: &str,
+    rows: Vec<(RowKind, Vec<ScalarValue>)>,
+) -> Result<ArrowBatch> {
+    let error = |e: &dyn std::fmt::Display| Error::function(format!("{operator}: {e}"));
+    let schema = &spec.output;
+    let width = spec.group_count + spec.aggregates.len();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for column in 0..width {
+        let values = rows.iter().map(|(_, values)| values[column].clone());
+        let array = ScalarValue::iter_to_array(values).map_err(|e| error(&e))?;
+        let wanted = schema.field(column).data_type();
+        let array = if array.data_type() == wanted {
+            array
+        } else {
+            cast(&array, wanted).map_err(|e| error(&e))?
+        };
+        columns.push(array);
+    }
+    if updating {
+        let kinds = Int8Array::from_iter_values(rows.iter().map(|(kind, _)| kind.code()));
+        columns.push(Arc::new(kinds));
+    }
+    RecordBatch::try_new(Arc::clone(schema), columns)
+        .map(ArrowBatch::new)
+        .map_err(|e| error(&e))
+}
+
+/// Hands fresh `accumulators` the state of row `row` of a restored batch.
+pub(crate) fn restore_accumulators(
+    spec: &AggregateSpec,
+    accumulators: &mut [Box<dyn Accumulator>],
+    restored: &RestoredGroups,
+    row: usize,
+) -> Result<()> {
+    for ((call, accumulator), columns) in spec
+        .aggregates
+        .iter()
+        .zip(accumulators)
+        .zip(&restored.states)
+    {
+        let states: Vec<ArrayRef> = columns
+            .clone()
+            .map(|column| restored.batch.column(column).slice(row, 1))
+            .collect();
+        accumulator
+            .merge_batch(&states)
+            .map_err(|e| Error::function(format!("aggregate {} restore: {e}", call.name)))?;
+    }
+    Ok(())
+}
+
 impl AggregateCall {
+    /// A fresh accumulator of this call over `input`.
+    pub(crate) fn new_accumulator(&self, input: &SchemaRef) -> Result<Box<dyn Accumulator>> {
+        self.accumulator(input)
+    }
+
     fn accumulator(&self, input: &SchemaRef) -> Result<Box<dyn Accumulator>> {
         let expressions: Vec<Arc<dyn PhysicalExpr>> = self
             .arguments
@@ -217,27 +278,7 @@ impl SqlAggregateOperator {
 
     /// Builds an output batch from rows of (kind, group values, aggregate values).
     fn output(&self, rows: Vec<(RowKind, Vec<ScalarValue>)>) -> Result<ArrowBatch> {
-        let schema = &self.spec.output;
-        let width = self.spec.group_count + self.spec.aggregates.len();
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-        for column in 0..width {
-            let values = rows.iter().map(|(_, values)| values[column].clone());
-            let array = ScalarValue::iter_to_array(values).map_err(|e| self.error(e))?;
-            let wanted = schema.field(column).data_type();
-            let array = if array.data_type() == wanted {
-                array
-            } else {
-                cast(&array, wanted).map_err(|e| self.error(e))?
-            };
-            columns.push(array);
-        }
-        if self.updating {
-            let kinds = Int8Array::from_iter_values(rows.iter().map(|(kind, _)| kind.code()));
-            columns.push(Arc::new(kinds));
-        }
-        RecordBatch::try_new(Arc::clone(schema), columns)
-            .map(ArrowBatch::new)
-            .map_err(|e| self.error(e))
+        output_batch(&self.spec, self.updating, &self.name, rows)
     }
 
     /// Flink's default: each row updates its group and emits the group's change at once.
@@ -428,21 +469,7 @@ impl SqlAggregateOperator {
                 continue;
             };
             group.emitted = emitted;
-            for ((call, accumulator), columns) in self
-                .spec
-                .aggregates
-                .iter()
-                .zip(&mut group.accumulators)
-                .zip(&restored.states)
-            {
-                let states: Vec<ArrayRef> = columns
-                    .clone()
-                    .map(|column| batch.column(column).slice(row, 1))
-                    .collect();
-                accumulator.merge_batch(&states).map_err(|e| {
-                    Error::function(format!("aggregate {} restore: {e}", call.name))
-                })?;
-            }
+            restore_accumulators(&self.spec, &mut group.accumulators, restored, row)?;
         }
         Ok(())
     }

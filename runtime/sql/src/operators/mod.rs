@@ -5,6 +5,7 @@
 pub(crate) mod aggregate;
 mod aggregate_state;
 pub(crate) mod calc;
+pub(crate) mod session;
 
 #[cfg(test)]
 mod restore_tests;

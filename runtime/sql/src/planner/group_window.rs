@@ -1,13 +1,14 @@
 //! Flink's legacy group windows: `GROUP BY TUMBLE(ts, INTERVAL '10' SECOND)` or `HOP(ts,
 //! slide, size)`, with `TUMBLE_START`, `TUMBLE_END`, `HOP_START` and `HOP_END` in the select
-//! list. They compute what the window TVFs compute, so the query is rewritten, before
+//! list (and `SESSION`, `SESSION_START`, `SESSION_END`). They compute what the window TVFs compute, so the query is rewritten, before
 //! parsing, into its window TVF form: the table `t` becomes `TABLE(TUMBLE(TABLE t,
 //! DESCRIPTOR(ts), …))`, the group window `window_start, window_end`, and `TUMBLE_START(…)`
 //! and `TUMBLE_END(…)` the columns `window_start` and `window_end`.
 //!
+//! `SESSION(ts, gap)` becomes the `SESSION` TVF partitioned by the other `GROUP BY` columns.
+//!
 //! Only a query over one table (with `WHERE`, `GROUP BY` and `HAVING`) is rewritten; a group
-//! window over a join or a subquery, `SESSION`, and `*_ROWTIME` and `*_PROCTIME` are not
-//! supported yet.
+//! window over a join or a subquery, and `*_ROWTIME` and `*_PROCTIME`, are not supported yet.
 
 use datafusion_sql::sqlparser::keywords::Keyword;
 use datafusion_sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
@@ -62,9 +63,6 @@ pub(crate) fn rewrite_group_windows(text: &str) -> Result<String> {
         ));
     };
     let kind = word(&tokens[call].token).unwrap_or_default().to_uppercase();
-    if kind == "SESSION" {
-        return Err(Error::unsupported("the group window SESSION"));
-    }
     let rewriter = Rewriter {
         text,
         tokens: &tokens,
@@ -87,11 +85,47 @@ pub(crate) fn rewrite_group_windows(text: &str) -> Result<String> {
         .collect();
 
     let table = rewriter.single_table(group_by)?;
+    // A SESSION window's sessions are per the other GROUP BY columns: its PARTITION BY.
+    let partition = if kind == "SESSION" {
+        let end = (close + 1..tokens.len())
+            .find(|&index| {
+                let token = &tokens[index].token;
+                is_keyword(token, Keyword::HAVING)
+                    || is_keyword(token, Keyword::ORDER)
+                    || is_keyword(token, Keyword::LIMIT)
+                    || *token == Token::SemiColon
+            })
+            .unwrap_or(tokens.len());
+        let mut columns = Vec::new();
+        for range in rewriter
+            .arguments(group_by + 2, end)
+            .into_iter()
+            .filter(|range| !range.contains(&call))
+        {
+            match &tokens[range.clone()] {
+                [only] if word(&only.token).is_some() => {
+                    columns.push(rewriter.argument(range));
+                }
+                _ => {
+                    return Err(Error::unsupported(
+                        "a SESSION group window with GROUP BY expressions other than columns",
+                    ));
+                }
+            }
+        }
+        if columns.is_empty() {
+            String::new()
+        } else {
+            format!(" PARTITION BY {}", columns.join(", "))
+        }
+    } else {
+        String::new()
+    };
     let mut replacements = vec![
         (
             table.clone(),
             format!(
-                "TABLE({kind}(TABLE {}, DESCRIPTOR({time}), {}))",
+                "TABLE({kind}(TABLE {}{partition}, DESCRIPTOR({time}), {}))",
                 rewriter.source(table.clone()),
                 intervals.join(", ")
             ),
@@ -301,6 +335,21 @@ mod tests {
     }
 
     #[test]
+    fn a_session_group_window_partitions_by_the_other_group_columns() {
+        let rewritten = rewrite_group_windows(
+            "SELECT k, SESSION_START(ts, INTERVAL '5' SECOND), COUNT(*) FROM t GROUP BY k, \
+             SESSION(ts, INTERVAL '5' SECOND) HAVING COUNT(*) > 1",
+        )
+        .unwrap();
+        assert_eq!(
+            rewritten,
+            "SELECT k, window_start, COUNT(*) FROM TABLE(SESSION(TABLE t PARTITION BY k, \
+             DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY k, window_start, window_end HAVING \
+             COUNT(*) > 1"
+        );
+    }
+
+    #[test]
     fn queries_without_a_group_window_are_unchanged() {
         let text = "SELECT job, COUNT(*) FROM people GROUP BY job";
         assert_eq!(rewrite_group_windows(text).unwrap(), text);
@@ -310,8 +359,9 @@ mod tests {
     fn what_flinkrs_cannot_rewrite_is_not_supported_yet() {
         for (text, message) in [
             (
-                "SELECT COUNT(*) FROM t GROUP BY SESSION(ts, INTERVAL '5' SECOND)",
-                "the group window SESSION is not supported yet",
+                "SELECT COUNT(*) FROM t GROUP BY k + 1, SESSION(ts, INTERVAL '5' SECOND)",
+                "a SESSION group window with GROUP BY expressions other than columns is not \
+                 supported yet",
             ),
             (
                 "SELECT TUMBLE_ROWTIME(ts, INTERVAL '5' SECOND) FROM t GROUP BY TUMBLE(ts, \

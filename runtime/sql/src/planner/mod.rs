@@ -351,6 +351,7 @@ fn resolve_tumbles(
             call.name.clone(),
             Arc::new(TumbleSpec {
                 kind: call.kind,
+                partition: call.partition,
                 base: call.base,
                 base_plan: Some(base_plan),
                 time_column: call.time_column,

@@ -30,6 +30,7 @@ use crate::connector;
 use crate::error::{Error, Result};
 use crate::operators::aggregate::{AggregateCall, AggregateSpec, SqlAggregateOperator};
 use crate::operators::calc::Calc;
+use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
 
 /// A plan node's rows as a stream.
 #[derive(Clone, Debug)]
@@ -52,6 +53,9 @@ pub(crate) struct Translator<'a> {
     mode: RuntimeMode,
     mini_batch: bool,
     props: ExecutionProps,
+    /// How many `SESSION` window aggregates were built: a `SESSION` TVF without one is not
+    /// supported yet.
+    session_aggregates: std::cell::Cell<usize>,
 }
 
 impl<'a> Translator<'a> {
@@ -67,11 +71,42 @@ impl<'a> Translator<'a> {
             env,
             query,
             props: ExecutionProps::new(),
+            session_aggregates: std::cell::Cell::new(0),
         }
     }
 
     pub(crate) fn translate(&self) -> Result<Planned> {
-        self.node(&self.query.plan)
+        let planned = self.node(&self.query.plan)?;
+        let sessions = self
+            .query
+            .tumbles
+            .values()
+            .filter(|tumble| tumble.kind == WindowKind::Session)
+            .count();
+        if sessions > self.session_aggregates.get() {
+            return Err(Error::unsupported(
+                "the SESSION window TVF without a window aggregate over it",
+            ));
+        }
+        Ok(planned)
+    }
+
+    /// The `SESSION` TVF `plan` reads, through projections and filters.
+    fn session_input(&self, plan: &LogicalPlan) -> Option<Arc<TumbleSpec>> {
+        match plan {
+            LogicalPlan::TableScan(scan) => self
+                .query
+                .tumbles
+                .get(scan.table_name.table())
+                .filter(|tumble| tumble.kind == WindowKind::Session)
+                .cloned(),
+            LogicalPlan::Projection(_) | LogicalPlan::Filter(_) | LogicalPlan::SubqueryAlias(_) => {
+                plan.inputs()
+                    .first()
+                    .and_then(|input| self.session_input(input))
+            }
+            _ => None,
+        }
     }
 
     fn node(&self, plan: &LogicalPlan) -> Result<Planned> {
@@ -254,6 +289,10 @@ impl<'a> Translator<'a> {
     /// row's windows, a row per window.
     fn tumble(&self, tumble: &TumbleSpec) -> Result<Planned> {
         let function = tumble.kind.name();
+        if tumble.kind == WindowKind::Session && self.mode == RuntimeMode::Batch {
+            // As in Flink: "Unaligned windows like session are not supported in batch mode".
+            return Err(Error::unsupported("a SESSION window in batch mode"));
+        }
         let Some(base_plan) = &tumble.base_plan else {
             return Err(Error::validation(format!(
                 "{function}: its input '{}' was not resolved",
@@ -293,6 +332,61 @@ impl<'a> Translator<'a> {
             tumble: Some(size),
             parallelism: input.parallelism,
         })
+    }
+
+    /// For a window aggregate over a `SESSION` TVF: which group columns are the window's
+    /// bounds, and which are the partition columns (the rest, which must be the TVF's
+    /// `PARTITION BY` columns).
+    fn session_columns(
+        &self,
+        aggregate: &Aggregate,
+        tumble: &TumbleSpec,
+        group_count: usize,
+    ) -> Result<(SessionColumns, Vec<usize>)> {
+        let mut window_start = None;
+        let mut window_end = None;
+        let mut partition = Vec::new();
+        let mut partition_names = Vec::new();
+        for (index, expression) in aggregate.group_expr.iter().enumerate() {
+            match expression {
+                Expr::Column(column) if column.name == "window_start" => {
+                    window_start = Some(index);
+                }
+                Expr::Column(column) if column.name == "window_end" => window_end = Some(index),
+                Expr::Column(column) => {
+                    partition.push(index);
+                    partition_names.push(column.name.clone());
+                }
+                other => {
+                    return Err(Error::unsupported(format!(
+                        "grouping a SESSION window by the expression {other}"
+                    )));
+                }
+            }
+        }
+        let (Some(window_start), Some(window_end)) = (window_start, window_end) else {
+            return Err(Error::unsupported(
+                "a SESSION window aggregate that does not group by window_start and window_end",
+            ));
+        };
+        let mut wanted = tumble.partition.clone();
+        wanted.sort();
+        partition_names.sort();
+        if wanted != partition_names {
+            return Err(Error::unsupported(format!(
+                "a SESSION window aggregate grouped by [{}] over sessions partitioned by [{}]",
+                partition_names.join(", "),
+                wanted.join(", ")
+            )));
+        }
+        debug_assert!(partition.iter().all(|&column| column < group_count));
+        Ok((
+            SessionColumns {
+                window_start,
+                window_end,
+            },
+            partition,
+        ))
     }
 
     /// `UNION ALL`: the inputs' rows, each input cast to the union's column types. (`UNION`
@@ -487,22 +581,37 @@ impl<'a> Translator<'a> {
             output: calc_output,
             row_kind: None,
         };
-        let sort_fields: Vec<SortField> = keyed_schema.fields()[..group_count]
+        let column_named = |name: &str| {
+            aggregate.group_expr.iter().position(
+                |expression| matches!(expression, Expr::Column(column) if column.name == name),
+            )
+        };
+        // A SESSION window aggregate keys its rows by the partition columns: the sessions of a
+        // key are merged in one subtask.
+        let session = match self.session_input(&aggregate.input) {
+            None => None,
+            Some(tumble) => Some(self.session_columns(aggregate, &tumble, group_count)?),
+        };
+        let key_columns: Vec<usize> = match &session {
+            Some((_, partition)) => partition.clone(),
+            None => (0..group_count).collect(),
+        };
+        let sort_fields: Vec<SortField> = key_columns
             .iter()
-            .map(|field| SortField::new(field.data_type().clone()))
+            .map(|&column| SortField::new(keyed_schema.field(column).data_type().clone()))
             .collect();
         let with_key = Arc::clone(&keyed_schema);
-        let converter = if group_count > 0 {
-            Some(Arc::new(RowConverter::new(sort_fields)?))
-        } else {
+        let converter = if key_columns.is_empty() {
             None
+        } else {
+            Some(Arc::new(RowConverter::new(sort_fields)?))
         };
         let mut prepared = input.stream.map_batches(
             "Calc (group key)",
             Arc::clone(&keyed_schema),
             move |batch| {
                 let computed = calc.apply(batch)?;
-                let key = group_key(&computed, group_count, converter.as_deref())?;
+                let key = group_key(&computed, &key_columns, converter.as_deref())?;
                 let mut columns = computed.columns().to_vec();
                 columns.push(key);
                 RecordBatch::try_new(Arc::clone(&with_key), columns)
@@ -513,14 +622,9 @@ impl<'a> Translator<'a> {
             prepared = prepared.set_parallelism(parallelism);
         }
         // A window aggregate groups by the window of a TUMBLE.
-        let window_end = input.tumble.and_then(|_| {
-            let column_named = |name: &str| {
-                aggregate.group_expr.iter().position(
-                    |expression| matches!(expression, Expr::Column(column) if column.name == name),
-                )
-            };
-            column_named("window_start").and(column_named("window_end"))
-        });
+        let window_end = input
+            .tumble
+            .and_then(|_| column_named("window_start").and(column_named("window_end")));
         let updating = window_end.is_none() && self.mode == RuntimeMode::Streaming;
         let output = stream_schema(&aggregate.schema, updating);
         let spec = Arc::new(AggregateSpec {
@@ -538,11 +642,23 @@ impl<'a> Translator<'a> {
         } else {
             "GroupAggregate"
         };
-        let mut stream = prepared
-            .key_by("$key")?
-            .process(name, output, None, move |context| {
+        let keyed = prepared.key_by("$key")?;
+        let mut stream = match session {
+            Some((columns, _)) => {
+                self.session_aggregates
+                    .set(self.session_aggregates.get() + 1);
+                keyed.process("SessionWindowAggregate", output, None, move |context| {
+                    Ok(SqlSessionAggregateOperator::new(
+                        Arc::clone(&spec),
+                        columns,
+                        &context.info,
+                    ))
+                })
+            }
+            None => keyed.process(name, output, None, move |context| {
                 Ok(SqlAggregateOperator::new(Arc::clone(&spec), &context.info))
-            });
+            }),
+        };
         // A global aggregate has one group: one subtask.
         let parallelism = (group_count == 0).then_some(1);
         if let Some(parallelism) = parallelism {
@@ -557,11 +673,11 @@ impl<'a> Translator<'a> {
     }
 }
 
-/// The group key of each row: the group columns in Arrow's row format, so that equal keys
+/// The group key of each row: the key columns in Arrow's row format, so that equal keys
 /// have equal bytes.
 fn group_key(
     batch: &RecordBatch,
-    group_count: usize,
+    key_columns: &[usize],
     converter: Option<&RowConverter>,
 ) -> flinkrs_core::Result<ArrayRef> {
     let error =
@@ -575,9 +691,11 @@ fn group_key(
             Ok(Arc::new(builder.finish()))
         }
         Some(converter) => {
-            let rows = converter
-                .convert_columns(&batch.columns()[..group_count])
-                .map_err(error)?;
+            let columns: Vec<ArrayRef> = key_columns
+                .iter()
+                .map(|&column| Arc::clone(batch.column(column)))
+                .collect();
+            let rows = converter.convert_columns(&columns).map_err(error)?;
             let keys = BinaryArray::from_iter_values(rows.iter().map(|row| row.data()));
             Ok(Arc::new(keys))
         }
@@ -612,6 +730,7 @@ impl Windows {
                     start -= slide;
                 }
             }
+            WindowKind::Session => window(time, time.saturating_add(self.size)),
             WindowKind::Cumulate { step } => {
                 let start = Self::aligned_start(time, self.offset, self.size);
                 let last = start.saturating_add(self.size);

@@ -1,6 +1,8 @@
 //! Window table-valued functions: `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10'
 //! SECOND))`, `HOP(TABLE t, DESCRIPTOR(ts), slide, size)` and `CUMULATE(TABLE t,
-//! DESCRIPTOR(ts), step, size)`, each with an optional offset. sqlparser does not know them, so each call is replaced, before parsing, by a
+//! DESCRIPTOR(ts), step, size)`, each with an optional offset, and `SESSION(TABLE t
+//! [PARTITION BY k], DESCRIPTOR(ts), gap)`. sqlparser does not know them, so each call is
+//! replaced, before parsing, by a
 //! virtual table (`__tumble_1`, …) whose columns are the input's plus `window_start`,
 //! `window_end` and `window_time`. The replacement keeps the text's lines, so positions in
 //! error messages still point at the original text.
@@ -25,6 +27,9 @@ pub(crate) enum WindowKind {
     /// `CUMULATE`: from each `size` boundary, the windows ending every `step` up to `size`
     /// that hold the row.
     Cumulate { step: i64 },
+    /// `SESSION`: each row opens a window of `size` (the gap) from its time; the window
+    /// aggregate merges a partition's overlapping windows into sessions.
+    Session,
 }
 
 impl WindowKind {
@@ -34,6 +39,7 @@ impl WindowKind {
             WindowKind::Tumble => "TUMBLE",
             WindowKind::Hop { .. } => "HOP",
             WindowKind::Cumulate { .. } => "CUMULATE",
+            WindowKind::Session => "SESSION",
         }
     }
 }
@@ -42,6 +48,8 @@ impl WindowKind {
 #[derive(Clone, Debug)]
 pub(crate) struct TumbleSpec {
     pub kind: WindowKind,
+    /// `SESSION(TABLE t PARTITION BY columns, …)`: the partition columns.
+    pub partition: Vec<String>,
     /// The input table or view, as written.
     pub base: Vec<String>,
     /// The input's plan (a table scan, or a view's query).
@@ -74,6 +82,7 @@ impl TumbleSpec {
 pub(crate) struct TvfCall {
     pub name: String,
     pub kind: WindowKind,
+    pub partition: Vec<String>,
     pub base: Vec<String>,
     pub time_column: String,
     pub size_millis: i64,
@@ -117,9 +126,6 @@ pub(crate) fn rewrite_window_tvfs(text: &str) -> Result<(String, Vec<TvfCall>)> 
             continue;
         }
         let function = window_function(&tokens[index + 2].token).unwrap_or("TUMBLE");
-        if !matches!(function, "TUMBLE" | "HOP" | "CUMULATE") {
-            return Err(Error::unsupported(format!("the window TVF {function}")));
-        }
         let name = format!("__tumble_{}", calls.len() + 1);
         let mut cursor = Cursor {
             tokens: &tokens,
@@ -242,6 +248,27 @@ impl Cursor<'_> {
             self.index += 1;
             base.push(self.word("a table name")?);
         }
+        let mut partition = Vec::new();
+        if self
+            .tokens
+            .get(self.index)
+            .is_some_and(|t| is_keyword(&t.token, Keyword::PARTITION))
+        {
+            if self.function != "SESSION" {
+                return Err(self.error(","));
+            }
+            self.index += 1;
+            self.keyword(Keyword::BY, "BY")?;
+            partition.push(self.word("a partition column")?);
+            while self.tokens.get(self.index).map(|t| &t.token) == Some(&Token::Comma)
+                && !self.tokens.get(self.index + 1).is_some_and(|t| {
+                    matches!(&t.token, Token::Word(w) if w.value.eq_ignore_ascii_case("DESCRIPTOR"))
+                })
+            {
+                self.index += 1;
+                partition.push(self.word("a partition column")?);
+            }
+        }
         self.expect(&Token::Comma, ",")?;
         match self.tokens.get(self.index).map(|t| &t.token) {
             Some(Token::Word(word)) if word.value.eq_ignore_ascii_case("DESCRIPTOR") => {
@@ -265,6 +292,7 @@ impl Cursor<'_> {
                 };
                 (kind, size)
             }
+            "SESSION" => (WindowKind::Session, first),
             _ => (WindowKind::Tumble, first),
         };
         let offset_millis = if self.tokens.get(self.index).map(|t| &t.token) == Some(&Token::Comma)
@@ -280,6 +308,7 @@ impl Cursor<'_> {
         Ok(TvfCall {
             name,
             kind,
+            partition,
             base,
             time_column,
             size_millis,
@@ -318,7 +347,7 @@ fn check_windows(kind: WindowKind, size: i64) -> Result<()> {
         )));
     }
     let (part, what) = match kind {
-        WindowKind::Tumble => return Ok(()),
+        WindowKind::Tumble | WindowKind::Session => return Ok(()),
         WindowKind::Hop { slide } => (slide, "slide"),
         WindowKind::Cumulate { step } => (step, "step"),
     };
@@ -384,7 +413,8 @@ mod tests {
     }
 
     #[test]
-    fn a_size_that_is_not_a_multiple_of_the_slide_and_the_session_tvf_are_not_supported_yet() {
+    fn session_takes_partition_columns_and_a_size_not_a_multiple_of_the_slide_is_not_supported_yet()
+    {
         let error = rewrite_window_tvfs(
             "SELECT * FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '3' SECOND, INTERVAL '10' SECOND))",
         )
@@ -394,14 +424,18 @@ mod tests {
             "HOP with a size (10000 ms) that is not a whole multiple of its slide (3000 ms) is \
              not supported yet"
         );
+        let (_, calls) = rewrite_window_tvfs(
+            "SELECT * FROM TABLE(SESSION(TABLE t PARTITION BY k, j, DESCRIPTOR(ts), INTERVAL '3' SECOND))",
+        )
+        .unwrap();
+        assert_eq!(calls[0].kind, WindowKind::Session);
+        assert_eq!(calls[0].partition, ["k", "j"]);
+        assert_eq!(calls[0].size_millis, 3_000);
         let error = rewrite_window_tvfs(
-            "SELECT * FROM TABLE(SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), INTERVAL '3' SECOND))",
+            "SELECT * FROM TABLE(TUMBLE(TABLE t PARTITION BY k, DESCRIPTOR(ts), INTERVAL '3' SECOND))",
         )
         .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "the window TVF SESSION is not supported yet"
-        );
+        assert!(error.to_string().contains("TUMBLE: expected ,"), "{error}");
         let error = rewrite_window_tvfs(
             "SELECT * FROM TABLE(CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND))",
         )
