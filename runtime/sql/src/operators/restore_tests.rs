@@ -271,10 +271,32 @@ fn by_window(rows: &[Row]) -> BTreeMap<Vec<Option<String>>, Vec<Option<String>>>
 
 /// A TUMBLE window aggregate restored at `parallelism` from a run at 2.
 fn window_aggregate_restores_at(parallelism: usize) {
-    let query = plan(&[WINDOW_TABLE], WINDOW_QUERY);
-    let expected = by_window(&uninterrupted(&query, 2));
     // 60 s of event time, 5 keys.
-    assert_eq!(expected.len(), 60 * 5);
+    windows_restore_at(WINDOW_TABLE, WINDOW_QUERY, 60 * 5, parallelism);
+}
+
+/// Sessions of keys 0 to 2: a block of 100 rows 10 ms apart, then 5 s without rows.
+const SESSION_TABLE: &str = "CREATE TABLE events (id BIGINT, k AS id % 3, ts AS CAST((id + \
+     (id / 100) * 500) * 10 AS TIMESTAMP(3)), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) \
+     WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '0', \
+     'fields.id.end' = '5999', 'rows-per-second' = '3000')";
+
+const SESSION_QUERY: &str = "SELECT k, window_start, window_end, COUNT(*) AS c, SUM(id) AS s \
+     FROM TABLE(SESSION(TABLE events PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND)) \
+     GROUP BY k, window_start, window_end";
+
+#[test]
+fn a_session_window_aggregate_restored_at_another_parallelism_fires_each_session_once() {
+    // 60 blocks, 3 keys.
+    windows_restore_at(SESSION_TABLE, SESSION_QUERY, 60 * 3, 3);
+}
+
+/// A window aggregate restored at `parallelism` from a run at 2: each run fires its windows
+/// complete, and together they fire the `windows` windows of an uninterrupted run.
+fn windows_restore_at(table: &str, query: &str, windows: usize, parallelism: usize) {
+    let query = plan(&[table], query);
+    let expected = by_window(&uninterrupted(&query, 2));
+    assert_eq!(expected.len(), windows);
 
     let checkpoints = tempfile::tempdir().unwrap();
     let (checkpoint, before, first) = run_then_cancel(&query, 2, checkpoints.path());

@@ -3,7 +3,7 @@
 //!
 //! Its input rows come with a window of their own, `[time, time + gap)`, and are keyed by the
 //! session's partition columns. Per key, the operator keeps open sessions: a row whose window
-//! overlaps sessions joins them, merging them into one (their accumulators merge through
+//! overlaps or touches sessions joins them, merging them into one (their accumulators merge through
 //! `state` and `merge_batch`), as Flink's merging window assigner does. A session is emitted,
 //! insert-only, when the watermark passes its end; rows of sessions that would end at or
 //! before the watermark are late and dropped, as Flink does without allowed lateness.
@@ -145,7 +145,8 @@ impl SqlSessionAggregateOperator {
         let mut joined: Option<usize> = None;
         let mut index = 0;
         while index < sessions.len() {
-            if !(sessions[index].start < end && start < sessions[index].end) {
+            // Windows that touch merge too, as Flink's `TimeWindow.intersects` has it.
+            if !(sessions[index].start <= end && start <= sessions[index].end) {
                 index += 1;
                 continue;
             }
