@@ -122,6 +122,11 @@ impl<'a> Translator<'a> {
             LogicalPlan::Limit(_) => Err(Error::unsupported("LIMIT")),
             LogicalPlan::Join(_) => Err(Error::unsupported("JOIN")),
             LogicalPlan::Union(union) => self.union(union),
+            LogicalPlan::Distinct(distinct)
+                if matches!(distinct.input().as_ref(), LogicalPlan::Union(_)) =>
+            {
+                Err(Error::unsupported("UNION without ALL"))
+            }
             LogicalPlan::Distinct(_) => Err(Error::unsupported("SELECT DISTINCT")),
             LogicalPlan::Window(_) => Err(Error::unsupported("OVER aggregation")),
             other => Err(Error::unsupported(format!(
