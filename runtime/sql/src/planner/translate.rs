@@ -839,3 +839,38 @@ fn nullable(schema: &Schema) -> SchemaRef {
             .collect::<Vec<_>>(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn windows(kind: WindowKind, size: i64, offset: i64, time: i64) -> Vec<(i64, i64)> {
+        let mut found = Vec::new();
+        Windows { kind, size, offset }.each(time, |start, end| found.push((start, end)));
+        found
+    }
+
+    #[test]
+    fn each_window_tvf_assigns_the_windows_that_hold_the_time() {
+        assert_eq!(windows(WindowKind::Tumble, 5, 0, 7), [(5, 10)]);
+        assert_eq!(windows(WindowKind::Tumble, 5, 2, 7), [(7, 12)]);
+        assert_eq!(windows(WindowKind::Tumble, 5, 0, -3), [(-5, 0)]);
+        assert_eq!(
+            windows(WindowKind::Hop { slide: 5 }, 10, 0, 7),
+            [(5, 15), (0, 10)]
+        );
+        assert_eq!(
+            windows(WindowKind::Hop { slide: 5 }, 15, 0, 5),
+            [(5, 20), (0, 15), (-5, 10)]
+        );
+        assert_eq!(
+            windows(WindowKind::Cumulate { step: 5 }, 15, 0, 7),
+            [(0, 10), (0, 15)]
+        );
+        assert_eq!(
+            windows(WindowKind::Cumulate { step: 5 }, 15, 0, 15),
+            [(15, 20), (15, 25), (15, 30)]
+        );
+        assert_eq!(windows(WindowKind::Session, 4, 0, 7), [(7, 11)]);
+    }
+}
