@@ -81,9 +81,19 @@ fn unsupported_constructs_say_not_supported_yet() {
             "JOIN is not supported yet",
         ),
         (
-            "SELECT * FROM TABLE(HOP(TABLE people, DESCRIPTOR(ts), INTERVAL '1' SECOND, \
-             INTERVAL '2' SECOND))",
-            "the window TVF HOP is not supported yet",
+            "SELECT * FROM TABLE(HOP(TABLE people, DESCRIPTOR(ts), INTERVAL '3' SECOND, \
+             INTERVAL '10' SECOND))",
+            "HOP with a size (10000 ms) that is not a whole multiple of its slide (3000 ms) is \
+             not supported yet",
+        ),
+        (
+            "SELECT name FROM people UNION SELECT name FROM people",
+            "UNION without ALL is not supported yet",
+        ),
+        (
+            "SELECT TUMBLE_ROWTIME(ts, INTERVAL '1' SECOND) FROM people GROUP BY TUMBLE(ts, \
+             INTERVAL '1' SECOND)",
+            "the group window function TUMBLE_ROWTIME is not supported yet",
         ),
         (
             "EXPLAIN SELECT * FROM people",

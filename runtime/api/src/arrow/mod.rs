@@ -246,6 +246,26 @@ impl ArrowStream {
         ))
     }
 
+    /// Merges streams of the same schema into one, as Flink's `union`. The rowtime column is
+    /// kept when every stream has the same one. Streams of other schemas are an error naming
+    /// both.
+    pub fn union(&self, others: &[ArrowStream]) -> Result<ArrowStream> {
+        let mut merged = self.clone();
+        for other in others {
+            if other.schema.fields() != self.schema.fields() {
+                return Err(Error::InvalidJob(format!(
+                    "union: a stream of schema {} cannot be merged with one of schema {}",
+                    other.schema, self.schema
+                )));
+            }
+            if other.rowtime != self.rowtime {
+                merged.rowtime = None;
+            }
+            merged.inputs.extend(other.inputs.iter().cloned());
+        }
+        Ok(merged)
+    }
+
     /// Partitions by the key column `column`: rows with the same key go to the same subtask.
     /// The column must be an integer, string or binary column.
     pub fn key_by(&self, column: &str) -> Result<ArrowKeyedStream> {

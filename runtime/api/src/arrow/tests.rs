@@ -255,3 +255,36 @@ fn a_keyed_process_operator_sees_exactly_its_key_groups_as_typed_keys_are_routed
     let used: std::collections::BTreeSet<i64> = seen.iter().map(|&(_, s)| s).collect();
     assert_eq!(used.len(), 3, "every subtask owns some keys");
 }
+
+#[test]
+fn union_merges_streams_of_one_schema_and_names_both_schemas_otherwise() {
+    let env = StreamExecutionEnvironment::new();
+    let first = env
+        .from_record_batches(schema(), Some("ts"), vec![batch(&[(1, 0.5, 10)])])
+        .unwrap();
+    let second = env
+        .from_record_batches(schema(), None, vec![batch(&[(2, 1.5, 20)])])
+        .unwrap();
+    let merged = first.union(std::slice::from_ref(&second)).unwrap();
+    assert_eq!(merged.rowtime_name(), None, "the inputs' rowtimes differ");
+    let mut keys = merged
+        .to_rows(|batch, rows: &mut Vec<i64>| {
+            rows.extend(ints(batch, 0));
+            Ok(())
+        })
+        .execute_and_collect("union")
+        .unwrap();
+    keys.sort_unstable();
+    assert_eq!(keys, vec![1, 2]);
+
+    let env = StreamExecutionEnvironment::new();
+    let first = env
+        .from_record_batches(schema(), None, vec![batch(&[(1, 0.5, 10)])])
+        .unwrap();
+    let narrow = first.select(&["k"]).unwrap();
+    let error = first.union(&[narrow]).unwrap_err().to_string();
+    assert!(
+        error.contains("union: a stream of schema") && error.contains("cannot be merged"),
+        "{error}"
+    );
+}

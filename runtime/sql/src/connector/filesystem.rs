@@ -2,9 +2,12 @@
 //! `csv.field-delimiter` and `csv.ignore-parse-errors`. A malformed row fails the job with
 //! the file and line; under `csv.ignore-parse-errors` a field that does not parse is null
 //! and a row with the wrong number of fields is skipped, as in Flink.
+//!
+//! Each file is a split: a checkpoint holds every unfinished file with the byte offset and
+//! line the reader reached, and a restore (at any parallelism) resumes there.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -19,6 +22,8 @@ use flinkrs_connectors::filesystem::{list_input_files, share_of_subtask};
 use flinkrs_core::Error as CoreError;
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
+
+use serde::{Deserialize, Serialize};
 
 use super::{check_options, parse_option};
 use crate::catalog::TableDefinition;
@@ -99,12 +104,15 @@ pub(crate) fn add_source(
         ignore_errors,
     };
     let stream = env.add_arrow_source(&table.qualified_name, schema, None, move |info| {
+        let files = share_of_subtask(files.clone(), info.subtask_index, info.parallelism);
         Ok(CsvSource {
-            files: share_of_subtask(files.clone(), info.subtask_index, info.parallelism),
+            starts: vec![(0, 0); files.len()],
+            files,
             format: format.clone(),
             file: 0,
             reader: None,
             line: 0,
+            offset: 0,
         })
     })?;
     Ok(stream)
@@ -126,6 +134,19 @@ struct CsvSource {
     reader: Option<BufReader<File>>,
     /// The last line read of the current file (1-based).
     line: u64,
+    /// The bytes of the current file read so far.
+    offset: u64,
+    /// Per file, the byte offset and line to start at: after a restore, where the
+    /// checkpointed reader was.
+    starts: Vec<(u64, u64)>,
+}
+
+/// A file split in a checkpoint: the file, and how far the reader got into it.
+#[derive(Debug, Serialize, Deserialize)]
+struct CsvSplit {
+    path: PathBuf,
+    offset: u64,
+    line: u64,
 }
 
 impl SourceFunction<ArrowBatch> for CsvSource {
@@ -143,13 +164,23 @@ impl SourceFunction<ArrowBatch> for CsvSource {
                 break;
             };
             if self.reader.is_none() {
-                let file = File::open(path).map_err(|source| CoreError::Io {
+                let mut file = File::open(path).map_err(|source| CoreError::Io {
                     action: "open csv file",
                     path: path.clone(),
                     source,
                 })?;
+                let (offset, line) = self.starts.get(self.file).copied().unwrap_or_default();
+                if offset > 0 {
+                    file.seek(SeekFrom::Start(offset))
+                        .map_err(|source| CoreError::Io {
+                            action: "seek to the checkpointed position in csv file",
+                            path: path.clone(),
+                            source,
+                        })?;
+                }
                 self.reader = Some(BufReader::new(file));
-                self.line = 0;
+                self.line = line;
+                self.offset = offset;
             }
             text.clear();
             let read = match &mut self.reader {
@@ -168,6 +199,7 @@ impl SourceFunction<ArrowBatch> for CsvSource {
                 continue;
             }
             self.line += 1;
+            self.offset += read as u64;
             let line = text.trim_end_matches(['\n', '\r']);
             if line.is_empty() {
                 continue;
@@ -220,6 +252,53 @@ impl SourceFunction<ArrowBatch> for CsvSource {
 
     fn boundedness(&self) -> Boundedness {
         Boundedness::Bounded
+    }
+
+    /// Every unfinished file, with the byte offset and line the reader reached.
+    fn snapshot_state(&mut self) -> flinkrs_core::Result<Vec<Vec<u8>>> {
+        let mut splits = Vec::with_capacity(self.files.len().saturating_sub(self.file));
+        for (index, path) in self.files.iter().enumerate().skip(self.file) {
+            let (offset, line) = if index == self.file && self.reader.is_some() {
+                (self.offset, self.line)
+            } else {
+                self.starts.get(index).copied().unwrap_or_default()
+            };
+            let split = CsvSplit {
+                path: path.clone(),
+                offset,
+                line,
+            };
+            splits.push(postcard::to_allocvec(&split).map_err(|error| {
+                CoreError::state(format!(
+                    "filesystem source: cannot checkpoint the split of '{}': {error}; file \
+                     paths must be UTF-8",
+                    path.display()
+                ))
+            })?);
+        }
+        Ok(splits)
+    }
+
+    fn restore_state(&mut self, splits: Vec<Vec<u8>>) -> flinkrs_core::Result<()> {
+        let splits = splits
+            .iter()
+            .map(|bytes| {
+                postcard::from_bytes::<CsvSplit>(bytes).map_err(|error| {
+                    CoreError::state(format!(
+                        "filesystem source: a checkpointed split cannot be decoded ({error}); \
+                         the checkpoint was not written by this source or is corrupt"
+                    ))
+                })
+            })
+            .collect::<flinkrs_core::Result<Vec<_>>>()?;
+        self.starts = splits
+            .iter()
+            .map(|split| (split.offset, split.line))
+            .collect();
+        self.files = splits.into_iter().map(|split| split.path).collect();
+        self.file = 0;
+        self.reader = None;
+        Ok(())
     }
 }
 
@@ -331,7 +410,118 @@ fn split_csv_line(line: &str, delimiter: u8) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_csv_line;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    use arrow_schema::{Field, Schema};
+    use flinkrs_core::Configuration;
+    use flinkrs_dataflow::{StreamBatch, TaskInfo};
+
+    use super::*;
+
+    fn context(batch_rows: usize) -> SourceContext {
+        SourceContext {
+            info: TaskInfo {
+                job_name: "test".into(),
+                task_name: "Source: t".into(),
+                operator_name: "Source: t".into(),
+                operator_id: "t".into(),
+                subtask_index: 0,
+                parallelism: 1,
+                max_parallelism: 128,
+                config: Arc::new(Configuration::new()),
+            },
+            batch_rows,
+        }
+    }
+
+    fn source(files: Vec<PathBuf>) -> CsvSource {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+        CsvSource {
+            starts: vec![(0, 0); files.len()],
+            files,
+            format: CsvFormat {
+                schema,
+                delimiter: b',',
+                ignore_errors: false,
+            },
+            file: 0,
+            reader: None,
+            line: 0,
+            offset: 0,
+        }
+    }
+
+    /// Polls to the end, returning the values read.
+    fn read_all(source: &mut CsvSource, context: &SourceContext) -> Vec<i64> {
+        let mut values = Vec::new();
+        loop {
+            let mut batch = ArrowBatch::default();
+            let status = source.poll_batch(&mut batch, context).unwrap();
+            if !batch.is_empty() {
+                let column = batch.record_batch().column(0).as_primitive::<Int64Type>();
+                values.extend(column.values().iter().copied());
+            }
+            if status == SourceStatus::Finished {
+                return values;
+            }
+        }
+    }
+
+    #[test]
+    fn a_restored_csv_source_resumes_each_file_where_the_checkpoint_was() {
+        let folder = tempfile::tempdir().unwrap();
+        let first = folder.path().join("a.csv");
+        let second = folder.path().join("b.csv");
+        std::fs::write(&first, "1\n2\n3\n4\n5\n").unwrap();
+        std::fs::write(&second, "6\n7\n").unwrap();
+        let context = context(2);
+        let mut reader = source(vec![first.clone(), second.clone()]);
+        let mut batch = ArrowBatch::default();
+        assert_eq!(
+            reader.poll_batch(&mut batch, &context).unwrap(),
+            SourceStatus::MoreAvailable
+        );
+        assert_eq!(batch.record_batch().num_rows(), 2);
+        let splits = reader.snapshot_state().unwrap();
+        assert_eq!(splits.len(), 2, "both files are unfinished");
+
+        let mut restored = source(Vec::new());
+        restored.restore_state(splits).unwrap();
+        assert_eq!(read_all(&mut restored, &context), [3, 4, 5, 6, 7]);
+
+        // A malformed line after a restore still names its file and line.
+        std::fs::write(&first, "1\n2\nx\n").unwrap();
+        let mut reader = source(vec![first.clone()]);
+        reader
+            .poll_batch(&mut ArrowBatch::default(), &context)
+            .unwrap();
+        let mut resumed = source(Vec::new());
+        resumed
+            .restore_state(reader.snapshot_state().unwrap())
+            .unwrap();
+        let error = resumed
+            .poll_batch(&mut ArrowBatch::default(), &context)
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("{}' line 3", first.display())),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_split_that_does_not_decode_is_a_clear_error() {
+        let error = source(Vec::new())
+            .restore_state(vec![vec![0xff; 3]])
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("a checkpointed split cannot be decoded"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn csv_fields_split_on_the_delimiter_outside_quotes() {

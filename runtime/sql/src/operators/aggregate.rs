@@ -15,6 +15,9 @@
 //! - A window aggregate (the group columns include `window_end`) emits a window's groups when
 //!   the watermark passes the window's end, insert-only, and drops rows of windows that have
 //!   fired, as Flink does without allowed lateness.
+//!
+//! Its groups are keyed state: a checkpoint holds them by key group, and a restore, at any
+//! parallelism, takes back those of its own key groups ([`super::aggregate_state`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,9 +32,12 @@ use datafusion_expr::function::AccumulatorArgs;
 use datafusion_expr::{Accumulator, AggregateUDF};
 use datafusion_physical_expr::PhysicalExpr;
 use datafusion_physical_expr::expressions::Column;
-use flinkrs_core::{Error, Result, RuntimeMode, Watermark};
+use flinkrs_core::key_group::KeyGroupRange;
+use flinkrs_core::{CheckpointId, Error, Result, RuntimeMode, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
-use flinkrs_dataflow::{Operator, Output, StreamBatch, TaskInfo};
+use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
+
+use super::aggregate_state::{self, FrozenGroups, RestoredGroups, SavedGroup};
 
 use crate::render::RowKind;
 
@@ -47,7 +53,68 @@ pub(crate) struct AggregateCall {
     pub name: String,
 }
 
+/// Builds an output batch of `spec` from rows of (kind, group values, aggregate values);
+/// `operator` names the operator in errors.
+pub(crate) fn output_batch(
+    spec: &AggregateSpec,
+    updating: bool,
+    operator: &str,
+    rows: Vec<(RowKind, Vec<ScalarValue>)>,
+) -> Result<ArrowBatch> {
+    let error = |e: &dyn std::fmt::Display| Error::function(format!("{operator}: {e}"));
+    let schema = &spec.output;
+    let width = spec.group_count + spec.aggregates.len();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for column in 0..width {
+        let values = rows.iter().map(|(_, values)| values[column].clone());
+        let array = ScalarValue::iter_to_array(values).map_err(|e| error(&e))?;
+        let wanted = schema.field(column).data_type();
+        let array = if array.data_type() == wanted {
+            array
+        } else {
+            cast(&array, wanted).map_err(|e| error(&e))?
+        };
+        columns.push(array);
+    }
+    if updating {
+        let kinds = Int8Array::from_iter_values(rows.iter().map(|(kind, _)| kind.code()));
+        columns.push(Arc::new(kinds));
+    }
+    RecordBatch::try_new(Arc::clone(schema), columns)
+        .map(ArrowBatch::new)
+        .map_err(|e| error(&e))
+}
+
+/// Hands fresh `accumulators` the state of row `row` of a restored batch.
+pub(crate) fn restore_accumulators(
+    spec: &AggregateSpec,
+    accumulators: &mut [Box<dyn Accumulator>],
+    restored: &RestoredGroups,
+    row: usize,
+) -> Result<()> {
+    for ((call, accumulator), columns) in spec
+        .aggregates
+        .iter()
+        .zip(accumulators)
+        .zip(&restored.states)
+    {
+        let states: Vec<ArrayRef> = columns
+            .clone()
+            .map(|column| restored.batch.column(column).slice(row, 1))
+            .collect();
+        accumulator
+            .merge_batch(&states)
+            .map_err(|e| Error::function(format!("aggregate {} restore: {e}", call.name)))?;
+    }
+    Ok(())
+}
+
 impl AggregateCall {
+    /// A fresh accumulator of this call over `input`.
+    pub(crate) fn new_accumulator(&self, input: &SchemaRef) -> Result<Box<dyn Accumulator>> {
+        self.accumulator(input)
+    }
+
     fn accumulator(&self, input: &SchemaRef) -> Result<Box<dyn Accumulator>> {
         let expressions: Vec<Arc<dyn PhysicalExpr>> = self
             .arguments
@@ -120,6 +187,8 @@ pub(crate) struct SqlAggregateOperator {
     touched: Vec<usize>,
     watermark: i64,
     late_rows_dropped: u64,
+    max_parallelism: usize,
+    key_groups: KeyGroupRange,
 }
 
 impl SqlAggregateOperator {
@@ -136,6 +205,12 @@ impl SqlAggregateOperator {
             touched: Vec::new(),
             watermark: i64::MIN,
             late_rows_dropped: 0,
+            max_parallelism: info.max_parallelism,
+            key_groups: KeyGroupRange::for_operator(
+                info.max_parallelism,
+                info.parallelism,
+                info.subtask_index,
+            ),
         }
     }
 
@@ -148,6 +223,11 @@ impl SqlAggregateOperator {
             .map(|column| ScalarValue::try_from_array(batch.column(column), row))
             .collect::<datafusion_common::Result<Vec<_>>>()
             .map_err(|e| self.error(e))?;
+        self.add_group(key, values)
+    }
+
+    /// Adds a group of fresh accumulators.
+    fn add_group(&mut self, key: &[u8], values: Vec<ScalarValue>) -> Result<usize> {
         let window_end = match self.spec.window_end {
             Some(column) => match &values[column] {
                 ScalarValue::TimestampMillisecond(Some(end), _) => *end,
@@ -198,27 +278,7 @@ impl SqlAggregateOperator {
 
     /// Builds an output batch from rows of (kind, group values, aggregate values).
     fn output(&self, rows: Vec<(RowKind, Vec<ScalarValue>)>) -> Result<ArrowBatch> {
-        let schema = &self.spec.output;
-        let width = self.spec.group_count + self.spec.aggregates.len();
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-        for column in 0..width {
-            let values = rows.iter().map(|(_, values)| values[column].clone());
-            let array = ScalarValue::iter_to_array(values).map_err(|e| self.error(e))?;
-            let wanted = schema.field(column).data_type();
-            let array = if array.data_type() == wanted {
-                array
-            } else {
-                cast(&array, wanted).map_err(|e| self.error(e))?
-            };
-            columns.push(array);
-        }
-        if self.updating {
-            let kinds = Int8Array::from_iter_values(rows.iter().map(|(kind, _)| kind.code()));
-            columns.push(Arc::new(kinds));
-        }
-        RecordBatch::try_new(Arc::clone(schema), columns)
-            .map(ArrowBatch::new)
-            .map_err(|e| self.error(e))
+        output_batch(&self.spec, self.updating, &self.name, rows)
     }
 
     /// Flink's default: each row updates its group and emits the group's change at once.
@@ -328,7 +388,136 @@ impl SqlAggregateOperator {
     }
 }
 
+/// Checkpoints.
+impl SqlAggregateOperator {
+    /// Every group's key, values and accumulator state, for a checkpoint.
+    fn save_groups(&mut self) -> Result<Vec<SavedGroup>> {
+        let mut saved = Vec::with_capacity(self.groups.len());
+        for slot in 0..self.slots.len() {
+            let placeholder = match self.slots[slot].as_ref() {
+                None => continue,
+                Some(group) if self.updating && group.emitted.is_none() => {
+                    Some(self.evaluate(slot)?)
+                }
+                Some(_) => None,
+            };
+            let Some(group) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            let states = group
+                .accumulators
+                .iter_mut()
+                .map(|accumulator| accumulator.state())
+                .collect::<datafusion_common::Result<Vec<_>>>()
+                .map_err(|e| Error::function(format!("aggregate state: {e}")))?;
+            let emitted = if self.updating {
+                match (&group.emitted, placeholder) {
+                    (Some(values), _) => Some((true, values.clone())),
+                    (None, Some(values)) => Some((false, values)),
+                    (None, None) => None,
+                }
+            } else {
+                None
+            };
+            saved.push(SavedGroup {
+                key: group.key.clone(),
+                values: group.values.clone(),
+                emitted,
+                states,
+            });
+        }
+        Ok(saved)
+    }
+
+    /// Takes back the groups of one restored batch.
+    fn restore_groups(&mut self, restored: &RestoredGroups) -> Result<()> {
+        let batch = &restored.batch;
+        let keys = batch.column(0).as_binary_opt::<i32>().ok_or_else(|| {
+            self.error("the restored state's first column is not the binary group key")
+        })?;
+        let group_count = self.spec.group_count;
+        for row in 0..batch.num_rows() {
+            let key = keys.value(row);
+            if self.groups.contains_key(key) {
+                return Err(
+                    self.error("the checkpoint holds the same group twice; the state is damaged")
+                );
+            }
+            let values = (1..=group_count)
+                .map(|column| ScalarValue::try_from_array(batch.column(column), row))
+                .collect::<datafusion_common::Result<Vec<_>>>()
+                .map_err(|e| self.error(e))?;
+            let slot = self.add_group(key, values)?;
+            let emitted = match restored.emitted {
+                Some(start) if self.updating => {
+                    let flags = batch.column(start - 1).as_boolean_opt().ok_or_else(|| {
+                        self.error("the restored state's emitted flags are not booleans")
+                    })?;
+                    if flags.value(row) {
+                        let values = (start..start + self.spec.aggregates.len())
+                            .map(|column| ScalarValue::try_from_array(batch.column(column), row))
+                            .collect::<datafusion_common::Result<Vec<_>>>()
+                            .map_err(|e| self.error(e))?;
+                        Some(values)
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+            let Some(group) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            group.emitted = emitted;
+            restore_accumulators(&self.spec, &mut group.accumulators, restored, row)?;
+        }
+        Ok(())
+    }
+}
+
 impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
+    fn initialize_state(
+        &mut self,
+        _info: &TaskInfo,
+        state: Option<OperatorSnapshot>,
+    ) -> Result<()> {
+        let Some(state) = state else {
+            return Ok(());
+        };
+        if let Some(keyed) = &state.keyed {
+            let restored = aggregate_state::restore(
+                keyed,
+                self.key_groups,
+                self.max_parallelism,
+                &self.name,
+                self.spec.group_count,
+                self.spec.aggregates.len(),
+            )?;
+            if let Some(watermark) = restored.watermark {
+                self.watermark = watermark;
+            }
+            for groups in &restored.groups {
+                self.restore_groups(groups)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
+        let groups = self.save_groups()?;
+        let frozen = FrozenGroups {
+            max_parallelism: self.max_parallelism,
+            range: self.key_groups,
+            operator: self.name.clone(),
+            groups,
+            watermark: self.watermark,
+        };
+        Ok(OperatorSnapshot {
+            keyed: Some(frozen.into_snapshot()),
+            operator_state: Vec::new(),
+        })
+    }
+
     fn process_batch(
         &mut self,
         batch: &mut ArrowBatch,

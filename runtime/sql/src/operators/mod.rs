@@ -3,4 +3,9 @@
 //! aggregates.
 
 pub(crate) mod aggregate;
+mod aggregate_state;
 pub(crate) mod calc;
+pub(crate) mod session;
+
+#[cfg(test)]
+mod restore_tests;

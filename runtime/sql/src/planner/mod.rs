@@ -3,6 +3,7 @@
 //! DataFusion's analyzer coerces the types. [`translate`] then turns the plan into operators
 //! of our own over Arrow batches.
 
+mod group_window;
 pub(crate) mod translate;
 mod tvf;
 
@@ -29,7 +30,7 @@ use crate::error::{Error, Position, Result};
 use crate::parse::{FlinkDialect, parser_error};
 use crate::render::ResultColumn;
 
-pub(crate) use tvf::{TumbleSpec, interval_unit_millis};
+pub(crate) use tvf::{TumbleSpec, WindowKind, interval_unit_millis};
 
 /// The functions a session's queries can call.
 #[derive(Debug)]
@@ -207,6 +208,7 @@ pub(crate) fn plan_query(
     catalogs: &CatalogManager,
     functions: &Functions,
 ) -> Result<PlannedQuery> {
+    let text = &group_window::rewrite_group_windows(text)?;
     let (rewritten, calls) = tvf::rewrite_window_tvfs(text)?;
     let tumbles = resolve_tumbles(calls, catalogs, functions)?;
     let statement = Parser::new(&FlinkDialect)
@@ -314,7 +316,8 @@ fn resolve_tumbles(
             }
             _ => {
                 return Err(Error::validation(format!(
-                    "TUMBLE: '{}' is not a table name",
+                    "{}: '{}' is not a table name",
+                    call.kind.name(),
                     call.base.join(".")
                 )));
             }
@@ -328,15 +331,17 @@ fn resolve_tumbles(
             .field_with_name(&call.time_column)
             .map_err(|_| {
                 Error::validation(format!(
-                    "TUMBLE: the time column '{}' is not a column of '{}'",
+                    "{}: the time column '{}' is not a column of '{}'",
+                    call.kind.name(),
                     call.time_column,
                     call.base.join(".")
                 ))
             })?;
         if !matches!(time.data_type(), DataType::Timestamp(_, _)) {
             return Err(Error::validation(format!(
-                "TUMBLE: the time column '{}' has type {}; it must be a TIMESTAMP(3) time \
+                "{}: the time column '{}' has type {}; it must be a TIMESTAMP(3) time \
                  attribute",
+                call.kind.name(),
                 call.time_column,
                 crate::types::flink_type_name(time.data_type())
             )));
@@ -345,6 +350,8 @@ fn resolve_tumbles(
         tumbles.insert(
             call.name.clone(),
             Arc::new(TumbleSpec {
+                kind: call.kind,
+                partition: call.partition,
                 base: call.base,
                 base_plan: Some(base_plan),
                 time_column: call.time_column,

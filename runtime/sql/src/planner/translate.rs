@@ -9,14 +9,14 @@ use arrow_array::builder::BinaryBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{
-    ArrayRef, BinaryArray, RecordBatch, RecordBatchOptions, TimestampMillisecondArray,
+    ArrayRef, BinaryArray, RecordBatch, RecordBatchOptions, TimestampMillisecondArray, UInt32Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion_common::DFSchema;
-use datafusion_common::arrow::compute::{cast, concat, filter_record_batch, is_not_null};
+use datafusion_common::arrow::compute::{cast, concat, filter_record_batch, is_not_null, take};
 use datafusion_common::arrow::row::{RowConverter, SortField};
 use datafusion_expr::execution_props::ExecutionProps;
-use datafusion_expr::logical_plan::{Aggregate, Filter, Projection, TableScan, Values};
+use datafusion_expr::logical_plan::{Aggregate, Filter, Projection, TableScan, Union, Values};
 use datafusion_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion_expr::{Expr, ExprSchemable, LogicalPlan};
 use datafusion_physical_expr::{PhysicalExpr, create_physical_expr};
@@ -24,12 +24,13 @@ use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_api::arrow::ArrowStream;
 use flinkrs_core::RuntimeMode;
 
-use super::{PlannedQuery, ROW_KIND_COLUMN, TumbleSpec, stream_schema};
+use super::{PlannedQuery, ROW_KIND_COLUMN, TumbleSpec, WindowKind, stream_schema};
 use crate::catalog::TableDefinition;
 use crate::connector;
 use crate::error::{Error, Result};
 use crate::operators::aggregate::{AggregateCall, AggregateSpec, SqlAggregateOperator};
 use crate::operators::calc::Calc;
+use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
 
 /// A plan node's rows as a stream.
 #[derive(Clone, Debug)]
@@ -52,6 +53,9 @@ pub(crate) struct Translator<'a> {
     mode: RuntimeMode,
     mini_batch: bool,
     props: ExecutionProps,
+    /// How many `SESSION` window aggregates were built: a `SESSION` TVF without one is not
+    /// supported yet.
+    session_aggregates: std::cell::Cell<usize>,
 }
 
 impl<'a> Translator<'a> {
@@ -67,11 +71,42 @@ impl<'a> Translator<'a> {
             env,
             query,
             props: ExecutionProps::new(),
+            session_aggregates: std::cell::Cell::new(0),
         }
     }
 
     pub(crate) fn translate(&self) -> Result<Planned> {
-        self.node(&self.query.plan)
+        let planned = self.node(&self.query.plan)?;
+        let sessions = self
+            .query
+            .tumbles
+            .values()
+            .filter(|tumble| tumble.kind == WindowKind::Session)
+            .count();
+        if sessions > self.session_aggregates.get() {
+            return Err(Error::unsupported(
+                "the SESSION window TVF without a window aggregate over it",
+            ));
+        }
+        Ok(planned)
+    }
+
+    /// The `SESSION` TVF `plan` reads, through projections and filters.
+    fn session_input(&self, plan: &LogicalPlan) -> Option<Arc<TumbleSpec>> {
+        match plan {
+            LogicalPlan::TableScan(scan) => self
+                .query
+                .tumbles
+                .get(scan.table_name.table())
+                .filter(|tumble| tumble.kind == WindowKind::Session)
+                .cloned(),
+            LogicalPlan::Projection(_) | LogicalPlan::Filter(_) | LogicalPlan::SubqueryAlias(_) => {
+                plan.inputs()
+                    .first()
+                    .and_then(|input| self.session_input(input))
+            }
+            _ => None,
+        }
     }
 
     fn node(&self, plan: &LogicalPlan) -> Result<Planned> {
@@ -86,7 +121,12 @@ impl<'a> Translator<'a> {
             LogicalPlan::Sort(_) => Err(Error::unsupported("ORDER BY")),
             LogicalPlan::Limit(_) => Err(Error::unsupported("LIMIT")),
             LogicalPlan::Join(_) => Err(Error::unsupported("JOIN")),
-            LogicalPlan::Union(_) => Err(Error::unsupported("UNION")),
+            LogicalPlan::Union(union) => self.union(union),
+            LogicalPlan::Distinct(distinct)
+                if matches!(distinct.input().as_ref(), LogicalPlan::Union(_)) =>
+            {
+                Err(Error::unsupported("UNION without ALL"))
+            }
             LogicalPlan::Distinct(_) => Err(Error::unsupported("SELECT DISTINCT")),
             LogicalPlan::Window(_) => Err(Error::unsupported("OVER aggregation")),
             other => Err(Error::unsupported(format!(
@@ -250,11 +290,17 @@ impl<'a> Translator<'a> {
         })
     }
 
-    /// `TUMBLE(TABLE t, DESCRIPTOR(ts), size)`: the input with each row's window.
+    /// `TUMBLE(TABLE t, DESCRIPTOR(ts), size)`, `HOP` or `CUMULATE`: the input with each
+    /// row's windows, a row per window.
     fn tumble(&self, tumble: &TumbleSpec) -> Result<Planned> {
+        let function = tumble.kind.name();
+        if tumble.kind == WindowKind::Session && self.mode == RuntimeMode::Batch {
+            // As in Flink: "Unaligned windows like session are not supported in batch mode".
+            return Err(Error::unsupported("a SESSION window in batch mode"));
+        }
         let Some(base_plan) = &tumble.base_plan else {
             return Err(Error::validation(format!(
-                "TUMBLE: its input '{}' was not resolved",
+                "{function}: its input '{}' was not resolved",
                 tumble.base.join(".")
             )));
         };
@@ -264,18 +310,23 @@ impl<'a> Translator<'a> {
             .index_of_column_by_name(None, &tumble.time_column)
             .ok_or_else(|| {
                 Error::validation(format!(
-                    "TUMBLE: the time column '{}' is not in the input",
+                    "{function}: the time column '{}' is not in the input",
                     tumble.time_column
                 ))
             })?;
         let width = base_plan.schema().fields().len();
         let output = nullable(&tumble.schema);
         let declared = Arc::clone(&output);
-        let (size, offset) = (tumble.size_millis, tumble.offset_millis);
+        let windows = Windows {
+            kind: tumble.kind,
+            size: tumble.size_millis,
+            offset: tumble.offset_millis,
+        };
+        let size = windows.size;
         let mut stream = input
             .stream
             .map_batches("WindowTableFunction", output, move |batch| {
-                assign_tumbling_windows(batch, time, width, size, offset, &declared)
+                assign_windows(batch, time, width, windows, &declared)
             });
         if let Some(parallelism) = input.parallelism {
             stream = stream.set_parallelism(parallelism);
@@ -285,6 +336,99 @@ impl<'a> Translator<'a> {
             updating: false,
             tumble: Some(size),
             parallelism: input.parallelism,
+        })
+    }
+
+    /// For a window aggregate over a `SESSION` TVF: which group columns are the window's
+    /// bounds, and which are the partition columns (the rest, which must be the TVF's
+    /// `PARTITION BY` columns).
+    fn session_columns(
+        &self,
+        aggregate: &Aggregate,
+        tumble: &TumbleSpec,
+        group_count: usize,
+    ) -> Result<(SessionColumns, Vec<usize>)> {
+        let mut window_start = None;
+        let mut window_end = None;
+        let mut partition = Vec::new();
+        let mut partition_names = Vec::new();
+        for (index, expression) in aggregate.group_expr.iter().enumerate() {
+            match expression {
+                Expr::Column(column) if column.name == "window_start" => {
+                    window_start = Some(index);
+                }
+                Expr::Column(column) if column.name == "window_end" => window_end = Some(index),
+                Expr::Column(column) => {
+                    partition.push(index);
+                    partition_names.push(column.name.clone());
+                }
+                other => {
+                    return Err(Error::unsupported(format!(
+                        "grouping a SESSION window by the expression {other}"
+                    )));
+                }
+            }
+        }
+        let (Some(window_start), Some(window_end)) = (window_start, window_end) else {
+            return Err(Error::unsupported(
+                "a SESSION window aggregate that does not group by window_start and window_end",
+            ));
+        };
+        let mut wanted = tumble.partition.clone();
+        wanted.sort();
+        partition_names.sort();
+        if wanted != partition_names {
+            return Err(Error::unsupported(format!(
+                "a SESSION window aggregate grouped by [{}] over sessions partitioned by [{}]",
+                partition_names.join(", "),
+                wanted.join(", ")
+            )));
+        }
+        debug_assert!(partition.iter().all(|&column| column < group_count));
+        Ok((
+            SessionColumns {
+                window_start,
+                window_end,
+            },
+            partition,
+        ))
+    }
+
+    /// `UNION ALL`: the inputs' rows, each input cast to the union's column types. (`UNION`
+    /// without `ALL` is a `SELECT DISTINCT` over it, not supported yet.)
+    fn union(&self, union: &Union) -> Result<Planned> {
+        let inputs = union
+            .inputs
+            .iter()
+            .map(|input| self.node(input))
+            .collect::<Result<Vec<_>>>()?;
+        if inputs.iter().any(|input| input.updating) {
+            return Err(Error::unsupported(
+                "UNION ALL of an updating result (a group aggregate in streaming mode)",
+            ));
+        }
+        let output = stream_schema(&union.schema, false);
+        let mut streams = Vec::with_capacity(inputs.len());
+        for input in &inputs {
+            let target = Arc::clone(&output);
+            let mut stream = input.stream.map_batches(
+                "Calc (UNION ALL input)",
+                Arc::clone(&output),
+                move |batch| cast_columns(batch, &target),
+            );
+            if let Some(parallelism) = input.parallelism {
+                stream = stream.set_parallelism(parallelism);
+            }
+            streams.push(stream);
+        }
+        let Some((first, others)) = streams.split_first() else {
+            return Err(Error::validation("UNION ALL without inputs"));
+        };
+        Ok(Planned {
+            stream: first.union(others)?,
+            updating: false,
+            tumble: None,
+            parallelism: None,
         })
     }
 
@@ -442,22 +586,37 @@ impl<'a> Translator<'a> {
             output: calc_output,
             row_kind: None,
         };
-        let sort_fields: Vec<SortField> = keyed_schema.fields()[..group_count]
+        let column_named = |name: &str| {
+            aggregate.group_expr.iter().position(
+                |expression| matches!(expression, Expr::Column(column) if column.name == name),
+            )
+        };
+        // A SESSION window aggregate keys its rows by the partition columns: the sessions of a
+        // key are merged in one subtask.
+        let session = match self.session_input(&aggregate.input) {
+            None => None,
+            Some(tumble) => Some(self.session_columns(aggregate, &tumble, group_count)?),
+        };
+        let key_columns: Vec<usize> = match &session {
+            Some((_, partition)) => partition.clone(),
+            None => (0..group_count).collect(),
+        };
+        let sort_fields: Vec<SortField> = key_columns
             .iter()
-            .map(|field| SortField::new(field.data_type().clone()))
+            .map(|&column| SortField::new(keyed_schema.field(column).data_type().clone()))
             .collect();
         let with_key = Arc::clone(&keyed_schema);
-        let converter = if group_count > 0 {
-            Some(Arc::new(RowConverter::new(sort_fields)?))
-        } else {
+        let converter = if key_columns.is_empty() {
             None
+        } else {
+            Some(Arc::new(RowConverter::new(sort_fields)?))
         };
         let mut prepared = input.stream.map_batches(
             "Calc (group key)",
             Arc::clone(&keyed_schema),
             move |batch| {
                 let computed = calc.apply(batch)?;
-                let key = group_key(&computed, group_count, converter.as_deref())?;
+                let key = group_key(&computed, &key_columns, converter.as_deref())?;
                 let mut columns = computed.columns().to_vec();
                 columns.push(key);
                 RecordBatch::try_new(Arc::clone(&with_key), columns)
@@ -468,14 +627,9 @@ impl<'a> Translator<'a> {
             prepared = prepared.set_parallelism(parallelism);
         }
         // A window aggregate groups by the window of a TUMBLE.
-        let window_end = input.tumble.and_then(|_| {
-            let column_named = |name: &str| {
-                aggregate.group_expr.iter().position(
-                    |expression| matches!(expression, Expr::Column(column) if column.name == name),
-                )
-            };
-            column_named("window_start").and(column_named("window_end"))
-        });
+        let window_end = input
+            .tumble
+            .and_then(|_| column_named("window_start").and(column_named("window_end")));
         let updating = window_end.is_none() && self.mode == RuntimeMode::Streaming;
         let output = stream_schema(&aggregate.schema, updating);
         let spec = Arc::new(AggregateSpec {
@@ -493,11 +647,23 @@ impl<'a> Translator<'a> {
         } else {
             "GroupAggregate"
         };
-        let mut stream = prepared
-            .key_by("$key")?
-            .process(name, output, None, move |context| {
+        let keyed = prepared.key_by("$key")?;
+        let mut stream = match session {
+            Some((columns, _)) => {
+                self.session_aggregates
+                    .set(self.session_aggregates.get() + 1);
+                keyed.process("SessionWindowAggregate", output, None, move |context| {
+                    Ok(SqlSessionAggregateOperator::new(
+                        Arc::clone(&spec),
+                        columns,
+                        &context.info,
+                    ))
+                })
+            }
+            None => keyed.process(name, output, None, move |context| {
                 Ok(SqlAggregateOperator::new(Arc::clone(&spec), &context.info))
-            });
+            }),
+        };
         // A global aggregate has one group: one subtask.
         let parallelism = (group_count == 0).then_some(1);
         if let Some(parallelism) = parallelism {
@@ -512,11 +678,11 @@ impl<'a> Translator<'a> {
     }
 }
 
-/// The group key of each row: the group columns in Arrow's row format, so that equal keys
+/// The group key of each row: the key columns in Arrow's row format, so that equal keys
 /// have equal bytes.
 fn group_key(
     batch: &RecordBatch,
-    group_count: usize,
+    key_columns: &[usize],
     converter: Option<&RowConverter>,
 ) -> flinkrs_core::Result<ArrayRef> {
     let error =
@@ -530,27 +696,75 @@ fn group_key(
             Ok(Arc::new(builder.finish()))
         }
         Some(converter) => {
-            let rows = converter
-                .convert_columns(&batch.columns()[..group_count])
-                .map_err(error)?;
+            let columns: Vec<ArrayRef> = key_columns
+                .iter()
+                .map(|&column| Arc::clone(batch.column(column)))
+                .collect();
+            let rows = converter.convert_columns(&columns).map_err(error)?;
             let keys = BinaryArray::from_iter_values(rows.iter().map(|row| row.data()));
             Ok(Arc::new(keys))
         }
     }
 }
 
+/// The windows a window TVF assigns, in epoch milliseconds.
+#[derive(Clone, Copy, Debug)]
+struct Windows {
+    kind: WindowKind,
+    size: i64,
+    offset: i64,
+}
+
+impl Windows {
+    /// The start of the window of `size` (aligned to `offset`) that holds `time`.
+    fn aligned_start(time: i64, offset: i64, size: i64) -> i64 {
+        time - (time - offset).rem_euclid(size)
+    }
+
+    /// Calls `window(start, end)` for each window that holds `time`.
+    fn each(&self, time: i64, mut window: impl FnMut(i64, i64)) {
+        match self.kind {
+            WindowKind::Tumble => {
+                let start = Self::aligned_start(time, self.offset, self.size);
+                window(start, start.saturating_add(self.size));
+            }
+            WindowKind::Hop { slide } => {
+                let mut start = Self::aligned_start(time, self.offset, slide);
+                while start > time.saturating_sub(self.size) {
+                    window(start, start.saturating_add(self.size));
+                    start -= slide;
+                }
+            }
+            WindowKind::Session => window(time, time.saturating_add(self.size)),
+            WindowKind::Cumulate { step } => {
+                let start = Self::aligned_start(time, self.offset, self.size);
+                let last = start.saturating_add(self.size);
+                let mut end = start.saturating_add(step);
+                while end <= last {
+                    if end > time {
+                        window(start, end);
+                    }
+                    end = end.saturating_add(step);
+                }
+            }
+        }
+    }
+}
+
 /// Appends `window_start`, `window_end` and `window_time` to each row of `batch` (of which the
-/// first `width` columns are the input's), from the time column `time`. Rows without a time
-/// are dropped.
-fn assign_tumbling_windows(
+/// first `width` columns are the input's), from the time column `time`: one row per window
+/// that holds the row's time (one for `TUMBLE`, several for `HOP` and `CUMULATE`). Rows
+/// without a time are dropped.
+fn assign_windows(
     batch: &RecordBatch,
     time: usize,
     width: usize,
-    size: i64,
-    offset: i64,
+    windows: Windows,
     output: &SchemaRef,
 ) -> flinkrs_core::Result<RecordBatch> {
-    let error = |e: arrow_schema::ArrowError| flinkrs_core::Error::function(format!("TUMBLE: {e}"));
+    let function = windows.kind.name();
+    let error =
+        |e: arrow_schema::ArrowError| flinkrs_core::Error::function(format!("{function}: {e}"));
     let present = is_not_null(batch.column(time)).map_err(error)?;
     let batch = if present.false_count() > 0 {
         filter_record_batch(batch, &present).map_err(error)?
@@ -563,22 +777,56 @@ fn assign_tumbling_windows(
     )
     .map_err(error)?;
     let millis = millis.as_primitive::<TimestampMillisecondType>();
-    let starts: TimestampMillisecondArray = millis
-        .values()
-        .iter()
-        .map(|&t| Some(t - (t - offset).rem_euclid(size)))
-        .collect();
-    let ends: TimestampMillisecondArray = starts
-        .values()
-        .iter()
-        .map(|&start| Some(start.saturating_add(size)))
-        .collect();
-    let times: TimestampMillisecondArray = ends.values().iter().map(|&end| Some(end - 1)).collect();
-    let mut columns = batch.columns()[..width].to_vec();
-    columns.push(Arc::new(starts));
-    columns.push(Arc::new(ends));
+    let mut rows: Vec<u32> = Vec::with_capacity(millis.len());
+    let mut starts: Vec<i64> = Vec::with_capacity(millis.len());
+    let mut ends: Vec<i64> = Vec::with_capacity(millis.len());
+    for (row, &t) in millis.values().iter().enumerate() {
+        windows.each(t, |start, end| {
+            rows.push(row as u32);
+            starts.push(start);
+            ends.push(end);
+        });
+    }
+    let mut columns = if windows.kind == WindowKind::Tumble {
+        batch.columns()[..width].to_vec()
+    } else {
+        let indices = UInt32Array::from(rows);
+        batch.columns()[..width]
+            .iter()
+            .map(|column| take(column, &indices, None))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(error)?
+    };
+    let times: TimestampMillisecondArray = ends.iter().map(|&end| Some(end - 1)).collect();
+    columns.push(Arc::new(TimestampMillisecondArray::from(starts)));
+    columns.push(Arc::new(TimestampMillisecondArray::from(ends)));
     columns.push(Arc::new(times));
     RecordBatch::try_new(Arc::clone(output), columns).map_err(error)
+}
+
+/// The first columns of `batch`, cast to the types of `target`'s.
+fn cast_columns(batch: &RecordBatch, target: &SchemaRef) -> flinkrs_core::Result<RecordBatch> {
+    let error =
+        |e: arrow_schema::ArrowError| flinkrs_core::Error::function(format!("UNION ALL: {e}"));
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(target.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(Arc::clone(column))
+            } else {
+                cast(column, field.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(error)?;
+    RecordBatch::try_new_with_options(
+        Arc::clone(target),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(error)
 }
 
 /// `schema` with every column nullable.
@@ -590,4 +838,39 @@ fn nullable(schema: &Schema) -> SchemaRef {
             .map(|field| field.as_ref().clone().with_nullable(true))
             .collect::<Vec<_>>(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn windows(kind: WindowKind, size: i64, offset: i64, time: i64) -> Vec<(i64, i64)> {
+        let mut found = Vec::new();
+        Windows { kind, size, offset }.each(time, |start, end| found.push((start, end)));
+        found
+    }
+
+    #[test]
+    fn each_window_tvf_assigns_the_windows_that_hold_the_time() {
+        assert_eq!(windows(WindowKind::Tumble, 5, 0, 7), [(5, 10)]);
+        assert_eq!(windows(WindowKind::Tumble, 5, 2, 7), [(7, 12)]);
+        assert_eq!(windows(WindowKind::Tumble, 5, 0, -3), [(-5, 0)]);
+        assert_eq!(
+            windows(WindowKind::Hop { slide: 5 }, 10, 0, 7),
+            [(5, 15), (0, 10)]
+        );
+        assert_eq!(
+            windows(WindowKind::Hop { slide: 5 }, 15, 0, 5),
+            [(5, 20), (0, 15), (-5, 10)]
+        );
+        assert_eq!(
+            windows(WindowKind::Cumulate { step: 5 }, 15, 0, 7),
+            [(0, 10), (0, 15)]
+        );
+        assert_eq!(
+            windows(WindowKind::Cumulate { step: 5 }, 15, 0, 15),
+            [(15, 20), (15, 25), (15, 30)]
+        );
+        assert_eq!(windows(WindowKind::Session, 4, 0, 7), [(7, 11)]);
+    }
 }

@@ -1,5 +1,8 @@
 //! Window table-valued functions: `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10'
-//! SECOND))`. sqlparser does not know them, so each call is replaced, before parsing, by a
+//! SECOND))`, `HOP(TABLE t, DESCRIPTOR(ts), slide, size)` and `CUMULATE(TABLE t,
+//! DESCRIPTOR(ts), step, size)`, each with an optional offset, and `SESSION(TABLE t
+//! [PARTITION BY k], DESCRIPTOR(ts), gap)`. sqlparser does not know them, so each call is
+//! replaced, before parsing, by a
 //! virtual table (`__tumble_1`, …) whose columns are the input's plus `window_start`,
 //! `window_end` and `window_time`. The replacement keeps the text's lines, so positions in
 //! error messages still point at the original text.
@@ -14,9 +17,39 @@ use datafusion_sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Token
 use crate::error::{Error, Position, Result};
 use crate::parse::{FlinkDialect, byte_offset, is_trivia};
 
-/// A `TUMBLE` call, resolved.
+/// Which windows a window TVF assigns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WindowKind {
+    /// `TUMBLE`: one window of `size` per row.
+    Tumble,
+    /// `HOP`: the windows of `size` starting every `slide` that hold the row.
+    Hop { slide: i64 },
+    /// `CUMULATE`: from each `size` boundary, the windows ending every `step` up to `size`
+    /// that hold the row.
+    Cumulate { step: i64 },
+    /// `SESSION`: each row opens a window of `size` (the gap) from its time; the window
+    /// aggregate merges a partition's overlapping windows into sessions.
+    Session,
+}
+
+impl WindowKind {
+    /// The TVF's name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            WindowKind::Tumble => "TUMBLE",
+            WindowKind::Hop { .. } => "HOP",
+            WindowKind::Cumulate { .. } => "CUMULATE",
+            WindowKind::Session => "SESSION",
+        }
+    }
+}
+
+/// A window TVF call, resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct TumbleSpec {
+    pub kind: WindowKind,
+    /// `SESSION(TABLE t PARTITION BY columns, …)`: the partition columns.
+    pub partition: Vec<String>,
     /// The input table or view, as written.
     pub base: Vec<String>,
     /// The input's plan (a table scan, or a view's query).
@@ -48,6 +81,8 @@ impl TumbleSpec {
 #[derive(Clone, Debug)]
 pub(crate) struct TvfCall {
     pub name: String,
+    pub kind: WindowKind,
+    pub partition: Vec<String>,
     pub base: Vec<String>,
     pub time_column: String,
     pub size_millis: i64,
@@ -56,7 +91,8 @@ pub(crate) struct TvfCall {
 
 const WINDOW_FUNCTIONS: [&str; 4] = ["TUMBLE", "HOP", "CUMULATE", "SESSION"];
 
-/// Replaces each `TABLE(TUMBLE(…))` of `text` by a virtual table name.
+/// Replaces each `TABLE(TUMBLE(…))`, `TABLE(HOP(…))` and `TABLE(CUMULATE(…))` of `text` by
+/// a virtual table name.
 pub(crate) fn rewrite_window_tvfs(text: &str) -> Result<(String, Vec<TvfCall>)> {
     let tokens: Vec<TokenWithSpan> = Tokenizer::new(&FlinkDialect, text)
         .tokenize_with_location()
@@ -90,16 +126,14 @@ pub(crate) fn rewrite_window_tvfs(text: &str) -> Result<(String, Vec<TvfCall>)> 
             continue;
         }
         let function = window_function(&tokens[index + 2].token).unwrap_or("TUMBLE");
-        if function != "TUMBLE" {
-            return Err(Error::unsupported(format!("the window TVF {function}")));
-        }
         let name = format!("__tumble_{}", calls.len() + 1);
         let mut cursor = Cursor {
             tokens: &tokens,
             index: index + 3,
             text,
+            function,
         };
-        let call = cursor.tumble(name.clone())?;
+        let call = cursor.window_call(name.clone())?;
         let start = byte_offset(text, tokens[index].span.start);
         let last = &tokens[cursor.index - 1];
         let end = byte_offset(text, last.span.start) + 1;
@@ -137,6 +171,8 @@ struct Cursor<'a> {
     tokens: &'a [TokenWithSpan],
     index: usize,
     text: &'a str,
+    /// The TVF being read, for error messages.
+    function: &'static str,
 }
 
 impl Cursor<'_> {
@@ -151,7 +187,7 @@ impl Cursor<'_> {
             ),
         };
         Error::parse(
-            format!("TUMBLE: expected {expected}, found {found}"),
+            format!("{}: expected {expected}, found {found}", self.function),
             self.text,
             Position {
                 line: location.line.max(1),
@@ -196,8 +232,9 @@ impl Cursor<'_> {
     }
 
     /// `( TABLE name , DESCRIPTOR ( column ) , INTERVAL … [, INTERVAL …] ) )`, after
-    /// `TABLE ( TUMBLE`.
-    fn tumble(&mut self, name: String) -> Result<TvfCall> {
+    /// `TABLE ( TUMBLE`; `HOP` and `CUMULATE` take two intervals before the offset (the
+    /// slide or step, then the size).
+    fn window_call(&mut self, name: String) -> Result<TvfCall> {
         self.expect(&Token::LParen, "(")?;
         if matches!(
             self.tokens.get(self.index + 1).map(|t| &t.token),
@@ -211,6 +248,27 @@ impl Cursor<'_> {
             self.index += 1;
             base.push(self.word("a table name")?);
         }
+        let mut partition = Vec::new();
+        if self
+            .tokens
+            .get(self.index)
+            .is_some_and(|t| is_keyword(&t.token, Keyword::PARTITION))
+        {
+            if self.function != "SESSION" {
+                return Err(self.error(","));
+            }
+            self.index += 1;
+            self.keyword(Keyword::BY, "BY")?;
+            partition.push(self.word("a partition column")?);
+            while self.tokens.get(self.index).map(|t| &t.token) == Some(&Token::Comma)
+                && !self.tokens.get(self.index + 1).is_some_and(|t| {
+                    matches!(&t.token, Token::Word(w) if w.value.eq_ignore_ascii_case("DESCRIPTOR"))
+                })
+            {
+                self.index += 1;
+                partition.push(self.word("a partition column")?);
+            }
+        }
         self.expect(&Token::Comma, ",")?;
         match self.tokens.get(self.index).map(|t| &t.token) {
             Some(Token::Word(word)) if word.value.eq_ignore_ascii_case("DESCRIPTOR") => {
@@ -222,7 +280,21 @@ impl Cursor<'_> {
         let time_column = self.word("a time column")?;
         self.expect(&Token::RParen, ")")?;
         self.expect(&Token::Comma, ",")?;
-        let size_millis = self.interval()?;
+        let first = self.interval()?;
+        let (kind, size_millis) = match self.function {
+            "HOP" | "CUMULATE" => {
+                self.expect(&Token::Comma, ",")?;
+                let size = self.interval()?;
+                let kind = if self.function == "HOP" {
+                    WindowKind::Hop { slide: first }
+                } else {
+                    WindowKind::Cumulate { step: first }
+                };
+                (kind, size)
+            }
+            "SESSION" => (WindowKind::Session, first),
+            _ => (WindowKind::Tumble, first),
+        };
         let offset_millis = if self.tokens.get(self.index).map(|t| &t.token) == Some(&Token::Comma)
         {
             self.index += 1;
@@ -232,13 +304,11 @@ impl Cursor<'_> {
         };
         self.expect(&Token::RParen, ")")?;
         self.expect(&Token::RParen, ")")?;
-        if size_millis <= 0 {
-            return Err(Error::validation(
-                "TUMBLE: the window size must be positive",
-            ));
-        }
+        check_windows(kind, size_millis)?;
         Ok(TvfCall {
             name,
+            kind,
+            partition,
             base,
             time_column,
             size_millis,
@@ -265,6 +335,34 @@ impl Cursor<'_> {
             .ok_or_else(|| Error::unsupported(format!("the interval unit {unit}")))?;
         Ok(amount.saturating_mul(factor))
     }
+}
+
+/// Checks a window TVF's intervals as Flink does: positive, and a hopping or cumulative
+/// window's size a whole multiple of its slide or step.
+fn check_windows(kind: WindowKind, size: i64) -> Result<()> {
+    let function = kind.name();
+    if size <= 0 {
+        return Err(Error::validation(format!(
+            "{function}: the window size must be positive"
+        )));
+    }
+    let (part, what) = match kind {
+        WindowKind::Tumble | WindowKind::Session => return Ok(()),
+        WindowKind::Hop { slide } => (slide, "slide"),
+        WindowKind::Cumulate { step } => (step, "step"),
+    };
+    if part <= 0 {
+        return Err(Error::validation(format!(
+            "{function}: the window {what} must be positive"
+        )));
+    }
+    if size % part != 0 {
+        return Err(Error::unsupported(format!(
+            "{function} with a size ({size} ms) that is not a whole multiple of its {what} \
+             ({part} ms)"
+        )));
+    }
+    Ok(())
 }
 
 /// Milliseconds per `SECOND`, `MINUTE`, `HOUR` or `DAY`.
@@ -296,11 +394,55 @@ mod tests {
     }
 
     #[test]
-    fn other_window_tvfs_are_not_supported_yet() {
-        let error = rewrite_window_tvfs(
+    fn hop_and_cumulate_take_their_slide_or_step_before_the_size() {
+        let (_, calls) = rewrite_window_tvfs(
             "SELECT * FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '2' SECOND))",
         )
+        .unwrap();
+        assert_eq!(calls[0].kind, WindowKind::Hop { slide: 1_000 });
+        assert_eq!(calls[0].size_millis, 2_000);
+        let (_, calls) = rewrite_window_tvfs(
+            "SELECT * FROM TABLE(CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '1' MINUTE, INTERVAL '1' SECOND))",
+        )
+        .unwrap();
+        assert_eq!(calls[0].kind, WindowKind::Cumulate { step: 5_000 });
+        assert_eq!(
+            (calls[0].size_millis, calls[0].offset_millis),
+            (60_000, 1_000)
+        );
+    }
+
+    #[test]
+    fn session_takes_partition_columns_and_a_size_not_a_multiple_of_the_slide_is_not_supported_yet()
+    {
+        let error = rewrite_window_tvfs(
+            "SELECT * FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '3' SECOND, INTERVAL '10' SECOND))",
+        )
         .unwrap_err();
-        assert_eq!(error.to_string(), "the window TVF HOP is not supported yet");
+        assert_eq!(
+            error.to_string(),
+            "HOP with a size (10000 ms) that is not a whole multiple of its slide (3000 ms) is \
+             not supported yet"
+        );
+        let (_, calls) = rewrite_window_tvfs(
+            "SELECT * FROM TABLE(SESSION(TABLE t PARTITION BY k, j, DESCRIPTOR(ts), INTERVAL '3' SECOND))",
+        )
+        .unwrap();
+        assert_eq!(calls[0].kind, WindowKind::Session);
+        assert_eq!(calls[0].partition, ["k", "j"]);
+        assert_eq!(calls[0].size_millis, 3_000);
+        let error = rewrite_window_tvfs(
+            "SELECT * FROM TABLE(TUMBLE(TABLE t PARTITION BY k, DESCRIPTOR(ts), INTERVAL '3' SECOND))",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("TUMBLE: expected ,"), "{error}");
+        let error = rewrite_window_tvfs(
+            "SELECT * FROM TABLE(CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND))",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("CUMULATE: expected ,"),
+            "{error}"
+        );
     }
 }

@@ -91,3 +91,39 @@ SELECT window_start, product, SUM(quantity) AS quantity FROM TABLE(TUMBLE(TABLE 
 SELECT window_end, customer, SUM(quantity) AS quantity FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '20' SECOND)) GROUP BY window_start, window_end, customer HAVING SUM(quantity) > 5;
 -- name: tumble_where
 SELECT window_start, COUNT(*) AS orders, MAX(price) AS top_price FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '15' SECOND)) WHERE customer = 'alice' GROUP BY window_start, window_end;
+-- name: hop_count
+SELECT window_start, window_end, COUNT(*) AS orders FROM TABLE(HOP(TABLE orders, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
+-- name: hop_by_customer
+SELECT window_end, customer, SUM(quantity) AS quantity, MAX(price) AS top_price FROM TABLE(HOP(TABLE orders, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '30' SECOND)) GROUP BY window_start, window_end, customer;
+-- name: hop_where_having
+SELECT window_start, COUNT(*) AS orders FROM TABLE(HOP(TABLE orders, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '20' SECOND)) WHERE quantity > 1 GROUP BY window_start, window_end HAVING COUNT(*) > 1;
+-- name: hop_rows
+SELECT order_id, window_start, window_end FROM TABLE(HOP(TABLE orders, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '20' SECOND)) WHERE customer = 'bob';
+-- name: cumulate_count
+SELECT window_start, window_end, COUNT(*) AS orders, SUM(quantity) AS quantity FROM TABLE(CUMULATE(TABLE orders, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '20' SECOND)) GROUP BY window_start, window_end;
+-- name: cumulate_by_product
+SELECT window_start, window_end, product, COUNT(DISTINCT customer) AS customers FROM TABLE(CUMULATE(TABLE orders, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '30' SECOND)) GROUP BY window_start, window_end, product;
+-- name: cumulate_rows
+SELECT order_id, window_start, window_end FROM TABLE(CUMULATE(TABLE orders, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '20' SECOND)) WHERE product = 'cherry';
+-- name: group_window_tumble
+SELECT TUMBLE_START(ts, INTERVAL '10' SECOND) AS wstart, TUMBLE_END(ts, INTERVAL '10' SECOND) AS wend, COUNT(*) AS orders FROM orders GROUP BY TUMBLE(ts, INTERVAL '10' SECOND);
+-- name: group_window_tumble_key
+SELECT customer, TUMBLE_END(ts, INTERVAL '20' SECOND) AS wend, SUM(quantity) AS quantity FROM orders GROUP BY customer, TUMBLE(ts, INTERVAL '20' SECOND);
+-- name: group_window_hop
+SELECT HOP_START(ts, INTERVAL '5' SECOND, INTERVAL '10' SECOND) AS wstart, HOP_END(ts, INTERVAL '5' SECOND, INTERVAL '10' SECOND) AS wend, COUNT(*) AS orders FROM orders GROUP BY HOP(ts, INTERVAL '5' SECOND, INTERVAL '10' SECOND);
+-- name: session_tvf
+SELECT window_start, window_end, customer, COUNT(*) AS orders FROM TABLE(SESSION(TABLE orders PARTITION BY customer, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end, customer;
+-- name: group_window_session
+SELECT customer, SESSION_START(ts, INTERVAL '5' SECOND) AS wstart, SESSION_END(ts, INTERVAL '5' SECOND) AS wend, COUNT(*) AS orders FROM orders GROUP BY customer, SESSION(ts, INTERVAL '5' SECOND);
+-- name: union_all
+SELECT name FROM people WHERE age > 40 UNION ALL SELECT customer FROM orders WHERE quantity > 4;
+-- name: union_all_widening
+SELECT id AS n FROM people WHERE id < 4 UNION ALL SELECT order_id FROM orders WHERE quantity > 10;
+-- name: union_all_then_group
+SELECT who, COUNT(*) AS cnt FROM (SELECT name AS who FROM people UNION ALL SELECT customer FROM orders) GROUP BY who;
+-- name: union_all_values
+SELECT product FROM orders WHERE price > 5 UNION ALL VALUES ('kiwi'), ('lime');
+-- name: session_merged
+SELECT window_start, window_end, customer, COUNT(*) AS orders, SUM(quantity) AS quantity FROM TABLE(SESSION(TABLE orders PARTITION BY customer, DESCRIPTOR(ts), INTERVAL '12' SECOND)) GROUP BY window_start, window_end, customer;
+-- name: session_unpartitioned
+SELECT window_start, window_end, COUNT(*) AS orders, MAX(price) AS top_price FROM TABLE(SESSION(TABLE orders, DESCRIPTOR(ts), INTERVAL '4' SECOND)) GROUP BY window_start, window_end;

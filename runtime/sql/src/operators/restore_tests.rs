@@ -1,0 +1,335 @@
+//! Streaming SQL jobs checkpointed into a local folder, cancelled, and restored from their
+//! latest checkpoint at the same and at another parallelism: the restored run resumes from
+//! the aggregates' state and ends with exactly the results of an uninterrupted run.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int8Type;
+use flinkrs_api::StreamExecutionEnvironment;
+use flinkrs_api::sink::{CollectHandle, CollectSink};
+use flinkrs_core::Error;
+use flinkrs_dataflow::CompletedCheckpoint;
+
+use crate::planner::{PlannedQuery, ROW_KIND_COLUMN};
+use crate::render::{RowKind, render_value};
+use crate::{SqlSession, StatementResult};
+
+/// A guard against a hang, not a synchronization: each wait ends as soon as its event comes.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A row of a result: its kind and its rendered values.
+type Row = (RowKind, Vec<Option<String>>);
+
+/// Plans `query` after `tables` in a streaming session.
+fn plan(tables: &[&str], query: &str) -> PlannedQuery {
+    let mut session = SqlSession::new();
+    for table in tables {
+        session.execute(table).unwrap();
+    }
+    match session.execute(query).unwrap() {
+        StatementResult::Query(planned) => *planned,
+        other => panic!("not a query: {other:?}"),
+    }
+}
+
+/// The query's job at `parallelism`, checkpointing every 30 ms into `checkpoints` and keeping
+/// the latest checkpoint past a cancel, restored from `restore_from` when given.
+fn job(
+    query: &PlannedQuery,
+    parallelism: usize,
+    checkpoints: &Path,
+    restore_from: Option<&CompletedCheckpoint>,
+) -> (StreamExecutionEnvironment, CollectHandle<Row>) {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(parallelism).unwrap();
+    env.set("execution.checkpointing.interval", "30 ms")
+        .unwrap();
+    env.set(
+        "execution.checkpointing.dir",
+        checkpoints.display().to_string(),
+    )
+    .unwrap();
+    env.set(
+        "execution.checkpointing.externalized-checkpoint-retention",
+        "RETAIN_ON_CANCELLATION",
+    )
+    .unwrap();
+    if let Some(checkpoint) = restore_from {
+        env.set(
+            "execution.state-recovery.path",
+            checkpoint.location.to_string(),
+        )
+        .unwrap();
+    }
+    let planned = crate::planner::translate::Translator::new(&env, query, false)
+        .translate()
+        .unwrap();
+    let width = query.columns.len();
+    let kinds = planned
+        .updating
+        .then(|| planned.stream.schema().index_of(ROW_KIND_COLUMN).unwrap());
+    let rows = planned
+        .stream
+        .to_rows(move |batch, rows: &mut Vec<Row>| {
+            let kind_column = kinds.map(|index| batch.column(index).as_primitive::<Int8Type>());
+            for row in 0..batch.num_rows() {
+                let kind = kind_column.map_or(RowKind::Insert, |kinds| {
+                    RowKind::from_code(kinds.value(row))
+                });
+                let values = batch.columns()[..width]
+                    .iter()
+                    .map(|array| render_value(array, row))
+                    .collect();
+                rows.push((kind, values));
+            }
+            Ok(())
+        })
+        .set_parallelism(1);
+    // One sink subtask: the changes arrive in the order the aggregate made them per key.
+    let (sink, handle) = CollectSink::new();
+    rows.add_sink("Collect", sink).set_parallelism(1);
+    (env, handle)
+}
+
+/// Runs the job until results have come and `more` further checkpoints completed, then
+/// cancels it. Returns the retained checkpoint, the rows collected before those
+/// checkpoints, and all rows the run emitted.
+fn run_then_cancel(
+    query: &PlannedQuery,
+    parallelism: usize,
+    checkpoints: &Path,
+) -> (CompletedCheckpoint, Vec<Row>, Vec<Row>) {
+    let (env, results) = job(query, parallelism, checkpoints, None);
+    let running = env.execute_async("sql, first run").unwrap();
+    let client = running.client();
+    let next_checkpoint = || {
+        running
+            .completed_checkpoints()
+            .recv_timeout(PATIENCE)
+            .expect("a checkpoint completes before the input ends");
+    };
+    let mut collected = Vec::new();
+    while collected.is_empty() {
+        next_checkpoint();
+        collected.extend(results.take());
+    }
+    let before = collected.clone();
+    // At most one checkpoint runs at a time, so the second of these was triggered after the
+    // rows above were collected: its barrier followed them.
+    next_checkpoint();
+    next_checkpoint();
+    running.cancel();
+    assert!(matches!(running.wait(), Err(Error::Cancelled)));
+    collected.extend(results.take());
+    let checkpoint = client
+        .retained_checkpoint()
+        .expect("RETAIN_ON_CANCELLATION keeps the latest checkpoint");
+    (checkpoint, before, collected)
+}
+
+/// The whole output of an uninterrupted run.
+fn uninterrupted(query: &PlannedQuery, parallelism: usize) -> Vec<Row> {
+    let checkpoints = tempfile::tempdir().unwrap();
+    let (env, results) = job(query, parallelism, checkpoints.path(), None);
+    env.execute("sql, uninterrupted").unwrap();
+    results.take()
+}
+
+/// The table a changelog materializes, keyed by its first `key_width` columns. A `-U` must
+/// retract the row's current values; a `-U` of a key not seen yet is a group restored from
+/// the checkpoint, whose retracted values go into `resumed`.
+fn materialize(
+    changes: &[Row],
+    key_width: usize,
+    resumed: &mut BTreeMap<Vec<Option<String>>, Vec<Option<String>>>,
+) -> BTreeMap<Vec<Option<String>>, Vec<Option<String>>> {
+    let mut table = BTreeMap::new();
+    for (kind, values) in changes {
+        let key = values[..key_width].to_vec();
+        let rest = values[key_width..].to_vec();
+        match kind {
+            RowKind::Insert => {
+                assert_eq!(table.insert(key.clone(), rest), None, "+I of {key:?} twice");
+            }
+            RowKind::UpdateAfter => {
+                assert_eq!(
+                    table.insert(key.clone(), rest),
+                    None,
+                    "+U of {key:?} without -U"
+                );
+            }
+            RowKind::UpdateBefore => match table.remove(&key) {
+                Some(current) => assert_eq!(current, rest, "-U of {key:?}"),
+                None => {
+                    assert!(
+                        resumed.insert(key.clone(), rest).is_none(),
+                        "{key:?} resumed twice"
+                    );
+                }
+            },
+            RowKind::Delete => panic!("a group aggregate without retractions deleted {key:?}"),
+        }
+    }
+    table
+}
+
+const GROUP_TABLE: &str = "CREATE TABLE numbers (id BIGINT) WITH ('connector' = 'datagen', \
+     'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = '5999', \
+     'rows-per-second' = '3000')";
+
+const GROUP_QUERY: &str = "SELECT id % 7 AS k, COUNT(*) AS c, SUM(id) AS s, MAX(id) AS m, \
+     AVG(id) AS a, COUNT(DISTINCT id % 11) AS d FROM numbers GROUP BY id % 7";
+
+/// A streaming group aggregate restored at `parallelism` from a run at 2.
+fn group_aggregate_restores_at(parallelism: usize) {
+    let query = plan(&[GROUP_TABLE], GROUP_QUERY);
+    let expected = materialize(&uninterrupted(&query, 2), 1, &mut BTreeMap::new());
+    assert_eq!(expected.len(), 7);
+    assert_eq!(
+        expected.get(&vec![Some("0".to_owned())]),
+        Some(&vec![
+            Some("858".to_owned()),
+            Some(((0..6000i64).filter(|i| i % 7 == 0).sum::<i64>()).to_string()),
+            Some("5999".to_owned()),
+            Some("2999".to_owned()),
+            Some("11".to_owned()),
+        ])
+    );
+
+    let checkpoints = tempfile::tempdir().unwrap();
+    let (checkpoint, _, first) = run_then_cancel(&query, 2, checkpoints.path());
+    let (restored, results) = job(&query, parallelism, checkpoints.path(), Some(&checkpoint));
+    restored.execute("sql, restored").unwrap();
+    let second = results.take();
+
+    let mut resumed = BTreeMap::new();
+    let table = materialize(&second, 1, &mut resumed);
+    assert_eq!(
+        table, expected,
+        "the restored run ends where an uninterrupted one does"
+    );
+    assert!(
+        !resumed.is_empty(),
+        "the restored run resumed groups from the checkpoint"
+    );
+    // Each resumed group's values are values the first run emitted for it: the state of the
+    // checkpoint, not counts started over.
+    let mut emitted: BTreeMap<Vec<Option<String>>, Vec<Vec<Option<String>>>> = BTreeMap::new();
+    for (kind, values) in &first {
+        if kind.is_addition() {
+            emitted
+                .entry(values[..1].to_vec())
+                .or_default()
+                .push(values[1..].to_vec());
+        }
+    }
+    for (key, values) in &resumed {
+        assert!(
+            emitted.get(key).is_some_and(|all| all.contains(values)),
+            "group {key:?} resumed from {values:?}, which the first run never emitted"
+        );
+    }
+    assert!(
+        second.len() < 2 * 6000,
+        "the rows before the checkpoint were not replayed: {} changes",
+        second.len()
+    );
+}
+
+#[test]
+fn a_group_aggregate_restored_at_the_same_parallelism_ends_as_an_uninterrupted_run() {
+    group_aggregate_restores_at(2);
+}
+
+#[test]
+fn a_group_aggregate_restored_at_another_parallelism_ends_as_an_uninterrupted_run() {
+    group_aggregate_restores_at(3);
+}
+
+const WINDOW_TABLE: &str = "CREATE TABLE events (id BIGINT, ts AS CAST(id * 10 AS \
+     TIMESTAMP(3)), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = \
+     'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = \
+     '5999', 'rows-per-second' = '3000')";
+
+const WINDOW_QUERY: &str = "SELECT window_start, id % 5 AS k, COUNT(*) AS c, SUM(id) AS s, \
+     COUNT(DISTINCT id % 3) AS d FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '1' \
+     SECOND)) GROUP BY window_start, window_end, id % 5";
+
+/// Window results by (window start, key), each window once per run.
+fn by_window(rows: &[Row]) -> BTreeMap<Vec<Option<String>>, Vec<Option<String>>> {
+    let mut windows = BTreeMap::new();
+    for (kind, values) in rows {
+        assert_eq!(*kind, RowKind::Insert, "a window aggregate only inserts");
+        let previous = windows.insert(values[..2].to_vec(), values[2..].to_vec());
+        assert_eq!(previous, None, "window {:?} emitted twice", &values[..2]);
+    }
+    windows
+}
+
+/// A TUMBLE window aggregate restored at `parallelism` from a run at 2.
+fn window_aggregate_restores_at(parallelism: usize) {
+    // 60 s of event time, 5 keys.
+    windows_restore_at(WINDOW_TABLE, WINDOW_QUERY, 60 * 5, parallelism);
+}
+
+/// Sessions of keys 0 to 2: a block of 100 rows 10 ms apart, then 5 s without rows.
+const SESSION_TABLE: &str = "CREATE TABLE events (id BIGINT, k AS id % 3, ts AS CAST((id + \
+     (id / 100) * 500) * 10 AS TIMESTAMP(3)), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) \
+     WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '0', \
+     'fields.id.end' = '5999', 'rows-per-second' = '3000')";
+
+const SESSION_QUERY: &str = "SELECT k, window_start, window_end, COUNT(*) AS c, SUM(id) AS s \
+     FROM TABLE(SESSION(TABLE events PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND)) \
+     GROUP BY k, window_start, window_end";
+
+#[test]
+fn a_session_window_aggregate_restored_at_another_parallelism_fires_each_session_once() {
+    // 60 blocks, 3 keys.
+    windows_restore_at(SESSION_TABLE, SESSION_QUERY, 60 * 3, 3);
+}
+
+/// A window aggregate restored at `parallelism` from a run at 2: each run fires its windows
+/// complete, and together they fire the `windows` windows of an uninterrupted run.
+fn windows_restore_at(table: &str, query: &str, windows: usize, parallelism: usize) {
+    let query = plan(&[table], query);
+    let expected = by_window(&uninterrupted(&query, 2));
+    assert_eq!(expected.len(), windows);
+
+    let checkpoints = tempfile::tempdir().unwrap();
+    let (checkpoint, before, first) = run_then_cancel(&query, 2, checkpoints.path());
+    let before = by_window(&before);
+    let first = by_window(&first);
+    let (restored, results) = job(&query, parallelism, checkpoints.path(), Some(&checkpoint));
+    restored.execute("sql, restored").unwrap();
+    let second = by_window(&results.take());
+
+    for (window, result) in first.iter().chain(&second) {
+        assert_eq!(Some(result), expected.get(window), "window {window:?}");
+    }
+    let mut union = first.clone();
+    union.extend(second.clone());
+    assert_eq!(union, expected, "together the runs fire every window");
+    for window in before.keys() {
+        assert!(
+            !second.contains_key(window),
+            "window {window:?} fired before the checkpoint and again after the restore"
+        );
+    }
+    assert!(
+        !second.is_empty(),
+        "the restored run fired the later windows"
+    );
+}
+
+#[test]
+fn a_window_aggregate_restored_at_the_same_parallelism_fires_each_window_as_an_uninterrupted_run() {
+    window_aggregate_restores_at(2);
+}
+
+#[test]
+fn a_window_aggregate_restored_at_another_parallelism_fires_each_window_as_an_uninterrupted_run() {
+    window_aggregate_restores_at(3);
+}
