@@ -34,6 +34,7 @@ Examples:
   flinkrs run --example scoreboard -D execution.checkpointing.interval=10s \\
       -D execution.checkpointing.dir=s3://bucket/checkpoints -D s3.endpoint=http://127.0.0.1:9000
   flinkrs run -m localhost:8081 --example wordcount -p 4 --output /tmp/counts
+  flinkrs run --sql-file job.sql -s /tmp/checkpoints/<job-id>/chk-3
 
 With -m HOST:PORT the job is submitted to a cluster's JobManager through its REST API
 (POST /flinkrs/jobs; rest.port, 8081 by default) and followed until it ends, or left to run
