@@ -20,19 +20,27 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use process::{FLINKRS, job_manager, task_manager_with};
+use process::{FLINKRS, Process, job_manager, task_manager_with};
 use support::committed_lines;
 
 /// Numbers 1 to 600 from datagen, at parallelism 2 with a checkpoint every 100 ms; the
 /// multiples of 3 with their squares and parity go to a csv table in `output`.
 fn script(output: &Path) -> String {
+    throttled_script(output, None)
+}
+
+/// [`script`], its source throttled to `rows_per_second` if given.
+fn throttled_script(output: &Path, rows_per_second: Option<u32>) -> String {
+    let rate = rows_per_second
+        .map(|rate| format!(",\n  'rows-per-second' = '{rate}'"))
+        .unwrap_or_default();
     format!(
         "-- multiples of three\n\
          SET 'parallelism.default' = '2';\n\
          SET 'execution.checkpointing.interval' = '100 ms';\n\
          SET 'execution.checkpointing.dir' = '{checkpoints}';\n\
          CREATE TABLE numbers (n INT) WITH (\n  'connector' = 'datagen',\n  \
-           'fields.n.kind' = 'sequence',\n  'fields.n.start' = '1',\n  'fields.n.end' = '600'\n);\n\
+           'fields.n.kind' = 'sequence',\n  'fields.n.start' = '1',\n  'fields.n.end' = '600'{rate}\n);\n\
          CREATE TABLE squares (n INT, square INT, parity STRING) WITH (\n  \
            'connector' = 'filesystem',\n  'path' = '{}',\n  'format' = 'csv'\n);\n\
          INSERT INTO squares\n\
@@ -81,6 +89,31 @@ fn flinkrs_run_sql_file_commits_the_querys_rows_exactly_once() {
         "{stderr}"
     );
     assert_eq!(committed_lines(&dir.path().join("local")), expected_lines());
+}
+
+#[test]
+fn a_sql_job_killed_and_resumed_from_its_checkpoint_commits_each_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("resumed.sql");
+    std::fs::write(
+        &path,
+        throttled_script(&dir.path().join("resumed"), Some(300)),
+    )
+    .unwrap();
+    let script = path.display().to_string();
+    let mut first = Process::start(&["run", "--sql-file", &script]);
+    let checkpoint = first.wait_for("Checkpoint 3 completed: ");
+    first.kill();
+    let resumed = Command::new(FLINKRS)
+        .args(["run", "--sql-file", &script, "-s", &checkpoint])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert_eq!(
+        committed_lines(&dir.path().join("resumed")),
+        expected_lines()
+    );
 }
 
 #[test]
