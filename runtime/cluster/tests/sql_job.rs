@@ -5,10 +5,6 @@
 //! is refused before the job starts, with the reason.
 
 #[path = "support/process.rs"]
-#[expect(
-    dead_code,
-    reason = "each test uses its own part of the shared process helper"
-)]
 mod process;
 #[path = "support/cluster.rs"]
 #[expect(
