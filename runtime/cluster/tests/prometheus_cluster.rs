@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use flinkrs_testbed::Prometheus;
 use line_server::LineServer;
-use process::{FLINKRS, Process};
+use process::{FLINKRS, Process, job_manager, task_manager_with};
 
 /// A guard against a hang, not a synchronization: each wait ends when its answer comes.
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -53,20 +53,11 @@ fn metrics_address(process: &mut Process) -> String {
         .to_owned()
 }
 
+/// A TaskManager of one slot at `jobmanager`, and where its metrics are served.
 fn task_manager(jobmanager: &str) -> (Process, String) {
-    let mut args = vec![
-        "taskmanager",
-        "--jobmanager",
-        jobmanager,
-        "-D",
-        "taskmanager.host=127.0.0.1",
-        "-D",
-        "taskmanager.bind-host=127.0.0.1",
-        "-D",
-        "taskmanager.numberOfTaskSlots=1",
-    ];
+    let mut args = vec!["-D", "taskmanager.numberOfTaskSlots=1"];
     args.extend(LOOPBACK);
-    let mut process = Process::start(&args);
+    let mut process = task_manager_with(jobmanager, &args, "warn");
     let metrics = metrics_address(&mut process);
     (process, metrics)
 }
@@ -96,19 +87,7 @@ async fn wait_for_exactly(prometheus: &Prometheus, promql: &str, expected: f64) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_a_three_process_cluster_and_counts_a_jobs_records_exactly() {
-    let mut args = vec![
-        "jobmanager",
-        "-D",
-        "jobmanager.rpc.port=0",
-        "-D",
-        "rest.port=0",
-        "-D",
-        "jobmanager.bind-host=127.0.0.1",
-    ];
-    args.extend(LOOPBACK);
-    let mut jobmanager = Process::start(&args);
-    let addresses = jobmanager.wait_for_each(&["control plane on ", "REST API on "]);
-    let (address, rest) = (addresses[0].clone(), addresses[1].clone());
+    let (mut jobmanager, address, rest) = job_manager(&LOOPBACK, "warn");
     let jobmanager_metrics = metrics_address(&mut jobmanager);
     let (first, first_metrics) = task_manager(&address);
     let (second, second_metrics) = task_manager(&address);
@@ -229,19 +208,7 @@ async fn prometheus_scrapes_a_three_process_cluster_and_counts_a_jobs_records_ex
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_expression_of_the_charts_job_dashboard_answers_for_a_running_event_time_job() {
-    let mut args = vec![
-        "jobmanager",
-        "-D",
-        "jobmanager.rpc.port=0",
-        "-D",
-        "rest.port=0",
-        "-D",
-        "jobmanager.bind-host=127.0.0.1",
-    ];
-    args.extend(LOOPBACK);
-    let mut jobmanager = Process::start(&args);
-    let addresses = jobmanager.wait_for_each(&["control plane on ", "REST API on "]);
-    let (address, rest) = (addresses[0].clone(), addresses[1].clone());
+    let (mut jobmanager, address, rest) = job_manager(&LOOPBACK, "warn");
     let jobmanager_metrics = metrics_address(&mut jobmanager);
     let (task_manager, task_manager_metrics) = task_manager(&address);
     let Some(prometheus) = Prometheus::start(
