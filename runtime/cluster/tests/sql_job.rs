@@ -194,3 +194,18 @@ fn a_script_the_sink_cannot_take_is_refused_before_the_job_starts() {
          (os error 2)"
     );
 }
+
+#[test]
+fn the_sql_flinkjob_examples_script_plans() {
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flinkjobs/sql-salaries.yaml"),
+    )
+    .unwrap();
+    let job: serde_yaml::Value = serde_yaml::from_str(&manifest).unwrap();
+    let script = job["spec"]["job"]["sql"].as_str().unwrap();
+    let planned = flinkrs_sql::job::SqlJob::from_script(script, "sql-salaries.yaml").unwrap();
+    assert_eq!(
+        planned.name(),
+        "insert-into_default_catalog.default_database.salaries"
+    );
+}
