@@ -53,17 +53,3 @@ fn a_script_runs_until_its_first_failing_statement() {
         "{stderr}"
     );
 }
-
-#[test]
-fn submitting_sql_to_a_cluster_is_not_supported_yet() {
-    let output = Command::new(env!("CARGO_BIN_EXE_flinkrs"))
-        .args(["sql", "-m", "localhost:8081"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr).trim(),
-        "error: -m: submitting SQL to a cluster is not supported yet; run `flinkrs sql` \
-         without -m to run the statements in this process"
-    );
-}

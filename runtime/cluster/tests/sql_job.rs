@@ -135,6 +135,46 @@ fn a_sql_script_runs_on_a_session_cluster_and_as_an_application() {
         committed_lines(&dir.path().join("session")),
         expected_lines()
     );
+
+    // The SQL client with -m submits each INSERT INTO with the statements before it.
+    let script = write_script(dir.path(), "client");
+    let client = Command::new(FLINKRS)
+        .args(["sql", "-m", &rest, "-f", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&client.stdout);
+    assert!(client.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "[INFO] Submitting SQL update statement to the cluster...\n[INFO] SQL update \
+             statement has been successfully submitted to the cluster:\nJob ID: "
+        ),
+        "{stdout}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let output = dir.path().join("client");
+    while !output.exists() || committed_lines(&output) != expected_lines() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the client's job did not commit its rows within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::write(&script, "SELECT 1;\n").unwrap();
+    let select = Command::new(FLINKRS)
+        .args(["sql", "-m", &rest, "-f", &script])
+        .output()
+        .unwrap();
+    assert_eq!(select.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&select.stdout).contains(
+            "[ERROR] Could not execute SQL statement. Reason:\nshowing a SELECT's rows from a \
+             cluster (-m); INSERT INTO submits a job to the cluster, and `flinkrs sql` without \
+             -m runs a SELECT in this process is not supported yet"
+        ),
+        "{}",
+        String::from_utf8_lossy(&select.stdout)
+    );
     assert!(member.terminate().success());
     assert!(session.terminate().success());
 

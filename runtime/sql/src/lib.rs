@@ -45,4 +45,5 @@ pub use planner::PlannedQuery;
 pub use render::{ResultColumn, ResultRow, RowKind};
 pub use session::{
     PARALLELISM, QueryResult, RESULT_MODE, RUNTIME_MODE, ResultMode, SqlSession, StatementResult,
+    Submitter,
 };

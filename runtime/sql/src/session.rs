@@ -76,7 +76,16 @@ pub struct SqlSession {
     options: BTreeMap<String, String>,
     print: PrintTarget,
     jobs: Vec<(String, JoinHandle<Result<()>>)>,
+    /// With a cluster (`flinkrs sql -m`): submits a script whose `INSERT INTO` is the job,
+    /// and returns the job's id.
+    submitter: Option<Submitter>,
+    /// The statements that built the session (`CREATE`, `DROP`, `USE`, `SET`, `RESET`), in
+    /// order: a submitted job's script starts with them.
+    prelude: Vec<String>,
 }
+
+/// Submits a SQL job's script to a cluster and returns the job's id.
+pub type Submitter = Box<dyn FnMut(&str) -> Result<String> + Send>;
 
 impl std::fmt::Debug for SqlSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,7 +116,15 @@ impl SqlSession {
             options: BTreeMap::new(),
             print: target,
             jobs: Vec::new(),
+            submitter: None,
+            prelude: Vec::new(),
         }
+    }
+
+    /// `INSERT INTO` statements from now on are submitted by `submitter` (to a cluster) as a
+    /// script of the session's statements so far and the insert, instead of run here.
+    pub fn submit_with(&mut self, submitter: Submitter) {
+        self.submitter = Some(submitter);
     }
 
     pub fn catalogs(&self) -> &CatalogManager {
@@ -139,7 +156,32 @@ impl SqlSession {
 
     /// Executes one statement (without its `;`).
     pub fn execute(&mut self, text: &str) -> Result<StatementResult> {
-        match parse_statement(text)? {
+        let statement = parse_statement(text)?;
+        let builds_session = !matches!(
+            statement,
+            FlinkStatement::Query(_)
+                | FlinkStatement::Insert { .. }
+                | FlinkStatement::Show(_)
+                | FlinkStatement::Describe(_)
+                | FlinkStatement::Set(None)
+        );
+        let result = self.execute_statement(statement, text)?;
+        if builds_session {
+            self.prelude.push(text.trim().to_owned());
+        }
+        Ok(result)
+    }
+
+    fn execute_statement(
+        &mut self,
+        statement: FlinkStatement,
+        text: &str,
+    ) -> Result<StatementResult> {
+        match statement {
+            FlinkStatement::Query(_) if self.submitter.is_some() => Err(Error::unsupported(
+                "showing a SELECT's rows from a cluster (-m); INSERT INTO submits a job to \
+                 the cluster, and `flinkrs sql` without -m runs a SELECT in this process",
+            )),
             FlinkStatement::Query(query) => Ok(StatementResult::Query(Box::new(plan_query(
                 &query,
                 &self.catalogs,
@@ -365,6 +407,18 @@ impl SqlSession {
 
     fn insert(&mut self, table: &[String], query: &str, text: &str) -> Result<StatementResult> {
         let prepared = self.prepare_insert(table, query)?;
+        if let Some(submit) = &mut self.submitter {
+            // Planned here first, so that what only building finds is said before submitting.
+            prepared.build(&StreamExecutionEnvironment::new())?;
+            let mut script = self.prelude.join(";\n");
+            if !script.is_empty() {
+                script.push_str(";\n");
+            }
+            script.push_str(text.trim());
+            script.push_str(";\n");
+            let job_id = submit(&script)?;
+            return Ok(StatementResult::Submitted { job_id });
+        }
         let configure = self.environment_settings();
         let (ready, ready_receiver) = crossbeam_channel::bounded::<Result<String>>(1);
         let job = std::thread::Builder::new()
