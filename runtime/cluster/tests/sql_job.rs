@@ -14,7 +14,7 @@ mod process;
 mod support;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use process::{FLINKRS, Process, job_manager, task_manager_with};
 use support::committed_lines;
@@ -60,6 +60,11 @@ fn expected_lines() -> Vec<String> {
     lines
 }
 
+/// Runs `flinkrs args…` to its end.
+fn flinkrs(args: &[&str]) -> Output {
+    Command::new(FLINKRS).args(args).output().unwrap()
+}
+
 fn write_script(dir: &Path, output: &str) -> String {
     let path = dir.join(format!("{output}.sql"));
     std::fs::write(&path, script(&dir.join(output))).unwrap();
@@ -70,10 +75,7 @@ fn write_script(dir: &Path, output: &str) -> String {
 fn flinkrs_run_sql_file_commits_the_querys_rows_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let script = write_script(dir.path(), "local");
-    let run = Command::new(FLINKRS)
-        .args(["run", "--sql-file", &script])
-        .output()
-        .unwrap();
+    let run = flinkrs(&["run", "--sql-file", &script]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(
@@ -100,10 +102,7 @@ fn a_sql_job_killed_and_resumed_from_its_checkpoint_commits_each_row_once() {
     let mut first = Process::start(&["run", "--sql-file", &script]);
     let checkpoint = first.wait_for("Checkpoint 3 completed: ");
     first.kill();
-    let resumed = Command::new(FLINKRS)
-        .args(["run", "--sql-file", &script, "-s", &checkpoint])
-        .output()
-        .unwrap();
+    let resumed = flinkrs(&["run", "--sql-file", &script, "-s", &checkpoint]);
     let stderr = String::from_utf8_lossy(&resumed.stderr);
     assert!(resumed.status.success(), "{stderr}");
     assert_eq!(
@@ -121,10 +120,7 @@ fn a_sql_script_runs_on_a_session_cluster_and_as_an_application() {
     let (session, address, rest) = job_manager(&[], "warn");
     let member = task_manager_with(&address, &slots, "warn");
     let script = write_script(dir.path(), "session");
-    let run = Command::new(FLINKRS)
-        .args(["run", "-m", &rest, "--sql-file", &script])
-        .output()
-        .unwrap();
+    let run = flinkrs(&["run", "-m", &rest, "--sql-file", &script]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(
@@ -138,10 +134,7 @@ fn a_sql_script_runs_on_a_session_cluster_and_as_an_application() {
 
     // The SQL client with -m submits each INSERT INTO with the statements before it.
     let script = write_script(dir.path(), "client");
-    let client = Command::new(FLINKRS)
-        .args(["sql", "-m", &rest, "-f", &script])
-        .output()
-        .unwrap();
+    let client = flinkrs(&["sql", "-m", &rest, "-f", &script]);
     let stdout = String::from_utf8_lossy(&client.stdout);
     assert!(client.status.success(), "{stdout}");
     assert!(
@@ -161,10 +154,7 @@ fn a_sql_script_runs_on_a_session_cluster_and_as_an_application() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     std::fs::write(&script, "SELECT 1;\n").unwrap();
-    let select = Command::new(FLINKRS)
-        .args(["sql", "-m", &rest, "-f", &script])
-        .output()
-        .unwrap();
+    let select = flinkrs(&["sql", "-m", &rest, "-f", &script]);
     assert_eq!(select.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&select.stdout).contains(
@@ -207,10 +197,7 @@ fn a_script_the_sink_cannot_take_is_refused_before_the_job_starts() {
         ),
     )
     .unwrap();
-    let run = Command::new(FLINKRS)
-        .args(["run", "--sql-file", &script.display().to_string()])
-        .output()
-        .unwrap();
+    let run = flinkrs(&["run", "--sql-file", &script.display().to_string()]);
     assert_eq!(run.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&run.stderr).trim(),
@@ -223,10 +210,7 @@ fn a_script_the_sink_cannot_take_is_refused_before_the_job_starts() {
     );
     assert!(!dir.path().join("counts").exists());
 
-    let missing = Command::new(FLINKRS)
-        .args(["run", "--sql-file", "/nonexistent/job.sql"])
-        .output()
-        .unwrap();
+    let missing = flinkrs(&["run", "--sql-file", "/nonexistent/job.sql"]);
     assert_eq!(missing.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&missing.stderr).trim(),
