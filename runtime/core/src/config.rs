@@ -250,10 +250,41 @@ pub fn parse_memory_size(text: &str) -> std::result::Result<u64, String> {
     amount.checked_mul(1 << shift).ok_or_else(invalid)
 }
 
-/// Validated key/value configuration.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Validated key/value configuration. Its `Debug` hides secrets as
+/// [`Configuration::redacted_entries`] does.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Configuration {
     entries: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for Configuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.redacted_entries()).finish()
+    }
+}
+
+/// What a secret's value is shown as, as Flink shows it.
+pub const HIDDEN_CONTENT: &str = "******";
+
+/// Whether `key` holds a secret (a password, secret key, token or credentials), whose value
+/// is never shown: Flink's `GlobalConfiguration.isSensitive` rule.
+pub fn is_sensitive(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "fs.azure.account.key",
+        "apikey",
+        "api-key",
+        "auth-params",
+        "service-key",
+        "token",
+        "basic-auth",
+        "jaas.config",
+        "http-headers",
+    ]
+    .iter()
+    .any(|part| key.contains(part))
 }
 
 impl Configuration {
@@ -294,6 +325,18 @@ impl Configuration {
     /// Every explicitly set entry, in key order.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every explicitly set entry, in key order, with the value of each secret
+    /// ([`is_sensitive`]) shown as [`HIDDEN_CONTENT`]: what logs and the REST API show.
+    pub fn redacted_entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries().map(|(key, value)| {
+            if is_sensitive(key) {
+                (key, HIDDEN_CONTENT)
+            } else {
+                (key, value)
+            }
+        })
     }
 
     /// A text option as set, or its default (an option of type [`OptionType::Text`]).
@@ -729,5 +772,24 @@ mod tests {
              size; write e.g. '1536m' or '2g'"
         );
         assert_eq!(config.get(REST_PORT), Some("0"));
+    }
+
+    #[test]
+    fn secrets_are_hidden_from_debug_and_from_the_shown_entries() {
+        let mut config = Configuration::new();
+        config.set("s3.secret-key", "hunter2").unwrap();
+        config.set("s3.access-key", "minio").unwrap();
+        assert_eq!(
+            format!("{config:?}"),
+            r#"{"s3.access-key": "minio", "s3.secret-key": "******"}"#
+        );
+        let shown: Vec<(&str, &str)> = config.redacted_entries().collect();
+        assert_eq!(
+            shown,
+            [("s3.access-key", "minio"), ("s3.secret-key", "******")]
+        );
+        assert_eq!(config.get("s3.secret-key"), Some("hunter2"));
+        assert!(is_sensitive("sasl.jaas.config"));
+        assert!(!is_sensitive("execution.checkpointing.dir"));
     }
 }

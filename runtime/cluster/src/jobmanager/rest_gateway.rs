@@ -60,7 +60,14 @@ fn job_view(id: &str, job: JobEntry) -> JobView {
         .properties
         .iter()
         .filter_map(|property| property.split_once('='))
-        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .map(|(key, value)| {
+            let shown = if flinkrs_core::config::is_sensitive(key) {
+                flinkrs_core::config::HIDDEN_CONTENT
+            } else {
+                value
+            };
+            (key.to_owned(), shown.to_owned())
+        })
         .collect();
     let setting = |key: &str| {
         configuration
@@ -157,7 +164,7 @@ impl JobManagerGateway for ClusterGateway {
 
     fn configuration(&self) -> Vec<(String, String)> {
         self.config
-            .entries()
+            .redacted_entries()
             .map(|(key, value)| (key.to_owned(), value.to_owned()))
             .collect()
     }

@@ -298,7 +298,7 @@ fn view(client: &JobClient) -> JobView {
         parallelism: config.parallelism() as u32,
         vertices,
         configuration: config
-            .entries()
+            .redacted_entries()
             .map(|(key, value)| (key.to_owned(), value.to_owned()))
             .collect(),
         restart_strategy,
@@ -351,7 +351,7 @@ impl JobManagerGateway for LocalJobManager {
                 client
                     .info()
                     .config
-                    .entries()
+                    .redacted_entries()
                     .map(|(key, value)| (key.to_owned(), value.to_owned()))
                     .collect()
             })
