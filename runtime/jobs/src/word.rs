@@ -11,7 +11,8 @@
 //! unless it is longer than 24 bytes. A word's form follows from its text alone ([`Word::from`]),
 //! so two equal words always have the same form.
 //!
-//! A `Word` serializes as a string: the key hash, the key groups of savepoints and the state's
+//! A `Word` serializes as the bytes of its text, which postcard and the key hash encode exactly
+//! as a string: the key hash, the key groups of savepoints and the state's
 //! encoding are those of the `CompactString` WordCount used before, and of `String`.
 
 use std::fmt;
@@ -24,10 +25,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Most bytes of a word kept in the short form.
 pub const SHORT: usize = 16;
 
-/// `0x01` in every byte of a `u64`.
-const LOW: u64 = u64::from_ne_bytes([0x01; 8]);
-/// `0x80` in every byte of a `u64`.
-const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+/// `0x01` in every byte of a `u128`.
+const LOW: u128 = u128::from_ne_bytes([0x01; 16]);
+/// `0x80` in every byte of a `u128`.
+const HIGH: u128 = u128::from_ne_bytes([0x80; 16]);
 
 /// A word of text; see the [module docs](self).
 #[derive(Clone, PartialEq, Eq)]
@@ -48,7 +49,8 @@ impl Word {
     /// multi-byte character), as [`for_each_word`](crate::wordcount::for_each_word) finds them.
     ///
     /// A short word is read as one 16-byte load from the line and masked to its length, with
-    /// no copy of a variable length.
+    /// no copy of a variable length; near the end of the line, the load is of the line's last
+    /// 16 bytes, shifted.
     #[inline]
     pub(crate) fn from_line(line: &str, start: usize, end: usize, lowercase: bool) -> Word {
         let length = end.saturating_sub(start);
@@ -56,28 +58,29 @@ impl Word {
             return Word::long_from_line(line, start, end, lowercase);
         }
         let bytes = line.as_bytes();
-        let mut short = [0u8; SHORT];
-        match bytes.get(start..start + SHORT) {
-            Some(window) => short.copy_from_slice(window),
-            // Near the end of the line: fewer than 16 bytes follow the word's start.
-            None => {
-                if let Some(word) = bytes.get(start..end) {
-                    short[..length].copy_from_slice(word);
+        let value = match bytes.get(start..start + SHORT) {
+            Some(window) => load(window),
+            None => match bytes.len().checked_sub(SHORT) {
+                // The line's last 16 bytes hold the word: shifted so that it comes first.
+                Some(base) => load(&bytes[base..])
+                    .checked_shr(8 * start.saturating_sub(base) as u32)
+                    .unwrap_or(0),
+                // A line shorter than 16 bytes.
+                None => {
+                    let mut short = [0u8; SHORT];
+                    if let Some(word) = bytes.get(start..end) {
+                        short[..length].copy_from_slice(word);
+                    }
+                    u128::from_le_bytes(short)
                 }
-            }
-        }
-        let (mut low, mut high) = halves(&short);
+            },
+        };
         // Keep the word's bytes, clear those after it.
-        let bits = 8 * length as u32;
-        low &= mask(bits);
-        high &= mask(bits.saturating_sub(64));
+        let mut value = value & mask(8 * length as u32);
         if lowercase {
-            low = ascii_lowercase(low);
-            high = ascii_lowercase(high);
+            value = ascii_lowercase(value);
         }
-        short[..8].copy_from_slice(&low.to_le_bytes());
-        short[8..].copy_from_slice(&high.to_le_bytes());
-        Word(Form::Short(short))
+        Word(Form::Short(value.to_le_bytes()))
     }
 
     #[cold]
@@ -129,29 +132,32 @@ impl Word {
 /// The two little-endian `u64`s of a short word.
 #[inline(always)]
 fn halves(bytes: &[u8; SHORT]) -> (u64, u64) {
-    let mut low = [0u8; 8];
-    let mut high = [0u8; 8];
-    low.copy_from_slice(&bytes[..8]);
-    high.copy_from_slice(&bytes[8..]);
-    (u64::from_le_bytes(low), u64::from_le_bytes(high))
+    let value = u128::from_le_bytes(*bytes);
+    (value as u64, (value >> 64) as u64)
 }
 
-/// The low `bits` bits set (all 64 from 64 up).
+/// Sixteen bytes of `window` (which has at least 16) as a little-endian `u128`.
 #[inline(always)]
-fn mask(bits: u32) -> u64 {
-    if bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
+fn load(window: &[u8]) -> u128 {
+    let mut bytes = [0u8; SHORT];
+    if let Some(window) = window.get(..SHORT) {
+        bytes.copy_from_slice(window);
     }
+    u128::from_le_bytes(bytes)
 }
 
-/// Lower-cases the ASCII upper-case letters among eight bytes that are all below 0x80.
+/// The low `bits` bits set (all 128 from 128 up).
 #[inline(always)]
-fn ascii_lowercase(bytes: u64) -> u64 {
+fn mask(bits: u32) -> u128 {
+    1u128.checked_shl(bits).map_or(u128::MAX, |bit| bit - 1)
+}
+
+/// Lower-cases the ASCII upper-case letters among sixteen bytes that are all below 0x80.
+#[inline(always)]
+fn ascii_lowercase(bytes: u128) -> u128 {
     // Per byte, the top bit is set where 'A' <= byte <= 'Z' (see `in_range` in wordcount.rs).
-    let at_least_a = (bytes | HIGH) - LOW * u64::from(b'A');
-    let at_most_z = LOW * (0x80 + u64::from(b'Z')) - bytes;
+    let at_least_a = (bytes | HIGH) - LOW * u128::from(b'A');
+    let at_most_z = LOW * (0x80 + u128::from(b'Z')) - bytes;
     let upper = at_least_a & at_most_z & HIGH;
     // Moved from bit 7 to bit 5: the case bit.
     bytes | (upper >> 2)
@@ -200,15 +206,13 @@ impl fmt::Debug for Word {
 }
 
 impl Serialize for Word {
-    /// A string. Compact formats get its bytes, which they encode as they encode a string
-    /// (postcard, and the key hash's canonical encoding, write the length and the bytes
-    /// either way), without checking the short form's bytes as UTF-8 again.
+    /// The bytes of the text. Every encoding that records and keys go through encodes them
+    /// exactly as it encodes a string: postcard (the codec of channels and state), the key
+    /// hash's canonical encoding, and the count of a batch's bytes. Serializing the short form
+    /// as a `str` would check its bytes as UTF-8 again, for every record a channel counts.
+    /// (A self-describing format such as JSON would show a byte array.)
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            serializer.serialize_str(self.as_str())
-        } else {
-            serializer.serialize_bytes(self.as_bytes())
-        }
+        serializer.serialize_bytes(self.as_bytes())
     }
 }
 
@@ -327,6 +331,10 @@ mod tests {
             let from_line = Word::from_line(&line, 0, a.len(), false);
             prop_assert_eq!(&from_line, &word_a);
             prop_assert_eq!(from_line.as_str(), a.as_str());
+            // At the end of the line: a short word is read from the line's last 16 bytes.
+            let at_end = Word::from_line(&line, a.len() + 1, line.len(), false);
+            prop_assert_eq!(&at_end, &word_b);
+            prop_assert_eq!(at_end.as_str(), b.as_str());
         }
     }
 }
