@@ -11,6 +11,7 @@ pub mod java_format;
 pub mod options;
 pub mod scoreboard;
 pub mod windowed_sensors;
+pub mod word;
 pub mod wordcount;
 
 use flinkrs_api::prelude::*;

@@ -1,33 +1,25 @@
 //! WordCount, as Flink's example: split lines into lower-case words, count each word.
 //! Streaming mode prints every updated count; batch mode prints the final counts only.
 
-use compact_str::CompactString;
 use flinkrs_api::prelude::*;
 
 use crate::options::JobOptions;
+use crate::word::Word;
 
 /// The built-in text, used when no `--input` is given. The file is shared with the script
 /// that records Flink's answer (`scripts/flink-reference/record_wordcount.py`).
 pub const TEXT: &str = include_str!("../data/wordcount.txt");
 
-/// A word and its count. Words are [`CompactString`]s: up to 24 bytes live inline, so
-/// counting words allocates nothing per word.
-pub type WordCount = (CompactString, u64);
+/// A word and its count. A [`Word`] of up to 24 bytes lives inline, so counting words
+/// allocates nothing per word, and one of up to 16 bytes hashes and compares as two `u64`s.
+pub type WordCount = (Word, u64);
 
 /// Splits a line into lower-case words, on every character that is not a letter, a digit or
 /// an underscore (Java's `\W+`, as Flink's Tokenizer does). Java's `\w` is ASCII-only, so
 /// every byte of a multi-byte UTF-8 character separates words, and scanning bytes is exact.
 pub fn tokenize(line: String, out: &mut Collector<'_, WordCount>) {
     for_each_word(line.as_bytes(), |start, end, may_have_upper| {
-        // A word starts and ends next to ASCII bytes, so its bounds are character boundaries
-        // and `get` always succeeds; it only avoids a panic path.
-        if let Some(word) = line.get(start..end) {
-            let mut word = CompactString::new(word);
-            if may_have_upper && word.bytes().any(|b| b.is_ascii_uppercase()) {
-                word.make_ascii_lowercase();
-            }
-            out.collect((word, 1));
-        }
+        out.collect((Word::from_line(&line, start, end, may_have_upper), 1));
     });
 }
 
