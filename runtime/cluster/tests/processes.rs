@@ -405,3 +405,28 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
     }
     assert!(jobmanager.terminate().success());
 }
+
+#[test]
+fn an_application_jobmanager_told_not_to_shut_down_serves_its_finished_job_until_stopped() {
+    let (mut jobmanager, address, rest) = job_manager(
+        &[
+            "-D",
+            "execution.shutdown-on-application-finish=false",
+            "--example",
+            "wordcount",
+        ],
+        "warn",
+    );
+    let taskmanager = task_manager(&address);
+    jobmanager.wait_for_line("has ended; the JobManager serves it until it is stopped");
+    let overview = http::get(rest.parse().unwrap(), "/jobs/overview").json();
+    let jobs = overview["jobs"].as_array().expect("a job list");
+    assert_eq!(jobs.len(), 1, "{overview}");
+    assert_eq!(jobs[0]["state"], "FINISHED", "{overview}");
+    assert!(
+        jobmanager.child_is_running(),
+        "the JobManager exited after its job ended"
+    );
+    assert!(jobmanager.terminate().success());
+    assert!(taskmanager.terminate().success());
+}
