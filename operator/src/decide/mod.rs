@@ -105,6 +105,21 @@ pub enum RedeployReason {
 }
 
 impl RedeployReason {
+    /// Whether the new cluster's JobManager may recover the job from the latest checkpoint its
+    /// high-availability ConfigMap records. Only when the redeploy carries the job's newest
+    /// state over (last-state, or a recovery): that checkpoint is at least as new as the one
+    /// the operator saw, and a sink may already have committed what followed the older one.
+    /// A savepoint, a path the user chose, or a stateless start must not be overridden by it.
+    pub fn keeps_high_availability_state(self, mode: UpgradeMode) -> bool {
+        match self {
+            Self::Restore => false,
+            Self::Recover | Self::RestartFailed => true,
+            Self::Upgrade | Self::Rescale { .. } | Self::Resume | Self::Continue => {
+                mode == UpgradeMode::LastState
+            }
+        }
+    }
+
     /// The event reason shown by `kubectl describe`.
     pub fn event_reason(self) -> &'static str {
         match self {
