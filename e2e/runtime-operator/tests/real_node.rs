@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+#[path = "real_node/bad_input.rs"]
+mod bad_input;
 #[path = "real_node/wordcount.rs"]
 mod wordcount;
 use flinkrs_testbed::{KubeNode, S3Server, base_image_tag, helm, kubectl};
@@ -338,6 +340,16 @@ async fn a_flinkjob_installed_with_helm_runs_on_the_real_node_and_checkpoints_to
     if outcome.is_ok() {
         outcome = wordcount_drills(test, &node, &s3, &kubectl).await;
     }
+    if outcome.is_ok() {
+        outcome = bad_input::missing_secret_and_bad_image(
+            test,
+            &kubectl,
+            &kubeconfig,
+            &s3.bucket,
+            &s3.endpoint,
+        )
+        .await;
+    }
     if outcome.is_err() {
         print_diagnostics(&kubectl, &kubeconfig);
     }
@@ -390,6 +402,15 @@ async fn wordcount_drills(
     };
     drill.jobmanager_pod_deleted(&job_id).await?;
     drill.taskmanager_pod_deleted(&job_id).await?;
+    drill.scaled(&job_id).await?;
+    drill.upgraded(&job_id, 3).await?;
+    drill.suspended_and_resumed(&job_id, 3).await?;
+    drill.operator_killed_during_upgrade(&job_id, 3).await?;
+    drill.deleted_with_a_final_savepoint().await?;
+    report(
+        test,
+        &format!("wordcount drills done in {:?}", started.elapsed()),
+    );
     Ok(())
 }
 

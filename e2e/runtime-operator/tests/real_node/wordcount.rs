@@ -212,6 +212,18 @@ pub fn flinkjob_status(kubectl: &Path, kubeconfig: &Path) -> anyhow::Result<(Str
     Ok((job_id.to_owned(), phase.to_owned()))
 }
 
+/// `url`'s JSON body, from a 200 answer.
+async fn get_json(url: &str) -> anyhow::Result<serde_json::Value> {
+    let response = flinkrs_testbed::http_client::get(url).await?;
+    ensure!(
+        response.status == 200,
+        "GET {url}: {} {}",
+        response.status,
+        response.body
+    );
+    Ok(serde_json::from_str(&response.body)?)
+}
+
 /// Everything the drills need.
 pub struct Drill<'a> {
     pub kubectl: &'a Path,
@@ -315,6 +327,268 @@ impl Drill<'_> {
             &format!(
                 "scenario TaskManager pod deleted: output exactly once from {before} to {after} \
                  lines, in {:?}",
+                started.elapsed()
+            ),
+        );
+        Ok(())
+    }
+
+    /// A field of the FlinkJob, by JSONPath (`{.status.phase}`).
+    fn field(&self, path: &str) -> anyhow::Result<String> {
+        Ok(self
+            .kubectl(&["get", "flinkjob", JOB, "-o", &format!("jsonpath={path}")])?
+            .trim()
+            .to_owned())
+    }
+
+    fn cluster_generation(&self) -> anyhow::Result<i64> {
+        let generation = self.field("{.status.clusterGeneration}")?;
+        Ok(generation.parse().unwrap_or(0))
+    }
+
+    fn patch(&self, patch: &str) -> anyhow::Result<()> {
+        self.kubectl(&["patch", "flinkjob", JOB, "--type", "merge", "-p", patch])?;
+        Ok(())
+    }
+
+    /// Waits for the cluster the operator deployed after `generation` to run the job with
+    /// `taskmanagers` TaskManagers, and for the output to go on exactly once from there:
+    /// state kept means no word starts again at 1. Returns the lines covered.
+    async fn redeployed(
+        &self,
+        generation: i64,
+        taskmanagers: usize,
+        job_id: &str,
+    ) -> anyhow::Result<(u64, u64)> {
+        eventually(
+            &format!("the FlinkJob Running on a cluster newer than generation {generation}"),
+            || async {
+                let redeployed = self.cluster_generation()? > generation
+                    && self.field("{.status.phase}")? == "Running";
+                Ok(redeployed.then_some(()))
+            },
+        )
+        .await?;
+        super::running_pods(&self.pods, JOB, "taskmanager", taskmanagers).await?;
+        let running = super::running_job_id(&self.rest).await?;
+        ensure!(running == job_id, "the job is {running}, not {job_id}");
+        let before = exactly_once_progress(self.s3).await?;
+        let after = progress_past(self.s3, before + PROGRESS).await?;
+        Ok((before, after))
+    }
+
+    /// Scenario: `kubectl scale fj/wc --replicas=3`, the CRD's scale subresource. The
+    /// operator rescales in last-state mode: a third TaskManager, the job restored at
+    /// parallelism 3 from its latest checkpoint.
+    pub async fn scaled(&self, job_id: &str) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let generation = self.cluster_generation()?;
+        self.kubectl(&["scale", &format!("flinkjob/{JOB}"), "--replicas=3"])?;
+        let (before, after) = self.redeployed(generation, 3, job_id).await?;
+        let details = get_json(&format!("{}/jobs/{job_id}", self.rest)).await?;
+        let parallelism: Vec<i64> = details["vertices"]
+            .as_array()
+            .map(|vertices| {
+                vertices
+                    .iter()
+                    .filter_map(|vertex| vertex["parallelism"].as_i64())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ensure!(
+            parallelism.contains(&3),
+            "no operator runs at parallelism 3 after the rescale: {details}"
+        );
+        report(
+            self.test,
+            &format!(
+                "scenario kubectl scale --replicas=3: parallelism {parallelism:?}, output exactly \
+                 once from {before} to {after} lines, in {:?}",
+                started.elapsed()
+            ),
+        );
+        Ok(())
+    }
+
+    /// Scenario: upgrades. In last-state mode (a new restartNonce) the new cluster's
+    /// JobManager recovers the job from the high-availability ConfigMap; in savepoint mode the
+    /// operator stops the job with a savepoint, clears the ConfigMap and starts the new
+    /// cluster from the savepoint, which is in S3.
+    pub async fn upgraded(&self, job_id: &str, taskmanagers: usize) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let generation = self.cluster_generation()?;
+        self.patch(r#"{"spec":{"restartNonce":1}}"#)?;
+        let (before, after) = self.redeployed(generation, taskmanagers, job_id).await?;
+        report(
+            self.test,
+            &format!(
+                "scenario last-state upgrade: output exactly once from {before} to {after} \
+                 lines, in {:?}",
+                started.elapsed()
+            ),
+        );
+        let started = Instant::now();
+        let generation = self.cluster_generation()?;
+        self.patch(r#"{"spec":{"upgradeMode":"savepoint","restartNonce":2}}"#)?;
+        let (before, after) = self.redeployed(generation, taskmanagers, job_id).await?;
+        let savepoint = self.field("{.status.lastSavepoint.path}")?;
+        self.savepoint_in_s3(&savepoint).await?;
+        report(
+            self.test,
+            &format!(
+                "scenario savepoint upgrade: from {savepoint}, output exactly once from \
+                 {before} to {after} lines, in {:?}",
+                started.elapsed()
+            ),
+        );
+        Ok(())
+    }
+
+    /// Checks that `path` (`s3://bucket/key`) is a savepoint with its `_metadata` in S3.
+    async fn savepoint_in_s3(&self, path: &str) -> anyhow::Result<()> {
+        let key = path
+            .strip_prefix(&format!("s3://{}/", self.s3.bucket))
+            .with_context(|| format!("the savepoint {path:?} is not in the test's bucket"))?;
+        let metadata = format!("{}/_metadata", key.trim_end_matches('/'));
+        self.s3
+            .client()
+            .await
+            .head_object()
+            .bucket(&self.s3.bucket)
+            .key(&metadata)
+            .send()
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!("savepoint {path}: {metadata}: {}", super::aws_error(&error))
+            })?;
+        Ok(())
+    }
+
+    /// Scenario: suspend (spec.state suspended: in savepoint mode a savepoint, then no pods)
+    /// and resume from it.
+    pub async fn suspended_and_resumed(
+        &self,
+        job_id: &str,
+        taskmanagers: usize,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        self.patch(r#"{"spec":{"state":"suspended"}}"#)?;
+        eventually("the FlinkJob Suspended with no pods", || async {
+            let suspended = self.field("{.status.phase}")? == "Suspended"
+                && pod_names(&self.pods, "jobmanager").await?.is_empty()
+                && pod_names(&self.pods, "taskmanager").await?.is_empty();
+            Ok(suspended.then_some(()))
+        })
+        .await?;
+        let savepoint = self.field("{.status.lastSavepoint.path}")?;
+        self.savepoint_in_s3(&savepoint).await?;
+        let generation = self.cluster_generation()?;
+        self.patch(r#"{"spec":{"state":"running"}}"#)?;
+        let (before, after) = self.redeployed(generation, taskmanagers, job_id).await?;
+        report(
+            self.test,
+            &format!(
+                "scenario suspend and resume: savepoint {savepoint}, output exactly once from \
+                 {before} to {after} lines, in {:?}",
+                started.elapsed()
+            ),
+        );
+        Ok(())
+    }
+
+    /// Scenario: the operator pod is deleted in the middle of a savepoint upgrade (its
+    /// savepoint triggered and recorded in the status); the new operator pod finishes it.
+    pub async fn operator_killed_during_upgrade(
+        &self,
+        job_id: &str,
+        taskmanagers: usize,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let generation = self.cluster_generation()?;
+        self.patch(r#"{"spec":{"restartNonce":3}}"#)?;
+        eventually("the upgrade's savepoint pending in the status", || async {
+            let pending = self.field("{.status.pendingSavepoint.triggerId}")?;
+            Ok((!pending.is_empty() || self.cluster_generation()? > generation).then_some(()))
+        })
+        .await?;
+        let in_the_middle = self.cluster_generation()? == generation;
+        run(Command::new(self.kubectl)
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig)
+            .args(["delete", "pod", "--namespace", "flinkrs-system"])
+            .args([
+                "-l",
+                "app.kubernetes.io/name=flinkrs-operator",
+                "--wait=false",
+            ]))?;
+        let (before, after) = self.redeployed(generation, taskmanagers, job_id).await?;
+        let reconciled = self.field("{.status.lastReconciledSpec}")?;
+        ensure!(
+            reconciled.contains("\"restartNonce\":3"),
+            "the new operator did not record the upgraded spec: {reconciled}"
+        );
+        report(
+            self.test,
+            &format!(
+                "scenario operator pod deleted during a savepoint upgrade (savepoint pending: \
+                 {in_the_middle}): converged, output exactly once from {before} to {after} \
+                 lines, in {:?}",
+                started.elapsed()
+            ),
+        );
+        Ok(())
+    }
+
+    /// Scenario: `kubectl delete flinkjob` with savepointOnDelete: a final savepoint lands in
+    /// S3, and the FlinkJob, its pods and its high-availability ConfigMap go.
+    pub async fn deleted_with_a_final_savepoint(&self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let before = self.field("{.status.lastSavepoint.path}")?;
+        let committed_before = exactly_once_progress(self.s3).await?;
+        self.kubectl(&["delete", "flinkjob", JOB, "--wait=true", "--timeout=120s"])?;
+        let events = self.kubectl(&[
+            "get",
+            "events",
+            "--field-selector",
+            &format!("involvedObject.name={JOB}"),
+            "-o",
+            "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
+        ])?;
+        let savepoint = events
+            .lines()
+            .filter_map(|line| {
+                line.split_whitespace()
+                    .find(|word| word.starts_with("s3://"))
+            })
+            .map(|path| path.trim_end_matches([',', '.', ';', ')']))
+            .filter(|path| path.contains("/savepoints/") && *path != before)
+            .last()
+            .with_context(|| format!("no event names the final savepoint:\n{events}"))?
+            .to_owned();
+        self.savepoint_in_s3(&savepoint).await?;
+        eventually(
+            "the FlinkJob's pods and high-availability ConfigMap gone",
+            || async {
+                let pods_gone = pod_names(&self.pods, "jobmanager").await?.is_empty()
+                    && pod_names(&self.pods, "taskmanager").await?.is_empty();
+                let config_maps = self.kubectl(&["get", "configmaps", "-o", "name"])?;
+                Ok(
+                    (pods_gone && !config_maps.contains(&format!("{JOB}-cluster-config-map")))
+                        .then_some(()),
+                )
+            },
+        )
+        .await?;
+        let committed = exactly_once_progress(self.s3).await?;
+        ensure!(
+            committed >= committed_before,
+            "committed output went missing"
+        );
+        report(
+            self.test,
+            &format!(
+                "scenario delete with a final savepoint: {savepoint}, output exactly once up to \
+                 {committed} lines, in {:?}",
                 started.elapsed()
             ),
         );
