@@ -484,12 +484,23 @@ impl ClusterExecutor {
             if report.attempt != attempt || reports.contains_key(&report.resource_id) {
                 continue;
             }
-            if report.outcome == TasksOutcome::Failed as i32 && failure.is_none() {
-                tracing::warn!(%job, attempt, task_manager = %report.resource_id, failure = %report.failure, "the job failed");
-                failure = Some(format!(
-                    "on TaskManager {}: {}",
-                    report.resource_id, report.failure
-                ));
+            // Subtasks cancelled while nobody cancelled the job: their TaskManager shut down,
+            // or lost the JobManager that deployed them (a report of that JobManager's
+            // attempt can reach its successor, which runs the job under the same id with high
+            // availability). That is a failure to recover from, not the job's cancellation.
+            let cancelled_alone =
+                report.outcome == TasksOutcome::Cancelled as i32 && !self.cancel_requested(job);
+            if (report.outcome == TasksOutcome::Failed as i32 || cancelled_alone)
+                && failure.is_none()
+            {
+                let cause = if cancelled_alone {
+                    "its subtasks were cancelled, but the job was not (the TaskManager shut down \
+                     or lost its JobManager)"
+                } else {
+                    report.failure.as_str()
+                };
+                tracing::warn!(%job, attempt, task_manager = %report.resource_id, failure = %cause, "the job failed");
+                failure = Some(format!("on TaskManager {}: {cause}", report.resource_id));
                 self.cancel_everywhere(job, task_managers);
             }
             reports.insert(report.resource_id.clone(), report);
