@@ -356,6 +356,68 @@ async fn a_flinkjob_installed_with_helm_runs_on_the_real_node_and_checkpoints_to
     outcome
 }
 
+/// The example's job is bounded: once it has FINISHED, its JobManager stays up serving it (the
+/// operator sets `execution.shutdown-on-application-finish: false`), so its pod is not
+/// restarted into running the job again, and the FlinkJob says Finished.
+async fn the_finished_example_stays_finished(
+    test: &str,
+    kubectl: &Path,
+    kubeconfig: &Path,
+    client: &kube::Client,
+    pods: &Api<Pod>,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    eventually("the example FlinkJob Finished", || async {
+        let phase = run(Command::new(kubectl)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["get", "flinkjob", JOB, "--namespace", NAMESPACE])
+            .args(["-o", "jsonpath={.status.phase}"]))?;
+        Ok((phase.trim() == "Finished").then_some(()))
+    })
+    .await?;
+    let rest = jobmanager_rest(client, JOB).await?;
+    let overview = flinkrs_testbed::http_client::get(&format!("{rest}/jobs/overview")).await?;
+    let jobs: serde_json::Value = serde_json::from_str(&overview.body)?;
+    let states: Vec<&str> = jobs["jobs"]
+        .as_array()
+        .map(|jobs| {
+            jobs.iter()
+                .filter_map(|job| job["state"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    if states != ["FINISHED"] {
+        bail!("the finished example's JobManager reports {jobs}");
+    }
+    let selector =
+        format!("app.kubernetes.io/instance={JOB},app.kubernetes.io/component=jobmanager");
+    for pod in pods
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items
+    {
+        let restarts: i32 = pod
+            .status
+            .and_then(|status| status.container_statuses)
+            .unwrap_or_default()
+            .iter()
+            .map(|container| container.restart_count)
+            .sum();
+        if restarts != 0 {
+            bail!("the finished example's JobManager restarted {restarts} time(s)");
+        }
+    }
+    report(
+        test,
+        &format!(
+            "the finished example stays Finished, its JobManager up and not restarted ({:?})",
+            started.elapsed()
+        ),
+    );
+    Ok(())
+}
+
 /// The failure drills of [`wordcount`] on one FlinkJob, one after the other, once the example
 /// is deleted (two cores run one job at a time well).
 async fn wordcount_drills(
@@ -367,6 +429,7 @@ async fn wordcount_drills(
     let kubeconfig = node.kubeconfig();
     let client = node.client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    the_finished_example_stays_finished(test, kubectl, kubeconfig, &client, &pods).await?;
     run(Command::new(kubectl)
         .arg("--kubeconfig")
         .arg(kubeconfig)

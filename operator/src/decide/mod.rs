@@ -35,6 +35,9 @@ pub struct Observed {
     pub savepoint_timed_out: Option<String>,
     /// The job's latest completed checkpoint.
     pub latest_checkpoint: Option<LatestCheckpoint>,
+    /// The job's checkpoints are failing: the latest one failed, with what the JobManager
+    /// says (an unreachable checkpoint storage, for one).
+    pub checkpoint_failure: Option<String>,
     /// A savepoint failed a moment ago (see `Timeouts::savepoint_retry`): do not trigger the
     /// next one yet.
     pub savepoint_failed_recently: bool,

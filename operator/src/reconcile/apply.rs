@@ -515,6 +515,13 @@ async fn observe_only(
             ));
         }
     }
+    // Failing checkpoints (an unreachable checkpoint storage) stop the job from making
+    // progress it can keep, even while it restarts into RUNNING again and again.
+    if degraded.is_none()
+        && let Some(failure) = &observed.checkpoint_failure
+    {
+        degraded = Some(("CheckpointFailing", failure.clone()));
+    }
     if let Some(checkpoint) = &observed.latest_checkpoint {
         next.last_checkpoint = Some(CheckpointInfo {
             id: checkpoint.id,

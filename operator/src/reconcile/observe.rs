@@ -100,6 +100,14 @@ pub async fn observe(
                 None
             }
         };
+        observed.checkpoint_failure = match client.checkpoint_failure(&job.id).await {
+            Ok(failure) => failure
+                .map(|failure| format!("checkpoint {} failed: {}", failure.id, failure.message)),
+            Err(error) => {
+                tracing::info!(flinkjob = %target.key(), %error, "checkpoint failures unknown");
+                None
+            }
+        };
     }
     if observed.running_job().is_none() && !deleting {
         // The pods only explain a problem; not being allowed to read them (an older chart's

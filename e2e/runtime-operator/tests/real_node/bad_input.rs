@@ -1,6 +1,7 @@
-//! Bad input on the real node: a FlinkJob whose credentials Secret does not exist, and one
-//! whose image cannot be had. Within a bounded time the FlinkJob's Degraded condition and a
-//! Warning event name the problem (the kubelet's reason and the missing Secret or image).
+//! Bad input on the real node: a FlinkJob whose credentials Secret does not exist, one whose
+//! image cannot be had, and one whose S3 endpoint nothing listens on. Within a bounded time
+//! each FlinkJob's Degraded condition and a Warning event name the problem: the kubelet's
+//! reason and the missing Secret or image, or the failing checkpoints and the endpoint.
 
 use std::path::Path;
 use std::process::Command;
@@ -21,6 +22,7 @@ spec:
   image: {image}
   job:
     builtin: wordcount
+    rate: 1
   parallelism: 1
   checkpointing:
     interval: 2s
@@ -61,7 +63,7 @@ fn degraded_and_warnings(kubectl: &Path, kubeconfig: &Path, name: &str) -> anyho
     Ok(format!("{condition}\n{events}"))
 }
 
-/// Scenario: a missing Secret and a bad image, side by side.
+/// Scenario: a missing Secret, a bad image and an unreachable S3 endpoint, side by side.
 pub async fn missing_secret_and_bad_image(
     test: &str,
     kubectl: &Path,
@@ -71,17 +73,23 @@ pub async fn missing_secret_and_bad_image(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let missing_image = "local/flinkrs-missing:e2e";
-    let manifest = format!(
-        "{}---\n{}",
+    // The S3 server's host, on a port where nothing listens.
+    let host = endpoint
+        .rsplit_once(':')
+        .map_or(endpoint, |(host, _port)| host);
+    let unreachable = format!("{host}:1");
+    let manifest = [
         flinkjob(
             "no-secret",
             RUNTIME_IMAGE,
             "no-such-secret",
             bucket,
-            endpoint
+            endpoint,
         ),
-        flinkjob("bad-image", missing_image, "wc-s3", bucket, endpoint)
-    );
+        flinkjob("bad-image", missing_image, "wc-s3", bucket, endpoint),
+        flinkjob("no-s3", RUNTIME_IMAGE, "wc-s3", bucket, &unreachable),
+    ]
+    .join("---\n");
     let file = tempfile::NamedTempFile::new()?;
     std::fs::write(file.path(), manifest)?;
     run(Command::new(kubectl)
@@ -89,7 +97,7 @@ pub async fn missing_secret_and_bad_image(
         .arg(kubeconfig)
         .args(["apply", "--namespace", NAMESPACE, "-f"])
         .arg(file.path()))?;
-    let expectations: [(&str, &[&str], &str); 2] = [
+    let expectations: [(&str, &[&str], &str); 3] = [
         (
             "no-secret",
             &["CreateContainerConfigError"],
@@ -100,6 +108,7 @@ pub async fn missing_secret_and_bad_image(
             &["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull"],
             missing_image,
         ),
+        ("no-s3", &["CheckpointFailing"], &unreachable),
     ];
     for (name, reasons, named) in expectations {
         let said = eventually(
