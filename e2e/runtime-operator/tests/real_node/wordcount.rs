@@ -561,8 +561,7 @@ impl Drill<'_> {
                     .find(|word| word.starts_with("s3://"))
             })
             .map(|path| path.trim_end_matches([',', '.', ';', ')']))
-            .filter(|path| path.contains("/savepoints/") && *path != before)
-            .last()
+            .rfind(|path| path.contains("/savepoints/") && *path != before)
             .with_context(|| format!("no event names the final savepoint:\n{events}"))?
             .to_owned();
         self.savepoint_in_s3(&savepoint).await?;
