@@ -478,11 +478,9 @@ fn a_task_manager_stopped_with_sigterm_during_a_job_makes_it_restart_not_end_can
     // A pod's TaskManager being deleted: SIGTERM, which cancels the subtasks placed there.
     assert!(victim.terminate().success());
     let replacement = member("tm-replacement");
-    let restart = jobmanager.wait_for_line("restarting it after the delay");
-    assert!(
-        restart.contains("its subtasks were cancelled, but the job was not"),
-        "{restart}"
-    );
+    // Restarted (the cause is the cancelled subtasks, or the survivor losing its data
+    // connection to the victim, whichever reports first), not ended CANCELED.
+    jobmanager.wait_for_line("restarting it after the delay");
     client.wait_for_line("Job 'WordCount' (");
     assert!(client.wait().success());
     for member in [survivor, replacement] {
