@@ -516,11 +516,17 @@ async fn observe_only(
         }
     }
     // Failing checkpoints (an unreachable checkpoint storage) stop the job from making
-    // progress it can keep, even while it restarts into RUNNING again and again.
-    if degraded.is_none()
+    // progress it can keep, even while it restarts into RUNNING again and again: the failing
+    // checkpoints say why it restarts.
+    let restarting = matches!(degraded, Some(("JobRestarting", _)));
+    if (degraded.is_none() || restarting)
         && let Some(failure) = &observed.checkpoint_failure
     {
-        degraded = Some(("CheckpointFailing", failure.clone()));
+        let message = match degraded.take() {
+            Some((_, restarting)) => format!("{restarting}; {failure}"),
+            None => failure.clone(),
+        };
+        degraded = Some(("CheckpointFailing", message));
     }
     if let Some(checkpoint) = &observed.latest_checkpoint {
         next.last_checkpoint = Some(CheckpointInfo {
