@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use crate::{health::ControllerHealth, metrics::Metrics};
+use crate::{crd::FlinkJobSpec, health::ControllerHealth, metrics::Metrics};
 
 /// How the operator runs.
 #[derive(Clone)]
@@ -19,6 +19,37 @@ pub struct OperatorConfig {
     /// What `/healthz` reports: the controller loop's liveness.
     pub health: Arc<ControllerHealth>,
     pub timeouts: Timeouts,
+    /// What a FlinkJob's pods get when its spec leaves it open.
+    pub job_defaults: JobDefaults,
+}
+
+/// What a FlinkJob's pods get when its spec does not say (the chart's `jobDefaults`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobDefaults {
+    /// JobManager high availability for FlinkJobs without `spec.highAvailability`.
+    pub high_availability: bool,
+    /// The service account of job pods without `spec.serviceAccount`: the chart's
+    /// `flinkrs-job`, whose Role allows what high availability does with ConfigMaps.
+    pub service_account: Option<String>,
+}
+
+impl JobDefaults {
+    /// The service account `spec`'s pods run as.
+    pub fn service_account<'a>(&'a self, spec: &'a FlinkJobSpec) -> Option<&'a str> {
+        spec.service_account
+            .as_deref()
+            .or(self.service_account.as_deref())
+    }
+
+    /// Whether `spec`'s cluster runs with JobManager high availability: as the spec says;
+    /// unset, as the operator's default says, when the pods have a service account to do it
+    /// with (without one, the JobManager could not write its ConfigMap).
+    pub fn high_availability(&self, spec: &FlinkJobSpec) -> bool {
+        match spec.high_availability {
+            Some(enabled) => enabled,
+            None => self.high_availability && self.service_account(spec).is_some(),
+        }
+    }
 }
 
 /// How long the operator waits before it reports that something is stuck.
@@ -56,6 +87,7 @@ impl OperatorConfig {
             metrics: Arc::new(Metrics::new()),
             health: Arc::new(ControllerHealth::default()),
             timeouts: Timeouts::default(),
+            job_defaults: JobDefaults::default(),
         }
     }
 }
@@ -68,6 +100,7 @@ impl std::fmt::Debug for OperatorConfig {
             .field("identity", &self.identity)
             .field("http_address", &self.http_address)
             .field("timeouts", &self.timeouts)
+            .field("job_defaults", &self.job_defaults)
             .finish_non_exhaustive()
     }
 }
@@ -91,5 +124,48 @@ impl LeaderElectionConfig {
             lease_duration: Duration::from_secs(15),
             renew_every: Duration::from_secs(5),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(extra: serde_json::Value) -> FlinkJobSpec {
+        let mut spec = serde_json::json!({
+            "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1
+        });
+        if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
+            spec.extend(extra.clone());
+        }
+        serde_json::from_value(spec).expect("a spec")
+    }
+
+    #[test]
+    fn high_availability_is_on_by_default_only_with_a_service_account_to_do_it_with() {
+        let chart = JobDefaults {
+            high_availability: true,
+            service_account: Some("flinkrs-job".to_owned()),
+        };
+        let no_account = JobDefaults {
+            high_availability: true,
+            service_account: None,
+        };
+        let off = JobDefaults::default();
+        let unset = spec(serde_json::json!({}));
+        assert!(chart.high_availability(&unset));
+        assert!(!no_account.high_availability(&unset));
+        assert!(!off.high_availability(&unset));
+        assert!(no_account.high_availability(&spec(serde_json::json!({"serviceAccount": "mine"}))));
+        // The spec decides when it says.
+        let turned_off = spec(serde_json::json!({"highAvailability": false}));
+        assert!(!chart.high_availability(&turned_off));
+        let turned_on = spec(serde_json::json!({"highAvailability": true}));
+        assert!(off.high_availability(&turned_on));
+        assert_eq!(chart.service_account(&unset), Some("flinkrs-job"));
+        assert_eq!(
+            chart.service_account(&spec(serde_json::json!({"serviceAccount": "mine"}))),
+            Some("mine")
+        );
     }
 }

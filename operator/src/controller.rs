@@ -114,6 +114,7 @@ async fn run_controllers(
         metrics: config.metrics.clone(),
         health: config.health.clone(),
         timeouts: config.timeouts,
+        job_defaults: config.job_defaults.clone(),
         failures: Default::default(),
     });
     let namespaces: Vec<Option<&str>> = if config.namespaces.is_empty() {

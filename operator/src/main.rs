@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use flinkrs_operator::{
     OperatorConfig,
-    config::{LeaderElectionConfig, Timeouts},
+    config::{JobDefaults, LeaderElectionConfig, Timeouts},
     health::ControllerHealth,
     jobmanager_client::{HttpJobManagers, JobManagerClientFactory},
     metrics::Metrics,
@@ -54,6 +54,16 @@ struct Flags {
     #[arg(long, env = "FLINKRS_READINESS_TIMEOUT_SECONDS", default_value_t = 300)]
     readiness_timeout_seconds: u64,
 
+    /// JobManager high availability (`high-availability.type: kubernetes`) for FlinkJobs
+    /// that do not set `spec.highAvailability`, when their pods have a service account.
+    #[arg(long, env = "FLINKRS_JOB_HIGH_AVAILABILITY", default_value_t = false)]
+    job_high_availability: bool,
+
+    /// The service account of job pods whose FlinkJob does not set `spec.serviceAccount`
+    /// (the chart's `flinkrs-job`); empty: the namespace's default.
+    #[arg(long, env = "FLINKRS_JOB_SERVICE_ACCOUNT", default_value = "")]
+    job_service_account: String,
+
     /// Log lines as text or JSON.
     #[arg(long, env = "FLINKRS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -96,6 +106,11 @@ async fn main() -> anyhow::Result<()> {
             savepoint: Duration::from_secs(flags.savepoint_timeout_seconds),
             readiness: Duration::from_secs(flags.readiness_timeout_seconds),
             ..Timeouts::default()
+        },
+        job_defaults: JobDefaults {
+            high_availability: flags.job_high_availability,
+            service_account: Some(flags.job_service_account)
+                .filter(|account| !account.trim().is_empty()),
         },
     };
     tracing::info!(?config, "starting");

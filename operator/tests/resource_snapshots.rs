@@ -31,6 +31,8 @@ fn children_yaml(job: &FlinkJob, restore_from: Option<&str>, suspended: bool) ->
         restore_from,
         suspended,
         cluster_generation: 1,
+        high_availability: false,
+        default_service_account: None,
     };
     let children = build_children(&plan).expect("the example builds");
     [

@@ -18,25 +18,26 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+#[path = "real_node/bad_input.rs"]
+mod bad_input;
+#[path = "real_node/wordcount.rs"]
+mod wordcount;
 use flinkrs_testbed::{KubeNode, S3Server, base_image_tag, helm, kubectl};
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
 use kube::api::ListParams;
 
-const RUNTIME_IMAGE: &str = "local/flinkrs:e2e";
+pub const RUNTIME_IMAGE: &str = "local/flinkrs:e2e";
 const OPERATOR_IMAGE_REPOSITORY: &str = "local/flinkrs-operator";
 const OPERATOR_IMAGE_TAG: &str = "e2e";
-/// The FlinkJob's name: the example's, shortened, so that the TaskManager's
-/// fully qualified host name stays within the 64 characters a pod's host name
-/// may have (see [`flinkjob_manifest`]).
+/// The example FlinkJob's name (shortened).
 const JOB: &str = "ws";
-/// The headless Service that gives the TaskManager a DNS name.
-const TASKMANAGER_DNS: &str = "ws-tm";
-const NAMESPACE: &str = "default";
+pub const NAMESPACE: &str = "default";
 const DEADLINE: Duration = Duration::from_secs(180);
 
 /// Polls `check` until it returns `Some`, for at most [`DEADLINE`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<Option<T>>>,
@@ -76,7 +77,7 @@ fn built_binary(name: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// Runs a command to completion; fails with its stderr.
-fn run(command: &mut Command) -> anyhow::Result<String> {
+pub fn run(command: &mut Command) -> anyhow::Result<String> {
     let output = command.output().with_context(|| format!("{command:?}"))?;
     if !output.status.success() {
         bail!(
@@ -115,14 +116,6 @@ fn build_image(node: &KubeNode, tag: &str, dockerfile: &str, binary: &Path) -> a
 
 /// examples/flinkjobs/windowed-sensors-s3.yaml with the local image, the
 /// testbed's S3 server and a short checkpoint interval.
-///
-/// A workaround, until the operator sets `taskmanager.host` to the pod's IP:
-/// a TaskManager advertises its host name, which cluster DNS does not resolve,
-/// so the JobManager cannot deploy to it ("cannot deploy to TaskManager ...:
-/// transport error"). Here the pods' host names become
-/// `POD.ws-tm.default.svc.cluster.local` (`subdomain` and `setHostnameAsFQDN`
-/// through `podTemplate`, as a user could), which the node's CoreDNS resolves
-/// through the headless Service `ws-tm` (`endpoint_pod_names`).
 fn flinkjob_manifest(s3: &S3Server) -> anyhow::Result<String> {
     let example = std::fs::read_to_string(
         repository_root().join("examples/flinkjobs/windowed-sensors-s3.yaml"),
@@ -163,55 +156,58 @@ fn flinkjob_manifest(s3: &S3Server) -> anyhow::Result<String> {
             "examples/flinkjobs/windowed-sensors-s3.yaml no longer ends with the FlinkJob's spec"
         );
     }
-    manifest.push_str(&format!(
-        "  podTemplate:
-    spec:
-      subdomain: {TASKMANAGER_DNS}
-      setHostnameAsFQDN: true
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: {TASKMANAGER_DNS}
-spec:
-  clusterIP: None
-  selector:
-    app.kubernetes.io/instance: {JOB}
-    app.kubernetes.io/component: taskmanager
-"
-    ));
     Ok(manifest)
 }
 
-/// The names of `component`'s pods once `count` of them are Running.
+/// The names of `instance`'s `component` pods that are Running and not being deleted.
+async fn pods_of(pods: &Api<Pod>, instance: &str, component: &str) -> anyhow::Result<Vec<String>> {
+    let selector =
+        format!("app.kubernetes.io/instance={instance},app.kubernetes.io/component={component}");
+    let listed = pods.list(&ListParams::default().labels(&selector)).await?;
+    Ok(listed
+        .items
+        .into_iter()
+        .filter(|pod| pod.metadata.deletion_timestamp.is_none())
+        .filter(|pod| {
+            pod.status
+                .as_ref()
+                .and_then(|status| status.phase.as_deref())
+                == Some("Running")
+        })
+        .filter_map(|pod| pod.metadata.name)
+        .collect())
+}
+
+/// The names of `instance`'s `component` pods once `count` of them are Running.
 async fn running_pods(
     pods: &Api<Pod>,
+    instance: &str,
     component: &str,
     count: usize,
 ) -> anyhow::Result<Vec<String>> {
-    let selector =
-        format!("app.kubernetes.io/instance={JOB},app.kubernetes.io/component={component}");
-    eventually(&format!("{count} {component} pod(s) Running"), || async {
-        let listed = pods.list(&ListParams::default().labels(&selector)).await?;
-        let running: Vec<String> = listed
-            .items
-            .into_iter()
-            .filter(|pod| pod.metadata.deletion_timestamp.is_none())
-            .filter(|pod| {
-                pod.status
-                    .as_ref()
-                    .and_then(|status| status.phase.as_deref())
-                    == Some("Running")
-            })
-            .filter_map(|pod| pod.metadata.name)
-            .collect();
-        Ok((running.len() == count).then_some(running))
-    })
+    eventually(
+        &format!("{count} {instance} {component} pod(s) Running"),
+        || async {
+            let running = pods_of(pods, instance, component).await?;
+            Ok((running.len() == count).then_some(running))
+        },
+    )
     .await
 }
 
+/// The REST URL of `instance`'s JobManager: its Service's ClusterIP (kube-proxy).
+async fn jobmanager_rest(client: &kube::Client, instance: &str) -> anyhow::Result<String> {
+    let services: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
+    let service = services.get(&format!("{instance}-jobmanager")).await?;
+    let cluster_ip = service
+        .spec
+        .and_then(|spec| spec.cluster_ip)
+        .context("the JobManager Service has no ClusterIP")?;
+    Ok(format!("http://{cluster_ip}:8081"))
+}
+
 /// The job's id once the JobManager's REST API lists it as RUNNING.
-async fn running_job_id(rest: &str) -> anyhow::Result<String> {
+pub async fn running_job_id(rest: &str) -> anyhow::Result<String> {
     let url = format!("{rest}/jobs/overview");
     let last = std::cell::RefCell::new(String::from("no answer yet"));
     let outcome = eventually("the job RUNNING over REST", || async {
@@ -263,7 +259,7 @@ async fn completed_checkpoints(s3: &S3Server, job_id: &str) -> anyhow::Result<Ve
     Ok(checkpoints)
 }
 
-fn aws_error(error: &dyn std::error::Error) -> String {
+pub fn aws_error(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -273,7 +269,7 @@ fn aws_error(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn report(test: &str, line: &str) {
+pub fn report(test: &str, line: &str) {
     let _ = writeln!(std::io::stderr(), "{test}: {line}");
 }
 
@@ -314,6 +310,11 @@ async fn a_flinkjob_installed_with_helm_runs_on_the_real_node_and_checkpoints_to
         ])
         .args(["--set", &format!("image.tag={OPERATOR_IMAGE_TAG}")])
         .args(["--set", "image.pullPolicy=Never"])
+        // The job pods' ServiceAccount (high availability's RBAC) in the jobs' namespace.
+        .args([
+            "--set",
+            &format!("jobServiceAccount.namespaces={{{NAMESPACE}}}"),
+        ])
         .args(["--wait", "--timeout", "180s"]))?;
     let operator_running = started.elapsed();
 
@@ -326,7 +327,7 @@ async fn a_flinkjob_installed_with_helm_runs_on_the_real_node_and_checkpoints_to
         .args(["apply", "--namespace", NAMESPACE, "-f"])
         .arg(manifest.path()))?;
 
-    let outcome = job_runs_and_checkpoints(
+    let mut outcome = job_runs_and_checkpoints(
         test,
         &node,
         &s3,
@@ -336,10 +337,144 @@ async fn a_flinkjob_installed_with_helm_runs_on_the_real_node_and_checkpoints_to
         operator_running,
     )
     .await;
+    if outcome.is_ok() {
+        outcome = wordcount_drills(test, &node, &s3, &kubectl).await;
+    }
+    if outcome.is_ok() {
+        outcome = bad_input::missing_secret_and_bad_image(
+            test,
+            &kubectl,
+            &kubeconfig,
+            &s3.bucket,
+            &s3.endpoint,
+        )
+        .await;
+    }
     if outcome.is_err() {
         print_diagnostics(&kubectl, &kubeconfig);
     }
     outcome
+}
+
+/// The example's job is bounded: once it has FINISHED, its JobManager stays up serving it (the
+/// operator sets `execution.shutdown-on-application-finish: false`), so its pod is not
+/// restarted into running the job again, and the FlinkJob says Finished.
+async fn the_finished_example_stays_finished(
+    test: &str,
+    kubectl: &Path,
+    kubeconfig: &Path,
+    client: &kube::Client,
+    pods: &Api<Pod>,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    eventually("the example FlinkJob Finished", || async {
+        let phase = run(Command::new(kubectl)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["get", "flinkjob", JOB, "--namespace", NAMESPACE])
+            .args(["-o", "jsonpath={.status.phase}"]))?;
+        Ok((phase.trim() == "Finished").then_some(()))
+    })
+    .await?;
+    let rest = jobmanager_rest(client, JOB).await?;
+    let overview = flinkrs_testbed::http_client::get(&format!("{rest}/jobs/overview")).await?;
+    let jobs: serde_json::Value = serde_json::from_str(&overview.body)?;
+    let states: Vec<&str> = jobs["jobs"]
+        .as_array()
+        .map(|jobs| {
+            jobs.iter()
+                .filter_map(|job| job["state"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    if states != ["FINISHED"] {
+        bail!("the finished example's JobManager reports {jobs}");
+    }
+    let selector =
+        format!("app.kubernetes.io/instance={JOB},app.kubernetes.io/component=jobmanager");
+    for pod in pods
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items
+    {
+        let restarts: i32 = pod
+            .status
+            .and_then(|status| status.container_statuses)
+            .unwrap_or_default()
+            .iter()
+            .map(|container| container.restart_count)
+            .sum();
+        if restarts != 0 {
+            bail!("the finished example's JobManager restarted {restarts} time(s)");
+        }
+    }
+    report(
+        test,
+        &format!(
+            "the finished example stays Finished, its JobManager up and not restarted ({:?})",
+            started.elapsed()
+        ),
+    );
+    Ok(())
+}
+
+/// The failure drills of [`wordcount`] on one FlinkJob, one after the other, once the example
+/// is deleted (two cores run one job at a time well).
+async fn wordcount_drills(
+    test: &str,
+    node: &KubeNode,
+    s3: &S3Server,
+    kubectl: &Path,
+) -> anyhow::Result<()> {
+    let kubeconfig = node.kubeconfig();
+    let client = node.client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    the_finished_example_stays_finished(test, kubectl, kubeconfig, &client, &pods).await?;
+    run(Command::new(kubectl)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["delete", "flinkjob", JOB, "--namespace", NAMESPACE])
+        .args(["--wait=true", "--timeout=120s"]))?;
+    let started = Instant::now();
+    let manifest = tempfile::NamedTempFile::new()?;
+    std::fs::write(manifest.path(), wordcount::manifest(s3))?;
+    run(Command::new(kubectl)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["apply", "--namespace", NAMESPACE, "-f"])
+        .arg(manifest.path()))?;
+    running_pods(&pods, wordcount::JOB, "jobmanager", 1).await?;
+    running_pods(&pods, wordcount::JOB, "taskmanager", 2).await?;
+    let rest = jobmanager_rest(&client, wordcount::JOB).await?;
+    let job_id = running_job_id(&rest).await?;
+    let first = wordcount::progress_past(s3, 10).await?;
+    report(
+        test,
+        &format!(
+            "wordcount job {job_id} RUNNING, output exactly once past {first} lines, in {:?}",
+            started.elapsed()
+        ),
+    );
+    let drill = wordcount::Drill {
+        kubectl,
+        kubeconfig,
+        s3,
+        pods,
+        rest,
+        test,
+    };
+    drill.jobmanager_pod_deleted(&job_id).await?;
+    drill.taskmanager_pod_deleted(&job_id).await?;
+    drill.scaled(&job_id).await?;
+    drill.upgraded(&job_id, 3).await?;
+    drill.suspended_and_resumed(&job_id, 3).await?;
+    drill.operator_killed_during_upgrade(&job_id, 3).await?;
+    drill.deleted_with_a_final_savepoint().await?;
+    report(
+        test,
+        &format!("wordcount drills done in {:?}", started.elapsed()),
+    );
+    Ok(())
 }
 
 /// What the cluster says, for a failed run: pods, the FlinkJob, events and logs.
@@ -351,6 +486,7 @@ fn print_diagnostics(kubectl: &Path, kubeconfig: &Path) {
         &[
             "logs",
             "--all-containers",
+            "--prefix",
             "--tail=60",
             "-l",
             "app.kubernetes.io/name=flinkrs",
@@ -396,19 +532,12 @@ async fn job_runs_and_checkpoints(
 ) -> anyhow::Result<()> {
     let client = node.client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
-    running_pods(&pods, "jobmanager", 1).await?;
+    running_pods(&pods, JOB, "jobmanager", 1).await?;
     // parallelism 3 at 2 slots per TaskManager: 2 TaskManagers.
-    running_pods(&pods, "taskmanager", 2).await?;
+    running_pods(&pods, JOB, "taskmanager", 2).await?;
     let pods_running = started.elapsed();
 
-    // The JobManager's REST API through its Service's ClusterIP (kube-proxy).
-    let services: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
-    let service = services.get(&format!("{JOB}-jobmanager")).await?;
-    let cluster_ip = service
-        .spec
-        .and_then(|spec| spec.cluster_ip)
-        .context("the JobManager Service has no ClusterIP")?;
-    let rest = format!("http://{cluster_ip}:8081");
+    let rest = jobmanager_rest(&client, JOB).await?;
     let job_id = running_job_id(&rest).await?;
     let job_running = started.elapsed();
 

@@ -160,9 +160,18 @@ pub struct FlinkJobSpec {
     #[schemars(schema_with = "crate::crd::schema::preserve_unknown_object")]
     pub pod_template: Option<serde_json::Value>,
 
-    /// The ServiceAccount the JobManager and TaskManager pods run as.
+    /// The ServiceAccount the JobManager and TaskManager pods run as. Unset: the operator's
+    /// default (the chart's `flinkrs-job`, which may do what high availability needs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
+
+    /// JobManager high availability on Kubernetes (Flink's `high-availability.type:
+    /// kubernetes`): the leader and the latest checkpoint live in the ConfigMap
+    /// `<name>-cluster-config-map`, so a JobManager pod that restarts recovers the job, under
+    /// the same job id, from its latest checkpoint. Unset: the operator's default (on with
+    /// the chart, whose job service account has the RBAC it needs). `false` turns it off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_availability: Option<bool>,
 
     /// Extra Flink configuration (`key: value`, Flink's keys), written into the
     /// ConfigMap the pods read.

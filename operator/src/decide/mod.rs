@@ -35,6 +35,9 @@ pub struct Observed {
     pub savepoint_timed_out: Option<String>,
     /// The job's latest completed checkpoint.
     pub latest_checkpoint: Option<LatestCheckpoint>,
+    /// The job's checkpoints are failing: the latest one failed, with what the JobManager
+    /// says (an unreachable checkpoint storage, for one).
+    pub checkpoint_failure: Option<String>,
     /// A savepoint failed a moment ago (see `Timeouts::savepoint_retry`): do not trigger the
     /// next one yet.
     pub savepoint_failed_recently: bool,
@@ -105,6 +108,21 @@ pub enum RedeployReason {
 }
 
 impl RedeployReason {
+    /// Whether the new cluster's JobManager may recover the job from the latest checkpoint its
+    /// high-availability ConfigMap records. Only when the redeploy carries the job's newest
+    /// state over (last-state, or a recovery): that checkpoint is at least as new as the one
+    /// the operator saw, and a sink may already have committed what followed the older one.
+    /// A savepoint, a path the user chose, or a stateless start must not be overridden by it.
+    pub fn keeps_high_availability_state(self, mode: UpgradeMode) -> bool {
+        match self {
+            Self::Restore => false,
+            Self::Recover | Self::RestartFailed => true,
+            Self::Upgrade | Self::Rescale { .. } | Self::Resume | Self::Continue => {
+                mode == UpgradeMode::LastState
+            }
+        }
+    }
+
     /// The event reason shown by `kubectl describe`.
     pub fn event_reason(self) -> &'static str {
         match self {

@@ -34,6 +34,7 @@ fn spec(mode: UpgradeMode) -> FlinkJobSpec {
         savepoint_on_delete: false,
         pod_template: None,
         service_account: None,
+        high_availability: None,
         flink_configuration: Default::default(),
     }
 }
@@ -953,4 +954,28 @@ fn spec_change_tells_rescale_from_upgrade() {
         ),
         SpecChange::None
     );
+}
+
+#[test]
+fn only_a_redeploy_that_carries_the_newest_state_over_lets_high_availability_recover_the_job() {
+    use RedeployReason::*;
+    for mode in [
+        UpgradeMode::Stateless,
+        UpgradeMode::Savepoint,
+        UpgradeMode::LastState,
+    ] {
+        assert!(!Restore.keeps_high_availability_state(mode), "{mode:?}");
+        assert!(Recover.keeps_high_availability_state(mode), "{mode:?}");
+        assert!(
+            RestartFailed.keeps_high_availability_state(mode),
+            "{mode:?}"
+        );
+        for reason in [Upgrade, Rescale { from: 1, to: 2 }, Resume, Continue] {
+            assert_eq!(
+                reason.keeps_high_availability_state(mode),
+                mode == UpgradeMode::LastState,
+                "{reason:?} in {mode:?}"
+            );
+        }
+    }
 }

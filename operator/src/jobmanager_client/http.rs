@@ -13,8 +13,8 @@ use hyper_util::{
 use serde::de::DeserializeOwned;
 
 use super::{
-    JobDetails, JobManagerClient, JobManagerClientFactory, JobManagerError, JobManagerResult,
-    JobSummary, LatestCheckpoint, SavepointRequest, SavepointStatus,
+    CheckpointFailure, JobDetails, JobManagerClient, JobManagerClientFactory, JobManagerError,
+    JobManagerResult, JobSummary, LatestCheckpoint, SavepointRequest, SavepointStatus,
 };
 
 /// How long one REST call may take before the JobManager counts as unreachable.
@@ -221,6 +221,18 @@ impl JobManagerClient for HttpJobManagerClient {
                         external_path,
                     })
             }))
+        })
+    }
+
+    fn checkpoint_failure<'a>(
+        &'a self,
+        job_id: &'a str,
+    ) -> BoxFuture<'a, JobManagerResult<Option<CheckpointFailure>>> {
+        Box::pin(async move {
+            let statistics: rest::CheckpointingStatistics = self
+                .get_json(&paths::job_resource(job_id, "checkpoints"))
+                .await?;
+            Ok(CheckpointFailure::of(&statistics.latest))
         })
     }
 }

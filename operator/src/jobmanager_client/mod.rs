@@ -15,7 +15,9 @@ use futures::future::BoxFuture;
 
 pub use fake::{FakeJobManager, FakeJobManagers};
 pub use http::{HttpJobManagerClient, HttpJobManagers};
-pub use types::{JobDetails, JobState, JobSummary, LatestCheckpoint, SavepointStatus};
+pub use types::{
+    CheckpointFailure, JobDetails, JobState, JobSummary, LatestCheckpoint, SavepointStatus,
+};
 
 /// A failed call to a JobManager's REST API. Each variant names the URL.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,15 @@ pub trait JobManagerClient: Send + Sync {
         &'a self,
         job_id: &'a str,
     ) -> BoxFuture<'a, JobManagerResult<Option<LatestCheckpoint>>>;
+    /// `GET /jobs/:id/checkpoints`: the latest failed checkpoint, when none completed after
+    /// it (so checkpoints are failing now), with Flink's failure message. A client that cannot
+    /// tell says none.
+    fn checkpoint_failure<'a>(
+        &'a self,
+        _job_id: &'a str,
+    ) -> BoxFuture<'a, JobManagerResult<Option<CheckpointFailure>>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// A savepoint to take: the body of `POST /jobs/:id/savepoints` or `POST /jobs/:id/stop`.

@@ -7,7 +7,7 @@ use kube::runtime::{controller::Action as Requeue, events::EventType};
 
 use super::{
     Target,
-    children::{apply_cluster, apply_restore_path},
+    children::{apply_cluster, apply_restore_path, clear_high_availability},
     events, finalizer, requeue_for, status,
 };
 use crate::{
@@ -207,6 +207,9 @@ async fn redeploy(
 
     if let Some(job_id) = cancel_job {
         cancel(target, &job_id).await;
+    }
+    if !reason.keeps_high_availability_state(target.job.spec.upgrade_mode) {
+        clear_high_availability(target, &target.job.spec, &next).await?;
     }
     apply_cluster(target, &target.job.spec, &next, false).await?;
     let what = match reason {
@@ -511,6 +514,19 @@ async fn observe_only(
                 ),
             ));
         }
+    }
+    // Failing checkpoints (an unreachable checkpoint storage) stop the job from making
+    // progress it can keep, even while it restarts into RUNNING again and again: the failing
+    // checkpoints say why it restarts.
+    let restarting = matches!(degraded, Some(("JobRestarting", _)));
+    if (degraded.is_none() || restarting)
+        && let Some(failure) = &observed.checkpoint_failure
+    {
+        let message = match degraded.take() {
+            Some((_, restarting)) => format!("{restarting}; {failure}"),
+            None => failure.clone(),
+        };
+        degraded = Some(("CheckpointFailing", message));
     }
     if let Some(checkpoint) = &observed.latest_checkpoint {
         next.last_checkpoint = Some(CheckpointInfo {

@@ -11,7 +11,7 @@ use k8s_openapi::{
 };
 use kube::{
     Api, Resource, ResourceExt,
-    api::{Patch, PatchParams},
+    api::{DeleteParams, Patch, PatchParams},
 };
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -19,7 +19,7 @@ use super::{FIELD_MANAGER, Target};
 use crate::{
     Error, Result,
     crd::{FlinkJobSpec, FlinkJobStatus},
-    resources::{Children, ClusterPlan, build_children, config_map},
+    resources::{Children, ClusterPlan, build_children, config_map, high_availability_config_map},
 };
 
 /// Builds the children for `spec` and applies them, as `status` records them: its restore
@@ -36,6 +36,8 @@ pub async fn apply_cluster(
         restore_from: status.restore_path.as_deref(),
         suspended,
         cluster_generation: status.cluster_generation,
+        high_availability: target.ctx.job_defaults.high_availability(spec),
+        default_service_account: target.ctx.job_defaults.service_account.as_deref(),
     };
     let Children {
         config_map,
@@ -48,6 +50,9 @@ pub async fn apply_cluster(
         message: invalid.message,
     })?;
     apply_one::<ConfigMap>(target, &config_map).await?;
+    if let Some(high_availability) = high_availability_config_map(&plan) {
+        apply_one::<ConfigMap>(target, &high_availability).await?;
+    }
     apply_one::<Service>(target, &jobmanager_service).await?;
     apply_one::<Deployment>(target, &jobmanager_deployment).await?;
     apply_one::<Deployment>(target, &taskmanager_deployment).await?;
@@ -94,6 +99,41 @@ pub async fn apply_restore_path(
         restore_from: Some(restore_path),
         suspended: false,
         cluster_generation: status.cluster_generation,
+        high_availability: target.ctx.job_defaults.high_availability(spec),
+        default_service_account: target.ctx.job_defaults.service_account.as_deref(),
     };
     apply_one::<ConfigMap>(target, &config_map(&plan)).await
+}
+
+/// Deletes the cluster's high-availability ConfigMap, so that the next JobManager does not
+/// recover the job from the latest checkpoint recorded there but starts it as the operator
+/// says (from a savepoint, a path the user chose, or empty). The next `apply_cluster` creates
+/// it again, empty.
+pub async fn clear_high_availability(
+    target: &Target<'_>,
+    spec: &FlinkJobSpec,
+    status: &FlinkJobStatus,
+) -> Result<()> {
+    let plan = ClusterPlan {
+        job: target.job,
+        spec,
+        restore_from: None,
+        suspended: false,
+        cluster_generation: status.cluster_generation,
+        high_availability: target.ctx.job_defaults.high_availability(spec),
+        default_service_account: target.ctx.job_defaults.service_account.as_deref(),
+    };
+    let Some(high_availability) = high_availability_config_map(&plan) else {
+        return Ok(());
+    };
+    let name = high_availability.name_any();
+    let api: Api<ConfigMap> = Api::namespaced(target.ctx.client.clone(), &target.namespace);
+    match api.delete(&name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(error) => Err(Error::kubernetes(format!(
+            "deleting the high-availability ConfigMap {}/{name}",
+            target.namespace
+        ))(error)),
+    }
 }

@@ -24,7 +24,7 @@ use kube::{
 
 use crate::{
     Error, Result,
-    config::Timeouts,
+    config::{JobDefaults, Timeouts},
     crd::{FlinkJob, JobPhase},
     decide::decide,
     health::ControllerHealth,
@@ -47,6 +47,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub health: Arc<ControllerHealth>,
     pub timeouts: Timeouts,
+    pub job_defaults: JobDefaults,
     /// Consecutive failed reconciles per FlinkJob (`namespace/name`), for the backoff.
     pub failures: Mutex<HashMap<String, u32>>,
 }

@@ -66,7 +66,7 @@ pub async fn observe(
     let client = target.ctx.jobmanagers.client(&target.rest_url());
     observed.jobmanager = match client.jobs_overview().await {
         Ok(jobs) => current_job(jobs)
-            .filter(|job| status.replaced_job_id.as_deref() != Some(job.id.as_str()))
+            .filter(|job| !is_replaced_job(status, job))
             .map_or(JobManagerView::NoJob, JobManagerView::Job),
         Err(error) => JobManagerView::Unreachable(error.to_string()),
     };
@@ -100,6 +100,14 @@ pub async fn observe(
                 None
             }
         };
+        observed.checkpoint_failure = match client.checkpoint_failure(&job.id).await {
+            Ok(failure) => failure
+                .map(|failure| format!("checkpoint {} failed: {}", failure.id, failure.message)),
+            Err(error) => {
+                tracing::info!(flinkjob = %target.key(), %error, "checkpoint failures unknown");
+                None
+            }
+        };
     }
     if observed.running_job().is_none() && !deleting {
         // The pods only explain a problem; not being allowed to read them (an older chart's
@@ -112,6 +120,25 @@ pub async fn observe(
             waited_too_long(status.deployed_at.as_deref(), target.ctx.timeouts.readiness);
     }
     Ok(observed)
+}
+
+/// Whether `job` is the job of the cluster the last redeploy replaced, answering while its
+/// pod terminates. With high availability the new cluster's job has the same id (it is
+/// derived from the cluster id), so the new job is told apart by its start: after the
+/// redeploy.
+fn is_replaced_job(status: &FlinkJobStatus, job: &JobSummary) -> bool {
+    if status.replaced_job_id.as_deref() != Some(job.id.as_str()) {
+        return false;
+    }
+    let redeployed_at = status
+        .deployed_at
+        .as_deref()
+        .and_then(|at| at.parse::<jiff::Timestamp>().ok())
+        .map(|at| at.as_millisecond());
+    match redeployed_at {
+        Some(redeployed_at) => job.start_time < redeployed_at,
+        None => true,
+    }
 }
 
 /// `timeout`, when more than that has passed since `since` (RFC 3339).
@@ -222,6 +249,29 @@ mod tests {
             state,
             start_time,
         }
+    }
+
+    #[test]
+    fn the_replaced_job_is_ignored_but_a_job_with_its_id_started_after_the_redeploy_is_the_new_one()
+    {
+        // 2026-01-01T00:00:10Z
+        let redeployed_at = 1_767_225_610_000;
+        let status = FlinkJobStatus {
+            replaced_job_id: Some("a1".to_owned()),
+            deployed_at: Some("2026-01-01T00:00:10Z".to_owned()),
+            ..FlinkJobStatus::default()
+        };
+        let old = job("a1", JobState::Running, redeployed_at - 60_000);
+        let recovered = job("a1", JobState::Running, redeployed_at + 5_000);
+        let other = job("b2", JobState::Running, redeployed_at - 60_000);
+        assert!(is_replaced_job(&status, &old));
+        assert!(!is_replaced_job(&status, &recovered));
+        assert!(!is_replaced_job(&status, &other));
+        let undated = FlinkJobStatus {
+            deployed_at: None,
+            ..status
+        };
+        assert!(is_replaced_job(&undated, &recovered));
     }
 
     #[test]

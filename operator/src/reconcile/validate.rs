@@ -77,6 +77,8 @@ pub fn validate_spec(job: &FlinkJob) -> Result<(), SpecProblem> {
         restore_from: None,
         suspended: false,
         cluster_generation: 0,
+        high_availability: false,
+        default_service_account: None,
     };
     build_children(&plan)
         .map(|_| ())
@@ -171,6 +173,8 @@ mod tests {
             restore_from: None,
             suspended: false,
             cluster_generation: 0,
+            high_availability: false,
+            default_service_account: None,
         };
         let children = build_children(&plan).unwrap();
         let pod = children

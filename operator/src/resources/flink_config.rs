@@ -38,6 +38,24 @@ pub fn flink_configuration(plan: &ClusterPlan<'_>) -> BTreeMap<String, String> {
             .entry(keys::EXTERNALIZED_CHECKPOINT_RETENTION.to_owned())
             .or_insert_with(|| "RETAIN_ON_CANCELLATION".to_owned());
     }
+    // The JobManager stays up once its job has ended, as with the Flink Kubernetes Operator:
+    // otherwise its pod would restart and run a finished job (or the job a stop-with-savepoint
+    // just ended) again, and the operator could not read the job's final state.
+    config
+        .entry(keys::SHUTDOWN_ON_APPLICATION_FINISH.to_owned())
+        .or_insert_with(|| "false".to_owned());
+    if plan.high_availability {
+        // The user's flinkConfiguration may still choose otherwise (e.g. NONE).
+        config
+            .entry(keys::HIGH_AVAILABILITY_TYPE.to_owned())
+            .or_insert_with(|| "kubernetes".to_owned());
+        config
+            .entry(keys::KUBERNETES_CLUSTER_ID.to_owned())
+            .or_insert_with(|| job_name.clone());
+        config
+            .entry(keys::KUBERNETES_NAMESPACE.to_owned())
+            .or_insert_with(|| namespace.clone());
+    }
     let mut set = |key: &str, value: String| {
         config.insert(key.to_owned(), value);
     };
@@ -91,6 +109,36 @@ pub fn flink_configuration(plan: &ClusterPlan<'_>) -> BTreeMap<String, String> {
         set("taskmanager.memory.process.size", size);
     }
     config
+}
+
+/// The high-availability ConfigMap of the cluster (`<cluster-id>-cluster-config-map`, where
+/// the JobManagers keep the leader and the latest checkpoint), when its configuration turns
+/// high availability on: without data, labelled as the JobManager labels it, and owned by the
+/// FlinkJob, so that it goes when the FlinkJob goes. The JobManager fills it in.
+pub fn high_availability_config_map(plan: &ClusterPlan<'_>) -> Option<ConfigMap> {
+    let configuration = flink_configuration(plan);
+    let kind = configuration.get(keys::HIGH_AVAILABILITY_TYPE)?;
+    if !kind.trim().eq_ignore_ascii_case("kubernetes") {
+        return None;
+    }
+    let cluster_id = [
+        keys::KUBERNETES_CLUSTER_ID,
+        keys::HIGH_AVAILABILITY_CLUSTER_ID,
+    ]
+    .iter()
+    .filter_map(|key| configuration.get(*key))
+    .map(|id| id.trim())
+    .find(|id| !id.is_empty())?;
+    let mut metadata = child_metadata(plan.job, format!("{cluster_id}-cluster-config-map"), None);
+    metadata.labels = Some(BTreeMap::from([
+        ("app".to_owned(), cluster_id.to_owned()),
+        ("configmap-type".to_owned(), "high-availability".to_owned()),
+        ("type".to_owned(), "flink-native-kubernetes".to_owned()),
+    ]));
+    Some(ConfigMap {
+        metadata,
+        ..ConfigMap::default()
+    })
 }
 
 /// A Kubernetes memory quantity (`1536Mi`, `2Gi`) in Flink's notation (`1536m`).

@@ -18,7 +18,7 @@ use kube::{Resource, ResourceExt, api::ObjectMeta};
 
 use crate::crd::{FlinkJob, FlinkJobSpec};
 
-pub use flink_config::{CONFIG_DIR, config_map, flink_configuration};
+pub use flink_config::{CONFIG_DIR, config_map, flink_configuration, high_availability_config_map};
 pub use pod_template::{merge_component_templates, merge_pod_template};
 
 /// The JobManager's ports, as in Flink.
@@ -75,6 +75,10 @@ pub struct ClusterPlan<'a> {
     /// (`status.clusterGeneration`). The pods carry it, so every redeploy restarts them,
     /// even when nothing else in their template changed.
     pub cluster_generation: i64,
+    /// JobManager high availability on Kubernetes (see `JobDefaults::high_availability`).
+    pub high_availability: bool,
+    /// The service account of pods whose spec names none (the operator's default).
+    pub default_service_account: Option<&'a str>,
 }
 
 /// Every child of one FlinkJob.

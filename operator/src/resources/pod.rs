@@ -80,7 +80,12 @@ pub fn pod_template(
         }),
         spec: Some(PodSpec {
             containers: vec![container],
-            service_account_name: plan.spec.service_account.clone(),
+            service_account_name: plan
+                .spec
+                .service_account
+                .as_deref()
+                .or(plan.default_service_account)
+                .map(str::to_owned),
             volumes: Some(vec![Volume {
                 name: "flink-config".to_owned(),
                 config_map: Some(ConfigMapVolumeSource {

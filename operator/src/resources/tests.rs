@@ -16,6 +16,8 @@ fn build(job: &FlinkJob) -> Children {
         restore_from: None,
         suspended: false,
         cluster_generation: 1,
+        high_availability: false,
+        default_service_account: None,
     })
     .expect("builds")
 }
@@ -105,8 +107,11 @@ fn user_flink_configuration_reaches_the_config_map_beside_the_derived_keys() {
         restore_from: None,
         suspended: false,
         cluster_generation: 1,
+        high_availability: false,
+        default_service_account: None,
     });
     assert_eq!(config["pipeline.max-parallelism"], "128");
+    assert_eq!(config["execution.shutdown-on-application-finish"], "false");
     assert_eq!(config["table.exec.mini-batch.enabled"], "true");
     assert_eq!(config["parallelism.default"], "3");
     assert_eq!(config["taskmanager.numberOfTaskSlots"], "2");
@@ -143,6 +148,8 @@ fn a_new_configuration_changes_the_pod_annotation_so_pods_roll_but_a_new_restore
         restore_from: restore,
         suspended: false,
         cluster_generation: 1,
+        high_availability: false,
+        default_service_account: None,
     };
     let before = hash(build_children(&plan(None)).expect("builds"));
     let same = hash(build_children(&plan(None)).expect("builds"));
@@ -160,6 +167,8 @@ fn a_new_configuration_changes_the_pod_annotation_so_pods_roll_but_a_new_restore
             restore_from: None,
             suspended: false,
             cluster_generation: 1,
+            high_availability: false,
+            default_service_account: None,
         })
         .expect("builds"),
     );
@@ -178,6 +187,8 @@ fn an_invalid_pod_template_is_reported_against_spec_pod_template() {
         restore_from: None,
         suspended: false,
         cluster_generation: 1,
+        high_availability: false,
+        default_service_account: None,
     })
     .expect_err("invalid");
     assert_eq!(error.field, "spec.podTemplate");
@@ -233,6 +244,8 @@ fn every_key_the_operator_writes_is_accepted_by_the_runtimes_configuration() {
                 restore_from,
                 suspended: false,
                 cluster_generation: 1,
+                high_availability: false,
+                default_service_account: None,
             };
             let mut runtime = flinkrs_core::Configuration::new();
             for (key, value) in flink_configuration(&plan) {
@@ -341,6 +354,8 @@ fn each_cluster_generation_changes_the_pod_templates_so_a_redeploy_restarts_ever
             restore_from: None,
             suspended: false,
             cluster_generation,
+            high_availability: false,
+            default_service_account: None,
         })
         .expect("builds");
         [
@@ -382,6 +397,8 @@ fn stateful_jobs_retain_their_checkpoints_and_allow_non_restored_state_reaches_t
             restore_from,
             suspended: false,
             cluster_generation: 1,
+            high_availability: false,
+            default_service_account: None,
         })
     };
     let fresh = plan(&stateful, None);
@@ -491,7 +508,103 @@ fn job_pods_are_restricted_by_default_and_templates_override_per_component() {
         restore_from: None,
         suspended: false,
         cluster_generation: 1,
+        high_availability: false,
+        default_service_account: None,
     })
     .expect_err("invalid");
     assert_eq!(error.field, "spec.taskManager.podTemplate");
+}
+
+fn build_with_high_availability(job: &FlinkJob, default_service_account: Option<&str>) -> Children {
+    build_children(&ClusterPlan {
+        job,
+        spec: &job.spec,
+        restore_from: None,
+        suspended: false,
+        cluster_generation: 1,
+        high_availability: true,
+        default_service_account,
+    })
+    .expect("builds")
+}
+
+#[test]
+fn high_availability_names_the_cluster_after_the_flinkjob_and_runs_as_the_job_service_account() {
+    let job = job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1
+    }));
+    let children = build_with_high_availability(&job, Some("flinkrs-job"));
+    let config = &children.config_map.data.as_ref().expect("data")["config.yaml"];
+    for line in [
+        "high-availability.type: kubernetes\n",
+        "kubernetes.cluster-id: orders\n",
+        "kubernetes.namespace: analytics\n",
+    ] {
+        assert!(config.contains(line), "{line:?} missing from {config}");
+    }
+    for deployment in [
+        &children.jobmanager_deployment,
+        &children.taskmanager_deployment,
+    ] {
+        let pod = deployment
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.template.spec.as_ref())
+            .expect("a pod spec");
+        assert_eq!(pod.service_account_name.as_deref(), Some("flinkrs-job"));
+    }
+    let ha = high_availability_config_map(&ClusterPlan {
+        job: &job,
+        spec: &job.spec,
+        restore_from: None,
+        suspended: false,
+        cluster_generation: 1,
+        high_availability: true,
+        default_service_account: None,
+    })
+    .expect("a high-availability ConfigMap");
+    assert_eq!(
+        ha.metadata.name.as_deref(),
+        Some("orders-cluster-config-map")
+    );
+    assert_eq!(ha.data, None, "the JobManager fills it in");
+    let owner = ha.metadata.owner_references.expect("owned by the FlinkJob");
+    assert_eq!(owner[0].uid, "uid-1");
+}
+
+#[test]
+fn the_spec_service_account_wins_over_the_default_and_flink_configuration_can_turn_high_availability_off()
+ {
+    let job = job(serde_json::json!({
+        "image": "flinkrs:1", "job": {"builtin": "wordcount"}, "parallelism": 1,
+        "serviceAccount": "team-a",
+        "flinkConfiguration": {"high-availability.type": "NONE"}
+    }));
+    let children = build_with_high_availability(&job, Some("flinkrs-job"));
+    let pod = children
+        .jobmanager_deployment
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.template.spec.as_ref())
+        .expect("a pod spec");
+    assert_eq!(pod.service_account_name.as_deref(), Some("team-a"));
+    let config = &children.config_map.data.as_ref().expect("data")["config.yaml"];
+    assert!(
+        config.contains("high-availability.type: NONE\n"),
+        "{config}"
+    );
+    let plan = ClusterPlan {
+        job: &job,
+        spec: &job.spec,
+        restore_from: None,
+        suspended: false,
+        cluster_generation: 1,
+        high_availability: true,
+        default_service_account: None,
+    };
+    assert_eq!(high_availability_config_map(&plan), None);
+    // Without high availability, no high-availability keys at all.
+    let plain = build(&job);
+    let config = &plain.config_map.data.as_ref().expect("data")["config.yaml"];
+    assert!(!config.contains("kubernetes.cluster-id"), "{config}");
 }

@@ -16,7 +16,8 @@ use anyhow::{Context as _, bail};
 use flinkrs_contract::cli::{ClusterCommand, JobManagerArgs, ProcessArgs};
 use flinkrs_core::Configuration;
 use flinkrs_core::config::{
-    JOBMANAGER_BIND_HOST, STATE_RECOVERY_PATH, TASKMANAGER_BIND_HOST, TASKMANAGER_HOST,
+    JOBMANAGER_BIND_HOST, SHUTDOWN_ON_APPLICATION_FINISH, STATE_RECOVERY_PATH,
+    TASKMANAGER_BIND_HOST, TASKMANAGER_HOST,
 };
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -173,9 +174,11 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
         let job_id = jobmanager.submit_with(job, submission)?;
         eprintln!("Job {job_id} submitted");
         let mut ticks = tokio::time::interval(std::time::Duration::from_millis(100));
+        let mut signalled = false;
         let ended = loop {
             tokio::select! {
                 signal = &mut stop => {
+                    signalled = true;
                     if let Some(leadership) = leadership.take() {
                         eprintln!(
                             "{signal} received: stopping the JobManager; job {job_id} goes on \
@@ -200,7 +203,6 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
                 }
             }
         };
-        jobmanager.shutdown().await?;
         if let Some(leadership) = leadership {
             // The job ended for good: a later leader must not recover it.
             if ended.is_some() {
@@ -212,6 +214,20 @@ pub fn run_jobmanager(config: &Configuration, job: Option<JobSpec>) -> anyhow::R
             }
             leadership.release().await;
         }
+        // As Flink's `execution.shutdown-on-application-finish: false`: the JobManager stays
+        // up with the ended job, so that its pod is not restarted into running it again.
+        if !signalled && config
+                .text(SHUTDOWN_ON_APPLICATION_FINISH)
+                .trim()
+                .eq_ignore_ascii_case("false") {
+            eprintln!(
+                "Job {job_id} has ended; the JobManager serves it until it is stopped \
+                 ({SHUTDOWN_ON_APPLICATION_FINISH} is false)"
+            );
+            let signal = stop.await;
+            eprintln!("{signal} received: stopping the JobManager");
+        }
+        jobmanager.shutdown().await?;
         match ended {
             Some(job) if job.status == JobStatus::Failed => bail!(
                 "job {job_id} failed: {}",

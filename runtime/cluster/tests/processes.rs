@@ -359,3 +359,86 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
     }
     assert!(jobmanager.terminate().success());
 }
+
+#[test]
+fn an_application_jobmanager_told_not_to_shut_down_serves_its_finished_job_until_stopped() {
+    let (mut jobmanager, address, rest) = job_manager(
+        &[
+            "-D",
+            "execution.shutdown-on-application-finish=false",
+            "--example",
+            "wordcount",
+        ],
+        "warn",
+    );
+    let taskmanager = task_manager(&address);
+    jobmanager.wait_for_line("has ended; the JobManager serves it until it is stopped");
+    let overview = http::get(rest.parse().unwrap(), "/jobs/overview").json();
+    let jobs = overview["jobs"].as_array().expect("a job list");
+    assert_eq!(jobs.len(), 1, "{overview}");
+    assert_eq!(jobs[0]["state"], "FINISHED", "{overview}");
+    assert!(
+        jobmanager.child_is_running(),
+        "the JobManager exited after its job ended"
+    );
+    assert!(jobmanager.terminate().success());
+    assert!(taskmanager.terminate().success());
+}
+
+#[test]
+fn a_task_manager_stopped_with_sigterm_during_a_job_makes_it_restart_not_end_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    std::fs::write(&input, input_text(400)).unwrap();
+    let input = input.display().to_string();
+    let fast_heartbeats = [
+        "-D",
+        "heartbeat.interval=100 ms",
+        "-D",
+        "heartbeat.timeout=1 s",
+    ];
+    // The JobManager logs each restart.
+    let (mut jobmanager, address, rest) = job_manager(&fast_heartbeats, "info");
+    let member = |id: &str| {
+        let resource_id = format!("taskmanager.resource-id={id}");
+        let mut args = vec!["-D", &resource_id, "-D", "taskmanager.numberOfTaskSlots=1"];
+        args.extend(fast_heartbeats);
+        task_manager_with(&address, &args, "warn")
+    };
+    let survivor = member("tm-survivor");
+    let victim = member("tm-victim");
+    // Two source subtasks read 200 lines each at 20 lines per second: about 10 s.
+    let mut client = Process::start(&[
+        "run",
+        "-m",
+        &rest,
+        "--example",
+        "wordcount",
+        "-p",
+        "2",
+        "--input",
+        &input,
+        "--rate",
+        "20",
+        "-D",
+        "restart-strategy.type=fixed-delay",
+        "-D",
+        "restart-strategy.fixed-delay.attempts=5",
+        "-D",
+        "restart-strategy.fixed-delay.delay=200 ms",
+    ]);
+    client.wait_for_line("Job has been submitted with JobID ");
+    jobmanager.wait_for_line("the job is running");
+    // A pod's TaskManager being deleted: SIGTERM, which cancels the subtasks placed there.
+    assert!(victim.terminate().success());
+    let replacement = member("tm-replacement");
+    // Restarted (the cause is the cancelled subtasks, or the survivor losing its data
+    // connection to the victim, whichever reports first), not ended CANCELED.
+    jobmanager.wait_for_line("restarting it after the delay");
+    client.wait_for_line("Job 'WordCount' (");
+    assert!(client.wait().success());
+    for member in [survivor, replacement] {
+        assert!(member.terminate().success());
+    }
+    assert!(jobmanager.terminate().success());
+}

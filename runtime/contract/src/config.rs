@@ -62,6 +62,7 @@ pub const CHECKPOINTS_NUM_RETAINED: &str = "execution.checkpointing.num-retained
 pub const CHECKPOINTS_DIRECTORY: &str = "execution.checkpointing.dir";
 pub const SAVEPOINT_DIRECTORY: &str = "execution.checkpointing.savepoint-dir";
 pub const STATE_RECOVERY_PATH: &str = "execution.state-recovery.path";
+pub const SHUTDOWN_ON_APPLICATION_FINISH: &str = "execution.shutdown-on-application-finish";
 pub const IGNORE_UNCLAIMED_STATE: &str = "execution.state-recovery.ignore-unclaimed-state";
 pub const EXTERNALIZED_CHECKPOINT_RETENTION: &str =
     "execution.checkpointing.externalized-checkpoint-retention";
@@ -261,6 +262,14 @@ pub const OPTIONS: &[ConfigOption] = &[
         default: "",
         description: "Where savepoints go when their trigger names no folder (a path, file:// \
                       or s3://bucket/prefix).",
+    },
+    ConfigOption {
+        key: SHUTDOWN_ON_APPLICATION_FINISH,
+        value_type: OptionType::Boolean,
+        default: "true",
+        description: "Whether an application-mode JobManager stops when its job has ended; \
+                      false keeps it serving the ended job over REST until it is stopped (the \
+                      operator sets false, so a finished job is not started again).",
     },
     ConfigOption {
         key: STATE_RECOVERY_PATH,

@@ -468,6 +468,7 @@ impl ClusterExecutor {
         let mut checkpointing_failed = coordinator.map_or(&never, ClusterCheckpoints::failed);
         let mut reports: BTreeMap<String, TasksEnded> = BTreeMap::new();
         let mut failure: Option<String> = None;
+        let mut cancelled_alone: Option<String> = None;
         while reports.len() < task_managers.len() {
             let report = select! {
                 recv(incoming) -> report => match report {
@@ -484,6 +485,24 @@ impl ClusterExecutor {
             if report.attempt != attempt || reports.contains_key(&report.resource_id) {
                 continue;
             }
+            // Subtasks cancelled while nobody cancelled the job: their TaskManager shut down,
+            // or lost the JobManager that deployed them (a report of that JobManager's
+            // attempt can reach its successor, which runs the job under the same id with high
+            // availability). That is a failure to recover from, not the job's cancellation;
+            // the other subtasks are cancelled so the attempt ends, and a real failure that
+            // reports meanwhile is the one named.
+            if report.outcome == TasksOutcome::Cancelled as i32
+                && !self.cancel_requested(job)
+                && cancelled_alone.is_none()
+            {
+                tracing::warn!(%job, attempt, task_manager = %report.resource_id, "subtasks were cancelled, but the job was not");
+                cancelled_alone = Some(format!(
+                    "on TaskManager {}: its subtasks were cancelled, but the job was not (the \
+                     TaskManager shut down or lost its JobManager)",
+                    report.resource_id
+                ));
+                self.cancel_everywhere(job, task_managers);
+            }
             if report.outcome == TasksOutcome::Failed as i32 && failure.is_none() {
                 tracing::warn!(%job, attempt, task_manager = %report.resource_id, failure = %report.failure, "the job failed");
                 failure = Some(format!(
@@ -494,7 +513,7 @@ impl ClusterExecutor {
             }
             reports.insert(report.resource_id.clone(), report);
         }
-        if let Some(failure) = failure {
+        if let Some(failure) = failure.or(cancelled_alone) {
             return Err(Error::InvalidJob(failure));
         }
         if reports

@@ -109,6 +109,11 @@ impl Process {
         }
     }
 
+    /// Whether the process has not exited yet.
+    pub fn child_is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// Kills the process with SIGKILL, as a crash would end it.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();
