@@ -5,6 +5,10 @@
 //! is refused before the job starts, with the reason.
 
 #[path = "support/process.rs"]
+#[expect(
+    dead_code,
+    reason = "each test uses its own part of the shared process helper"
+)]
 mod process;
 #[path = "support/cluster.rs"]
 #[expect(
