@@ -77,6 +77,22 @@ fn task_manager(jobmanager: &str) -> Process {
     )
 }
 
+/// Heartbeats quick enough that a lost TaskManager is noticed within a second.
+const FAST_HEARTBEATS: [&str; 4] = [
+    "-D",
+    "heartbeat.interval=100 ms",
+    "-D",
+    "heartbeat.timeout=1 s",
+];
+
+/// A TaskManager of one slot at `jobmanager`, with resource id `id` and fast heartbeats.
+fn fast_task_manager(jobmanager: &str, id: &str) -> Process {
+    let resource_id = format!("taskmanager.resource-id={id}");
+    let mut args = vec!["-D", &resource_id, "-D", "taskmanager.numberOfTaskSlots=1"];
+    args.extend(FAST_HEARTBEATS);
+    task_manager_with(jobmanager, &args, "warn")
+}
+
 #[test]
 fn a_job_submitted_to_a_three_process_cluster_commits_the_local_runs_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -190,20 +206,9 @@ fn a_job_manager_refuses_a_configuration_file_with_an_unknown_key() {
 
 #[test]
 fn a_task_manager_killed_during_a_job_fails_the_job_with_its_name() {
-    let fast_heartbeats = [
-        "-D",
-        "heartbeat.interval=100 ms",
-        "-D",
-        "heartbeat.timeout=1 s",
-    ];
     // The JobManager logs when every TaskManager has its share of the job.
-    let (mut jobmanager, address, rest) = job_manager(&fast_heartbeats, "info");
-    let member = |id: &str| {
-        let resource_id = format!("taskmanager.resource-id={id}");
-        let mut args = vec!["-D", &resource_id];
-        args.extend(fast_heartbeats);
-        task_manager_with(&address, &args, "warn")
-    };
+    let (mut jobmanager, address, rest) = job_manager(&FAST_HEARTBEATS, "info");
+    let member = |id: &str| fast_task_manager(&address, id);
     let survivor = member("tm-survivor");
     let victim = member("tm-victim");
     // A slow job at p=2: one slot on each TaskManager.
@@ -271,20 +276,9 @@ fn a_task_manager_killed_during_a_checkpointed_job_is_replaced_and_the_output_is
     let expected = committed_lines(&dir.path().join("local"));
     assert_eq!(expected.len(), 1200);
 
-    let fast_heartbeats = [
-        "-D",
-        "heartbeat.interval=100 ms",
-        "-D",
-        "heartbeat.timeout=1 s",
-    ];
     // The JobManager logs each completed checkpoint and each restart.
-    let (mut jobmanager, address, rest) = job_manager(&fast_heartbeats, "info");
-    let member = |id: &str| {
-        let resource_id = format!("taskmanager.resource-id={id}");
-        let mut args = vec!["-D", &resource_id, "-D", "taskmanager.numberOfTaskSlots=1"];
-        args.extend(fast_heartbeats);
-        task_manager_with(&address, &args, "warn")
-    };
+    let (mut jobmanager, address, rest) = job_manager(&FAST_HEARTBEATS, "info");
+    let member = |id: &str| fast_task_manager(&address, id);
     let survivor = member("tm-survivor");
     let mut victim = member("tm-victim");
     let mut run_args: Vec<String> = ["run", "-m", &rest].map(str::to_owned).to_vec();
@@ -391,20 +385,9 @@ fn a_task_manager_stopped_with_sigterm_during_a_job_makes_it_restart_not_end_can
     let input = dir.path().join("input.txt");
     std::fs::write(&input, input_text(400)).unwrap();
     let input = input.display().to_string();
-    let fast_heartbeats = [
-        "-D",
-        "heartbeat.interval=100 ms",
-        "-D",
-        "heartbeat.timeout=1 s",
-    ];
     // The JobManager logs each restart.
-    let (mut jobmanager, address, rest) = job_manager(&fast_heartbeats, "info");
-    let member = |id: &str| {
-        let resource_id = format!("taskmanager.resource-id={id}");
-        let mut args = vec!["-D", &resource_id, "-D", "taskmanager.numberOfTaskSlots=1"];
-        args.extend(fast_heartbeats);
-        task_manager_with(&address, &args, "warn")
-    };
+    let (mut jobmanager, address, rest) = job_manager(&FAST_HEARTBEATS, "info");
+    let member = |id: &str| fast_task_manager(&address, id);
     let survivor = member("tm-survivor");
     let victim = member("tm-victim");
     // Two source subtasks read 200 lines each at 20 lines per second: about 10 s.
