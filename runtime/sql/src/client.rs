@@ -27,9 +27,9 @@ QUIT/EXIT\tQuits the SQL CLI client.
 RESET\t\tResets a session configuration property. Syntax: \"RESET '<key>';\". Use \"RESET;\" for reset all session properties.
 SET\t\tSets a session configuration property. Syntax: \"SET '<key>'='<value>';\". Use \"SET;\" for listing all properties.
 
-Statements: SELECT, VALUES, INSERT INTO, CREATE/DROP TABLE, CREATE/DROP VIEW,
-CREATE/DROP/USE CATALOG, CREATE/DROP/USE DATABASE, SHOW CATALOGS/DATABASES/TABLES/VIEWS/FUNCTIONS,
-DESCRIBE. End each statement with ';'.
+Statements: SELECT, VALUES, INSERT INTO, BEGIN STATEMENT SET ... END, EXPLAIN,
+CREATE/DROP TABLE, CREATE/DROP VIEW, CREATE/DROP/USE CATALOG, CREATE/DROP/USE DATABASE,
+SHOW CATALOGS/DATABASES/TABLES/VIEWS/FUNCTIONS, DESCRIBE. End each statement with ';'.
 
 Hint: Make sure that a statement ends with \";\" for finalizing (multi-line) statements.
 ";
@@ -104,6 +104,12 @@ fn print_statement(
                  statement has been successfully submitted to the cluster:\nJob ID: {job_id}\n\n"
             ),
         ),
+        StatementResult::StatementSetBegun => write_out(out, "[INFO] Begin a statement set.\n\n"),
+        StatementResult::AddedToStatementSet => write_out(
+            out,
+            "[INFO] Add SQL update statement to the statement set.\n\n",
+        ),
+        StatementResult::Explained(plan) => write_out(out, &format!("{plan}\n")),
         StatementResult::Table { columns, rows } => {
             write_out(out, &tableau_batch(&columns, &rows, false, None))?;
             write_out(out, "\n")

@@ -3,9 +3,10 @@
 //!
 //! The script is read as Flink's SQL client reads one: statements end with `;`; its `SET`,
 //! `CREATE`, `DROP` and `USE` statements build the session the job's query is planned in, and
-//! its one `INSERT INTO` is the job. The options it sets that the runtime knows (checkpointing,
-//! restart strategy, parallelism, runtime mode, ...) are the job's configuration, over the
-//! process's. Planning is deterministic, so the JobManager and every TaskManager that read the
+//! its one `INSERT INTO`, or the `INSERT INTO`s of its one statement set
+//! (`EXECUTE STATEMENT SET BEGIN … END;`), is the job. The options it sets that the runtime
+//! knows (checkpointing, restart strategy, parallelism, runtime mode, ...) are the job's
+//! configuration, over the process's. Planning is deterministic, so the JobManager and every TaskManager that read the
 //! same script build the same job (architecture decision 10).
 
 use std::collections::BTreeMap;
@@ -14,20 +15,22 @@ use flinkrs_api::StreamExecutionEnvironment;
 
 use crate::error::{Error, Position, Result};
 use crate::parse::{FlinkStatement, parse_statement};
-use crate::session::{PreparedInsert, SqlSession};
+use crate::session::{PreparedInsert, PreparedInserts, SqlSession};
 use crate::split::split_statements;
 
 /// A SQL script's job: its `INSERT INTO`, planned in the session its other statements built.
 #[derive(Clone)]
 pub struct SqlJob {
-    insert: PreparedInsert,
+    inserts: PreparedInserts,
+    /// Flink's name for the job: `insert-into_` and its sink tables.
+    job_name: String,
     options: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for SqlJob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqlJob")
-            .field("name", &self.insert.job_name)
+            .field("name", &self.job_name)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -38,30 +41,52 @@ impl SqlJob {
     /// line of the statement that caused it.
     pub fn from_script(script: &str, origin: &str) -> Result<SqlJob> {
         let mut session = SqlSession::new();
-        let mut insert: Option<(PreparedInsert, u64)> = None;
+        let mut job = ScriptJob::default();
         for statement in split_statements(script) {
             let line = statement.line;
             let located = |error| located(error, origin, line);
             match parse_statement(&statement.text).map_err(located)? {
                 FlinkStatement::Insert { table, query } => {
-                    if let Some((_, first)) = &insert {
-                        return Err(Error::unsupported(format!(
-                            "{origin}, line {line}: a second INSERT INTO in one job (the first \
-                             is on line {first}); EXECUTE STATEMENT SET"
+                    job.insert(&session, &table, &query, origin, line)?;
+                }
+                FlinkStatement::BeginStatementSet { first } => {
+                    if let Some(first_line) = job.first_line {
+                        return Err(Error::validation(format!(
+                            "{origin}, line {line}: a statement set after the job's INSERT INTO \
+                             on line {first_line}; a script runs one job: put every INSERT INTO \
+                             in the one statement set"
                         )));
                     }
-                    let prepared = session.prepare_insert(&table, &query).map_err(located)?;
-                    // Built once here, so that what only building finds (a sink that cannot
-                    // take the query's updates, a bad connector option) names this line.
-                    prepared
-                        .build(&StreamExecutionEnvironment::new())
-                        .map_err(located)?;
-                    insert = Some((prepared, line));
+                    job.in_statement_set = Some(line);
+                    if let Some(FlinkStatement::Insert { table, query }) = first.map(|first| *first)
+                    {
+                        job.insert(&session, &table, &query, origin, line)?;
+                    }
                 }
-                FlinkStatement::Query(_) => {
+                FlinkStatement::EndStatementSet => {
+                    if job.in_statement_set.take().is_none() {
+                        return Err(Error::validation(format!(
+                            "{origin}, line {line}: END without BEGIN STATEMENT SET (or \
+                             EXECUTE STATEMENT SET BEGIN) before it"
+                        )));
+                    }
+                    if job.inserts.is_empty() {
+                        return Err(Error::validation(format!(
+                            "{origin}, line {line}: the statement set has no INSERT INTO"
+                        )));
+                    }
+                }
+                FlinkStatement::Query(_) | FlinkStatement::Explain(_) => {
                     return Err(Error::validation(format!(
                         "{origin}, line {line}: a job runs an INSERT INTO; a SELECT shows its \
-                         rows in the SQL client only (flinkrs sql -f {origin})"
+                         rows and EXPLAIN its plan in the SQL client only (flinkrs sql -f \
+                         {origin})"
+                    )));
+                }
+                _ if job.in_statement_set.is_some() => {
+                    return Err(Error::validation(format!(
+                        "{origin}, line {line}: only INSERT INTO statements can be in a \
+                         statement set; END it first"
                     )));
                 }
                 _ => {
@@ -69,14 +94,21 @@ impl SqlJob {
                 }
             }
         }
-        let Some((insert, _)) = insert else {
+        if let Some(begun) = job.in_statement_set {
+            return Err(Error::validation(format!(
+                "{origin}: the statement set begun on line {begun} has no END"
+            )));
+        }
+        if job.inserts.is_empty() {
             return Err(Error::validation(format!(
                 "{origin} has no INSERT INTO statement: a SQL job writes a query's rows into a \
                  table, e.g. INSERT INTO sink SELECT ... FROM source"
             )));
-        };
+        }
+        let inserts = PreparedInserts(job.inserts);
         Ok(SqlJob {
-            insert,
+            job_name: inserts.job_name(),
+            inserts,
             options: session.options().clone(),
         })
     }
@@ -84,16 +116,54 @@ impl SqlJob {
     /// The job's name: `pipeline.name` if the script sets it, else Flink's
     /// `insert-into_<catalog>.<database>.<table>`.
     pub fn name(&self) -> &str {
-        self.options
-            .get("pipeline.name")
-            .unwrap_or(&self.insert.job_name)
+        self.options.get("pipeline.name").unwrap_or(&self.job_name)
     }
 
     /// Adds the job's options to `env`'s configuration (over what it holds), then its
     /// pipeline, from the query's sources to the sink table.
     pub fn build(&self, env: &StreamExecutionEnvironment) -> Result<()> {
         crate::session::apply_options(env, &self.options)?;
-        self.insert.build(env)
+        self.inserts.build(env)
+    }
+}
+
+/// What a script's statements have made of its job so far.
+#[derive(Default)]
+struct ScriptJob {
+    inserts: Vec<PreparedInsert>,
+    /// The line of the first `INSERT INTO`.
+    first_line: Option<u64>,
+    /// The line of the `BEGIN` of the open statement set.
+    in_statement_set: Option<u64>,
+}
+
+impl ScriptJob {
+    /// The `INSERT INTO` on `line`: the job's, or one more of its statement set's.
+    fn insert(
+        &mut self,
+        session: &SqlSession,
+        table: &[String],
+        query: &str,
+        origin: &str,
+        line: u64,
+    ) -> Result<()> {
+        let located = |error| located(error, origin, line);
+        if let (Some(first), None) = (self.first_line, self.in_statement_set) {
+            return Err(Error::validation(format!(
+                "{origin}, line {line}: a second INSERT INTO in one job (the first is on line \
+                 {first}); to run both as one job, put them in a statement set: EXECUTE \
+                 STATEMENT SET BEGIN INSERT INTO …; INSERT INTO …; END;"
+            )));
+        }
+        let prepared = session.prepare_insert(table, query).map_err(located)?;
+        // Built once here, so that what only building finds (a sink that cannot take the
+        // query's updates, a bad connector option) names this line.
+        prepared
+            .build(&StreamExecutionEnvironment::new())
+            .map_err(located)?;
+        self.inserts.push(prepared);
+        self.first_line.get_or_insert(line);
+        Ok(())
     }
 }
 
@@ -173,8 +243,8 @@ mod tests {
             SqlJob::from_script(&select, "job.sql")
                 .unwrap_err()
                 .to_string(),
-            "job.sql, line 3: a job runs an INSERT INTO; a SELECT shows its rows in the SQL \
-             client only (flinkrs sql -f job.sql)"
+            "job.sql, line 3: a job runs an INSERT INTO; a SELECT shows its rows and EXPLAIN \
+             its plan in the SQL client only (flinkrs sql -f job.sql)"
         );
         let two = format!(
             "{SOURCE}INSERT INTO sink SELECT n FROM numbers;\n\nINSERT INTO sink SELECT n FROM numbers;"
@@ -183,9 +253,81 @@ mod tests {
             SqlJob::from_script(&two, "job.sql")
                 .unwrap_err()
                 .to_string(),
-            "job.sql, line 5: a second INSERT INTO in one job (the first is on line 3); EXECUTE \
-             STATEMENT SET is not supported yet"
+            "job.sql, line 5: a second INSERT INTO in one job (the first is on line 3); to run \
+             both as one job, put them in a statement set: EXECUTE STATEMENT SET BEGIN INSERT \
+             INTO …; INSERT INTO …; END;"
         );
+    }
+
+    const TWO_SINKS: &str = "CREATE TABLE evens (n INT) WITH ('connector' = 'blackhole');\n\
+        CREATE TABLE odds (n INT) WITH ('connector' = 'blackhole');\n";
+
+    #[test]
+    fn a_statement_set_is_one_job_of_every_insert_in_it() {
+        let script = format!(
+            "{SOURCE}{TWO_SINKS}EXECUTE STATEMENT SET\nBEGIN\n\
+             INSERT INTO evens SELECT n FROM numbers WHERE n % 2 = 0;\n\
+             INSERT INTO odds SELECT n FROM numbers WHERE n % 2 = 1;\nEND;\n"
+        );
+        let job = SqlJob::from_script(&script, "job.sql").unwrap();
+        assert_eq!(
+            job.name(),
+            "insert-into_default_catalog.default_database.evens,\
+             default_catalog.default_database.odds"
+        );
+        let env = StreamExecutionEnvironment::new();
+        job.build(&env).unwrap();
+        let graph = env.job_graph(job.name()).unwrap();
+        let sinks: Vec<&str> = graph
+            .vertices
+            .iter()
+            .flat_map(|vertex| vertex.name.split(" -> "))
+            .filter(|name| name.starts_with("Sink"))
+            .collect();
+        assert_eq!(sinks.len(), 2, "{graph:?}");
+    }
+
+    #[test]
+    fn a_statement_set_holds_inserts_only_and_ends() {
+        let cases = [
+            (
+                format!(
+                    "{SOURCE}BEGIN STATEMENT SET;\nCREATE TABLE t (n INT) WITH ('connector' = 'blackhole');\nEND;"
+                ),
+                "job.sql, line 4: only INSERT INTO statements can be in a statement set; END it \
+                 first",
+            ),
+            (
+                format!("{SOURCE}BEGIN STATEMENT SET;\nINSERT INTO sink SELECT n FROM numbers;\n"),
+                "job.sql: the statement set begun on line 3 has no END",
+            ),
+            (
+                format!("{SOURCE}END;"),
+                "job.sql, line 3: END without BEGIN STATEMENT SET (or EXECUTE STATEMENT SET \
+                 BEGIN) before it",
+            ),
+            (
+                format!("{SOURCE}BEGIN STATEMENT SET;\nEND;"),
+                "job.sql, line 4: the statement set has no INSERT INTO",
+            ),
+            (
+                format!(
+                    "{SOURCE}INSERT INTO sink SELECT n FROM numbers;\n\
+                     EXECUTE STATEMENT SET BEGIN INSERT INTO sink SELECT n FROM numbers;\nEND;"
+                ),
+                "job.sql, line 4: a statement set after the job's INSERT INTO on line 3; a \
+                 script runs one job: put every INSERT INTO in the one statement set",
+            ),
+        ];
+        for (script, expected) in cases {
+            assert_eq!(
+                SqlJob::from_script(&script, "job.sql")
+                    .unwrap_err()
+                    .to_string(),
+                expected,
+                "{script}"
+            );
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod catalog;
 pub mod client;
 mod connector;
 mod error;
+mod explain;
 mod functions;
 pub mod job;
 mod operators;

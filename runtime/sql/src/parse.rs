@@ -117,11 +117,20 @@ pub enum FlinkStatement {
     Reset(Option<String>),
     /// A query: `SELECT`, `VALUES`, `WITH`.
     Query(String),
-    /// `INSERT INTO table query`.
+    /// `INSERT INTO table query` (also `EXECUTE INSERT INTO …`).
     Insert {
         table: Vec<String>,
         query: String,
     },
+    /// `BEGIN STATEMENT SET` (the client's form), or `EXECUTE STATEMENT SET BEGIN` (a
+    /// script's), then the set's first `INSERT INTO` when no `;` follows `BEGIN`.
+    BeginStatementSet {
+        first: Option<Box<FlinkStatement>>,
+    },
+    /// `END`: the statement set's inserts run as one job.
+    EndStatementSet,
+    /// `EXPLAIN [PLAN FOR]` a query or an `INSERT INTO`.
+    Explain(Box<FlinkStatement>),
 }
 
 /// Parses one statement (without its `;`).
@@ -154,8 +163,26 @@ pub fn parse_statement(text: &str) -> Result<FlinkStatement> {
         ("DESCRIBE" | "DESC", _) => parser.describe(),
         ("SET", _) => parser.set(),
         ("RESET", _) => parser.reset(),
-        ("EXPLAIN", _) => Err(Error::unsupported("EXPLAIN")),
-        ("BEGIN" | "EXECUTE", _) => Err(Error::unsupported("EXECUTE STATEMENT SET")),
+        ("EXPLAIN", _) => parser.explain(),
+        ("BEGIN", "STATEMENT") if word(2) == "SET" => {
+            parser.words(&["BEGIN", "STATEMENT", "SET"])?;
+            parser.end()?;
+            Ok(FlinkStatement::BeginStatementSet { first: None })
+        }
+        ("EXECUTE", "STATEMENT") => parser.execute_statement_set(),
+        ("EXECUTE", "INSERT") => {
+            parser.words(&["EXECUTE"])?;
+            parser.insert()
+        }
+        ("END", "") => Ok(FlinkStatement::EndStatementSet),
+        ("BEGIN" | "EXECUTE" | "END", _) => {
+            let position = parser.position_of_first_token();
+            Err(Error::parse(
+                "expected BEGIN STATEMENT SET, EXECUTE STATEMENT SET BEGIN, EXECUTE INSERT INTO or END",
+                text,
+                position,
+            ))
+        }
         ("ALTER", _) => Err(Error::unsupported("ALTER")),
         ("", _) => Err(Error::validation("the statement is empty")),
         (first, _) => {
@@ -537,6 +564,92 @@ impl<'a> StatementParser<'a> {
         }
         let query = self.rest();
         Ok(FlinkStatement::Insert { table, query })
+    }
+
+    /// Consumes `expected`, word by word, whatever their case.
+    fn words(&mut self, expected: &[&str]) -> Result<()> {
+        for expected in expected {
+            let position = self.position_of_first_token();
+            let token = self.parser.next_token();
+            match &token.token {
+                Token::Word(word) if word.value.eq_ignore_ascii_case(expected) => {}
+                other => {
+                    return Err(Error::parse(
+                        format!("expected {expected}, found: {other}"),
+                        self.text,
+                        position,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `EXECUTE STATEMENT SET BEGIN [INSERT INTO …]`: the rest of the set and its `END`
+    /// follow as statements of their own, after `;`.
+    fn execute_statement_set(&mut self) -> Result<FlinkStatement> {
+        self.words(&["EXECUTE", "STATEMENT", "SET", "BEGIN"])?;
+        let first = match self.parser.peek_token().token {
+            Token::EOF => None,
+            Token::Word(ref word) if word.keyword == Keyword::INSERT => {
+                Some(Box::new(self.insert()?))
+            }
+            other => {
+                let position = self.position_of_first_token();
+                return Err(Error::parse(
+                    format!(
+                        "only INSERT INTO statements can be in a statement set, found: {other}"
+                    ),
+                    self.text,
+                    position,
+                ));
+            }
+        };
+        Ok(FlinkStatement::BeginStatementSet { first })
+    }
+
+    /// `EXPLAIN [PLAN FOR] query-or-insert`.
+    fn explain(&mut self) -> Result<FlinkStatement> {
+        self.words(&["EXPLAIN"])?;
+        match self.parser.peek_token().token {
+            Token::Word(ref word) if word.value.eq_ignore_ascii_case("PLAN") => {
+                self.words(&["PLAN", "FOR"])?;
+            }
+            Token::LParen => {
+                return Err(Error::unsupported(
+                    "EXPLAIN with details (ESTIMATED_COST, CHANGELOG_MODE, PLAN_ADVICE, \
+                     JSON_EXECUTION_PLAN)",
+                ));
+            }
+            Token::Word(ref word)
+                if [
+                    "ESTIMATED_COST",
+                    "CHANGELOG_MODE",
+                    "PLAN_ADVICE",
+                    "JSON_EXECUTION_PLAN",
+                ]
+                .iter()
+                .any(|detail| word.value.eq_ignore_ascii_case(detail)) =>
+            {
+                return Err(Error::unsupported(format!("EXPLAIN {}", word.value)));
+            }
+            _ => {}
+        }
+        let position = self.position_of_first_token();
+        let explained = parse_statement(&self.rest())?;
+        match explained {
+            FlinkStatement::Query(_) | FlinkStatement::Insert { .. } => {
+                Ok(FlinkStatement::Explain(Box::new(explained)))
+            }
+            FlinkStatement::BeginStatementSet { .. } => {
+                Err(Error::unsupported("EXPLAIN of a statement set"))
+            }
+            _ => Err(Error::parse(
+                "EXPLAIN explains a query or an INSERT INTO",
+                self.text,
+                position,
+            )),
+        }
     }
 
     fn create_view(&mut self) -> Result<FlinkStatement> {

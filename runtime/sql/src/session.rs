@@ -59,6 +59,12 @@ pub enum StatementResult {
     Query(Box<PlannedQuery>),
     /// `INSERT INTO`: a job was submitted and runs in the background.
     Submitted { job_id: String },
+    /// `BEGIN STATEMENT SET`: the inserts that follow wait for `END`.
+    StatementSetBegun,
+    /// An `INSERT INTO` inside a statement set: checked, and kept for `END`.
+    AddedToStatementSet,
+    /// `EXPLAIN`: the plan, as text.
+    Explained(String),
 }
 
 /// A query's whole result: its columns and its rows in the order they came.
@@ -82,6 +88,8 @@ pub struct SqlSession {
     /// The statements that built the session (`CREATE`, `DROP`, `USE`, `SET`, `RESET`), in
     /// order: a submitted job's script starts with them.
     prelude: Vec<String>,
+    /// Between `BEGIN STATEMENT SET` and `END`: the inserts so far, with their text.
+    statement_set: Option<Vec<(PreparedInsert, String)>>,
 }
 
 /// Submits a SQL job's script to a cluster and returns the job's id.
@@ -118,6 +126,7 @@ impl SqlSession {
             jobs: Vec::new(),
             submitter: None,
             prelude: Vec::new(),
+            statement_set: None,
         }
     }
 
@@ -157,6 +166,9 @@ impl SqlSession {
     /// Executes one statement (without its `;`).
     pub fn execute(&mut self, text: &str) -> Result<StatementResult> {
         let statement = parse_statement(text)?;
+        if self.statement_set.is_some() {
+            return self.in_statement_set(statement);
+        }
         let builds_session = !matches!(
             statement,
             FlinkStatement::Query(_)
@@ -164,6 +176,9 @@ impl SqlSession {
                 | FlinkStatement::Show(_)
                 | FlinkStatement::Describe(_)
                 | FlinkStatement::Set(None)
+                | FlinkStatement::BeginStatementSet { .. }
+                | FlinkStatement::EndStatementSet
+                | FlinkStatement::Explain(_)
         );
         let result = self.execute_statement(statement, text)?;
         if builds_session {
@@ -187,7 +202,22 @@ impl SqlSession {
                 &self.catalogs,
                 &self.functions,
             )?))),
-            FlinkStatement::Insert { table, query } => self.insert(&table, &query, text),
+            FlinkStatement::Insert { table, query } => {
+                let prepared = self.prepare_insert(&table, &query)?;
+                self.submit(vec![(prepared, text.trim().to_owned())])
+            }
+            FlinkStatement::BeginStatementSet { first } => {
+                self.statement_set = Some(Vec::new());
+                match first {
+                    Some(insert) => self.in_statement_set(*insert),
+                    None => Ok(StatementResult::StatementSetBegun),
+                }
+            }
+            FlinkStatement::EndStatementSet => Err(Error::validation(
+                "No statement set to submit: END ends a statement set that BEGIN STATEMENT SET \
+                 (or EXECUTE STATEMENT SET BEGIN) started",
+            )),
+            FlinkStatement::Explain(explained) => self.explain(*explained),
             FlinkStatement::CreateTable(create) => {
                 self.create_table(*create)?;
                 Ok(StatementResult::Ok)
@@ -405,8 +435,76 @@ impl SqlSession {
         })
     }
 
-    fn insert(&mut self, table: &[String], query: &str, text: &str) -> Result<StatementResult> {
-        let prepared = self.prepare_insert(table, query)?;
+    /// A statement inside a statement set: an `INSERT INTO` joins it, `END` submits it.
+    fn in_statement_set(&mut self, statement: FlinkStatement) -> Result<StatementResult> {
+        match statement {
+            FlinkStatement::Insert { table, query } => {
+                let prepared = self.prepare_insert(&table, &query)?;
+                // Built once here, so that what only building finds is said now.
+                prepared.build(&StreamExecutionEnvironment::new())?;
+                let text = format!("INSERT INTO {} {}", table.join("."), query.trim());
+                if let Some(set) = &mut self.statement_set {
+                    set.push((prepared, text));
+                }
+                Ok(StatementResult::AddedToStatementSet)
+            }
+            FlinkStatement::EndStatementSet => {
+                let inserts = self.statement_set.take().unwrap_or_default();
+                if inserts.is_empty() {
+                    return Err(Error::validation(
+                        "the statement set has no INSERT INTO statement: nothing was submitted",
+                    ));
+                }
+                self.submit(inserts)
+            }
+            _ => Err(Error::validation(
+                "only INSERT INTO statements can be in a statement set: END it first, or \
+                 add an INSERT INTO",
+            )),
+        }
+    }
+
+    /// `EXPLAIN`: the query's plan and the job graph it runs as.
+    fn explain(&self, explained: FlinkStatement) -> Result<StatementResult> {
+        let env = StreamExecutionEnvironment::new();
+        apply_options(&env, &self.options)?;
+        let (plan, job_name) = match explained {
+            FlinkStatement::Insert { table, query } => {
+                let prepared = self.prepare_insert(&table, &query)?;
+                prepared.build(&env)?;
+                (prepared.planned.plan.clone(), prepared.job_name)
+            }
+            FlinkStatement::Query(query) => {
+                let planned = plan_query(&query, &self.catalogs, &self.functions)?;
+                let translated = Translator::new(&env, &planned, self.mini_batch()).translate()?;
+                translated.stream.discard();
+                (planned.plan, "collect".to_owned())
+            }
+            _ => {
+                return Err(Error::validation(
+                    "EXPLAIN explains a query or an INSERT INTO",
+                ));
+            }
+        };
+        let graph = env.job_graph(&job_name)?;
+        Ok(StatementResult::Explained(crate::explain::render(
+            &plan, &graph,
+        )))
+    }
+
+    /// Runs `inserts` as one job (here, or on the cluster of `-m`).
+    fn submit(&mut self, inserts: Vec<(PreparedInsert, String)>) -> Result<StatementResult> {
+        let text = match inserts.as_slice() {
+            [(_, text)] => format!("{text};\n"),
+            _ => {
+                let body: String = inserts
+                    .iter()
+                    .map(|(_, text)| format!("{text};\n"))
+                    .collect();
+                format!("EXECUTE STATEMENT SET\nBEGIN\n{body}END;\n")
+            }
+        };
+        let prepared = PreparedInserts(inserts.into_iter().map(|(insert, _)| insert).collect());
         if let Some(submit) = &mut self.submitter {
             // Planned here first, so that what only building finds is said before submitting.
             prepared.build(&StreamExecutionEnvironment::new())?;
@@ -414,8 +512,7 @@ impl SqlSession {
             if !script.is_empty() {
                 script.push_str(";\n");
             }
-            script.push_str(text.trim());
-            script.push_str(";\n");
+            script.push_str(&text);
             let job_id = submit(&script)?;
             return Ok(StatementResult::Submitted { job_id });
         }
@@ -438,7 +535,7 @@ impl SqlSession {
                     }
                 };
                 env.register_job_listener(SubmittedListener(ready.clone()));
-                env.execute(&prepared.job_name)?;
+                env.execute(&prepared.job_name())?;
                 Ok(())
             })
             .map_err(|error| Error::validation(format!("could not start the job: {error}")))?;
@@ -453,9 +550,9 @@ impl SqlSession {
             }
             Err(_) => {
                 // The job ended before it was submitted: its error says why.
-                let result = job
-                    .join()
-                    .map_err(|_| Error::validation(format!("the job of '{text}' panicked")))?;
+                let result = job.join().map_err(|_| {
+                    Error::validation(format!("the job of '{}' panicked", text.trim()))
+                })?;
                 result.map(|()| StatementResult::Submitted {
                     job_id: String::new(),
                 })
@@ -713,6 +810,27 @@ impl PreparedInsert {
             Arc::clone(&self.print),
             translated.updating,
         )
+    }
+}
+
+/// The inserts of one job: one `INSERT INTO`, or a statement set's.
+#[derive(Clone)]
+pub(crate) struct PreparedInserts(pub Vec<PreparedInsert>);
+
+impl PreparedInserts {
+    /// Flink's name for the job: `insert-into_` and the sink tables, joined by commas.
+    pub(crate) fn job_name(&self) -> String {
+        let sinks: Vec<&str> = self
+            .0
+            .iter()
+            .map(|insert| insert.job_name.trim_start_matches("insert-into_"))
+            .collect();
+        format!("insert-into_{}", sinks.join(","))
+    }
+
+    /// Adds every insert's pipeline to `env`.
+    pub(crate) fn build(&self, env: &StreamExecutionEnvironment) -> Result<()> {
+        self.0.iter().try_for_each(|insert| insert.build(env))
     }
 }
 

@@ -153,3 +153,22 @@ fn the_course_catalog_and_view_example_prints_what_flink_prints() {
     .concat();
     assert_eq!(output, expected);
 }
+
+#[test]
+fn a_statement_set_prints_what_flinks_client_prints() {
+    let output = run(
+        "CREATE TABLE sink (n INT) WITH ('connector' = 'blackhole');\n\
+         BEGIN STATEMENT SET;\n\
+         INSERT INTO sink VALUES (1);\n\
+         SELECT 1;\n",
+    );
+    assert_eq!(
+        output,
+        "[INFO] Execute statement succeeded.\n\n\
+         [INFO] Begin a statement set.\n\n\
+         [INFO] Add SQL update statement to the statement set.\n\n\
+         [ERROR] Could not execute SQL statement. Reason:\n\
+         only INSERT INTO statements can be in a statement set: END it first, or add an INSERT \
+         INTO\n\n"
+    );
+}
