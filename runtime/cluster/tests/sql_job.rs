@@ -51,6 +51,31 @@ fn throttled_script(output: &Path, rows_per_second: Option<u32>) -> String {
     )
 }
 
+/// [`script`]'s rows into both `first` and `second`, by a statement set of two inserts.
+fn statement_set_script(first: &Path, second: &Path) -> String {
+    format!(
+        "SET 'parallelism.default' = '2';\n\
+         SET 'execution.checkpointing.interval' = '100 ms';\n\
+         SET 'execution.checkpointing.dir' = '{checkpoints}';\n\
+         CREATE TABLE numbers (n INT) WITH (\n  'connector' = 'datagen',\n  \
+           'fields.n.kind' = 'sequence',\n  'fields.n.start' = '1',\n  'fields.n.end' = '600'\n);\n\
+         CREATE VIEW multiples AS\n\
+         SELECT n, n * n AS square, CASE WHEN n % 2 = 0 THEN 'even' ELSE 'odd' END AS parity\n\
+         FROM numbers WHERE n % 3 = 0;\n\
+         CREATE TABLE copy_a (n INT, square INT, parity STRING) WITH (\n  \
+           'connector' = 'filesystem',\n  'path' = '{}',\n  'format' = 'csv'\n);\n\
+         CREATE TABLE copy_b (n INT, square INT, parity STRING) WITH (\n  \
+           'connector' = 'filesystem',\n  'path' = '{}',\n  'format' = 'csv'\n);\n\
+         EXECUTE STATEMENT SET\nBEGIN\n\
+         INSERT INTO copy_a SELECT * FROM multiples;\n\
+         INSERT INTO copy_b SELECT * FROM multiples;\n\
+         END;\n",
+        first.display(),
+        second.display(),
+        checkpoints = first.with_extension("checkpoints").display()
+    )
+}
+
 /// The rows the script's query defines, as csv lines, sorted as [`committed_lines`] sorts.
 fn expected_lines() -> Vec<String> {
     let mut lines: Vec<String> = (1..=600)
@@ -156,6 +181,30 @@ fn a_sql_script_runs_on_a_session_cluster_and_as_an_application() {
             "the client's job did not commit its rows within 60 s"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // A statement set is one job of both its inserts.
+    let both = statement_set_script(&dir.path().join("set-a"), &dir.path().join("set-b"));
+    std::fs::write(&script, both).unwrap();
+    let set = flinkrs(&["sql", "-m", &rest, "-f", &script]);
+    let stdout = String::from_utf8_lossy(&set.stdout);
+    assert!(set.status.success(), "{stdout}");
+    assert_eq!(
+        stdout
+            .matches("[INFO] Add SQL update statement to the statement set.")
+            .count(),
+        2,
+        "{stdout}"
+    );
+    for output in ["set-a", "set-b"] {
+        let output = dir.path().join(output);
+        while !output.exists() || committed_lines(&output) != expected_lines() {
+            assert!(
+                std::time::Instant::now() < deadline + std::time::Duration::from_secs(60),
+                "the statement set's job did not commit its rows into {} in time",
+                output.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
     std::fs::write(&script, "SELECT 1;\n").unwrap();
     let select = flinkrs(&["sql", "-m", &rest, "-f", &script]);
