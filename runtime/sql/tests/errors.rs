@@ -87,8 +87,8 @@ fn unsupported_constructs_say_not_supported_yet() {
              not supported yet",
         ),
         (
-            "SELECT name FROM people UNION SELECT name FROM people",
-            "UNION without ALL is not supported yet",
+            "SELECT name FROM people LIMIT 2",
+            "LIMIT is not supported yet",
         ),
         (
             "SELECT TUMBLE_ROWTIME(ts, INTERVAL '1' SECOND) FROM people GROUP BY TUMBLE(ts, \
@@ -96,8 +96,8 @@ fn unsupported_constructs_say_not_supported_yet() {
             "the group window function TUMBLE_ROWTIME is not supported yet",
         ),
         (
-            "EXPLAIN SELECT * FROM people",
-            "EXPLAIN is not supported yet",
+            "EXPLAIN CHANGELOG_MODE SELECT * FROM people",
+            "EXPLAIN CHANGELOG_MODE is not supported yet",
         ),
     ] {
         assert_eq!(error(&mut session, statement), message, "{statement}");

@@ -16,7 +16,9 @@ use datafusion_common::DFSchema;
 use datafusion_common::arrow::compute::{cast, concat, filter_record_batch, is_not_null, take};
 use datafusion_common::arrow::row::{RowConverter, SortField};
 use datafusion_expr::execution_props::ExecutionProps;
-use datafusion_expr::logical_plan::{Aggregate, Filter, Projection, TableScan, Union, Values};
+use datafusion_expr::logical_plan::{
+    Aggregate, Distinct, Filter, Projection, TableScan, Union, Values,
+};
 use datafusion_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion_expr::{Expr, ExprSchemable, LogicalPlan};
 use datafusion_physical_expr::{PhysicalExpr, create_physical_expr};
@@ -122,12 +124,8 @@ impl<'a> Translator<'a> {
             LogicalPlan::Limit(_) => Err(Error::unsupported("LIMIT")),
             LogicalPlan::Join(_) => Err(Error::unsupported("JOIN")),
             LogicalPlan::Union(union) => self.union(union),
-            LogicalPlan::Distinct(distinct)
-                if matches!(distinct.input().as_ref(), LogicalPlan::Union(_)) =>
-            {
-                Err(Error::unsupported("UNION without ALL"))
-            }
-            LogicalPlan::Distinct(_) => Err(Error::unsupported("SELECT DISTINCT")),
+            LogicalPlan::Distinct(Distinct::All(input)) => self.distinct(input),
+            LogicalPlan::Distinct(Distinct::On(_)) => Err(Error::unsupported("DISTINCT ON")),
             LogicalPlan::Window(_) => Err(Error::unsupported("OVER aggregation")),
             other => Err(Error::unsupported(format!(
                 "the query shape {}",
@@ -394,8 +392,23 @@ impl<'a> Translator<'a> {
         ))
     }
 
+    /// `SELECT DISTINCT` (and `UNION` without `ALL`, a distinct over the union): a group
+    /// aggregate by every column, with no aggregate function, as Flink plans it. In streaming
+    /// mode a row is emitted (`+I`) the first time it is seen; the stream counts as updating,
+    /// as Flink's does.
+    fn distinct(&self, input: &Arc<LogicalPlan>) -> Result<Planned> {
+        let columns: Vec<Expr> = input
+            .schema()
+            .columns()
+            .into_iter()
+            .map(Expr::Column)
+            .collect();
+        let aggregate = Aggregate::try_new(Arc::clone(input), columns, Vec::new())?;
+        self.aggregate(&aggregate)
+    }
+
     /// `UNION ALL`: the inputs' rows, each input cast to the union's column types. (`UNION`
-    /// without `ALL` is a `SELECT DISTINCT` over it, not supported yet.)
+    /// without `ALL` is a [`Self::distinct`] over it.)
     fn union(&self, union: &Union) -> Result<Planned> {
         let inputs = union
             .inputs

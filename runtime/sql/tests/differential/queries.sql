@@ -127,3 +127,9 @@ SELECT product FROM orders WHERE price > 5 UNION ALL VALUES ('kiwi'), ('lime');
 SELECT window_start, window_end, customer, COUNT(*) AS orders, SUM(quantity) AS quantity FROM TABLE(SESSION(TABLE orders PARTITION BY customer, DESCRIPTOR(ts), INTERVAL '12' SECOND)) GROUP BY window_start, window_end, customer;
 -- name: session_unpartitioned
 SELECT window_start, window_end, COUNT(*) AS orders, MAX(price) AS top_price FROM TABLE(SESSION(TABLE orders, DESCRIPTOR(ts), INTERVAL '4' SECOND)) GROUP BY window_start, window_end;
+-- name: distinct_customers
+SELECT DISTINCT customer FROM orders;
+-- name: distinct_pairs
+SELECT DISTINCT customer, product FROM orders WHERE quantity > 1;
+-- name: union_distinct
+SELECT name FROM people WHERE age > 40 UNION SELECT customer FROM orders;
