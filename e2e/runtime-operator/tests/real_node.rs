@@ -21,6 +21,8 @@ use anyhow::{Context, bail};
 
 #[path = "real_node/bad_input.rs"]
 mod bad_input;
+#[path = "real_node/dashboards.rs"]
+mod dashboards;
 #[path = "real_node/wordcount.rs"]
 mod wordcount;
 use flinkrs_testbed::{KubeNode, S3Server, base_image_tag, helm, kubectl};
@@ -349,6 +351,9 @@ async fn a_flinkjob_installed_with_helm_runs_on_the_real_node_and_checkpoints_to
             &s3.endpoint,
         )
         .await;
+    }
+    if outcome.is_ok() {
+        outcome = dashboards::every_expression_answers(test, &node, &s3, &kubectl, &helm).await;
     }
     if outcome.is_err() {
         print_diagnostics(&kubectl, &kubeconfig);

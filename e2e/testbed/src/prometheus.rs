@@ -1,4 +1,5 @@
-//! Prometheus on loopback, scraping the given targets every second.
+//! Prometheus on loopback, scraping the given targets (or what the given scrape configs
+//! discover) every second.
 
 use std::process::Command;
 use std::time::Duration;
@@ -27,13 +28,27 @@ impl Prometheus {
     }
 
     pub async fn try_start(test_name: &str, scrape_targets: &[String]) -> Result<Prometheus> {
+        Self::try_start_with(test_name, &static_scrape_config(scrape_targets)).await
+    }
+
+    /// Starts Prometheus with `scrape_configs`, the YAML list under `scrape_configs:` (each
+    /// item starting `- job_name: …` at column 0), for discovery such as
+    /// `kubernetes_sd_configs`. The scrape interval is one second.
+    pub async fn start_with(test_name: &str, scrape_configs: &str) -> Option<Prometheus> {
+        or_skip(
+            test_name,
+            Self::try_start_with(test_name, scrape_configs).await,
+        )
+    }
+
+    pub async fn try_start_with(test_name: &str, scrape_configs: &str) -> Result<Prometheus> {
         let binary = PROMETHEUS.locate()?;
         let dir = tempfile::Builder::new()
             .prefix("flinkrs-prometheus-")
             .tempdir()
             .map_err(io_at(std::env::temp_dir()))?;
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(&config, config_yaml(scrape_targets)).map_err(io_at(&config))?;
+        std::fs::write(&config, config_yaml(scrape_configs)).map_err(io_at(&config))?;
         let port = free_loopback_port()?;
         let mut command = Command::new(binary);
         command
@@ -74,16 +89,52 @@ impl Prometheus {
         Ok(answer["data"].take())
     }
 
+    /// The values of `label` on the series that `selector` matches (`/api/v1/label/…/values`),
+    /// as Grafana's `label_values(selector, label)` variable queries ask.
+    pub async fn label_values(&self, label: &str, selector: &str) -> Result<Vec<String>> {
+        let url = format!(
+            "{}/api/v1/label/{label}/values?match[]={}",
+            self.url,
+            encode_query_value(selector)
+        );
+        let response = crate::http_client::get(&url).await?;
+        let answer: serde_json::Value = serde_json::from_str(&response.body)?;
+        match answer["data"].as_array() {
+            Some(values) if response.status == 200 && answer["status"] == "success" => Ok(values
+                .iter()
+                .filter_map(|value| value.as_str().map(str::to_owned))
+                .collect()),
+            _ => Err(Error::Http {
+                url,
+                detail: format!("status {}: {}", response.status, response.body),
+            }),
+        }
+    }
+
     /// Process ids (group leaders), to check that nothing outlives a test.
     pub fn pids(&self) -> Vec<u32> {
         self.processes.pids()
     }
 }
 
-fn config_yaml(scrape_targets: &[String]) -> String {
+fn static_scrape_config(scrape_targets: &[String]) -> String {
     let targets: Vec<String> = scrape_targets
         .iter()
         .map(|target| format!("'{target}'"))
+        .collect();
+    format!(
+        "- job_name: testbed
+  static_configs:
+    - targets: [{}]
+",
+        targets.join(", ")
+    )
+}
+
+fn config_yaml(scrape_configs: &str) -> String {
+    let indented: String = scrape_configs
+        .lines()
+        .map(|line| format!("  {line}\n"))
         .collect();
     format!(
         "global:
@@ -91,11 +142,7 @@ fn config_yaml(scrape_targets: &[String]) -> String {
   scrape_timeout: 1s
   evaluation_interval: 1s
 scrape_configs:
-  - job_name: testbed
-    static_configs:
-      - targets: [{}]
-",
-        targets.join(", ")
+{indented}"
     )
 }
 
@@ -103,7 +150,18 @@ scrape_configs:
 mod tests {
     #[test]
     fn the_config_lists_every_target() {
-        let yaml = super::config_yaml(&["127.0.0.1:1".into(), "127.0.0.1:2".into()]);
-        assert!(yaml.ends_with("      - targets: ['127.0.0.1:1', '127.0.0.1:2']\n"));
+        let configs = super::static_scrape_config(&["127.0.0.1:1".into(), "127.0.0.1:2".into()]);
+        assert_eq!(
+            super::config_yaml(&configs),
+            "global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: testbed
+    static_configs:
+      - targets: ['127.0.0.1:1', '127.0.0.1:2']
+"
+        );
     }
 }

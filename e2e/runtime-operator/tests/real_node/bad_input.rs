@@ -1,7 +1,8 @@
 //! Bad input on the real node: a FlinkJob whose credentials Secret does not exist, one whose
-//! image cannot be had, and one whose S3 endpoint nothing listens on. Within a bounded time
-//! each FlinkJob's Degraded condition and a Warning event name the problem: the kubelet's
-//! reason and the missing Secret or image, or the failing checkpoints and the endpoint.
+//! image cannot be had, one whose S3 endpoint nothing listens on, and one with a misspelled
+//! configuration key. Within a bounded time each FlinkJob's Degraded condition and a Warning
+//! event name the problem: the kubelet's reason and the missing Secret or image, the failing
+//! checkpoints and the endpoint, or the invalid spec and the key.
 
 use std::path::Path;
 use std::process::Command;
@@ -63,7 +64,8 @@ fn degraded_and_warnings(kubectl: &Path, kubeconfig: &Path, name: &str) -> anyho
     Ok(format!("{condition}\n{events}"))
 }
 
-/// Scenario: a missing Secret, a bad image and an unreachable S3 endpoint, side by side.
+/// Scenario: a missing Secret, a bad image, an unreachable S3 endpoint and a misspelled key,
+/// side by side.
 pub async fn missing_secret_and_bad_image(
     test: &str,
     kubectl: &Path,
@@ -88,6 +90,8 @@ pub async fn missing_secret_and_bad_image(
         ),
         flinkjob("bad-image", missing_image, "wc-s3", bucket, endpoint),
         flinkjob("no-s3", RUNTIME_IMAGE, "wc-s3", bucket, &unreachable),
+        flinkjob("bad-key", RUNTIME_IMAGE, "wc-s3", bucket, endpoint)
+            + "  flinkConfiguration:\n    pipeline.max-paralelism: \"4\"\n",
     ]
     .join("---\n");
     let file = tempfile::NamedTempFile::new()?;
@@ -97,7 +101,7 @@ pub async fn missing_secret_and_bad_image(
         .arg(kubeconfig)
         .args(["apply", "--namespace", NAMESPACE, "-f"])
         .arg(file.path()))?;
-    let expectations: [(&str, &[&str], &str); 3] = [
+    let expectations: [(&str, &[&str], &str); 4] = [
         (
             "no-secret",
             &["CreateContainerConfigError"],
@@ -109,6 +113,7 @@ pub async fn missing_secret_and_bad_image(
             missing_image,
         ),
         ("no-s3", &["CheckpointFailing"], &unreachable),
+        ("bad-key", &["InvalidSpec"], "pipeline.max-paralelism"),
     ];
     for (name, reasons, named) in expectations {
         let said = eventually(
