@@ -27,9 +27,10 @@ generate: ## Regenerate generated files (the CRD YAML)
 	$(CARGO) run -q -p flinkrs-operator --bin crdgen > crds/flinkjobs.yaml
 	mkdir -p charts/flinkrs-operator/crds && cp crds/flinkjobs.yaml charts/flinkrs-operator/crds/flinkjobs.yaml
 
-bench: ## Throughput benchmarks, release build, parallelism 1
+bench: ## Throughput benchmarks, release build, parallelism 1; then SQL side by side with Flink 2.3 (PyFlink)
 	$(CARGO) build --release -q -p flinkrs-cluster --bins
 	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs-bench
+	bash scripts/sql-bench/bench.sh $(TARGET_DIR)/release/flinkrs
 
 sql: ## The SQL client on the course's people-by-job example (flinkrs sql -f …)
 	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs -- sql -f examples/sql/people-by-job.sql
