@@ -161,6 +161,60 @@ fn flinkjob_manifest(s3: &S3Server) -> anyhow::Result<String> {
     Ok(manifest)
 }
 
+/// A FlinkJob `name` whose input file `file` (`text`) comes from a ConfigMap mounted at
+/// `/opt/flinkrs/input`, checkpointing every 2 s to `s3` with the credentials of a Secret of
+/// its own; `spec` holds the rest of its spec (`job`, `parallelism`, …), each line indented
+/// as under `spec:`.
+pub fn job_with_input(name: &str, file: &str, text: &str, spec: &str, s3: &S3Server) -> String {
+    let text: String = text.lines().map(|line| format!("    {line}\n")).collect();
+    format!(
+        "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}-input
+data:
+  {file}: |
+{text}---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {name}-s3
+type: Opaque
+stringData:
+  access-key: {access_key}
+  secret-key: {secret_key}
+---
+apiVersion: flinkrs.dev/v1alpha1
+kind: FlinkJob
+metadata:
+  name: {name}
+spec:
+  image: {RUNTIME_IMAGE}
+{spec}  checkpointing:
+    interval: 2s
+    storage: s3://{bucket}/{name}/checkpoints
+    endpoint: {endpoint}
+    credentialsSecret:
+      name: {name}-s3
+  podTemplate:
+    spec:
+      volumes:
+        - name: input
+          configMap:
+            name: {name}-input
+      containers:
+        - name: flink-main-container
+          volumeMounts:
+            - name: input
+              mountPath: /opt/flinkrs/input
+",
+        access_key = s3.access_key,
+        secret_key = s3.secret_key,
+        bucket = s3.bucket,
+        endpoint = s3.endpoint,
+    )
+}
+
 /// The names of `instance`'s `component` pods that are Running and not being deleted.
 async fn pods_of(pods: &Api<Pod>, instance: &str, component: &str) -> anyhow::Result<Vec<String>> {
     let selector =

@@ -22,7 +22,7 @@ use kube::api::ListParams;
 use serde::Deserialize as _;
 
 use super::{
-    NAMESPACE, RUNTIME_IMAGE, eventually, jobmanager_rest, report, repository_root, run,
+    NAMESPACE, eventually, job_with_input, jobmanager_rest, report, repository_root, run,
     running_job_id, running_pods,
 };
 
@@ -339,59 +339,17 @@ impl Monitor {
 /// ConfigMap, at parallelism 2, checkpointing to the testbed's S3.
 fn monitored_job(s3: &S3Server) -> String {
     let readings: String = (0..READINGS)
-        .map(|i| format!("    s{},{},{}.5\n", i % 3, 1_000 * i, 20 + i % 7))
+        .map(|i| format!("s{},{},{}.5\n", i % 3, 1_000 * i, 20 + i % 7))
         .collect();
-    format!(
-        "apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {JOB}-input
-data:
-  readings.csv: |
-{readings}---
-apiVersion: v1
-kind: Secret
-metadata:
-  name: {JOB}-s3
-type: Opaque
-stringData:
-  access-key: {access_key}
-  secret-key: {secret_key}
----
-apiVersion: flinkrs.dev/v1alpha1
-kind: FlinkJob
-metadata:
-  name: {JOB}
-spec:
-  image: {RUNTIME_IMAGE}
-  job:
+    let spec = format!(
+        "  job:
     builtin: windowed-sensors
     input: /opt/flinkrs/input/readings.csv
     rate: {RATE}
   parallelism: 2
   taskManager:
     slots: 1
-  checkpointing:
-    interval: 2s
-    storage: s3://{bucket}/{JOB}/checkpoints
-    endpoint: {endpoint}
-    credentialsSecret:
-      name: {JOB}-s3
-  podTemplate:
-    spec:
-      volumes:
-        - name: input
-          configMap:
-            name: {JOB}-input
-      containers:
-        - name: flink-main-container
-          volumeMounts:
-            - name: input
-              mountPath: /opt/flinkrs/input
-",
-        access_key = s3.access_key,
-        secret_key = s3.secret_key,
-        bucket = s3.bucket,
-        endpoint = s3.endpoint,
-    )
+"
+    );
+    job_with_input(JOB, "readings.csv", &readings, &spec, s3)
 }

@@ -17,7 +17,7 @@ use flinkrs_testbed::S3Server;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 
-use super::{NAMESPACE, RUNTIME_IMAGE, eventually, report, run};
+use super::{NAMESPACE, eventually, job_with_input, report, run};
 
 /// The FlinkJob's name, and its high-availability cluster id.
 pub const JOB: &str = "wc";
@@ -40,34 +40,8 @@ fn input_text() -> String {
 /// upgrades, checkpoints every 2 s, high availability from the chart's default, and a short
 /// heartbeat timeout so a lost TaskManager is noticed within seconds.
 pub fn manifest(s3: &S3Server) -> String {
-    let text: String = input_text()
-        .lines()
-        .map(|line| format!("    {line}\n"))
-        .collect();
-    format!(
-        "apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {JOB}-input
-data:
-  words.txt: |
-{text}---
-apiVersion: v1
-kind: Secret
-metadata:
-  name: {JOB}-s3
-type: Opaque
-stringData:
-  access-key: {access_key}
-  secret-key: {secret_key}
----
-apiVersion: flinkrs.dev/v1alpha1
-kind: FlinkJob
-metadata:
-  name: {JOB}
-spec:
-  image: {RUNTIME_IMAGE}
-  job:
+    let spec = format!(
+        "  job:
     builtin: wordcount
     input: /opt/flinkrs/input/words.txt
     output: s3://{bucket}/{JOB}/out
@@ -75,33 +49,14 @@ spec:
   parallelism: 2
   taskManager:
     slots: 1
-  checkpointing:
-    interval: 2s
-    storage: s3://{bucket}/{JOB}/checkpoints
-    endpoint: {endpoint}
-    credentialsSecret:
-      name: {JOB}-s3
   upgradeMode: last-state
   savepointOnDelete: true
   flinkConfiguration:
     heartbeat.timeout: 10s
-  podTemplate:
-    spec:
-      volumes:
-        - name: input
-          configMap:
-            name: {JOB}-input
-      containers:
-        - name: flink-main-container
-          volumeMounts:
-            - name: input
-              mountPath: /opt/flinkrs/input
 ",
-        access_key = s3.access_key,
-        secret_key = s3.secret_key,
-        bucket = s3.bucket,
-        endpoint = s3.endpoint,
-    )
+        bucket = s3.bucket
+    );
+    job_with_input(JOB, "words.txt", &input_text(), &spec, s3)
 }
 
 /// Every committed `(word,count)` record under `wc/out/`, as each word's counts.
