@@ -25,6 +25,7 @@ pub use gateway::{
     SavepointKind, SavepointTrigger, SubmitError, SubtaskView, TaskManagerView, VertexView,
     rest_metric_name,
 };
+pub(crate) use in_process::ship_strategy;
 pub use in_process::{LocalJobManager, SavepointEnding};
 pub use responses::now_millis;
 pub use router::router;
