@@ -87,8 +87,8 @@ fn the_job_manager_serves_the_ui_beside_the_rest_api() {
 }
 
 #[test]
-fn the_ui_in_chromium_shows_a_running_job_its_graph_and_checkpoints_and_cancels_it() {
-    let test = "the_ui_in_chromium_shows_a_running_job_its_graph_and_checkpoints_and_cancels_it";
+fn the_ui_in_chromium_shows_a_running_job_its_graph_and_checkpoints_and_cancels_and_stops_jobs() {
+    let test = "the_ui_in_chromium_shows_a_running_job_its_graph_and_checkpoints_and_cancels_and_stops_jobs";
     let Some(browser) = Browser::find(test) else {
         return;
     };
@@ -123,6 +123,8 @@ fn the_ui_in_chromium_shows_a_running_job_its_graph_and_checkpoints_and_cancels_
             "execution.checkpointing.dir": dir.path().join("checkpoints"),
         },
     });
+    let mut stopped_job_request = job_request.clone();
+    stopped_job_request["output"] = serde_json::json!(dir.path().join("stopped-output"));
     let vertices = serde_json::json!([
         {"name": "Source: Text File Source -> Tokenizer", "parallelism": 2},
         {"name": "Counter -> Map -> Sink: File Sink", "parallelism": 2},
@@ -146,6 +148,7 @@ fn the_ui_in_chromium_shows_a_running_job_its_graph_and_checkpoints_and_cancels_
         .env("VERTICES", vertices.to_string())
         .env("EDGES", edges.to_string())
         .env("SAVEPOINTS", dir.path().join("savepoints"))
+        .env("STOPPED_JOB_REQUEST", stopped_job_request.to_string())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&walked.stdout);
@@ -173,13 +176,15 @@ fn the_ui_in_chromium_shows_a_running_job_its_graph_and_checkpoints_and_cancels_
     let records = measured["recordsOut"].as_array().unwrap();
     assert!(records[0].as_u64().unwrap() < records[1].as_u64().unwrap());
 
-    // The savepoint the UI triggered is where it was asked for.
-    let savepoint = measured["savepoint"].as_str().unwrap();
-    let savepoint_dir = savepoint.strip_prefix("file:").unwrap();
-    assert!(
-        Path::new(savepoint_dir).join("_metadata").is_file(),
-        "no savepoint at {savepoint}"
-    );
+    // The savepoints the UI took are where it was asked for.
+    for taken in ["savepoint", "stopSavepoint"] {
+        let savepoint = measured[taken].as_str().unwrap();
+        let savepoint_dir = savepoint.strip_prefix("file:").unwrap();
+        assert!(
+            Path::new(savepoint_dir).join("_metadata").is_file(),
+            "no savepoint at {savepoint}"
+        );
+    }
 
     // The job the UI cancelled is cancelled for the REST API too.
     let job = measured["job"].as_str().unwrap();
@@ -198,6 +203,7 @@ fn the_ui_in_chromium_shows_a_running_job_its_graph_and_checkpoints_and_cancels_
         "taskmanager",
         "jobmanager",
         "job-canceled",
+        "job-stopped",
     ];
     for name in expected {
         let file = artifacts.join(format!("{name}.png"));

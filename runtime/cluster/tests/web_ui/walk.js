@@ -6,7 +6,8 @@
 // within 2 s, that the job graph has the expected vertices with their parallelism, that the
 // records counters rise without a page reload, that a checkpoint appears in the checkpoints
 // tab, triggers a savepoint from the page, walks the pages by keyboard alone and cancels the
-// job with the Cancel button. Any
+// job with the Cancel button; then submits $STOPPED_JOB_REQUEST and stops that job with a
+// savepoint from its page. Any
 // console error fails it. It writes a screenshot of each page into $ARTIFACTS and prints one
 // JSON line of what it measured.
 'use strict';
@@ -25,6 +26,7 @@ const SLOTS_USED = Number(process.env.SLOTS_USED);
 const VERTICES = JSON.parse(process.env.VERTICES);
 const EDGES = JSON.parse(process.env.EDGES);
 const SAVEPOINTS = process.env.SAVEPOINTS;
+const STOPPED_JOB_REQUEST = process.env.STOPPED_JOB_REQUEST;
 
 // A guard against a hang: every wait below has its own, shorter deadline.
 setTimeout(() => {
@@ -34,11 +36,25 @@ setTimeout(() => {
 
 const problems = [];
 const screenshots = [];
+/** The page, for a screenshot of where the walk failed. */
+let current = null;
 
 async function shoot(page, name) {
   const file = path.join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   screenshots.push(file);
+}
+
+/** Submits a job to the REST API; returns its id. */
+async function submit(request) {
+  const submitted = await fetch(`${BASE}/flinkrs/jobs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: request,
+  });
+  const text = await submitted.text();
+  assert.equal(submitted.status, 202, text);
+  return JSON.parse(text).jobid;
 }
 
 /** Follows the link to a page in the top bar. */
@@ -91,6 +107,7 @@ async function main() {
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
+  current = page;
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console error on ${page.url()}: ${message.text()}`);
   });
@@ -117,13 +134,7 @@ async function main() {
   await nav(page, 'jobs');
   await page.getByText('The JobManager has no job yet.').waitFor({ timeout: 5_000 });
   await page.evaluate(() => { window.notReloaded = true; });
-  const submitted = await fetch(`${BASE}/flinkrs/jobs`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JOB_REQUEST,
-  });
-  assert.equal(submitted.status, 202, await submitted.clone().text());
-  const { jobid: job } = await submitted.json();
+  const job = await submit(JOB_REQUEST);
   const submittedAt = Date.now();
   await page.locator(`a[data-job="${job}"]`).waitFor({ timeout: 2_000 });
   const appearedWithinMs = Date.now() - submittedAt;
@@ -255,19 +266,40 @@ async function main() {
   assert.equal(details.state, 'CANCELED');
   await shoot(page, 'job-canceled');
 
+  // A second job, stopped with a savepoint by its button. The cluster's JobManager ends a
+  // stopped job by cancelling it once the savepoint is complete (jobmanager/rest_gateway.rs),
+  // so it shows CANCELED where Flink's would be FINISHED.
+  const second = await submit(STOPPED_JOB_REQUEST);
+  await page.evaluate((id) => { location.hash = `#/jobs/${id}/overview`; }, second);
+  await page.locator('[data-part="head"] .state', { hasText: 'RUNNING' }).waitFor({ timeout: 30_000 });
+  await page.locator('svg a.vertex').first().waitFor({ timeout: 10_000 });
+  await page.locator('#savepoint-directory').fill(SAVEPOINTS);
+  await page.locator('button[data-action="stop"]').click();
+  const stopped = page.locator('[data-operation]', { hasText: 'Stop with savepoint completed: ' });
+  await stopped.waitFor({ timeout: 30_000 });
+  const stopSavepoint = (await stopped.textContent()).split('Stop with savepoint completed: ')[1];
+  assert.ok(stopSavepoint.startsWith(`file:${SAVEPOINTS}/savepoint-`), stopSavepoint);
+  await page.locator('[data-part="head"] .state', { hasText: 'CANCELED' }).waitFor({ timeout: 30_000 });
+  await shoot(page, 'job-stopped');
+
   await nav(page, 'overview');
-  await waitForNumber(page, '[data-stat="jobs-cancelled"]', 1);
+  await waitForNumber(page, '[data-stat="jobs-cancelled"]', 2);
+  await waitForNumber(page, '[data-stat="jobs-running"]', 0);
   await waitForNumber(page, '[data-stat="slots-available"]', SLOTS);
 
   await browser.close();
   assert.deepEqual(problems, [], 'no console errors');
   console.log(JSON.stringify({
-    job, firstLoadBytes, firstRenderMs, appearedWithinMs, recordsOut: [before, after], savepoint, screenshots,
+    job, firstLoadBytes, firstRenderMs, appearedWithinMs, recordsOut: [before, after], savepoint, stopSavepoint, screenshots,
   }));
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
   console.error(error && error.stack ? error.stack : String(error));
   if (problems.length) console.error(problems.join('\n'));
+  if (current) {
+    const file = path.join(ARTIFACTS, 'failed.png');
+    await current.screenshot({ path: file, fullPage: true }).then(() => console.error(`the page then: ${file}`), () => {});
+  }
   process.exit(1);
 });
