@@ -237,7 +237,8 @@ async function main() {
   await shoot(page, 'jobmanager');
 
   // By keyboard alone, from a fresh load: the skip link comes first, then the pages' links;
-  // the job, its checkpoints tab, and the Cancel button, which cancels the job.
+  // the job, a vertex of its graph, its checkpoints tab, and the Cancel button, which cancels
+  // the job.
   await page.goto('about:blank');
   await page.goto(`${BASE}/#/overview`);
   await waitForNumber(page, '[data-stat="jobs-running"]', 1);
@@ -251,6 +252,12 @@ async function main() {
   await page.keyboard.press('Enter');
   await page.waitForFunction((id) => location.hash === `#/jobs/${id}/overview`, job);
   await page.locator('svg a.vertex').first().waitFor({ timeout: 10_000 });
+  // Into the graph: a vertex opens its subtasks.
+  await tabTo(page, 'svg a.vertex');
+  const vertex = await page.evaluate(() => document.activeElement.dataset.vertex);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(([id, v]) => location.hash === `#/jobs/${id}/vertices/${v}`, [job, vertex]);
+  await page.getByText('Back to the job graph').waitFor({ timeout: 10_000 });
   await tabTo(page, '[data-key="tab-checkpoints"]');
   await page.keyboard.press('Enter');
   await page.waitForFunction((id) => location.hash === `#/jobs/${id}/checkpoints`, job);
