@@ -239,8 +239,8 @@
       ])],
       ['slots', `<h2>Allocated slots</h2>${table(
         ['Job', '#Assigned tasks'],
-        (tm.allocatedSlots || []).map((slot) => [
-          `<a href="#/jobs/${esc(slot.jobId)}/overview" data-key="slot-${esc(slot.jobId)}">${esc(slot.jobId)}</a>`,
+        (tm.allocatedSlots || []).map((slot, index) => [
+          `<a href="#/jobs/${esc(slot.jobId)}/overview" data-key="slot-${index}">${esc(slot.jobId)}</a>`,
           esc(slot.assignedTasks),
         ]),
         'No slot is allocated.',
