@@ -12,6 +12,7 @@ cd "$(dirname "$0")"
 started=$(date +%s)
 
 components=(etcd kubectl-helm prometheus moto s3s-fs k8s coredns node-packages node-images)
+components+=(chromium)
 outputs=$(mktemp -d)
 trap 'rm -rf "$outputs"' EXIT
 

@@ -1,7 +1,7 @@
 //! Test support: starts real components (S3 servers, etcd with kube-apiserver
 //! and kube-controller-manager, Prometheus) on free loopback ports, a real
 //! single-node Kubernetes whose pods run ([`KubeNode`], root only), and finds
-//! kubectl and helm.
+//! kubectl and helm, and a headless browser for the web UI ([`Browser`]).
 //!
 //! Where it sits: a dev-dependency of every crate whose integration tests need
 //! a real server; nothing in the runtime or the operator depends on it. The
@@ -17,6 +17,7 @@
 //! Every process is started in its own process group and the whole group is
 //! killed on `Drop`, panics included, so no test leaves a server behind.
 
+mod browser;
 mod error;
 pub mod http_client;
 mod install;
@@ -30,6 +31,7 @@ mod s3;
 mod skip;
 mod tools;
 
+pub use browser::{Browser, CHROMIUM, LAUNCH_ARGS};
 pub use error::{Error, Result};
 pub use install::pinned_version;
 pub use kube_control_plane::{ADMIN_TOKEN, KubeControlPlane};

@@ -1,7 +1,8 @@
 //! Jobs on a cluster of a real JobManager and real TaskManagers in one test process, talking
 //! gRPC and exchanging records over TCP on loopback: a job spanning TaskManagers gives the
 //! results of the local run; a job needing more slots than exist fails after
-//! slot.request.timeout; a cancelled job ends CANCELED.
+//! slot.request.timeout; a cancelled job ends CANCELED. The REST API shows the job's plan with
+//! its edges and counts its subtasks in the job list.
 
 #[path = "http/support/http.rs"]
 #[expect(
@@ -82,6 +83,43 @@ async fn a_job_spanning_task_managers_commits_the_local_runs_results() {
         .collect();
     // The built-in lines' source runs at 1; the tokenizer and the counter at 4.
     assert_eq!(parallelisms, [1, 4, 4]);
+    // The plan's edges, as Flink lists them: each vertex with the vertices it reads from and
+    // how the records are shipped.
+    let names: std::collections::BTreeMap<&str, &str> = details["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|vertex| {
+            (
+                vertex["id"].as_str().unwrap(),
+                vertex["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut edges = Vec::new();
+    for node in details["plan"]["nodes"].as_array().unwrap() {
+        for input in node["inputs"].as_array().into_iter().flatten() {
+            edges.push((
+                names[input["id"].as_str().unwrap()],
+                names[node["id"].as_str().unwrap()],
+                input["ship_strategy"].as_str().unwrap(),
+                input["num"].as_u64().unwrap(),
+            ));
+        }
+    }
+    edges.sort_unstable();
+    assert_eq!(
+        edges,
+        [
+            ("Source: Collection Source", "Tokenizer", "REBALANCE", 0),
+            ("Tokenizer", "Counter -> Map -> Sink: File Sink", "HASH", 0),
+        ],
+        "{}",
+        details["plan"]
+    );
+    // The job list counts the job's subtasks: 1 + 4 + 4, all finished.
+    assert_eq!(jobs[0]["tasks"]["total"], 9, "{}", jobs[0]);
+    assert_eq!(jobs[0]["tasks"]["finished"], 9, "{}", jobs[0]);
     assert_eq!(
         http::get(rest, "/jobs/00000000000000000000000000000000").status,
         404

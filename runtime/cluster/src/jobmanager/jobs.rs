@@ -52,6 +52,8 @@ pub struct VertexInfo {
     pub name: String,
     pub parallelism: usize,
     pub max_parallelism: usize,
+    /// The vertices it reads from (their ids) and how (`FORWARD`, `HASH`, …).
+    pub inputs: Vec<(String, String)>,
 }
 
 /// One job of the JobManager.

@@ -120,7 +120,7 @@ fn job_view(id: &str, job: JobEntry) -> JobView {
                 name: vertex.name,
                 parallelism: u32::try_from(vertex.parallelism).unwrap_or(u32::MAX),
                 max_parallelism: u32::try_from(vertex.max_parallelism).unwrap_or(u32::MAX),
-                inputs: Vec::new(),
+                inputs: vertex.inputs,
                 subtasks: Vec::new(),
             })
             .collect(),
@@ -196,6 +196,16 @@ impl JobManagerGateway for ClusterGateway {
             .into_iter()
             .map(|(id, job)| job_view(&id, job))
             .collect();
+        // Every job's subtasks, without their metrics (only a single job's page asks the
+        // TaskManagers for those), so the job list counts its tasks.
+        for view in &mut jobs {
+            let shown = subtask_metrics::SubtaskState {
+                state: subtask_state(view.state),
+                start_time: view.start_time(),
+                end_time: view.end_time(),
+            };
+            subtask_metrics::fill_subtasks(&mut view.vertices, &[], &shown);
+        }
         jobs.sort_by_key(JobView::start_time);
         jobs
     }

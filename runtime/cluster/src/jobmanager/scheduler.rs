@@ -237,13 +237,22 @@ impl ClusterExecutor {
             .vertices
             .iter()
             .map(|vertex| VertexInfo {
-                id: vertex
-                    .operator_ids
-                    .first()
-                    .map_or_else(|| format!("{:032x}", vertex.id.0), ToString::to_string),
+                id: vertex_rest_id(vertex),
                 name: vertex.name.clone(),
                 parallelism: vertex.parallelism,
                 max_parallelism: vertex.max_parallelism,
+                inputs: job_graph
+                    .edges
+                    .iter()
+                    .filter(|edge| edge.target == vertex.id)
+                    .filter_map(|edge| {
+                        let source = job_graph.vertices.iter().find(|v| v.id == edge.source)?;
+                        Some((
+                            vertex_rest_id(source),
+                            crate::rest::ship_strategy(edge.partitioner).to_owned(),
+                        ))
+                    })
+                    .collect(),
             })
             .collect();
         // The checkpoint reports of this attempt go to its coordinator.
@@ -596,4 +605,12 @@ fn node_records(graph: &StreamGraph, reports: &[TasksEnded]) -> Vec<NodeMetrics>
             }
         })
         .collect()
+}
+
+/// A vertex's id as the REST API shows it: its head operator's id, as Flink's JobVertexID.
+fn vertex_rest_id(vertex: &flinkrs_dataflow::job_graph::JobVertex) -> String {
+    vertex
+        .operator_ids
+        .first()
+        .map_or_else(|| format!("{:032x}", vertex.id.0), ToString::to_string)
 }

@@ -154,7 +154,8 @@ fn job_state(status: JobStatus) -> JobState {
     }
 }
 
-fn ship_strategy(partitioner: PartitionerKind) -> &'static str {
+/// Flink's name for how an edge ships records: the plan's `ship_strategy`.
+pub(crate) fn ship_strategy(partitioner: PartitionerKind) -> &'static str {
     match partitioner {
         PartitionerKind::Forward => "FORWARD",
         PartitionerKind::Rebalance => "REBALANCE",

@@ -6,7 +6,8 @@
 //! The server knows a JobManager only through [`JobManagerGateway`]: [`LocalJobManager`] is the
 //! in-process one `flinkrs run` serves while its job runs; the distributed JobManager
 //! implements the same trait. [`router`] gives the routes for any tokio runtime;
-//! [`RestServer`] runs them on a thread of its own for a process without one.
+//! [`RestServer`] runs them on a thread of its own for a process without one. The routes
+//! include the web UI ([`web`]): a page at `/` that reads this API.
 
 mod gateway;
 mod in_process;
@@ -14,6 +15,7 @@ mod responses;
 mod router;
 mod savepoints;
 mod submission;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +27,7 @@ pub use gateway::{
     SavepointKind, SavepointTrigger, SubmitError, SubtaskView, TaskManagerView, VertexView,
     rest_metric_name,
 };
+pub(crate) use in_process::ship_strategy;
 pub use in_process::{LocalJobManager, SavepointEnding};
 pub use responses::now_millis;
 pub use router::router;

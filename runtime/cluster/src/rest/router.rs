@@ -12,6 +12,9 @@
 //!   refuse is a `400 {"errors": ["…"]}` that names it.
 //! - `flinkrs run`'s own REST API answers `404`: it runs the one job it was started with;
 //!   jobs are submitted to a session cluster (`flinkrs jobmanager` or `flinkrs local`).
+//!
+//! The web UI is served beside them: the page at `/`, its assets under `/flinkrs/web/`
+//! ([`web`](super::web)).
 
 use std::sync::Arc;
 
@@ -68,6 +71,7 @@ pub fn router(gateway: Arc<dyn JobManagerGateway>) -> Router {
         .route(paths::TASKMANAGER, get(taskmanager))
         .route(paths::JOBMANAGER_CONFIG, get(jobmanager_config))
         .route(paths::FLINKRS_JOBS, post(submit_job))
+        .merge(super::web::routes())
         .fallback(unknown_path)
         .with_state(state)
 }
