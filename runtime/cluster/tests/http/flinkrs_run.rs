@@ -46,15 +46,13 @@ fn flinkrs_run_serves_rest_and_metrics_on_the_configured_ports_until_cancelled_o
         (job.state == rest::JobState::Running).then(|| job.jid.clone())
     });
     let metrics_address = format!("127.0.0.1:{metrics_port}").parse().unwrap();
-    let scrape = get(metrics_address, "/metrics");
-    assert_eq!(scrape.status, 200);
-    assert!(
-        scrape.body.contains(&format!(
-            "flink_jobmanager_job_numRestarts{{job_id=\"{job_id}\""
-        )),
-        "{}",
-        scrape.body
-    );
+    // The job's metric group is registered as the job starts, not before RUNNING is served:
+    // wait for its series.
+    let series = format!("flink_jobmanager_job_numRestarts{{job_id=\"{job_id}\"");
+    wait_for("the job's numRestarts in /metrics", || {
+        let scrape = get(metrics_address, "/metrics");
+        (scrape.status == 200 && scrape.body.contains(&series)).then_some(())
+    });
     let cancel = request(
         rest_address,
         "PATCH",
