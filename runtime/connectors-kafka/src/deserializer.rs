@@ -203,7 +203,10 @@ mod tests {
     #[test]
     fn a_malformed_json_record_names_topic_partition_and_offset_or_is_skipped() {
         let strict = JsonRecords::<(u64, String)>::new();
-        let error = strict.deserialize(&record(b"{oops")).unwrap_err().to_string();
+        let error = strict
+            .deserialize(&record(b"{oops"))
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("malformed input in topic 'orders', partition 2, offset 17: "),
             "{error}"

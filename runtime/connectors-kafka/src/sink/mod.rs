@@ -56,7 +56,9 @@ impl DeliveryGuarantee {
             "exactly-once" => Ok(Self::ExactlyOnce),
             other => Err(Error::config(
                 "sink.delivery-guarantee",
-                format!("'{other}' is not a delivery guarantee; use none, at-least-once or exactly-once"),
+                format!(
+                    "'{other}' is not a delivery guarantee; use none, at-least-once or exactly-once"
+                ),
             )),
         }
     }
@@ -92,7 +94,10 @@ impl<T> Clone for KafkaSink<T> {
 impl<T> fmt::Debug for KafkaSink<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KafkaSink")
-            .field("bootstrap.servers", &self.settings.properties.bootstrap_servers())
+            .field(
+                "bootstrap.servers",
+                &self.settings.properties.bootstrap_servers(),
+            )
             .field("topic", &self.settings.topic)
             .field("guarantee", &self.settings.guarantee)
             .finish()
@@ -211,7 +216,10 @@ impl<T> KafkaSinkBuilder<T> {
             (_, prefix) => prefix.unwrap_or_default(),
         };
         let serializer = self.serializer.ok_or_else(|| {
-            Error::config("value.format", "the Kafka sink needs a serializer (raw, json or a function)")
+            Error::config(
+                "value.format",
+                "the Kafka sink needs a serializer (raw, json or a function)",
+            )
         })?;
         Ok(KafkaSink {
             settings: Arc::new(SinkSettings {
@@ -246,7 +254,9 @@ mod tests {
             DeliveryGuarantee::parse("at-least-once").unwrap(),
             DeliveryGuarantee::AtLeastOnce
         );
-        let error = DeliveryGuarantee::parse("exactly_once").unwrap_err().to_string();
+        let error = DeliveryGuarantee::parse("exactly_once")
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("configuration key 'sink.delivery-guarantee': 'exactly_once'"),
             "{error}"

@@ -7,6 +7,10 @@
 //! new sequences under the new parallelism, so no restored subtask ever uses an id that
 //! another one is aborting.
 //!
+//! **Order of a restore.** First the lingering transactions are aborted, then each prepared
+//! one is settled: an open transaction holding a marker keeps the marker group's offsets
+//! unreadable (Kafka answers `UNSTABLE_OFFSET_COMMIT`) until it ends.
+//!
 //! **What a checkpoint holds.** librdkafka cannot resume a prepared transaction in a new
 //! process (Flink's Java client does so by reflection), so a transaction that was prepared
 //! for a checkpoint but not yet committed when the job failed cannot be committed after the
@@ -22,7 +26,7 @@
 //! restore initializes, and thereby aborts, each old subtask's ids from the restored
 //! checkpoint on, `abort_lookahead` further ones included.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use flinkrs_core::{Error, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -35,6 +39,8 @@ use super::writer::{DeliveryContext, create_producer};
 use crate::client::kafka_error;
 
 const ROLE: &str = "Kafka sink";
+/// Between two attempts to read a marker while the group coordinator is not ready.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// A transaction prepared for a checkpoint, as stored in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +81,12 @@ pub(crate) fn marker_group(prefix: &str, parallelism: usize, subtask: usize) -> 
 }
 
 /// Appends one record to a write-ahead log.
-pub(crate) fn log_record(log: &mut Vec<u8>, key: Option<&[u8]>, value: &[u8], partition: Option<i32>) {
+pub(crate) fn log_record(
+    log: &mut Vec<u8>,
+    key: Option<&[u8]>,
+    value: &[u8],
+    partition: Option<i32>,
+) {
     match key {
         Some(key) => {
             log.extend_from_slice(&(key.len() as u32 + 1).to_le_bytes());
@@ -130,7 +141,12 @@ fn marker_consumer(settings: &SinkSettings, group: &str) -> Result<BaseConsumer>
         .client_config(&[("group.id", group), ("enable.auto.commit", "false")])
         .create()
         .map_err(|error| {
-            kafka_error(ROLE, settings.properties.bootstrap_servers(), "creating the marker client", error)
+            kafka_error(
+                ROLE,
+                settings.properties.bootstrap_servers(),
+                "creating the marker client",
+                error,
+            )
         })
 }
 
@@ -144,16 +160,36 @@ pub(crate) fn send_marker(
     let mut offsets = TopicPartitionList::with_capacity(1);
     offsets
         .add_partition_offset(&settings.topic, 0, Offset::Offset(checkpoint as i64))
-        .map_err(|error| kafka_error(ROLE, settings.properties.bootstrap_servers(), "marking the transaction", error))?;
+        .map_err(|error| {
+            kafka_error(
+                ROLE,
+                settings.properties.bootstrap_servers(),
+                "marking the transaction",
+                error,
+            )
+        })?;
     let metadata = marker.group_metadata().ok_or_else(|| {
-        Error::function(format!("{ROLE}: the marker client has no consumer group metadata"))
+        Error::function(format!(
+            "{ROLE}: the marker client has no consumer group metadata"
+        ))
     })?;
     producer
         .send_offsets_to_transaction(&offsets, &metadata, settings.properties.request_timeout())
-        .map_err(|error| kafka_error(ROLE, settings.properties.bootstrap_servers(), "marking the transaction", error))
+        .map_err(|error| {
+            kafka_error(
+                ROLE,
+                settings.properties.bootstrap_servers(),
+                "marking the transaction",
+                error,
+            )
+        })
 }
 
-pub(crate) fn new_marker_consumer(settings: &SinkSettings, parallelism: usize, subtask: usize) -> Result<BaseConsumer> {
+pub(crate) fn new_marker_consumer(
+    settings: &SinkSettings,
+    parallelism: usize,
+    subtask: usize,
+) -> Result<BaseConsumer> {
     marker_consumer(
         settings,
         &marker_group(&settings.transactional_id_prefix, parallelism, subtask),
@@ -164,12 +200,31 @@ pub(crate) fn new_marker_consumer(settings: &SinkSettings, parallelism: usize, s
 fn committed(settings: &SinkSettings, marker: &BaseConsumer, checkpoint: u64) -> Result<bool> {
     let mut list = TopicPartitionList::with_capacity(1);
     list.add_partition_offset(&settings.topic, 0, Offset::Invalid)
-        .map_err(|error| kafka_error(ROLE, settings.properties.bootstrap_servers(), "reading a marker", error))?;
-    let list = marker
-        .committed_offsets(list, settings.properties.request_timeout())
         .map_err(|error| {
-            kafka_error(ROLE, settings.properties.bootstrap_servers(), "reading a transaction marker", error)
+            kafka_error(
+                ROLE,
+                settings.properties.bootstrap_servers(),
+                "reading a marker",
+                error,
+            )
         })?;
+    // The group coordinator may still be loading after a broker restart (NOT_COORDINATOR,
+    // COORDINATOR_LOAD_IN_PROGRESS): retried within request.timeout.ms.
+    let deadline = Instant::now() + settings.properties.request_timeout();
+    let list = loop {
+        match marker.committed_offsets(list.clone(), settings.properties.request_timeout()) {
+            Ok(list) => break list,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(RETRY_PAUSE),
+            Err(error) => {
+                return Err(kafka_error(
+                    ROLE,
+                    settings.properties.bootstrap_servers(),
+                    "reading a transaction marker",
+                    error,
+                ));
+            }
+        }
+    };
     let offset = list
         .find_partition(&settings.topic, 0)
         .map(|element| element.offset());
@@ -187,9 +242,6 @@ pub(crate) fn settle(settings: &SinkSettings, prepared: &PreparedTransaction) ->
             prepared.subtask as usize,
         ),
     )?;
-    if committed(settings, &marker, prepared.checkpoint)? {
-        return Ok(());
-    }
     let records = logged_records(&prepared.log)?;
     let producer = create_producer(settings, Some(&prepared.transactional_id))?;
     let servers = settings.properties.bootstrap_servers();
@@ -198,7 +250,14 @@ pub(crate) fn settle(settings: &SinkSettings, prepared: &PreparedTransaction) ->
         let action = format!("{action} transaction '{}'", prepared.transactional_id);
         move |error| kafka_error(ROLE, servers, &action, error)
     };
-    producer.init_transactions(timeout).map_err(failed("initializing"))?;
+    // Ends the transaction if it is still open (aborting it): until then its marker offset
+    // is pending and the group's offsets cannot be read.
+    producer
+        .init_transactions(timeout)
+        .map_err(failed("initializing"))?;
+    if committed(settings, &marker, prepared.checkpoint)? {
+        return Ok(());
+    }
     producer.begin_transaction().map_err(failed("beginning"))?;
     for (key, value, partition) in records {
         let mut record = BaseRecord::<[u8], [u8]>::to(&settings.topic).payload(value);
@@ -211,7 +270,9 @@ pub(crate) fn settle(settings: &SinkSettings, prepared: &PreparedTransaction) ->
         send_blocking(&producer, record, settings)?;
     }
     send_marker(settings, &producer, &marker, prepared.checkpoint)?;
-    producer.commit_transaction(timeout).map_err(failed("committing"))?;
+    producer
+        .commit_transaction(timeout)
+        .map_err(failed("committing"))?;
     producer.context().check(&settings.topic)
 }
 
@@ -224,9 +285,12 @@ pub(crate) fn send_blocking(
     loop {
         match producer.send(record) {
             Ok(()) => return Ok(()),
-            Err((rdkafka::error::KafkaError::MessageProduction(
-                rdkafka::types::RDKafkaErrorCode::QueueFull,
-            ), returned)) => {
+            Err((
+                rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::QueueFull,
+                ),
+                returned,
+            )) => {
                 record = returned;
                 producer.poll(Duration::from_millis(10));
             }
@@ -276,7 +340,9 @@ mod tests {
                 (Some(&b""[..]), &b"3"[..], Some(0)),
             ]
         );
-        let error = logged_records(&log[..log.len() - 2]).unwrap_err().to_string();
+        let error = logged_records(&log[..log.len() - 2])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("cut short at byte"), "{error}");
     }
 

@@ -39,8 +39,10 @@ impl ProducerContext for DeliveryContext {
         if let Err((error, _)) = result
             && !self.failed.swap(true, Ordering::AcqRel)
         {
-            *self.first_error.lock().unwrap_or_else(PoisonError::into_inner) =
-                Some(error.to_string());
+            *self
+                .first_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
         }
     }
 }
@@ -139,13 +141,30 @@ impl<T> KafkaSinkWriter<T> {
 
     fn failed(&self, action: &str) -> impl FnOnce(rdkafka::error::KafkaError) -> Error + '_ {
         let action = action.to_owned();
-        move |error| kafka_error(ROLE, self.settings.properties.bootstrap_servers(), &action, error)
+        move |error| {
+            kafka_error(
+                ROLE,
+                self.settings.properties.bootstrap_servers(),
+                &action,
+                error,
+            )
+        }
     }
 
     /// A transactional producer for sequence `sequence`, initialized (which aborts whatever
     /// an earlier holder of the id left open) and with its transaction begun.
-    fn begin(&self, parallelism: usize, subtask: usize, sequence: u64) -> Result<(String, BaseProducer<DeliveryContext>)> {
-        let id = transactional_id(&self.settings.transactional_id_prefix, parallelism, subtask, sequence);
+    fn begin(
+        &self,
+        parallelism: usize,
+        subtask: usize,
+        sequence: u64,
+    ) -> Result<(String, BaseProducer<DeliveryContext>)> {
+        let id = transactional_id(
+            &self.settings.transactional_id_prefix,
+            parallelism,
+            subtask,
+            sequence,
+        );
         let producer = create_producer(&self.settings, Some(&id))?;
         producer
             .init_transactions(self.settings.properties.request_timeout())
@@ -171,6 +190,17 @@ impl<T: Data> SinkFunction<T> for KafkaSinkWriter<T> {
         if !self.exactly_once() {
             return Ok(());
         }
+        if info.config.checkpoint_interval().is_none() {
+            return Err(Error::config(
+                "execution.checkpointing.interval",
+                format!(
+                    "the Kafka sink on topic '{}' is exactly-once, which commits a transaction \
+                     per checkpoint; enable checkpointing or use sink.delivery-guarantee \
+                     at-least-once",
+                    self.settings.topic
+                ),
+            ));
+        }
         let prefix = &self.settings.transactional_id_prefix;
         let lookahead = self.settings.abort_lookahead;
         let Some(items) = state else {
@@ -186,10 +216,11 @@ impl<T: Data> SinkFunction<T> for KafkaSinkWriter<T> {
             .iter()
             .map(|bytes| PreparedTransaction::decode(bytes))
             .collect::<Result<Vec<_>>>()?;
-        for transaction in &prepared {
-            settle(&self.settings, transaction)?;
-        }
-        let Some(restored) = prepared.iter().map(|transaction| transaction.checkpoint).max() else {
+        let Some(restored) = prepared
+            .iter()
+            .map(|transaction| transaction.checkpoint)
+            .max()
+        else {
             return Ok(());
         };
         let lineages: BTreeSet<(u32, u32)> = prepared
@@ -202,6 +233,9 @@ impl<T: Data> SinkFunction<T> for KafkaSinkWriter<T> {
                 abort_lingering(&self.settings, &id)?;
             }
         }
+        for transaction in &prepared {
+            settle(&self.settings, transaction)?;
+        }
         self.restored_sequence = restored;
         Ok(())
     }
@@ -210,17 +244,6 @@ impl<T: Data> SinkFunction<T> for KafkaSinkWriter<T> {
         if !self.exactly_once() {
             self.producer = Some(create_producer(&self.settings, None)?);
             return Ok(());
-        }
-        if info.config.checkpoint_interval().is_none() {
-            return Err(Error::config(
-                "execution.checkpointing.interval",
-                format!(
-                    "the Kafka sink on topic '{}' is exactly-once, which commits a transaction \
-                     per checkpoint; enable checkpointing or use sink.delivery-guarantee \
-                     at-least-once",
-                    self.settings.topic
-                ),
-            ));
         }
         let (parallelism, subtask) = (info.parallelism, info.subtask_index);
         let sequence = self.restored_sequence;
@@ -243,7 +266,10 @@ impl<T: Data> SinkFunction<T> for KafkaSinkWriter<T> {
             return Err(Error::function(format!("{ROLE}: written to before open")));
         };
         let record = &mut self.record;
-        let mut log = self.transactions.as_mut().map(|transactions| &mut transactions.log);
+        let mut log = self
+            .transactions
+            .as_mut()
+            .map(|transactions| &mut transactions.log);
         for element in batch.iter() {
             record.clear();
             self.serializer.serialize(&element.value, record)?;
@@ -289,7 +315,12 @@ impl<T: Data> SinkFunction<T> for KafkaSinkWriter<T> {
             return Err(Error::function(format!("{ROLE}: checkpointed before open")));
         };
         let mut transactions = transactions;
-        send_marker(&self.settings, &producer, &transactions.marker, checkpoint.0)?;
+        send_marker(
+            &self.settings,
+            &producer,
+            &transactions.marker,
+            checkpoint.0,
+        )?;
         let prepared = PreparedTransaction {
             transactional_id: std::mem::take(&mut transactions.id),
             checkpoint: checkpoint.0,
@@ -299,7 +330,8 @@ impl<T: Data> SinkFunction<T> for KafkaSinkWriter<T> {
         };
         transactions.prepared.push((prepared, producer));
         transactions.sequence = checkpoint.0;
-        let (id, next) = self.begin(transactions.parallelism, transactions.subtask, checkpoint.0)?;
+        let (id, next) =
+            self.begin(transactions.parallelism, transactions.subtask, checkpoint.0)?;
         transactions.id = id;
         self.producer = Some(next);
         let state = transactions

@@ -114,7 +114,11 @@ fn parse_specific_offsets(text: &str, topic: &str) -> Result<BTreeMap<(String, i
         )
     };
     let mut offsets = BTreeMap::new();
-    for entry in text.split(';').map(str::trim).filter(|entry| !entry.is_empty()) {
+    for entry in text
+        .split(';')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
         let (partition, offset) = entry.split_once(',').ok_or_else(|| bad(entry))?;
         let partition = partition
             .trim()
@@ -158,7 +162,10 @@ impl<T> Clone for KafkaSource<T> {
 impl<T> fmt::Debug for KafkaSource<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KafkaSource")
-            .field("bootstrap.servers", &self.settings.properties.bootstrap_servers())
+            .field(
+                "bootstrap.servers",
+                &self.settings.properties.bootstrap_servers(),
+            )
             .field("topics", &self.settings.topics)
             .field("startup", &self.settings.startup)
             .field("bounded", &self.settings.bounded)

@@ -99,7 +99,9 @@ pub(super) fn starting_splits(
         _ => None,
     };
     let by_time = match settings.startup {
-        StartupMode::Timestamp(millis) => Some(offsets_for_time(consumer, settings, partitions, millis)?),
+        StartupMode::Timestamp(millis) => {
+            Some(offsets_for_time(consumer, settings, partitions, millis)?)
+        }
         _ => None,
     };
     let mut splits = Vec::with_capacity(partitions.len());
@@ -185,7 +187,10 @@ fn committed_offsets(
         ));
     }
     let list = consumer
-        .committed_offsets(list_of(partitions, Offset::Invalid)?, settings.properties.request_timeout())
+        .committed_offsets(
+            list_of(partitions, Offset::Invalid)?,
+            settings.properties.request_timeout(),
+        )
         .map_err(|error| {
             kafka_error(
                 ROLE,

@@ -10,15 +10,17 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::SourceSettings;
 use super::offsets::{discover_partitions, share_of_subtask, starting_splits};
 use super::split::PartitionSplit;
-use super::SourceSettings;
 use crate::client::kafka_error;
 use crate::deserializer::{KafkaRecord, KafkaRecordDeserializer};
 
 const ROLE: &str = "Kafka source";
 /// How long the task waits before polling again when no record is buffered.
 const IDLE_WAIT: Duration = Duration::from_millis(10);
+/// The consumer group of a reader that was given none.
+const UNNAMED_GROUP: &str = "flinkrs-kafka-source";
 
 /// Reads its splits; see [`KafkaSource`](super::KafkaSource).
 pub struct KafkaSourceReader<T> {
@@ -61,10 +63,15 @@ impl<T> KafkaSourceReader<T> {
 
     fn create_consumer(&self) -> Result<BaseConsumer> {
         // Offsets live in checkpoints: no automatic commits or offset stores.
-        let config = self.settings.properties.client_config(&[
+        let mut config = self.settings.properties.client_config(&[
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
         ]);
+        // librdkafka wants a group even for explicitly assigned partitions; without
+        // `group.id` the reader uses one of its own and commits nothing to it.
+        if self.settings.properties.get("group.id").is_none() {
+            config.set("group.id", UNNAMED_GROUP);
+        }
         config
             .create()
             .map_err(|error| kafka_error(ROLE, self.servers(), "creating the consumer", error))
@@ -74,8 +81,12 @@ impl<T> KafkaSourceReader<T> {
     fn assign(&self, consumer: &BaseConsumer) -> Result<()> {
         let mut list = TopicPartitionList::with_capacity(self.splits.len());
         for split in self.splits.iter().filter(|split| !split.is_finished()) {
-            list.add_partition_offset(&split.topic, split.partition, Offset::Offset(split.next_offset))
-                .map_err(|error| kafka_error(ROLE, self.servers(), "assigning partitions", error))?;
+            list.add_partition_offset(
+                &split.topic,
+                split.partition,
+                Offset::Offset(split.next_offset),
+            )
+            .map_err(|error| kafka_error(ROLE, self.servers(), "assigning partitions", error))?;
         }
         consumer
             .assign(&list)
@@ -147,7 +158,11 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
         Ok(())
     }
 
-    fn poll_batch(&mut self, batch: &mut Batch<T>, context: &SourceContext) -> Result<SourceStatus> {
+    fn poll_batch(
+        &mut self,
+        batch: &mut Batch<T>,
+        context: &SourceContext,
+    ) -> Result<SourceStatus> {
         let Some(consumer) = self.consumer.take() else {
             return Err(Error::function(format!("{ROLE}: polled before open")));
         };
@@ -205,16 +220,27 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
 
 impl<T: Data> KafkaSourceReader<T> {
     /// Moves up to `wanted` records into `batch`; true if it read any.
-    fn poll_into(&mut self, consumer: &BaseConsumer, batch: &mut Batch<T>, wanted: usize) -> Result<bool> {
+    fn poll_into(
+        &mut self,
+        consumer: &BaseConsumer,
+        batch: &mut Batch<T>,
+        wanted: usize,
+    ) -> Result<bool> {
         let mut read_any = false;
         while batch.len() < wanted {
             let Some(polled) = consumer.poll(Duration::ZERO) else {
                 break;
             };
             let message = polled.map_err(|error| {
-                kafka_error(ROLE, self.settings.properties.bootstrap_servers(), "reading records", error)
+                kafka_error(
+                    ROLE,
+                    self.settings.properties.bootstrap_servers(),
+                    "reading records",
+                    error,
+                )
             })?;
-            let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
+            let (topic, partition, offset) =
+                (message.topic(), message.partition(), message.offset());
             let Some(index) = self.split_index(topic, partition) else {
                 continue;
             };

@@ -34,7 +34,8 @@ impl PartitionSplit {
     }
 
     pub fn is_finished(&self) -> bool {
-        self.stop_offset.is_some_and(|stop| self.next_offset >= stop)
+        self.stop_offset
+            .is_some_and(|stop| self.next_offset >= stop)
     }
 }
 
@@ -51,7 +52,9 @@ mod tests {
             stop_offset: Some(2_000_000_000),
         };
         assert_eq!(PartitionSplit::decode(&split.encode()).unwrap(), split);
-        let error = PartitionSplit::decode(&[0xff, 0xff]).unwrap_err().to_string();
+        let error = PartitionSplit::decode(&[0xff, 0xff])
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("a checkpointed split of 2 bytes is not a topic partition"),
             "{error}"

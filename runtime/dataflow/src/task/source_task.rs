@@ -146,7 +146,9 @@ fn handle_command<B: StreamBatch>(
             trigger_checkpoint(barrier, source, context, chain, mailbox)
         }
         TaskCommand::CheckpointComplete(checkpoint) => {
-            guarded(&context.info, || source.notify_checkpoint_complete(checkpoint))?;
+            guarded(&context.info, || {
+                source.notify_checkpoint_complete(checkpoint)
+            })?;
             chain.notify_checkpoint_complete(checkpoint)
         }
         TaskCommand::CheckpointAborted(checkpoint) => chain.notify_checkpoint_aborted(checkpoint),
