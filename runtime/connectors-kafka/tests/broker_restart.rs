@@ -2,7 +2,6 @@
 //! reconnects, or the job restarts from its latest checkpoint) and a `read_committed`
 //! consumer sees every record exactly once.
 
-use flinkrs_api::prelude::*;
 use flinkrs_connectors::RateLimitedSource;
 use flinkrs_kafka::{DeliveryGuarantee, KafkaSink, KafkaSource, RawText, RawValues, StartupMode};
 
@@ -23,8 +22,10 @@ fn a_broker_restart_mid_job_loses_and_duplicates_nothing() {
     let checkpoints = tempfile::tempdir().unwrap();
     let env = common::checkpointed(2, checkpoints.path(), None);
     env.set("restart-strategy.type", "fixed-delay").unwrap();
-    env.set("restart-strategy.fixed-delay.attempts", "20").unwrap();
-    env.set("restart-strategy.fixed-delay.delay", "500 ms").unwrap();
+    env.set("restart-strategy.fixed-delay.attempts", "20")
+        .unwrap();
+    env.set("restart-strategy.fixed-delay.delay", "500 ms")
+        .unwrap();
     let source = KafkaSource::builder()
         .bootstrap_servers(servers.as_str())
         .topics(["numbers"])
