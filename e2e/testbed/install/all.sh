@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 started=$(date +%s)
 
-components=(etcd kubectl-helm prometheus moto s3s-fs k8s coredns node-packages node-images)
+components=(etcd kubectl-helm prometheus moto s3s-fs kafka k8s coredns node-packages node-images)
 components+=(chromium)
 outputs=$(mktemp -d)
 trap 'rm -rf "$outputs"' EXIT

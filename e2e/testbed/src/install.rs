@@ -123,6 +123,13 @@ pub(crate) const PROMETHEUS: Installed = Installed {
     dir: "prometheus",
     relative_path: "usr/bin/prometheus",
 };
+/// Kafka's jars; the marker, written last, proves the install finished.
+pub(crate) const KAFKA_LIBS: Installed = Installed {
+    component: "kafka",
+    version_key: "KAFKA_VERSION",
+    dir: "kafka",
+    relative_path: ".installed",
+};
 pub(crate) const KUBECTL: Installed = Installed {
     component: "kubectl",
     version_key: "KUBECTL_LAYER_VERSION",
@@ -177,6 +184,7 @@ mod tests {
             MOTO,
             MOTO_MARKER,
             PROMETHEUS,
+            KAFKA_LIBS,
             KUBECTL,
             HELM,
         ] {

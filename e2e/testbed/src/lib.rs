@@ -1,4 +1,4 @@
-//! Test support: starts real components (S3 servers, etcd with kube-apiserver
+//! Test support: starts real components (S3 servers, a Kafka broker, etcd with kube-apiserver
 //! and kube-controller-manager, Prometheus) on free loopback ports, a real
 //! single-node Kubernetes whose pods run ([`KubeNode`], root only), and finds
 //! kubectl and helm, and a headless browser for the web UI ([`Browser`]).
@@ -21,6 +21,7 @@ mod browser;
 mod error;
 pub mod http_client;
 mod install;
+mod kafka;
 mod kube_control_plane;
 mod kube_node;
 mod ports;
@@ -34,6 +35,7 @@ mod tools;
 pub use browser::{Browser, CHROMIUM, LAUNCH_ARGS};
 pub use error::{Error, Result};
 pub use install::pinned_version;
+pub use kafka::KafkaBroker;
 pub use kube_control_plane::{ADMIN_TOKEN, KubeControlPlane};
 pub use kube_node::layout::{DNS_IP, NODE_IP, NODE_NAME};
 pub use kube_node::{BUSYBOX_IMAGE, KubeNode, base_image_tag};

@@ -71,6 +71,10 @@ impl<B: StreamBatch, S: SourceFunction<B>> SourceFunction<B> for RateLimitedSour
         self.inner.restore_state(splits)
     }
 
+    fn notify_checkpoint_complete(&mut self, checkpoint: flinkrs_core::CheckpointId) -> Result<()> {
+        self.inner.notify_checkpoint_complete(checkpoint)
+    }
+
     fn close(&mut self) -> Result<()> {
         self.inner.close()
     }

@@ -217,6 +217,10 @@ impl<S: SourceFunction<ArrowBatch>> SourceFunction<ArrowBatch> for CheckedSource
         self.inner.restore_state(splits)
     }
 
+    fn notify_checkpoint_complete(&mut self, checkpoint: flinkrs_core::CheckpointId) -> Result<()> {
+        self.inner.notify_checkpoint_complete(checkpoint)
+    }
+
     fn close(&mut self) -> Result<()> {
         self.inner.close()
     }

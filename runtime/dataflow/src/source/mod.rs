@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use flinkrs_core::Result;
+use flinkrs_core::{CheckpointId, Result};
 
 use crate::operator::TaskInfo;
 
@@ -75,6 +75,12 @@ pub trait SourceFunction<B>: Send {
     /// is called whenever the job restores and the checkpoint has this source, with an empty
     /// list when this subtask gets no split: it then reads nothing rather than starting over.
     fn restore_state(&mut self, _splits: Vec<Vec<u8>>) -> Result<()> {
+        Ok(())
+    }
+
+    /// A checkpoint this reader snapshotted for is complete: for side effects that must
+    /// wait for it, such as committing offsets back to an external system for monitoring.
+    fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
         Ok(())
     }
 

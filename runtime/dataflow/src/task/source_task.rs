@@ -145,7 +145,12 @@ fn handle_command<B: StreamBatch>(
         TaskCommand::TriggerCheckpoint(barrier) => {
             trigger_checkpoint(barrier, source, context, chain, mailbox)
         }
-        TaskCommand::CheckpointComplete(checkpoint) => chain.notify_checkpoint_complete(checkpoint),
+        TaskCommand::CheckpointComplete(checkpoint) => {
+            guarded(&context.info, || {
+                source.notify_checkpoint_complete(checkpoint)
+            })?;
+            chain.notify_checkpoint_complete(checkpoint)
+        }
         TaskCommand::CheckpointAborted(checkpoint) => chain.notify_checkpoint_aborted(checkpoint),
     }
 }

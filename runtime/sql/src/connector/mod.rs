@@ -1,10 +1,13 @@
 //! Table connectors with Flink's names and options: `datagen` and `filesystem` (csv) sources,
-//! `print`, `blackhole` and `filesystem` (csv, exactly once) sinks. Options are checked when a query uses the table, as in
+//! `print`, `blackhole` and `filesystem` (csv, exactly once) sinks, and `kafka` (source and
+//! sink, with the `kafka` feature, on by default). Options are checked when a query uses the table, as in
 //! Flink: an unknown option is an error listing the ones the connector knows.
 
 mod datagen;
 mod filesystem;
 mod filesystem_sink;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod sink;
 
 use std::collections::BTreeMap;
@@ -26,6 +29,8 @@ pub(crate) fn add_source(
     match connector(table)? {
         "datagen" => datagen::add_source(env, table),
         "filesystem" => filesystem::add_source(env, table),
+        #[cfg(feature = "kafka")]
+        "kafka" => kafka::add_source(env, table),
         "print" | "blackhole" => Err(Error::validation(format!(
             "table '{}' uses the '{}' connector, which is a sink only: it cannot be read",
             table.qualified_name,
@@ -44,7 +49,7 @@ pub(crate) fn connector(table: &TableDefinition) -> Result<&str> {
             table: table.qualified_name.clone(),
             key: "connector".into(),
             message: "missing: every table needs 'connector' = 'datagen', 'filesystem', \
-                      'print' or 'blackhole'"
+                      'kafka', 'print' or 'blackhole'"
                 .into(),
         })
 }
@@ -53,8 +58,13 @@ fn unknown_connector(table: &TableDefinition, name: &str) -> Error {
     Error::validation(format!(
         "Could not find any factory for identifier '{name}' that implements \
          'org.apache.flink.table.factories.DynamicTableFactory' in the classpath (table \
-         '{}'). Available factory identifiers are: blackhole, datagen, filesystem, print",
-        table.qualified_name
+         '{}'). Available factory identifiers are: blackhole, datagen, filesystem, {}print",
+        table.qualified_name,
+        if cfg!(feature = "kafka") {
+            "kafka, "
+        } else {
+            ""
+        }
     ))
 }
 

@@ -63,6 +63,8 @@ pub(crate) fn add_sink(
             table.qualified_name
         ))),
         "filesystem" => super::filesystem_sink::add_sink(rows, table, updating),
+        #[cfg(feature = "kafka")]
+        "kafka" => super::kafka::add_sink(rows, table, updating),
         other => Err(super::unknown_connector(table, other)),
     }
 }
