@@ -1,28 +1,16 @@
 //! `INSERT INTO` submits a job that writes to the sink table's connector.
 
-use std::sync::{Arc, Mutex};
-
 use flinkrs_sql::{SqlSession, StatementResult};
 
-/// A print target the test can read back.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
+#[path = "support/print_buffer.rs"]
+mod print_buffer;
 
-impl std::io::Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use print_buffer::Buffer;
 
 #[test]
 fn insert_into_print_writes_the_changelog_as_flinks_print_connector() {
     let buffer = Buffer::default();
-    let mut session = SqlSession::with_print_target(Arc::new(Mutex::new(buffer.clone())));
+    let mut session = SqlSession::with_print_target(buffer.target());
     session
         .execute("CREATE TABLE counts (name STRING, cnt BIGINT) WITH ('connector' = 'print')")
         .unwrap();
@@ -37,7 +25,7 @@ fn insert_into_print_writes_the_changelog_as_flinks_print_connector() {
     };
     assert_eq!(job_id.len(), 32, "{job_id}");
     session.wait_for_jobs().unwrap();
-    let printed = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let printed = buffer.take();
     assert_eq!(
         printed,
         "+I[Bob, 1]\n+I[Alice, 1]\n-U[Bob, 1]\n+U[Bob, 2]\n"
@@ -82,7 +70,7 @@ fn insert_into_blackhole_runs_and_a_wrong_column_count_is_named() {
 #[test]
 fn a_statement_set_runs_its_inserts_as_one_job_when_it_ends() {
     let buffer = Buffer::default();
-    let mut session = SqlSession::with_print_target(Arc::new(Mutex::new(buffer.clone())));
+    let mut session = SqlSession::with_print_target(buffer.target());
     for ddl in [
         "CREATE TABLE evens (n INT) WITH ('connector' = 'print', 'print-identifier' = 'even')",
         "CREATE TABLE odds (n INT) WITH ('connector' = 'print', 'print-identifier' = 'odd')",
@@ -104,7 +92,7 @@ fn a_statement_set_runs_its_inserts_as_one_job_when_it_ends() {
         ));
     }
     // Nothing runs before END, and only inserts join the set.
-    assert_eq!(buffer.0.lock().unwrap().len(), 0);
+    assert_eq!(buffer.take(), "");
     assert_eq!(
         session.execute("SHOW TABLES").unwrap_err().to_string(),
         "only INSERT INTO statements can be in a statement set: END it first, or add an INSERT \
@@ -116,7 +104,7 @@ fn a_statement_set_runs_its_inserts_as_one_job_when_it_ends() {
         "{submitted:?}"
     );
     session.wait_for_jobs().unwrap();
-    let printed = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let printed = buffer.take();
     let mut lines: Vec<&str> = printed.lines().collect();
     lines.sort_unstable();
     assert_eq!(

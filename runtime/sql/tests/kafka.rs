@@ -4,31 +4,13 @@
 
 #![cfg(feature = "kafka")]
 
-use std::sync::{Arc, Mutex};
-
 use flinkrs_sql::SqlSession;
 use flinkrs_testbed::KafkaBroker;
 
-/// A print target the test can read back.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
+#[path = "support/print_buffer.rs"]
+mod print_buffer;
 
-impl std::io::Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
+use print_buffer::Buffer;
 
 fn broker(test_name: &str, topics: &[&str]) -> Option<KafkaBroker> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -67,7 +49,7 @@ fn rows_written_to_kafka_in_csv_and_json_are_read_back_and_bad_ones_named_or_ski
     };
     let servers = &broker.bootstrap_servers;
     let buffer = Buffer::default();
-    let mut session = SqlSession::with_print_target(Arc::new(Mutex::new(buffer.clone())));
+    let mut session = SqlSession::with_print_target(buffer.target());
     let columns = "id BIGINT, item STRING, price DOUBLE";
     for (table, topic, format) in [
         ("orders_json", "orders_json", "json"),
