@@ -204,7 +204,7 @@ impl SqlSession {
             )?))),
             FlinkStatement::Insert { table, query } => {
                 let prepared = self.prepare_insert(&table, &query)?;
-                self.submit(vec![(prepared, text.trim().to_owned())])
+                self.submit(vec![(prepared, text.trim().to_owned())], false)
             }
             FlinkStatement::BeginStatementSet { first } => {
                 self.statement_set = Some(Vec::new());
@@ -455,7 +455,8 @@ impl SqlSession {
                         "the statement set has no INSERT INTO statement: nothing was submitted",
                     ));
                 }
-                self.submit(inserts)
+                // Each insert was built when it joined the set.
+                self.submit(inserts, true)
             }
             _ => Err(Error::validation(
                 "only INSERT INTO statements can be in a statement set: END it first, or \
@@ -492,8 +493,13 @@ impl SqlSession {
         )))
     }
 
-    /// Runs `inserts` as one job (here, or on the cluster of `-m`).
-    fn submit(&mut self, inserts: Vec<(PreparedInsert, String)>) -> Result<StatementResult> {
+    /// Runs `inserts` as one job (here, or on the cluster of `-m`); `built` when each was
+    /// already built once, so what only building finds has been said.
+    fn submit(
+        &mut self,
+        inserts: Vec<(PreparedInsert, String)>,
+        built: bool,
+    ) -> Result<StatementResult> {
         let text = match inserts.as_slice() {
             [(_, text)] => format!("{text};\n"),
             _ => {
@@ -506,8 +512,11 @@ impl SqlSession {
         };
         let prepared = PreparedInserts(inserts.into_iter().map(|(insert, _)| insert).collect());
         if let Some(submit) = &mut self.submitter {
-            // Planned here first, so that what only building finds is said before submitting.
-            prepared.build(&StreamExecutionEnvironment::new())?;
+            if !built {
+                // Planned here first, so that what only building finds is said before
+                // submitting.
+                prepared.build(&StreamExecutionEnvironment::new())?;
+            }
             let mut script = self.prelude.join(";\n");
             if !script.is_empty() {
                 script.push_str(";\n");
