@@ -122,6 +122,25 @@ fn bytes_out_are_the_true_size_of_what_a_task_sends() {
 }
 
 #[test]
+fn bytes_in_are_what_the_upstream_task_sent_to_each_subtask() {
+    let result = run_numbers();
+    let record = size_of::<Record<u64>>() as u64;
+    assert_eq!(
+        count(&result.metrics, SOURCE_TASK, 0, None, "numBytesIn"),
+        0
+    );
+    // Round-robin: five of the ten records reach each subtask of the map.
+    assert_eq!(
+        count(&result.metrics, MAP_TASK, 0, None, "numBytesIn"),
+        5 * record
+    );
+    assert_eq!(
+        count(&result.metrics, MAP_TASK, 1, None, "numBytesIn"),
+        5 * record
+    );
+}
+
+#[test]
 fn the_job_result_sums_the_registry_per_operator() {
     let result = run_numbers();
     let totals: Vec<(&str, u64, u64)> = result

@@ -320,6 +320,17 @@ async fn a_cluster_jobs_subtask_metrics_are_answered_over_rest_from_its_task_man
         vertex["aggregated"]["metrics"]["read-records"]["sum"],
         LINES as i64 * 6
     );
+    // Bytes in: each subtask reads from a local and a remote channel, and counts both (the
+    // writer's measure for the local one, the encoded frames for the remote one).
+    let read_bytes: Vec<i64> = subtasks
+        .iter()
+        .map(|subtask| subtask["metrics"]["read-bytes"].as_i64().unwrap())
+        .collect();
+    assert!(read_bytes.iter().all(|&bytes| bytes > 0), "{read_bytes:?}");
+    assert_eq!(
+        vertex["aggregated"]["metrics"]["read-bytes"]["sum"],
+        read_bytes.iter().sum::<i64>()
+    );
     // Listing the metrics names an operator's as Flink does, prefixed with the operator.
     let names = http::get(
         rest,

@@ -23,6 +23,7 @@ use flinkrs_dataflow::channel::remote::{ChannelId, NetworkEnvironment, RemoteRec
 use flinkrs_dataflow::channel::{
     ChannelReceiver, ChannelSender, SendError, TryRecv, TrySendError, WaitSet,
 };
+use flinkrs_dataflow::metrics::Counter;
 use flinkrs_dataflow::task::CancelToken;
 
 /// A failure guard for waits that end at once when the code is right.
@@ -199,10 +200,12 @@ fn channels_multiplexed_on_one_connection_deliver_every_kind_of_element_in_order
         for round in 0..4 {
             for (index, sender) in typed_senders.iter_mut().enumerate() {
                 let first = index as u64 * 100 + round * 10;
-                sender.send(records(first..first + 3), &cancel).unwrap();
+                sender.send(records(first..first + 3), 0, &cancel).unwrap();
             }
             let first = round as i64 * 10;
-            arrow_sender.send(arrow(first..first + 2), &cancel).unwrap();
+            arrow_sender
+                .send(arrow(first..first + 2), 0, &cancel)
+                .unwrap();
         }
         let mut typed_events: Vec<_> = typed_senders
             .iter()
@@ -210,9 +213,9 @@ fn channels_multiplexed_on_one_connection_deliver_every_kind_of_element_in_order
             .collect();
         for arrow_event in events::<ArrowBatch>() {
             for (sender, events) in typed_senders.iter_mut().zip(&mut typed_events) {
-                sender.send(events.next().unwrap(), &cancel).unwrap();
+                sender.send(events.next().unwrap(), 0, &cancel).unwrap();
             }
-            arrow_sender.send(arrow_event, &cancel).unwrap();
+            arrow_sender.send(arrow_event, 0, &cancel).unwrap();
         }
     });
     let mut arrow_receiver = consuming.receiver::<ArrowBatch>(arrow_channel, 2).unwrap();
@@ -282,28 +285,30 @@ fn frames_that_arrive_before_their_receiver_registers_wait_for_it() {
     let mut early_sender = producing.sender::<Batch<u64>>(early, &peer).unwrap();
     let cancel = CancelToken::default();
     early_sender
-        .send(StreamElement::Watermark(Watermark(11)), &cancel)
+        .send(StreamElement::Watermark(Watermark(11)), 0, &cancel)
         .unwrap();
     early_sender
-        .send(StreamElement::Barrier(barrier(1)), &cancel)
+        .send(StreamElement::Barrier(barrier(1)), 0, &cancel)
         .unwrap();
     assert_eq!(early_sender.credits(), 0, "no receiver, no credits");
     // Frames of one connection are read in order: once the marker's watermark is there, the
     // early channel's open frame and events have arrived too.
     let mut marker_sender = producing.sender::<Batch<u64>>(marker, &peer).unwrap();
     marker_sender
-        .send(StreamElement::Watermark(Watermark(1)), &cancel)
+        .send(StreamElement::Watermark(Watermark(1)), 0, &cancel)
         .unwrap();
     let mut marker_receiver = consuming.receiver::<Batch<u64>>(marker, 1).unwrap();
     assert_eq!(receive(&mut marker_receiver), "Watermark(Watermark(1))");
 
     let mut early_receiver = consuming.receiver::<Batch<u64>>(early, 3).unwrap();
+    let bytes_in = Counter::new();
+    early_receiver.count_bytes_into(bytes_in.clone());
     wait_until("the late receiver's credits reach the sender", || {
         early_sender.credits() == 3
     });
-    early_sender.send(records(0..2), &cancel).unwrap();
+    early_sender.send(records(0..2), 0, &cancel).unwrap();
     early_sender
-        .send(StreamElement::EndOfInput, &cancel)
+        .send(StreamElement::EndOfInput, 0, &cancel)
         .unwrap();
     drop(early_sender);
     let received: Vec<String> = (0..5).map(|_| receive(&mut early_receiver)).collect();
@@ -317,6 +322,13 @@ fn frames_that_arrive_before_their_receiver_registers_wait_for_it() {
             "closed".into(),
         ]
     );
+    // numBytesIn counts what crossed the network: the batch's encoding, and no event.
+    let mut encoded = Vec::new();
+    let StreamElement::Records(batch) = records(0..2) else {
+        unreachable!()
+    };
+    batch.encode(&mut encoded).unwrap();
+    assert_eq!(bytes_in.count(), encoded.len() as u64);
 }
 
 /// A sender with all `credits` of its receiver, and the receiver.
@@ -344,16 +356,16 @@ fn with_its_credits_spent_a_sender_waits_until_the_receiver_takes_a_batch() {
     let (producing, consuming) = (environment(), environment());
     let (mut sender, mut receiver) = connected(&producing, &consuming, 3);
     for first in 0..3 {
-        sender.try_send(records(first..first + 1)).unwrap();
+        sender.try_send(records(first..first + 1), 0).unwrap();
     }
     assert_eq!(sender.credits(), 0);
-    let Err(TrySendError::Full(refused)) = sender.try_send(records(3..4)) else {
+    let Err(TrySendError::Full(refused)) = sender.try_send(records(3..4), 0) else {
         panic!("a batch without credits must be handed back");
     };
     assert_eq!(describe(TryRecv::Element(refused)), "records [3]");
     // Events take no buffer: they pass without credits.
     sender
-        .try_send(StreamElement::Watermark(Watermark(5)))
+        .try_send(StreamElement::Watermark(Watermark(5)), 0)
         .unwrap();
 
     let freed = Arc::new(AtomicBool::new(false));
@@ -361,7 +373,7 @@ fn with_its_credits_spent_a_sender_waits_until_the_receiver_takes_a_batch() {
     let (started, about_to_send) = crossbeam_channel::bounded(1);
     let blocked = thread::spawn(move || {
         started.send(()).unwrap();
-        let result = sender.send(records(3..4), &CancelToken::default());
+        let result = sender.send(records(3..4), 0, &CancelToken::default());
         // The send can only have completed after the receiver took a batch.
         (result, freed.load(Ordering::SeqCst), sender)
     });
@@ -388,13 +400,13 @@ fn with_its_credits_spent_a_sender_waits_until_the_receiver_takes_a_batch() {
 fn cancel_wakes_a_sender_waiting_for_a_credit() {
     let (producing, consuming) = (environment(), environment());
     let (mut sender, mut receiver) = connected(&producing, &consuming, 1);
-    sender.try_send(records(0..1)).unwrap();
+    sender.try_send(records(0..1), 0).unwrap();
     let cancel = CancelToken::default();
     let job_cancel = cancel.clone();
     let (started, about_to_send) = crossbeam_channel::bounded(1);
     let blocked = thread::spawn(move || {
         started.send(()).unwrap();
-        let result = sender.send(records(1..2), &job_cancel);
+        let result = sender.send(records(1..2), 0, &job_cancel);
         (result, sender)
     });
     about_to_send.recv_timeout(GUARD).unwrap();
@@ -413,15 +425,15 @@ fn cancel_wakes_a_sender_waiting_for_a_credit() {
 fn a_dropped_receiver_closes_the_channel_for_its_waiting_sender() {
     let (producing, consuming) = (environment(), environment());
     let (mut sender, receiver) = connected(&producing, &consuming, 2);
-    sender.try_send(records(0..1)).unwrap();
-    sender.try_send(records(1..2)).unwrap();
+    sender.try_send(records(0..1), 0).unwrap();
+    sender.try_send(records(1..2), 0).unwrap();
     drop(receiver);
     // No credit will come: the wait ends when the receiver's close arrives.
     assert_eq!(
-        sender.send(records(2..3), &CancelToken::default()),
+        sender.send(records(2..3), 0, &CancelToken::default()),
         Err(SendError::Closed)
     );
-    let Err(TrySendError::Closed(_)) = sender.try_send(StreamElement::EndOfInput) else {
+    let Err(TrySendError::Closed(_)) = sender.try_send(StreamElement::EndOfInput, 0) else {
         panic!("a closed channel takes nothing more");
     };
 }
@@ -435,7 +447,7 @@ fn a_receiver_dropped_before_its_sender_opened_the_channel_closes_it_too() {
         .sender::<Batch<u64>>(id, &consuming.address().to_string())
         .unwrap();
     assert_eq!(
-        sender.send(records(0..1), &CancelToken::default()),
+        sender.send(records(0..1), 0, &CancelToken::default()),
         Err(SendError::Closed)
     );
 }
@@ -444,9 +456,11 @@ fn a_receiver_dropped_before_its_sender_opened_the_channel_closes_it_too() {
 fn losing_the_sending_taskmanager_closes_its_channels_after_what_arrived() {
     let (producing, consuming) = (environment(), environment());
     let (mut sender, mut receiver) = connected(&producing, &consuming, 4);
-    sender.try_send(records(0..2)).unwrap();
-    sender.try_send(StreamElement::Barrier(barrier(1))).unwrap();
-    sender.try_send(records(2..3)).unwrap();
+    sender.try_send(records(0..2), 0).unwrap();
+    sender
+        .try_send(StreamElement::Barrier(barrier(1)), 0)
+        .unwrap();
+    sender.try_send(records(2..3), 0).unwrap();
     wait_until("three elements arrive", || receiver.queued() == 3);
     // The sending TaskManager goes away before the end of input; its task is still there.
     drop(producing);
@@ -468,7 +482,7 @@ fn losing_the_sending_taskmanager_closes_its_channels_after_what_arrived() {
                 .ends_with(" closed with 1 channel(s) still open; their receivers read as closed"),
         "{failures:?}"
     );
-    let Err(TrySendError::Closed(_)) = sender.try_send(records(3..4)) else {
+    let Err(TrySendError::Closed(_)) = sender.try_send(records(3..4), 0) else {
         panic!("the sender's TaskManager is gone");
     };
 }
@@ -478,10 +492,10 @@ fn losing_the_receiving_taskmanager_closes_the_channels_to_it() {
     let (producing, consuming) = (environment(), environment());
     let peer = consuming.address();
     let (mut sender, receiver) = connected(&producing, &consuming, 1);
-    sender.try_send(records(0..1)).unwrap();
+    sender.try_send(records(0..1), 0).unwrap();
     drop(consuming);
     assert_eq!(
-        sender.send(records(1..2), &CancelToken::default()),
+        sender.send(records(1..2), 0, &CancelToken::default()),
         Err(SendError::Closed)
     );
     assert_eq!(
@@ -507,7 +521,7 @@ fn a_taskmanager_that_cannot_be_reached_closes_the_channels_to_it() {
         .sender::<Batch<u64>>(channel(0, 0, 0), &unreachable.to_string())
         .unwrap();
     assert_eq!(
-        sender.send(records(0..1), &CancelToken::default()),
+        sender.send(records(0..1), 0, &CancelToken::default()),
         Err(SendError::Closed)
     );
     let failures = producing.recent_failures();
@@ -574,7 +588,7 @@ fn raw_client(environment: &NetworkEnvironment, bytes: &[u8]) -> (String, Vec<u8
 fn a_malformed_connection_is_closed_with_a_clear_error_and_the_others_go_on() {
     let (producing, consuming) = (environment(), environment());
     let (mut sender, mut receiver) = connected(&producing, &consuming, 2);
-    sender.try_send(records(0..1)).unwrap();
+    sender.try_send(records(0..1), 0).unwrap();
     assert_eq!(receive(&mut receiver), "records [0]");
 
     let stranger = channel(9, 9, 9);
@@ -661,8 +675,8 @@ fn a_malformed_connection_is_closed_with_a_clear_error_and_the_others_go_on() {
     assert_eq!(consuming.recent_failures().len(), cases.len());
 
     // The channel on the healthy connection is untouched.
-    sender.try_send(records(1..2)).unwrap();
-    sender.try_send(StreamElement::EndOfInput).unwrap();
+    sender.try_send(records(1..2), 0).unwrap();
+    sender.try_send(StreamElement::EndOfInput, 0).unwrap();
     drop(sender);
     assert_eq!(receive(&mut receiver), "records [1]");
     assert_eq!(receive(&mut receiver), "EndOfInput");

@@ -181,6 +181,13 @@ async function main() {
     return line && Number(line.textContent.split('out ')[1].replace(/,/g, '')) > n;
   }, [ids[VERTICES[0].name], before], { timeout: 10_000 });
   const after = await recordsOut();
+  // Every vertex fed by an edge counts the bytes it reads.
+  for (const [, to] of EDGES) {
+    await page.waitForFunction((id) => {
+      const line = document.querySelector(`svg a.vertex[data-vertex="${id}"] [data-line="bytes"]`);
+      return line && /^Bytes in [1-9]/.test(line.textContent);
+    }, ids[to], { timeout: 10_000 });
+  }
   assert.equal(await page.evaluate(() => window.notReloaded), true, 'the job page reloaded');
   await shoot(page, 'job-graph');
 

@@ -7,40 +7,60 @@ use flinkrs_core::StreamElement;
 
 use super::{ChannelReceiver, ChannelSender, SendError, TryRecv, TrySendError, WaitKey, WaitSet};
 use crate::batch::StreamBatch;
+use crate::metrics::Counter;
 use crate::task::CancelToken;
 
 /// A channel of `capacity` buffers (at least one): its two halves.
 pub fn channel<B: StreamBatch>(capacity: usize) -> (LocalSender<B>, LocalReceiver<B>) {
     let capacity = capacity.max(1);
     let (sender, receiver) = crossbeam_channel::bounded(capacity);
-    (LocalSender { sender, capacity }, LocalReceiver { receiver })
+    (
+        LocalSender { sender, capacity },
+        LocalReceiver {
+            receiver,
+            bytes_in: Counter::default(),
+        },
+    )
 }
 
 /// The producing half of a [local channel](channel).
 pub struct LocalSender<B> {
-    sender: Sender<StreamElement<B>>,
+    sender: Sender<Sized<B>>,
     capacity: usize,
 }
 
 /// The consuming half of a [local channel](channel).
 pub struct LocalReceiver<B> {
-    receiver: Receiver<StreamElement<B>>,
+    receiver: Receiver<Sized<B>>,
+    bytes_in: Counter,
 }
+
+/// An element with the size its writer measured (zero for an event).
+type Sized<B> = (StreamElement<B>, usize);
 
 impl<B: StreamBatch> ChannelSender<B> for LocalSender<B> {
     fn credits(&self) -> usize {
         self.capacity.saturating_sub(self.sender.len())
     }
 
-    fn try_send(&mut self, element: StreamElement<B>) -> Result<(), TrySendError<B>> {
-        self.sender.try_send(element).map_err(|error| match error {
-            crossbeam_channel::TrySendError::Full(element) => TrySendError::Full(element),
-            crossbeam_channel::TrySendError::Disconnected(element) => TrySendError::Closed(element),
-        })
+    fn try_send(&mut self, element: StreamElement<B>, bytes: usize) -> Result<(), TrySendError<B>> {
+        self.sender
+            .try_send((element, bytes))
+            .map_err(|error| match error {
+                crossbeam_channel::TrySendError::Full((element, _)) => TrySendError::Full(element),
+                crossbeam_channel::TrySendError::Disconnected((element, _)) => {
+                    TrySendError::Closed(element)
+                }
+            })
     }
 
-    fn send(&mut self, element: StreamElement<B>, cancel: &CancelToken) -> Result<(), SendError> {
-        match self.sender.try_send(element) {
+    fn send(
+        &mut self,
+        element: StreamElement<B>,
+        bytes: usize,
+        cancel: &CancelToken,
+    ) -> Result<(), SendError> {
+        match self.sender.try_send((element, bytes)) {
             Ok(()) => Ok(()),
             Err(crossbeam_channel::TrySendError::Disconnected(_)) => Err(SendError::Closed),
             Err(crossbeam_channel::TrySendError::Full(element)) => select! {
@@ -54,7 +74,12 @@ impl<B: StreamBatch> ChannelSender<B> for LocalSender<B> {
 impl<B: StreamBatch> ChannelReceiver<B> for LocalReceiver<B> {
     fn try_recv(&mut self) -> TryRecv<B> {
         match self.receiver.try_recv() {
-            Ok(element) => TryRecv::Element(element),
+            Ok((element, bytes)) => {
+                if bytes > 0 {
+                    self.bytes_in.inc(bytes as u64);
+                }
+                TryRecv::Element(element)
+            }
             Err(TryRecvError::Empty) => TryRecv::Empty,
             Err(TryRecvError::Disconnected) => TryRecv::Closed,
         }
@@ -62,6 +87,10 @@ impl<B: StreamBatch> ChannelReceiver<B> for LocalReceiver<B> {
 
     fn register<'a>(&'a self, waits: &mut WaitSet<'a>) -> WaitKey {
         waits.add_queue(&self.receiver)
+    }
+
+    fn count_bytes_into(&mut self, counter: Counter) {
+        self.bytes_in = counter;
     }
 }
 
@@ -100,8 +129,8 @@ mod tests {
     fn credits_are_the_free_buffers_of_the_receiver() {
         let (mut sender, mut receiver) = channel::<Batch<u32>>(3);
         assert_eq!(sender.credits(), 3);
-        sender.try_send(records(0..1)).unwrap();
-        sender.try_send(records(1..2)).unwrap();
+        sender.try_send(records(0..1), 0).unwrap();
+        sender.try_send(records(1..2), 0).unwrap();
         assert_eq!(sender.credits(), 1);
         assert_eq!(describe(receiver.try_recv()), "records [0]");
         assert_eq!(sender.credits(), 2);
@@ -116,10 +145,10 @@ mod tests {
     #[test]
     fn without_credits_a_send_blocks_until_the_receiver_frees_a_buffer() {
         let (mut sender, mut receiver) = channel::<Batch<u32>>(2);
-        sender.try_send(records(0..1)).unwrap();
-        sender.try_send(records(1..2)).unwrap();
+        sender.try_send(records(0..1), 0).unwrap();
+        sender.try_send(records(1..2), 0).unwrap();
         assert_eq!(sender.credits(), 0);
-        let Err(TrySendError::Full(refused)) = sender.try_send(records(2..3)) else {
+        let Err(TrySendError::Full(refused)) = sender.try_send(records(2..3), 0) else {
             panic!("a send without credits must be refused");
         };
         let freed = Arc::new(AtomicBool::new(false));
@@ -127,7 +156,7 @@ mod tests {
         let (started, about_to_send) = crossbeam_channel::bounded(1);
         let blocked = std::thread::spawn(move || {
             started.send(()).unwrap();
-            let result = sender.send(refused, &CancelToken::default());
+            let result = sender.send(refused, 0, &CancelToken::default());
             // The send can only have completed after the receiver took an element.
             (result, freed.load(Ordering::SeqCst))
         });
@@ -146,13 +175,13 @@ mod tests {
     #[test]
     fn cancel_wakes_a_sender_blocked_without_credits() {
         let (mut sender, mut receiver) = channel::<Batch<u32>>(1);
-        sender.try_send(records(0..1)).unwrap();
+        sender.try_send(records(0..1), 0).unwrap();
         let cancel = CancelToken::default();
         let job_cancel = cancel.clone();
         let (started, about_to_send) = crossbeam_channel::bounded(1);
         let blocked = std::thread::spawn(move || {
             started.send(()).unwrap();
-            let result = sender.send(records(1..2), &job_cancel);
+            let result = sender.send(records(1..2), 0, &job_cancel);
             (result, sender)
         });
         about_to_send.recv_timeout(GUARD).unwrap();
@@ -183,7 +212,7 @@ mod tests {
             records(2..3),
             StreamElement::EndOfInput,
         ] {
-            sender.send(element, &cancel).unwrap();
+            sender.send(element, 0, &cancel).unwrap();
         }
         drop(sender);
         let received: Vec<String> = (0..6).map(|_| describe(receiver.try_recv())).collect();
@@ -201,10 +230,29 @@ mod tests {
     }
 
     #[test]
+    fn a_receiver_counts_the_bytes_its_sender_measured_for_each_batch() {
+        let (mut sender, mut receiver) = channel::<Batch<u32>>(4);
+        let bytes_in = Counter::new();
+        receiver.count_bytes_into(bytes_in.clone());
+        sender.try_send(records(0..3), 120).unwrap();
+        sender
+            .try_send(StreamElement::Watermark(Watermark(5)), 0)
+            .unwrap();
+        sender.try_send(records(3..4), 40).unwrap();
+        assert_eq!(bytes_in.count(), 0, "nothing taken yet");
+        for expected in [120, 120, 160] {
+            let TryRecv::Element(_) = receiver.try_recv() else {
+                panic!("an element was sent");
+            };
+            assert_eq!(bytes_in.count(), expected);
+        }
+    }
+
+    #[test]
     fn a_dropped_sender_closes_the_channel_after_its_elements() {
         let (mut sender, mut receiver) = channel::<Batch<u32>>(2);
         assert_eq!(describe(receiver.try_recv()), "empty");
-        sender.try_send(records(0..1)).unwrap();
+        sender.try_send(records(0..1), 0).unwrap();
         drop(sender);
         assert_eq!(describe(receiver.try_recv()), "records [0]");
         assert_eq!(describe(receiver.try_recv()), "closed");
@@ -214,12 +262,12 @@ mod tests {
     fn a_dropped_receiver_closes_the_channel_for_its_sender() {
         let (mut sender, receiver) = channel::<Batch<u32>>(2);
         drop(receiver);
-        let Err(TrySendError::Closed(returned)) = sender.try_send(records(0..1)) else {
+        let Err(TrySendError::Closed(returned)) = sender.try_send(records(0..1), 0) else {
             panic!("a send to a dropped receiver must fail as closed");
         };
         assert_eq!(describe(TryRecv::Element(returned)), "records [0]");
         assert_eq!(
-            sender.send(records(1..2), &CancelToken::default()),
+            sender.send(records(1..2), 0, &CancelToken::default()),
             Err(SendError::Closed)
         );
     }
@@ -227,11 +275,11 @@ mod tests {
     #[test]
     fn a_full_channel_whose_receiver_goes_away_wakes_its_blocked_sender() {
         let (mut sender, receiver) = channel::<Batch<u32>>(1);
-        sender.try_send(records(0..1)).unwrap();
+        sender.try_send(records(0..1), 0).unwrap();
         let (started, about_to_send) = crossbeam_channel::bounded(1);
         let blocked = std::thread::spawn(move || {
             started.send(()).unwrap();
-            sender.send(records(1..2), &CancelToken::default())
+            sender.send(records(1..2), 0, &CancelToken::default())
         });
         about_to_send.recv_timeout(GUARD).unwrap();
         drop(receiver);
@@ -247,7 +295,7 @@ mod tests {
         let producer = std::thread::spawn(move || {
             about_to_send.recv_timeout(GUARD).unwrap();
             busy_sender
-                .send(records(7..8), &CancelToken::default())
+                .send(records(7..8), 0, &CancelToken::default())
                 .unwrap();
             busy_sender
         });

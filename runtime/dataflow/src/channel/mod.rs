@@ -77,6 +77,7 @@ use crossbeam_channel::{Receiver, Select};
 use flinkrs_core::{Error, StreamElement};
 
 use crate::batch::StreamBatch;
+use crate::metrics::Counter;
 use crate::task::CancelToken;
 
 /// The producing half of a channel.
@@ -86,12 +87,20 @@ pub trait ChannelSender<B: StreamBatch>: Send {
     fn credits(&self) -> usize;
 
     /// Sends `element` if a credit is held, without blocking; otherwise hands it back.
-    fn try_send(&mut self, element: StreamElement<B>) -> Result<(), TrySendError<B>>;
+    /// `bytes` is a batch's true size as its writer measured it (zero for an event): a local
+    /// receiver counts it into its task's numBytesIn.
+    fn try_send(&mut self, element: StreamElement<B>, bytes: usize) -> Result<(), TrySendError<B>>;
 
     /// Sends `element`, waiting for a credit if none is held (backpressure). Returns early
     /// with [`SendError::Cancelled`] when `cancel` fires during the wait, and with
-    /// [`SendError::Closed`] when the receiver is gone.
-    fn send(&mut self, element: StreamElement<B>, cancel: &CancelToken) -> Result<(), SendError>;
+    /// [`SendError::Closed`] when the receiver is gone. `bytes` as for
+    /// [`try_send`](Self::try_send).
+    fn send(
+        &mut self,
+        element: StreamElement<B>,
+        bytes: usize,
+        cancel: &CancelToken,
+    ) -> Result<(), SendError>;
 }
 
 /// The consuming half of a channel.
@@ -103,6 +112,11 @@ pub trait ChannelReceiver<B: StreamBatch>: Send {
     /// Registers in `waits` what becomes ready when this channel holds an element or is
     /// closed, so the task can block on it next to its other inputs and its mailbox.
     fn register<'a>(&'a self, waits: &mut WaitSet<'a>) -> WaitKey;
+
+    /// From now on, adds the bytes of every batch taken to `counter`, the consuming task's
+    /// numBytesIn: the size its writer measured for a local channel, the encoded batch's size for a
+    /// remote one (what crossed the network).
+    fn count_bytes_into(&mut self, counter: Counter);
 }
 
 /// What [`ChannelReceiver::try_recv`] found.

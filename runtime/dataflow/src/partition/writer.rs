@@ -101,17 +101,18 @@ impl<B: StreamBatch> ChannelWriter<B> {
         self
     }
 
-    /// Sends one element; without credits (backpressure), waits for one or for cancellation,
-    /// whichever comes first, and counts the wait as back-pressured time. A closed channel
-    /// means the consumer stopped: it failed or the job was cancelled.
-    fn send(&mut self, channel: usize, element: StreamElement<B>) -> Result<()> {
+    /// Sends one element of `bytes` (a batch's true size, zero for an event); without credits
+    /// (backpressure), waits for one or for cancellation, whichever comes first, and counts
+    /// the wait as back-pressured time. A closed channel means the consumer stopped: it
+    /// failed or the job was cancelled.
+    fn send(&mut self, channel: usize, element: StreamElement<B>, bytes: usize) -> Result<()> {
         let sender = &mut self.senders[channel];
-        match sender.try_send(element) {
+        match sender.try_send(element, bytes) {
             Ok(()) => Ok(()),
             Err(TrySendError::Closed(_)) => Err(Error::Cancelled),
             Err(TrySendError::Full(element)) => {
                 let blocked = Instant::now();
-                let sent = sender.send(element, &self.cancel);
+                let sent = sender.send(element, bytes, &self.cancel);
                 let waited = u64::try_from(blocked.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 self.metrics.back_pressured_nanos.inc(waited);
                 Ok(sent?)
@@ -121,6 +122,7 @@ impl<B: StreamBatch> ChannelWriter<B> {
 
     /// Sends `batch` on `channel`, cut into chunks of similar size that each stay within the
     /// row and byte bounds. Cuts are taken from the tail, so each copies only what it cuts.
+    /// Each chunk carries its share of `bytes` by rows; the shares add up to `bytes`.
     fn send_bounded(&mut self, channel: usize, mut batch: B, bytes: usize) -> Result<()> {
         self.metrics.num_bytes_out.inc(bytes as u64);
         let rows = batch.num_rows();
@@ -129,19 +131,24 @@ impl<B: StreamBatch> ChannelWriter<B> {
             .max(bytes.div_ceil(self.bounds.max_bytes.max(1)))
             .clamp(1, rows.max(1));
         if pieces == 1 {
-            return self.send(channel, StreamElement::Records(batch));
+            return self.send(channel, StreamElement::Records(batch), bytes);
         }
         let piece_rows = rows.div_ceil(pieces);
+        let share = |piece: &B| bytes * piece.num_rows() / rows;
         let mut chunks = std::mem::take(&mut self.chunks);
+        let mut cut_bytes = 0;
         while batch.num_rows() > piece_rows {
             let cut = (batch.num_rows() - 1) / piece_rows * piece_rows;
-            chunks.push(batch.split_off(cut));
+            let chunk = batch.split_off(cut);
+            cut_bytes += share(&chunk);
+            chunks.push(chunk);
         }
-        let mut result = self.send(channel, StreamElement::Records(batch));
+        let mut result = self.send(channel, StreamElement::Records(batch), bytes - cut_bytes);
         // `chunks` holds the pieces last-first.
         while let Some(chunk) = chunks.pop() {
             if result.is_ok() {
-                result = self.send(channel, StreamElement::Records(chunk));
+                let chunk_bytes = share(&chunk);
+                result = self.send(channel, StreamElement::Records(chunk), chunk_bytes);
             }
         }
         self.chunks = chunks;
@@ -183,7 +190,7 @@ impl<B: StreamBatch> ChannelWriter<B> {
         }
         self.flush_all()?;
         for channel in 0..self.senders.len() {
-            self.send(channel, make())?;
+            self.send(channel, make(), 0)?;
         }
         Ok(())
     }
@@ -314,6 +321,7 @@ mod tests {
     use super::*;
     use crate::channel::local::{LocalReceiver, LocalSender, channel};
     use crate::channel::{ChannelReceiver, TryRecv};
+    use crate::metrics::Counter;
 
     /// Room for every batch these tests send, so no writer blocks.
     const CAPACITY: usize = 1024;
@@ -388,12 +396,16 @@ mod tests {
         let (sender, mut receiver) = channel(CAPACITY);
         let inline = size_of::<Record<String>>();
         // Room for 10 records of 1 KiB each, though the row bound would allow 1000.
+        let metrics = OutputMetrics::default();
         let mut writer = writer(
             vec![sender],
             &PartitionerSpec::rebalance(),
             1000,
             10 * (inline + 1024),
-        );
+        )
+        .with_metrics(metrics.clone());
+        let bytes_in = Counter::new();
+        receiver.count_bytes_into(bytes_in.clone());
         let mut batch: Batch<String> = (0..25)
             .map(|i| Record::new(format!("{i:0>1024}")))
             .collect();
@@ -402,6 +414,10 @@ mod tests {
         let (sizes, values) = drain(&mut receiver);
         assert_eq!(sizes, vec![9, 9, 7]);
         assert_eq!(values.len(), 25);
+        // The pieces' shares of the batch's size add up to what was sent.
+        let total = 25 * (inline + 1024) as u64;
+        assert_eq!(metrics.num_bytes_out.count(), total);
+        assert_eq!(bytes_in.count(), total);
     }
 
     #[test]

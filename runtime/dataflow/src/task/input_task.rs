@@ -78,7 +78,7 @@ impl Checkpoints {
 /// checkpoints, the task then stays for the final checkpoint (see the
 /// module `final_checkpoint`).
 ///
-/// `metrics` gets the task's numRecordsIn per batch received, its currentInputWatermark as
+/// `metrics` gets the task's numRecordsIn and numBytesIn per batch received, its currentInputWatermark as
 /// the gate advances it, and the time spent waiting for input as idle time.
 pub fn run_input_task<B: StreamBatch>(
     mut receivers: Vec<Box<dyn ChannelReceiver<B>>>,
@@ -86,6 +86,9 @@ pub fn run_input_task<B: StreamBatch>(
     mailbox: &Mailbox,
     metrics: &mut TaskMetrics,
 ) -> Result<()> {
+    for receiver in &mut receivers {
+        receiver.count_bytes_into(metrics.io.records.num_bytes_in.clone());
+    }
     let mut gate = GateState::new(receivers.len());
     let mut deadlines = Deadlines::new(mailbox);
     let mut checkpoints = Checkpoints::default();

@@ -4,9 +4,10 @@
 //! Every update is once per batch or once per wait, never per record, and each is one relaxed
 //! atomic operation on a handle from the registry.
 //!
-//! numBytesIn stays at zero for now: a batch read from a local channel does not know its size
-//! without walking its rows. Remote channels know the size of every frame they receive and
-//! will count it.
+//! numBytesIn is counted by the input channels themselves (see
+//! [`ChannelReceiver::count_bytes_into`](crate::channel::ChannelReceiver::count_bytes_into)):
+//! a local channel carries the size its writer measured with each batch, so nothing walks the
+//! rows twice; a remote one counts the encoded bytes it received.
 
 use std::time::{Duration, Instant};
 

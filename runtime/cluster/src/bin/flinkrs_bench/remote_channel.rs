@@ -29,9 +29,9 @@ fn stream(mut sender: Sender, mut receiver: Receiver, batches: u64) -> anyhow::R
             let rows: Batch<u64> = (first..first + ROWS_PER_BATCH)
                 .map(|value| Record::with_timestamp(value, value as i64))
                 .collect();
-            sender.send(StreamElement::Records(rows), &cancel)?;
+            sender.send(StreamElement::Records(rows), 0, &cancel)?;
         }
-        sender.send(StreamElement::EndOfInput, &cancel)?;
+        sender.send(StreamElement::EndOfInput, 0, &cancel)?;
         Ok(())
     });
     let (mut records, mut sum) = (0u64, 0u64);

@@ -11,6 +11,7 @@ use super::frame::{Body, Event, Frame};
 use super::registry::{ChannelShared, Inbound, ReceiverEnd, Registry};
 use crate::batch::StreamBatch;
 use crate::channel::{ChannelReceiver, TryRecv, WaitKey, WaitSet};
+use crate::metrics::Counter;
 
 /// The consuming half of a remote channel, from
 /// [`NetworkEnvironment::receiver`](super::NetworkEnvironment::receiver). To its task it
@@ -28,6 +29,8 @@ pub struct RemoteReceiver<B> {
     announce_at: u32,
     /// The channel was closed from this side: dropped, or a batch could not be decoded.
     closed: bool,
+    /// The consuming task's numBytesIn.
+    bytes_in: Counter,
     _batches: PhantomData<fn() -> B>,
 }
 
@@ -47,6 +50,7 @@ impl<B: StreamBatch> RemoteReceiver<B> {
             unannounced: 0,
             announce_at: u32::try_from(buffers / 2).unwrap_or(u32::MAX).max(1),
             closed: false,
+            bytes_in: Counter::default(),
             _batches: PhantomData,
         }
     }
@@ -92,6 +96,7 @@ impl<B: StreamBatch> ChannelReceiver<B> for RemoteReceiver<B> {
             Err(TryRecvError::Empty) => return TryRecv::Empty,
             Err(TryRecvError::Disconnected) => return TryRecv::Closed,
         };
+        self.bytes_in.inc(bytes.len() as u64);
         let decoded = B::decode(&bytes);
         // The buffer goes back to the pool before its credit is announced, so the sender's
         // next batch finds it free. The pool has room for every buffer of the channel.
@@ -115,6 +120,10 @@ impl<B: StreamBatch> ChannelReceiver<B> for RemoteReceiver<B> {
 
     fn register<'a>(&'a self, waits: &mut WaitSet<'a>) -> WaitKey {
         waits.add_queue(&self.queue)
+    }
+
+    fn count_bytes_into(&mut self, counter: Counter) {
+        self.bytes_in = counter;
     }
 }
 

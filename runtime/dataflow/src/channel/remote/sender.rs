@@ -129,7 +129,11 @@ impl<B: StreamBatch> ChannelSender<B> for RemoteSender<B> {
         self.link.credits.load(Ordering::Acquire)
     }
 
-    fn try_send(&mut self, element: StreamElement<B>) -> Result<(), TrySendError<B>> {
+    fn try_send(
+        &mut self,
+        element: StreamElement<B>,
+        _bytes: usize,
+    ) -> Result<(), TrySendError<B>> {
         if self.link.is_closed() {
             return Err(TrySendError::Closed(element));
         }
@@ -164,10 +168,11 @@ impl<B: StreamBatch> ChannelSender<B> for RemoteSender<B> {
     fn send(
         &mut self,
         mut element: StreamElement<B>,
+        bytes: usize,
         cancel: &CancelToken,
     ) -> Result<(), SendError> {
         loop {
-            match self.try_send(element) {
+            match self.try_send(element, bytes) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Closed(_)) => return Err(SendError::Closed),
                 Err(TrySendError::Full(refused)) => element = refused,
