@@ -35,6 +35,7 @@ pub mod blackhole;
 pub mod datagen;
 mod extensions;
 pub mod filesystem;
+pub mod nexmark;
 pub mod print;
 mod rate_limited;
 pub mod socket;

@@ -33,6 +33,14 @@ pub(crate) fn scalar_functions() -> HashMap<String, Arc<ScalarUDF>> {
             signature: Signature::user_defined(Volatility::Immutable),
         })),
     );
+    functions.insert(
+        "split_index".to_owned(),
+        crate::string_functions::split_index(),
+    );
+    functions.insert(
+        "regexp_extract".to_owned(),
+        crate::string_functions::regexp_extract(),
+    );
     functions
 }
 

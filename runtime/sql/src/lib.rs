@@ -38,6 +38,7 @@ mod planner;
 pub mod render;
 mod session;
 pub mod split;
+mod string_functions;
 pub mod types;
 
 pub use connector::PrintTarget;

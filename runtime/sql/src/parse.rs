@@ -777,11 +777,7 @@ impl<'a> StatementParser<'a> {
                 kind: ColumnKind::Computed(Box::new(expression)),
             });
         }
-        let data_type = self
-            .parser
-            .parse_data_type()
-            .map_err(|e| self.error(e))?
-            .to_string();
+        let data_type = self.data_type()?;
         let not_null = self.parser.parse_keywords(&[Keyword::NOT, Keyword::NULL]);
         if !not_null {
             let _ = self.parser.parse_keyword(Keyword::NULL);
@@ -804,6 +800,54 @@ impl<'a> StatementParser<'a> {
                 not_null,
             },
         })
+    }
+
+    /// A column's type, as text for [`arrow_type`](crate::types::arrow_type): sqlparser's
+    /// types, and Flink's `ROW<name type, …>` (or `ROW(name type, …)`), whose field names keep
+    /// their case and are written back quoted.
+    fn data_type(&mut self) -> Result<String> {
+        let is_row = matches!(
+            &self.parser.peek_token().token,
+            Token::Word(word) if word.value.eq_ignore_ascii_case("ROW")
+        );
+        if !is_row {
+            return self
+                .parser
+                .parse_data_type()
+                .map(|data_type| data_type.to_string())
+                .map_err(|e| self.error(e));
+        }
+        self.parser.next_token();
+        let close = if self.parser.consume_token(&Token::Lt) {
+            Token::Gt
+        } else {
+            self.token(&Token::LParen)?;
+            Token::RParen
+        };
+        let mut fields = Vec::new();
+        loop {
+            let name = self.identifier()?;
+            let field_type = self.data_type()?;
+            if self.parser.parse_keywords(&[Keyword::NOT, Keyword::NULL]) {
+                return Err(Error::unsupported(format!(
+                    "NOT NULL on the field '{name}' of a ROW type"
+                )));
+            }
+            if self.parser.parse_keyword(Keyword::COMMENT) {
+                self.string()?;
+            }
+            fields.push(format!("`{}` {field_type}", name.replace('`', "``")));
+            if !self.parser.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        if close == Token::Gt && self.parser.consume_token(&Token::ShiftRight) {
+            return Err(Error::unsupported(
+                "'>>' closing two ROW types at once: write '> >'".to_owned(),
+            ));
+        }
+        self.token(&close)?;
+        Ok(format!("ROW<{}>", fields.join(", ")))
     }
 
     fn column_comment(&mut self) -> Result<()> {

@@ -904,11 +904,14 @@ fn watermark_spec(
         )));
     }
     let text = expression.to_string();
-    let delay_millis = if text == column {
+    // The column as written: bare, or quoted in backticks.
+    let quoted = format!("`{column}`");
+    let delay_millis = if text == column || text == quoted {
         0
     } else {
         let interval = text
-            .strip_prefix(column)
+            .strip_prefix(quoted.as_str())
+            .or_else(|| text.strip_prefix(column))
             .map(str::trim)
             .and_then(|rest| rest.strip_prefix('-'))
             .map(str::trim)

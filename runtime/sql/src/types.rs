@@ -1,12 +1,15 @@
 //! Flink's SQL types and the Arrow types that hold them.
 
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{DataType, Field, Fields, TimeUnit};
 
 use crate::error::{Error, Result};
 
 /// The Arrow type of a Flink type as written in DDL (`INT`, `VARCHAR(20)`, `DECIMAL(10, 2)`,
 /// `TIMESTAMP(3)`), or an error naming it.
 pub fn arrow_type(flink_type: &str) -> Result<DataType> {
+    if let Some(fields) = row_fields(flink_type) {
+        return row_type(fields, flink_type);
+    }
     let upper = flink_type.trim().to_uppercase();
     let (base, arguments) = match upper.split_once('(') {
         Some((base, rest)) => (
@@ -54,6 +57,68 @@ pub fn arrow_type(flink_type: &str) -> Result<DataType> {
     })
 }
 
+/// The fields of `ROW<…>`, as the DDL parser writes it back.
+fn row_fields(flink_type: &str) -> Option<&str> {
+    let trimmed = flink_type.trim();
+    let head = trimmed.get(..4)?;
+    if !head.eq_ignore_ascii_case("ROW<") {
+        return None;
+    }
+    trimmed.get(4..)?.strip_suffix('>')
+}
+
+/// `` `name` type, `name` type `` (types may nest) into a struct type.
+fn row_type(fields: &str, written: &str) -> Result<DataType> {
+    let mut parsed = Vec::new();
+    for field in split_top_level(fields) {
+        let field = field.trim();
+        let (name, rest) = match field.strip_prefix('`') {
+            Some(quoted) => {
+                let end = quoted.find('`').ok_or_else(|| {
+                    Error::validation(format!("type {written}: unclosed quote in '{field}'"))
+                })?;
+                (quoted[..end].to_owned(), &quoted[end + 1..])
+            }
+            None => match field.split_once(char::is_whitespace) {
+                Some((name, rest)) => (name.to_owned(), rest),
+                None => {
+                    return Err(Error::validation(format!(
+                        "type {written}: the field '{field}' has no type"
+                    )));
+                }
+            },
+        };
+        parsed.push(Field::new(name, arrow_type(rest)?, true));
+    }
+    if parsed.is_empty() {
+        return Err(Error::validation(format!(
+            "type {written}: a ROW needs fields"
+        )));
+    }
+    Ok(DataType::Struct(Fields::from(parsed)))
+}
+
+/// `text` split at the commas outside `<…>` and `(…)`.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let (mut parts, mut depth, mut start, mut quoted) = (Vec::new(), 0i32, 0, false);
+    for (at, c) in text.char_indices() {
+        match c {
+            '`' => quoted = !quoted,
+            '<' | '(' if !quoted => depth += 1,
+            '>' | ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                parts.push(&text[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        parts.push(&text[start..]);
+    }
+    parts
+}
+
 fn timestamp(precision: u32, written: &str) -> Result<DataType> {
     Ok(match precision {
         0 => DataType::Timestamp(TimeUnit::Second, None),
@@ -86,6 +151,14 @@ pub fn flink_type_name(data_type: &DataType) -> String {
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "BYTES".into(),
         DataType::Null => "NULL".into(),
         DataType::Interval(_) => "INTERVAL".into(),
+        DataType::Struct(fields) => format!(
+            "ROW<{}>",
+            fields
+                .iter()
+                .map(|field| format!("`{}` {}", field.name(), flink_type_name(field.data_type())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         other => other.to_string(),
     }
 }

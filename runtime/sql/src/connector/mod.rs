@@ -1,6 +1,6 @@
-//! Table connectors with Flink's names and options: `datagen` and `filesystem` (csv) sources,
-//! `print`, `blackhole` and `filesystem` (csv, exactly once) sinks, and `kafka` (source and
-//! sink, with the `kafka` feature, on by default). Options are checked when a query uses the table, as in
+//! Table connectors with Flink's names and options: `datagen`, `filesystem` (csv) and `nexmark`
+//! (the Nexmark benchmark's events) sources, `print`, `blackhole` and `filesystem` (csv,
+//! exactly once) sinks, and `kafka` (source and sink, with the `kafka` feature, on by default). Options are checked when a query uses the table, as in
 //! Flink: an unknown option is an error listing the ones the connector knows.
 
 mod datagen;
@@ -8,6 +8,7 @@ mod filesystem;
 mod filesystem_sink;
 #[cfg(feature = "kafka")]
 mod kafka;
+mod nexmark;
 mod sink;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,7 @@ pub(crate) fn add_source(
         "filesystem" => filesystem::add_source(env, table),
         #[cfg(feature = "kafka")]
         "kafka" => kafka::add_source(env, table),
+        "nexmark" => nexmark::add_source(env, table),
         "print" | "blackhole" => Err(Error::validation(format!(
             "table '{}' uses the '{}' connector, which is a sink only: it cannot be read",
             table.qualified_name,
@@ -49,7 +51,7 @@ pub(crate) fn connector(table: &TableDefinition) -> Result<&str> {
             table: table.qualified_name.clone(),
             key: "connector".into(),
             message: "missing: every table needs 'connector' = 'datagen', 'filesystem', \
-                      'kafka', 'print' or 'blackhole'"
+                      'kafka', 'nexmark', 'print' or 'blackhole'"
                 .into(),
         })
 }
@@ -58,7 +60,8 @@ fn unknown_connector(table: &TableDefinition, name: &str) -> Error {
     Error::validation(format!(
         "Could not find any factory for identifier '{name}' that implements \
          'org.apache.flink.table.factories.DynamicTableFactory' in the classpath (table \
-         '{}'). Available factory identifiers are: blackhole, datagen, filesystem, {}print",
+         '{}'). Available factory identifiers are: blackhole, datagen, filesystem, {}nexmark, \
+         print",
         table.qualified_name,
         if cfg!(feature = "kafka") {
             "kafka, "

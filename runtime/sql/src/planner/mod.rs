@@ -3,6 +3,7 @@
 //! DataFusion's analyzer coerces the types. [`translate`] then turns the plan into operators
 //! of our own over Arrow batches.
 
+mod field_names;
 mod group_window;
 pub(crate) mod translate;
 mod tvf;
@@ -244,6 +245,7 @@ pub(crate) fn plan_query(
         .sql_statement_to_plan(statement)
         .map_err(Error::from)
         .map_err(flink_type_names)?;
+    let plan = field_names::name_field_accesses(plan)?;
     let named = result_columns(&plan);
     let plan = narrow_integer_literals(plan)?;
     let plan = Analyzer::new()

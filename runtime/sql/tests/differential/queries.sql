@@ -133,3 +133,7 @@ SELECT DISTINCT customer FROM orders;
 SELECT DISTINCT customer, product FROM orders WHERE quantity > 1;
 -- name: union_distinct
 SELECT name FROM people WHERE age > 40 UNION SELECT customer FROM orders;
+-- name: split_index
+SELECT name, SPLIT_INDEX(name, 'a', 0) AS first_piece, SPLIT_INDEX(name, 'a', 1) AS second_piece, SPLIT_INDEX(name, 'a', 5) AS past_the_end, SPLIT_INDEX(name, 'a', -1) AS negative FROM people;
+-- name: regexp_extract
+SELECT name, REGEXP_EXTRACT(name, '([a-z])([a-z]+)', 2) AS tail, REGEXP_EXTRACT(name, 'x(y)', 1) AS no_match, REGEXP_EXTRACT(name, '(a)(.)') AS whole, REGEXP_EXTRACT(name, '(a)', 3) AS no_such_group FROM people;
