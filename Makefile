@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help run test test-rust lint fmt generate bench testbed images e2e kind clean sql sql-goldens
+.PHONY: help run test test-rust lint fmt generate bench testbed images e2e kind clean sql sql-goldens nexmark nexmark-flink nexmark-goldens
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -31,6 +31,16 @@ bench: ## Throughput benchmarks, release build, parallelism 1; then SQL side by 
 	$(CARGO) build --release -q -p flinkrs-cluster --bins
 	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs-bench
 	bash scripts/sql-bench/bench.sh $(TARGET_DIR)/release/flinkrs
+
+nexmark: ## Nexmark q0-q22 on flinkrs' nexmark source: NEXMARK_EVENTS events (10 M) at parallelism 1 and 2, one row per query
+	$(CARGO) build --release -q -p flinkrs-cluster --bin flinkrs
+	python3 nexmark/run.py --flinkrs $(TARGET_DIR)/release/flinkrs
+
+nexmark-flink: ## Nexmark side by side with Flink 2.3 (PyFlink) on the same events as JSON lines; records the table in nexmark/results
+	bash nexmark/side_by_side.sh
+
+nexmark-goldens: ## Re-record Flink 2.3's answers to the Nexmark queries (runtime/sql/tests/nexmark/golden)
+	bash nexmark/record_goldens.sh
 
 sql: ## The SQL client on the course's people-by-job example (flinkrs sql -f …)
 	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs -- sql -f examples/sql/people-by-job.sql

@@ -24,9 +24,11 @@ HERE = Path(__file__).resolve().parent
 QUERIES = [f"q{n}" for n in range(23)]
 
 
-def script(query, events, parallelism, checkpoints):
-    """The SQL script of one run: settings, the reference's DDL and views, the query."""
+def script(query, events, parallelism, checkpoints, events_file=None):
+    """The SQL script of one run: settings, the reference's DDL (or, with `events_file`, the
+    same table over events written as JSON lines) and views, the query."""
     substitutions = {
+        "EVENTS_FILE": events_file or "",
         "TPS": "10000000",
         "EVENTS_NUM": str(events),
         "PERSON_PROPORTION": "1",
@@ -43,8 +45,9 @@ def script(query, events, parallelism, checkpoints):
         "SET 'execution.checkpointing.interval' = '10 s';",
         f"SET 'execution.checkpointing.dir' = 'file://{checkpoints}';",
     ]
-    for name in ("ddl_gen", "ddl_views", query):
-        parts.append(substitute((HERE / "queries" / f"{name}.sql").read_text()))
+    table = HERE / "ddl_json.sql" if events_file else HERE / "queries" / "ddl_gen.sql"
+    for path in (table, HERE / "queries" / "ddl_views.sql", HERE / "queries" / f"{query}.sql"):
+        parts.append(substitute(path.read_text()))
     return "\n".join(parts)
 
 
@@ -59,11 +62,11 @@ def last_checkpoint_bytes(checkpoints):
     return sum(f.stat().st_size for f in newest.rglob("*") if f.is_file())
 
 
-def run(flinkrs, query, events, parallelism):
+def run(flinkrs, query, events, parallelism, events_file=None):
     with tempfile.TemporaryDirectory(prefix=f"nexmark-{query}-") as work:
         checkpoints = os.path.join(work, "checkpoints")
         path = os.path.join(work, f"{query}.sql")
-        Path(path).write_text(script(query, events, parallelism, checkpoints))
+        Path(path).write_text(script(query, events, parallelism, checkpoints, events_file))
         timing = os.path.join(work, "time")
         completed = subprocess.run(
             ["/usr/bin/time", "-o", timing, "-f", "%e %U %S %M", flinkrs, "sql", "-f", path],
@@ -85,6 +88,8 @@ def run(flinkrs, query, events, parallelism):
         cpu = float(user) + float(system)
         return {
             "query": query,
+            "cpu": cpu,
+            "seconds": float(wall),
             "per_core": events / max(cpu, 1e-3),
             "wall": events / max(float(wall), 1e-3),
             "rss_mb": int(rss_kb) / 1024,

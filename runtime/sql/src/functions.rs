@@ -33,6 +33,7 @@ pub(crate) fn scalar_functions() -> HashMap<String, Arc<ScalarUDF>> {
             signature: Signature::user_defined(Volatility::Immutable),
         })),
     );
+    functions.insert("date_format".to_owned(), crate::date_format::date_format());
     functions.insert(
         "split_index".to_owned(),
         crate::string_functions::split_index(),

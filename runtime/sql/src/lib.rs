@@ -28,6 +28,7 @@
 pub mod catalog;
 pub mod client;
 mod connector;
+mod date_format;
 mod error;
 mod explain;
 mod functions;

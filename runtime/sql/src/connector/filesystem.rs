@@ -1,7 +1,8 @@
-//! The `filesystem` table source, csv format: Flink's options `path`, `format`,
-//! `csv.field-delimiter` and `csv.ignore-parse-errors`. A malformed row fails the job with
-//! the file and line; under `csv.ignore-parse-errors` a field that does not parse is null
-//! and a row with the wrong number of fields is skipped, as in Flink.
+//! The `filesystem` table source, csv and json formats: Flink's options `path`, `format`,
+//! `csv.field-delimiter`, `csv.ignore-parse-errors` and `json.ignore-parse-errors`. A
+//! malformed row fails the job with the file and line; under `csv.ignore-parse-errors` a field
+//! that does not parse is null and a row with the wrong number of fields is skipped, as in
+//! Flink. The json format is in [`json_format`](super::json_format).
 //!
 //! Each file is a split: a checkpoint holds every unfinished file with the byte offset and
 //! line the reader reached, and a restore (at any parallelism) resumes there.
@@ -25,16 +26,18 @@ use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus}
 
 use serde::{Deserialize, Serialize};
 
+use super::json_format::JsonFormat;
 use super::{check_options, parse_option};
 use crate::catalog::TableDefinition;
 use crate::error::{Error, Result};
 
-const KNOWN: [&str; 5] = [
+const KNOWN: [&str; 6] = [
     "connector",
     "path",
     "format",
     "csv.field-delimiter",
     "csv.ignore-parse-errors",
+    "json.ignore-parse-errors",
 ];
 
 /// Flink's other filesystem and csv options, which flinkrs does not support yet.
@@ -70,17 +73,22 @@ pub(crate) fn add_source(
         .options
         .get("path")
         .ok_or_else(|| option_error("path", "missing: the file or directory to read"))?;
-    match table.options.get("format").map(String::as_str) {
-        Some("csv") => {}
-        Some("json") => return Err(Error::unsupported("the filesystem format 'json'")),
+    let json = match table.options.get("format").map(String::as_str) {
+        Some("csv") => false,
+        Some("json") => true,
         Some(other) => {
             return Err(option_error(
                 "format",
-                &format!("'{other}' is not a format flinkrs reads; use 'csv'"),
+                &format!("'{other}' is not a format flinkrs reads; use 'csv' or 'json'"),
             ));
         }
-        None => return Err(option_error("format", "missing; set 'format' = 'csv'")),
-    }
+        None => {
+            return Err(option_error(
+                "format",
+                "missing; set 'format' = 'csv' or 'json'",
+            ));
+        }
+    };
     let delimiter = match table.options.get("csv.field-delimiter") {
         None => b',',
         Some(text) => match text.replace("\\t", "\t").as_bytes() {
@@ -103,12 +111,22 @@ pub(crate) fn add_source(
         delimiter,
         ignore_errors,
     };
+    let json = if json {
+        Some(JsonFormat {
+            schema: Arc::clone(&schema),
+            ignore_errors: parse_option(table, "json.ignore-parse-errors", "true or false")?
+                .unwrap_or(false),
+        })
+    } else {
+        None
+    };
     let stream = env.add_arrow_source(&table.qualified_name, schema, None, move |info| {
         let files = share_of_subtask(files.clone(), info.subtask_index, info.parallelism);
         Ok(CsvSource {
             starts: vec![(0, 0); files.len()],
             files,
             format: format.clone(),
+            json: json.clone(),
             file: 0,
             reader: None,
             line: 0,
@@ -129,6 +147,8 @@ struct CsvFormat {
 struct CsvSource {
     files: Vec<PathBuf>,
     format: CsvFormat,
+    /// Set for the json format: lines are JSON objects, not csv.
+    json: Option<JsonFormat>,
     /// The file being read, as an index into `files`.
     file: usize,
     reader: Option<BufReader<File>>,
@@ -159,13 +179,15 @@ impl SourceFunction<ArrowBatch> for CsvSource {
         let mut fields: Vec<StringBuilder> = (0..columns).map(|_| StringBuilder::new()).collect();
         let mut lines: Vec<u64> = Vec::new();
         let mut text = String::new();
+        // The json format's lines of this batch, each ended by `\n`.
+        let mut json_lines = String::new();
         while lines.len() < context.batch_rows.max(1) {
             let Some(path) = self.files.get(self.file) else {
                 break;
             };
             if self.reader.is_none() {
                 let mut file = File::open(path).map_err(|source| CoreError::Io {
-                    action: "open csv file",
+                    action: "open input file",
                     path: path.clone(),
                     source,
                 })?;
@@ -173,7 +195,7 @@ impl SourceFunction<ArrowBatch> for CsvSource {
                 if offset > 0 {
                     file.seek(SeekFrom::Start(offset))
                         .map_err(|source| CoreError::Io {
-                            action: "seek to the checkpointed position in csv file",
+                            action: "seek to the checkpointed position in input file",
                             path: path.clone(),
                             source,
                         })?;
@@ -187,7 +209,7 @@ impl SourceFunction<ArrowBatch> for CsvSource {
                 Some(reader) => reader
                     .read_line(&mut text)
                     .map_err(|source| CoreError::Io {
-                        action: "read csv file",
+                        action: "read input file",
                         path: path.clone(),
                         source,
                     })?,
@@ -202,6 +224,12 @@ impl SourceFunction<ArrowBatch> for CsvSource {
             self.offset += read as u64;
             let line = text.trim_end_matches(['\n', '\r']);
             if line.is_empty() {
+                continue;
+            }
+            if self.json.is_some() {
+                json_lines.push_str(line);
+                json_lines.push('\n');
+                lines.push(self.line);
                 continue;
             }
             let values = split_csv_line(line, self.format.delimiter);
@@ -236,6 +264,11 @@ impl SourceFunction<ArrowBatch> for CsvSource {
             let path = self
                 .files
                 .get(self.file.min(self.files.len().saturating_sub(1)));
+            if let Some(json) = &self.json {
+                let path = path.cloned().unwrap_or_default();
+                *batch = ArrowBatch::new(json.decode(&json_lines, &lines, &path)?);
+                return Ok(self.status());
+            }
             let strings: Vec<ArrayRef> = fields
                 .iter_mut()
                 .map(|builder| Arc::new(builder.finish()) as ArrayRef)
@@ -243,11 +276,7 @@ impl SourceFunction<ArrowBatch> for CsvSource {
             let typed = self.typed(strings, &lines, path)?;
             *batch = ArrowBatch::new(typed);
         }
-        Ok(if self.file >= self.files.len() {
-            SourceStatus::Finished
-        } else {
-            SourceStatus::MoreAvailable
-        })
+        Ok(self.status())
     }
 
     fn boundedness(&self) -> Boundedness {
@@ -303,6 +332,14 @@ impl SourceFunction<ArrowBatch> for CsvSource {
 }
 
 impl CsvSource {
+    fn status(&self) -> SourceStatus {
+        if self.file >= self.files.len() {
+            SourceStatus::Finished
+        } else {
+            SourceStatus::MoreAvailable
+        }
+    }
+
     /// Casts the text columns to the table's types; a value that does not parse fails the
     /// job naming the file, line and column, or becomes null under `ignore-parse-errors`.
     fn typed(
@@ -444,6 +481,7 @@ mod tests {
                 delimiter: b',',
                 ignore_errors: false,
             },
+            json: None,
             file: 0,
             reader: None,
             line: 0,

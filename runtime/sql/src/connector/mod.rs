@@ -6,6 +6,7 @@
 mod datagen;
 mod filesystem;
 mod filesystem_sink;
+mod json_format;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod nexmark;

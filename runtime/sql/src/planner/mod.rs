@@ -534,7 +534,14 @@ fn result_columns(plan: &LogicalPlan) -> Vec<ResultColumn> {
         .enumerate()
         .map(|(index, field)| {
             let named = match expressions.and_then(|e| e.get(index)) {
-                Some(Expr::Alias(_) | Expr::Column(_)) => true,
+                // DataFusion names a call through a function's alias (`DATE_FORMAT` for
+                // `to_char`) with an alias of its own: the call as written, not a name.
+                Some(Expr::Alias(alias)) => {
+                    !(matches!(*alias.expr, Expr::ScalarFunction(_))
+                        && alias.name.contains('(')
+                        && alias.name.ends_with(')'))
+                }
+                Some(Expr::Column(_)) => true,
                 None => !values,
                 Some(_) => false,
             };
