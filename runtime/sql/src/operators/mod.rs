@@ -1,11 +1,15 @@
 //! The streaming operators of SQL, over Arrow batches on the runtime's executor: the calc
-//! (projection and filter with DataFusion's physical expressions) and the group and window
-//! aggregates.
+//! (projection and filter with DataFusion's physical expressions), the group and window
+//! aggregates, and the regular join.
 
 pub(crate) mod aggregate;
 mod aggregate_state;
 pub(crate) mod calc;
+pub(crate) mod join;
+mod join_state;
 pub(crate) mod session;
 
+#[cfg(test)]
+mod join_tests;
 #[cfg(test)]
 mod restore_tests;

@@ -133,3 +133,41 @@ SELECT DISTINCT customer FROM orders;
 SELECT DISTINCT customer, product FROM orders WHERE quantity > 1;
 -- name: union_distinct
 SELECT name FROM people WHERE age > 40 UNION SELECT customer FROM orders;
+-- name: join_inner
+SELECT o.order_id, o.customer, c.city FROM orders o JOIN customers c ON o.customer = c.name;
+-- name: join_left
+SELECT o.order_id, c.tier FROM orders o LEFT JOIN customers c ON o.customer = c.name;
+-- name: join_right
+SELECT o.order_id, c.name, c.tier FROM orders o RIGHT JOIN customers c ON o.customer = c.name;
+-- name: join_full
+SELECT o.order_id, o.customer, c.name, c.tier FROM orders o FULL OUTER JOIN customers c ON o.customer = c.name;
+-- name: join_extra_condition
+SELECT o.order_id, c.city FROM orders o JOIN customers c ON o.customer = c.name AND o.quantity > 3;
+-- name: join_left_extra_condition
+SELECT o.order_id, o.customer, c.tier FROM orders o LEFT JOIN customers c ON o.customer = c.name AND c.tier = 'gold';
+-- name: join_full_extra_condition
+SELECT o.order_id, c.name FROM orders o FULL JOIN customers c ON o.customer = c.name AND o.quantity < CHAR_LENGTH(c.city);
+-- name: join_where_form
+SELECT o.order_id, p.category FROM orders o, products p WHERE o.product = p.product AND o.quantity > 2;
+-- name: join_then_group
+SELECT c.city, COUNT(*) AS orders, SUM(o.quantity) AS quantity FROM orders o JOIN customers c ON o.customer = c.name GROUP BY c.city;
+-- name: join_over_group
+SELECT t.customer, t.total, c.tier FROM (SELECT customer, SUM(quantity) AS total FROM orders GROUP BY customer) t JOIN customers c ON t.customer = c.name;
+-- name: left_join_over_group
+SELECT c.name, c.city, t.total FROM customers c LEFT JOIN (SELECT customer, SUM(quantity) AS total FROM orders GROUP BY customer) t ON c.name = t.customer;
+-- name: full_join_of_groups
+SELECT a.city, a.people, b.customers FROM (SELECT city, COUNT(*) AS people FROM people GROUP BY city) a FULL JOIN (SELECT city, COUNT(*) AS customers FROM customers GROUP BY city) b ON a.city = b.city;
+-- name: join_expression_keys
+SELECT p.name, c.tier FROM people p JOIN customers c ON LOWER(p.name) = c.name AND p.city = c.city;
+-- name: join_int_bigint_keys
+SELECT p.name, o.product FROM people p JOIN orders o ON p.id = o.order_id - 1000;
+-- name: join_three_tables
+SELECT o.order_id, c.tier, p.category FROM orders o JOIN customers c ON o.customer = c.name LEFT JOIN products p ON o.product = p.product AND p.grams > 100;
+-- name: join_null_keys
+SELECT c.name, c.tier, p.name AS person FROM customers c FULL JOIN people p ON c.city = p.city AND c.name = LOWER(p.name);
+-- name: interval_join_between
+SELECT o.order_id, s.carrier FROM orders o JOIN shipments s ON o.order_id = s.order_id AND s.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND;
+-- name: interval_join_comparisons
+SELECT o.order_id, o.customer, s.carrier FROM orders o JOIN shipments s ON o.order_id = s.order_id AND s.ts >= o.ts - INTERVAL '5' SECOND AND s.ts < o.ts + INTERVAL '20' SECOND;
+-- name: interval_join_times
+SELECT o.order_id, o.ts AS ordered, s.ts AS shipped FROM orders o, shipments s WHERE o.order_id = s.order_id AND o.ts BETWEEN s.ts - INTERVAL '15' SECOND AND s.ts;

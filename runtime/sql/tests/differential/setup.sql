@@ -26,3 +26,31 @@ CREATE TABLE orders (
   'format' = 'csv'
 );
 CREATE VIEW engineers AS SELECT name, age, salary FROM people WHERE job = 'engineer';
+CREATE TABLE customers (
+  name STRING,
+  city STRING,
+  tier STRING
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${DATA}/customers.csv',
+  'format' = 'csv'
+);
+CREATE TABLE products (
+  product STRING,
+  category STRING,
+  grams INT
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${DATA}/products.csv',
+  'format' = 'csv'
+);
+CREATE TABLE shipments (
+  order_id BIGINT,
+  carrier STRING,
+  ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${DATA}/shipments.csv',
+  'format' = 'csv'
+);
