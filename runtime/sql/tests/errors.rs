@@ -122,6 +122,27 @@ fn a_join_without_equal_keys_is_named_with_what_to_write_instead() {
 }
 
 #[test]
+fn a_row_number_that_is_not_top_n_names_the_filters_to_write() {
+    let mut session = session();
+    assert_eq!(
+        error(
+            &mut session,
+            "SELECT name FROM (SELECT name, ROW_NUMBER() OVER (ORDER BY age) AS rn FROM people) \
+             WHERE rn = 2"
+        ),
+        "ROW_NUMBER() filtered otherwise than by `rn <= N`, `rn < N` or `rn = 1` (Flink's \
+         Top-N and deduplication) is not supported yet"
+    );
+    assert_eq!(
+        error(
+            &mut session,
+            "SELECT name, ROW_NUMBER() OVER (ORDER BY age) AS rn FROM people"
+        ),
+        "OVER aggregation is not supported yet"
+    );
+}
+
+#[test]
 fn a_type_error_names_both_types() {
     let mut session = session();
     let message = error(&mut session, "SELECT name - age FROM people");

@@ -72,3 +72,30 @@ fn explain_shows_a_time_bounded_join_of_time_attributes_as_an_interval_join() {
         "{plan:#?}"
     );
 }
+
+#[test]
+fn explain_shows_top_n_as_a_rank_and_deduplication_by_time_as_deduplicate() {
+    let mut session = session();
+    let plan = execution_plan(
+        &mut session,
+        "SELECT customer, id FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY \
+         id DESC) AS rn FROM orders) WHERE rn <= 3",
+    );
+    assert!(
+        plan.iter().any(|line| line.contains(
+            "Rank(strategy=[AppendFastStrategy], rankType=[ROW_NUMBER], rankRange=[rankStart=1, \
+             rankEnd=3], partitionBy=[orders.customer], orderBy=[orders.id DESC])"
+        )),
+        "{plan:#?}"
+    );
+    let plan = execution_plan(
+        &mut session,
+        "SELECT customer, id FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY \
+         ts) AS rn FROM orders) WHERE rn = 1",
+    );
+    assert!(
+        plan.iter().any(|line| line
+            .contains("Deduplicate(keep=[FirstRow], key=[orders.customer], order=[ROWTIME])")),
+        "{plan:#?}"
+    );
+}

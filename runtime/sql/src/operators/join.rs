@@ -114,6 +114,15 @@ pub(crate) struct IntervalBounds {
 impl IntervalBounds {
     /// Whether a row of `side` at `time` can join no row that comes after `watermark` (a
     /// row of the other side comes later than the watermark).
+    /// How far the output's row times may trail the input watermark: Flink's
+    /// `maxOutputDelay`, the larger of the interval's reaches plus one.
+    pub(crate) fn output_delay(&self) -> i64 {
+        self.upper
+            .max(self.lower.saturating_neg())
+            .max(0)
+            .saturating_add(1)
+    }
+
     fn expired(&self, side: usize, time: i64, watermark: i64) -> bool {
         expiry(*self, side, time) <= watermark
     }
@@ -343,9 +352,13 @@ impl SqlJoinOperator {
                     for &index in &matches {
                         let stored = &mut rows.sides[other][index];
                         if stored.associations == 0 {
-                            let row = self.converters[other].parser().parse(&stored.row).owned();
+                            let parser = self.converters[other].parser();
                             for _ in 0..stored.count {
-                                self.gather_padded(other, row.row(), RowKind::Delete);
+                                self.gather_padded(
+                                    other,
+                                    parser.parse(&stored.row),
+                                    RowKind::Delete,
+                                );
                             }
                         }
                         stored.associations += 1;
@@ -372,9 +385,13 @@ impl SqlJoinOperator {
                     for &index in &matches {
                         let stored = &mut rows.sides[other][index];
                         if stored.associations == 1 {
-                            let row = self.converters[other].parser().parse(&stored.row).owned();
+                            let parser = self.converters[other].parser();
                             for _ in 0..stored.count {
-                                self.gather_padded(other, row.row(), RowKind::Insert);
+                                self.gather_padded(
+                                    other,
+                                    parser.parse(&stored.row),
+                                    RowKind::Insert,
+                                );
                             }
                         }
                         stored.associations = stored.associations.saturating_sub(1);
@@ -728,6 +745,11 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlJoinOperator {
             && self.streaming
         {
             self.expire(bounds, watermark.0);
+            // A joined row's times trail the watermark by up to the interval's size: the
+            // watermark is held back by it, as Flink's interval join holds it back, so
+            // that event-time operators after the join find its rows on time.
+            return out
+                .emit_watermark(Watermark(watermark.0.saturating_sub(bounds.output_delay())));
         }
         out.emit_watermark(watermark)
     }

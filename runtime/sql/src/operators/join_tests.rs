@@ -373,4 +373,13 @@ fn an_interval_join_forgets_rows_once_the_watermark_passes_their_bound() {
         .unwrap();
     assert_eq!(rows_held(&mut join.operator), 0);
     assert!(join.changes().is_empty());
+    // The watermark is held back by the interval's reach (10 s) plus 1 ms.
+    assert_eq!(
+        join.sink.take_watermarks(),
+        [
+            flinkrs_core::Watermark(998),
+            flinkrs_core::Watermark(999),
+            flinkrs_core::Watermark(19_999)
+        ]
+    );
 }

@@ -1,12 +1,14 @@
 //! The streaming operators of SQL, over Arrow batches on the runtime's executor: the calc
 //! (projection and filter with DataFusion's physical expressions), the group and window
-//! aggregates, and the regular join.
+//! aggregates, the regular and interval joins, and Top-N.
 
 pub(crate) mod aggregate;
 mod aggregate_state;
 pub(crate) mod calc;
 pub(crate) mod join;
 mod join_state;
+pub(crate) mod rank;
+mod rank_state;
 pub(crate) mod session;
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ use crate::operators::calc::Calc;
 use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
 
 mod join;
+mod rank;
 
 /// A plan node's rows as a stream.
 #[derive(Clone, Debug)]
@@ -164,6 +165,11 @@ impl<'a> Translator<'a> {
 
     fn projection(&self, projection: &Projection) -> Result<Planned> {
         let input = self.node(&projection.input)?;
+        self.projection_over(input, projection)
+    }
+
+    /// `projection` over `input`, the rows of its input plan.
+    fn projection_over(&self, input: Planned, projection: &Projection) -> Result<Planned> {
         let input_schema = projection.input.schema();
         let expressions = projection
             .expr
@@ -193,6 +199,9 @@ impl<'a> Translator<'a> {
     }
 
     fn filter(&self, filter: &Filter) -> Result<Planned> {
+        if let Some(planned) = self.top_n(filter)? {
+            return Ok(planned);
+        }
         // `FROM a, b WHERE a.k = b.k`: a cross join whose condition is the WHERE clause.
         if let LogicalPlan::Join(join) = filter.input.as_ref()
             && join.join_type == datafusion_expr::JoinType::Inner

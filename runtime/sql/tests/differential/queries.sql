@@ -171,3 +171,21 @@ SELECT o.order_id, s.carrier FROM orders o JOIN shipments s ON o.order_id = s.or
 SELECT o.order_id, o.customer, s.carrier FROM orders o JOIN shipments s ON o.order_id = s.order_id AND s.ts >= o.ts - INTERVAL '5' SECOND AND s.ts < o.ts + INTERVAL '20' SECOND;
 -- name: interval_join_times
 SELECT o.order_id, o.ts AS ordered, s.ts AS shipped FROM orders o, shipments s WHERE o.order_id = s.order_id AND o.ts BETWEEN s.ts - INTERVAL '15' SECOND AND s.ts;
+-- name: interval_join_then_tumble
+SELECT window_start, window_end, COUNT(*) AS shipments, SUM(quantity) AS quantity FROM TABLE(TUMBLE(TABLE shipped, DESCRIPTOR(ts), INTERVAL '20' SECOND)) GROUP BY window_start, window_end;
+-- name: top_n_per_customer
+SELECT customer, order_id, quantity FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rn FROM orders) WHERE rn <= 2;
+-- name: top_n_with_row_number
+SELECT customer, order_id, rn FROM (SELECT customer, order_id, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rn FROM orders) WHERE rn <= 2;
+-- name: top_n_global
+SELECT order_id, price FROM (SELECT order_id, price, ROW_NUMBER() OVER (ORDER BY price DESC, order_id) AS rn FROM orders) WHERE rn <= 3;
+-- name: top_n_less_than_with_nulls
+SELECT job, name, salary FROM (SELECT job, name, salary, ROW_NUMBER() OVER (PARTITION BY job ORDER BY salary DESC) AS row_num FROM people) WHERE row_num < 3;
+-- name: top_n_ascending_nulls
+SELECT job, name, age FROM (SELECT job, name, age, ROW_NUMBER() OVER (PARTITION BY job ORDER BY age) AS pos FROM people) WHERE pos <= 2;
+-- name: dedup_first_per_customer
+SELECT order_id, customer, product FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY ts ASC) AS rn FROM orders) WHERE rn = 1;
+-- name: dedup_last_per_product
+SELECT order_id, product, quantity FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY product ORDER BY ts DESC) AS rn FROM orders) WHERE rn = 1;
+-- name: top_n_partition_by_expression
+SELECT name, salary FROM (SELECT name, salary, ROW_NUMBER() OVER (PARTITION BY age / 10 ORDER BY salary DESC) AS rn FROM people) WHERE rn <= 2;

@@ -54,3 +54,4 @@ CREATE TABLE shipments (
   'path' = '${DATA}/shipments.csv',
   'format' = 'csv'
 );
+CREATE VIEW shipped AS SELECT o.order_id, o.quantity, s.carrier, s.ts FROM orders o JOIN shipments s ON o.order_id = s.order_id AND s.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND;

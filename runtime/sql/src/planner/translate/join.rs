@@ -178,7 +178,7 @@ fn interval_bounds(
 
 impl Translator<'_> {
     /// Whether `column` is a time attribute: the column a table's `WATERMARK FOR` names.
-    fn is_rowtime(&self, column: &Column) -> bool {
+    pub(super) fn is_rowtime(&self, column: &Column) -> bool {
         self.query.tables.values().any(|table| {
             table
                 .watermark
