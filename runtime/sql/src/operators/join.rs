@@ -16,6 +16,9 @@
 //!   emits: an inner join passes the input's kind through (`+I`, `+U`, `-U`, `-D`); an outer
 //!   side's row without a partner emits a null-padded `+I`, which a later partner retracts
 //!   with `-D` (and which comes back, `+I`, when the last partner is retracted).
+//! - An interval join (with time bounds, [`IntervalBounds`]) is insert-only, as Flink's: its
+//!   rows are forgotten once the watermark passes their bound, and an outer side's row that
+//!   joined nothing is emitted null-padded then.
 //! - In batch mode the rows are only kept; the end of input emits each key's joined rows
 //!   once, insert-only, as Flink's batch joins do.
 //!
@@ -344,7 +347,15 @@ impl SqlJoinOperator {
             .iter()
             .map(|&index| rows.sides[other][index].count)
             .sum();
-        if kind.is_addition() {
+        if self.spec.interval.is_some() {
+            // An interval join is insert-only: an outer side's row is padded only when it
+            // expires unjoined ([`Self::expire`]).
+            for &index in &matches {
+                rows.sides[other][index].associations += 1;
+            }
+            self.gather_pairs(side, input, &rows.sides[other], &matches, RowKind::Insert);
+            add_row(&mut rows.sides[side], input.as_ref(), associated, time);
+        } else if kind.is_addition() {
             if input_outer && matches.is_empty() {
                 self.gather_padded(side, input, RowKind::Insert);
             } else {
@@ -482,13 +493,32 @@ impl SqlJoinOperator {
         if self.earliest_expiry > watermark {
             return;
         }
+        let kind = self.spec.kind;
+        let parsers = [
+            self.converters[LEFT].parser(),
+            self.converters[RIGHT].parser(),
+        ];
+        let gathered = &mut self.gathered;
+        let nulls = &self.nulls;
         let mut earliest = i64::MAX;
         self.keys.retain(|_, rows| {
             for (side, stored) in rows.sides.iter_mut().enumerate() {
-                stored.retain(|row| !bounds.expired(side, row.time, watermark));
-                for row in stored.iter() {
-                    earliest = earliest.min(expiry(bounds, side, row.time));
-                }
+                stored.retain(|row| {
+                    if !bounds.expired(side, row.time, watermark) {
+                        earliest = earliest.min(expiry(bounds, side, row.time));
+                        return true;
+                    }
+                    // An outer side's row that joined nothing is emitted null-padded now,
+                    // as Flink's interval join does.
+                    if kind.is_outer(side) && row.associations == 0 {
+                        for _ in 0..row.count {
+                            gathered.sides[side].push(parsers[side].parse(&row.row));
+                            gathered.sides[1 - side].push(nulls[1 - side].row(0));
+                            gathered.kinds.push(RowKind::Insert.code());
+                        }
+                    }
+                    false
+                });
             }
             rows.sides.iter().any(|side| !side.is_empty())
         });
@@ -745,6 +775,7 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlJoinOperator {
             && self.streaming
         {
             self.expire(bounds, watermark.0);
+            self.flush(out)?;
             // A joined row's times trail the watermark by up to the interval's size: the
             // watermark is held back by it, as Flink's interval join holds it back, so
             // that event-time operators after the join find its rows on time.
@@ -755,9 +786,15 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlJoinOperator {
     }
 
     fn end_input(&mut self, out: &mut Output<ArrowBatch>) -> Result<()> {
-        if self.streaming {
-            return Ok(());
+        if !self.streaming {
+            return self.join_all(out);
         }
-        self.join_all(out)
+        // The end of input expires every row of an interval join: the outer sides' unjoined
+        // rows are emitted padded.
+        if let Some(bounds) = self.spec.interval {
+            self.expire(bounds, i64::MAX);
+            self.flush(out)?;
+        }
+        Ok(())
     }
 }

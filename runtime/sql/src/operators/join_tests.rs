@@ -383,3 +383,33 @@ fn an_interval_join_forgets_rows_once_the_watermark_passes_their_bound() {
         ]
     );
 }
+
+#[test]
+fn a_left_interval_join_only_inserts_and_pads_a_row_when_it_expires_unjoined() {
+    // The key column doubles as the row time: right time - left time within 0..=10 s.
+    let mut spec = Arc::into_inner(spec(JoinKind::Left, false)).unwrap();
+    spec.interval = Some(super::join::IntervalBounds {
+        times: [0, 0],
+        lower: 0,
+        upper: 10_000,
+    });
+    let mut join = Harness::new(Arc::new(spec), &info("streaming", 0, 1));
+    assert!(join.row(LEFT, Insert, Some(1_000), "a").is_empty());
+    assert!(join.row(LEFT, Insert, Some(2_000), "b").is_empty());
+    assert_eq!(
+        join.row(RIGHT, Insert, Some(2_000), "x"),
+        ["+I[2000, b, 2000, x]"]
+    );
+    join.operator
+        .process_watermark(flinkrs_core::Watermark(11_000), &mut join.output)
+        .unwrap();
+    assert_eq!(join.changes(), ["+I[1000, a, <NULL>, <NULL>]"]);
+    // The joined row expires without padding; so do the rest at the end of input.
+    assert!(join.row(LEFT, Insert, Some(50_000), "c").is_empty());
+    join.operator
+        .process_watermark(flinkrs_core::Watermark(12_000), &mut join.output)
+        .unwrap();
+    assert!(join.changes().is_empty());
+    join.operator.end_input(&mut join.output).unwrap();
+    assert_eq!(join.changes(), ["+I[50000, c, <NULL>, <NULL>]"]);
+}

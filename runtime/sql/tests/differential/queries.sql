@@ -189,3 +189,7 @@ SELECT order_id, customer, product FROM (SELECT *, ROW_NUMBER() OVER (PARTITION 
 SELECT order_id, product, quantity FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY product ORDER BY ts DESC) AS rn FROM orders) WHERE rn = 1;
 -- name: top_n_partition_by_expression
 SELECT name, salary FROM (SELECT name, salary, ROW_NUMBER() OVER (PARTITION BY age / 10 ORDER BY salary DESC) AS rn FROM people) WHERE rn <= 2;
+-- name: interval_join_left
+SELECT o.order_id, o.customer, s.carrier FROM orders o LEFT JOIN shipments s ON o.order_id = s.order_id AND s.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND;
+-- name: interval_join_full
+SELECT o.order_id, s.order_id AS shipped_order, s.carrier FROM orders o FULL OUTER JOIN shipments s ON o.order_id = s.order_id AND s.ts >= o.ts AND s.ts <= o.ts + INTERVAL '5' SECOND;

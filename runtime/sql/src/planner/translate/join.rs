@@ -187,12 +187,11 @@ impl Translator<'_> {
         })
     }
 
-    /// An interval join's bounds, when the join is one: an inner join of insert-only inputs
-    /// whose condition bounds the difference of two time attributes from both sides.
+    /// An interval join's bounds, when the join is one: a join of insert-only inputs whose
+    /// condition bounds the difference of two time attributes from both sides.
     fn interval(
         &self,
         join: &Join,
-        kind: JoinKind,
         rest: Option<&Expr>,
         inputs_updating: bool,
     ) -> Result<Option<IntervalBounds>> {
@@ -203,12 +202,6 @@ impl Translator<'_> {
         };
         if !self.is_rowtime(&left_time) || !self.is_rowtime(&right_time) || inputs_updating {
             return Ok(None);
-        }
-        if kind != JoinKind::Inner {
-            return Err(Error::unsupported(format!(
-                "the {} interval join (a time-bounded outer join; write it as an inner join)",
-                kind.flink_name()
-            )));
         }
         let index = |schema: &DFSchema, column: &Column| {
             schema.index_of_column(column).map_err(Error::from)
@@ -251,7 +244,14 @@ impl Translator<'_> {
         }
         let left = self.node(&join.left)?;
         let right = self.node(&join.right)?;
+        let interval = self.interval(
+            join,
+            condition.rest.as_ref(),
+            left.updating || right.updating,
+        )?;
+        // An interval join, and an inner join of insert-only inputs, only insert.
         let updating = self.mode == RuntimeMode::Streaming
+            && interval.is_none()
             && (kind != JoinKind::Inner || left.updating || right.updating);
         let sides = [
             stream_schema(join.left.schema(), false),
@@ -301,12 +301,6 @@ impl Translator<'_> {
             }
             text
         };
-        let interval = self.interval(
-            join,
-            kind,
-            condition.rest.as_ref(),
-            left.updating || right.updating,
-        )?;
         let name = match &interval {
             None => format!(
                 "Join(joinType=[{}], where=[{}])",
