@@ -14,4 +14,6 @@ pub(crate) mod session;
 #[cfg(test)]
 mod join_tests;
 #[cfg(test)]
+mod rank_tests;
+#[cfg(test)]
 mod restore_tests;

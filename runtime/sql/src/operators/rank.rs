@@ -157,7 +157,7 @@ impl SqlRankOperator {
                 if list.len() == limit
                     && let Some(last) = list.last()
                 {
-                    self.gather(parser.parse(&last.row), limit, RowKind::Delete);
+                    self.gather(parser.parse(&last.row), limit - 1, RowKind::Delete);
                 }
             }
         }
