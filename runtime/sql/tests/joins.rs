@@ -1,6 +1,7 @@
-//! Joins as EXPLAIN shows them: a regular join is one keyed operator fed by both inputs
-//! through hash edges, named as Flink names it, and a time-bounded join of two time
-//! attributes is an interval join.
+//! Joins and Top-N as EXPLAIN shows them: a regular join is one keyed operator fed by both
+//! inputs through hash edges, named as Flink names it, a time-bounded join of two time
+//! attributes is an interval join, a Top-N a rank; and a join of inputs that run at
+//! parallelism 1 (`VALUES`, a global aggregate) with the job at 2.
 
 use flinkrs_sql::{SqlSession, StatementResult};
 
@@ -98,4 +99,34 @@ fn explain_shows_top_n_as_a_rank_and_deduplication_by_time_as_deduplicate() {
             .contains("Deduplicate(keep=[FirstRow], key=[orders.customer], order=[ROWTIME])")),
         "{plan:#?}"
     );
+}
+
+#[test]
+fn a_join_of_values_with_a_global_aggregate_runs_in_both_modes() {
+    for mode in ["batch", "streaming"] {
+        let mut session = session();
+        session
+            .execute(&format!("SET 'execution.runtime-mode' = '{mode}'"))
+            .unwrap();
+        session.execute("SET 'parallelism.default' = '2'").unwrap();
+        let result = session
+            .query(
+                "SELECT v.name, c.n FROM (VALUES ('a'), ('b')) AS v(name) LEFT JOIN (SELECT \
+                 'a' AS name, COUNT(*) AS n FROM customers) c ON v.name = c.name",
+            )
+            .unwrap();
+        let mut rows: Vec<Vec<Option<String>>> = flinkrs_sql::client::materialize(result.rows)
+            .into_iter()
+            .map(|row| row.values)
+            .collect();
+        rows.sort();
+        assert_eq!(
+            rows,
+            [
+                vec![Some("a".to_owned()), Some("5".to_owned())],
+                vec![Some("b".to_owned()), None]
+            ],
+            "{mode}"
+        );
+    }
 }
