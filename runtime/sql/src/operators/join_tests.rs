@@ -413,3 +413,39 @@ fn a_left_interval_join_only_inserts_and_pads_a_row_when_it_expires_unjoined() {
     join.operator.end_input(&mut join.output).unwrap();
     assert_eq!(join.changes(), ["+I[50000, c, <NULL>, <NULL>]"]);
 }
+
+#[test]
+fn a_restored_interval_join_still_expires_and_pads_its_rows_by_their_time() {
+    let interval_spec = || {
+        let mut spec = Arc::into_inner(spec(JoinKind::Left, false)).unwrap();
+        spec.interval = Some(super::join::IntervalBounds {
+            times: [0, 0],
+            lower: 0,
+            upper: 10_000,
+        });
+        Arc::new(spec)
+    };
+    let info = info("streaming", 0, 1);
+    let mut join = Harness::new(interval_spec(), &info);
+    assert!(join.row(LEFT, Insert, Some(1_000), "a").is_empty());
+    let mut snapshot = join.operator.snapshot_state(CheckpointId(1)).unwrap();
+    if let Some(keyed) = &mut snapshot.keyed {
+        keyed.materialize().unwrap();
+    }
+    let mut restored = Harness::new(interval_spec(), &info);
+    restored
+        .operator
+        .initialize_state(&info, Some(snapshot))
+        .unwrap();
+    restored
+        .operator
+        .process_watermark(flinkrs_core::Watermark(10_999), &mut restored.output)
+        .unwrap();
+    assert!(restored.changes().is_empty());
+    restored
+        .operator
+        .process_watermark(flinkrs_core::Watermark(11_000), &mut restored.output)
+        .unwrap();
+    assert_eq!(restored.changes(), ["+I[1000, a, <NULL>, <NULL>]"]);
+    assert_eq!(rows_held(&mut restored.operator), 0);
+}
