@@ -199,6 +199,8 @@ pub(crate) struct SqlJoinOperator {
     tags: usize,
     /// For an interval join: the lowest watermark at which some stored row expires.
     earliest_expiry: i64,
+    /// The highest watermark seen.
+    watermark: i64,
     max_parallelism: usize,
     key_groups: KeyGroupRange,
 }
@@ -240,6 +242,7 @@ impl SqlJoinOperator {
             pairs,
             tags,
             earliest_expiry: i64::MAX,
+            watermark: i64::MIN,
             max_parallelism: info.max_parallelism,
             key_groups: KeyGroupRange::for_operator(
                 info.max_parallelism,
@@ -347,14 +350,20 @@ impl SqlJoinOperator {
             .iter()
             .map(|&index| rows.sides[other][index].count)
             .sum();
-        if self.spec.interval.is_some() {
+        if let Some(bounds) = self.spec.interval {
             // An interval join is insert-only: an outer side's row is padded only when it
             // expires unjoined ([`Self::expire`]).
             for &index in &matches {
                 rows.sides[other][index].associations += 1;
             }
             self.gather_pairs(side, input, &rows.sides[other], &matches, RowKind::Insert);
-            add_row(&mut rows.sides[side], input.as_ref(), associated, time);
+            if !bounds.expired(side, time, self.watermark) {
+                add_row(&mut rows.sides[side], input.as_ref(), associated, time);
+            } else if input_outer && matches.is_empty() {
+                // A row too late to join any row still to come is not kept, as in Flink:
+                // padded at once when it joined nothing.
+                self.gather_padded(side, input, RowKind::Insert);
+            }
         } else if kind.is_addition() {
             if input_outer && matches.is_empty() {
                 self.gather_padded(side, input, RowKind::Insert);
@@ -771,6 +780,7 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlJoinOperator {
         watermark: Watermark,
         out: &mut Output<ArrowBatch>,
     ) -> Result<()> {
+        self.watermark = self.watermark.max(watermark.0);
         if let Some(bounds) = self.spec.interval
             && self.streaming
         {

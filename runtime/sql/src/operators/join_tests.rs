@@ -410,6 +410,13 @@ fn a_left_interval_join_only_inserts_and_pads_a_row_when_it_expires_unjoined() {
         .process_watermark(flinkrs_core::Watermark(12_000), &mut join.output)
         .unwrap();
     assert!(join.changes().is_empty());
+    // A row too late for any row to come still joins the rows kept, but is not kept: padded
+    // at once if it joins nothing.
+    assert!(join.row(RIGHT, Insert, Some(45_000), "y").is_empty());
+    assert_eq!(
+        join.row(LEFT, Insert, Some(1_500), "late"),
+        ["+I[1500, late, <NULL>, <NULL>]"]
+    );
     join.operator.end_input(&mut join.output).unwrap();
     assert_eq!(join.changes(), ["+I[50000, c, <NULL>, <NULL>]"]);
 }
