@@ -10,8 +10,13 @@
 //! In streaming mode a row that enters the top `N` emits its changes at once, as Flink does:
 //! - when the row number is selected, each rank the row shifts is updated (`-U` of its old
 //!   row, `+U` of its new one) and a new last rank is `+I`;
-//! - otherwise the row is `+I` and the row it pushes out `-D`; a deduplication (`rn = 1`
+//! - otherwise the row it pushes out is `-D` and the row `+I`; a deduplication (`rn = 1`
 //!   ordered by a time attribute) replaces its row with `-U` and `+U`.
+//!
+//! Over an updating input (a group aggregate's changelog) every row of a partition is kept,
+//! and a retraction moves the rows after it up (`-D` of the retracted row and `+I` of the row
+//! that enters the top `N`, or the shifted ranks updated), as Flink's
+//! `RetractableTopNFunction` does.
 //!
 //! In batch mode each partition's top `N` is emitted once, at the end of input.
 
@@ -41,6 +46,10 @@ pub(crate) struct RankSpec {
     pub output_rank: bool,
     /// A deduplication: the kept row is replaced with `-U` and `+U`.
     pub replace_as_update: bool,
+    /// The input is updating (a changelog, in streaming mode): every row of a partition is
+    /// kept, since a retraction can bring a lower one back into the top `N`, as Flink's
+    /// `RetractableTopNFunction` does. Its batches carry a row kind column last.
+    pub retract: bool,
     /// The input's columns, the row number, then the row kind when `updating`.
     pub output: SchemaRef,
     pub updating: bool,
@@ -120,19 +129,24 @@ impl SqlRankOperator {
 
     /// One input row of `partition`: takes it into the partition's top `N` if it ranks
     /// there, and gathers the changes.
-    fn process_row(&mut self, partition: &[u8], sort: &[u8], input: Row<'_>) {
+    fn process_row(&mut self, partition: &[u8], sort: &[u8], input: Row<'_>, kind: RowKind) {
         let limit = self.spec.limit;
         let mut list = match self.partitions.get_mut(partition) {
             Some(list) => std::mem::take(list),
             None => Vec::with_capacity(limit.min(16)),
         };
-        // After the rows that rank equal: the earlier row keeps the better rank.
-        let position = list.partition_point(|ranked| &*ranked.sort <= sort);
-        if position >= limit {
+        if !kind.is_addition() {
+            self.retract_row(&mut list, sort, input);
             self.put_back(partition, list);
             return;
         }
-        if self.streaming {
+        // After the rows that rank equal: the earlier row keeps the better rank.
+        let position = list.partition_point(|ranked| &*ranked.sort <= sort);
+        if position >= limit && !self.spec.retract {
+            self.put_back(partition, list);
+            return;
+        }
+        if self.streaming && position < limit {
             let parser = self.converter.parser();
             if self.spec.output_rank {
                 let old_len = list.len();
@@ -153,12 +167,15 @@ impl SqlRankOperator {
                 self.gather(parser.parse(&list[0].row), 0, RowKind::UpdateBefore);
                 self.gather(input, 0, RowKind::UpdateAfter);
             } else {
-                self.gather(input, position, RowKind::Insert);
-                if list.len() == limit
-                    && let Some(last) = list.last()
-                {
-                    self.gather(parser.parse(&last.row), limit - 1, RowKind::Delete);
+                // The row pushed out of the top N, then the new one, as Flink emits them.
+                if list.len() >= limit {
+                    self.gather(
+                        parser.parse(&list[limit - 1].row),
+                        limit - 1,
+                        RowKind::Delete,
+                    );
                 }
+                self.gather(input, position, RowKind::Insert);
             }
         }
         list.insert(
@@ -168,8 +185,43 @@ impl SqlRankOperator {
                 row: input.as_ref().into(),
             },
         );
-        list.truncate(limit);
+        if !self.spec.retract {
+            list.truncate(limit);
+        }
         self.put_back(partition, list);
+    }
+
+    /// A retraction (`-U`, `-D`) of an updating input: the row leaves its partition, and
+    /// the rows after it move up a rank. A retraction of a row not kept changes nothing.
+    fn retract_row(&mut self, list: &mut Vec<Ranked>, sort: &[u8], input: Row<'_>) {
+        let limit = self.spec.limit;
+        let Some(index) = list
+            .iter()
+            .position(|ranked| &*ranked.sort == sort && &*ranked.row == input.as_ref())
+        else {
+            return;
+        };
+        if self.streaming && index < limit {
+            let parser = self.converter.parser();
+            if self.spec.output_rank {
+                for rank in index..limit.min(list.len()) {
+                    let old = parser.parse(&list[rank].row);
+                    match list.get(rank + 1) {
+                        Some(next) => {
+                            self.gather(old, rank, RowKind::UpdateBefore);
+                            self.gather(parser.parse(&next.row), rank, RowKind::UpdateAfter);
+                        }
+                        None => self.gather(old, rank, RowKind::Delete),
+                    }
+                }
+            } else {
+                self.gather(parser.parse(&list[index].row), index, RowKind::Delete);
+                if let Some(next) = list.get(limit) {
+                    self.gather(parser.parse(&next.row), limit - 1, RowKind::Insert);
+                }
+            }
+        }
+        list.remove(index);
     }
 
     fn put_back(&mut self, partition: &[u8], list: Vec<Ranked>) {
@@ -275,12 +327,24 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlRankOperator {
         ) else {
             return Err(self.error("its input lacks the sort and partition keys"));
         };
+        let kinds = if self.spec.retract {
+            let kinds = columns
+                .get(width + 2)
+                .and_then(|c| c.as_primitive_opt::<arrow_array::types::Int8Type>())
+                .ok_or_else(|| self.error("its updating input lacks the row kind column"))?;
+            Some(kinds)
+        } else {
+            None
+        };
         let rows = self
             .converter
             .convert_columns(&columns[..width])
             .map_err(|e| self.error(e))?;
         for row in 0..batch.num_rows() {
-            self.process_row(partitions.value(row), sorts.value(row), rows.row(row));
+            let kind = kinds.map_or(RowKind::Insert, |kinds| {
+                RowKind::from_code(kinds.value(row))
+            });
+            self.process_row(partitions.value(row), sorts.value(row), rows.row(row), kind);
         }
         self.flush(out)
     }

@@ -52,6 +52,7 @@ fn spec(limit: usize, output_rank: bool, replace_as_update: bool, updating: bool
         limit,
         output_rank,
         replace_as_update,
+        retract: false,
         output: Arc::new(Schema::new(fields)),
         updating,
     }
@@ -62,22 +63,30 @@ struct Harness {
     output: Output<ArrowBatch>,
     sink: Collect<ArrowBatch>,
     updating: bool,
+    retract: bool,
 }
 
 impl Harness {
     fn new(spec: RankSpec, mode: &str) -> Self {
         let sink = Collect::default();
         let updating = spec.updating;
+        let retract = spec.retract;
         Harness {
             operator: SqlRankOperator::new(Arc::new(spec), &info(mode)).unwrap(),
             output: Output::new(Box::new(sink.clone()), Vec::new()),
             sink,
             updating,
+            retract,
         }
     }
 
     /// Sends the row (partition, value) and returns the changes, as `+I[a, 5, 1]`.
     fn row(&mut self, partition: &str, value: i64) -> Vec<String> {
+        self.change(RowKind::Insert, partition, value)
+    }
+
+    /// Sends a change of an updating input.
+    fn change(&mut self, kind: RowKind, partition: &str, value: i64) -> Vec<String> {
         let sort = RowConverter::new(vec![SortField::new_with_options(
             DataType::Int64,
             SortOptions {
@@ -88,21 +97,23 @@ impl Harness {
         .unwrap();
         let values: ArrayRef = Arc::new(Int64Array::from(vec![value]));
         let sorts = sort.convert_columns(&[Arc::clone(&values)]).unwrap();
-        let batch = RecordBatch::try_new(
-            Arc::new(Schema::new(vec![
-                Field::new("p", DataType::Utf8, true),
-                Field::new("v", DataType::Int64, true),
-                Field::new("$sort", DataType::Binary, false),
-                Field::new("$key", DataType::Binary, false),
-            ])),
-            vec![
-                Arc::new(StringArray::from(vec![partition])),
-                values,
-                Arc::new(BinaryArray::from_vec(vec![sorts.row(0).data()])),
-                Arc::new(BinaryArray::from_vec(vec![partition.as_bytes()])),
-            ],
-        )
-        .unwrap();
+        let mut fields = vec![
+            Field::new("p", DataType::Utf8, true),
+            Field::new("v", DataType::Int64, true),
+            Field::new("$sort", DataType::Binary, false),
+            Field::new("$key", DataType::Binary, false),
+        ];
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![partition])),
+            values,
+            Arc::new(BinaryArray::from_vec(vec![sorts.row(0).data()])),
+            Arc::new(BinaryArray::from_vec(vec![partition.as_bytes()])),
+        ];
+        if self.retract {
+            fields.push(Field::new("$kind", DataType::Int8, false));
+            columns.push(Arc::new(arrow_array::Int8Array::from(vec![kind.code()])));
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
         self.operator
             .process_batch(&mut ArrowBatch::new(batch), &mut self.output)
             .unwrap();
@@ -138,10 +149,10 @@ fn a_top_n_without_the_row_number_inserts_and_deletes_the_row_it_pushes_out() {
     assert_eq!(rank.row("a", 3), ["+I[a, 3, 2]"]);
     // Below the top 2: nothing.
     assert!(rank.row("a", 1).is_empty());
-    assert_eq!(rank.row("a", 7), ["+I[a, 7, 1]", "-D[a, 3, 2]"]);
+    assert_eq!(rank.row("a", 7), ["-D[a, 3, 2]", "+I[a, 7, 1]"]);
     // A tie ranks after the row already there: out of the top 2, or second.
     assert!(rank.row("a", 5).is_empty());
-    assert_eq!(rank.row("a", 7), ["+I[a, 7, 2]", "-D[a, 5, 2]"]);
+    assert_eq!(rank.row("a", 7), ["-D[a, 5, 2]", "+I[a, 7, 2]"]);
     assert_eq!(rank.row("b", 1), ["+I[b, 1, 1]"]);
 }
 
@@ -201,4 +212,41 @@ fn batch_mode_emits_each_partitions_top_n_once_and_a_restore_keeps_them() {
     let mut changes = restored.changes();
     changes.sort();
     assert_eq!(changes, ["+I[a, 4, 2]", "+I[a, 9, 1]", "+I[b, 2, 1]"]);
+}
+
+#[test]
+fn a_top_n_over_an_updating_input_brings_a_lower_row_back_when_a_kept_one_is_retracted() {
+    let mut retracting = spec(2, false, false, true);
+    retracting.retract = true;
+    let mut rank = Harness::new(retracting, "streaming");
+    assert_eq!(rank.row("a", 5), ["+I[a, 5, 1]"]);
+    assert_eq!(rank.row("a", 4), ["+I[a, 4, 2]"]);
+    // Below the top 2, but kept: a retraction may bring it back.
+    assert!(rank.row("a", 3).is_empty());
+    assert_eq!(
+        rank.change(RowKind::UpdateBefore, "a", 5),
+        ["-D[a, 5, 1]", "+I[a, 3, 2]"]
+    );
+    assert_eq!(
+        rank.change(RowKind::UpdateAfter, "a", 6),
+        ["-D[a, 3, 2]", "+I[a, 6, 1]"]
+    );
+    // A retraction of a row below the top 2 changes nothing visible.
+    assert!(rank.change(RowKind::Delete, "a", 3).is_empty());
+    assert!(rank.change(RowKind::Delete, "a", 42).is_empty());
+
+    let mut numbered = spec(2, true, false, true);
+    numbered.retract = true;
+    let mut rank = Harness::new(numbered, "streaming");
+    rank.row("a", 5);
+    rank.row("a", 4);
+    rank.row("a", 3);
+    assert_eq!(
+        rank.change(RowKind::Delete, "a", 5),
+        ["-U[a, 5, 1]", "+U[a, 4, 1]", "-U[a, 4, 2]", "+U[a, 3, 2]"]
+    );
+    assert_eq!(
+        rank.change(RowKind::Delete, "a", 4),
+        ["-U[a, 4, 1]", "+U[a, 3, 1]", "-D[a, 3, 2]"]
+    );
 }

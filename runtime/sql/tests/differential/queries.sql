@@ -193,3 +193,7 @@ SELECT name, salary FROM (SELECT name, salary, ROW_NUMBER() OVER (PARTITION BY a
 SELECT o.order_id, o.customer, s.carrier FROM orders o LEFT JOIN shipments s ON o.order_id = s.order_id AND s.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND;
 -- name: interval_join_full
 SELECT o.order_id, s.order_id AS shipped_order, s.carrier FROM orders o FULL OUTER JOIN shipments s ON o.order_id = s.order_id AND s.ts >= o.ts AND s.ts <= o.ts + INTERVAL '5' SECOND;
+-- name: top_n_over_group
+SELECT customer, total FROM (SELECT customer, total, ROW_NUMBER() OVER (ORDER BY total DESC) AS rn FROM (SELECT customer, SUM(quantity) AS total FROM orders GROUP BY customer)) WHERE rn <= 2;
+-- name: top_n_over_group_with_row_number
+SELECT product, customer, total, rn FROM (SELECT product, customer, total, ROW_NUMBER() OVER (PARTITION BY product ORDER BY total DESC) AS rn FROM (SELECT product, customer, SUM(quantity) AS total FROM orders GROUP BY product, customer)) WHERE rn <= 2;

@@ -140,11 +140,18 @@ impl Translator<'_> {
             ));
         }
         let input = self.node(&window.input)?;
-        if input.updating {
-            return Err(Error::unsupported(
-                "Top-N over an updating result (such as a group aggregate in streaming mode)",
-            ));
-        }
+        // Over a changelog (a group aggregate in streaming mode) the rows' kinds come along.
+        let kind_column = if input.updating {
+            Some(
+                input
+                    .stream
+                    .schema()
+                    .index_of(crate::planner::ROW_KIND_COLUMN)
+                    .map_err(|_| Error::validation("an updating Top-N input has no row kind"))?,
+            )
+        } else {
+            None
+        };
         let schema = window.input.schema();
         let columns = stream_schema(schema, false);
         let width = columns.fields().len();
@@ -178,6 +185,9 @@ impl Translator<'_> {
             .collect();
         fields.push(Field::new("$sort", arrow_schema::DataType::Binary, false));
         fields.push(Field::new("$key", arrow_schema::DataType::Binary, false));
+        if kind_column.is_some() {
+            fields.push(Field::new("$kind", arrow_schema::DataType::Int8, false));
+        }
         let tagged = Arc::new(Schema::new(fields));
         let sort_converter = Arc::new(RowConverter::new(sort_fields)?);
         let partition_converter = if partition_fields.is_empty() {
@@ -233,6 +243,9 @@ impl Translator<'_> {
                     let mut columns = batch.columns()[..width].to_vec();
                     columns.push(Arc::new(sort_keys));
                     columns.push(key);
+                    if let Some(index) = kind_column {
+                        columns.push(Arc::clone(batch.column(index)));
+                    }
                     RecordBatch::try_new(Arc::clone(&output_schema), columns).map_err(|e| error(&e))
                 });
         if let Some(parallelism) = input.parallelism {
@@ -243,7 +256,8 @@ impl Translator<'_> {
             columns,
             limit,
             output_rank,
-            replace_as_update: deduplicate && !output_rank,
+            replace_as_update: deduplicate && !output_rank && kind_column.is_none(),
+            retract: kind_column.is_some(),
             output: Arc::clone(&output),
             updating,
         });
@@ -260,7 +274,7 @@ impl Translator<'_> {
             .map(|sort| format!("{} {}", sort.expr, if sort.asc { "ASC" } else { "DESC" }))
             .collect::<Vec<_>>()
             .join(", ");
-        let name = if deduplicate && !output_rank {
+        let name = if deduplicate && !output_rank && kind_column.is_none() {
             format!(
                 "Deduplicate(keep=[{}], key=[{}], order=[ROWTIME])",
                 if parameters.order_by[0].asc {
@@ -272,8 +286,13 @@ impl Translator<'_> {
             )
         } else {
             format!(
-                "Rank(strategy=[AppendFastStrategy], rankType=[ROW_NUMBER], \
-                 rankRange=[rankStart=1, rankEnd={limit}], partitionBy=[{}], orderBy=[{order}])",
+                "Rank(strategy=[{}], rankType=[ROW_NUMBER], rankRange=[rankStart=1, \
+                 rankEnd={limit}], partitionBy=[{}], orderBy=[{order}])",
+                if kind_column.is_some() {
+                    "RetractStrategy"
+                } else {
+                    "AppendFastStrategy"
+                },
                 describe(&parameters.partition_by)
             )
         };
