@@ -197,3 +197,5 @@ SELECT o.order_id, s.order_id AS shipped_order, s.carrier FROM orders o FULL OUT
 SELECT customer, total FROM (SELECT customer, total, ROW_NUMBER() OVER (ORDER BY total DESC) AS rn FROM (SELECT customer, SUM(quantity) AS total FROM orders GROUP BY customer)) WHERE rn <= 2;
 -- name: top_n_over_group_with_row_number
 SELECT product, customer, total, rn FROM (SELECT product, customer, total, ROW_NUMBER() OVER (PARTITION BY product ORDER BY total DESC) AS rn FROM (SELECT product, customer, SUM(quantity) AS total FROM orders GROUP BY product, customer)) WHERE rn <= 2;
+-- name: top_n_with_another_condition
+SELECT customer, order_id, quantity FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rn FROM orders) WHERE rn <= 2 AND product <> 'banana';

@@ -10,11 +10,13 @@ use datafusion_common::ScalarValue;
 use datafusion_common::arrow::row::{RowConverter, SortField};
 use datafusion_expr::expr::WindowFunction;
 use datafusion_expr::logical_plan::{Filter, Window};
+use datafusion_expr::utils::split_conjunction_owned;
 use datafusion_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator as SqlOperator};
 use flinkrs_core::RuntimeMode;
 
 use super::{Planned, Translator, group_key};
 use crate::error::{Error, Result};
+use crate::operators::calc::Calc;
 use crate::operators::rank::{RankSpec, SqlRankOperator};
 use crate::planner::stream_schema;
 
@@ -109,7 +111,16 @@ impl Translator<'_> {
         let Some(rn) = rn else {
             return Ok(None);
         };
-        let Some(limit) = limit(&filter.predicate, &rn) else {
+        // The row number's bound, and the rest of the condition, applied after the rank.
+        let mut found = None;
+        let mut rest = Vec::new();
+        for conjunct in split_conjunction_owned(filter.predicate.clone()) {
+            match limit(&conjunct, &rn) {
+                Some(limit) if found.is_none() => found = Some(limit),
+                _ => rest.push(conjunct),
+            }
+        }
+        let Some(limit) = found else {
             return Err(Error::unsupported(format!(
                 "ROW_NUMBER() filtered otherwise than by `{rn} <= N`, `{rn} < N` or `{rn} = 1` \
                  (Flink's Top-N and deduplication)"
@@ -123,7 +134,18 @@ impl Translator<'_> {
             .iter()
             .any(|field| *field.name() == rn);
         let planned = self.rank(window, function, limit, output_rank)?;
-        self.projection_over(planned, projection).map(Some)
+        let planned = self.projection_over(planned, projection)?;
+        let Some(rest) = rest.into_iter().reduce(Expr::and) else {
+            return Ok(Some(planned));
+        };
+        let calc = Calc {
+            name: "Calc (WHERE)".into(),
+            filter: Some(self.physical(&rest, filter.input.schema())?),
+            projection: None,
+            output: Arc::clone(planned.stream.schema()),
+            row_kind: None,
+        };
+        Ok(Some(self.calc(&planned, calc, None)))
     }
 
     fn rank(
