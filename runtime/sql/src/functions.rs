@@ -301,3 +301,50 @@ impl Accumulator for IntegerAccumulator {
         Ok(())
     }
 }
+
+/// `ROW_NUMBER()`, for the planner only: Flink's Top-N and deduplication patterns
+/// (`ROW_NUMBER() OVER (PARTITION BY … ORDER BY …)` filtered by `rn <= N`) run as the rank
+/// operator ([`crate::operators::rank`]), never through DataFusion's window evaluation.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RowNumber {
+    signature: Signature,
+}
+
+impl RowNumber {
+    pub(crate) fn new() -> Self {
+        RowNumber {
+            signature: Signature::nullary(Volatility::Immutable),
+        }
+    }
+}
+
+impl datafusion_expr::WindowUDFImpl for RowNumber {
+    fn name(&self) -> &str {
+        "row_number"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn partition_evaluator(
+        &self,
+        _args: datafusion_expr::function::PartitionEvaluatorArgs,
+    ) -> DfResult<Box<dyn datafusion_expr::PartitionEvaluator>> {
+        Err(datafusion_common::DataFusionError::NotImplemented(
+            "ROW_NUMBER() outside a Top-N or deduplication pattern".into(),
+        ))
+    }
+
+    fn field(
+        &self,
+        field_args: datafusion_expr::function::WindowUDFFieldArgs,
+    ) -> DfResult<FieldRef> {
+        // BIGINT NOT NULL, as Flink types it.
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Int64,
+            false,
+        )))
+    }
+}

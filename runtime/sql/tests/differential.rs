@@ -20,6 +20,13 @@ fn folder() -> PathBuf {
 /// differ, so a fix shows up as a failure asking to remove the entry.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
+/// Queries whose row kinds depend on which input's rows reach a join first, and so differ
+/// from run to run in Flink as in flinkrs: an outer join emits a null-padded row (and later
+/// retracts it with `-D`) only for a row that arrives before its partners. Their results
+/// are compared as updating ones, with `-D` allowed even where Flink's recording, whose
+/// inputs happened to arrive in another order, has none.
+const ARRIVAL_ORDER_DEPENDENT: &[&str] = &["join_left"];
+
 #[derive(Debug)]
 struct Golden {
     columns: Vec<String>,
@@ -128,7 +135,8 @@ fn compare(session: &mut SqlSession, name: &str, query: &str, mode: &str) -> Res
             golden.columns
         ));
     }
-    let insert_only = golden.rows.iter().all(|row| row.kind == RowKind::Insert);
+    let order_dependent = ARRIVAL_ORDER_DEPENDENT.contains(&name);
+    let insert_only = golden.rows.iter().all(|row| row.kind == RowKind::Insert) && !order_dependent;
     if insert_only {
         if let Some(row) = result.rows.iter().find(|row| row.kind != RowKind::Insert) {
             return Err(format!("an insert-only result has {row:?}"));
@@ -149,6 +157,7 @@ fn compare(session: &mut SqlSession, name: &str, query: &str, mode: &str) -> Res
     let flink_would_emit = |kind: RowKind| {
         flink_kinds.contains(kind.short_string())
             || (kind == RowKind::Insert && flink_kinds.contains("+U"))
+            || (kind == RowKind::Delete && order_dependent)
     };
     if let Some(row) = result.rows.iter().find(|row| !flink_would_emit(row.kind)) {
         return Err(format!(

@@ -1,11 +1,19 @@
 //! The streaming operators of SQL, over Arrow batches on the runtime's executor: the calc
-//! (projection and filter with DataFusion's physical expressions) and the group and window
-//! aggregates.
+//! (projection and filter with DataFusion's physical expressions), the group and window
+//! aggregates, the regular and interval joins, and Top-N.
 
 pub(crate) mod aggregate;
 mod aggregate_state;
 pub(crate) mod calc;
+pub(crate) mod join;
+mod join_state;
+pub(crate) mod rank;
+mod rank_state;
 pub(crate) mod session;
 
+#[cfg(test)]
+mod join_tests;
+#[cfg(test)]
+mod rank_tests;
 #[cfg(test)]
 mod restore_tests;

@@ -166,8 +166,9 @@ impl ContextProvider for SqlContext<'_> {
         self.functions.aggregates.get(&name.to_lowercase()).cloned()
     }
 
-    fn get_window_meta(&self, _name: &str) -> Option<Arc<WindowUDF>> {
-        None
+    fn get_window_meta(&self, name: &str) -> Option<Arc<WindowUDF>> {
+        (name.eq_ignore_ascii_case("row_number"))
+            .then(|| Arc::new(WindowUDF::from(crate::functions::RowNumber::new())))
     }
 
     fn get_variable_type(&self, _variable_names: &[String]) -> Option<DataType> {
@@ -191,7 +192,7 @@ impl ContextProvider for SqlContext<'_> {
     }
 
     fn udwf_names(&self) -> Vec<String> {
-        Vec::new()
+        vec!["row_number".to_owned()]
     }
 }
 
@@ -200,6 +201,8 @@ fn parser_options() -> ParserOptions {
         .with_enable_ident_normalization(false)
         .with_parse_float_as_decimal(true)
         .with_map_string_types_to_utf8view(false)
+        // Flink sorts nulls as the lowest values: first ascending, last descending.
+        .with_default_null_ordering(datafusion_sql::planner::NullOrdering::NullsMin)
 }
 
 /// Plans a query (`SELECT`, `VALUES`, `WITH`): parses it, resolves its names against the
@@ -429,9 +432,12 @@ pub(crate) fn plan_column_expression(
 /// integer literal a `BIGINT`), so `int_column + 1` stays an `INT`.
 fn narrow_integer_literals(plan: LogicalPlan) -> Result<LogicalPlan> {
     let transformed = plan.transform_up_with_subqueries(|node| {
-        // The names of a projection's and an aggregate's outputs are kept, as the nodes above
-        // refer to them by name.
-        let named = matches!(node, LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_));
+        // The names of a projection's, an aggregate's and a window's outputs are kept, as
+        // the nodes above refer to them by name.
+        let named = matches!(
+            node,
+            LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Window(_)
+        );
         node.map_expressions(|expression| {
             let name = expression.schema_name().to_string();
             let narrowed = expression.transform_up(|expression| match expression {

@@ -34,6 +34,9 @@ use crate::operators::aggregate::{AggregateCall, AggregateSpec, SqlAggregateOper
 use crate::operators::calc::Calc;
 use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
 
+mod join;
+mod rank;
+
 /// A plan node's rows as a stream.
 #[derive(Clone, Debug)]
 pub(crate) struct Planned {
@@ -122,7 +125,7 @@ impl<'a> Translator<'a> {
             LogicalPlan::Aggregate(aggregate) => self.aggregate(aggregate),
             LogicalPlan::Sort(_) => Err(Error::unsupported("ORDER BY")),
             LogicalPlan::Limit(_) => Err(Error::unsupported("LIMIT")),
-            LogicalPlan::Join(_) => Err(Error::unsupported("JOIN")),
+            LogicalPlan::Join(join) => self.join(join),
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Distinct(Distinct::All(input)) => self.distinct(input),
             LogicalPlan::Distinct(Distinct::On(_)) => Err(Error::unsupported("DISTINCT ON")),
@@ -162,6 +165,11 @@ impl<'a> Translator<'a> {
 
     fn projection(&self, projection: &Projection) -> Result<Planned> {
         let input = self.node(&projection.input)?;
+        self.projection_over(input, projection)
+    }
+
+    /// `projection` over `input`, the rows of its input plan.
+    fn projection_over(&self, input: Planned, projection: &Projection) -> Result<Planned> {
         let input_schema = projection.input.schema();
         let expressions = projection
             .expr
@@ -191,6 +199,19 @@ impl<'a> Translator<'a> {
     }
 
     fn filter(&self, filter: &Filter) -> Result<Planned> {
+        if let Some(planned) = self.top_n(filter)? {
+            return Ok(planned);
+        }
+        // `FROM a, b WHERE a.k = b.k`: a cross join whose condition is the WHERE clause.
+        if let LogicalPlan::Join(join) = filter.input.as_ref()
+            && join.join_type == datafusion_expr::JoinType::Inner
+            && join.on.is_empty()
+            && join.filter.is_none()
+        {
+            let mut joined = join.clone();
+            joined.filter = Some(filter.predicate.clone());
+            return self.join(&joined);
+        }
         let input = self.node(&filter.input)?;
         let predicate = self.physical(&filter.predicate, filter.input.schema())?;
         let calc = Calc {

@@ -137,3 +137,69 @@ SELECT name FROM people WHERE age > 40 UNION SELECT customer FROM orders;
 SELECT name, SPLIT_INDEX(name, 'a', 0) AS first_piece, SPLIT_INDEX(name, 'a', 1) AS second_piece, SPLIT_INDEX(name, 'a', 5) AS past_the_end, SPLIT_INDEX(name, 'a', -1) AS negative FROM people;
 -- name: regexp_extract
 SELECT name, REGEXP_EXTRACT(name, '([a-z])([a-z]+)', 2) AS tail, REGEXP_EXTRACT(name, 'x(y)', 1) AS no_match, REGEXP_EXTRACT(name, '(a)(.)') AS whole, REGEXP_EXTRACT(name, '(a)', 3) AS no_such_group FROM people;
+-- name: join_inner
+SELECT o.order_id, o.customer, c.city FROM orders o JOIN customers c ON o.customer = c.name;
+-- name: join_left
+SELECT o.order_id, c.tier FROM orders o LEFT JOIN customers c ON o.customer = c.name;
+-- name: join_right
+SELECT o.order_id, c.name, c.tier FROM orders o RIGHT JOIN customers c ON o.customer = c.name;
+-- name: join_full
+SELECT o.order_id, o.customer, c.name, c.tier FROM orders o FULL OUTER JOIN customers c ON o.customer = c.name;
+-- name: join_extra_condition
+SELECT o.order_id, c.city FROM orders o JOIN customers c ON o.customer = c.name AND o.quantity > 3;
+-- name: join_left_extra_condition
+SELECT o.order_id, o.customer, c.tier FROM orders o LEFT JOIN customers c ON o.customer = c.name AND c.tier = 'gold';
+-- name: join_full_extra_condition
+SELECT o.order_id, c.name FROM orders o FULL JOIN customers c ON o.customer = c.name AND o.quantity < CHAR_LENGTH(c.city);
+-- name: join_where_form
+SELECT o.order_id, p.category FROM orders o, products p WHERE o.product = p.product AND o.quantity > 2;
+-- name: join_then_group
+SELECT c.city, COUNT(*) AS orders, SUM(o.quantity) AS quantity FROM orders o JOIN customers c ON o.customer = c.name GROUP BY c.city;
+-- name: join_over_group
+SELECT t.customer, t.total, c.tier FROM (SELECT customer, SUM(quantity) AS total FROM orders GROUP BY customer) t JOIN customers c ON t.customer = c.name;
+-- name: left_join_over_group
+SELECT c.name, c.city, t.total FROM customers c LEFT JOIN (SELECT customer, SUM(quantity) AS total FROM orders GROUP BY customer) t ON c.name = t.customer;
+-- name: full_join_of_groups
+SELECT a.city, a.people, b.customers FROM (SELECT city, COUNT(*) AS people FROM people GROUP BY city) a FULL JOIN (SELECT city, COUNT(*) AS customers FROM customers GROUP BY city) b ON a.city = b.city;
+-- name: join_expression_keys
+SELECT p.name, c.tier FROM people p JOIN customers c ON LOWER(p.name) = c.name AND p.city = c.city;
+-- name: join_int_bigint_keys
+SELECT p.name, o.product FROM people p JOIN orders o ON p.id = o.order_id - 1000;
+-- name: join_three_tables
+SELECT o.order_id, c.tier, p.category FROM orders o JOIN customers c ON o.customer = c.name LEFT JOIN products p ON o.product = p.product AND p.grams > 100;
+-- name: join_null_keys
+SELECT c.name, c.tier, p.name AS person FROM customers c FULL JOIN people p ON c.city = p.city AND c.name = LOWER(p.name);
+-- name: interval_join_between
+SELECT o.order_id, s.carrier FROM orders o JOIN shipments s ON o.order_id = s.order_id AND s.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND;
+-- name: interval_join_comparisons
+SELECT o.order_id, o.customer, s.carrier FROM orders o JOIN shipments s ON o.order_id = s.order_id AND s.ts >= o.ts - INTERVAL '5' SECOND AND s.ts < o.ts + INTERVAL '20' SECOND;
+-- name: interval_join_times
+SELECT o.order_id, o.ts AS ordered, s.ts AS shipped FROM orders o, shipments s WHERE o.order_id = s.order_id AND o.ts BETWEEN s.ts - INTERVAL '15' SECOND AND s.ts;
+-- name: interval_join_then_tumble
+SELECT window_start, window_end, COUNT(*) AS shipments, SUM(quantity) AS quantity FROM TABLE(TUMBLE(TABLE shipped, DESCRIPTOR(ts), INTERVAL '20' SECOND)) GROUP BY window_start, window_end;
+-- name: top_n_per_customer
+SELECT customer, order_id, quantity FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rn FROM orders) WHERE rn <= 2;
+-- name: top_n_with_row_number
+SELECT customer, order_id, rn FROM (SELECT customer, order_id, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rn FROM orders) WHERE rn <= 2;
+-- name: top_n_global
+SELECT order_id, price FROM (SELECT order_id, price, ROW_NUMBER() OVER (ORDER BY price DESC, order_id) AS rn FROM orders) WHERE rn <= 3;
+-- name: top_n_less_than_with_nulls
+SELECT job, name, salary FROM (SELECT job, name, salary, ROW_NUMBER() OVER (PARTITION BY job ORDER BY salary DESC) AS row_num FROM people) WHERE row_num < 3;
+-- name: top_n_ascending_nulls
+SELECT job, name, age FROM (SELECT job, name, age, ROW_NUMBER() OVER (PARTITION BY job ORDER BY age) AS pos FROM people) WHERE pos <= 2;
+-- name: dedup_first_per_customer
+SELECT order_id, customer, product FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY ts ASC) AS rn FROM orders) WHERE rn = 1;
+-- name: dedup_last_per_product
+SELECT order_id, product, quantity FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY product ORDER BY ts DESC) AS rn FROM orders) WHERE rn = 1;
+-- name: top_n_partition_by_expression
+SELECT name, salary FROM (SELECT name, salary, ROW_NUMBER() OVER (PARTITION BY age / 10 ORDER BY salary DESC) AS rn FROM people) WHERE rn <= 2;
+-- name: interval_join_left
+SELECT o.order_id, o.customer, s.carrier FROM orders o LEFT JOIN shipments s ON o.order_id = s.order_id AND s.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND;
+-- name: interval_join_full
+SELECT o.order_id, s.order_id AS shipped_order, s.carrier FROM orders o FULL OUTER JOIN shipments s ON o.order_id = s.order_id AND s.ts >= o.ts AND s.ts <= o.ts + INTERVAL '5' SECOND;
+-- name: top_n_over_group
+SELECT customer, total FROM (SELECT customer, total, ROW_NUMBER() OVER (ORDER BY total DESC) AS rn FROM (SELECT customer, SUM(quantity) AS total FROM orders GROUP BY customer)) WHERE rn <= 2;
+-- name: top_n_over_group_with_row_number
+SELECT product, customer, total, rn FROM (SELECT product, customer, total, ROW_NUMBER() OVER (PARTITION BY product ORDER BY total DESC) AS rn FROM (SELECT product, customer, SUM(quantity) AS total FROM orders GROUP BY product, customer)) WHERE rn <= 2;
+-- name: top_n_with_another_condition
+SELECT customer, order_id, quantity FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rn FROM orders) WHERE rn <= 2 AND product <> 'banana';

@@ -26,3 +26,32 @@ CREATE TABLE orders (
   'format' = 'csv'
 );
 CREATE VIEW engineers AS SELECT name, age, salary FROM people WHERE job = 'engineer';
+CREATE TABLE customers (
+  name STRING,
+  city STRING,
+  tier STRING
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${DATA}/customers.csv',
+  'format' = 'csv'
+);
+CREATE TABLE products (
+  product STRING,
+  category STRING,
+  grams INT
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${DATA}/products.csv',
+  'format' = 'csv'
+);
+CREATE TABLE shipments (
+  order_id BIGINT,
+  carrier STRING,
+  ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${DATA}/shipments.csv',
+  'format' = 'csv'
+);
+CREATE VIEW shipped AS SELECT o.order_id, o.quantity, s.carrier, s.ts FROM orders o JOIN shipments s ON o.order_id = s.order_id AND s.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND;
