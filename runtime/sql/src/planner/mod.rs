@@ -534,7 +534,8 @@ fn result_columns(plan: &LogicalPlan) -> Vec<ResultColumn> {
         _ => None,
     };
     let values = matches!(plan, LogicalPlan::Values(_));
-    plan.schema()
+    let mut columns: Vec<ResultColumn> = plan
+        .schema()
         .fields()
         .iter()
         .enumerate()
@@ -547,7 +548,13 @@ fn result_columns(plan: &LogicalPlan) -> Vec<ResultColumn> {
                         && alias.name.contains('(')
                         && alias.name.ends_with(')'))
                 }
-                Some(Expr::Column(_)) => true,
+                // A column over an unnamed aggregate or expression of the plan below
+                // (`SELECT AVG(x) … GROUP BY`) bears that expression's text as its name.
+                Some(Expr::Column(column)) => {
+                    !(column.relation.is_none()
+                        && column.name.contains('(')
+                        && column.name.ends_with(')'))
+                }
                 None => !values,
                 Some(_) => false,
             };
@@ -560,7 +567,25 @@ fn result_columns(plan: &LogicalPlan) -> Vec<ResultColumn> {
                 data_type: field.data_type().clone(),
             }
         })
-        .collect()
+        .collect();
+    uniquify(&mut columns);
+    columns
+}
+
+/// Makes the result's column names unique as Flink does: a name taken by an earlier column
+/// gets the first free suffix `0`, `1`, … (`dateTime`, `dateTime0`).
+fn uniquify(columns: &mut [ResultColumn]) {
+    let mut taken = std::collections::HashSet::new();
+    for column in columns.iter_mut() {
+        if !taken.insert(column.name.clone()) {
+            let name = (0..)
+                .map(|suffix| format!("{}{suffix}", column.name))
+                .find(|candidate| !taken.contains(candidate))
+                .unwrap_or_default();
+            taken.insert(name.clone());
+            column.name = name;
+        }
+    }
 }
 
 /// The Arrow schema of a stream carrying a plan node's rows: every column nullable (the
