@@ -31,6 +31,11 @@ impl Dialect for FlinkDialect {
     fn supports_group_by_expr(&self) -> bool {
         true
     }
+
+    /// `COUNT(*) FILTER (WHERE …)`.
+    fn supports_filter_during_aggregation(&self) -> bool {
+        true
+    }
 }
 
 /// One column of `CREATE TABLE`.

@@ -27,7 +27,7 @@ use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch, UInt32Array};
 use arrow_schema::{FieldRef, SchemaRef};
 use datafusion_common::ScalarValue;
-use datafusion_common::arrow::compute::{cast, take};
+use datafusion_common::arrow::compute::{cast, filter, take};
 use datafusion_expr::function::AccumulatorArgs;
 use datafusion_expr::{Accumulator, AggregateUDF};
 use datafusion_physical_expr::PhysicalExpr;
@@ -50,6 +50,9 @@ pub(crate) struct AggregateCall {
     pub argument_fields: Vec<FieldRef>,
     pub return_field: FieldRef,
     pub distinct: bool,
+    /// The input column of its `FILTER (WHERE …)` condition: rows where it is not true are
+    /// left out of this call.
+    pub filter: Option<usize>,
     pub name: String,
 }
 
@@ -110,6 +113,37 @@ pub(crate) fn restore_accumulators(
 }
 
 impl AggregateCall {
+    /// Whether `row` of `batch` takes part in this call: its FILTER holds, or it has none.
+    pub(crate) fn takes_row(&self, batch: &RecordBatch, row: usize) -> bool {
+        self.filter.is_none_or(|column| {
+            let condition = batch.column(column).as_boolean();
+            condition.is_valid(row) && condition.value(row)
+        })
+    }
+
+    /// The call's arguments at the rows `indices` of `batch`, less the rows its FILTER leaves
+    /// out.
+    pub(crate) fn arguments_at(
+        &self,
+        batch: &RecordBatch,
+        indices: &UInt32Array,
+    ) -> std::result::Result<Vec<ArrayRef>, arrow_schema::ArrowError> {
+        let condition = self
+            .filter
+            .map(|column| take(batch.column(column), indices, None))
+            .transpose()?;
+        self.arguments
+            .iter()
+            .map(|&column| {
+                let taken = take(batch.column(column), indices, None)?;
+                match &condition {
+                    Some(condition) => filter(&taken, condition.as_boolean()),
+                    None => Ok(taken),
+                }
+            })
+            .collect()
+    }
+
     /// A fresh accumulator of this call over `input`.
     pub(crate) fn new_accumulator(&self, input: &SchemaRef) -> Result<Box<dyn Accumulator>> {
         self.accumulator(input)
@@ -302,6 +336,9 @@ impl SqlAggregateOperator {
                 continue;
             };
             for (call, accumulator) in self.spec.aggregates.iter().zip(&mut group.accumulators) {
+                if !call.takes_row(batch, row) {
+                    continue;
+                }
                 let arguments: Vec<ArrayRef> = call
                     .arguments
                     .iter()
@@ -566,10 +603,7 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
             };
             for (call, accumulator) in self.spec.aggregates.iter().zip(&mut group.accumulators) {
                 let arguments = call
-                    .arguments
-                    .iter()
-                    .map(|&column| take(batch.column(column), &indices, None))
-                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .arguments_at(&batch, &indices)
                     .map_err(|e| Error::function(format!("aggregate {}: {e}", call.name)))?;
                 accumulator
                     .update_batch(&arguments)

@@ -182,6 +182,9 @@ impl SqlSessionAggregateOperator {
         session.start = session.start.min(start);
         session.end = session.end.max(end);
         for (call, accumulator) in spec.aggregates.iter().zip(&mut session.accumulators) {
+            if !call.takes_row(batch, row) {
+                continue;
+            }
             let arguments: Vec<ArrayRef> = call
                 .arguments
                 .iter()

@@ -575,9 +575,6 @@ impl<'a> Translator<'a> {
                 )));
             };
             let parameters = &function.params;
-            if parameters.filter.is_some() {
-                return Err(Error::unsupported("FILTER (WHERE …) on an aggregate"));
-            }
             if !parameters.order_by.is_empty() {
                 return Err(Error::unsupported("ORDER BY inside an aggregate"));
             }
@@ -595,6 +592,19 @@ impl<'a> Translator<'a> {
                 fields.push(field.as_ref().clone());
                 argument_fields.push(field);
             }
+            // FILTER (WHERE …): one more boolean column.
+            let filter = match &parameters.filter {
+                Some(condition) => {
+                    projection.push(self.physical(condition, input_schema)?);
+                    fields.push(Field::new(
+                        format!("filter{index}"),
+                        DataType::Boolean,
+                        true,
+                    ));
+                    Some(fields.len() - 1)
+                }
+                None => None,
+            };
             let output_field = aggregate.schema.field(group_count + index);
             calls.push(AggregateCall {
                 function: Arc::clone(&function.func),
@@ -606,6 +616,7 @@ impl<'a> Translator<'a> {
                     true,
                 )),
                 distinct: parameters.distinct,
+                filter,
                 name: expression.schema_name().to_string(),
             });
         }

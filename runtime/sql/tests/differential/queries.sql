@@ -203,3 +203,7 @@ SELECT customer, total FROM (SELECT customer, total, ROW_NUMBER() OVER (ORDER BY
 SELECT product, customer, total, rn FROM (SELECT product, customer, total, ROW_NUMBER() OVER (PARTITION BY product ORDER BY total DESC) AS rn FROM (SELECT product, customer, SUM(quantity) AS total FROM orders GROUP BY product, customer)) WHERE rn <= 2;
 -- name: top_n_with_another_condition
 SELECT customer, order_id, quantity FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rn FROM orders) WHERE rn <= 2 AND product <> 'banana';
+-- name: aggregate_filter
+SELECT customer, COUNT(*) AS orders, COUNT(*) FILTER (WHERE quantity > 1) AS multiples, SUM(price) FILTER (WHERE product <> 'apple') AS not_apples, COUNT(DISTINCT product) FILTER (WHERE quantity > 1) AS multiple_products FROM orders GROUP BY customer;
+-- name: window_filter
+SELECT window_start, COUNT(*) AS orders, MAX(price) FILTER (WHERE quantity > 1) AS top_multiple FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
