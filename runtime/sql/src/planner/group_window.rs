@@ -45,7 +45,21 @@ pub(crate) fn rewrite_group_windows(text: &str) -> Result<String> {
     }) else {
         return Ok(text.to_owned());
     };
-    let calls: Vec<usize> = (group_by + 2..tokens.len())
+    // The GROUP BY clause ends where its enclosing parenthesis closes (a subquery's), or with
+    // the statement: a window TVF of a later subquery (`TABLE(TUMBLE(…))`) is not a group
+    // window of this one.
+    let mut depth = 0i32;
+    let clause_end = (group_by + 2..tokens.len())
+        .find(|&index| {
+            match tokens[index].token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                _ => {}
+            }
+            depth < 0
+        })
+        .unwrap_or(tokens.len());
+    let calls: Vec<usize> = (group_by + 2..clause_end)
         .filter(|&index| {
             word(&tokens[index].token)
                 .is_some_and(|name| GROUP_WINDOWS.iter().any(|w| name.eq_ignore_ascii_case(w)))
@@ -78,13 +92,24 @@ pub(crate) fn rewrite_group_windows(text: &str) -> Result<String> {
             if kind == "HOP" { "slide, size" } else { "size" }
         )));
     }
-    let time = rewriter.argument(arguments[0].clone());
+    let table = rewriter.single_table(group_by)?;
+    // Inside the window TVF, columns are the table's own: without the alias' qualifier.
+    let unqualified = |column: &str| -> String {
+        let bare = match &table.alias {
+            Some(alias) => column
+                .strip_prefix(alias.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .unwrap_or(column),
+            None => column,
+        };
+        bare.to_owned()
+    };
+    let time = unqualified(rewriter.argument(arguments[0].clone()));
     let intervals: Vec<&str> = arguments[1..]
         .iter()
         .map(|range| rewriter.argument(range.clone()))
         .collect();
 
-    let table = rewriter.single_table(group_by)?;
     // A SESSION window's sessions are per the other GROUP BY columns: its PARTITION BY.
     let partition = if kind == "SESSION" {
         let end = (close + 1..tokens.len())
@@ -104,7 +129,12 @@ pub(crate) fn rewrite_group_windows(text: &str) -> Result<String> {
         {
             match &tokens[range.clone()] {
                 [only] if word(&only.token).is_some() => {
-                    columns.push(rewriter.argument(range));
+                    columns.push(rewriter.argument(range).to_owned());
+                }
+                [qualifier, dot, _]
+                    if word(&qualifier.token).is_some() && dot.token == Token::Period =>
+                {
+                    columns.push(unqualified(rewriter.argument(range)));
                 }
                 _ => {
                     return Err(Error::unsupported(
@@ -123,10 +153,10 @@ pub(crate) fn rewrite_group_windows(text: &str) -> Result<String> {
     };
     let mut replacements = vec![
         (
-            table.clone(),
+            table.name.clone(),
             format!(
                 "TABLE({kind}(TABLE {}{partition}, DESCRIPTOR({time}), {}))",
-                rewriter.source(table.clone()),
+                rewriter.source(table.name.clone()),
                 intervals.join(", ")
             ),
         ),
@@ -263,12 +293,9 @@ impl Rewriter<'_> {
 
     /// The byte range of the one table the query reads: `SELECT … FROM name [WHERE …] GROUP
     /// BY`, with no other `SELECT`.
-    fn single_table(&self, group_by: usize) -> Result<std::ops::Range<usize>> {
+    fn single_table(&self, group_by: usize) -> Result<SingleTable> {
         let not_one_table = || {
-            Error::unsupported(
-                "a group window over anything but one table (a join, a subquery, a view \
-                 reference with an alias)",
-            )
+            Error::unsupported("a group window over anything but one table (a join, a subquery)")
         };
         let selects = self
             .tokens
@@ -291,14 +318,41 @@ impl Rewriter<'_> {
                 break;
             }
         }
+        let name = from + 1..end;
+        // An alias: `bid B` or `bid AS B`.
+        let mut alias = None;
+        let mut after = end;
+        if self
+            .tokens
+            .get(after)
+            .is_some_and(|t| is_keyword(&t.token, Keyword::AS))
+        {
+            after += 1;
+        }
+        if after < group_by
+            && let Some(word) = word(&self.tokens[after].token)
+            && !is_keyword(&self.tokens[after].token, Keyword::WHERE)
+        {
+            alias = Some(word.to_owned());
+            end = after + 1;
+        }
         let followed_by = self.tokens.get(end).map(|t| &t.token);
         let name_ends_well =
             end == group_by || followed_by.is_some_and(|token| is_keyword(token, Keyword::WHERE));
-        if end == from + 1 || !name_ends_well {
+        if name.is_empty() || !name_ends_well {
             return Err(not_one_table());
         }
-        Ok(self.source_tokens(from + 1..end))
+        Ok(SingleTable {
+            name: self.source_tokens(name),
+            alias,
+        })
     }
+}
+
+/// The one table a group window reads: the byte range of its name, and its alias.
+struct SingleTable {
+    name: std::ops::Range<usize>,
+    alias: Option<String>,
 }
 
 #[cfg(test)]
@@ -317,6 +371,22 @@ mod tests {
             "SELECT window_start AS s, COUNT(*) FROM TABLE(TUMBLE(TABLE orders, \
              DESCRIPTOR(ts), INTERVAL '10' SECOND)) WHERE quantity > 1 GROUP BY customer, \
              window_start, window_end"
+        );
+    }
+
+    #[test]
+    fn a_table_alias_stays_on_the_window_and_leaves_its_columns() {
+        // Nexmark's q11.
+        let rewritten = rewrite_group_windows(
+            "SELECT B.bidder, COUNT(*), SESSION_START(B.ts, INTERVAL '10' SECOND) FROM bid B \
+             GROUP BY B.bidder, SESSION(B.ts, INTERVAL '10' SECOND)",
+        )
+        .unwrap();
+        assert_eq!(
+            rewritten,
+            "SELECT B.bidder, COUNT(*), window_start FROM TABLE(SESSION(TABLE bid PARTITION BY \
+             bidder, DESCRIPTOR(ts), INTERVAL '10' SECOND)) B GROUP BY B.bidder, window_start, \
+             window_end"
         );
     }
 
@@ -370,13 +440,7 @@ mod tests {
             ),
             (
                 "SELECT COUNT(*) FROM (SELECT * FROM t) GROUP BY TUMBLE(ts, INTERVAL '5' SECOND)",
-                "a group window over anything but one table (a join, a subquery, a view \
-                 reference with an alias) is not supported yet",
-            ),
-            (
-                "SELECT COUNT(*) FROM t AS x GROUP BY TUMBLE(ts, INTERVAL '5' SECOND)",
-                "a group window over anything but one table (a join, a subquery, a view \
-                 reference with an alias) is not supported yet",
+                "a group window over anything but one table (a join, a subquery) is not supported yet",
             ),
         ] {
             assert_eq!(
