@@ -171,4 +171,18 @@ fn a_wrong_option_name_in_with_is_refused_listing_the_supported_ones() {
             && error.contains("'earliest' is not a startup mode"),
         "{error}"
     );
+    let error = session
+        .execute(
+            "CREATE TABLE v (line STRING) WITH ('connector' = 'kafka', 'topic' = 'v', \
+             'properties.bootstrap.servers' = '127.0.0.1:9', 'format' = 'raw', \
+             'scan.topic-partition-discovery.interval' = 'often')",
+        )
+        .and_then(|_| session.execute("INSERT INTO shown SELECT line FROM v"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("option 'scan.topic-partition-discovery.interval'")
+            && error.contains("'often' is not a duration"),
+        "{error}"
+    );
 }

@@ -2,6 +2,7 @@
 //! `properties.bootstrap.servers`, `properties.group.id` and any other `properties.*`,
 //! `scan.startup.mode` (with `scan.startup.timestamp-millis` and
 //! `scan.startup.specific-offsets`), `scan.bounded.mode` (`unbounded` or `latest-offset`),
+//! `scan.topic-partition-discovery.interval` (default 5 min; `0` turns discovery off),
 //! `format` / `value.format` (`csv`, `json` or `raw`), `csv.ignore-parse-errors`,
 //! `json.ignore-parse-errors`, `sink.delivery-guarantee` and `sink.transactional-id-prefix`.
 //!
@@ -36,7 +37,7 @@ use crate::catalog::TableDefinition;
 use crate::error::{Error, Result};
 use crate::render::ResultRow;
 
-const KNOWN: [&str; 15] = [
+const KNOWN: [&str; 16] = [
     "connector",
     "topic",
     "properties.bootstrap.servers",
@@ -45,6 +46,7 @@ const KNOWN: [&str; 15] = [
     "scan.startup.timestamp-millis",
     "scan.startup.specific-offsets",
     "scan.bounded.mode",
+    "scan.topic-partition-discovery.interval",
     "format",
     "value.format",
     "csv.ignore-parse-errors",
@@ -203,6 +205,11 @@ pub(crate) fn add_source(
     }
     for (key, value) in &options.properties {
         builder = builder.property(key.clone(), value.clone());
+    }
+    if let Some(text) = table.options.get("scan.topic-partition-discovery.interval") {
+        let interval = flinkrs_core::config::parse_duration(text)
+            .map_err(|message| option_error("scan.topic-partition-discovery.interval", message))?;
+        builder = builder.partition_discovery_interval(interval);
     }
     let source = builder
         .deserializer(move |record: &KafkaRecord<'_>| {
