@@ -18,12 +18,14 @@
 mod offsets;
 pub mod reader;
 pub mod split;
+mod watermarks;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use flinkrs_api::watermark::WatermarkStrategy;
 use flinkrs_api::{DataStream, StreamExecutionEnvironment};
 use flinkrs_core::{Data, Error, Result};
 
@@ -156,6 +158,7 @@ pub const DEFAULT_PARTITION_DISCOVERY_INTERVAL: Duration = Duration::from_secs(3
 pub struct KafkaSource<T> {
     settings: Arc<SourceSettings>,
     deserializer: Arc<dyn KafkaRecordDeserializer<T>>,
+    watermarks: Option<WatermarkStrategy<T>>,
 }
 
 impl<T> Clone for KafkaSource<T> {
@@ -163,6 +166,7 @@ impl<T> Clone for KafkaSource<T> {
         KafkaSource {
             settings: Arc::clone(&self.settings),
             deserializer: Arc::clone(&self.deserializer),
+            watermarks: self.watermarks.clone(),
         }
     }
 }
@@ -197,7 +201,21 @@ impl KafkaSource<()> {
 impl<T: Data> KafkaSource<T> {
     /// One subtask's reader.
     pub fn reader(&self) -> KafkaSourceReader<T> {
-        KafkaSourceReader::new(Arc::clone(&self.settings), Arc::clone(&self.deserializer))
+        KafkaSourceReader::new(
+            Arc::clone(&self.settings),
+            Arc::clone(&self.deserializer),
+            self.watermarks.clone(),
+        )
+    }
+
+    /// Applies `strategy` inside the source, per partition (Flink's `fromSource(source,
+    /// strategy, name)`): each partition gets its own generator, and a reader's watermark is
+    /// the minimum over its partitions; with `with_idleness`, a partition without records
+    /// for that long does not hold the watermark back. Timestamps are the Kafka record
+    /// timestamps unless the strategy assigns its own.
+    pub fn with_watermark_strategy(mut self, strategy: WatermarkStrategy<T>) -> Self {
+        self.watermarks = Some(strategy);
+        self
     }
 
     /// Adds the source to `env` as a parallel source named `name` (Flink's `fromSource`).
@@ -333,6 +351,7 @@ impl<T> KafkaSourceBuilder<T> {
                 discovery_interval,
             }),
             deserializer,
+            watermarks: None,
         })
     }
 }

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flinkrs_core::{Batch, CheckpointId, Data, Error, Record, Result};
+use flinkrs_api::watermark::WatermarkStrategy;
+use flinkrs_core::{Batch, CheckpointId, Data, Error, Record, Result, Watermark, WatermarkStatus};
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Message, Timestamp};
@@ -27,6 +28,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::offsets::{discover_partitions, share_of_subtask, split_owner, starting_splits};
 use super::split::{PartitionSplit, ReaderStateItem};
+use super::watermarks::PartitionWatermarks;
 use super::{SourceSettings, StartupMode};
 use crate::client::kafka_error;
 use crate::deserializer::{KafkaRecord, KafkaRecordDeserializer};
@@ -55,12 +57,16 @@ pub struct KafkaSourceReader<T> {
     last_split: usize,
     /// The offsets of the last snapshot, committed to the group when a checkpoint completes.
     snapshot_offsets: Vec<(String, i32, i64)>,
+    /// The watermark strategy, until `open` makes a clock per split of it.
+    strategy: Option<WatermarkStrategy<T>>,
+    watermarks: Option<PartitionWatermarks<T>>,
 }
 
 impl<T> KafkaSourceReader<T> {
     pub(super) fn new(
         settings: Arc<SourceSettings>,
         deserializer: Arc<dyn KafkaRecordDeserializer<T>>,
+        strategy: Option<WatermarkStrategy<T>>,
     ) -> Self {
         KafkaSourceReader {
             settings,
@@ -74,6 +80,8 @@ impl<T> KafkaSourceReader<T> {
             parallelism: 1,
             last_split: 0,
             snapshot_offsets: Vec::new(),
+            strategy,
+            watermarks: None,
         }
     }
 
@@ -186,6 +194,12 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
             .settings
             .discovery_interval
             .map(|interval| Instant::now() + interval);
+        if let Some(strategy) = self.strategy.take() {
+            let mut watermarks =
+                PartitionWatermarks::new(strategy, context.info.config.auto_watermark_interval());
+            watermarks.track(self.splits.len());
+            self.watermarks = Some(watermarks);
+        }
         self.consumer = Some(consumer);
         Ok(())
     }
@@ -216,7 +230,19 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
             Err(error) => Err(error),
         };
         self.consumer = Some(consumer);
+        if let Some(watermarks) = &mut self.watermarks {
+            let splits = &self.splits;
+            watermarks.advance(|split| splits.get(split).is_none_or(PartitionSplit::is_finished));
+        }
         status
+    }
+
+    fn take_watermark_status(&mut self) -> Option<WatermarkStatus> {
+        self.watermarks.as_mut()?.take_status()
+    }
+
+    fn take_watermark(&mut self) -> Option<Watermark> {
+        self.watermarks.as_mut()?.take_watermark()
     }
 
     fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
@@ -267,7 +293,7 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
     }
 }
 
-impl<T> KafkaSourceReader<T> {
+impl<T: 'static> KafkaSourceReader<T> {
     /// Takes the restored splits and assigned counts. Without a count for a topic (a restore
     /// at another parallelism dealt this reader none), the topic's partitions at this moment
     /// count as assigned.
@@ -354,6 +380,9 @@ impl<T> KafkaSourceReader<T> {
             );
         }
         self.splits.extend(splits);
+        if let Some(watermarks) = &mut self.watermarks {
+            watermarks.track(self.splits.len());
+        }
         self.assign(consumer)
     }
 }
@@ -403,10 +432,14 @@ impl<T: Data> KafkaSourceReader<T> {
                 value: message.payload(),
             };
             if let Some(value) = self.deserializer.deserialize(&record)? {
-                batch.push(match timestamp {
+                let mut record = match timestamp {
                     Some(millis) => Record::with_timestamp(value, millis),
                     None => Record::new(value),
-                });
+                };
+                if let Some(watermarks) = &mut self.watermarks {
+                    record.timestamp = watermarks.on_record(index, &record.value, record.timestamp);
+                }
+                batch.push(record);
             }
         }
         Ok(read_any)
