@@ -1,6 +1,7 @@
 //! Table connectors with Flink's names and options: `datagen` and `filesystem` (csv) sources,
 //! `print`, `blackhole` and `filesystem` (csv, exactly once) sinks, and `kafka` (source and
-//! sink, with the `kafka` feature, on by default). Options are checked when a query uses the table, as in
+//! sink) and `upsert-kafka` (sink), with the `kafka` feature, on by default. Options are
+//! checked when a query uses the table, as in
 //! Flink: an unknown option is an error listing the ones the connector knows.
 
 mod datagen;
@@ -9,6 +10,8 @@ mod filesystem_sink;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod sink;
+#[cfg(feature = "kafka")]
+mod upsert_kafka;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +34,8 @@ pub(crate) fn add_source(
         "filesystem" => filesystem::add_source(env, table),
         #[cfg(feature = "kafka")]
         "kafka" => kafka::add_source(env, table),
+        #[cfg(feature = "kafka")]
+        "upsert-kafka" => upsert_kafka::add_source(env, table),
         "print" | "blackhole" => Err(Error::validation(format!(
             "table '{}' uses the '{}' connector, which is a sink only: it cannot be read",
             table.qualified_name,
@@ -61,7 +66,7 @@ fn unknown_connector(table: &TableDefinition, name: &str) -> Error {
          '{}'). Available factory identifiers are: blackhole, datagen, filesystem, {}print",
         table.qualified_name,
         if cfg!(feature = "kafka") {
-            "kafka, "
+            "kafka, upsert-kafka, "
         } else {
             ""
         }
