@@ -1,6 +1,8 @@
-//! The `kafka` table connector against a real broker: rows written with `INSERT INTO` are read
-//! back in csv and json, a record that does not parse is named or skipped, and a wrong option
-//! name in `WITH` is refused listing the supported ones.
+//! The `kafka` and `upsert-kafka` table connectors against a real broker: rows written with
+//! `INSERT INTO` are read back in csv and json, a record that does not parse is named or
+//! skipped, a wrong option name in `WITH` is refused listing the supported ones, a changelog
+//! lands in an upsert-kafka topic as upserts under its key, and the Kafka FlinkJob example's
+//! script runs.
 
 #![cfg(feature = "kafka")]
 
@@ -370,4 +372,100 @@ fn upsert_kafka_options_are_checked_with_flinks_names() {
         error.contains("requires the declaration of one or more key fields using 'key.fields'"),
         "{error}"
     );
+}
+
+/// The FlinkJob example `examples/flinkjobs/kafka-windows.yaml` runs: its script, pointed at
+/// the test broker, counts the events of each sensor per 10-second window and commits the
+/// counts to `event-counts` when checkpoints complete.
+#[test]
+fn the_kafka_flinkjob_example_counts_windows_from_kafka_into_kafka() {
+    use flinkrs_api::StreamExecutionEnvironment;
+    use rdkafka::ClientConfig;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    let Some(broker) = broker(
+        "the_kafka_flinkjob_example_counts_windows_from_kafka_into_kafka",
+        &[],
+    ) else {
+        return;
+    };
+    let servers = &broker.bootstrap_servers;
+    broker.create_topic("events", 1).unwrap();
+    broker.create_topic("event-counts", 1).unwrap();
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/flinkjobs/kafka-windows.yaml"),
+    )
+    .unwrap();
+    // The block under `sql: |`, without its indentation.
+    let script: String = manifest
+        .lines()
+        .skip_while(|line| line.trim() != "sql: |")
+        .skip(1)
+        .take_while(|line| line.starts_with("      ") || line.trim().is_empty())
+        .map(|line| format!("{}\n", line.trim_start()))
+        .collect();
+    assert!(
+        script.contains("'kafka.kafka.svc:9092'"),
+        "the example names its broker as this test expects:\n{script}"
+    );
+    let script = script.replace("kafka.kafka.svc:9092", servers);
+
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .create()
+        .unwrap();
+    for (sensor, ts) in [
+        ("s1", "12:00:01.000"),
+        ("s1", "12:00:03.250"),
+        ("s2", "12:00:04.000"),
+        ("s1", "12:00:12.000"),
+        // Moves the watermark to 12:00:25: the windows at 12:00:00 and 12:00:10 fire.
+        ("s2", "12:00:30.000"),
+    ] {
+        let value = format!(r#"{{"sensor": "{sensor}", "ts": "2026-01-01 {ts}"}}"#);
+        producer
+            .send(BaseRecord::<(), str>::to("events").payload(&value))
+            .unwrap();
+    }
+    producer.flush(std::time::Duration::from_secs(60)).unwrap();
+
+    let job = flinkrs_sql::job::SqlJob::from_script(&script, "kafka-windows.yaml").unwrap();
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(1).unwrap();
+    env.set("execution.checkpointing.interval", "100 ms")
+        .unwrap();
+    let checkpoints = tempfile::tempdir().unwrap();
+    env.set(
+        "execution.checkpointing.dir",
+        checkpoints.path().display().to_string(),
+    )
+    .unwrap();
+    job.build(&env).unwrap();
+    let running = env.execute_async(job.name()).unwrap();
+    let expected = [
+        r#"{"events":2,"sensor":"s1","window_start":"2026-01-01 12:00:00.000"}"#,
+        r#"{"events":1,"sensor":"s2","window_start":"2026-01-01 12:00:00.000"}"#,
+        r#"{"events":1,"sensor":"s1","window_start":"2026-01-01 12:00:10.000"}"#,
+    ];
+    let started = std::time::Instant::now();
+    loop {
+        let mut counts: Vec<String> = records(servers, "event-counts")
+            .into_iter()
+            .filter_map(|(_, value)| value)
+            .collect();
+        counts.sort();
+        let mut wanted: Vec<String> = expected.iter().map(|line| (*line).to_owned()).collect();
+        wanted.sort();
+        if counts == wanted {
+            break;
+        }
+        assert!(
+            counts.len() <= wanted.len() && started.elapsed() < std::time::Duration::from_secs(60),
+            "expected {wanted:?}, found {counts:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    running.cancel();
+    assert!(running.wait().is_err(), "cancelled");
 }
