@@ -186,6 +186,24 @@ impl KafkaBroker {
         .map(drop)
     }
 
+    /// Raises `topic`'s partition count to `partitions` (Kafka only ever adds partitions)
+    /// and returns once the controller has accepted it.
+    pub fn add_partitions(&self, topic: &str, partitions: u32) -> Result<()> {
+        self.run_tool(
+            "org.apache.kafka.tools.TopicCommand",
+            &[
+                "--bootstrap-server",
+                &self.bootstrap_servers,
+                "--alter",
+                "--topic",
+                topic,
+                "--partitions",
+                &partitions.to_string(),
+            ],
+        )
+        .map(drop)
+    }
+
     /// Stops the broker, as an outage would. Its log directory stays for [`restart`](Self::restart).
     pub fn stop(&mut self) {
         self.processes.stop_all();

@@ -23,7 +23,7 @@ impl WatermarkOutput {
     }
 
     /// Takes the watermark emitted since the last call, if any.
-    pub(crate) fn take_pending(&mut self) -> Option<i64> {
+    pub fn take_pending(&mut self) -> Option<i64> {
         self.pending.take()
     }
 }
@@ -122,6 +122,24 @@ impl<T: 'static> WatermarkStrategy<T> {
     pub fn with_idleness(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
         self
+    }
+
+    /// A new generator, for a source that applies the strategy itself (per split).
+    pub fn create_generator(&self) -> Box<dyn WatermarkGenerator<T>> {
+        (self.generator)()
+    }
+
+    /// The record's event-time timestamp: the assigner's, or `previous` without one.
+    pub fn assign_timestamp(&self, value: &T, previous: i64) -> i64 {
+        match &self.timestamp_assigner {
+            Some(assigner) => assigner(value, previous),
+            None => previous,
+        }
+    }
+
+    /// The idleness timeout of [`with_idleness`](Self::with_idleness), if any.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle_timeout
     }
 }
 

@@ -22,6 +22,10 @@ impl KafkaProperties {
         self.entries.insert(key.into(), value.into());
     }
 
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.entries.remove(key)
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries.get(key).map(String::as_str)
     }

@@ -5,7 +5,11 @@
 //!   split with the offset to read next, so a restore (at any parallelism) resumes exactly
 //!   there. Where a fresh start begins is Flink's `scan.startup.mode` ([`StartupMode`]). A
 //!   bounded source stops at the offsets that were the latest when it started. Offsets are
-//!   committed to the consumer group when a checkpoint completes, for monitoring only.
+//!   committed to the consumer group when a checkpoint completes, for monitoring only. An
+//!   unbounded source looks for new partitions every `partition.discovery.interval.ms`
+//!   (5 minutes by default) and reads them from their start (see [`source::reader`]).
+//!   [`KafkaSource::with_watermark_strategy`] applies a watermark strategy per partition
+//!   inside the reader, with idleness per partition.
 //! - [`KafkaSink`]: `sink.delivery-guarantee` none, at-least-once or exactly-once
 //!   ([`DeliveryGuarantee`]); exactly-once writes one Kafka transaction per checkpoint and
 //!   commits it when the checkpoint completes (see [`sink`] for how a restore settles it).

@@ -17,6 +17,9 @@ pub struct SerializedRecord {
     /// A fixed partition; `None` lets the producer's partitioner choose (by key hash, or
     /// sticky for records without a key, as Kafka's default).
     pub partition: Option<i32>,
+    /// The record has no value (`value` is ignored): a tombstone, which a compacted topic
+    /// and `upsert-kafka` read as the deletion of its key.
+    pub tombstone: bool,
 }
 
 impl SerializedRecord {
@@ -25,6 +28,7 @@ impl SerializedRecord {
         self.key.clear();
         self.has_key = false;
         self.partition = None;
+        self.tombstone = false;
     }
 }
 

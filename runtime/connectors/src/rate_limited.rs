@@ -75,6 +75,14 @@ impl<B: StreamBatch, S: SourceFunction<B>> SourceFunction<B> for RateLimitedSour
         self.inner.notify_checkpoint_complete(checkpoint)
     }
 
+    fn take_watermark_status(&mut self) -> Option<flinkrs_core::WatermarkStatus> {
+        self.inner.take_watermark_status()
+    }
+
+    fn take_watermark(&mut self) -> Option<flinkrs_core::Watermark> {
+        self.inner.take_watermark()
+    }
+
     fn close(&mut self) -> Result<()> {
         self.inner.close()
     }

@@ -51,8 +51,9 @@ pub struct PreparedTransaction {
     /// The parallelism and subtask that wrote it: its id and marker group derive from them.
     pub parallelism: u32,
     pub subtask: u32,
-    /// The records, each as `[key length + 1, or 0 without key][key][value length][value]`
-    /// with the lengths as little-endian u32, then `[partition + 1, or 0]` as i32.
+    /// The records, each as `[key length + 1, or 0 without key][key][value length, or
+    /// u32::MAX for a tombstone][value]` with the lengths as little-endian u32, then
+    /// `[partition + 1, or 0]` as i32.
     pub log: Vec<u8>,
 }
 
@@ -84,7 +85,7 @@ pub(crate) fn marker_group(prefix: &str, parallelism: usize, subtask: usize) -> 
 pub(crate) fn log_record(
     log: &mut Vec<u8>,
     key: Option<&[u8]>,
-    value: &[u8],
+    value: Option<&[u8]>,
     partition: Option<i32>,
 ) {
     match key {
@@ -94,13 +95,21 @@ pub(crate) fn log_record(
         }
         None => log.extend_from_slice(&0u32.to_le_bytes()),
     }
-    log.extend_from_slice(&(value.len() as u32).to_le_bytes());
-    log.extend_from_slice(value);
+    match value {
+        Some(value) => {
+            log.extend_from_slice(&(value.len() as u32).to_le_bytes());
+            log.extend_from_slice(value);
+        }
+        None => log.extend_from_slice(&TOMBSTONE.to_le_bytes()),
+    }
     log.extend_from_slice(&partition.map_or(0, |p| p + 1).to_le_bytes());
 }
 
-/// One logged record: key, value, partition.
-type LoggedRecord<'a> = (Option<&'a [u8]>, &'a [u8], Option<i32>);
+/// The value length that marks a logged tombstone.
+const TOMBSTONE: u32 = u32::MAX;
+
+/// One logged record: key, value (`None` for a tombstone), partition.
+type LoggedRecord<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Option<i32>);
 
 /// The records of a write-ahead log, or an error at the first malformed one.
 pub(crate) fn logged_records(log: &[u8]) -> Result<Vec<LoggedRecord<'_>>> {
@@ -126,8 +135,10 @@ pub(crate) fn logged_records(log: &[u8]) -> Result<Vec<LoggedRecord<'_>>> {
         } else {
             Some(take(&mut at, key_len - 1)?)
         };
-        let value_len = number(take(&mut at, 4)?) as usize;
-        let value = take(&mut at, value_len)?;
+        let value = match number(take(&mut at, 4)?) {
+            TOMBSTONE => None,
+            value_len => Some(take(&mut at, value_len as usize)?),
+        };
         let partition = number(take(&mut at, 4)?) as i32;
         records.push((key, value, (partition > 0).then_some(partition - 1)));
     }
@@ -260,7 +271,10 @@ pub(crate) fn settle(settings: &SinkSettings, prepared: &PreparedTransaction) ->
     }
     producer.begin_transaction().map_err(failed("beginning"))?;
     for (key, value, partition) in records {
-        let mut record = BaseRecord::<[u8], [u8]>::to(&settings.topic).payload(value);
+        let mut record = BaseRecord::<[u8], [u8]>::to(&settings.topic);
+        if let Some(value) = value {
+            record = record.payload(value);
+        }
         if let Some(key) = key {
             record = record.key(key);
         }
@@ -328,17 +342,20 @@ mod tests {
     #[test]
     fn a_write_ahead_log_round_trips_and_a_cut_one_is_an_error() {
         let mut log = Vec::new();
-        log_record(&mut log, Some(b"k"), b"value one", None);
-        log_record(&mut log, None, b"", Some(4));
-        log_record(&mut log, Some(b""), b"3", Some(0));
+        log_record(&mut log, Some(b"k"), Some(b"value one"), None);
+        log_record(&mut log, None, Some(b""), Some(4));
+        log_record(&mut log, Some(b""), Some(b"3"), Some(0));
+        log_record(&mut log, Some(b"gone"), None, None);
         let records = logged_records(&log).unwrap();
         assert_eq!(
             records,
             vec![
-                (Some(&b"k"[..]), &b"value one"[..], None),
-                (None, &b""[..], Some(4)),
-                (Some(&b""[..]), &b"3"[..], Some(0)),
-            ]
+                (Some(&b"k"[..]), Some(&b"value one"[..]), None),
+                (None, Some(&b""[..]), Some(4)),
+                (Some(&b""[..]), Some(&b"3"[..]), Some(0)),
+                (Some(&b"gone"[..]), None, None),
+            ],
+            "an empty value and a tombstone stay apart"
         );
         let error = logged_records(&log[..log.len() - 2])
             .unwrap_err()

@@ -274,8 +274,11 @@ impl<T: Data> SinkFunction<T> for KafkaSinkWriter<T> {
             record.clear();
             self.serializer.serialize(&element.value, record)?;
             let key = record.has_key.then_some(record.key.as_slice());
-            let mut kafka_record =
-                BaseRecord::<[u8], [u8]>::to(&self.settings.topic).payload(record.value.as_slice());
+            let value = (!record.tombstone).then_some(record.value.as_slice());
+            let mut kafka_record = BaseRecord::<[u8], [u8]>::to(&self.settings.topic);
+            if let Some(value) = value {
+                kafka_record = kafka_record.payload(value);
+            }
             if let Some(key) = key {
                 kafka_record = kafka_record.key(key);
             }
@@ -283,7 +286,7 @@ impl<T: Data> SinkFunction<T> for KafkaSinkWriter<T> {
                 kafka_record = kafka_record.partition(partition);
             }
             if let Some(log) = log.as_deref_mut() {
-                log_record(log, key, &record.value, record.partition);
+                log_record(log, key, value, record.partition);
             }
             send_blocking(producer, kafka_record, &self.settings)?;
         }

@@ -18,11 +18,14 @@
 mod offsets;
 pub mod reader;
 pub mod split;
+mod watermarks;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
+use flinkrs_api::watermark::WatermarkStrategy;
 use flinkrs_api::{DataStream, StreamExecutionEnvironment};
 use flinkrs_core::{Data, Error, Result};
 
@@ -141,13 +144,21 @@ pub(crate) struct SourceSettings {
     pub(crate) topics: Vec<String>,
     pub(crate) startup: StartupMode,
     pub(crate) bounded: bool,
+    /// How often each reader looks for partitions added to its topics; `None` never.
+    pub(crate) discovery_interval: Option<Duration>,
 }
+
+/// Flink's property for the DataStream builder, read by the source (not librdkafka).
+pub const PARTITION_DISCOVERY_INTERVAL: &str = "partition.discovery.interval.ms";
+/// Flink's default: every 5 minutes for an unbounded source.
+pub const DEFAULT_PARTITION_DISCOVERY_INTERVAL: Duration = Duration::from_secs(300);
 
 /// A Kafka source: build one with [`KafkaSource::builder`], then add it to a job with
 /// [`stream`](Self::stream) or make each subtask's [`reader`](Self::reader) yourself.
 pub struct KafkaSource<T> {
     settings: Arc<SourceSettings>,
     deserializer: Arc<dyn KafkaRecordDeserializer<T>>,
+    watermarks: Option<WatermarkStrategy<T>>,
 }
 
 impl<T> Clone for KafkaSource<T> {
@@ -155,6 +166,7 @@ impl<T> Clone for KafkaSource<T> {
         KafkaSource {
             settings: Arc::clone(&self.settings),
             deserializer: Arc::clone(&self.deserializer),
+            watermarks: self.watermarks.clone(),
         }
     }
 }
@@ -169,6 +181,7 @@ impl<T> fmt::Debug for KafkaSource<T> {
             .field("topics", &self.settings.topics)
             .field("startup", &self.settings.startup)
             .field("bounded", &self.settings.bounded)
+            .field("discovery_interval", &self.settings.discovery_interval)
             .finish()
     }
 }
@@ -188,7 +201,21 @@ impl KafkaSource<()> {
 impl<T: Data> KafkaSource<T> {
     /// One subtask's reader.
     pub fn reader(&self) -> KafkaSourceReader<T> {
-        KafkaSourceReader::new(Arc::clone(&self.settings), Arc::clone(&self.deserializer))
+        KafkaSourceReader::new(
+            Arc::clone(&self.settings),
+            Arc::clone(&self.deserializer),
+            self.watermarks.clone(),
+        )
+    }
+
+    /// Applies `strategy` inside the source, per partition (Flink's `fromSource(source,
+    /// strategy, name)`): each partition gets its own generator, and a reader's watermark is
+    /// the minimum over its partitions; with `with_idleness`, a partition without records
+    /// for that long does not hold the watermark back. Timestamps are the Kafka record
+    /// timestamps unless the strategy assigns its own.
+    pub fn with_watermark_strategy(mut self, strategy: WatermarkStrategy<T>) -> Self {
+        self.watermarks = Some(strategy);
+        self
     }
 
     /// Adds the source to `env` as a parallel source named `name` (Flink's `fromSource`).
@@ -246,7 +273,20 @@ impl<T> KafkaSourceBuilder<T> {
         self
     }
 
-    /// Any librdkafka consumer property, e.g. `isolation.level` or `request.timeout.ms`.
+    /// How often each reader looks for partitions added to its topics while the job runs
+    /// (Flink's `partition.discovery.interval.ms`; default 5 minutes, and never for a bounded
+    /// source). New partitions are read from their earliest offset, each by the subtask
+    /// Flink's enumerator would pick. A zero interval turns discovery off.
+    pub fn partition_discovery_interval(mut self, interval: Duration) -> Self {
+        self.properties.set(
+            PARTITION_DISCOVERY_INTERVAL,
+            interval.as_millis().to_string(),
+        );
+        self
+    }
+
+    /// Any librdkafka consumer property, e.g. `isolation.level` or `request.timeout.ms`;
+    /// `partition.discovery.interval.ms` is taken by the source itself, as in Flink.
     pub fn property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.properties.set(key, value);
         self
@@ -265,8 +305,25 @@ impl<T> KafkaSourceBuilder<T> {
         }
     }
 
-    /// Checks the settings: bootstrap servers, at least one topic, a deserializer.
-    pub fn build(self) -> Result<KafkaSource<T>> {
+    /// Checks the settings: bootstrap servers, at least one topic, a deserializer, a
+    /// discovery interval that is a number of milliseconds.
+    pub fn build(mut self) -> Result<KafkaSource<T>> {
+        let discovery_interval = match self.properties.remove(PARTITION_DISCOVERY_INTERVAL) {
+            _ if self.bounded => None,
+            None => Some(DEFAULT_PARTITION_DISCOVERY_INTERVAL),
+            Some(text) => {
+                let millis: i64 = text.trim().parse().map_err(|_| {
+                    Error::config(
+                        PARTITION_DISCOVERY_INTERVAL,
+                        format!(
+                            "'{text}' is not a number of milliseconds; use e.g. 30000, or 0 \
+                             to turn partition discovery off"
+                        ),
+                    )
+                })?;
+                (millis > 0).then(|| Duration::from_millis(millis as u64))
+            }
+        };
         if self.properties.bootstrap_servers().is_empty() {
             return Err(Error::config(
                 "properties.bootstrap.servers",
@@ -291,8 +348,10 @@ impl<T> KafkaSourceBuilder<T> {
                 topics: self.topics,
                 startup: self.startup,
                 bounded: self.bounded,
+                discovery_interval,
             }),
             deserializer,
+            watermarks: None,
         })
     }
 }
@@ -357,5 +416,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("'topic'"), "{error}");
+    }
+
+    #[test]
+    fn partition_discovery_defaults_to_five_minutes_and_is_off_when_bounded_or_zero() {
+        let interval = |builder: KafkaSourceBuilder<()>| {
+            builder
+                .bootstrap_servers("127.0.0.1:1")
+                .topics(["t"])
+                .deserializer(crate::RawText)
+                .build()
+                .map(|source| source.settings.discovery_interval)
+        };
+        assert_eq!(
+            interval(KafkaSource::builder()).unwrap(),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(interval(KafkaSource::builder().bounded()).unwrap(), None);
+        let every_second = KafkaSource::builder().property(PARTITION_DISCOVERY_INTERVAL, "1000");
+        assert_eq!(
+            interval(every_second).unwrap(),
+            Some(Duration::from_secs(1))
+        );
+        let off = KafkaSource::builder().partition_discovery_interval(Duration::ZERO);
+        assert_eq!(interval(off).unwrap(), None);
+        let error =
+            interval(KafkaSource::builder().property(PARTITION_DISCOVERY_INTERVAL, "5 min"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            error.starts_with(
+                "configuration key 'partition.discovery.interval.ms': '5 min' is not a number"
+            ),
+            "{error}"
+        );
     }
 }

@@ -59,8 +59,25 @@ fn unknown_topic(topic: &str, servers: &str) -> Error {
     ))
 }
 
-/// The splits subtask `subtask` of `parallelism` reads on a fresh start: partition `i` of
-/// the sorted list goes to subtask `i % parallelism`.
+/// The subtask of `parallelism` that reads `partition` of `topic`, as Flink's
+/// `KafkaSourceEnumerator` assigns partitions: each topic's partitions are dealt round-robin
+/// from a start index derived from the topic name's Java hash code. The owner depends only
+/// on the partition and the parallelism, so every reader knows, without asking the others,
+/// which partitions are its own, also for partitions discovered while the job runs.
+pub(super) fn split_owner(topic: &str, partition: i32, parallelism: usize) -> usize {
+    let parallelism = parallelism.max(1);
+    let start = (java_hash_code(topic).wrapping_mul(31) & 0x7FFF_FFFF) as usize % parallelism;
+    (start + partition.max(0) as usize) % parallelism
+}
+
+/// Java's `String.hashCode()`: over UTF-16 code units, `h = 31 * h + unit`, wrapping.
+fn java_hash_code(text: &str) -> i32 {
+    text.encode_utf16().fold(0i32, |hash, unit| {
+        hash.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
+}
+
+/// The partitions of `partitions` that subtask `subtask` of `parallelism` reads.
 pub(super) fn share_of_subtask(
     partitions: &[(String, i32)],
     subtask: usize,
@@ -68,16 +85,17 @@ pub(super) fn share_of_subtask(
 ) -> Vec<(String, i32)> {
     partitions
         .iter()
-        .enumerate()
-        .filter(|(index, _)| index % parallelism.max(1) == subtask)
-        .map(|(_, partition)| partition.clone())
+        .filter(|(topic, partition)| split_owner(topic, *partition, parallelism) == subtask)
+        .cloned()
         .collect()
 }
 
-/// The concrete starting offset of each partition under the settings' startup mode.
+/// The concrete starting offset of each partition under `startup` (the settings' startup
+/// mode on a fresh start, earliest for partitions discovered later).
 pub(super) fn starting_splits(
     consumer: &BaseConsumer,
     settings: &SourceSettings,
+    startup: &StartupMode,
     partitions: &[(String, i32)],
 ) -> Result<Vec<PartitionSplit>> {
     let servers = settings.properties.bootstrap_servers();
@@ -94,20 +112,20 @@ pub(super) fn starting_splits(
                 )
             })
     };
-    let committed = match settings.startup {
+    let committed = match startup {
         StartupMode::GroupOffsets => Some(committed_offsets(consumer, settings, partitions)?),
         _ => None,
     };
-    let by_time = match settings.startup {
+    let by_time = match startup {
         StartupMode::Timestamp(millis) => {
-            Some(offsets_for_time(consumer, settings, partitions, millis)?)
+            Some(offsets_for_time(consumer, settings, partitions, *millis)?)
         }
         _ => None,
     };
     let mut splits = Vec::with_capacity(partitions.len());
     for (index, (topic, partition)) in partitions.iter().enumerate() {
         let (low, high) = watermarks(topic, *partition)?;
-        let next_offset = match &settings.startup {
+        let next_offset = match startup {
             StartupMode::EarliestOffset => low,
             StartupMode::LatestOffset => high,
             StartupMode::SpecificOffsets(offsets) => offsets
@@ -226,19 +244,30 @@ fn offsets_for_time(
 
 #[cfg(test)]
 mod tests {
-    use super::share_of_subtask;
+    use super::{java_hash_code, share_of_subtask, split_owner};
 
     #[test]
-    fn partitions_are_dealt_round_robin() {
-        let partitions: Vec<(String, i32)> = (0..6).map(|p| ("t".to_owned(), p)).collect();
+    fn partitions_go_to_the_owner_flinks_enumerator_picks() {
+        // As Java computes them: "orders".hashCode() and "t".hashCode().
+        assert_eq!(java_hash_code("orders"), -1_008_770_331);
+        assert_eq!(java_hash_code("t"), 116);
+        let partitions: Vec<(String, i32)> = (0..6).map(|p| ("orders".to_owned(), p)).collect();
         let ids = |subtask| -> Vec<i32> {
             share_of_subtask(&partitions, subtask, 4)
                 .into_iter()
                 .map(|(_, p)| p)
                 .collect()
         };
-        assert_eq!(ids(0), [0, 4]);
-        assert_eq!(ids(1), [1, 5]);
-        assert_eq!(ids(3), [3]);
+        // ("orders".hashCode() * 31) & 0x7FFFFFFF is 3 modulo 4: partition 0 starts at 3.
+        assert_eq!(ids(3), [0, 4]);
+        assert_eq!(ids(0), [1, 5]);
+        assert_eq!(ids(1), [2]);
+        assert_eq!(ids(2), [3]);
+        assert_eq!(split_owner("t", 5, 4), 1);
+        assert_eq!(
+            split_owner("t", 5, 0),
+            0,
+            "a parallelism of 0 is taken as 1"
+        );
     }
 }

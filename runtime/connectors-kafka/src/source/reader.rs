@@ -1,18 +1,35 @@
 //! One subtask's reader: a librdkafka consumer assigned its partitions at explicit offsets
 //! (no group rebalancing: the splits decide who reads what, as in Flink).
+//!
+//! **Partition discovery.** Every `partition.discovery.interval.ms` the reader lists its
+//! topics' partitions. Kafka numbers a topic's partitions from 0 and only ever adds some, so
+//! the job's assignment is one count per topic: every partition below it has a split in some
+//! reader. The partitions at or above it are new; each is read from its earliest offset by
+//! its owner ([`split_owner`], the subtask Flink's enumerator picks), which every reader
+//! computes alike, so no reader has to ask the others. The counts are part of the
+//! checkpoint, so a restore at the same parallelism picks up exactly the partitions that
+//! were not yet assigned. A restore at another parallelism deals the counts out with the
+//! splits: a reader takes the highest count it got for a topic, or the partitions the topic
+//! has when it opens if it got none; a partition added within one discovery interval
+//! before the checkpoint may then be read by two readers or by none.
+//! The listing is a metadata request on the task thread, once per interval; a failed one is
+//! logged and tried again at the next interval.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use flinkrs_core::{Batch, CheckpointId, Data, Error, Record, Result};
+use flinkrs_api::watermark::WatermarkStrategy;
+use flinkrs_core::{Batch, CheckpointId, Data, Error, Record, Result, Watermark, WatermarkStatus};
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::SourceSettings;
-use super::offsets::{discover_partitions, share_of_subtask, starting_splits};
-use super::split::PartitionSplit;
+use super::offsets::{discover_partitions, share_of_subtask, split_owner, starting_splits};
+use super::split::{PartitionSplit, ReaderStateItem};
+use super::watermarks::PartitionWatermarks;
+use super::{SourceSettings, StartupMode};
 use crate::client::kafka_error;
 use crate::deserializer::{KafkaRecord, KafkaRecordDeserializer};
 
@@ -28,18 +45,28 @@ pub struct KafkaSourceReader<T> {
     deserializer: Arc<dyn KafkaRecordDeserializer<T>>,
     consumer: Option<BaseConsumer>,
     splits: Vec<PartitionSplit>,
-    /// Set by a restore: these splits replace the fresh-start assignment.
-    restored: Option<Vec<PartitionSplit>>,
+    /// Set by a restore: these items replace the fresh-start assignment.
+    restored: Option<Vec<ReaderStateItem>>,
+    /// Per topic, how many partitions the job has assigned (see the module docs).
+    assigned: BTreeMap<String, i32>,
+    /// When to look for new partitions next; `None` without discovery.
+    next_discovery: Option<Instant>,
+    subtask: usize,
+    parallelism: usize,
     /// The split of the previous record, checked first: records come in runs per partition.
     last_split: usize,
     /// The offsets of the last snapshot, committed to the group when a checkpoint completes.
     snapshot_offsets: Vec<(String, i32, i64)>,
+    /// The watermark strategy, until `open` makes a clock per split of it.
+    strategy: Option<WatermarkStrategy<T>>,
+    watermarks: Option<PartitionWatermarks<T>>,
 }
 
 impl<T> KafkaSourceReader<T> {
     pub(super) fn new(
         settings: Arc<SourceSettings>,
         deserializer: Arc<dyn KafkaRecordDeserializer<T>>,
+        strategy: Option<WatermarkStrategy<T>>,
     ) -> Self {
         KafkaSourceReader {
             settings,
@@ -47,8 +74,14 @@ impl<T> KafkaSourceReader<T> {
             consumer: None,
             splits: Vec::new(),
             restored: None,
+            assigned: BTreeMap::new(),
+            next_discovery: None,
+            subtask: 0,
+            parallelism: 1,
             last_split: 0,
             snapshot_offsets: Vec::new(),
+            strategy,
+            watermarks: None,
         }
     }
 
@@ -133,27 +166,40 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
         }
     }
 
-    fn restore_state(&mut self, splits: Vec<Vec<u8>>) -> Result<()> {
-        let splits = splits
+    fn restore_state(&mut self, items: Vec<Vec<u8>>) -> Result<()> {
+        let items = items
             .iter()
-            .map(|bytes| PartitionSplit::decode(bytes))
+            .map(|bytes| ReaderStateItem::decode(bytes))
             .collect::<Result<Vec<_>>>()?;
-        self.restored = Some(splits);
+        self.restored = Some(items);
         Ok(())
     }
 
     fn open(&mut self, context: &SourceContext) -> Result<()> {
         let consumer = self.create_consumer()?;
-        self.splits = match self.restored.take() {
-            Some(splits) => splits,
+        self.subtask = context.subtask_index();
+        self.parallelism = context.parallelism();
+        match self.restored.take() {
+            Some(items) => self.restore_items(&consumer, items)?,
             None => {
                 let partitions = discover_partitions(&consumer, &self.settings)?;
-                let share =
-                    share_of_subtask(&partitions, context.subtask_index(), context.parallelism());
-                starting_splits(&consumer, &self.settings, &share)?
+                self.note_assigned(&partitions);
+                let share = share_of_subtask(&partitions, self.subtask, self.parallelism);
+                self.splits =
+                    starting_splits(&consumer, &self.settings, &self.settings.startup, &share)?;
             }
-        };
+        }
         self.assign(&consumer)?;
+        self.next_discovery = self
+            .settings
+            .discovery_interval
+            .map(|interval| Instant::now() + interval);
+        if let Some(strategy) = self.strategy.take() {
+            let mut watermarks =
+                PartitionWatermarks::new(strategy, context.info.config.auto_watermark_interval());
+            watermarks.track(self.splits.len());
+            self.watermarks = Some(watermarks);
+        }
         self.consumer = Some(consumer);
         Ok(())
     }
@@ -166,6 +212,12 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
         let Some(consumer) = self.consumer.take() else {
             return Err(Error::function(format!("{ROLE}: polled before open")));
         };
+        if self.next_discovery.is_some_and(|due| Instant::now() >= due)
+            && let Err(error) = self.discover_new_partitions(&consumer)
+        {
+            self.consumer = Some(consumer);
+            return Err(error);
+        }
         let polled = self.poll_into(&consumer, batch, context.batch_rows);
         let status = match polled {
             Ok(true) => Ok(SourceStatus::MoreAvailable),
@@ -178,7 +230,19 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
             Err(error) => Err(error),
         };
         self.consumer = Some(consumer);
+        if let Some(watermarks) = &mut self.watermarks {
+            let splits = &self.splits;
+            watermarks.advance(|split| splits.get(split).is_none_or(PartitionSplit::is_finished));
+        }
         status
+    }
+
+    fn take_watermark_status(&mut self) -> Option<WatermarkStatus> {
+        self.watermarks.as_mut()?.take_status()
+    }
+
+    fn take_watermark(&mut self) -> Option<Watermark> {
+        self.watermarks.as_mut()?.take_watermark()
     }
 
     fn snapshot_state(&mut self) -> Result<Vec<Vec<u8>>> {
@@ -188,7 +252,18 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
                 .iter()
                 .map(|split| (split.topic.clone(), split.partition, split.next_offset)),
         );
-        Ok(self.splits.iter().map(PartitionSplit::encode).collect())
+        let splits = self
+            .splits
+            .iter()
+            .map(|split| ReaderStateItem::Split(split.clone()).encode());
+        let counts = self.assigned.iter().map(|(topic, count)| {
+            ReaderStateItem::AssignedPartitions {
+                topic: topic.clone(),
+                count: *count,
+            }
+            .encode()
+        });
+        Ok(splits.chain(counts).collect())
     }
 
     /// Commits the offsets of the last snapshot to the consumer group, as Flink does: for
@@ -215,6 +290,100 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
     fn close(&mut self) -> Result<()> {
         self.consumer = None;
         Ok(())
+    }
+}
+
+impl<T: 'static> KafkaSourceReader<T> {
+    /// Takes the restored splits and assigned counts. Without a count for a topic (a restore
+    /// at another parallelism dealt this reader none), the topic's partitions at this moment
+    /// count as assigned.
+    fn restore_items(
+        &mut self,
+        consumer: &BaseConsumer,
+        items: Vec<ReaderStateItem>,
+    ) -> Result<()> {
+        for item in items {
+            match item {
+                ReaderStateItem::Split(split) => self.splits.push(split),
+                ReaderStateItem::AssignedPartitions { topic, count } => {
+                    let known = self.assigned.entry(topic).or_insert(count);
+                    *known = (*known).max(count);
+                }
+            }
+        }
+        let uncounted = self
+            .settings
+            .topics
+            .iter()
+            .any(|topic| !self.assigned.contains_key(topic));
+        if self.settings.discovery_interval.is_some() && uncounted {
+            let partitions = discover_partitions(consumer, &self.settings)?;
+            let mut now = BTreeMap::new();
+            for (topic, partition) in &partitions {
+                let count = now.entry(topic.clone()).or_insert(0);
+                *count = (*count).max(partition + 1);
+            }
+            for (topic, count) in now {
+                self.assigned.entry(topic).or_insert(count);
+            }
+        }
+        Ok(())
+    }
+
+    /// Raises each topic's assigned count to cover `partitions`.
+    fn note_assigned(&mut self, partitions: &[(String, i32)]) {
+        for (topic, partition) in partitions {
+            let count = self.assigned.entry(topic.clone()).or_insert(0);
+            *count = (*count).max(partition + 1);
+        }
+    }
+
+    /// Lists the topics' partitions and starts reading the new ones this reader owns from
+    /// their earliest offsets. A failed listing is logged and tried again at the next
+    /// interval; only failing to assign the new partitions is an error.
+    fn discover_new_partitions(&mut self, consumer: &BaseConsumer) -> Result<()> {
+        self.next_discovery = self
+            .settings
+            .discovery_interval
+            .map(|interval| Instant::now() + interval);
+        let found = discover_partitions(consumer, &self.settings).and_then(|partitions| {
+            let new: Vec<(String, i32)> = partitions
+                .iter()
+                .filter(|(topic, partition)| {
+                    *partition >= self.assigned.get(topic).copied().unwrap_or(0)
+                        && split_owner(topic, *partition, self.parallelism) == self.subtask
+                })
+                .cloned()
+                .collect();
+            let splits =
+                starting_splits(consumer, &self.settings, &StartupMode::EarliestOffset, &new)?;
+            Ok((partitions, splits))
+        });
+        let (partitions, splits) = match found {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(%error, "Kafka source: partition discovery failed; trying again at the next interval");
+                return Ok(());
+            }
+        };
+        self.note_assigned(&partitions);
+        if splits.is_empty() {
+            return Ok(());
+        }
+        for split in &splits {
+            tracing::info!(
+                topic = %split.topic,
+                partition = split.partition,
+                offset = split.next_offset,
+                subtask = self.subtask,
+                "Kafka source: reading a newly discovered partition"
+            );
+        }
+        self.splits.extend(splits);
+        if let Some(watermarks) = &mut self.watermarks {
+            watermarks.track(self.splits.len());
+        }
+        self.assign(consumer)
     }
 }
 
@@ -263,10 +432,14 @@ impl<T: Data> KafkaSourceReader<T> {
                 value: message.payload(),
             };
             if let Some(value) = self.deserializer.deserialize(&record)? {
-                batch.push(match timestamp {
+                let mut record = match timestamp {
                     Some(millis) => Record::with_timestamp(value, millis),
                     None => Record::new(value),
-                });
+                };
+                if let Some(watermarks) = &mut self.watermarks {
+                    record.timestamp = watermarks.on_record(index, &record.value, record.timestamp);
+                }
+                batch.push(record);
             }
         }
         Ok(read_any)

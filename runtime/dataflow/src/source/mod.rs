@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use flinkrs_core::{CheckpointId, Result};
+use flinkrs_core::{CheckpointId, Result, Watermark, WatermarkStatus};
 
 use crate::operator::TaskInfo;
 
@@ -82,6 +82,19 @@ pub trait SourceFunction<B>: Send {
     /// wait for it, such as committing offsets back to an external system for monitoring.
     fn notify_checkpoint_complete(&mut self, _checkpoint: CheckpointId) -> Result<()> {
         Ok(())
+    }
+
+    /// For a source that generates watermarks itself (Flink's watermarks per split, inside
+    /// the source): after each poll the task takes the status the source changed to, if any,
+    /// then sends it down the chain after the polled records. Other sources keep the default.
+    fn take_watermark_status(&mut self) -> Option<WatermarkStatus> {
+        None
+    }
+
+    /// Like [`take_watermark_status`](Self::take_watermark_status): a watermark the source
+    /// advanced to since the last poll, sent after the polled records.
+    fn take_watermark(&mut self) -> Option<Watermark> {
+        None
     }
 
     fn close(&mut self) -> Result<()> {

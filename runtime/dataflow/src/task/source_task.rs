@@ -89,6 +89,13 @@ pub fn run_source_task<B: StreamBatch>(
             chain.process_batch(&mut batch)?;
             batch.clear();
         }
+        if let Some(status) = source.take_watermark_status() {
+            chain.process_watermark_status(status)?;
+        }
+        if let Some(watermark) = source.take_watermark() {
+            operator_metrics.current_output_watermark.set(watermark.0);
+            chain.process_watermark(watermark)?;
+        }
         match status {
             SourceStatus::MoreAvailable => {}
             SourceStatus::Wait(pause) => {

@@ -1,6 +1,7 @@
-//! Table connectors with Flink's names and options: `datagen`, `filesystem` (csv) and `nexmark`
-//! (the Nexmark benchmark's events) sources, `print`, `blackhole` and `filesystem` (csv,
-//! exactly once) sinks, and `kafka` (source and sink, with the `kafka` feature, on by default). Options are checked when a query uses the table, as in
+//! Table connectors with Flink's names and options: `datagen`, `filesystem` (csv, json) and
+//! `nexmark` (the Nexmark benchmark's events) sources, `print`, `blackhole` and `filesystem`
+//! (csv, exactly once) sinks, and `kafka` (source and sink) and `upsert-kafka` (sink), with the
+//! `kafka` feature, on by default. Options are checked when a query uses the table, as in
 //! Flink: an unknown option is an error listing the ones the connector knows.
 
 mod datagen;
@@ -11,6 +12,8 @@ mod json_format;
 mod kafka;
 mod nexmark;
 mod sink;
+#[cfg(feature = "kafka")]
+mod upsert_kafka;
 
 use std::collections::BTreeMap;
 
@@ -34,6 +37,8 @@ pub(crate) fn add_source(
         #[cfg(feature = "kafka")]
         "kafka" => kafka::add_source(env, table),
         "nexmark" => nexmark::add_source(env, table),
+        #[cfg(feature = "kafka")]
+        "upsert-kafka" => upsert_kafka::add_source(env, table),
         "print" | "blackhole" => Err(Error::validation(format!(
             "table '{}' uses the '{}' connector, which is a sink only: it cannot be read",
             table.qualified_name,
@@ -58,17 +63,17 @@ pub(crate) fn connector(table: &TableDefinition) -> Result<&str> {
 }
 
 fn unknown_connector(table: &TableDefinition, name: &str) -> Error {
+    let (kafka, upsert_kafka) = if cfg!(feature = "kafka") {
+        ("kafka, ", ", upsert-kafka")
+    } else {
+        ("", "")
+    };
     Error::validation(format!(
         "Could not find any factory for identifier '{name}' that implements \
          'org.apache.flink.table.factories.DynamicTableFactory' in the classpath (table \
-         '{}'). Available factory identifiers are: blackhole, datagen, filesystem, {}nexmark, \
-         print",
+         '{}'). Available factory identifiers are: blackhole, datagen, filesystem, \
+         {kafka}nexmark, print{upsert_kafka}",
         table.qualified_name,
-        if cfg!(feature = "kafka") {
-            "kafka, "
-        } else {
-            ""
-        }
     ))
 }
 

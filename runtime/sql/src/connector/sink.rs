@@ -65,6 +65,8 @@ pub(crate) fn add_sink(
         "filesystem" => super::filesystem_sink::add_sink(rows, table, updating),
         #[cfg(feature = "kafka")]
         "kafka" => super::kafka::add_sink(rows, table, updating),
+        #[cfg(feature = "kafka")]
+        "upsert-kafka" => super::upsert_kafka::add_sink(rows, table),
         other => Err(super::unknown_connector(table, other)),
     }
 }
