@@ -16,9 +16,20 @@ fn folder() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential")
 }
 
-/// Queries whose result differs from Flink's, and why. The test checks that they still
-/// differ, so a fix shows up as a failure asking to remove the entry.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
+/// Queries whose result differs from Flink's in one mode, and why. The test checks that they
+/// still differ, so a fix shows up as a failure asking to remove the entry.
+const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
+    (
+        "order_by_limit",
+        "streaming",
+        "ORDER BY … LIMIT in streaming mode, which Flink runs as a Top-N, is not supported yet",
+    ),
+    (
+        "order_by_offset",
+        "streaming",
+        "ORDER BY … LIMIT … OFFSET in streaming mode is not supported yet",
+    ),
+];
 
 /// Queries whose row kinds depend on which input's rows reach a join first, and so differ
 /// from run to run in Flink as in flinkrs: an outer join emits a null-padded row (and later
@@ -188,11 +199,14 @@ fn run_mode(mode: &str) {
     let queries = queries();
     assert!(queries.len() >= 40, "only {} queries", queries.len());
     for (name, query) in &queries {
-        let known = KNOWN_DIFFERENCES.iter().find(|(known, _)| known == name);
+        let known = KNOWN_DIFFERENCES
+            .iter()
+            .find(|(known, in_mode, _)| known == name && *in_mode == mode)
+            .map(|(_, _, why)| why);
         match (compare(&mut session, name, query, mode), known) {
             (Ok(()), None) | (Err(_), Some(_)) => {}
             (Err(difference), None) => failures.push(format!("{name} ({mode}): {difference}")),
-            (Ok(()), Some((_, why))) => failures.push(format!(
+            (Ok(()), Some(why)) => failures.push(format!(
                 "{name} ({mode}) now equals Flink's result: remove it from KNOWN_DIFFERENCES \
                  ({why})"
             )),

@@ -1,6 +1,6 @@
 //! The streaming operators of SQL, over Arrow batches on the runtime's executor: the calc
 //! (projection and filter with DataFusion's physical expressions), the group and window
-//! aggregates, the regular and interval joins, and Top-N.
+//! aggregates, the regular and interval joins, Top-N, and the batch sort.
 
 pub(crate) mod aggregate;
 mod aggregate_state;
@@ -10,6 +10,7 @@ mod join_state;
 pub(crate) mod rank;
 mod rank_state;
 pub(crate) mod session;
+pub(crate) mod sort;
 
 #[cfg(test)]
 mod join_tests;

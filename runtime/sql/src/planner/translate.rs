@@ -36,6 +36,7 @@ use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
 
 mod join;
 mod rank;
+mod sort;
 
 /// A plan node's rows as a stream.
 #[derive(Clone, Debug)]
@@ -123,8 +124,8 @@ impl<'a> Translator<'a> {
             LogicalPlan::Values(values) => self.values(values),
             LogicalPlan::EmptyRelation(empty) => self.empty(empty.produce_one_row, plan.schema()),
             LogicalPlan::Aggregate(aggregate) => self.aggregate(aggregate),
-            LogicalPlan::Sort(_) => Err(Error::unsupported("ORDER BY")),
-            LogicalPlan::Limit(_) => Err(Error::unsupported("LIMIT")),
+            LogicalPlan::Sort(sort) => self.sort(sort),
+            LogicalPlan::Limit(limit) => self.limit(limit),
             LogicalPlan::Join(join) => self.join(join),
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Distinct(Distinct::All(input)) => self.distinct(input),

@@ -207,3 +207,7 @@ SELECT customer, order_id, quantity FROM (SELECT *, ROW_NUMBER() OVER (PARTITION
 SELECT customer, COUNT(*) AS orders, COUNT(*) FILTER (WHERE quantity > 1) AS multiples, SUM(price) FILTER (WHERE product <> 'apple') AS not_apples, COUNT(DISTINCT product) FILTER (WHERE quantity > 1) AS multiple_products FROM orders GROUP BY customer;
 -- name: window_filter
 SELECT window_start, COUNT(*) AS orders, MAX(price) FILTER (WHERE quantity > 1) AS top_multiple FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
+-- name: order_by_limit
+SELECT name, age FROM people ORDER BY age DESC, name LIMIT 4;
+-- name: order_by_offset
+SELECT name, city FROM people ORDER BY city, name LIMIT 3 OFFSET 2;
