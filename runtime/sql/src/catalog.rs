@@ -47,6 +47,9 @@ pub struct TableDefinition {
     pub schema: SchemaRef,
     pub watermark: Option<WatermarkSpec>,
     pub primary_key: Vec<String>,
+    /// `PARTITIONED BY` columns: physical columns whose values are the folders
+    /// (`column=value`) a filesystem table's files lie in, not fields of the files.
+    pub partition_keys: Vec<String>,
     pub options: BTreeMap<String, String>,
     pub temporary: bool,
 }

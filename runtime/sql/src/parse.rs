@@ -64,6 +64,8 @@ pub struct CreateTable {
     /// `WATERMARK FOR column AS expression`.
     pub watermark: Option<(String, Expr)>,
     pub primary_key: Vec<String>,
+    /// `PARTITIONED BY (column, …)`.
+    pub partition_keys: Vec<String>,
     pub options: Vec<(String, String)>,
 }
 
@@ -750,11 +752,21 @@ impl<'a> StatementParser<'a> {
         if self.parser.parse_keyword(Keyword::COMMENT) {
             self.string()?;
         }
+        let mut partition_keys = Vec::new();
         if self
             .parser
             .parse_keywords(&[Keyword::PARTITIONED, Keyword::BY])
         {
-            return Err(Error::unsupported("PARTITIONED BY"));
+            partition_keys = self
+                .parser
+                .parse_parenthesized_column_list(
+                    datafusion_sql::sqlparser::parser::IsOptional::Mandatory,
+                    false,
+                )
+                .map_err(|e| self.error(e))?
+                .into_iter()
+                .map(|ident| ident.value)
+                .collect();
         }
         self.keyword(Keyword::WITH)?;
         let options = self.options()?;
@@ -766,6 +778,7 @@ impl<'a> StatementParser<'a> {
             columns,
             watermark,
             primary_key,
+            partition_keys,
             options,
         })))
     }

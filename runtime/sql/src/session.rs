@@ -636,6 +636,14 @@ impl SqlSession {
                 )));
             }
         }
+        for key in &create.partition_keys {
+            if physical.field_with_name(key).is_err() {
+                return Err(Error::validation(format!(
+                    "table '{path}': the partition key '{key}' is not a physical column of the \
+                     table; PARTITIONED BY names columns declared with a type"
+                )));
+            }
+        }
         let definition = TableDefinition {
             qualified_name: path.to_string(),
             physical,
@@ -643,6 +651,7 @@ impl SqlSession {
             schema,
             watermark,
             primary_key: create.primary_key,
+            partition_keys: create.partition_keys,
             options,
             temporary: create.temporary,
         };
@@ -811,9 +820,8 @@ impl PreparedInsert {
     /// Adds the pipeline from the query's sources to the sink table to `env`.
     pub(crate) fn build(&self, env: &StreamExecutionEnvironment) -> Result<()> {
         let translated = Translator::new(env, &self.planned, self.mini_batch).translate()?;
-        let rows = result_rows(&translated, &self.planned.columns, Some(&self.sink))?;
         add_sink(
-            rows,
+            || result_rows(&translated, &self.planned.columns, Some(&self.sink)),
             &translated.stream,
             &self.sink,
             Arc::clone(&self.print),

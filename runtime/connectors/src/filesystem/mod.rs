@@ -20,7 +20,7 @@ mod text_output;
 pub use csv::{CsvField, CsvFields, CsvRow, format_csv_row, parse_csv_line, write_csv_field};
 pub use discover::{is_hidden, list_input_files, share_of_subtask};
 pub use file_sink::{
-    CHECK_INTERVAL, Clock, FILE_SIZE, FileSink, FileSinkBuilder, INACTIVITY_INTERVAL,
+    CHECK_INTERVAL, Clock, FILE_SIZE, FileRecord, FileSink, FileSinkBuilder, INACTIVITY_INTERVAL,
     OutputFileConfig, PartFileInfo, PendingFile, PendingUpload, ROLLOVER_INTERVAL, RollingPolicy,
     SystemClock, in_progress_name, parse_memory_size,
 };

@@ -1,4 +1,4 @@
-//! The `filesystem` table source, csv and json formats: Flink's options `path`, `format`,
+//! The `filesystem` table source, csv and json formats (see [`csv_format`](super::csv_format)): Flink's options `path`, `format`,
 //! `csv.field-delimiter`, `csv.ignore-parse-errors` and `json.ignore-parse-errors`. A
 //! malformed row fails the job with the file and line; under `csv.ignore-parse-errors` a field
 //! that does not parse is null and a row with the wrong number of fields is skipped, as in
@@ -12,11 +12,6 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow_array::builder::StringBuilder;
-use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, SchemaRef};
-use datafusion_common::arrow::compute::{CastOptions, cast_with_options};
-use datafusion_common::arrow::util::display::FormatOptions;
 use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_api::arrow::ArrowStream;
 use flinkrs_connectors::filesystem::{list_input_files, share_of_subtask};
@@ -26,13 +21,16 @@ use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus}
 
 use serde::{Deserialize, Serialize};
 
+use super::csv_format::{CsvColumns, CsvFormat, malformed};
 use super::json_format::JsonFormat;
+use super::partitions::Partitioning;
 use super::{check_options, parse_option};
 use crate::catalog::TableDefinition;
 use crate::error::{Error, Result};
 
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 7] = [
     "connector",
+    "partition.default-name",
     "path",
     "format",
     "csv.field-delimiter",
@@ -41,7 +39,7 @@ const KNOWN: [&str; 6] = [
 ];
 
 /// Flink's other filesystem and csv options, which flinkrs does not support yet.
-const NOT_YET: [&str; 9] = [
+const NOT_YET: [&str; 8] = [
     "csv.allow-comments",
     "csv.array-element-delimiter",
     "csv.disable-quote-character",
@@ -49,7 +47,6 @@ const NOT_YET: [&str; 9] = [
     "csv.null-literal",
     "csv.quote-character",
     "source.monitor-interval",
-    "partition.default-name",
     "source.path.regex-pattern",
 ];
 
@@ -106,14 +103,20 @@ pub(crate) fn add_source(
     let root = PathBuf::from(path);
     let files = list_input_files(&root)?;
     let schema = Arc::clone(&table.physical);
+    let partitioning = Partitioning::of(table)?;
+    // What the files hold: every column, or all but the partition keys.
+    let file_schema = partitioning
+        .as_ref()
+        .map_or_else(|| Arc::clone(&schema), Partitioning::file_schema);
+    let partitioning = partitioning.map(|partitioning| (partitioning, root.clone()));
     let format = CsvFormat {
-        schema: Arc::clone(&schema),
+        schema: Arc::clone(&file_schema),
         delimiter,
         ignore_errors,
     };
     let json = if json {
         Some(JsonFormat {
-            schema: Arc::clone(&schema),
+            schema: Arc::clone(&file_schema),
             ignore_errors: parse_option(table, "json.ignore-parse-errors", "true or false")?
                 .unwrap_or(false),
         })
@@ -122,33 +125,30 @@ pub(crate) fn add_source(
     };
     let stream = env.add_arrow_source(&table.qualified_name, schema, None, move |info| {
         let files = share_of_subtask(files.clone(), info.subtask_index, info.parallelism);
-        Ok(CsvSource {
+        Ok(FileSource {
             starts: vec![(0, 0); files.len()],
             files,
             format: format.clone(),
             json: json.clone(),
+            partitioning: partitioning.clone(),
             file: 0,
             reader: None,
             line: 0,
             offset: 0,
+            text: Vec::new(),
         })
     })?;
     Ok(stream)
 }
 
-#[derive(Clone, Debug)]
-struct CsvFormat {
-    schema: SchemaRef,
-    delimiter: u8,
-    ignore_errors: bool,
-}
-
 /// Reads this subtask's files in order, a batch of lines per poll.
-struct CsvSource {
+struct FileSource {
     files: Vec<PathBuf>,
     format: CsvFormat,
     /// Set for the json format: lines are JSON objects, not csv.
     json: Option<JsonFormat>,
+    /// Set for a partitioned table: its partitioning and the table's folder.
+    partitioning: Option<(Partitioning, PathBuf)>,
     /// The file being read, as an index into `files`.
     file: usize,
     reader: Option<BufReader<File>>,
@@ -156,6 +156,8 @@ struct CsvSource {
     line: u64,
     /// The bytes of the current file read so far.
     offset: u64,
+    /// The line being read, reused from line to line.
+    text: Vec<u8>,
     /// Per file, the byte offset and line to start at: after a restore, where the
     /// checkpointed reader was.
     starts: Vec<(u64, u64)>,
@@ -163,66 +165,57 @@ struct CsvSource {
 
 /// A file split in a checkpoint: the file, and how far the reader got into it.
 #[derive(Debug, Serialize, Deserialize)]
-struct CsvSplit {
+struct FileSplit {
     path: PathBuf,
     offset: u64,
     line: u64,
 }
 
-impl SourceFunction<ArrowBatch> for CsvSource {
+impl SourceFunction<ArrowBatch> for FileSource {
     fn poll_batch(
         &mut self,
         batch: &mut ArrowBatch,
         context: &SourceContext,
     ) -> flinkrs_core::Result<SourceStatus> {
         let columns = self.format.schema.fields().len();
-        let mut fields: Vec<StringBuilder> = (0..columns).map(|_| StringBuilder::new()).collect();
+        let mut fields = CsvColumns::new(&self.format);
         let mut lines: Vec<u64> = Vec::new();
-        let mut text = String::new();
         // The json format's lines of this batch, each ended by `\n`.
         let mut json_lines = String::new();
         while lines.len() < context.batch_rows.max(1) {
-            let Some(path) = self.files.get(self.file) else {
+            if self.file >= self.files.len() {
                 break;
-            };
-            if self.reader.is_none() {
-                let mut file = File::open(path).map_err(|source| CoreError::Io {
-                    action: "open input file",
-                    path: path.clone(),
-                    source,
-                })?;
-                let (offset, line) = self.starts.get(self.file).copied().unwrap_or_default();
-                if offset > 0 {
-                    file.seek(SeekFrom::Start(offset))
-                        .map_err(|source| CoreError::Io {
-                            action: "seek to the checkpointed position in input file",
-                            path: path.clone(),
-                            source,
-                        })?;
-                }
-                self.reader = Some(BufReader::new(file));
-                self.line = line;
-                self.offset = offset;
             }
-            text.clear();
-            let read = match &mut self.reader {
-                Some(reader) => reader
-                    .read_line(&mut text)
-                    .map_err(|source| CoreError::Io {
-                        action: "read input file",
-                        path: path.clone(),
-                        source,
+            if self.reader.is_none() {
+                self.open_current()?;
+            }
+            self.text.clear();
+            let read =
+                match &mut self.reader {
+                    Some(reader) => reader.read_until(b'\n', &mut self.text).map_err(|source| {
+                        CoreError::Io {
+                            action: "read input file",
+                            path: self.files[self.file].clone(),
+                            source,
+                        }
                     })?,
-                None => 0,
-            };
+                    None => 0,
+                };
             if read == 0 {
                 self.reader = None;
                 self.file += 1;
-                continue;
+                // A batch holds one file's lines: its errors and partition values name it.
+                if lines.is_empty() {
+                    continue;
+                }
+                break;
             }
             self.line += 1;
             self.offset += read as u64;
-            let line = text.trim_end_matches(['\n', '\r']);
+            let path = &self.files[self.file];
+            let line = std::str::from_utf8(&self.text)
+                .map_err(|_| malformed(path, self.line, "the line is not UTF-8 text".into()))?
+                .trim_end_matches(['\n', '\r']);
             if line.is_empty() {
                 continue;
             }
@@ -232,49 +225,44 @@ impl SourceFunction<ArrowBatch> for CsvSource {
                 lines.push(self.line);
                 continue;
             }
-            let values = split_csv_line(line, self.format.delimiter);
-            if values.len() != columns {
+            if let Err(found) = fields.push_line(line) {
                 if self.format.ignore_errors {
                     continue;
                 }
                 if !lines.is_empty() {
                     // An earlier line of this batch may be malformed too: report the first.
-                    let strings: Vec<ArrayRef> = fields
-                        .iter()
-                        .map(|builder| Arc::new(builder.finish_cloned()) as ArrayRef)
-                        .collect();
-                    self.typed(strings, &lines, Some(path))?;
+                    self.format.typed(fields.finish(), &lines, path)?;
                 }
                 return Err(malformed(
                     path,
                     self.line,
                     format!(
-                        "the row has {} fields, the table has {columns} columns (set \
-                         'csv.ignore-parse-errors' = 'true' to skip such rows)",
-                        values.len()
+                        "the row has {found} fields, the table has {columns} columns (set \
+                         'csv.ignore-parse-errors' = 'true' to skip such rows)"
                     ),
                 ));
-            }
-            for (builder, value) in fields.iter_mut().zip(values) {
-                builder.append_value(value);
             }
             lines.push(self.line);
         }
         if !lines.is_empty() {
-            let path = self
-                .files
-                .get(self.file.min(self.files.len().saturating_sub(1)));
-            if let Some(json) = &self.json {
-                let path = path.cloned().unwrap_or_default();
-                *batch = ArrowBatch::new(json.decode(&json_lines, &lines, &path)?);
-                return Ok(self.status());
-            }
-            let strings: Vec<ArrayRef> = fields
-                .iter_mut()
-                .map(|builder| Arc::new(builder.finish()) as ArrayRef)
-                .collect();
-            let typed = self.typed(strings, &lines, path)?;
-            *batch = ArrowBatch::new(typed);
+            // The batch's file: the current one, or the one just finished.
+            let file = if self.reader.is_some() {
+                self.file
+            } else {
+                self.file - 1
+            };
+            let path = &self.files[file];
+            let typed = match &self.json {
+                Some(json) => json.decode(&json_lines, &lines, path)?,
+                None => self.format.typed(fields.finish(), &lines, path)?,
+            };
+            *batch = ArrowBatch::new(match &self.partitioning {
+                Some((partitioning, root)) => {
+                    let values = partitioning.values_of(root, path)?;
+                    partitioning.complete(typed, &values, path)?
+                }
+                None => typed,
+            });
         }
         Ok(self.status())
     }
@@ -292,7 +280,7 @@ impl SourceFunction<ArrowBatch> for CsvSource {
             } else {
                 self.starts.get(index).copied().unwrap_or_default()
             };
-            let split = CsvSplit {
+            let split = FileSplit {
                 path: path.clone(),
                 offset,
                 line,
@@ -312,7 +300,7 @@ impl SourceFunction<ArrowBatch> for CsvSource {
         let splits = splits
             .iter()
             .map(|bytes| {
-                postcard::from_bytes::<CsvSplit>(bytes).map_err(|error| {
+                postcard::from_bytes::<FileSplit>(bytes).map_err(|error| {
                     CoreError::state(format!(
                         "filesystem source: a checkpointed split cannot be decoded ({error}); \
                          the checkpoint was not written by this source or is corrupt"
@@ -331,7 +319,7 @@ impl SourceFunction<ArrowBatch> for CsvSource {
     }
 }
 
-impl CsvSource {
+impl FileSource {
     fn status(&self) -> SourceStatus {
         if self.file >= self.files.len() {
             SourceStatus::Finished
@@ -340,116 +328,35 @@ impl CsvSource {
         }
     }
 
-    /// Casts the text columns to the table's types; a value that does not parse fails the
-    /// job naming the file, line and column, or becomes null under `ignore-parse-errors`.
-    fn typed(
-        &self,
-        strings: Vec<ArrayRef>,
-        lines: &[u64],
-        path: Option<&PathBuf>,
-    ) -> flinkrs_core::Result<RecordBatch> {
-        let schema = &self.format.schema;
-        let options = CastOptions {
-            safe: self.format.ignore_errors,
-            format_options: FormatOptions::default(),
-        };
-        let mut columns = Vec::with_capacity(strings.len());
-        for (index, strings) in strings.into_iter().enumerate() {
-            let field = schema.field(index);
-            if field.data_type() == &DataType::Utf8 {
-                columns.push(strings);
-                continue;
-            }
-            match cast_with_options(&strings, field.data_type(), &options) {
-                Ok(array) => columns.push(array),
-                Err(_) => {
-                    // Find the first value that does not parse, for the message.
-                    let strict = CastOptions {
-                        safe: false,
-                        format_options: FormatOptions::default(),
-                    };
-                    let row = (0..strings.len())
-                        .find(|&row| {
-                            cast_with_options(&strings.slice(row, 1), field.data_type(), &strict)
-                                .is_err()
-                        })
-                        .unwrap_or(0);
-                    let value = arrow_array::cast::AsArray::as_string::<i32>(&strings)
-                        .value(row)
-                        .to_owned();
-                    let path = path.cloned().unwrap_or_default();
-                    return Err(malformed(
-                        &path,
-                        lines.get(row).copied().unwrap_or(0),
-                        format!(
-                            "'{value}' in column '{}' is not a {} (set \
-                             'csv.ignore-parse-errors' = 'true' to read it as null)",
-                            field.name(),
-                            crate::types::flink_type_name(field.data_type())
-                        ),
-                    ));
-                }
-            }
+    /// Opens the current file at its start, or where a restored checkpoint left it.
+    fn open_current(&mut self) -> flinkrs_core::Result<()> {
+        let path = self.files[self.file].clone();
+        let mut file = File::open(&path).map_err(|source| CoreError::Io {
+            action: "open input file",
+            path: path.clone(),
+            source,
+        })?;
+        let (offset, line) = self.starts.get(self.file).copied().unwrap_or_default();
+        if offset > 0 {
+            file.seek(SeekFrom::Start(offset))
+                .map_err(|source| CoreError::Io {
+                    action: "seek to the checkpointed position in input file",
+                    path,
+                    source,
+                })?;
         }
-        for (index, column) in columns.iter().enumerate() {
-            let field = schema.field(index);
-            if !field.is_nullable() && column.null_count() > 0 {
-                return Err(CoreError::MalformedInput {
-                    location: format!("csv files of column '{}'", field.name()),
-                    message: "a NOT NULL column is empty".into(),
-                });
-            }
-        }
-        RecordBatch::try_new(Arc::clone(schema), columns)
-            .map_err(|error| CoreError::function(format!("csv source: {error}")))
+        self.reader = Some(BufReader::with_capacity(1 << 16, file));
+        self.line = line;
+        self.offset = offset;
+        Ok(())
     }
-}
-
-fn malformed(path: &std::path::Path, line: u64, message: String) -> CoreError {
-    CoreError::MalformedInput {
-        location: format!("file '{}' line {line}", path.display()),
-        message,
-    }
-}
-
-/// Splits one csv line on `delimiter`, with `"` quoting (`""` is a quote inside quotes). An
-/// empty field is the empty string, as in Flink: a `STRING` column reads it as `''`, and
-/// other types fail to parse it (null under `csv.ignore-parse-errors`).
-fn split_csv_line(line: &str, delimiter: u8) -> Vec<String> {
-    let delimiter = char::from(delimiter);
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(character) = chars.next() {
-        if quoted {
-            if character == '"' {
-                if chars.peek() == Some(&'"') {
-                    field.push('"');
-                    chars.next();
-                } else {
-                    quoted = false;
-                }
-            } else {
-                field.push(character);
-            }
-        } else if character == '"' {
-            quoted = true;
-        } else if character == delimiter {
-            fields.push(std::mem::take(&mut field));
-        } else {
-            field.push(character);
-        }
-    }
-    fields.push(field);
-    fields
 }
 
 #[cfg(test)]
 mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::Int64Type;
-    use arrow_schema::{Field, Schema};
+    use arrow_schema::{DataType, Field, Schema};
     use flinkrs_core::Configuration;
     use flinkrs_dataflow::{StreamBatch, TaskInfo};
 
@@ -471,9 +378,9 @@ mod tests {
         }
     }
 
-    fn source(files: Vec<PathBuf>) -> CsvSource {
+    fn source(files: Vec<PathBuf>) -> FileSource {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
-        CsvSource {
+        FileSource {
             starts: vec![(0, 0); files.len()],
             files,
             format: CsvFormat {
@@ -482,15 +389,17 @@ mod tests {
                 ignore_errors: false,
             },
             json: None,
+            partitioning: None,
             file: 0,
             reader: None,
             line: 0,
             offset: 0,
+            text: Vec::new(),
         }
     }
 
     /// Polls to the end, returning the values read.
-    fn read_all(source: &mut CsvSource, context: &SourceContext) -> Vec<i64> {
+    fn read_all(source: &mut FileSource, context: &SourceContext) -> Vec<i64> {
         let mut values = Vec::new();
         loop {
             let mut batch = ArrowBatch::default();
@@ -559,14 +468,5 @@ mod tests {
                 .contains("a checkpointed split cannot be decoded"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn csv_fields_split_on_the_delimiter_outside_quotes() {
-        assert_eq!(
-            split_csv_line("a,\"b,c\",,\"\",\"say \"\"hi\"\"\"", b','),
-            vec!["a", "b,c", "", "", "say \"hi\""]
-        );
-        assert_eq!(split_csv_line("1|x", b'|'), vec!["1", "x"]);
     }
 }

@@ -4,6 +4,7 @@
 //! `kafka` feature, on by default. Options are checked when a query uses the table, as in
 //! Flink: an unknown option is an error listing the ones the connector knows.
 
+mod csv_format;
 mod datagen;
 mod filesystem;
 mod filesystem_sink;
@@ -11,6 +12,7 @@ mod json_format;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod nexmark;
+mod partitions;
 mod sink;
 #[cfg(feature = "kafka")]
 mod upsert_kafka;
@@ -31,7 +33,11 @@ pub(crate) fn add_source(
     env: &StreamExecutionEnvironment,
     table: &TableDefinition,
 ) -> Result<ArrowStream> {
-    match connector(table)? {
+    let connector = connector(table)?;
+    if !table.partition_keys.is_empty() && connector != "filesystem" {
+        return Err(not_partitioned(table, connector));
+    }
+    match connector {
         "datagen" => datagen::add_source(env, table),
         "filesystem" => filesystem::add_source(env, table),
         #[cfg(feature = "kafka")]
@@ -41,11 +47,20 @@ pub(crate) fn add_source(
         "upsert-kafka" => upsert_kafka::add_source(env, table),
         "print" | "blackhole" => Err(Error::validation(format!(
             "table '{}' uses the '{}' connector, which is a sink only: it cannot be read",
-            table.qualified_name,
-            connector(table)?
+            table.qualified_name, connector
         ))),
         other => Err(unknown_connector(table, other)),
     }
+}
+
+/// The error for a `PARTITIONED BY` table of a connector that has no partitions.
+pub(crate) fn not_partitioned(table: &TableDefinition, connector: &str) -> Error {
+    Error::validation(format!(
+        "table '{}' is PARTITIONED BY ({}), but the '{connector}' connector does not support \
+         partitions; only 'filesystem' tables are partitioned",
+        table.qualified_name,
+        table.partition_keys.join(", ")
+    ))
 }
 
 pub(crate) fn connector(table: &TableDefinition) -> Result<&str> {

@@ -15,15 +15,23 @@ use crate::render::ResultRow;
 /// Where the `print` connector writes: the process's stdout, or a buffer (for tests).
 pub type PrintTarget = Arc<Mutex<dyn Write + Send>>;
 
-/// Writes `rows` (already rendered, with their kinds) to `table`'s connector.
+/// Writes the query's result to `table`'s connector: `stream` as Arrow batches where the
+/// connector takes them, else the rows `rows` renders (with their kinds). Rows are built only
+/// for the connectors that write them, so a `blackhole` table costs nothing per row.
 pub(crate) fn add_sink(
-    rows: flinkrs_api::DataStream<ResultRow>,
+    rows: impl FnOnce() -> Result<flinkrs_api::DataStream<ResultRow>>,
     stream: &ArrowStream,
     table: &TableDefinition,
     print: PrintTarget,
     updating: bool,
 ) -> Result<()> {
     let connector = super::connector(table)?;
+    // Flink's print and blackhole sinks take a partitioned table and ignore its partitions.
+    if !table.partition_keys.is_empty()
+        && !matches!(connector, "filesystem" | "print" | "blackhole")
+    {
+        return Err(super::not_partitioned(table, connector));
+    }
     match connector {
         "print" => {
             check_options(
@@ -40,16 +48,17 @@ pub(crate) fn add_sink(
             )?;
             let identifier = table.options.get("print-identifier").cloned();
             // One subtask, so each key's changes print in the order they were made.
-            rows.add_sink(
-                "Print",
-                PrintSink {
-                    identifier,
-                    target: print,
-                    subtask: None,
-                    line: String::new(),
-                },
-            )
-            .set_parallelism(1);
+            rows()?
+                .add_sink(
+                    "Print",
+                    PrintSink {
+                        identifier,
+                        target: print,
+                        subtask: None,
+                        line: String::new(),
+                    },
+                )
+                .set_parallelism(1);
             Ok(())
         }
         "blackhole" => {
@@ -62,11 +71,11 @@ pub(crate) fn add_sink(
              written to",
             table.qualified_name
         ))),
-        "filesystem" => super::filesystem_sink::add_sink(rows, table, updating),
+        "filesystem" => super::filesystem_sink::add_sink(rows()?, table, updating),
         #[cfg(feature = "kafka")]
-        "kafka" => super::kafka::add_sink(rows, table, updating),
+        "kafka" => super::kafka::add_sink(rows()?, table, updating),
         #[cfg(feature = "kafka")]
-        "upsert-kafka" => super::upsert_kafka::add_sink(rows, table),
+        "upsert-kafka" => super::upsert_kafka::add_sink(rows()?, table),
         other => Err(super::unknown_connector(table, other)),
     }
 }

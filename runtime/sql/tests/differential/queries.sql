@@ -211,3 +211,11 @@ SELECT window_start, COUNT(*) AS orders, MAX(price) FILTER (WHERE quantity > 1) 
 SELECT name, age FROM people ORDER BY age DESC, name LIMIT 4;
 -- name: order_by_offset
 SELECT name, city FROM people ORDER BY city, name LIMIT 3 OFFSET 2;
+-- name: partitioned_select_all
+SELECT * FROM visits;
+-- name: partitioned_filter_on_partition
+SELECT page, visitor, hr FROM visits WHERE dt = '2024-01-01' AND hr = 10;
+-- name: partitioned_group_by_partition
+SELECT dt, hr, COUNT(*) AS visits, SUM(seconds) AS seconds FROM visits GROUP BY dt, hr;
+-- name: partitioned_filter_on_data_and_partition
+SELECT visitor, dt FROM visits WHERE seconds > 2 AND hr > 9;

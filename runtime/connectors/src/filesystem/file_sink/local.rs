@@ -47,7 +47,7 @@ impl LocalPart {
     }
 
     /// Writes the record's `Display` and a line break, straight into the write buffer.
-    pub fn write_line(&mut self, record: &impl Display, size: &mut u64) -> Result<()> {
+    pub fn write_line(&mut self, record: &(impl Display + ?Sized), size: &mut u64) -> Result<()> {
         let mut counting = Counting {
             inner: &mut self.writer,
             written: size,
@@ -128,9 +128,9 @@ pub(super) fn commit(base_path: &Path, file: &PendingFile) -> Result<()> {
 }
 
 /// Removes the in-progress and pending files that earlier runs of subtasks `j` with
-/// `j % parallelism == subtask` left in `directory`: files no checkpoint commits, since every
-/// pending file of the restored checkpoint has been committed. Files of this run (`unique_id`)
-/// stay. Returns how many were removed.
+/// `j % parallelism == subtask` left in `directory` and its bucket folders: files no checkpoint
+/// commits, since every pending file of the restored checkpoint has been committed. Files of
+/// this run (`unique_id`) stay. Returns how many were removed.
 pub(super) fn remove_leftovers(
     directory: &Path,
     config: &OutputFileConfig,
@@ -138,22 +138,30 @@ pub(super) fn remove_leftovers(
     parallelism: usize,
     unique_id: &str,
 ) -> Result<usize> {
-    let entries = std::fs::read_dir(directory)
-        .map_err(|source| Error::io("list the output folder", directory, source))?;
     let mut removed = 0;
-    for entry in entries {
-        let entry =
-            entry.map_err(|source| Error::io("list the output folder", directory, source))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
-            continue;
-        };
-        let Some((owner, owner_subtask)) = config.parse_in_progress(name) else {
-            continue;
-        };
-        if owner != unique_id && owner_subtask % parallelism.max(1) == subtask {
-            remove_if_present(&entry.path())?;
-            removed += 1;
+    let mut folders = vec![directory.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .map_err(|source| Error::io("list the output folder", &folder, source))?;
+        for entry in entries {
+            let entry =
+                entry.map_err(|source| Error::io("list the output folder", &folder, source))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                continue;
+            };
+            // Bucket folders (never symbolic links, which the sink does not make).
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                folders.push(entry.path());
+                continue;
+            }
+            let Some((owner, owner_subtask)) = config.parse_in_progress(name) else {
+                continue;
+            };
+            if owner != unique_id && owner_subtask % parallelism.max(1) == subtask {
+                remove_if_present(&entry.path())?;
+                removed += 1;
+            }
         }
     }
     Ok(removed)

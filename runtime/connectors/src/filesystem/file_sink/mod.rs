@@ -20,8 +20,10 @@
 //!   (FLIP-147). With checkpointing off, or in batch mode, it commits everything at the end of
 //!   input instead, as Flink's batch execution does.
 //!
-//! Between checkpoints, part files roll by size and time ([`RollingPolicy`]). Every record goes
-//! to the base path itself (a single bucket, like Flink's `BasePathBucketAssigner`).
+//! Between checkpoints, part files roll by size and time ([`RollingPolicy`]). A record goes to
+//! the bucket its [`FileRecord::bucket`] names: a folder under the base path, each with its own
+//! part files. A record that is only `Display` goes to the base path itself (like Flink's
+//! `BasePathBucketAssigner`).
 
 mod commit;
 mod local;
@@ -52,6 +54,24 @@ pub use rolling::{
 use commit::{decode_state, encode_state};
 use part::InProgressPart;
 use target::PartTarget;
+
+/// A record a [`FileSink`] writes: its line, and the bucket (a folder under the base path, such
+/// as `dt=2024-01-01/hr=10`) its line goes to. Every `Display` type is one, written to the base
+/// path.
+pub trait FileRecord {
+    /// What is written, followed by a line break.
+    fn line(&self) -> &dyn Display;
+    /// The bucket's folder under the base path; empty for the base path itself.
+    fn bucket(&self) -> &str {
+        ""
+    }
+}
+
+impl<T: Display> FileRecord for T {
+    fn line(&self) -> &dyn Display {
+        self
+    }
+}
 
 /// What every subtask of one sink shares.
 #[derive(Debug)]
@@ -197,7 +217,8 @@ struct SubtaskWriter {
     parallelism: usize,
     unique_id: String,
     next_counter: u64,
-    in_progress: Option<InProgressPart>,
+    /// The open part file of each bucket written since its last roll.
+    in_progress: Vec<InProgressPart>,
     /// Closed by the rolling policy since the last checkpoint: in no checkpoint yet.
     rolled: Vec<PendingFile>,
     /// Pending files by the checkpoint that closed them, until it (or a later one) completes.
@@ -224,7 +245,7 @@ impl FileSink {
                 parallelism: info.parallelism,
                 unique_id: settings.unique_id.clone().unwrap_or_else(random_unique_id),
                 next_counter: 0,
-                in_progress: None,
+                in_progress: Vec::new(),
                 rolled: Vec::new(),
                 prepared: BTreeMap::new(),
                 commit_at_end: config.checkpoint_interval().is_none()
@@ -268,35 +289,71 @@ fn millis(duration: std::time::Duration) -> i64 {
 }
 
 impl SubtaskWriter {
-    /// Writes one line, rolling first when the part file has grown past the limit.
-    fn write(&mut self, settings: &Settings, record: &impl Display, now: i64) -> Result<()> {
-        if self
+    /// Writes one line into its bucket's part file, rolling that file first when it has grown
+    /// past the limit.
+    fn write(
+        &mut self,
+        settings: &Settings,
+        record: &(impl FileRecord + ?Sized),
+        now: i64,
+    ) -> Result<()> {
+        let bucket = record.bucket();
+        let index = match self
             .in_progress
-            .as_ref()
-            .is_some_and(|part| settings.rolling.should_roll_on_event(&part.info))
+            .iter()
+            .position(|part| part.bucket == bucket)
         {
-            self.roll()?;
-        }
-        let part = match &mut self.in_progress {
-            Some(part) => part,
+            Some(index)
+                if settings
+                    .rolling
+                    .should_roll_on_event(&self.in_progress[index].info) =>
+            {
+                let part = self.in_progress.swap_remove(index);
+                self.rolled.push(part.close_for_commit()?);
+                None
+            }
+            found => found,
+        };
+        let index = match index {
+            Some(index) => index,
             None => {
                 let name =
                     settings
                         .output
                         .part_name(&self.unique_id, self.subtask, self.next_counter);
                 self.next_counter += 1;
-                self.in_progress.insert(settings.target.create(name, now)?)
+                self.in_progress
+                    .push(settings.target.create(bucket, name, now)?);
+                self.in_progress.len() - 1
             }
         };
-        part.write_line(record)?;
+        let part = &mut self.in_progress[index];
+        part.write_line(record.line())?;
         part.info.last_written_at = now;
         Ok(())
     }
 
-    /// Closes the in-progress part file, if any: it becomes pending.
+    /// Closes every in-progress part file: they become pending.
     fn roll(&mut self) -> Result<()> {
-        if let Some(part) = self.in_progress.take() {
+        for part in self.in_progress.drain(..) {
             self.rolled.push(part.close_for_commit()?);
+        }
+        Ok(())
+    }
+
+    /// Closes the part files the rolling policy's intervals say are due at `now`.
+    fn roll_due(&mut self, settings: &Settings, now: i64) -> Result<()> {
+        let mut index = 0;
+        while index < self.in_progress.len() {
+            if settings
+                .rolling
+                .should_roll_on_processing_time(&self.in_progress[index].info, now)
+            {
+                let part = self.in_progress.swap_remove(index);
+                self.rolled.push(part.close_for_commit()?);
+            } else {
+                index += 1;
+            }
         }
         Ok(())
     }
@@ -327,7 +384,7 @@ impl SubtaskWriter {
     }
 }
 
-impl<T: Display> SinkFunction<T> for FileSink {
+impl<T: FileRecord> SinkFunction<T> for FileSink {
     /// Commits the pending files of the restored items: this subtask's own, or on a rescaled
     /// restore its share of every old subtask's.
     fn initialize_state(&mut self, info: &TaskInfo, state: Option<&[Vec<u8>]>) -> Result<()> {
@@ -387,24 +444,17 @@ impl<T: Display> SinkFunction<T> for FileSink {
             return Ok(());
         }
         writer.next_check = now.saturating_add(millis(settings.rolling.check_interval));
-        if writer.in_progress.as_ref().is_some_and(|part| {
-            settings
-                .rolling
-                .should_roll_on_processing_time(&part.info, now)
-        }) {
-            writer.roll()?;
-        }
-        Ok(())
+        writer.roll_due(settings, now)
     }
 
     /// Without a final checkpoint ahead, commits everything now; with one, only flushes.
     fn finish(&mut self) -> Result<()> {
         let (settings, writer) = self.parts()?;
         if !writer.commit_at_end {
-            return match &mut writer.in_progress {
-                Some(part) => part.flush(),
-                None => Ok(()),
-            };
+            return writer
+                .in_progress
+                .iter_mut()
+                .try_for_each(|part| part.flush());
         }
         writer.roll()?;
         let rolled = std::mem::take(&mut writer.rolled);
@@ -421,10 +471,10 @@ impl<T: Display> SinkFunction<T> for FileSink {
         let Some(mut writer) = self.writer.take() else {
             return Ok(());
         };
-        let discarded = match writer.in_progress.take() {
-            Some(part) => part.discard(),
-            None => Ok(()),
-        };
+        let discarded = writer
+            .in_progress
+            .drain(..)
+            .try_for_each(|part| part.discard());
         let target = &self.settings.target;
         let removed = writer
             .rolled

@@ -124,6 +124,8 @@ pub fn in_progress_name(part_name: &str) -> String {
 /// The part file being written.
 #[derive(Debug)]
 pub(super) struct InProgressPart {
+    /// The bucket's folder under the base path; empty for the base path itself.
+    pub bucket: String,
     /// The name it gets when committed.
     pub part_name: String,
     body: PartBody,
@@ -156,9 +158,10 @@ impl<W: Write> Write for Counting<'_, W> {
 }
 
 impl InProgressPart {
-    /// Part `part_name`, created at `now` (epoch ms), writing into `body`.
-    pub fn new(part_name: String, body: PartBody, now: i64) -> Self {
+    /// Part `part_name` of `bucket`, created at `now` (epoch ms), writing into `body`.
+    pub fn new(bucket: String, part_name: String, body: PartBody, now: i64) -> Self {
         InProgressPart {
+            bucket,
             part_name,
             body,
             info: PartFileInfo {
@@ -170,7 +173,7 @@ impl InProgressPart {
     }
 
     /// Writes the record's `Display` and a line break.
-    pub fn write_line(&mut self, record: &impl Display) -> Result<()> {
+    pub fn write_line(&mut self, record: &(impl Display + ?Sized)) -> Result<()> {
         match &mut self.body {
             PartBody::Local(part) => part.write_line(record, &mut self.info.size),
             PartBody::S3(part) => part.write_line(record, &mut self.info.size),
@@ -195,7 +198,7 @@ impl InProgressPart {
             PartBody::S3(part) => Some(part.close_for_commit()?),
         };
         Ok(super::commit::PendingFile {
-            bucket: String::new(),
+            bucket: self.bucket,
             part_name: self.part_name,
             upload,
         })

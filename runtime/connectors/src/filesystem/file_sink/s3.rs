@@ -52,7 +52,7 @@ impl S3Part {
 
     /// Writes the record's `Display` and a line break into the buffer, and uploads the buffer
     /// as a part once it holds the smallest part S3 takes.
-    pub fn write_line(&mut self, record: &impl Display, size: &mut u64) -> Result<()> {
+    pub fn write_line(&mut self, record: &(impl Display + ?Sized), size: &mut u64) -> Result<()> {
         let mut counting = Counting {
             inner: &mut self.buffer,
             written: size,
@@ -187,6 +187,8 @@ pub(super) fn remove_leftovers(
         let Some(name) = upload.key.strip_prefix(&prefix) else {
             continue;
         };
+        // A bucket's part: `<bucket folders>/<part name>`.
+        let name = name.rsplit('/').next().unwrap_or(name);
         let Some((owner, owner_subtask)) = config.parse_part_name(name) else {
             continue;
         };

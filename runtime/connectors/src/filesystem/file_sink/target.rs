@@ -85,19 +85,28 @@ impl PartTarget {
         .ok_or_else(|| Error::InvalidJob(format!("the file sink for '{self}' was not opened")))
     }
 
-    /// A new in-progress part file named `part_name` once committed.
-    pub fn create(&self, part_name: String, now: i64) -> Result<InProgressPart> {
+    /// A new in-progress part file of `bucket` (a folder under the base path, or empty), named
+    /// `part_name` once committed.
+    pub fn create(&self, bucket: &str, part_name: String, now: i64) -> Result<InProgressPart> {
         let body = match self {
-            PartTarget::Local(path) => PartBody::Local(local::LocalPart::create(path, &part_name)?),
+            PartTarget::Local(path) => {
+                let directory = path.join(bucket);
+                if !bucket.is_empty() {
+                    std::fs::create_dir_all(&directory).map_err(|source| {
+                        Error::io("create the file sink's bucket folder", &directory, source)
+                    })?;
+                }
+                PartBody::Local(local::LocalPart::create(&directory, &part_name)?)
+            }
             PartTarget::S3 { .. } => {
                 let (folder, store) = self.store()?;
                 PartBody::S3(s3::S3Part::new(
                     store.clone(),
-                    s3::part_location(folder, "", &part_name),
+                    s3::part_location(folder, bucket, &part_name),
                 ))
             }
         };
-        Ok(InProgressPart::new(part_name, body, now))
+        Ok(InProgressPart::new(bucket.to_owned(), part_name, body, now))
     }
 
     /// Makes a pending file visible under its name. Idempotent.

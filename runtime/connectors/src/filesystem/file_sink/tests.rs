@@ -588,3 +588,98 @@ fn a_local_sink_refuses_a_checkpoint_that_names_an_s3_upload() {
     assert!(error.contains("names an S3 upload"), "{error}");
     assert!(error.contains("restore with the output path"), "{error}");
 }
+
+/// A record with its bucket, as a partitioned table's row is.
+#[derive(Clone, Copy)]
+struct InFolder(&'static str, &'static str);
+
+impl FileRecord for InFolder {
+    fn line(&self) -> &dyn Display {
+        &self.1
+    }
+
+    fn bucket(&self) -> &str {
+        self.0
+    }
+}
+
+/// Every file under `dir`, with its folder: `(folder/name, content)`.
+fn files_in_buckets(dir: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                found.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn each_bucket_has_its_own_part_files_committed_and_cleaned_with_the_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    let mut first = FileSink::for_row_format(dir.path())
+        .with_unique_id("run1")
+        .with_clock(clock)
+        .build()
+        .unwrap();
+    SinkFunction::<InFolder>::initialize_state(&mut first, &info(true), None).unwrap();
+    SinkFunction::<InFolder>::open(&mut first, &info(true)).unwrap();
+    let mut batch: Batch<InFolder> = [
+        InFolder("dt=1", "a"),
+        InFolder("dt=2/hr=3", "b"),
+        InFolder("dt=1", "c"),
+        InFolder("", "d"),
+    ]
+    .into_iter()
+    .map(Record::new)
+    .collect();
+    first.write_batch(&mut batch).unwrap();
+    let checkpoint_1 =
+        SinkFunction::<InFolder>::snapshot_state(&mut first, CheckpointId(1)).unwrap();
+    let mut batch: Batch<InFolder> = [InFolder("dt=2/hr=3", "e")]
+        .into_iter()
+        .map(Record::new)
+        .collect();
+    first.write_batch(&mut batch).unwrap();
+    SinkFunction::<InFolder>::snapshot_state(&mut first, CheckpointId(2)).unwrap();
+    // Checkpoint 1 completes; checkpoint 2 does not before the process dies.
+    SinkFunction::<InFolder>::notify_checkpoint_complete(&mut first, CheckpointId(1)).unwrap();
+    std::mem::forget(first);
+    assert_eq!(
+        files_in_buckets(dir.path()),
+        vec![
+            file("dt=1/part-run1-0-0", "a\nc\n"),
+            file("dt=2/hr=3/.part-run1-0-3.inprogress", "e\n"),
+            file("dt=2/hr=3/part-run1-0-1", "b\n"),
+            file("part-run1-0-2", "d\n"),
+        ]
+    );
+
+    // A restore from checkpoint 1 removes what checkpoint 2 held in its bucket folder.
+    let mut second = FileSink::for_row_format(dir.path())
+        .with_unique_id("run2")
+        .build()
+        .unwrap();
+    SinkFunction::<InFolder>::initialize_state(&mut second, &info(true), Some(&checkpoint_1))
+        .unwrap();
+    SinkFunction::<InFolder>::open(&mut second, &info(true)).unwrap();
+    SinkFunction::<InFolder>::snapshot_state(&mut second, CheckpointId(2)).unwrap();
+    SinkFunction::<InFolder>::notify_checkpoint_complete(&mut second, CheckpointId(2)).unwrap();
+    assert_eq!(
+        files_in_buckets(dir.path()),
+        vec![
+            file("dt=1/part-run1-0-0", "a\nc\n"),
+            file("dt=2/hr=3/part-run1-0-1", "b\n"),
+            file("part-run1-0-2", "d\n"),
+        ]
+    );
+}
