@@ -16,12 +16,18 @@ import time
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
+from json_table import json_table_ddl
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 KINDS = {0: '+I', 1: '-U', 2: '+U', 3: '-D'}
 
 
-def statements(path, events_file):
-    text = open(path).read()
+def query_text(query):
+    with open(os.path.join(HERE, 'queries', f'{query}.sql')) as f:
+        return f.read()
+
+
+def statements(text, events_file):
     text = text.replace('${EVENTS_FILE}', events_file).replace('${NEXMARK_TABLE}', 'datagen')
     text = '\n'.join(l for l in text.splitlines() if not l.strip().startswith('--'))
     return [s.strip() for s in text.split(';') if s.strip()]
@@ -37,8 +43,10 @@ def environment(batch, parallelism):
 
 
 def setup(t_env, events_file):
-    for path in (os.path.join(HERE, 'ddl_json.sql'), os.path.join(HERE, 'queries', 'ddl_views.sql')):
-        for statement in statements(path, events_file):
+    with open(os.path.join(HERE, 'queries', 'ddl_views.sql')) as f:
+        views = f.read()
+    for text in (json_table_ddl(events_file), views):
+        for statement in statements(text, events_file):
             t_env.execute_sql(statement)
 
 
@@ -78,7 +86,7 @@ def run(events_file, query, parallelism):
     t_env.get_config().set('execution.checkpointing.interval', '10 s')
     t_env.get_config().set('execution.checkpointing.dir', f'file://{checkpoints}')
     setup(t_env, events_file)
-    for statement in statements(os.path.join(HERE, 'queries', f'{query}.sql'), events_file):
+    for statement in statements(query_text(query), events_file):
         result = t_env.execute_sql(statement)
         if statement.upper().startswith('INSERT'):
             result.wait()
@@ -89,7 +97,7 @@ def run(events_file, query, parallelism):
 def select_of(query):
     """The query's statements before its INSERT, and the INSERT's SELECT."""
     before, select = [], None
-    for statement in statements(os.path.join(HERE, 'queries', f'{query}.sql'), ''):
+    for statement in statements(query_text(query), ''):
         if re.match(r'(?is)^CREATE\s+TABLE\s+nexmark_', statement):
             continue
         match = re.match(r'(?is)^INSERT\s+INTO\s+\S+\s+(.*)$', statement)

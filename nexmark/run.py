@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from json_table import json_table_ddl
+
 HERE = Path(__file__).resolve().parent
 QUERIES = [f"q{n}" for n in range(23)]
 
@@ -45,8 +47,11 @@ def script(query, events, parallelism, checkpoints, events_file=None):
         "SET 'execution.checkpointing.interval' = '10 s';",
         f"SET 'execution.checkpointing.dir' = 'file://{checkpoints}';",
     ]
-    table = HERE / "ddl_json.sql" if events_file else HERE / "queries" / "ddl_gen.sql"
-    for path in (table, HERE / "queries" / "ddl_views.sql", HERE / "queries" / f"{query}.sql"):
+    if events_file:
+        parts.append(json_table_ddl(events_file))
+    else:
+        parts.append(substitute((HERE / "queries" / "ddl_gen.sql").read_text()))
+    for path in (HERE / "queries" / "ddl_views.sql", HERE / "queries" / f"{query}.sql"):
         parts.append(substitute(path.read_text()))
     return "\n".join(parts)
 
