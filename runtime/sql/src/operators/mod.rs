@@ -7,6 +7,7 @@ mod aggregate_state;
 pub(crate) mod calc;
 pub(crate) mod join;
 mod join_state;
+mod keyed_state;
 pub(crate) mod rank;
 mod rank_state;
 pub(crate) mod session;
