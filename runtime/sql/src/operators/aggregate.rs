@@ -150,25 +150,42 @@ impl AggregateCall {
     }
 
     fn accumulator(&self, input: &SchemaRef) -> Result<Box<dyn Accumulator>> {
+        self.make_accumulator(input, false)
+    }
+
+    /// A fresh accumulator of this call over `input` that can retract rows, where the
+    /// function has one (DataFusion's sliding accumulators of window frames).
+    pub(crate) fn new_sliding_accumulator(
+        &self,
+        input: &SchemaRef,
+    ) -> Result<Box<dyn Accumulator>> {
+        self.make_accumulator(input, true)
+    }
+
+    fn make_accumulator(&self, input: &SchemaRef, sliding: bool) -> Result<Box<dyn Accumulator>> {
         let expressions: Vec<Arc<dyn PhysicalExpr>> = self
             .arguments
             .iter()
             .zip(&self.argument_fields)
             .map(|(&index, field)| Arc::new(Column::new(field.name(), index)) as _)
             .collect();
-        self.function
-            .accumulator(AccumulatorArgs {
-                return_field: Arc::clone(&self.return_field),
-                schema: input,
-                ignore_nulls: false,
-                order_bys: &[],
-                is_reversed: false,
-                name: &self.name,
-                is_distinct: self.distinct,
-                exprs: &expressions,
-                expr_fields: &self.argument_fields,
-            })
-            .map_err(|error| Error::function(format!("aggregate {}: {error}", self.name)))
+        let arguments = AccumulatorArgs {
+            return_field: Arc::clone(&self.return_field),
+            schema: input,
+            ignore_nulls: false,
+            order_bys: &[],
+            is_reversed: false,
+            name: &self.name,
+            is_distinct: self.distinct,
+            exprs: &expressions,
+            expr_fields: &self.argument_fields,
+        };
+        let accumulator = if sliding {
+            self.function.create_sliding_accumulator(arguments)
+        } else {
+            self.function.accumulator(arguments)
+        };
+        accumulator.map_err(|error| Error::function(format!("aggregate {}: {error}", self.name)))
     }
 }
 

@@ -35,6 +35,7 @@ use crate::operators::calc::Calc;
 use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
 
 mod join;
+mod over;
 mod rank;
 mod sort;
 
@@ -130,7 +131,7 @@ impl<'a> Translator<'a> {
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Distinct(Distinct::All(input)) => self.distinct(input),
             LogicalPlan::Distinct(Distinct::On(_)) => Err(Error::unsupported("DISTINCT ON")),
-            LogicalPlan::Window(_) => Err(Error::unsupported("OVER aggregation")),
+            LogicalPlan::Window(window) => self.over(window),
             other => Err(Error::unsupported(format!(
                 "the query shape {}",
                 other.display().to_string().split(':').next().unwrap_or("")

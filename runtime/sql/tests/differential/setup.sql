@@ -55,3 +55,14 @@ CREATE TABLE shipments (
   'format' = 'csv'
 );
 CREATE VIEW shipped AS SELECT o.order_id, o.quantity, s.carrier, s.ts FROM orders o JOIN shipments s ON o.order_id = s.order_id AND s.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND;
+CREATE TABLE readings (
+  reading STRING,
+  sensor STRING,
+  ts TIMESTAMP(3),
+  reading_value INT,
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${DATA}/readings.csv',
+  'format' = 'csv'
+);
