@@ -207,6 +207,9 @@ pub(crate) struct AggregateSpec {
     pub global: bool,
     /// `table.exec.mini-batch.enabled`: fold a batch's rows before emitting changes.
     pub mini_batch: bool,
+    /// A window aggregate over a window TVF of a processing-time attribute (`PROCTIME()`):
+    /// its windows fire as the task's processing time passes their end, not the watermark.
+    pub processing_time: bool,
 }
 
 impl AggregateSpec {
@@ -649,6 +652,15 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
             self.fire_windows(self.watermark, out)?;
         }
         out.emit_watermark(watermark)
+    }
+
+    fn on_processing_time(&mut self, now_millis: i64, out: &mut Output<ArrowBatch>) -> Result<()> {
+        if self.spec.processing_time && self.spec.window_end.is_some() {
+            // A window [start, end) fires once the processing time reaches its last
+            // millisecond, as Flink's processing-time trigger does.
+            self.fire_windows(now_millis, out)?;
+        }
+        Ok(())
     }
 
     fn end_input(&mut self, out: &mut Output<ArrowBatch>) -> Result<()> {

@@ -5,6 +5,7 @@
 
 mod field_names;
 mod group_window;
+pub(crate) mod proctime;
 pub(crate) mod translate;
 mod tvf;
 
@@ -46,7 +47,11 @@ pub(crate) struct Functions {
 impl Functions {
     pub(crate) fn new() -> Self {
         Functions {
-            scalars: crate::functions::scalar_functions(),
+            scalars: {
+                let mut scalars = crate::functions::scalar_functions();
+                scalars.insert("proctime".to_owned(), proctime::proctime_function());
+                scalars
+            },
             aggregates: crate::functions::aggregate_functions(),
             planners: vec![
                 Arc::new(datafusion_functions::core::planner::CoreFunctionPlanner::default()),

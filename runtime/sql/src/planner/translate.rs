@@ -415,6 +415,16 @@ impl<'a> Translator<'a> {
         ))
     }
 
+    /// Whether the query's window TVFs are over a processing-time attribute (`PROCTIME()`).
+    fn over_processing_time(&self) -> bool {
+        self.query.tumbles.values().any(|tumble| {
+            self.query
+                .tables
+                .values()
+                .any(|table| table.is_proctime(&tumble.time_column))
+        })
+    }
+
     /// `SELECT DISTINCT` (and `UNION` without `ALL`, a distinct over the union): a group
     /// aggregate by every column, with no aggregate function, as Flink plans it. In streaming
     /// mode a row is emitted (`+I`) the first time it is seen; the stream counts as updating,
@@ -688,6 +698,7 @@ impl<'a> Translator<'a> {
             window_end,
             global: group_count == 0,
             mini_batch: self.mini_batch,
+            processing_time: window_end.is_some() && self.over_processing_time(),
         });
         let name = if window_end.is_some() {
             "WindowAggregate"
