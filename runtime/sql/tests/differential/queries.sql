@@ -231,3 +231,11 @@ SELECT order_id, SUM(quantity) OVER (ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CU
 SELECT order_id, SUM(quantity) OVER (PARTITION BY customer ORDER BY order_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS pair FROM orders;
 -- name: over_following
 SELECT order_id, SUM(quantity) OVER (ORDER BY ts ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS around FROM orders;
+-- name: rank_ties_per_sensor
+SELECT reading, sensor, rk FROM (SELECT reading, sensor, RANK() OVER (PARTITION BY sensor ORDER BY ts) AS rk FROM readings) WHERE rk <= 3;
+-- name: dense_rank_ties_per_sensor
+SELECT reading, sensor, rk FROM (SELECT reading, sensor, DENSE_RANK() OVER (PARTITION BY sensor ORDER BY ts) AS rk FROM readings) WHERE rk <= 3;
+-- name: rank_top_quantity_unselected
+SELECT customer, order_id FROM (SELECT customer, order_id, RANK() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rk FROM orders) WHERE rk <= 2;
+-- name: dense_rank_by_value
+SELECT sensor, reading_value, dr FROM (SELECT sensor, reading_value, DENSE_RANK() OVER (PARTITION BY sensor ORDER BY reading_value DESC) AS dr FROM readings) WHERE dr < 3;
