@@ -683,7 +683,9 @@ impl SqlSession {
                 .iter()
                 .map(|field| {
                     let mut type_name = flink_type_name(field.data_type());
-                    if !field.is_nullable() {
+                    let proctime = table.is_proctime(field.name());
+                    // A processing-time attribute is NOT NULL, but Flink shows only its mark.
+                    if !field.is_nullable() && !proctime {
                         type_name.push_str(" NOT NULL");
                     }
                     let watermark = table
@@ -693,7 +695,7 @@ impl SqlSession {
                     if watermark.is_some() {
                         type_name.push_str(" *ROWTIME*");
                     }
-                    if table.is_proctime(field.name()) {
+                    if proctime {
                         type_name.push_str(" *PROCTIME*");
                     }
                     let key = if table.primary_key.contains(field.name()) {

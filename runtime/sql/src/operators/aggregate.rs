@@ -208,7 +208,8 @@ pub(crate) struct AggregateSpec {
     /// `table.exec.mini-batch.enabled`: fold a batch's rows before emitting changes.
     pub mini_batch: bool,
     /// A window aggregate over a window TVF of a processing-time attribute (`PROCTIME()`):
-    /// its windows fire as the task's processing time passes their end, not the watermark.
+    /// its windows fire as the task's processing time reaches their end, never on a
+    /// watermark, and, as in Flink, not at the end of input.
     pub processing_time: bool,
 }
 
@@ -596,6 +597,7 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
         });
         for row in 0..batch.num_rows() {
             if let Some(ends) = &window_ends
+                && !self.spec.processing_time
                 && ends.value(row).saturating_sub(1) <= self.watermark
             {
                 self.late_rows_dropped += 1;
@@ -648,7 +650,7 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
         out: &mut Output<ArrowBatch>,
     ) -> Result<()> {
         self.watermark = self.watermark.max(watermark.0);
-        if self.spec.window_end.is_some() {
+        if self.spec.window_end.is_some() && !self.spec.processing_time {
             self.fire_windows(self.watermark, out)?;
         }
         out.emit_watermark(watermark)
@@ -664,6 +666,11 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
     }
 
     fn end_input(&mut self, out: &mut Output<ArrowBatch>) -> Result<()> {
+        if self.spec.processing_time {
+            // Flink does not fire processing-time timers at the end of input: the windows
+            // still open are not emitted.
+            return Ok(());
+        }
         if self.spec.window_end.is_some() {
             return self.fire_windows(i64::MAX, out);
         }

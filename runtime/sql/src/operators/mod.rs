@@ -16,6 +16,8 @@ pub(crate) mod session;
 pub(crate) mod sort;
 
 #[cfg(test)]
+mod aggregate_tests;
+#[cfg(test)]
 mod join_tests;
 #[cfg(test)]
 mod over_tests;

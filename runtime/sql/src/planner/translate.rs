@@ -325,6 +325,12 @@ impl<'a> Translator<'a> {
                 tumble.base.join(".")
             )));
         };
+        if self.mode == RuntimeMode::Batch && self.is_proctime(base_plan, &tumble.time_column) {
+            // Flink's words: its batch mode has no processing-time window TVFs.
+            return Err(Error::validation(
+                "Processing time Window TableFunction is not supported yet.",
+            ));
+        }
         let input = self.node(base_plan)?;
         let time = base_plan
             .schema()
@@ -358,6 +364,52 @@ impl<'a> Translator<'a> {
             tumble: Some(size),
             parallelism: input.parallelism,
         })
+    }
+
+    /// Whether the query's window TVFs are over a processing-time attribute (`PROCTIME()`).
+    fn over_processing_time(&self) -> bool {
+        self.query.tumbles.values().any(|tumble| {
+            tumble
+                .base_plan
+                .as_ref()
+                .is_some_and(|plan| self.is_proctime(plan, &tumble.time_column))
+        })
+    }
+
+    /// Whether the column `name` of `plan` is a processing-time attribute: a table's
+    /// `PROCTIME()` column, or `PROCTIME()` in a query's (a view's) projection.
+    fn is_proctime(&self, plan: &LogicalPlan, name: &str) -> bool {
+        match plan {
+            LogicalPlan::Projection(projection) => {
+                let Some(index) = projection
+                    .schema
+                    .fields()
+                    .iter()
+                    .position(|field| field.name() == name)
+                else {
+                    return false;
+                };
+                match projection
+                    .expr
+                    .get(index)
+                    .map(|expr| expr.clone().unalias())
+                {
+                    Some(Expr::ScalarFunction(call)) => call.name() == "proctime",
+                    Some(Expr::Column(column)) => self.is_proctime(&projection.input, &column.name),
+                    _ => false,
+                }
+            }
+            LogicalPlan::Filter(_) | LogicalPlan::SubqueryAlias(_) => plan
+                .inputs()
+                .first()
+                .is_some_and(|input| self.is_proctime(input, name)),
+            LogicalPlan::TableScan(scan) => self
+                .query
+                .tables
+                .get(&scan.table_name.to_string())
+                .is_some_and(|table| table.is_proctime(name)),
+            _ => false,
+        }
     }
 
     /// For a window aggregate over a `SESSION` TVF: which group columns are the window's
@@ -413,16 +465,6 @@ impl<'a> Translator<'a> {
             },
             partition,
         ))
-    }
-
-    /// Whether the query's window TVFs are over a processing-time attribute (`PROCTIME()`).
-    fn over_processing_time(&self) -> bool {
-        self.query.tumbles.values().any(|tumble| {
-            self.query
-                .tables
-                .values()
-                .any(|table| table.is_proctime(&tumble.time_column))
-        })
     }
 
     /// `SELECT DISTINCT` (and `UNION` without `ALL`, a distinct over the union): a group
