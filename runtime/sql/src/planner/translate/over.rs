@@ -345,7 +345,15 @@ impl Translator<'_> {
             "OverAggregate(partitionBy=[{}], orderBy=[{order}], window=[{}], select=[{}])",
             describe(&parameters.partition_by),
             describe_frame(units, preceding),
-            describe(&window.window_expr)
+            functions
+                .iter()
+                .map(|function| format!(
+                    "{}({})",
+                    function.fun.name().to_uppercase(),
+                    describe(&function.params.args)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let mut stream = stream
             .key_by("$key")?
