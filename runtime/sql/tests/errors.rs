@@ -198,6 +198,12 @@ fn over_windows_flinkrs_cannot_run_yet_say_not_supported_yet() {
              AS s FROM events",
             "an OVER window of GROUPS is not supported yet",
         ),
+        (
+            "SELECT id, COUNT(*) OVER (ORDER BY pt) AS c FROM (SELECT id, PROCTIME() AS pt \
+             FROM events)",
+            "an OVER window ordered by a processing-time attribute (PROCTIME()) is not \
+             supported yet",
+        ),
     ] {
         assert_eq!(error(&mut session, statement), message, "{statement}");
     }

@@ -156,6 +156,14 @@ impl Translator<'_> {
             order_by.as_slice(),
             [sort] if sort.asc && matches!(&sort.expr, Expr::Column(column) if self.is_rowtime(column))
         );
+        if let [sort] = order_by.as_slice()
+            && let Expr::Column(column) = &sort.expr
+            && self.is_proctime(&window.input, &column.name)
+        {
+            return Err(Error::unsupported(
+                "an OVER window ordered by a processing-time attribute (PROCTIME())",
+            ));
+        }
         if streaming && !time_order {
             return Err(Error::validation(format!(
                 "OVER windows' ordering in stream mode must be defined on a time attribute: \
