@@ -54,6 +54,16 @@ pub struct TableDefinition {
     pub temporary: bool,
 }
 
+impl TableDefinition {
+    /// Whether `column` is a processing-time attribute: computed as `PROCTIME()`.
+    pub fn is_proctime(&self, column: &str) -> bool {
+        self.computed.iter().any(|computed| {
+            computed.name == column
+                && crate::planner::proctime::is_proctime_expression(&computed.text)
+        })
+    }
+}
+
 /// A view: its planned query.
 #[derive(Clone, Debug)]
 pub struct ViewDefinition {

@@ -570,11 +570,6 @@ impl SqlSession {
     }
 
     fn create_table(&mut self, create: CreateTable) -> Result<()> {
-        if create.columns.iter().any(|c| {
-            matches!(&c.kind, ColumnKind::Computed(e) if e.to_string().to_uppercase().contains("PROCTIME("))
-        }) {
-            return Err(Error::unsupported("PROCTIME()"));
-        }
         let path = self.catalogs.qualify(&create.name)?;
         let mut physical = Vec::new();
         for column in &create.columns {
@@ -615,7 +610,10 @@ impl SqlSession {
                                 column.name
                             ))
                         })?;
-                fields.push(Field::new(&column.name, data_type, true));
+                // A processing-time attribute is never null, as Flink types it.
+                let proctime =
+                    crate::planner::proctime::is_proctime_expression(&expression.to_string());
+                fields.push(Field::new(&column.name, data_type, !proctime));
                 computed.push(ComputedColumn {
                     name: column.name.clone(),
                     expression: planned,
@@ -694,7 +692,9 @@ impl SqlSession {
                 .iter()
                 .map(|field| {
                     let mut type_name = flink_type_name(field.data_type());
-                    if !field.is_nullable() {
+                    let proctime = table.is_proctime(field.name());
+                    // A processing-time attribute is NOT NULL, but Flink shows only its mark.
+                    if !field.is_nullable() && !proctime {
                         type_name.push_str(" NOT NULL");
                     }
                     let watermark = table
@@ -703,6 +703,9 @@ impl SqlSession {
                         .filter(|w| &w.column == field.name());
                     if watermark.is_some() {
                         type_name.push_str(" *ROWTIME*");
+                    }
+                    if proctime {
+                        type_name.push_str(" *PROCTIME*");
                     }
                     let key = if table.primary_key.contains(field.name()) {
                         format!("PRI({})", table.primary_key.join(", "))

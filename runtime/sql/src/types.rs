@@ -147,7 +147,10 @@ pub fn flink_type_name(data_type: &DataType) -> String {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "STRING".into(),
         DataType::Decimal128(precision, scale) => format!("DECIMAL({precision}, {scale})"),
         DataType::Date32 | DataType::Date64 => "DATE".into(),
-        DataType::Timestamp(unit, _) => format!("TIMESTAMP({})", timestamp_precision(unit)),
+        DataType::Timestamp(unit, Some(_)) => {
+            format!("TIMESTAMP_LTZ({})", timestamp_precision(unit))
+        }
+        DataType::Timestamp(unit, None) => format!("TIMESTAMP({})", timestamp_precision(unit)),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "BYTES".into(),
         DataType::Null => "NULL".into(),
         DataType::Interval(_) => "INTERVAL".into(),

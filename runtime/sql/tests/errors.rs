@@ -73,9 +73,8 @@ fn unsupported_constructs_say_not_supported_yet() {
     let mut session = session();
     for (statement, message) in [
         (
-            "SELECT name, SUM(age) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) \
-             FROM people",
-            "OVER aggregation is not supported yet",
+            "SELECT name, COUNT(*) FROM people GROUP BY ROLLUP (name)",
+            "GROUPING SETS, ROLLUP and CUBE is not supported yet",
         ),
         (
             "SELECT * FROM TABLE(HOP(TABLE people, DESCRIPTOR(ts), INTERVAL '3' SECOND, \
@@ -135,8 +134,79 @@ fn a_row_number_that_is_not_top_n_names_the_filters_to_write() {
             &mut session,
             "SELECT name, ROW_NUMBER() OVER (ORDER BY age) AS rn FROM people"
         ),
-        "OVER aggregation is not supported yet"
+        "ROW_NUMBER() other than in Flink's Top-N or deduplication pattern (filtered by `rn \
+         <= N`) is not supported yet"
     );
+}
+
+/// A streaming session with a table whose `ts` is a time attribute.
+fn streaming_session() -> SqlSession {
+    let mut session = SqlSession::new();
+    session
+        .execute("SET 'execution.runtime-mode' = 'streaming'")
+        .unwrap();
+    session
+        .execute(
+            "CREATE TABLE events (id INT, name STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts \
+             - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '3')",
+        )
+        .unwrap();
+    session
+}
+
+#[test]
+fn a_streaming_over_window_must_be_ordered_by_an_ascending_time_attribute() {
+    let mut session = streaming_session();
+    assert_eq!(
+        error(
+            &mut session,
+            "SELECT id, SUM(id) OVER (PARTITION BY name ORDER BY id ROWS BETWEEN 1 PRECEDING \
+             AND CURRENT ROW) AS s FROM events"
+        ),
+        "OVER windows' ordering in stream mode must be defined on a time attribute: ORDER BY \
+         one ascending rowtime column, not [events.id ASC NULLS FIRST]"
+    );
+    assert_eq!(
+        error(
+            &mut session,
+            "SELECT id, COUNT(*) OVER (ORDER BY ts DESC) AS c FROM events"
+        ),
+        "OVER windows' ordering in stream mode must be defined on a time attribute: ORDER BY \
+         one ascending rowtime column, not [events.ts DESC NULLS LAST]"
+    );
+}
+
+#[test]
+fn over_windows_flinkrs_cannot_run_yet_say_not_supported_yet() {
+    let mut session = streaming_session();
+    for (statement, message) in [
+        (
+            "SELECT id, SUM(id) OVER (ORDER BY ts ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) \
+             AS s FROM events",
+            "an OVER window that ends after the CURRENT ROW (a FOLLOWING bound) is not \
+             supported yet",
+        ),
+        (
+            "SELECT id, SUM(id) OVER (ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) \
+             AS s, COUNT(*) OVER (ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS c \
+             FROM events",
+            "OVER aggregates over different windows in one query (Flink computes all \
+             aggregates of a query on the same window) is not supported yet",
+        ),
+        (
+            "SELECT id, SUM(id) OVER (ORDER BY ts GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) \
+             AS s FROM events",
+            "an OVER window of GROUPS is not supported yet",
+        ),
+        (
+            "SELECT id, COUNT(*) OVER (ORDER BY pt) AS c FROM (SELECT id, PROCTIME() AS pt \
+             FROM events)",
+            "an OVER window ordered by a processing-time attribute (PROCTIME()) is not \
+             supported yet",
+        ),
+    ] {
+        assert_eq!(error(&mut session, statement), message, "{statement}");
+    }
 }
 
 #[test]

@@ -150,25 +150,42 @@ impl AggregateCall {
     }
 
     fn accumulator(&self, input: &SchemaRef) -> Result<Box<dyn Accumulator>> {
+        self.make_accumulator(input, false)
+    }
+
+    /// A fresh accumulator of this call over `input` that can retract rows, where the
+    /// function has one (DataFusion's sliding accumulators of window frames).
+    pub(crate) fn new_sliding_accumulator(
+        &self,
+        input: &SchemaRef,
+    ) -> Result<Box<dyn Accumulator>> {
+        self.make_accumulator(input, true)
+    }
+
+    fn make_accumulator(&self, input: &SchemaRef, sliding: bool) -> Result<Box<dyn Accumulator>> {
         let expressions: Vec<Arc<dyn PhysicalExpr>> = self
             .arguments
             .iter()
             .zip(&self.argument_fields)
             .map(|(&index, field)| Arc::new(Column::new(field.name(), index)) as _)
             .collect();
-        self.function
-            .accumulator(AccumulatorArgs {
-                return_field: Arc::clone(&self.return_field),
-                schema: input,
-                ignore_nulls: false,
-                order_bys: &[],
-                is_reversed: false,
-                name: &self.name,
-                is_distinct: self.distinct,
-                exprs: &expressions,
-                expr_fields: &self.argument_fields,
-            })
-            .map_err(|error| Error::function(format!("aggregate {}: {error}", self.name)))
+        let arguments = AccumulatorArgs {
+            return_field: Arc::clone(&self.return_field),
+            schema: input,
+            ignore_nulls: false,
+            order_bys: &[],
+            is_reversed: false,
+            name: &self.name,
+            is_distinct: self.distinct,
+            exprs: &expressions,
+            expr_fields: &self.argument_fields,
+        };
+        let accumulator = if sliding {
+            self.function.create_sliding_accumulator(arguments)
+        } else {
+            self.function.accumulator(arguments)
+        };
+        accumulator.map_err(|error| Error::function(format!("aggregate {}: {error}", self.name)))
     }
 }
 
@@ -190,6 +207,10 @@ pub(crate) struct AggregateSpec {
     pub global: bool,
     /// `table.exec.mini-batch.enabled`: fold a batch's rows before emitting changes.
     pub mini_batch: bool,
+    /// A window aggregate over a window TVF of a processing-time attribute (`PROCTIME()`):
+    /// its windows fire as the task's processing time reaches their end, never on a
+    /// watermark, and, as in Flink, not at the end of input.
+    pub processing_time: bool,
 }
 
 impl AggregateSpec {
@@ -576,6 +597,7 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
         });
         for row in 0..batch.num_rows() {
             if let Some(ends) = &window_ends
+                && !self.spec.processing_time
                 && ends.value(row).saturating_sub(1) <= self.watermark
             {
                 self.late_rows_dropped += 1;
@@ -628,13 +650,27 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
         out: &mut Output<ArrowBatch>,
     ) -> Result<()> {
         self.watermark = self.watermark.max(watermark.0);
-        if self.spec.window_end.is_some() {
+        if self.spec.window_end.is_some() && !self.spec.processing_time {
             self.fire_windows(self.watermark, out)?;
         }
         out.emit_watermark(watermark)
     }
 
+    fn on_processing_time(&mut self, now_millis: i64, out: &mut Output<ArrowBatch>) -> Result<()> {
+        if self.spec.processing_time && self.spec.window_end.is_some() {
+            // A window [start, end) fires once the processing time reaches its last
+            // millisecond, as Flink's processing-time trigger does.
+            self.fire_windows(now_millis, out)?;
+        }
+        Ok(())
+    }
+
     fn end_input(&mut self, out: &mut Output<ArrowBatch>) -> Result<()> {
+        if self.spec.processing_time {
+            // Flink does not fire processing-time timers at the end of input: the windows
+            // still open are not emitted.
+            return Ok(());
+        }
         if self.spec.window_end.is_some() {
             return self.fire_windows(i64::MAX, out);
         }

@@ -18,19 +18,17 @@
 //! which windows fired: a restored window aggregate keeps dropping the rows of windows that
 //! fired before the checkpoint, as the uninterrupted run does.
 
-use std::collections::BTreeMap;
-use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BinaryArray, BooleanArray, RecordBatch};
-use arrow_ipc::reader::StreamReader;
-use arrow_ipc::writer::StreamWriter;
-use arrow_schema::{Field, Schema};
+use arrow_schema::Field;
 use datafusion_common::ScalarValue;
 use flinkrs_core::key_group::{KeyGroupRange, key_group_for_hash};
 use flinkrs_core::key_hash::key_hash_bytes;
 use flinkrs_core::{Error, Result};
 use flinkrs_state::{FrozenState, KeyedStateSnapshot, StateSnapshot};
+
+use super::keyed_state::{self, StateKind};
 
 pub(crate) const STATE_NAME: &str = "groups";
 
@@ -39,6 +37,12 @@ const WATERMARK_TYPE: &str = "i64 le";
 
 /// The descriptor of the layout above.
 pub(crate) const VALUE_TYPE: &str = "flinkrs sql aggregate groups v1 (arrow ipc)";
+
+const KIND: StateKind = StateKind {
+    name: STATE_NAME,
+    value_type: VALUE_TYPE,
+    owner: "this SQL aggregate's",
+};
 
 /// Schema metadata: the number of state columns of each aggregate, comma-separated.
 const STATE_WIDTHS: &str = "flinkrs.state-widths";
@@ -81,9 +85,9 @@ impl FrozenGroups {
         KeyedStateSnapshot::with_frozen(self.max_parallelism, vec![watermark], vec![Arc::new(self)])
     }
 
-    fn encode_key_group(&self, groups: &[&SavedGroup]) -> std::result::Result<Vec<u8>, String> {
+    fn encode_key_group(&self, groups: &[&SavedGroup]) -> std::result::Result<RecordBatch, String> {
         let Some(first) = groups.first() else {
-            return Ok(Vec::new());
+            return Err("a key group without groups".into());
         };
         let mut fields = Vec::new();
         let mut columns: Vec<ArrayRef> = Vec::new();
@@ -145,45 +149,21 @@ impl FrozenGroups {
             }
         }
         let metadata = [(STATE_WIDTHS.to_owned(), widths.join(","))].into();
-        let schema = Arc::new(Schema::new_with_metadata(fields, metadata));
-        let batch =
-            RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| e.to_string())?;
-        let mut writer = StreamWriter::try_new(Vec::new(), &schema).map_err(|e| e.to_string())?;
-        writer.write(&batch).map_err(|e| e.to_string())?;
-        writer.into_inner().map_err(|e| e.to_string())
+        keyed_state::batch(fields, metadata, columns)
     }
 }
 
 impl FrozenState for FrozenGroups {
     fn encode(&self) -> flinkrs_state::Result<StateSnapshot> {
-        let inconsistent = |problem: String| flinkrs_state::Error::FrozenStateInconsistent {
-            name: STATE_NAME.to_owned(),
-            problem: format!("{}: {problem}", self.operator),
-        };
-        let mut by_key_group: BTreeMap<usize, Vec<&SavedGroup>> = BTreeMap::new();
-        for group in &self.groups {
-            let key_group = key_group_of(&group.key, self.max_parallelism);
-            // A group of another subtask's key group would make this snapshot overlap that
-            // subtask's: fail here, where the cause is.
-            if !self.range.contains(key_group) {
-                return Err(flinkrs_state::Error::KeyGroupOutOfRange {
-                    name: STATE_NAME.to_owned(),
-                    key_group,
-                    range: self.range,
-                });
-            }
-            by_key_group.entry(key_group).or_default().push(group);
-        }
-        let mut key_groups = BTreeMap::new();
-        for (key_group, groups) in by_key_group {
-            let bytes = self.encode_key_group(&groups).map_err(inconsistent)?;
-            key_groups.insert(key_group, bytes);
-        }
-        Ok(StateSnapshot {
-            name: STATE_NAME.to_owned(),
-            value_type: VALUE_TYPE.to_owned(),
-            key_groups,
-        })
+        keyed_state::encode_by_key_group(
+            KIND,
+            &self.operator,
+            self.max_parallelism,
+            self.range,
+            &self.groups,
+            |group| &group.key,
+            |groups| self.encode_key_group(groups),
+        )
     }
 }
 
@@ -215,38 +195,29 @@ pub(crate) fn restore(
     group_count: usize,
     aggregates: usize,
 ) -> Result<Restored> {
-    if snapshot.max_parallelism != max_parallelism {
-        return Err(Error::state(format!(
-            "{operator}: its state was written with max parallelism {}, but the job runs with \
-             {max_parallelism}; the max parallelism cannot change across a restore",
-            snapshot.max_parallelism
-        )));
-    }
     let mut restored = Vec::new();
+    keyed_state::read_key_groups(
+        snapshot,
+        range,
+        max_parallelism,
+        operator,
+        &[KIND],
+        &[WATERMARK_STATE],
+        |_, _, batch| {
+            restored.push(layout(batch, group_count, aggregates)?);
+            Ok(())
+        },
+    )?;
     let mut watermark = None::<i64>;
     for state in &snapshot.states {
-        if state.name == WATERMARK_STATE && state.value_type == WATERMARK_TYPE {
-            for (&key_group, bytes) in &state.key_groups {
-                if !range.contains(key_group) {
-                    continue;
-                }
-                let bytes: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
-                    Error::state(format!(
-                        "{operator}: the watermark of key group {key_group} has {} bytes, not \
-                         8; the state is damaged",
-                        bytes.len()
-                    ))
-                })?;
-                let value = i64::from_le_bytes(bytes);
-                watermark = Some(watermark.map_or(value, |lowest| lowest.min(value)));
-            }
+        if state.name != WATERMARK_STATE {
             continue;
         }
-        if state.name != STATE_NAME || state.value_type != VALUE_TYPE {
+        if state.value_type != WATERMARK_TYPE {
             return Err(Error::state(format!(
                 "{operator}: the checkpoint holds state '{}' of type '{}', not this SQL \
-                 aggregate's '{STATE_NAME}' ({VALUE_TYPE}); the checkpoint is of another job \
-                 or query",
+                 aggregate's '{WATERMARK_STATE}' ({WATERMARK_TYPE}); the checkpoint is of \
+                 another job or query",
                 state.name, state.value_type
             )));
         }
@@ -254,18 +225,15 @@ pub(crate) fn restore(
             if !range.contains(key_group) {
                 continue;
             }
-            let damaged = |problem: String| {
+            let bytes: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
                 Error::state(format!(
-                    "{operator}: key group {key_group} of its state cannot be restored: \
-                     {problem}"
+                    "{operator}: the watermark of key group {key_group} has {} bytes, not \
+                     8; the state is damaged",
+                    bytes.len()
                 ))
-            };
-            let reader = StreamReader::try_new(Cursor::new(bytes), None)
-                .map_err(|e| damaged(e.to_string()))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| damaged(e.to_string()))?;
-                restored.push(layout(batch, group_count, aggregates).map_err(damaged)?);
-            }
+            })?;
+            let value = i64::from_le_bytes(bytes);
+            watermark = Some(watermark.map_or(value, |lowest| lowest.min(value)));
         }
     }
     Ok(Restored {

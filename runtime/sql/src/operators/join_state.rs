@@ -13,27 +13,29 @@
 //! asynchronous phase ([`FrozenJoinRows::encode`]) builds the columns and the IPC bytes off
 //! the task thread.
 
-use std::collections::BTreeMap;
-use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int8Type, Int64Type, UInt32Type};
 use arrow_array::{ArrayRef, BinaryArray, Int8Array, Int64Array, RecordBatch, UInt32Array};
-use arrow_ipc::reader::StreamReader;
-use arrow_ipc::writer::StreamWriter;
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field};
+use flinkrs_core::Result;
 use flinkrs_core::key_group::KeyGroupRange;
-use flinkrs_core::{Error, Result};
 use flinkrs_state::{FrozenState, KeyedStateSnapshot, StateSnapshot};
 
-use super::aggregate_state::key_group_of;
 use super::join::{JoinSpec, LEFT, RIGHT, StoredRow};
+use super::keyed_state::{self, StateKind};
 
 pub(crate) const STATE_NAME: &str = "join-rows";
 
 /// The descriptor of the layout above.
 pub(crate) const VALUE_TYPE: &str = "flinkrs sql join rows v1 (arrow ipc)";
+
+const KIND: StateKind = StateKind {
+    name: STATE_NAME,
+    value_type: VALUE_TYPE,
+    owner: "this SQL join's",
+};
 
 /// Schema metadata: the column types of both sides.
 const LAYOUT: &str = "flinkrs.join-layout";
@@ -73,7 +75,7 @@ impl FrozenJoinRows {
         KeyedStateSnapshot::with_frozen(self.max_parallelism, Vec::new(), vec![Arc::new(self)])
     }
 
-    fn encode_key_group(&self, rows: &[&SavedJoinRow]) -> std::result::Result<Vec<u8>, String> {
+    fn encode_key_group(&self, rows: &[&SavedJoinRow]) -> std::result::Result<RecordBatch, String> {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(BinaryArray::from_iter_values(
                 rows.iter().map(|row| &row.key[..]),
@@ -93,12 +95,7 @@ impl FrozenJoinRows {
             )),
         ];
         let metadata = [(LAYOUT.to_owned(), self.layout.clone())].into();
-        let schema = Arc::new(Schema::new_with_metadata(state_fields(), metadata));
-        let batch =
-            RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| e.to_string())?;
-        let mut writer = StreamWriter::try_new(Vec::new(), &schema).map_err(|e| e.to_string())?;
-        writer.write(&batch).map_err(|e| e.to_string())?;
-        writer.into_inner().map_err(|e| e.to_string())
+        keyed_state::batch(state_fields(), metadata, columns)
     }
 }
 
@@ -115,35 +112,15 @@ fn state_fields() -> Vec<Field> {
 
 impl FrozenState for FrozenJoinRows {
     fn encode(&self) -> flinkrs_state::Result<StateSnapshot> {
-        let mut by_key_group: BTreeMap<usize, Vec<&SavedJoinRow>> = BTreeMap::new();
-        for row in &self.rows {
-            let key_group = key_group_of(&row.key, self.max_parallelism);
-            // A row of another subtask's key group would make this snapshot overlap that
-            // subtask's: fail here, where the cause is.
-            if !self.range.contains(key_group) {
-                return Err(flinkrs_state::Error::KeyGroupOutOfRange {
-                    name: STATE_NAME.to_owned(),
-                    key_group,
-                    range: self.range,
-                });
-            }
-            by_key_group.entry(key_group).or_default().push(row);
-        }
-        let mut key_groups = BTreeMap::new();
-        for (key_group, rows) in by_key_group {
-            let bytes = self.encode_key_group(&rows).map_err(|problem| {
-                flinkrs_state::Error::FrozenStateInconsistent {
-                    name: STATE_NAME.to_owned(),
-                    problem: format!("{}: {problem}", self.operator),
-                }
-            })?;
-            key_groups.insert(key_group, bytes);
-        }
-        Ok(StateSnapshot {
-            name: STATE_NAME.to_owned(),
-            value_type: VALUE_TYPE.to_owned(),
-            key_groups,
-        })
+        keyed_state::encode_by_key_group(
+            KIND,
+            &self.operator,
+            self.max_parallelism,
+            self.range,
+            &self.rows,
+            |row| &row.key,
+            |rows| self.encode_key_group(rows),
+        )
     }
 }
 
@@ -158,91 +135,67 @@ pub(crate) fn restore(
     layout: &str,
     mut restore: impl FnMut(&[u8], usize, StoredRow),
 ) -> Result<()> {
-    if snapshot.max_parallelism != max_parallelism {
-        return Err(Error::state(format!(
-            "{operator}: its state was written with max parallelism {}, but the job runs with \
-             {max_parallelism}; the max parallelism cannot change across a restore",
-            snapshot.max_parallelism
-        )));
-    }
-    for state in &snapshot.states {
-        if state.name != STATE_NAME || state.value_type != VALUE_TYPE {
-            return Err(Error::state(format!(
-                "{operator}: the checkpoint holds state '{}' of type '{}', not this SQL join's \
-                 '{STATE_NAME}' ({VALUE_TYPE}); the checkpoint is of another job or query",
-                state.name, state.value_type
-            )));
-        }
-        for (&key_group, bytes) in &state.key_groups {
-            if !range.contains(key_group) {
-                continue;
+    keyed_state::read_key_groups(
+        snapshot,
+        range,
+        max_parallelism,
+        operator,
+        &[KIND],
+        &[],
+        |_, _, batch| {
+            let written = batch.schema().metadata().get(LAYOUT).cloned();
+            if written.as_deref() != Some(layout) {
+                return Err(format!(
+                    "it holds rows of {}, this query joins {layout}; the checkpoint is of \
+                     another query",
+                    written.as_deref().unwrap_or("an unknown layout")
+                ));
             }
-            let damaged = |problem: String| {
-                Error::state(format!(
-                    "{operator}: key group {key_group} of its state cannot be restored: \
-                     {problem}"
-                ))
+            let columns = batch.columns();
+            let (
+                Some(keys),
+                Some(sides),
+                Some(rows),
+                Some(counts),
+                Some(associations),
+                Some(times),
+            ) = (
+                columns.first().and_then(|c| c.as_binary_opt::<i32>()),
+                columns
+                    .get(1)
+                    .and_then(|c| c.as_primitive_opt::<Int8Type>()),
+                columns.get(2).and_then(|c| c.as_binary_opt::<i32>()),
+                columns
+                    .get(3)
+                    .and_then(|c| c.as_primitive_opt::<UInt32Type>()),
+                columns
+                    .get(4)
+                    .and_then(|c| c.as_primitive_opt::<UInt32Type>()),
+                columns
+                    .get(5)
+                    .and_then(|c| c.as_primitive_opt::<Int64Type>()),
+            )
+            else {
+                return Err("its columns are not the join's state layout".into());
             };
-            let reader = StreamReader::try_new(Cursor::new(bytes), None)
-                .map_err(|e| damaged(e.to_string()))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| damaged(e.to_string()))?;
-                let written = batch.schema().metadata().get(LAYOUT).cloned();
-                if written.as_deref() != Some(layout) {
-                    return Err(damaged(format!(
-                        "it holds rows of {}, this query joins {layout}; the checkpoint is of \
-                         another query",
-                        written.as_deref().unwrap_or("an unknown layout")
-                    )));
-                }
-                let columns = batch.columns();
-                let (
-                    Some(keys),
-                    Some(sides),
-                    Some(rows),
-                    Some(counts),
-                    Some(associations),
-                    Some(times),
-                ) = (
-                    columns.first().and_then(|c| c.as_binary_opt::<i32>()),
-                    columns
-                        .get(1)
-                        .and_then(|c| c.as_primitive_opt::<Int8Type>()),
-                    columns.get(2).and_then(|c| c.as_binary_opt::<i32>()),
-                    columns
-                        .get(3)
-                        .and_then(|c| c.as_primitive_opt::<UInt32Type>()),
-                    columns
-                        .get(4)
-                        .and_then(|c| c.as_primitive_opt::<UInt32Type>()),
-                    columns
-                        .get(5)
-                        .and_then(|c| c.as_primitive_opt::<Int64Type>()),
-                )
-                else {
-                    return Err(damaged(
-                        "its columns are not the join's state layout".into(),
-                    ));
+            for index in 0..batch.num_rows() {
+                let side = match sides.value(index) {
+                    0 => LEFT,
+                    1 => RIGHT,
+                    other => return Err(format!("a row has side {other}")),
                 };
-                for index in 0..batch.num_rows() {
-                    let side = match sides.value(index) {
-                        0 => LEFT,
-                        1 => RIGHT,
-                        other => return Err(damaged(format!("a row has side {other}"))),
-                    };
-                    restore(
-                        keys.value(index),
-                        side,
-                        StoredRow {
-                            row: rows.value(index).into(),
-                            count: counts.value(index),
-                            associations: associations.value(index),
-                            time: times.value(index),
-                        },
-                    );
-                }
+                restore(
+                    keys.value(index),
+                    side,
+                    StoredRow {
+                        row: rows.value(index).into(),
+                        count: counts.value(index),
+                        associations: associations.value(index),
+                        time: times.value(index),
+                    },
+                );
             }
-        }
-    }
-    Ok(())
+            Ok(())
+        },
+    )
 }

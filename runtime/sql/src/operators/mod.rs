@@ -1,19 +1,26 @@
 //! The streaming operators of SQL, over Arrow batches on the runtime's executor: the calc
 //! (projection and filter with DataFusion's physical expressions), the group and window
-//! aggregates, the regular and interval joins, Top-N, and the batch sort.
+//! aggregates, the regular and interval joins, Top-N, the OVER aggregate, and the batch sort.
 
 pub(crate) mod aggregate;
 mod aggregate_state;
 pub(crate) mod calc;
 pub(crate) mod join;
 mod join_state;
+mod keyed_state;
+pub(crate) mod over;
+mod over_state;
 pub(crate) mod rank;
 mod rank_state;
 pub(crate) mod session;
 pub(crate) mod sort;
 
 #[cfg(test)]
+mod aggregate_tests;
+#[cfg(test)]
 mod join_tests;
+#[cfg(test)]
+mod over_tests;
 #[cfg(test)]
 mod rank_tests;
 #[cfg(test)]

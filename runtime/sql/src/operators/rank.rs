@@ -35,6 +35,17 @@ use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo
 use super::rank_state::{self, FrozenRanks};
 use crate::render::RowKind;
 
+/// Which rank a row gets, as Flink's `RankType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RankType {
+    /// 1, 2, 3, … in order, ties broken by arrival.
+    RowNumber,
+    /// Ties share a rank, and the ranks after them skip: 1, 2, 2, 4.
+    Rank,
+    /// Ties share a rank, without gaps: 1, 2, 2, 3.
+    DenseRank,
+}
+
 /// What the rank operator computes, fixed when the job is built.
 #[derive(Debug)]
 pub(crate) struct RankSpec {
@@ -53,6 +64,9 @@ pub(crate) struct RankSpec {
     /// The input's columns, the row number, then the row kind when `updating`.
     pub output: SchemaRef,
     pub updating: bool,
+    /// `RANK()` and `DENSE_RANK()` run in batch mode only, as in Flink: every row of a
+    /// partition is kept until the end of input, where ties share their rank.
+    pub rank_type: RankType,
 }
 
 impl RankSpec {
@@ -64,7 +78,16 @@ impl RankSpec {
             .iter()
             .map(|field| field.data_type().to_string())
             .collect();
-        format!("top {} of [{}]", self.limit, types.join(", "))
+        format!(
+            "top {} of [{}]{}",
+            self.limit,
+            types.join(", "),
+            match self.rank_type {
+                RankType::RowNumber => "",
+                RankType::Rank => " by RANK",
+                RankType::DenseRank => " by DENSE_RANK",
+            }
+        )
     }
 }
 
@@ -142,6 +165,18 @@ impl SqlRankOperator {
         }
         // After the rows that rank equal: the earlier row keeps the better rank.
         let position = list.partition_point(|ranked| &*ranked.sort <= sort);
+        if self.spec.rank_type != RankType::RowNumber {
+            // Batch mode: ties may take the rows past `N`; the ranks are given at the end.
+            list.insert(
+                position,
+                Ranked {
+                    sort: sort.into(),
+                    row: input.as_ref().into(),
+                },
+            );
+            self.put_back(partition, list);
+            return;
+        }
         if position >= limit && !self.spec.retract {
             self.put_back(partition, list);
             return;
@@ -356,7 +391,22 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlRankOperator {
         let partitions = std::mem::take(&mut self.partitions);
         let parser = self.converter.parser();
         for list in partitions.values() {
-            for (rank, ranked) in list.iter().enumerate() {
+            let mut rank = 0;
+            let mut distinct = 0;
+            for (index, ranked) in list.iter().enumerate() {
+                let peer = index > 0 && list[index - 1].sort == ranked.sort;
+                if !peer {
+                    rank = index;
+                    distinct += 1;
+                }
+                let rank = match self.spec.rank_type {
+                    RankType::RowNumber => index,
+                    RankType::Rank => rank,
+                    RankType::DenseRank => distinct - 1,
+                };
+                if rank >= self.spec.limit {
+                    break;
+                }
                 self.gather(parser.parse(&ranked.row), rank, RowKind::Insert);
             }
             if self.kinds.len() >= 8192 {

@@ -14,7 +14,7 @@ use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::chain::Collect;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
 
-use super::rank::{RankSpec, SqlRankOperator};
+use super::rank::{RankSpec, RankType, SqlRankOperator};
 use crate::render::{RowKind, render_value};
 
 fn info(mode: &str) -> TaskInfo {
@@ -55,6 +55,7 @@ fn spec(limit: usize, output_rank: bool, replace_as_update: bool, updating: bool
         retract: false,
         output: Arc::new(Schema::new(fields)),
         updating,
+        rank_type: RankType::RowNumber,
     }
 }
 

@@ -5,6 +5,8 @@
 
 mod field_names;
 mod group_window;
+pub(crate) mod proctime;
+mod ranking;
 pub(crate) mod translate;
 mod tvf;
 
@@ -46,7 +48,11 @@ pub(crate) struct Functions {
 impl Functions {
     pub(crate) fn new() -> Self {
         Functions {
-            scalars: crate::functions::scalar_functions(),
+            scalars: {
+                let mut scalars = crate::functions::scalar_functions();
+                scalars.insert("proctime".to_owned(), proctime::proctime_function());
+                scalars
+            },
             aggregates: crate::functions::aggregate_functions(),
             planners: vec![
                 Arc::new(datafusion_functions::core::planner::CoreFunctionPlanner::default()),
@@ -167,8 +173,12 @@ impl ContextProvider for SqlContext<'_> {
     }
 
     fn get_window_meta(&self, name: &str) -> Option<Arc<WindowUDF>> {
-        (name.eq_ignore_ascii_case("row_number"))
-            .then(|| Arc::new(WindowUDF::from(crate::functions::RowNumber::new())))
+        if name.eq_ignore_ascii_case("row_number") {
+            return Some(Arc::new(
+                WindowUDF::from(crate::functions::RowNumber::new()),
+            ));
+        }
+        ranking::ranking_function(name)
     }
 
     fn get_variable_type(&self, _variable_names: &[String]) -> Option<DataType> {
@@ -192,7 +202,9 @@ impl ContextProvider for SqlContext<'_> {
     }
 
     fn udwf_names(&self) -> Vec<String> {
-        vec!["row_number".to_owned()]
+        let mut names = vec!["row_number".to_owned()];
+        names.extend(ranking::NAMES.map(str::to_owned));
+        names
     }
 }
 

@@ -35,6 +35,7 @@ use crate::operators::calc::Calc;
 use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
 
 mod join;
+mod over;
 mod rank;
 mod sort;
 
@@ -130,7 +131,7 @@ impl<'a> Translator<'a> {
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::Distinct(Distinct::All(input)) => self.distinct(input),
             LogicalPlan::Distinct(Distinct::On(_)) => Err(Error::unsupported("DISTINCT ON")),
-            LogicalPlan::Window(_) => Err(Error::unsupported("OVER aggregation")),
+            LogicalPlan::Window(window) => self.over(window),
             other => Err(Error::unsupported(format!(
                 "the query shape {}",
                 other.display().to_string().split(':').next().unwrap_or("")
@@ -324,6 +325,12 @@ impl<'a> Translator<'a> {
                 tumble.base.join(".")
             )));
         };
+        if self.mode == RuntimeMode::Batch && self.is_proctime(base_plan, &tumble.time_column) {
+            // Flink's words: its batch mode has no processing-time window TVFs.
+            return Err(Error::validation(
+                "Processing time Window TableFunction is not supported yet.",
+            ));
+        }
         let input = self.node(base_plan)?;
         let time = base_plan
             .schema()
@@ -357,6 +364,52 @@ impl<'a> Translator<'a> {
             tumble: Some(size),
             parallelism: input.parallelism,
         })
+    }
+
+    /// Whether the query's window TVFs are over a processing-time attribute (`PROCTIME()`).
+    fn over_processing_time(&self) -> bool {
+        self.query.tumbles.values().any(|tumble| {
+            tumble
+                .base_plan
+                .as_ref()
+                .is_some_and(|plan| self.is_proctime(plan, &tumble.time_column))
+        })
+    }
+
+    /// Whether the column `name` of `plan` is a processing-time attribute: a table's
+    /// `PROCTIME()` column, or `PROCTIME()` in a query's (a view's) projection.
+    fn is_proctime(&self, plan: &LogicalPlan, name: &str) -> bool {
+        match plan {
+            LogicalPlan::Projection(projection) => {
+                let Some(index) = projection
+                    .schema
+                    .fields()
+                    .iter()
+                    .position(|field| field.name() == name)
+                else {
+                    return false;
+                };
+                match projection
+                    .expr
+                    .get(index)
+                    .map(|expr| expr.clone().unalias())
+                {
+                    Some(Expr::ScalarFunction(call)) => call.name() == "proctime",
+                    Some(Expr::Column(column)) => self.is_proctime(&projection.input, &column.name),
+                    _ => false,
+                }
+            }
+            LogicalPlan::Filter(_) | LogicalPlan::SubqueryAlias(_) => plan
+                .inputs()
+                .first()
+                .is_some_and(|input| self.is_proctime(input, name)),
+            LogicalPlan::TableScan(scan) => self
+                .query
+                .tables
+                .get(&scan.table_name.to_string())
+                .is_some_and(|table| table.is_proctime(name)),
+            _ => false,
+        }
     }
 
     /// For a window aggregate over a `SESSION` TVF: which group columns are the window's
@@ -687,6 +740,7 @@ impl<'a> Translator<'a> {
             window_end,
             global: group_count == 0,
             mini_batch: self.mini_batch,
+            processing_time: window_end.is_some() && self.over_processing_time(),
         });
         let name = if window_end.is_some() {
             "WindowAggregate"

@@ -219,3 +219,31 @@ SELECT page, visitor, hr FROM visits WHERE dt = '2024-01-01' AND hr = 10;
 SELECT dt, hr, COUNT(*) AS visits, SUM(seconds) AS seconds FROM visits GROUP BY dt, hr;
 -- name: partitioned_filter_on_data_and_partition
 SELECT visitor, dt FROM visits WHERE seconds > 2 AND hr > 9;
+-- name: over_range_unbounded_per_customer
+SELECT order_id, customer, quantity, SUM(quantity) OVER (PARTITION BY customer ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_quantity, COUNT(*) OVER (PARTITION BY customer ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS orders_so_far FROM orders;
+-- name: over_rows_bounded_per_product
+SELECT order_id, product, price, AVG(price) OVER w AS avg_price, MIN(price) OVER w AS min_price, MAX(price) OVER w AS max_price FROM orders WINDOW w AS (PARTITION BY product ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW);
+-- name: over_range_interval_global
+SELECT order_id, quantity, COUNT(*) OVER w AS recent_orders, SUM(quantity) OVER w AS recent_quantity FROM orders WINDOW w AS (ORDER BY ts RANGE BETWEEN INTERVAL '10' SECOND PRECEDING AND CURRENT ROW);
+-- name: over_rows_unbounded_avg_int
+SELECT order_id, customer, AVG(quantity) OVER (PARTITION BY customer ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS avg_quantity FROM orders;
+-- name: over_range_ties_unbounded
+SELECT reading, sensor, reading_value, COUNT(reading_value) OVER w AS readings_so_far, SUM(reading_value) OVER w AS total, MAX(reading_value) OVER w AS highest FROM readings WINDOW w AS (PARTITION BY sensor ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+-- name: over_range_ties_bounded
+SELECT reading, sensor, COUNT(*) OVER w AS readings_in_3s, MIN(reading_value) OVER w AS lowest, AVG(reading_value) OVER w AS average FROM readings WINDOW w AS (PARTITION BY sensor ORDER BY ts RANGE BETWEEN INTERVAL '3' SECOND PRECEDING AND CURRENT ROW);
+-- name: over_default_frame
+SELECT reading, SUM(reading_value) OVER (PARTITION BY sensor ORDER BY ts) AS total FROM readings;
+-- name: over_rows_current_row_with_filter
+SELECT order_id, SUM(quantity) OVER (ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS last_three, quantity * 2 AS doubled FROM orders WHERE quantity > 1;
+-- name: over_non_time_order
+SELECT order_id, SUM(quantity) OVER (PARTITION BY customer ORDER BY order_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS pair FROM orders;
+-- name: over_following
+SELECT order_id, SUM(quantity) OVER (ORDER BY ts ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS around FROM orders;
+-- name: rank_ties_per_sensor
+SELECT reading, sensor, rk FROM (SELECT reading, sensor, RANK() OVER (PARTITION BY sensor ORDER BY ts) AS rk FROM readings) WHERE rk <= 3;
+-- name: dense_rank_ties_per_sensor
+SELECT reading, sensor, rk FROM (SELECT reading, sensor, DENSE_RANK() OVER (PARTITION BY sensor ORDER BY ts) AS rk FROM readings) WHERE rk <= 3;
+-- name: rank_top_quantity_unselected
+SELECT customer, order_id FROM (SELECT customer, order_id, RANK() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rk FROM orders) WHERE rk <= 2;
+-- name: dense_rank_by_value
+SELECT sensor, reading_value, dr FROM (SELECT sensor, reading_value, DENSE_RANK() OVER (PARTITION BY sensor ORDER BY reading_value DESC) AS dr FROM readings) WHERE dr < 3;

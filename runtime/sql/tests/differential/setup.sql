@@ -66,3 +66,14 @@ CREATE TABLE visits (
   'path' = '${DATA}/visits',
   'format' = 'csv'
 );
+CREATE TABLE readings (
+  reading STRING,
+  sensor STRING,
+  ts TIMESTAMP(3),
+  reading_value INT,
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${DATA}/readings.csv',
+  'format' = 'csv'
+);

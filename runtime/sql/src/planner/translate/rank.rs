@@ -1,6 +1,7 @@
 //! Flink's Top-N and deduplication patterns: `SELECT … FROM (SELECT …, ROW_NUMBER() OVER
 //! (PARTITION BY p ORDER BY o) AS rn FROM t) WHERE rn <= N` (or `rn < N`, `rn = 1`) as a
-//! keyed [`SqlRankOperator`]. Any other use of `ROW_NUMBER()` or `OVER` is not supported yet.
+//! keyed [`SqlRankOperator`]; `RANK()` and `DENSE_RANK()` in batch mode too (Flink's streaming
+//! Top-N rejects them). Any other use of a ranking function is not supported yet.
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use flinkrs_core::RuntimeMode;
 use super::{Planned, Translator, group_key};
 use crate::error::{Error, Result};
 use crate::operators::calc::Calc;
-use crate::operators::rank::{RankSpec, SqlRankOperator};
+use crate::operators::rank::{RankSpec, RankType, SqlRankOperator};
 use crate::planner::stream_schema;
 
 /// The plan under a SubqueryAlias.
@@ -89,8 +90,18 @@ impl Translator<'_> {
         let Expr::WindowFunction(function) = function else {
             return Ok(None);
         };
-        if function.fun.name() != "row_number" {
-            return Ok(None);
+        let rank_type = match function.fun.name() {
+            "row_number" => RankType::RowNumber,
+            "rank" => RankType::Rank,
+            "dense_rank" => RankType::DenseRank,
+            _ => return Ok(None),
+        };
+        if rank_type != RankType::RowNumber && self.mode == RuntimeMode::Streaming {
+            // Flink's words: its streaming Top-N ranks by ROW_NUMBER() only.
+            return Err(Error::validation(format!(
+                "{}() on streaming table is not supported currently",
+                function.fun.name().to_uppercase()
+            )));
         }
         // The row number's column in the window's output, and its name in the projection.
         let width = window.input.schema().fields().len();
@@ -122,8 +133,9 @@ impl Translator<'_> {
         }
         let Some(limit) = found else {
             return Err(Error::unsupported(format!(
-                "ROW_NUMBER() filtered otherwise than by `{rn} <= N`, `{rn} < N` or `{rn} = 1` \
-                 (Flink's Top-N and deduplication)"
+                "{}() filtered otherwise than by `{rn} <= N`, `{rn} < N` or `{rn} = 1` \
+                 (Flink's Top-N and deduplication)",
+                function.fun.name().to_uppercase()
             )));
         };
         let output_rank = self
@@ -133,7 +145,7 @@ impl Translator<'_> {
             .fields()
             .iter()
             .any(|field| *field.name() == rn);
-        let planned = self.rank(window, function, limit, output_rank)?;
+        let planned = self.rank(window, function, limit, output_rank, rank_type)?;
         let planned = self.projection_over(planned, projection)?;
         let Some(rest) = rest.into_iter().reduce(Expr::and) else {
             return Ok(Some(planned));
@@ -154,12 +166,14 @@ impl Translator<'_> {
         function: &WindowFunction,
         limit: usize,
         output_rank: bool,
+        rank_type: RankType,
     ) -> Result<Planned> {
         let parameters = &function.params;
         if parameters.order_by.is_empty() {
-            return Err(Error::unsupported(
-                "ROW_NUMBER() without ORDER BY (Flink requires it for Top-N)",
-            ));
+            return Err(Error::unsupported(format!(
+                "{}() without ORDER BY (Flink requires it for Top-N)",
+                function.fun.name().to_uppercase()
+            )));
         }
         let input = self.node(&window.input)?;
         // Over a changelog (a group aggregate in streaming mode) the rows' kinds come along.
@@ -198,7 +212,7 @@ impl Translator<'_> {
         // A deduplication: the first row by a time attribute, kept or replaced.
         let by_time = parameters.order_by.len() == 1
             && matches!(&parameters.order_by[0].expr, Expr::Column(column) if self.is_rowtime(column));
-        let deduplicate = limit == 1 && by_time;
+        let deduplicate = limit == 1 && by_time && rank_type == RankType::RowNumber;
         let updating = self.mode == RuntimeMode::Streaming;
         let mut fields: Vec<Field> = columns
             .fields()
@@ -282,6 +296,7 @@ impl Translator<'_> {
             retract: kind_column.is_some(),
             output: Arc::clone(&output),
             updating,
+            rank_type,
         });
         let describe = |exprs: &[Expr]| {
             exprs
@@ -308,13 +323,14 @@ impl Translator<'_> {
             )
         } else {
             format!(
-                "Rank(strategy=[{}], rankType=[ROW_NUMBER], rankRange=[rankStart=1, \
-                 rankEnd={limit}], partitionBy=[{}], orderBy=[{order}])",
+                "Rank(strategy=[{}], rankType=[{}], rankRange=[rankStart=1, rankEnd={limit}], \
+                 partitionBy=[{}], orderBy=[{order}])",
                 if kind_column.is_some() {
                     "RetractStrategy"
                 } else {
                     "AppendFastStrategy"
                 },
+                function.fun.name().to_uppercase(),
                 describe(&parameters.partition_by)
             )
         };
