@@ -4,6 +4,11 @@
 
 use flinkrs_sql::SqlSession;
 
+#[path = "support/sorted_rows.rs"]
+mod sorted_rows;
+
+use sorted_rows::sorted_lines;
+
 fn table(lines: &str, ignore_errors: bool) -> (SqlSession, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("events.json"), lines).unwrap();
@@ -27,20 +32,7 @@ fn table(lines: &str, ignore_errors: bool) -> (SqlSession, tempfile::TempDir) {
 }
 
 fn rows(session: &mut SqlSession, query: &str) -> Vec<String> {
-    let result = session.query(query).unwrap();
-    let mut rows: Vec<String> = result
-        .rows
-        .iter()
-        .map(|row| {
-            row.values
-                .iter()
-                .map(|v| v.as_deref().unwrap_or("<NULL>"))
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
-    rows.sort();
-    rows
+    sorted_lines(&session.query(query).unwrap().rows)
 }
 
 const LINES: &str = "{\"id\": 1, \"name\": \"a\", \"r\": {\"a\": 10, \"t\": \"2024-01-01 10:00:00.250\"}}\n\

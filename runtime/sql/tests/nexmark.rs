@@ -8,6 +8,11 @@ use std::path::Path;
 use flinkrs_sql::SqlSession;
 use flinkrs_sql::split::split_statements;
 
+#[path = "support/sorted_rows.rs"]
+mod sorted_rows;
+
+use sorted_rows::sorted_lines;
+
 /// A batch session with the reference's `datagen` table of `events` events and its views.
 fn session(events: u64) -> SqlSession {
     let mut session = SqlSession::new();
@@ -248,19 +253,7 @@ fn answer(query: &str) -> Result<(Vec<String>, Vec<String>), String> {
     }
     let result = session.query(&select).map_err(|e| e.to_string())?;
     let columns = result.columns.iter().map(|c| c.name.clone()).collect();
-    let mut rows: Vec<String> = result
-        .rows
-        .iter()
-        .map(|row| {
-            row.values
-                .iter()
-                .map(|v| v.as_deref().unwrap_or("<NULL>"))
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
-    rows.sort();
-    Ok((columns, rows))
+    Ok((columns, sorted_lines(&result.rows)))
 }
 
 #[test]

@@ -6,6 +6,11 @@ use std::path::Path;
 
 use flinkrs_sql::SqlSession;
 
+#[path = "support/sorted_rows.rs"]
+mod sorted_rows;
+
+use sorted_rows::sorted_lines;
+
 fn batch_session() -> SqlSession {
     let mut session = SqlSession::new();
     session
@@ -15,20 +20,7 @@ fn batch_session() -> SqlSession {
 }
 
 fn rows(session: &mut SqlSession, query: &str) -> Vec<String> {
-    let result = session.query(query).unwrap();
-    let mut rows: Vec<String> = result
-        .rows
-        .iter()
-        .map(|row| {
-            row.values
-                .iter()
-                .map(|v| v.as_deref().unwrap_or("<NULL>"))
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
-    rows.sort();
-    rows
+    sorted_lines(&session.query(query).unwrap().rows)
 }
 
 /// Each visible file under `root` as `folder: sorted lines`, sorted.
