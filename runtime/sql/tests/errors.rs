@@ -97,27 +97,6 @@ fn unsupported_constructs_say_not_supported_yet() {
 }
 
 #[test]
-fn a_join_without_equal_keys_is_named_with_what_to_write_instead() {
-    let mut session = session();
-    let hint = "write an equality of a column of each side, as in `a JOIN b ON a.k = b.k` \
-                (with further conditions after AND)";
-    for statement in [
-        "SELECT a.name FROM people a JOIN people b ON a.age < b.age",
-        "SELECT a.name FROM people a, people b WHERE a.age < b.age OR a.id = b.id",
-        "SELECT a.name, b.name FROM people a CROSS JOIN people b",
-    ] {
-        assert_eq!(
-            error(&mut session, statement),
-            format!(
-                "a join without an equality of a left and a right column (a cross or \
-                 non-equi join) is not supported yet: {hint}"
-            ),
-            "{statement}"
-        );
-    }
-}
-
-#[test]
 fn a_row_number_that_is_not_top_n_names_the_filters_to_write() {
     let mut session = session();
     assert_eq!(

@@ -247,3 +247,11 @@ SELECT reading, sensor, rk FROM (SELECT reading, sensor, DENSE_RANK() OVER (PART
 SELECT customer, order_id FROM (SELECT customer, order_id, RANK() OVER (PARTITION BY customer ORDER BY quantity DESC) AS rk FROM orders) WHERE rk <= 2;
 -- name: dense_rank_by_value
 SELECT sensor, reading_value, dr FROM (SELECT sensor, reading_value, DENSE_RANK() OVER (PARTITION BY sensor ORDER BY reading_value DESC) AS dr FROM readings) WHERE dr < 3;
+-- name: join_non_equi
+SELECT a.name, b.name AS older FROM people a JOIN people b ON a.age < b.age - 15;
+-- name: join_or_condition
+SELECT a.name, b.name AS other FROM people a, people b WHERE a.age > b.age + 20 OR (a.id = b.id AND a.city = 'berlin');
+-- name: cross_join
+SELECT c.name, p.product FROM customers c CROSS JOIN products p;
+-- name: left_join_non_equi
+SELECT c.name, p.product FROM customers c LEFT JOIN products p ON p.grams > 150 AND c.tier = 'gold';

@@ -29,10 +29,6 @@ use crate::operators::join::{
 use crate::planner::{ROW_KIND_COLUMN, stream_schema};
 use crate::render::RowKind;
 
-/// What to write instead of a join this operator cannot run.
-const EQUI_JOIN_HINT: &str = "write an equality of a column of each side, as in `a JOIN b ON \
-     a.k = b.k` (with further conditions after AND)";
-
 /// A join's equal keys, as (left, right) expression pairs, and the rest of its condition.
 pub(crate) struct EquiCondition {
     pub keys: Vec<(Expr, Expr)>,
@@ -235,13 +231,15 @@ impl Translator<'_> {
             ));
         }
         let condition = equi_condition(join);
-        if condition.keys.is_empty() {
-            // Flink runs these in one subtask (a nested-loop join); flinkrs does not yet.
-            return Err(Error::validation(format!(
-                "a join without an equality of a left and a right column (a cross or non-equi \
-                 join) is not supported yet: {EQUI_JOIN_HINT}"
-            )));
-        }
+        // A cross or non-equi join has no key to spread its rows by: as Flink's, it runs in
+        // one subtask, every row of one side against every row of the other (its condition,
+        // if any, is the filter).
+        let single = condition.keys.is_empty();
+        let keys = if single {
+            vec![(datafusion_expr::lit(0_i32), datafusion_expr::lit(0_i32))]
+        } else {
+            condition.keys.clone()
+        };
         let left = self.node(&join.left)?;
         let right = self.node(&join.right)?;
         let interval = self.interval(
@@ -261,7 +259,7 @@ impl Translator<'_> {
         let mut left_keys = Vec::new();
         let mut right_keys = Vec::new();
         let mut key_types = Vec::new();
-        for (left_key, right_key) in &condition.keys {
+        for (left_key, right_key) in &keys {
             let left_type = left_key.get_type(join.left.schema())?;
             let right_type = right_key.get_type(join.right.schema())?;
             let common = comparison_coercion(&left_type, &right_type).ok_or_else(|| {
@@ -291,15 +289,13 @@ impl Translator<'_> {
             .map(|rest| self.physical(rest, &join.schema))
             .transpose()?;
         let describe = |keys: &[(Expr, Expr)]| {
-            let mut text = keys
-                .iter()
-                .map(|(a, b)| format!("{a} = {b}"))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            if let Some(rest) = &condition.rest {
-                text.push_str(&format!(" AND {rest}"));
+            let mut parts: Vec<String> = keys.iter().map(|(a, b)| format!("{a} = {b}")).collect();
+            parts.extend(condition.rest.as_ref().map(ToString::to_string));
+            if parts.is_empty() {
+                "true".to_owned()
+            } else {
+                parts.join(" AND ")
             }
-            text
         };
         let name = match &interval {
             None => format!(
@@ -367,17 +363,20 @@ impl Translator<'_> {
             updating,
             interval,
         });
-        let stream = left_stream
+        let mut stream = left_stream
             .union(&[right_stream])?
             .key_by(KEY_COLUMN)?
             .process(&name, output, None, move |context| {
                 SqlJoinOperator::new(Arc::clone(&spec), &context.info)
             });
+        if single {
+            stream = stream.set_parallelism(1);
+        }
         Ok(Planned {
             stream,
             updating,
             tumble: None,
-            parallelism: None,
+            parallelism: single.then_some(1),
         })
     }
 }
