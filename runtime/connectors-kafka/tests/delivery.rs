@@ -181,10 +181,13 @@ fn at_least_once_writes_every_record_across_a_failure_and_may_repeat_some() {
         (0..RECORDS).collect::<Vec<_>>(),
         "every record at least once"
     );
-    assert!(
-        written.len() as u64 > RECORDS,
-        "the records after the restored checkpoint were written again ({} in all)",
-        written.len()
+    // Records sent between the restored checkpoint and the failure are written again, but
+    // how many were sent before the task failed depends on the producer's batching: none
+    // when the failure comes just after a checkpoint. So repeats are reported, not required.
+    println!(
+        "{} records written for {RECORDS}: {} repeated",
+        written.len(),
+        written.len() as u64 - RECORDS
     );
 }
 

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use flinkrs_contract::rest;
 
-use crate::support::flinkrs::{Outcome, flinkrs};
-use crate::support::http::get;
-use crate::support::job::{RunningJob, wait_for};
+use super::support::flinkrs::{Outcome, flinkrs};
+use super::support::http::get;
+use super::support::job::{RunningJob, wait_for};
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use flinkrs_contract::rest;
 
-use crate::support::http::{get, request};
-use crate::support::job::wait_for;
+use super::support::http::{get, request};
+use super::support::job::wait_for;
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::support::http::get;
-use crate::support::job::{RunningJob, wait_for};
+use super::support::http::get;
+use super::support::job::{RunningJob, wait_for};
 use flinkrs_cluster::prometheus::{ProcessLabels, router};
 use flinkrs_cluster::rest::HttpServer;
 

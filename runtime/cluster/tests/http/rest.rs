@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::support::http::{Response, get, request};
-use crate::support::job::{RunningJob, wait_for};
+use super::support::http::{Response, get, request};
+use super::support::job::{RunningJob, wait_for};
 use flinkrs_contract::rest;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
