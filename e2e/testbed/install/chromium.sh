@@ -20,10 +20,8 @@ chromium_installed && playwright_installed && testbed_reused
 : >"$LOG"
 if ! chromium_installed; then
     [ "$(id -u)" -eq 0 ] || testbed_fail "installing Debian's chromium needs root (or: apt-get install chromium)"
-    testbed_need apt-get
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >>"$LOG" 2>&1 ||
-        { apt-get update >>"$LOG" 2>&1 &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >>"$LOG" 2>&1; } ||
+    testbed_need apt-get flock
+    testbed_system_apt chromium ||
         testbed_fail "apt-get install chromium failed"
 fi
 /usr/bin/chromium --headless --no-sandbox --disable-gpu --version >>"$LOG" 2>&1 ||

@@ -20,6 +20,21 @@ FLINKRS_CACHE="${FLINKRS_CACHE:-$HOME/.cache/flinkrs}"
 TESTBED_LOG_DIR="$FLINKRS_CACHE/logs"
 mkdir -p "$TESTBED_LOG_DIR"
 
+# testbed_system_apt PACKAGE...: installs Debian packages into the system,
+# updating the package lists once if the first try fails. Components install in
+# parallel and two of them (node-packages, chromium) use the system's apt: they
+# take turns through a lock file, and also wait for any other apt holding
+# dpkg's lock, instead of failing on it.
+testbed_system_apt() {
+    (
+        flock 9
+        local apt=(apt-get -o DPkg::Lock::Timeout=600)
+        DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "$@" >>"$LOG" 2>&1 ||
+            { "${apt[@]}" update >>"$LOG" 2>&1 &&
+                DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "$@" >>"$LOG" 2>&1; }
+    ) 9>"$FLINKRS_CACHE/.system-apt.lock"
+}
+
 # testbed_begin COMPONENT VERSION: sets COMPONENT, VERSION, DEST (the final
 # cache dir), PARTIAL (where the install is assembled), LOG, and the start time.
 testbed_begin() {

@@ -16,12 +16,10 @@ done
 [ "${#missing[@]}" -eq 0 ] && testbed_reused
 
 [ "$(id -u)" -eq 0 ] || testbed_fail "installing ${missing[*]} needs root (the real node needs root too)"
-testbed_need apt-get
+testbed_need apt-get flock
 : >"$LOG"
 # apt's policy-rc.d on these machines keeps dockerd and containerd from
 # starting as services; the testbed starts its own instances.
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1 ||
-    { apt-get update >>"$LOG" 2>&1 &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1; } ||
+testbed_system_apt "${missing[@]}" ||
     testbed_fail "apt-get install ${missing[*]} failed"
 echo "testbed: $COMPONENT $VERSION: installed in $(($(date +%s) - TESTBED_STARTED))s"
