@@ -8,7 +8,8 @@
 //!   commits the partitions its trigger finds committable ([`CommitSettings`]); at the end of
 //!   input it commits every partition left.
 //!
-//! The committer checkpoints its pending partitions and the watermark of each checkpoint.
+//! The writers checkpoint the partitions of the checkpoints they have not reported yet, the
+//! committer its pending partitions and the watermark of each checkpoint.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -31,7 +32,12 @@ pub(crate) struct CommitInfo {
     pub partitions: Vec<String>,
 }
 
-/// A writer subtask: the file sink, and the partitions its checkpoints cover.
+/// The first byte of the writer's state item listing the partitions of each checkpoint not
+/// reported yet; the file sink's own items start with their layout version (1 or 2).
+const PARTITIONS_TAG: u8 = 0xF1;
+
+/// A writer subtask: the file sink, and the partitions its checkpoints cover. Its checkpoint
+/// holds the file sink's items and one item of partitions.
 pub(crate) struct PartitionWriter<R> {
     sink: FileSink,
     subtask: usize,
@@ -66,9 +72,35 @@ impl<R> PartitionWriter<R> {
 }
 
 impl<R: FileRecord + Send + 'static> Operator<Batch<R>, Batch<CommitInfo>> for PartitionWriter<R> {
+    /// Restores the file sink's pending files and the partitions of checkpoints not reported
+    /// yet: they are reported with the next checkpoint that completes.
     fn initialize_state(&mut self, info: &TaskInfo, state: Option<OperatorSnapshot>) -> Result<()> {
-        let state = state.map(|snapshot| snapshot.operator_state);
-        SinkFunction::<R>::initialize_state(&mut self.sink, info, state.as_deref())
+        let Some(snapshot) = state else {
+            return SinkFunction::<R>::initialize_state(&mut self.sink, info, None);
+        };
+        let mut files = Vec::new();
+        for item in snapshot.operator_state {
+            match item.split_first() {
+                Some((&PARTITIONS_TAG, encoded)) => {
+                    let restored: BTreeMap<u64, Vec<String>> = postcard::from_bytes(encoded)
+                        .map_err(|e| {
+                            Error::state(format!(
+                                "{} ({}): the checkpointed partitions cannot be decoded: {e}",
+                                info.operator_name,
+                                info.subtask_label()
+                            ))
+                        })?;
+                    for (checkpoint, partitions) in restored {
+                        self.by_checkpoint
+                            .entry(checkpoint)
+                            .or_default()
+                            .extend(partitions);
+                    }
+                }
+                _ => files.push(item),
+            }
+        }
+        SinkFunction::<R>::initialize_state(&mut self.sink, info, Some(&files))
     }
 
     fn open(&mut self, info: &TaskInfo) -> Result<()> {
@@ -116,9 +148,21 @@ impl<R: FileRecord + Send + 'static> Operator<Batch<R>, Batch<CommitInfo>> for P
             .entry(checkpoint.0)
             .or_default()
             .extend(written);
+        let mut items = SinkFunction::<R>::snapshot_state(&mut self.sink, checkpoint)?;
+        let partitions: BTreeMap<u64, Vec<&String>> = self
+            .by_checkpoint
+            .iter()
+            .map(|(id, partitions)| (*id, partitions.iter().collect()))
+            .collect();
+        let encoded = postcard::to_allocvec(&partitions)
+            .map_err(|e| Error::Codec(format!("the partitions of checkpoints: {e}")))?;
+        let mut item = Vec::with_capacity(encoded.len() + 1);
+        item.push(PARTITIONS_TAG);
+        item.extend_from_slice(&encoded);
+        items.push(item);
         Ok(OperatorSnapshot {
             keyed: None,
-            operator_state: SinkFunction::<R>::snapshot_state(&mut self.sink, checkpoint)?,
+            operator_state: items,
         })
     }
 

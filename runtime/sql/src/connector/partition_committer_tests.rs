@@ -198,3 +198,23 @@ fn partition_time_commits_once_the_watermark_passes_the_partition_time_and_the_d
         ["dt=2015-07-15/hm=00%3A01", "dt=2015-07-15/hm=00%3A02"]
     );
 }
+
+#[test]
+fn a_restored_writer_reports_the_partitions_of_its_checkpoint_with_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = Harness::new(dir.path(), Trigger::ProcessTime, 0);
+    harness.write(&[("dt=1/hm=a", "x")]);
+    harness.checkpoint(1, 0);
+    let snapshot = harness.writer.snapshot_state(CheckpointId(2)).unwrap();
+    // The job fails before checkpoint 2's completion is known; a new run restores it.
+    let mut restored = Harness::new(dir.path(), Trigger::ProcessTime, 0);
+    restored
+        .writer
+        .initialize_state(&info("writer"), Some(snapshot))
+        .unwrap();
+    assert!(restored.successes().is_empty());
+    restored.write(&[("dt=2/hm=b", "y")]);
+    restored.checkpoint(3, 0);
+    restored.complete(3, 1);
+    assert_eq!(restored.successes(), ["dt=1/hm=a", "dt=2/hm=b"]);
+}
