@@ -77,7 +77,9 @@ fn a_sort_without_a_limit_in_streaming_mode_says_how_to_run_it() {
     );
 }
 
-/// The changes of a streaming query, as `+I|a|3`, in the order they came.
+/// The changes of a streaming query, as `+I|a|3`, in the order they came. The changes the
+/// tests below expect are those Flink 2.3 emits for the same rows arriving in this order
+/// (checked with PyFlink).
 fn changes(session: &mut SqlSession, query: &str) -> Vec<String> {
     let result = session.query(query).unwrap();
     result
@@ -139,7 +141,7 @@ fn a_limit_without_order_by_in_streaming_mode_keeps_the_first_rows() {
         .to_string();
     assert_eq!(
         message,
-        "OFFSET without LIMIT in streaming mode is not supported yet"
+        "FETCH is missed, which on streaming table is not supported currently."
     );
 }
 

@@ -76,7 +76,10 @@ impl Translator<'_> {
                          without a LIMIT in batch mode only: SET 'execution.runtime-mode' = \
                          'batch')",
                     ),
-                    None => Error::unsupported("OFFSET without LIMIT in streaming mode"),
+                    // Flink's words.
+                    None => Error::validation(
+                        "FETCH is missed, which on streaming table is not supported currently.",
+                    ),
                 });
             };
             return self.rank(TopN {
