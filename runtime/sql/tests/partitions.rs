@@ -267,8 +267,8 @@ fn bad_partition_commit_options_are_named() {
         (
             "'sink.partition-commit.policy.kind' = 'metastore'",
             "sink.partition-commit.policy.kind",
-            "the commit policy 'metastore' is not supported yet; flinkrs commits partitions \
-             with 'success-file'",
+            "Can not configure a 'metastore' partition commit policy for a file system table. \
+             You can only configure 'metastore' partition commit policy for a hive table.",
         ),
         (
             "'sink.partition-commit.policy.kind' = 'success-file,custom'",

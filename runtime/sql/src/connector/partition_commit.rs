@@ -93,13 +93,22 @@ impl CommitSettings {
                         }
                         success_file = Some(name.to_owned());
                     }
-                    "metastore" | "custom" => {
+                    // Flink's words: the metastore is a Hive table's.
+                    "metastore" => {
                         return Err(error(
                             POLICY,
-                            format!(
-                                "the commit policy '{kind}' is not supported yet; flinkrs \
-                                 commits partitions with 'success-file'"
-                            ),
+                            "Can not configure a 'metastore' partition commit policy for a file \
+                             system table. You can only configure 'metastore' partition commit \
+                             policy for a hive table."
+                                .into(),
+                        ));
+                    }
+                    "custom" => {
+                        return Err(error(
+                            POLICY,
+                            "the commit policy 'custom' is not supported yet; flinkrs commits \
+                             partitions with 'success-file'"
+                                .into(),
                         ));
                     }
                     other => {
