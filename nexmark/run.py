@@ -26,10 +26,13 @@ HERE = Path(__file__).resolve().parent
 QUERIES = [f"q{n}" for n in range(23)]
 
 
-def script(query, events, parallelism, checkpoints, events_file=None):
+def script(query, events, parallelism, checkpoints, events_file=None, work=""):
     """The SQL script of one run: settings, the reference's DDL (or, with `events_file`, the
-    same table over events written as JSON lines) and views, the query."""
+    same table over events written as JSON lines) and views, the query. q10's partitioned
+    output goes under `work`."""
     substitutions = {
+        "NEXMARK_DIR": work,
+        "SUBMIT_TIME": "run",
         "EVENTS_FILE": events_file or "",
         "TPS": "10000000",
         "EVENTS_NUM": str(events),
@@ -71,7 +74,9 @@ def run(flinkrs, query, events, parallelism, events_file=None):
     with tempfile.TemporaryDirectory(prefix=f"nexmark-{query}-") as work:
         checkpoints = os.path.join(work, "checkpoints")
         path = os.path.join(work, f"{query}.sql")
-        Path(path).write_text(script(query, events, parallelism, checkpoints, events_file))
+        Path(path).write_text(
+            script(query, events, parallelism, checkpoints, events_file, work)
+        )
         timing = os.path.join(work, "time")
         completed = subprocess.run(
             ["/usr/bin/time", "-o", timing, "-f", "%e %U %S %M", flinkrs, "sql", "-f", path],

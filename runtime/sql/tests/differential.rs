@@ -20,16 +20,6 @@ fn folder() -> PathBuf {
 /// still differ, so a fix shows up as a failure asking to remove the entry.
 const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
     (
-        "order_by_limit",
-        "streaming",
-        "ORDER BY … LIMIT in streaming mode, which Flink runs as a Top-N, is not supported yet",
-    ),
-    (
-        "order_by_offset",
-        "streaming",
-        "ORDER BY … LIMIT … OFFSET in streaming mode is not supported yet",
-    ),
-    (
         "over_range_interval_global",
         "batch",
         "Flink 2.3 fails to compile a batch OVER RANGE window with an INTERVAL bound over a \

@@ -192,3 +192,125 @@ fn bad_partitions_are_named() {
         "{error}"
     );
 }
+
+#[test]
+fn a_success_file_commits_each_partition_written_at_the_end_of_input() {
+    // Without checkpoints the files are committed at the end of input; with them, by the
+    // final checkpoint.
+    for checkpointing in [false, true] {
+        success_files_at_the_end_of_input(checkpointing);
+    }
+}
+
+fn success_files_at_the_end_of_input(checkpointing: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut session = SqlSession::new();
+    if checkpointing {
+        session
+            .execute("SET 'execution.checkpointing.interval' = '50 ms'")
+            .unwrap();
+    }
+    session
+        .execute(&format!(
+            "CREATE TABLE visits (page STRING, dt STRING, hm STRING) PARTITIONED BY (dt, hm) \
+             WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv', \
+             'sink.partition-commit.trigger' = 'partition-time', \
+             'sink.partition-commit.delay' = '1 min', \
+             'sink.partition-commit.policy.kind' = 'success-file', \
+             'partition.time-extractor.timestamp-pattern' = '$dt $hm:00')",
+            dir.path().display()
+        ))
+        .unwrap();
+    session
+        .execute(
+            "INSERT INTO visits VALUES ('home', '2024-01-01', '10:00'), ('cart', '2024-01-01', \
+             '10:01'), ('home', '2024-01-01', '10:00')",
+        )
+        .unwrap();
+    session.wait_for_jobs().unwrap();
+    assert_eq!(
+        files(dir.path()),
+        [
+            "dt=2024-01-01/hm=10%3A00: ",
+            "dt=2024-01-01/hm=10%3A00: home home",
+            "dt=2024-01-01/hm=10%3A01: ",
+            "dt=2024-01-01/hm=10%3A01: cart",
+        ]
+    );
+    for partition in ["hm=10%3A00", "hm=10%3A01"] {
+        let success = dir
+            .path()
+            .join("dt=2024-01-01")
+            .join(partition)
+            .join("_SUCCESS");
+        assert_eq!(std::fs::read(&success).unwrap(), b"");
+    }
+}
+
+#[test]
+fn bad_partition_commit_options_are_named() {
+    let mut session = SqlSession::new();
+    let mut insert_error = |options: &str| {
+        session.execute("DROP TABLE IF EXISTS t").unwrap();
+        session
+            .execute(&format!(
+                "CREATE TABLE t (a INT, dt STRING) PARTITIONED BY (dt) WITH ('connector' = \
+                 'filesystem', 'path' = '/tmp/flinkrs-never-written', 'format' = 'csv', {options})"
+            ))
+            .unwrap();
+        session
+            .execute("INSERT INTO t VALUES (1, 'x')")
+            .unwrap_err()
+            .to_string()
+    };
+    let cases = [
+        (
+            "'sink.partition-commit.policy.kind' = 'metastore'",
+            "sink.partition-commit.policy.kind",
+            "Can not configure a 'metastore' partition commit policy for a file system table. \
+             You can only configure 'metastore' partition commit policy for a hive table.",
+        ),
+        (
+            "'sink.partition-commit.policy.kind' = 'success-file,custom'",
+            "sink.partition-commit.policy.kind",
+            "the commit policy 'custom' is not supported yet; flinkrs commits partitions with \
+             'success-file'",
+        ),
+        (
+            "'sink.partition-commit.policy.kind' = 'sucess-file'",
+            "sink.partition-commit.policy.kind",
+            "'sucess-file' is not a commit policy; use 'success-file', 'metastore' or 'custom'",
+        ),
+        (
+            "'sink.partition-commit.policy.kind' = 'success-file', \
+             'sink.partition-commit.trigger' = 'event-time'",
+            "sink.partition-commit.trigger",
+            "'event-time' is not a trigger; use 'process-time' or 'partition-time'",
+        ),
+        (
+            "'sink.partition-commit.policy.kind' = 'success-file', \
+             'sink.partition-commit.delay' = 'soon'",
+            "sink.partition-commit.delay",
+            "'soon' is not a duration; write e.g. '200 ms', '10 s', '1 min'",
+        ),
+        (
+            "'sink.partition-commit.policy.kind' = 'success-file', \
+             'partition.time-extractor.timestamp-pattern' = '$day 00:00:00'",
+            "partition.time-extractor.timestamp-pattern",
+            "'$day' is not a partition key; the keys are dt",
+        ),
+        (
+            "'sink.partition-commit.policy.kind' = 'success-file', \
+             'sink.partition-commit.watermark-time-zone' = 'Asia/Shanghai'",
+            "sink.partition-commit.watermark-time-zone",
+            "the time zone 'Asia/Shanghai' is not supported yet; only 'UTC' is",
+        ),
+    ];
+    for (options, key, message) in cases {
+        assert_eq!(
+            insert_error(options),
+            format!("table 'default_catalog.default_database.t': option '{key}': {message}"),
+            "{options}"
+        );
+    }
+}

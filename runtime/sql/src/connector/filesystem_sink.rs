@@ -5,6 +5,9 @@
 //! options. A `PARTITIONED BY` table's rows go to their partitions' folders
 //! (`dt=2024-01-01/`), without the partition columns, as Flink writes them.
 //!
+//! A partition commit policy (`sink.partition-commit.policy.kind` = `success-file`) adds
+//! Flink's partition committer after the writers ([`super::partition_commit`]).
+//!
 //! As in Flink, the sink takes inserts only: a query that updates its rows (a group
 //! aggregate in streaming mode) is refused when it is planned.
 
@@ -14,14 +17,16 @@ use arrow_schema::DataType;
 use flinkrs_connectors::filesystem::{FileRecord, FileSink};
 
 use super::check_options;
+use super::partition_commit::{self, CommitSettings};
+use super::partition_committer::{PartitionCommitter, PartitionWriter};
 use super::partitions::Partitioning;
 use crate::catalog::TableDefinition;
 use crate::error::{Error, Result};
 use crate::render::ResultRow;
 
 /// The options a filesystem table may hold when it is written: its own, the csv reader's
-/// (the same table can be read), and the rolling policy's.
-const KNOWN: [&str; 11] = [
+/// (the same table can be read), the rolling policy's, and partition commit's.
+const KNOWN: [&str; 17] = [
     "connector",
     "partition.default-name",
     "json.ignore-parse-errors",
@@ -33,6 +38,12 @@ const KNOWN: [&str; 11] = [
     "sink.rolling-policy.rollover-interval",
     "sink.rolling-policy.check-interval",
     "sink.rolling-policy.inactivity-interval",
+    partition_commit::TRIGGER,
+    partition_commit::DELAY,
+    partition_commit::POLICY,
+    partition_commit::SUCCESS_FILE_NAME,
+    partition_commit::TIMESTAMP_PATTERN,
+    partition_commit::WATERMARK_TIME_ZONE,
 ];
 
 /// Writes `rows` into `table`'s folder; `updating` says whether the query emits updates.
@@ -89,13 +100,30 @@ pub(crate) fn add_sink(
     let sink = sink
         .build()
         .map_err(|error| option_error("path", error.to_string()))?;
+    let commit = CommitSettings::of(table, path)?;
     let writer = LineWriter {
         format,
         partitioning: Partitioning::of(table)?,
     };
-    rows.map(move |row| writer.line(&row))
-        .add_sink("File Sink", sink)
-        .uid(&format!("filesystem-sink-{}", table.qualified_name));
+    let lines = rows.map(move |row| writer.line(&row));
+    let uid = format!("filesystem-sink-{}", table.qualified_name);
+    let Some(commit) = commit else {
+        lines.add_sink("File Sink", sink).uid(&uid);
+        return Ok(());
+    };
+    // Flink's `StreamingFileWriter` and its `PartitionCommitter` at parallelism 1.
+    let commit = std::sync::Arc::new(commit);
+    lines
+        .transform("StreamingFileWriter", move |info| {
+            PartitionWriter::<FileLine>::new(sink.clone(), info)
+        })
+        .uid(&uid)
+        .transform("PartitionCommitter", move |info| {
+            PartitionCommitter::new(std::sync::Arc::clone(&commit), info)
+        })
+        .set_parallelism(1)
+        .uid(&format!("partition-committer-{}", table.qualified_name))
+        .discard();
     Ok(())
 }
 

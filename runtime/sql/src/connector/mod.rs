@@ -12,6 +12,10 @@ mod json_format;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod nexmark;
+mod partition_commit;
+mod partition_committer;
+#[cfg(test)]
+mod partition_committer_tests;
 mod partitions;
 mod sink;
 #[cfg(feature = "kafka")]

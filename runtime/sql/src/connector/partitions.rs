@@ -211,7 +211,7 @@ fn escape_into(text: &str, out: &mut String) {
 }
 
 /// `text` with each `%XX` made the character it escapes.
-fn unescape(text: &str) -> String {
+pub(crate) fn unescape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('%') {

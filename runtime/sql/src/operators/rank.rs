@@ -18,6 +18,10 @@
 //! that enters the top `N`, or the shifted ranks updated), as Flink's
 //! `RetractableTopNFunction` does.
 //!
+//! A global Top-N (`ORDER BY … LIMIT n OFFSET m`, one partition) keeps ranks 1 to `m + n`
+//! and emits only ranks `m + 1` to `m + n`, without the row number column; with an offset
+//! its changes are those of the shifted ranks, as Flink emits them.
+//!
 //! In batch mode each partition's top `N` is emitted once, at the end of input.
 
 use std::collections::HashMap;
@@ -51,10 +55,16 @@ pub(crate) enum RankType {
 pub(crate) struct RankSpec {
     /// The input's columns (without the sort and partition keys the tag adds).
     pub columns: SchemaRef,
-    /// `N`: how many rows a partition keeps.
+    /// `N`: how many rows a partition keeps, the last rank emitted.
     pub limit: usize,
+    /// The ranks before it (0-based) are kept but not emitted: an `OFFSET`. As Flink does, a
+    /// Top-N with an offset updates each rank a new row shifts, as if it output the number.
+    pub start: usize,
     /// Whether the row number is part of the result: shifted ranks are updated.
     pub output_rank: bool,
+    /// Whether the output has the row number column (after the input's columns); a global
+    /// Top-N of `ORDER BY … LIMIT` has none.
+    pub rank_column: bool,
     /// A deduplication: the kept row is replaced with `-U` and `+U`.
     pub replace_as_update: bool,
     /// The input is updating (a changelog, in streaming mode): every row of a partition is
@@ -78,8 +88,12 @@ impl RankSpec {
             .iter()
             .map(|field| field.data_type().to_string())
             .collect();
+        let offset = match self.start {
+            0 => String::new(),
+            start => format!(" after {start}"),
+        };
         format!(
-            "top {} of [{}]{}",
+            "top {}{offset} of [{}]{}",
             self.limit,
             types.join(", "),
             match self.rank_type {
@@ -144,7 +158,11 @@ impl SqlRankOperator {
         Error::function(format!("{}: {message}", self.name))
     }
 
+    /// Gathers a change of rank `rank` (0-based), if the rank is emitted.
     fn gather(&mut self, row: Row<'_>, rank: usize, kind: RowKind) {
+        if rank < self.spec.start {
+            return;
+        }
         self.gathered.push(row);
         self.ranks.push(rank as i64 + 1);
         self.kinds.push(kind.code());
@@ -183,7 +201,7 @@ impl SqlRankOperator {
         }
         if self.streaming && position < limit {
             let parser = self.converter.parser();
-            if self.spec.output_rank {
+            if self.spec.output_rank || self.spec.start > 0 {
                 let old_len = list.len();
                 for rank in position..(old_len + 1).min(limit) {
                     let new = if rank == position {
@@ -238,7 +256,7 @@ impl SqlRankOperator {
         };
         if self.streaming && index < limit {
             let parser = self.converter.parser();
-            if self.spec.output_rank {
+            if self.spec.output_rank || self.spec.start > 0 {
                 for rank in index..limit.min(list.len()) {
                     let old = parser.parse(&list[rank].row);
                     match list.get(rank + 1) {
@@ -280,7 +298,11 @@ impl SqlRankOperator {
             .convert_rows(&self.gathered)
             .map_err(|e| error(&e))?;
         let rows = self.kinds.len();
-        columns.push(Arc::new(Int64Array::from(std::mem::take(&mut self.ranks))));
+        if self.spec.rank_column {
+            columns.push(Arc::new(Int64Array::from(std::mem::take(&mut self.ranks))));
+        } else {
+            self.ranks.clear();
+        }
         if self.spec.updating {
             columns.push(Arc::new(Int8Array::from(std::mem::take(&mut self.kinds))));
         }

@@ -1,8 +1,8 @@
 //! [`SqlSortOperator`]: `ORDER BY` with `LIMIT` and `OFFSET` in batch mode, as Flink's batch
 //! `Sort` and `SortLimit`: the rows are kept until the end of input, then sorted by the keys
 //! (nulls the lowest values, as in Flink) and cut to `OFFSET`/`LIMIT`. Streaming mode does
-//! not reach here: the planner refuses a sort there, as Flink refuses a sort on anything but
-//! a time attribute.
+//! not reach here: a sort with a limit is a Top-N there ([`super::rank`]), and the planner
+//! refuses one without, as Flink refuses a sort on anything but a time attribute.
 
 use std::sync::Arc;
 

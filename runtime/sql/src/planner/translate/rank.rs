@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
 use arrow_schema::{Field, Schema, SortOptions};
+use datafusion_common::DFSchema;
 use datafusion_common::ScalarValue;
 use datafusion_common::arrow::row::{RowConverter, SortField};
-use datafusion_expr::expr::WindowFunction;
-use datafusion_expr::logical_plan::{Filter, Window};
+use datafusion_expr::SortExpr;
+use datafusion_expr::logical_plan::Filter;
 use datafusion_expr::utils::split_conjunction_owned;
 use datafusion_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator as SqlOperator};
 use flinkrs_core::RuntimeMode;
@@ -69,6 +70,34 @@ fn limit(predicate: &Expr, rn: &str) -> Option<usize> {
         _ => return None,
     };
     usize::try_from(limit).ok().filter(|&limit| limit > 0)
+}
+
+/// What a Top-N is planned from.
+#[derive(Clone, Copy)]
+pub(super) enum Shape<'a> {
+    /// A ranking function (its name) filtered by its number.
+    Window(&'a str),
+    /// `ORDER BY … LIMIT … OFFSET …` in streaming mode, as Flink's `SortLimit`.
+    SortLimit,
+    /// `LIMIT … OFFSET …` without `ORDER BY` in streaming mode, as Flink's `Limit`: the first
+    /// rows, insert-only over an insert-only input.
+    Limit,
+}
+
+/// A Top-N to plan: ranks `start + 1` to `limit` of each partition of `input`.
+pub(super) struct TopN<'a> {
+    pub input: &'a LogicalPlan,
+    pub partition_by: &'a [Expr],
+    pub order_by: &'a [SortExpr],
+    /// The ranks before it (0-based) are kept, not emitted: an `OFFSET`.
+    pub start: usize,
+    /// The last rank emitted (1-based): the rows a partition keeps.
+    pub limit: usize,
+    pub output_rank: bool,
+    pub rank_type: RankType,
+    /// The result's columns: the input's, then the row number's for a ranking function.
+    pub output: &'a DFSchema,
+    pub shape: Shape<'a>,
 }
 
 impl Translator<'_> {
@@ -145,7 +174,24 @@ impl Translator<'_> {
             .fields()
             .iter()
             .any(|field| *field.name() == rn);
-        let planned = self.rank(window, function, limit, output_rank, rank_type)?;
+        let parameters = &function.params;
+        if parameters.order_by.is_empty() {
+            return Err(Error::unsupported(format!(
+                "{}() without ORDER BY (Flink requires it for Top-N)",
+                function.fun.name().to_uppercase()
+            )));
+        }
+        let planned = self.rank(TopN {
+            input: &window.input,
+            partition_by: &parameters.partition_by,
+            order_by: &parameters.order_by,
+            start: 0,
+            limit,
+            output_rank,
+            rank_type,
+            output: &window.schema,
+            shape: Shape::Window(function.fun.name()),
+        })?;
         let planned = self.projection_over(planned, projection)?;
         let Some(rest) = rest.into_iter().reduce(Expr::and) else {
             return Ok(Some(planned));
@@ -160,22 +206,18 @@ impl Translator<'_> {
         Ok(Some(self.calc(&planned, calc, None)))
     }
 
-    fn rank(
-        &self,
-        window: &Window,
-        function: &WindowFunction,
-        limit: usize,
-        output_rank: bool,
-        rank_type: RankType,
-    ) -> Result<Planned> {
-        let parameters = &function.params;
-        if parameters.order_by.is_empty() {
-            return Err(Error::unsupported(format!(
-                "{}() without ORDER BY (Flink requires it for Top-N)",
-                function.fun.name().to_uppercase()
-            )));
-        }
-        let input = self.node(&window.input)?;
+    /// A Top-N as a keyed [`SqlRankOperator`], at parallelism 1 without a partition key.
+    pub(super) fn rank(&self, top: TopN<'_>) -> Result<Planned> {
+        let TopN {
+            partition_by,
+            order_by,
+            start,
+            limit,
+            output_rank,
+            rank_type,
+            ..
+        } = top;
+        let input = self.node(top.input)?;
         // Over a changelog (a group aggregate in streaming mode) the rows' kinds come along.
         let kind_column = if input.updating {
             Some(
@@ -188,12 +230,12 @@ impl Translator<'_> {
         } else {
             None
         };
-        let schema = window.input.schema();
+        let schema = top.input.schema();
         let columns = stream_schema(schema, false);
         let width = columns.fields().len();
         let mut sort_exprs = Vec::new();
         let mut sort_fields = Vec::new();
-        for sort in &parameters.order_by {
+        for sort in order_by {
             sort_exprs.push(self.physical(&sort.expr, schema)?);
             sort_fields.push(SortField::new_with_options(
                 sort.expr.get_type(schema)?,
@@ -205,15 +247,19 @@ impl Translator<'_> {
         }
         let mut partition_exprs = Vec::new();
         let mut partition_fields = Vec::new();
-        for expr in &parameters.partition_by {
+        for expr in partition_by {
             partition_exprs.push(self.physical(expr, schema)?);
             partition_fields.push(SortField::new(expr.get_type(schema)?));
         }
         // A deduplication: the first row by a time attribute, kept or replaced.
-        let by_time = parameters.order_by.len() == 1
-            && matches!(&parameters.order_by[0].expr, Expr::Column(column) if self.is_rowtime(column));
-        let deduplicate = limit == 1 && by_time && rank_type == RankType::RowNumber;
-        let updating = self.mode == RuntimeMode::Streaming;
+        let by_time = order_by.len() == 1
+            && matches!(&order_by[0].expr, Expr::Column(column) if self.is_rowtime(column));
+        let deduplicate = matches!(top.shape, Shape::Window(_))
+            && limit == 1
+            && by_time
+            && rank_type == RankType::RowNumber;
+        let updating = self.mode == RuntimeMode::Streaming
+            && (input.updating || !matches!(top.shape, Shape::Limit));
         let mut fields: Vec<Field> = columns
             .fields()
             .iter()
@@ -250,11 +296,15 @@ impl Translator<'_> {
                             })
                             .collect::<flinkrs_core::Result<Vec<ArrayRef>>>()
                     };
-                    let sorts = sort_converter
-                        .convert_columns(&evaluate(&sort_exprs)?)
-                        .map_err(|e| error(&e))?;
-                    let sort_keys =
-                        BinaryArray::from_iter_values(sorts.iter().map(|row| row.data()));
+                    // Without ORDER BY (a LIMIT) every row ties: they rank by arrival.
+                    let sort_keys = if sort_exprs.is_empty() {
+                        BinaryArray::from_iter_values(std::iter::repeat_n(b"", rows))
+                    } else {
+                        let sorts = sort_converter
+                            .convert_columns(&evaluate(&sort_exprs)?)
+                            .map_err(|e| error(&e))?;
+                        BinaryArray::from_iter_values(sorts.iter().map(|row| row.data()))
+                    };
                     let partition_columns = evaluate(&partition_exprs)?;
                     let partition = RecordBatch::try_new_with_options(
                         Arc::new(Schema::new(
@@ -287,11 +337,13 @@ impl Translator<'_> {
         if let Some(parallelism) = input.parallelism {
             stream = stream.set_parallelism(parallelism);
         }
-        let output = stream_schema(&window.schema, updating);
+        let output = stream_schema(top.output, updating);
         let spec = Arc::new(RankSpec {
             columns,
             limit,
+            start,
             output_rank,
+            rank_column: matches!(top.shape, Shape::Window(_)),
             replace_as_update: deduplicate && !output_rank && kind_column.is_none(),
             retract: kind_column.is_some(),
             output: Arc::clone(&output),
@@ -305,34 +357,39 @@ impl Translator<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let order = parameters
-            .order_by
+        let order = order_by
             .iter()
             .map(|sort| format!("{} {}", sort.expr, if sort.asc { "ASC" } else { "DESC" }))
             .collect::<Vec<_>>()
             .join(", ");
-        let name = if deduplicate && !output_rank && kind_column.is_none() {
-            format!(
+        let strategy = if kind_column.is_some() {
+            "RetractStrategy"
+        } else {
+            "AppendFastStrategy"
+        };
+        let name = match top.shape {
+            Shape::Window(_) if deduplicate && !output_rank && kind_column.is_none() => format!(
                 "Deduplicate(keep=[{}], key=[{}], order=[ROWTIME])",
-                if parameters.order_by[0].asc {
+                if order_by[0].asc {
                     "FirstRow"
                 } else {
                     "LastRow"
                 },
-                describe(&parameters.partition_by)
-            )
-        } else {
-            format!(
-                "Rank(strategy=[{}], rankType=[{}], rankRange=[rankStart=1, rankEnd={limit}], \
-                 partitionBy=[{}], orderBy=[{order}])",
-                if kind_column.is_some() {
-                    "RetractStrategy"
-                } else {
-                    "AppendFastStrategy"
-                },
-                function.fun.name().to_uppercase(),
-                describe(&parameters.partition_by)
-            )
+                describe(partition_by)
+            ),
+            Shape::Window(function) => format!(
+                "Rank(strategy=[{strategy}], rankType=[{}], rankRange=[rankStart={}, \
+                 rankEnd={limit}], partitionBy=[{}], orderBy=[{order}])",
+                function.to_uppercase(),
+                start + 1,
+                describe(partition_by)
+            ),
+            Shape::SortLimit => format!(
+                "SortLimit(orderBy=[{order}], offset=[{start}], fetch=[{}], \
+                 strategy=[{strategy}])",
+                limit - start
+            ),
+            Shape::Limit => format!("Limit(offset=[{start}], fetch=[{}])", limit - start),
         };
         let mut stream = stream
             .key_by("$key")?
@@ -340,7 +397,7 @@ impl Translator<'_> {
                 SqlRankOperator::new(Arc::clone(&spec), &context.info)
             });
         // No PARTITION BY: one partition, one subtask.
-        let parallelism = parameters.partition_by.is_empty().then_some(1);
+        let parallelism = partition_by.is_empty().then_some(1);
         if let Some(parallelism) = parallelism {
             stream = stream.set_parallelism(parallelism);
         }

@@ -1,6 +1,8 @@
 //! `ORDER BY`, `LIMIT` and `OFFSET`: in batch mode a sort at parallelism 1 over the whole
-//! input, as Flink's batch `Sort`/`SortLimit`/`Limit`. In streaming mode Flink sorts only by a
-//! time attribute, ascending; flinkrs does not sort a stream yet, and says so.
+//! input, as Flink's batch `Sort`/`SortLimit`/`Limit`. In streaming mode `ORDER BY … LIMIT`
+//! is a global Top-N, an updating result, and `LIMIT` alone keeps the first rows, as Flink's
+//! `SortLimit` and `Limit`; both run as the rank operator. Flink sorts a stream without a
+//! limit only by a time attribute, ascending; flinkrs does not, and says so.
 
 use std::sync::Arc;
 
@@ -11,8 +13,10 @@ use datafusion_expr::logical_plan::{Limit, Sort};
 use datafusion_expr::{Expr, LogicalPlan};
 use flinkrs_core::RuntimeMode;
 
+use super::rank::{Shape, TopN};
 use super::{Planned, Translator};
 use crate::error::{Error, Result};
+use crate::operators::rank::RankType;
 use crate::operators::sort::{SortSpec, SqlSortOperator};
 
 impl Translator<'_> {
@@ -33,15 +37,27 @@ impl Translator<'_> {
         };
         let offset = count(&limit.skip, "an OFFSET")?.unwrap_or(0);
         let fetch = count(&limit.fetch, "a LIMIT")?;
+        let fetch_of = |sort: &Sort| match (fetch, sort.fetch) {
+            (Some(a), Some(b)) => Some(a.min(b.saturating_sub(offset))),
+            (a, b) => a.or(b),
+        };
         match limit.input.as_ref() {
             LogicalPlan::Sort(sort) => {
-                let fetch = match (fetch, sort.fetch) {
-                    (Some(a), Some(b)) => Some(a.min(b.saturating_sub(offset))),
-                    (a, b) => a.or(b),
-                };
-                self.sort_limit(Some(sort), offset, fetch, &sort.input)
+                self.sort_limit(Some(sort), offset, fetch_of(sort), &sort.input)
             }
-            input => self.sort_limit(None, offset, fetch, &Arc::new(input.clone())),
+            // `SELECT a … ORDER BY b LIMIT n`: the limit is over the projection of the sorted
+            // rows. In streaming mode the Top-N ranks the rows before the projection.
+            LogicalPlan::Projection(projection) if self.mode != RuntimeMode::Batch => {
+                match projection.input.as_ref() {
+                    LogicalPlan::Sort(sort) => {
+                        let planned =
+                            self.sort_limit(Some(sort), offset, fetch_of(sort), &sort.input)?;
+                        self.projection_over(planned, projection)
+                    }
+                    _ => self.sort_limit(None, offset, fetch, &limit.input),
+                }
+            }
+            _ => self.sort_limit(None, offset, fetch, &limit.input),
         }
     }
 
@@ -53,12 +69,33 @@ impl Translator<'_> {
         input: &Arc<LogicalPlan>,
     ) -> Result<Planned> {
         if self.mode != RuntimeMode::Batch {
-            return Err(match sort {
-                Some(_) => Error::validation(
-                    "Sort on a non-time-attribute field is not supported. (flinkrs sorts in \
-                     batch mode only: SET 'execution.runtime-mode' = 'batch')",
-                ),
-                None => Error::unsupported("LIMIT in streaming mode"),
+            let Some(fetch) = fetch else {
+                return Err(match sort {
+                    Some(_) => Error::validation(
+                        "Sort on a non-time-attribute field is not supported. (flinkrs sorts \
+                         without a LIMIT in batch mode only: SET 'execution.runtime-mode' = \
+                         'batch')",
+                    ),
+                    // Flink's words.
+                    None => Error::validation(
+                        "FETCH is missed, which on streaming table is not supported currently.",
+                    ),
+                });
+            };
+            return self.rank(TopN {
+                input,
+                partition_by: &[],
+                order_by: sort.map(|sort| sort.expr.as_slice()).unwrap_or_default(),
+                start: offset,
+                limit: offset.saturating_add(fetch),
+                output_rank: false,
+                rank_type: RankType::RowNumber,
+                output: input.schema(),
+                shape: if sort.is_some() {
+                    Shape::SortLimit
+                } else {
+                    Shape::Limit
+                },
             });
         }
         let planned = self.node(input)?;
