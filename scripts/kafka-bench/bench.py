@@ -12,6 +12,7 @@
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -120,6 +121,8 @@ def main():
                   f'{our_wall:>12.1f}s {their_wall:>10.1f}s', flush=True)
     finally:
         broker.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(broker.dir, ignore_errors=True)
 
 
 if __name__ == '__main__':
