@@ -27,10 +27,11 @@ generate: ## Regenerate generated files (the CRD YAML)
 	$(CARGO) run -q -p flinkrs-operator --bin crdgen > crds/flinkjobs.yaml
 	mkdir -p charts/flinkrs-operator/crds && cp crds/flinkjobs.yaml charts/flinkrs-operator/crds/flinkjobs.yaml
 
-bench: ## Throughput benchmarks, release build, parallelism 1; then SQL side by side with Flink 2.3 (PyFlink)
+bench: ## Throughput benchmarks, release build, parallelism 1; then SQL and Kafka → filter → Kafka side by side with Flink 2.3 (PyFlink)
 	$(CARGO) build --release -q -p flinkrs-cluster --bins
 	$(CARGO) run --release -q -p flinkrs-cluster --bin flinkrs-bench
 	bash scripts/sql-bench/bench.sh $(TARGET_DIR)/release/flinkrs
+	bash scripts/kafka-bench/bench.sh $(TARGET_DIR)/release/flinkrs
 
 nexmark: ## Nexmark q0-q22 on flinkrs' nexmark source: NEXMARK_EVENTS events (10 M) at parallelism 1 and 2, one row per query
 	$(CARGO) build --release -q -p flinkrs-cluster --bin flinkrs

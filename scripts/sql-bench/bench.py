@@ -49,8 +49,9 @@ def run_flinkrs(binary, script):
     return cpu, wall
 
 
-def run_flink(python, script):
-    done = subprocess.run([python, os.path.join(HERE, 'flink_sql.py'), script],
+def run_flink(python, script, jars=()):
+    jar_args = [arg for jar in jars for arg in ('--jar', jar)]
+    done = subprocess.run([python, os.path.join(HERE, 'flink_sql.py'), *jar_args, script],
                           capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f'Flink failed on {script}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}')

@@ -20,6 +20,8 @@ mod joins;
 mod json;
 #[path = "kafka.rs"]
 mod kafka;
+#[path = "kafka_watermarks.rs"]
+mod kafka_watermarks;
 #[path = "nexmark.rs"]
 mod nexmark;
 #[path = "over.rs"]

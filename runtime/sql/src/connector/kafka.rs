@@ -6,7 +6,9 @@
 //! `format` / `value.format` (`csv`, `json` or `raw`), `csv.ignore-parse-errors`,
 //! `json.ignore-parse-errors`, `sink.delivery-guarantee` and `sink.transactional-id-prefix`,
 //! and the record key: `key.format` with `key.fields` (`a;b`), and `value.fields-include`
-//! (`ALL`, or `EXCEPT_KEY` to leave the key's columns out of the value).
+//! (`ALL`, or `EXCEPT_KEY` to leave the key's columns out of the value). A `WATERMARK FOR`
+//! declaration is applied inside the source, per partition, with `scan.watermark.idle-timeout`
+//! (see `kafka_watermarks`).
 //!
 //! `upsert-kafka` (see `upsert_kafka`) shares the options and formats: its key is the
 //! PRIMARY KEY.
@@ -28,7 +30,7 @@ use datafusion_common::arrow::compute::{CastOptions, cast_with_options};
 use datafusion_common::arrow::util::display::FormatOptions;
 use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_api::arrow::ArrowStream;
-use flinkrs_core::{Batch, CheckpointId, Error as CoreError};
+use flinkrs_core::{Batch, CheckpointId, Error as CoreError, Watermark, WatermarkStatus};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 use flinkrs_kafka::source::KafkaSourceReader;
@@ -42,7 +44,7 @@ use crate::catalog::TableDefinition;
 use crate::error::{Error, Result};
 use crate::render::ResultRow;
 
-const KNOWN: [&str; 19] = [
+const KNOWN: [&str; 20] = [
     "connector",
     "topic",
     "properties.bootstrap.servers",
@@ -52,6 +54,7 @@ const KNOWN: [&str; 19] = [
     "scan.startup.specific-offsets",
     "scan.bounded.mode",
     "scan.topic-partition-discovery.interval",
+    super::kafka_watermarks::IDLE_TIMEOUT,
     "format",
     "value.format",
     "key.format",
@@ -65,7 +68,7 @@ const KNOWN: [&str; 19] = [
 ];
 
 /// A row as read: where it came from (for errors) and its values as text.
-type KafkaRow = (i32, i64, Vec<Option<String>>);
+pub(super) type KafkaRow = (i32, i64, Vec<Option<String>>);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Format {
@@ -356,13 +359,16 @@ pub(crate) fn add_source(
             .map_err(|message| option_error("scan.topic-partition-discovery.interval", message))?;
         builder = builder.partition_discovery_interval(interval);
     }
-    let source = builder
+    let mut source = builder
         .deserializer(move |record: &KafkaRecord<'_>| {
             row_of(record, format, &columns, ignore)
                 .map(|values| values.map(|values| (record.partition, record.offset, values)))
         })
         .build()
         .map_err(|error| option_error("properties.bootstrap.servers", error.to_string()))?;
+    if let Some(strategy) = super::kafka_watermarks::source_strategy(table)? {
+        source = source.with_watermark_strategy(strategy);
+    }
     let topic = options.topic;
     let stream = env.add_arrow_source(
         &table.qualified_name,
@@ -549,6 +555,14 @@ impl SourceFunction<ArrowBatch> for KafkaTableSource {
 
     fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> flinkrs_core::Result<()> {
         self.reader.notify_checkpoint_complete(checkpoint)
+    }
+
+    fn take_watermark_status(&mut self) -> Option<WatermarkStatus> {
+        self.reader.take_watermark_status()
+    }
+
+    fn take_watermark(&mut self) -> Option<Watermark> {
+        self.reader.take_watermark()
     }
 
     fn close(&mut self) -> flinkrs_core::Result<()> {

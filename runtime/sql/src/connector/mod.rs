@@ -11,6 +11,8 @@ mod filesystem_sink;
 mod json_format;
 #[cfg(feature = "kafka")]
 mod kafka;
+#[cfg(feature = "kafka")]
+mod kafka_watermarks;
 mod nexmark;
 mod partition_commit;
 mod partition_committer;
@@ -54,6 +56,16 @@ pub(crate) fn add_source(
             table.qualified_name, connector
         ))),
         other => Err(unknown_connector(table, other)),
+    }
+}
+
+/// Whether `table`'s source generates the watermarks of its `WATERMARK FOR` declaration
+/// itself (a `kafka` table's, per partition), so the planner must not assign them again.
+pub(crate) fn watermarks_in_source(table: &TableDefinition) -> bool {
+    match connector(table) {
+        #[cfg(feature = "kafka")]
+        Ok("kafka") => kafka_watermarks::in_source(table),
+        _ => false,
     }
 }
 

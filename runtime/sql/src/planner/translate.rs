@@ -298,10 +298,11 @@ impl<'a> Translator<'a> {
             stream = stream.map_batches(&calc.name.clone(), output, move |batch| calc.apply(batch));
         }
         if let Some(watermark) = &table.watermark {
-            let delay = u64::try_from(watermark.delay_millis).unwrap_or(0);
-            stream = stream
-                .with_rowtime(&watermark.column)?
-                .assign_watermarks(Duration::from_millis(delay))?;
+            stream = stream.with_rowtime(&watermark.column)?;
+            if !connector::watermarks_in_source(table) {
+                let delay = u64::try_from(watermark.delay_millis).unwrap_or(0);
+                stream = stream.assign_watermarks(Duration::from_millis(delay))?;
+            }
         }
         Ok(Planned {
             stream,

@@ -1,0 +1,132 @@
+//! Watermarks of a `kafka` table, generated inside its source per partition, as Flink's
+//! KafkaSource does for SQL (watermark push-down): each partition has its own generator for
+//! the table's `WATERMARK FOR` declaration, the source's watermark is the minimum over its
+//! partitions, and under `scan.watermark.idle-timeout` a partition without records for that
+//! long does not hold the others back.
+//!
+//! This applies when the rowtime is a physical column: its text, as read, is parsed once per
+//! record with the same rules as the cast to the column's type. A rowtime computed from other
+//! columns gets its watermarks after the computed columns, from the whole stream, as for other
+//! connectors; `scan.watermark.idle-timeout` is then refused.
+
+use std::time::Duration;
+
+use arrow_array::timezone::Tz;
+use arrow_schema::{DataType, TimeUnit};
+use datafusion_common::arrow::compute::kernels::cast_utils::string_to_datetime;
+use flinkrs_api::watermark::WatermarkStrategy;
+
+use crate::catalog::TableDefinition;
+use crate::error::{Error, Result};
+
+use super::kafka::KafkaRow;
+
+pub(super) const IDLE_TIMEOUT: &str = "scan.watermark.idle-timeout";
+
+/// How a record's rowtime text becomes epoch milliseconds.
+#[derive(Clone, Copy)]
+enum Rowtime {
+    Millis,
+    Timestamp(Tz),
+}
+
+/// The strategy for `table`'s source: `None` without a `WATERMARK FOR` declaration or when
+/// its column is computed (the planner then assigns watermarks after the computed columns).
+/// Checks `scan.watermark.idle-timeout` either way.
+pub(super) fn source_strategy(
+    table: &TableDefinition,
+) -> Result<Option<WatermarkStrategy<KafkaRow>>> {
+    let option_error = |message: String| Error::Option {
+        table: table.qualified_name.clone(),
+        key: IDLE_TIMEOUT.to_owned(),
+        message,
+    };
+    let idle_timeout = match table.options.get(IDLE_TIMEOUT) {
+        None => None,
+        Some(text) => {
+            let timeout = flinkrs_core::config::parse_duration(text).map_err(option_error)?;
+            // Flink: a zero timeout turns idleness detection off.
+            (!timeout.is_zero()).then_some(timeout)
+        }
+    };
+    let Some(watermark) = &table.watermark else {
+        return Ok(None);
+    };
+    let Some((index, field)) = table.physical.column_with_name(&watermark.column) else {
+        if idle_timeout.is_some() {
+            return Err(option_error(format!(
+                "works with a watermark on a physical column; '{}' is computed",
+                watermark.column
+            )));
+        }
+        return Ok(None);
+    };
+    let rowtime = match field.data_type() {
+        DataType::Int64 => Rowtime::Millis,
+        DataType::Timestamp(TimeUnit::Millisecond, zone) => {
+            let zone = zone.as_deref().unwrap_or("+00:00");
+            Rowtime::Timestamp(zone.parse().map_err(|error| Error::Option {
+                table: table.qualified_name.clone(),
+                key: "connector".to_owned(),
+                message: format!("the rowtime column's time zone '{zone}': {error}"),
+            })?)
+        }
+        // The planner assigns the watermarks, and names the accepted types when it sets the
+        // rowtime.
+        _ => return Ok(None),
+    };
+    let delay = Duration::from_millis(u64::try_from(watermark.delay_millis).unwrap_or(0));
+    let strategy = WatermarkStrategy::for_bounded_out_of_orderness(delay).with_timestamp_assigner(
+        move |row: &KafkaRow, _kafka_timestamp| {
+            row.2[index]
+                .as_deref()
+                .and_then(|text| rowtime_millis(rowtime, text))
+                // A row without a valid rowtime does not move the watermark; the cast to the
+                // column's type names it (or nulls it under ignore-parse-errors).
+                .unwrap_or(i64::MIN)
+        },
+    );
+    Ok(Some(match idle_timeout {
+        Some(timeout) => strategy.with_idleness(timeout),
+        None => strategy,
+    }))
+}
+
+/// Whether the planner must leave `table`'s watermarks to its source: the cases in which
+/// [`source_strategy`] makes a strategy.
+pub(super) fn in_source(table: &TableDefinition) -> bool {
+    table.watermark.as_ref().is_some_and(|watermark| {
+        table
+            .physical
+            .column_with_name(&watermark.column)
+            .is_some_and(|(_, field)| {
+                matches!(
+                    field.data_type(),
+                    DataType::Int64 | DataType::Timestamp(TimeUnit::Millisecond, _)
+                )
+            })
+    })
+}
+
+fn rowtime_millis(rowtime: Rowtime, text: &str) -> Option<i64> {
+    match rowtime {
+        Rowtime::Millis => text.trim().parse().ok(),
+        Rowtime::Timestamp(zone) => string_to_datetime(&zone, text)
+            .ok()
+            .map(|time| time.timestamp_millis()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Rowtime, rowtime_millis};
+
+    #[test]
+    fn rowtime_text_is_read_as_the_cast_reads_it() {
+        let utc = Rowtime::Timestamp("+00:00".parse().unwrap());
+        assert_eq!(rowtime_millis(utc, "1970-01-01 00:00:01.250"), Some(1_250));
+        assert_eq!(rowtime_millis(utc, "1970-01-01T00:00:02"), Some(2_000));
+        assert_eq!(rowtime_millis(utc, "yesterday"), None);
+        assert_eq!(rowtime_millis(Rowtime::Millis, "42"), Some(42));
+    }
+}
