@@ -42,6 +42,7 @@ use flinkrs_core::{CheckpointId, Error, Result, RuntimeMode, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
 
+use super::join_rows::SideRows;
 use super::join_state::{self, FrozenJoinRows, SavedJoinRow};
 use crate::render::RowKind;
 
@@ -173,7 +174,7 @@ pub(crate) struct StoredRow {
 /// Both sides' rows of one join key.
 #[derive(Debug, Default)]
 pub(crate) struct KeyRows {
-    pub sides: [Vec<StoredRow>; 2],
+    pub sides: [SideRows; 2],
 }
 
 /// The rows of an output batch being gathered, in row format.
@@ -328,7 +329,7 @@ impl SqlJoinOperator {
                     Some(rows) => rows,
                     None => self.keys.entry(key.into()).or_default(),
                 };
-                add_row(&mut rows.sides[side], input.as_ref(), 0, time);
+                rows.sides[side].add(input.as_ref(), 0, time);
             } else if input_outer {
                 self.gather_padded(side, input, RowKind::Insert);
             }
@@ -358,7 +359,7 @@ impl SqlJoinOperator {
             }
             self.gather_pairs(side, input, &rows.sides[other], &matches, RowKind::Insert);
             if !bounds.expired(side, time, self.watermark) {
-                add_row(&mut rows.sides[side], input.as_ref(), associated, time);
+                rows.sides[side].add(input.as_ref(), associated, time);
             } else if input_outer && matches.is_empty() {
                 // A row too late to join any row still to come is not kept, as in Flink:
                 // padded at once when it joined nothing.
@@ -391,9 +392,9 @@ impl SqlJoinOperator {
                 };
                 self.gather_pairs(side, input, &rows.sides[other], &matches, output_kind);
             }
-            add_row(&mut rows.sides[side], input.as_ref(), associated, time);
+            rows.sides[side].add(input.as_ref(), associated, time);
         } else {
-            retract_row(&mut rows.sides[side], input.as_ref());
+            rows.sides[side].retract(input.as_ref());
             if matches.is_empty() {
                 if input_outer {
                     self.gather_padded(side, input, RowKind::Delete);
@@ -616,40 +617,13 @@ fn expiry(bounds: IntervalBounds, side: usize, time: i64) -> i64 {
     }
 }
 
-/// Holds `row` once more; a new row joins `associations` rows of the other side.
-fn add_row(rows: &mut Vec<StoredRow>, row: &[u8], associations: u32, time: i64) {
-    match rows.iter_mut().find(|stored| &*stored.row == row) {
-        Some(stored) => {
-            stored.count += 1;
-            stored.associations = associations;
-        }
-        None => rows.push(StoredRow {
-            row: row.into(),
-            count: 1,
-            associations,
-            time,
-        }),
-    }
-}
-
-/// Holds `row` once less; a retraction of a row not held changes nothing, as in Flink.
-fn retract_row(rows: &mut Vec<StoredRow>, row: &[u8]) {
-    if let Some(index) = rows.iter().position(|stored| &*stored.row == row) {
-        if rows[index].count > 1 {
-            rows[index].count -= 1;
-        } else {
-            rows.swap_remove(index);
-        }
-    }
-}
-
 /// Checkpoints.
 impl SqlJoinOperator {
     fn save_rows(&self) -> Vec<SavedJoinRow> {
         let mut saved = Vec::new();
         for (key, rows) in &self.keys {
             for (side, stored) in rows.sides.iter().enumerate() {
-                for row in stored {
+                for row in stored.iter() {
                     saved.push(SavedJoinRow {
                         key: key.clone(),
                         side: side as i8,

@@ -6,6 +6,7 @@ pub(crate) mod aggregate;
 mod aggregate_state;
 pub(crate) mod calc;
 pub(crate) mod join;
+mod join_rows;
 mod join_state;
 mod keyed_state;
 pub(crate) mod over;
