@@ -2,10 +2,6 @@
 //! once instead of once per file, which keeps a cold build's time and disk down.
 //! `cargo test -p flinkrs-api --test suite <module>::` runs one file's tests.
 
-#![expect(
-    clippy::duplicate_mod,
-    reason = "each test module declares the shared helpers it uses, as it did as a binary of its own"
-)]
 #[path = "backpressure.rs"]
 mod backpressure;
 #[path = "batch_mode.rs"]
