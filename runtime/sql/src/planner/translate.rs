@@ -35,6 +35,7 @@ use crate::operators::calc::Calc;
 use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
 
 mod join;
+mod keys;
 mod over;
 mod rank;
 mod sort;

@@ -7,16 +7,17 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BinaryArray, Int64Array, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SortOptions, TimeUnit};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use datafusion_common::ScalarValue;
 use datafusion_common::arrow::compute::cast;
-use datafusion_common::arrow::row::{RowConverter, SortField};
+use datafusion_common::arrow::row::RowConverter;
 use datafusion_expr::expr::{WindowFunction, WindowFunctionDefinition};
 use datafusion_expr::logical_plan::Window;
 use datafusion_expr::{Expr, ExprSchemable, WindowFrameBound, WindowFrameUnits};
 use datafusion_physical_expr::PhysicalExpr;
 use flinkrs_core::RuntimeMode;
 
+use super::keys::RowKey;
 use super::{Planned, Translator, group_key};
 use crate::error::{Error, Result};
 use crate::operators::aggregate::AggregateCall;
@@ -278,24 +279,14 @@ impl Translator<'_> {
         fields.push(Field::new("$sort", DataType::Binary, false));
         fields.push(Field::new("$key", DataType::Binary, false));
         let tagged = Arc::new(Schema::new(fields));
-        let mut sort_exprs = Vec::new();
-        let mut sort_fields = Vec::new();
-        for sort in order_by {
-            sort_exprs.push(self.physical(&sort.expr, schema)?);
-            sort_fields.push(SortField::new_with_options(
-                sort.expr.get_type(schema)?,
-                SortOptions {
-                    descending: !sort.asc,
-                    nulls_first: sort.nulls_first,
-                },
-            ));
-        }
-        let mut partition_exprs = Vec::new();
-        let mut partition_fields = Vec::new();
-        for expr in &parameters.partition_by {
-            partition_exprs.push(self.physical(expr, schema)?);
-            partition_fields.push(SortField::new(expr.get_type(schema)?));
-        }
+        let RowKey {
+            expressions: sort_exprs,
+            fields: sort_fields,
+        } = self.order_key(order_by, schema)?;
+        let RowKey {
+            expressions: partition_exprs,
+            fields: partition_fields,
+        } = self.partition_key(&parameters.partition_by, schema)?;
         let sort_converter = if sort_fields.is_empty() {
             None
         } else {

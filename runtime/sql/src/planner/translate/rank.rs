@@ -6,16 +6,17 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BinaryArray, RecordBatch};
-use arrow_schema::{Field, Schema, SortOptions};
+use arrow_schema::{Field, Schema};
 use datafusion_common::DFSchema;
 use datafusion_common::ScalarValue;
-use datafusion_common::arrow::row::{RowConverter, SortField};
+use datafusion_common::arrow::row::RowConverter;
 use datafusion_expr::SortExpr;
 use datafusion_expr::logical_plan::Filter;
 use datafusion_expr::utils::split_conjunction_owned;
-use datafusion_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator as SqlOperator};
+use datafusion_expr::{BinaryExpr, Expr, LogicalPlan, Operator as SqlOperator};
 use flinkrs_core::RuntimeMode;
 
+use super::keys::RowKey;
 use super::{Planned, Translator, group_key};
 use crate::error::{Error, Result};
 use crate::operators::calc::Calc;
@@ -233,24 +234,14 @@ impl Translator<'_> {
         let schema = top.input.schema();
         let columns = stream_schema(schema, false);
         let width = columns.fields().len();
-        let mut sort_exprs = Vec::new();
-        let mut sort_fields = Vec::new();
-        for sort in order_by {
-            sort_exprs.push(self.physical(&sort.expr, schema)?);
-            sort_fields.push(SortField::new_with_options(
-                sort.expr.get_type(schema)?,
-                SortOptions {
-                    descending: !sort.asc,
-                    nulls_first: sort.nulls_first,
-                },
-            ));
-        }
-        let mut partition_exprs = Vec::new();
-        let mut partition_fields = Vec::new();
-        for expr in partition_by {
-            partition_exprs.push(self.physical(expr, schema)?);
-            partition_fields.push(SortField::new(expr.get_type(schema)?));
-        }
+        let RowKey {
+            expressions: sort_exprs,
+            fields: sort_fields,
+        } = self.order_key(order_by, schema)?;
+        let RowKey {
+            expressions: partition_exprs,
+            fields: partition_fields,
+        } = self.partition_key(partition_by, schema)?;
         // A deduplication: the first row by a time attribute, kept or replaced.
         let by_time = order_by.len() == 1
             && matches!(&order_by[0].expr, Expr::Column(column) if self.is_rowtime(column));
