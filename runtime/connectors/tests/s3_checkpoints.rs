@@ -575,9 +575,14 @@ fn without_keys_in_the_configuration_the_credentials_come_from_the_aws_environme
     let Some(server) = tokio.block_on(S3Server::start_s3s_fs(test)) else {
         return;
     };
+    // The child test's full name: its module path within the test binary, then its own.
+    let child_test = match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::child_checkpoints_with_the_aws_environment"),
+        None => "child_checkpoints_with_the_aws_environment".to_owned(),
+    };
     let child = |secret_key: &str| {
         let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_checkpoints_with_the_aws_environment"])
+            .args(["--exact", &child_test])
             .args(["--ignored", "--nocapture", "--test-threads=1"])
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
