@@ -61,6 +61,11 @@ pub(super) fn source_strategy(
         }
         return Ok(None);
     };
+    if !read_in_source(field.data_type()) {
+        // The planner assigns the watermarks, and names the accepted types when it sets
+        // the rowtime.
+        return Ok(None);
+    }
     let rowtime = match field.data_type() {
         DataType::Int64 => Rowtime::Millis,
         DataType::Timestamp(TimeUnit::Millisecond, zone) => {
@@ -71,8 +76,6 @@ pub(super) fn source_strategy(
                 message: format!("the rowtime column's time zone '{zone}': {error}"),
             })?)
         }
-        // The planner assigns the watermarks, and names the accepted types when it sets the
-        // rowtime.
         _ => return Ok(None),
     };
     let delay = Duration::from_millis(u64::try_from(watermark.delay_millis).unwrap_or(0));
@@ -99,13 +102,16 @@ pub(super) fn in_source(table: &TableDefinition) -> bool {
         table
             .physical
             .column_with_name(&watermark.column)
-            .is_some_and(|(_, field)| {
-                matches!(
-                    field.data_type(),
-                    DataType::Int64 | DataType::Timestamp(TimeUnit::Millisecond, _)
-                )
-            })
+            .is_some_and(|(_, field)| read_in_source(field.data_type()))
     })
+}
+
+/// The rowtime types the source reads itself; the planner handles the others.
+fn read_in_source(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Int64 | DataType::Timestamp(TimeUnit::Millisecond, _)
+    )
 }
 
 fn rowtime_millis(rowtime: Rowtime, text: &str) -> Option<i64> {
