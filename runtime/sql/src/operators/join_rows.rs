@@ -96,9 +96,12 @@ impl SideRows {
 
     /// Keeps the rows `keep` returns true for.
     pub(crate) fn retain(&mut self, keep: impl FnMut(&StoredRow) -> bool) {
+        let before = self.rows.len();
         self.rows.retain(keep);
-        // Positions moved: the table is rebuilt when the side next needs it.
-        self.positions = None;
+        if self.rows.len() != before {
+            // Positions moved: the table is rebuilt when the side next needs it.
+            self.positions = None;
+        }
     }
 
     /// Where `row` is held, building the table of positions once the side is large.
