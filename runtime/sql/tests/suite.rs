@@ -32,5 +32,7 @@ mod partitions;
 mod proctime;
 #[path = "sort.rs"]
 mod sort;
+#[path = "upsert_kafka.rs"]
+mod upsert_kafka;
 #[path = "windows.rs"]
 mod windows;

@@ -13,30 +13,15 @@
 //! `upsert-kafka` (see `upsert_kafka`) shares the options and formats: its key is the
 //! PRIMARY KEY.
 //!
-//! Reading and writing go through `flinkrs-kafka`: the same splits, transactions and record
-//! formats as the DataStream `KafkaSource` and `KafkaSink`. A value that does not parse
-//! fails the job naming its topic, partition, offset and column, or becomes null under
-//! `<format>.ignore-parse-errors`; a record that is not a row at all is then skipped.
+//! Reading (see `kafka_source`) and writing go through `flinkrs-kafka`: the same splits,
+//! transactions and record formats as the DataStream `KafkaSource` and `KafkaSink`.
 //!
 //! As in Flink, `kafka` tables take inserts only; updates go to `upsert-kafka` tables.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use arrow_array::builder::StringBuilder;
-use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, SchemaRef};
-use datafusion_common::arrow::compute::{CastOptions, cast_with_options};
-use datafusion_common::arrow::util::display::FormatOptions;
-use flinkrs_api::StreamExecutionEnvironment;
-use flinkrs_api::arrow::ArrowStream;
-use flinkrs_core::{Batch, CheckpointId, Error as CoreError, Watermark, WatermarkStatus};
-use flinkrs_dataflow::batch::ArrowBatch;
-use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
-use flinkrs_kafka::source::KafkaSourceReader;
-use flinkrs_kafka::{
-    DeliveryGuarantee, KafkaRecord, KafkaSink, KafkaSource, SerializedRecord, StartupMode,
-};
+use arrow_schema::DataType;
+use flinkrs_kafka::{DeliveryGuarantee, KafkaSink, SerializedRecord};
 
 use super::check_options;
 use super::parse_option;
@@ -66,9 +51,6 @@ const KNOWN: [&str; 20] = [
     "sink.transactional-id-prefix",
     "sink.parallelism",
 ];
-
-/// A row as read: where it came from (for errors) and its values as text.
-pub(super) type KafkaRow = (i32, i64, Vec<Option<String>>);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Format {
@@ -294,280 +276,13 @@ fn record_layout(
     Ok(RecordLayout { key, value })
 }
 
+/// The source of `table`'s rows (see `kafka_source`).
 pub(crate) fn add_source(
-    env: &StreamExecutionEnvironment,
+    env: &flinkrs_api::StreamExecutionEnvironment,
     table: &TableDefinition,
-) -> Result<ArrowStream> {
+) -> Result<flinkrs_api::arrow::ArrowStream> {
     let options = table_options(table, Flavor::Kafka)?;
-    let option_error = |key: &str, message: String| Error::Option {
-        table: table.qualified_name.clone(),
-        key: key.to_owned(),
-        message,
-    };
-    if options.layout.value.len() != table.physical.fields().len() {
-        return Err(option_error(
-            "value.fields-include",
-            "reading a table whose key columns are only in the record key (EXCEPT_KEY) is \
-             not supported yet; use 'ALL'"
-                .to_owned(),
-        ));
-    }
-    let startup = StartupMode::parse(
-        table
-            .options
-            .get("scan.startup.mode")
-            .map_or("group-offsets", String::as_str),
-        &options.topic,
-        table
-            .options
-            .get("scan.startup.timestamp-millis")
-            .map(String::as_str),
-        table
-            .options
-            .get("scan.startup.specific-offsets")
-            .map(String::as_str),
-    )
-    .map_err(|error| option_error("scan.startup.mode", error.to_string()))?;
-    let bounded = match table.options.get("scan.bounded.mode").map(String::as_str) {
-        None | Some("unbounded") => false,
-        Some("latest-offset") => true,
-        Some(other) => {
-            return Err(option_error(
-                "scan.bounded.mode",
-                format!("'{other}' is not supported; use 'unbounded' or 'latest-offset'"),
-            ));
-        }
-    };
-    let schema = Arc::clone(&table.physical);
-    let columns: Vec<(String, bool)> = schema
-        .fields()
-        .iter()
-        .map(|field| (field.name().clone(), field.data_type() == &DataType::Utf8))
-        .collect();
-    let (format, ignore) = (options.format, options.ignore_parse_errors);
-    let mut builder = KafkaSource::builder()
-        .topics([options.topic.clone()])
-        .starting_offsets(startup);
-    if bounded {
-        builder = builder.bounded();
-    }
-    for (key, value) in &options.properties {
-        builder = builder.property(key.clone(), value.clone());
-    }
-    if let Some(text) = table.options.get("scan.topic-partition-discovery.interval") {
-        let interval = flinkrs_core::config::parse_duration(text)
-            .map_err(|message| option_error("scan.topic-partition-discovery.interval", message))?;
-        builder = builder.partition_discovery_interval(interval);
-    }
-    let mut source = builder
-        .deserializer(move |record: &KafkaRecord<'_>| {
-            row_of(record, format, &columns, ignore)
-                .map(|values| values.map(|values| (record.partition, record.offset, values)))
-        })
-        .build()
-        .map_err(|error| option_error("properties.bootstrap.servers", error.to_string()))?;
-    if let Some(strategy) = super::kafka_watermarks::source_strategy(table)? {
-        source = source.with_watermark_strategy(strategy);
-    }
-    let topic = options.topic;
-    let stream = env.add_arrow_source(
-        &table.qualified_name,
-        Arc::clone(&schema),
-        None,
-        move |_| {
-            Ok(KafkaTableSource {
-                reader: source.reader(),
-                rows: Vec::new(),
-                schema: Arc::clone(&schema),
-                topic: topic.clone(),
-                ignore_parse_errors: ignore,
-            })
-        },
-    )?;
-    Ok(stream)
-}
-
-/// A record's column values as text, `None` to skip it (under ignore-parse-errors), or an
-/// error naming the record.
-fn row_of(
-    record: &KafkaRecord<'_>,
-    format: Format,
-    columns: &[(String, bool)],
-    ignore: bool,
-) -> flinkrs_core::Result<Option<Vec<Option<String>>>> {
-    let Some(value) = record.value else {
-        return Ok(None);
-    };
-    let not_a_row = |message: String| {
-        if ignore {
-            Ok(None)
-        } else {
-            Err(record.malformed(message))
-        }
-    };
-    let Ok(text) = std::str::from_utf8(value) else {
-        return not_a_row("the value is not valid UTF-8".to_owned());
-    };
-    match format {
-        Format::Raw => Ok(Some(vec![Some(text.to_owned())])),
-        Format::Csv => {
-            let fields = match flinkrs_connectors::filesystem::parse_csv_line(
-                text.trim_end_matches(['\r', '\n']),
-                1,
-            ) {
-                Ok(fields) => fields,
-                Err(error) => return not_a_row(format!("the value is not a CSV row: {error}")),
-            };
-            if fields.len() != columns.len() {
-                return not_a_row(format!(
-                    "the row has {} fields, the table has {} columns (set \
-                     'csv.ignore-parse-errors' = 'true' to skip such rows)",
-                    fields.len(),
-                    columns.len()
-                ));
-            }
-            Ok(Some(
-                fields
-                    .into_iter()
-                    .zip(columns)
-                    .map(|(field, (_, text_column))| {
-                        (*text_column || !field.is_empty()).then_some(field)
-                    })
-                    .collect(),
-            ))
-        }
-        Format::Json => {
-            let object = match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(serde_json::Value::Object(object)) => object,
-                Ok(_) => return not_a_row("the value is not a JSON object".to_owned()),
-                Err(error) => {
-                    return not_a_row(format!(
-                        "the value is not JSON: {error} (set 'json.ignore-parse-errors' = \
-                         'true' to skip such records)"
-                    ));
-                }
-            };
-            Ok(Some(
-                columns
-                    .iter()
-                    .map(|(name, _)| match object.get(name) {
-                        None | Some(serde_json::Value::Null) => None,
-                        Some(serde_json::Value::String(text)) => Some(text.clone()),
-                        Some(other) => Some(other.to_string()),
-                    })
-                    .collect(),
-            ))
-        }
-    }
-}
-
-/// The DataStream reader, with its rows turned into Arrow batches of the table's types.
-struct KafkaTableSource {
-    reader: KafkaSourceReader<KafkaRow>,
-    rows: Batch<KafkaRow>,
-    schema: SchemaRef,
-    topic: String,
-    ignore_parse_errors: bool,
-}
-
-impl KafkaTableSource {
-    /// Casts the text columns to the table's types: a value that does not parse fails the
-    /// job naming its record and column, or is null under ignore-parse-errors.
-    fn typed(&self) -> flinkrs_core::Result<RecordBatch> {
-        let options = CastOptions {
-            safe: self.ignore_parse_errors,
-            format_options: FormatOptions::default(),
-        };
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
-        for (index, field) in self.schema.fields().iter().enumerate() {
-            let mut builder = StringBuilder::with_capacity(self.rows.len(), self.rows.len() * 8);
-            for row in &self.rows {
-                builder.append_option(row.value.2[index].as_deref());
-            }
-            let strings: ArrayRef = Arc::new(builder.finish());
-            if field.data_type() == &DataType::Utf8 {
-                columns.push(strings);
-                continue;
-            }
-            match cast_with_options(&strings, field.data_type(), &options) {
-                Ok(array) => columns.push(array),
-                Err(error) => {
-                    // The first value that does not parse, for the message.
-                    let lenient = CastOptions {
-                        safe: true,
-                        format_options: FormatOptions::default(),
-                    };
-                    let cast = cast_with_options(&strings, field.data_type(), &lenient)
-                        .map_err(|error| CoreError::function(error.to_string()))?;
-                    let bad = (0..strings.len())
-                        .find(|&row| !strings.is_null(row) && cast.is_null(row))
-                        .unwrap_or(0);
-                    let (partition, offset, values) = &self.rows[bad].value;
-                    return Err(CoreError::MalformedInput {
-                        location: format!(
-                            "topic '{}', partition {partition}, offset {offset}",
-                            self.topic
-                        ),
-                        message: format!(
-                            "column '{}': '{}' is not a {} ({error})",
-                            field.name(),
-                            values[index].as_deref().unwrap_or_default(),
-                            field.data_type()
-                        ),
-                    });
-                }
-            }
-        }
-        RecordBatch::try_new(Arc::clone(&self.schema), columns)
-            .map_err(|error| CoreError::function(error.to_string()))
-    }
-}
-
-impl SourceFunction<ArrowBatch> for KafkaTableSource {
-    fn open(&mut self, context: &SourceContext) -> flinkrs_core::Result<()> {
-        self.reader.open(context)
-    }
-
-    fn poll_batch(
-        &mut self,
-        batch: &mut ArrowBatch,
-        context: &SourceContext,
-    ) -> flinkrs_core::Result<SourceStatus> {
-        self.rows.clear();
-        let status = self.reader.poll_batch(&mut self.rows, context)?;
-        if !self.rows.is_empty() {
-            *batch = ArrowBatch::new(self.typed()?);
-        }
-        Ok(status)
-    }
-
-    fn boundedness(&self) -> Boundedness {
-        self.reader.boundedness()
-    }
-
-    fn snapshot_state(&mut self) -> flinkrs_core::Result<Vec<Vec<u8>>> {
-        self.reader.snapshot_state()
-    }
-
-    fn restore_state(&mut self, splits: Vec<Vec<u8>>) -> flinkrs_core::Result<()> {
-        self.reader.restore_state(splits)
-    }
-
-    fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> flinkrs_core::Result<()> {
-        self.reader.notify_checkpoint_complete(checkpoint)
-    }
-
-    fn take_watermark_status(&mut self) -> Option<WatermarkStatus> {
-        self.reader.take_watermark_status()
-    }
-
-    fn take_watermark(&mut self) -> Option<Watermark> {
-        self.reader.take_watermark()
-    }
-
-    fn close(&mut self) -> flinkrs_core::Result<()> {
-        self.reader.close()
-    }
+    super::kafka_source::add_source(env, table, options, Flavor::Kafka)
 }
 
 /// Writes `rows` to `table`'s topic; `updating` says whether the query emits updates.

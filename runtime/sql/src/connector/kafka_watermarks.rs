@@ -19,7 +19,7 @@ use flinkrs_api::watermark::WatermarkStrategy;
 use crate::catalog::TableDefinition;
 use crate::error::{Error, Result};
 
-use super::kafka::KafkaRow;
+use super::kafka_decode::KafkaRow;
 
 pub(super) const IDLE_TIMEOUT: &str = "scan.watermark.idle-timeout";
 
@@ -81,7 +81,7 @@ pub(super) fn source_strategy(
     let delay = Duration::from_millis(u64::try_from(watermark.delay_millis).unwrap_or(0));
     let strategy = WatermarkStrategy::for_bounded_out_of_orderness(delay).with_timestamp_assigner(
         move |row: &KafkaRow, _kafka_timestamp| {
-            row.2[index]
+            row.values[index]
                 .as_deref()
                 .and_then(|text| rowtime_millis(rowtime, text))
                 // A row without a valid rowtime does not move the watermark; the cast to the

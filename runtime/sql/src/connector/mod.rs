@@ -1,6 +1,6 @@
 //! Table connectors with Flink's names and options: `datagen`, `filesystem` (csv, json) and
 //! `nexmark` (the Nexmark benchmark's events) sources, `print`, `blackhole` and `filesystem`
-//! (csv, exactly once) sinks, and `kafka` (source and sink) and `upsert-kafka` (sink), with the
+//! (csv, exactly once) sinks, and `kafka` and `upsert-kafka` (sources and sinks), with the
 //! `kafka` feature, on by default. Options are checked when a query uses the table, as in
 //! Flink: an unknown option is an error listing the ones the connector knows.
 
@@ -11,6 +11,10 @@ mod filesystem_sink;
 mod json_format;
 #[cfg(feature = "kafka")]
 mod kafka;
+#[cfg(feature = "kafka")]
+mod kafka_decode;
+#[cfg(feature = "kafka")]
+mod kafka_source;
 #[cfg(feature = "kafka")]
 mod kafka_watermarks;
 mod nexmark;
@@ -59,12 +63,18 @@ pub(crate) fn add_source(
     }
 }
 
+/// Whether `table`'s source is an upsert stream (its rows' kinds in a last row kind column)
+/// that the planner must normalize into a changelog by the table's PRIMARY KEY.
+pub(crate) fn reads_upserts(table: &TableDefinition) -> bool {
+    matches!(connector(table), Ok("upsert-kafka"))
+}
+
 /// Whether `table`'s source generates the watermarks of its `WATERMARK FOR` declaration
 /// itself (a `kafka` table's, per partition), so the planner must not assign them again.
 pub(crate) fn watermarks_in_source(table: &TableDefinition) -> bool {
     match connector(table) {
         #[cfg(feature = "kafka")]
-        Ok("kafka") => kafka_watermarks::in_source(table),
+        Ok("kafka" | "upsert-kafka") => kafka_watermarks::in_source(table),
         _ => false,
     }
 }

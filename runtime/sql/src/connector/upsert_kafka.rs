@@ -8,8 +8,11 @@
 //! the row under its key, a delete (`-D`) is its key with a null value (a tombstone), and an
 //! update's old row (`-U`) is not written, as in Flink.
 //!
-//! Reading an `upsert-kafka` table back as a changelog needs the planner to take a changelog
-//! source (Flink's `ChangelogNormalize`); until it does, reading one is refused.
+//! The source reads the topic from its earliest offset (`scan.bounded.mode` = `latest-offset`
+//! stops at the end it finds), a record as an upsert of its key and a tombstone as the key's
+//! deletion. The planner normalizes that into a changelog by the PRIMARY KEY, as Flink's
+//! `ChangelogNormalize` does: a key's first row is `+I`, a changed row `-U` and `+U`, an
+//! unchanged one nothing, and a tombstone `-D` of the key's last row.
 
 use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_api::arrow::ArrowStream;
@@ -19,8 +22,9 @@ use crate::catalog::TableDefinition;
 use crate::error::{Error, Result};
 use crate::render::{ResultRow, RowKind};
 
-pub(super) const KNOWN: [&str; 10] = [
+pub(super) const KNOWN: [&str; 11] = [
     "connector",
+    "scan.bounded.mode",
     "topic",
     "properties.bootstrap.servers",
     "key.format",
@@ -58,16 +62,14 @@ fn checked(table: &TableDefinition) -> Result<super::kafka::TableOptions> {
     Ok(options)
 }
 
+/// The table's records as upserts (`+U`) and deletions (`-D`, of a tombstone's key), which
+/// the planner normalizes into a changelog by the PRIMARY KEY.
 pub(crate) fn add_source(
-    _env: &StreamExecutionEnvironment,
+    env: &StreamExecutionEnvironment,
     table: &TableDefinition,
 ) -> Result<ArrowStream> {
-    checked(table)?;
-    Err(Error::unsupported(format!(
-        "reading the upsert-kafka table '{}' as a changelog (write to it, or read its topic \
-         with a 'kafka' table)",
-        table.qualified_name
-    )))
+    let options = checked(table)?;
+    super::kafka_source::add_source(env, table, options, Flavor::Upsert)
 }
 
 /// Writes the changelog `rows` to the table's topic as upserts and tombstones.

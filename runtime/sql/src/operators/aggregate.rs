@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::TimestampMillisecondType;
+use arrow_array::types::{Int8Type, TimestampMillisecondType};
 use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch, UInt32Array};
 use arrow_schema::{FieldRef, SchemaRef};
 use datafusion_common::ScalarValue;
@@ -66,7 +66,7 @@ pub(crate) fn output_batch(
 ) -> Result<ArrowBatch> {
     let error = |e: &dyn std::fmt::Display| Error::function(format!("{operator}: {e}"));
     let schema = &spec.output;
-    let width = spec.group_count + spec.aggregates.len();
+    let width = spec.group_count + spec.shown_aggregates();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for column in 0..width {
         let values = rows.iter().map(|(_, values)| values[column].clone());
@@ -207,6 +207,11 @@ pub(crate) struct AggregateSpec {
     pub global: bool,
     /// `table.exec.mini-batch.enabled`: fold a batch's rows before emitting changes.
     pub mini_batch: bool,
+    /// Over an updating input (a changelog, in streaming mode): the input column of each
+    /// row's kind. Retractions (`-U`, `-D`) are retracted from the accumulators, and the last
+    /// aggregate is a hidden `COUNT` of the group's rows: a group whose count reaches zero is
+    /// deleted (`-D`), as Flink's `GroupAggFunction` does with its record counter.
+    pub row_kind: Option<usize>,
     /// A window aggregate over a window TVF of a processing-time attribute (`PROCTIME()`):
     /// its windows fire as the task's processing time reaches their end, never on a
     /// watermark, and, as in Flink, not at the end of input.
@@ -214,6 +219,31 @@ pub(crate) struct AggregateSpec {
 }
 
 impl AggregateSpec {
+    /// How many aggregates the output shows: all but the hidden row count of a retracting
+    /// aggregate.
+    pub(crate) fn shown_aggregates(&self) -> usize {
+        self.aggregates.len() - usize::from(self.row_kind.is_some())
+    }
+
+    /// A fresh accumulator of `call`; one that can retract rows over an updating input.
+    pub(crate) fn accumulator(&self, call: &AggregateCall) -> Result<Box<dyn Accumulator>> {
+        if self.row_kind.is_none() {
+            return call.accumulator(&self.input);
+        }
+        let name = call.function.name();
+        if name == "min" || name == "max" {
+            let data_type = call
+                .argument_fields
+                .first()
+                .map(|field| field.data_type().clone())
+                .ok_or_else(|| Error::function(format!("aggregate {}: no argument", call.name)))?;
+            let extremum = super::extremum::RetractableExtremum::new(name == "max", data_type)
+                .map_err(|e| Error::function(format!("aggregate {}: {e}", call.name)))?;
+            return Ok(Box::new(extremum));
+        }
+        call.new_sliding_accumulator(&self.input)
+    }
+
     /// Whether the output carries a row kind column: a group aggregate in streaming mode.
     pub(crate) fn updating(&self, mode: RuntimeMode) -> bool {
         self.window_end.is_none() && mode == RuntimeMode::Streaming
@@ -294,7 +324,7 @@ impl SqlAggregateOperator {
             .spec
             .aggregates
             .iter()
-            .map(|call| call.accumulator(&self.spec.input))
+            .map(|call| self.spec.accumulator(call))
             .collect::<Result<Vec<_>>>()?;
         let group = Group {
             key: key.into(),
@@ -346,11 +376,23 @@ impl SqlAggregateOperator {
         for slot in std::mem::take(&mut self.touched) {
             self.rows[slot].clear();
         }
+        let kinds = self
+            .spec
+            .row_kind
+            .map(|column| batch.column(column).as_primitive::<Int8Type>().clone());
         let mut changes = Vec::new();
         for row in 0..batch.num_rows() {
+            let retraction = kinds.as_ref().is_some_and(|kinds| {
+                matches!(
+                    RowKind::from_code(kinds.value(row)),
+                    RowKind::UpdateBefore | RowKind::Delete
+                )
+            });
             let key = keys.value(row);
             let slot = match self.groups.get(key) {
                 Some(&slot) => slot,
+                // A retraction of a group without state changes nothing, as in Flink.
+                None if retraction => continue,
                 None => self.new_group(key, batch, row)?,
             };
             let Some(group) = self.slots[slot].as_mut() else {
@@ -365,9 +407,12 @@ impl SqlAggregateOperator {
                     .iter()
                     .map(|&column| batch.column(column).slice(row, 1))
                     .collect();
-                accumulator
-                    .update_batch(&arguments)
-                    .map_err(|e| Error::function(format!("aggregate {}: {e}", call.name)))?;
+                let applied = if retraction {
+                    accumulator.retract_batch(&arguments)
+                } else {
+                    accumulator.update_batch(&arguments)
+                };
+                applied.map_err(|e| Error::function(format!("aggregate {}: {e}", call.name)))?;
             }
             self.change(slot, &mut changes)?;
         }
@@ -385,11 +430,24 @@ impl SqlAggregateOperator {
         changes: &mut Vec<(RowKind, Vec<ScalarValue>)>,
     ) -> Result<()> {
         let new = self.evaluate(slot)?;
+        let shown = self.spec.shown_aggregates();
+        if self.spec.row_kind.is_some() && matches!(new.last(), Some(ScalarValue::Int64(Some(0)))) {
+            // The group's last row was retracted: it is deleted.
+            if let Some(group) = self.slots[slot].as_ref()
+                && let Some(old) = &group.emitted
+            {
+                let mut deleted = group.values.clone();
+                deleted.extend_from_slice(&old[..shown]);
+                changes.push((RowKind::Delete, deleted));
+            }
+            self.remove(slot);
+            return Ok(());
+        }
         let Some(group) = self.slots[slot].as_mut() else {
             return Ok(());
         };
         match group.emitted.replace(new.clone()) {
-            Some(old) if old == new => {}
+            Some(old) if old[..shown] == new[..shown] => {}
             Some(old) => {
                 let mut before = group.values.clone();
                 before.extend(old);
@@ -595,6 +653,10 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
                 .as_primitive::<TimestampMillisecondType>()
                 .clone()
         });
+        if self.spec.row_kind.is_some() {
+            // Retractions apply row by row, mini-batch or not: each needs its group as it is.
+            return self.process_row_by_row(&batch, &keys, out);
+        }
         for row in 0..batch.num_rows() {
             if let Some(ends) = &window_ends
                 && !self.spec.processing_time
@@ -692,7 +754,7 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
                 .spec
                 .aggregates
                 .iter()
-                .map(|call| call.accumulator(&self.spec.input))
+                .map(|call| self.spec.accumulator(call))
                 .collect::<Result<Vec<_>>>()?;
             let values = accumulators
                 .iter_mut()

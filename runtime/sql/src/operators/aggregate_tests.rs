@@ -60,6 +60,7 @@ fn spec(processing_time: bool) -> AggregateSpec {
         window_end: Some(1),
         global: false,
         mini_batch: false,
+        row_kind: None,
         processing_time,
     }
 }

@@ -1,14 +1,18 @@
 //! The streaming operators of SQL, over Arrow batches on the runtime's executor: the calc
 //! (projection and filter with DataFusion's physical expressions), the group and window
-//! aggregates, the regular and interval joins, Top-N, the OVER aggregate, and the batch sort.
+//! aggregates, the regular and interval joins, Top-N, the OVER aggregate, the
+//! changelog normalizer of upsert sources, and the batch sort.
 
 pub(crate) mod aggregate;
 mod aggregate_state;
 pub(crate) mod calc;
+mod extremum;
 pub(crate) mod join;
 mod join_rows;
 mod join_state;
 mod keyed_state;
+pub(crate) mod normalize;
+mod normalize_state;
 pub(crate) mod over;
 mod over_state;
 pub(crate) mod rank;

@@ -36,6 +36,7 @@ use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
 
 mod join;
 mod keys;
+mod normalize;
 mod over;
 mod rank;
 mod sort;
@@ -258,16 +259,20 @@ impl<'a> Translator<'a> {
                         )) as Arc<dyn PhysicalExpr>
                     })
                     .collect();
-                let output = stream_schema(&scan.projected_schema, false);
+                let output = stream_schema(&scan.projected_schema, planned.updating);
                 let tumble = planned
                     .tumble
                     .filter(|_| output.fields().iter().any(|f| f.name() == "window_end"));
+                let row_kind = planned
+                    .updating
+                    .then(|| schema.index_of(ROW_KIND_COLUMN).ok())
+                    .flatten();
                 let calc = Calc {
                     name: format!("Calc (columns of {})", scan.table_name),
                     filter: None,
                     projection: Some(projection),
                     output,
-                    row_kind: None,
+                    row_kind,
                 };
                 Ok(self.calc(&planned, calc, tumble))
             }
@@ -277,6 +282,8 @@ impl<'a> Translator<'a> {
     /// A table's source, its computed columns and its watermarks.
     fn table(&self, table: &TableDefinition) -> Result<Planned> {
         let mut stream = connector::add_source(self.env, table)?;
+        // An upsert source's row kinds, after its columns.
+        let upserts = connector::reads_upserts(table);
         if !table.computed.is_empty() {
             let physical = DFSchema::try_from(table.physical.as_ref().clone())?;
             let mut projection: Vec<Arc<dyn PhysicalExpr>> = Vec::new();
@@ -288,13 +295,13 @@ impl<'a> Translator<'a> {
             for column in &table.computed {
                 projection.push(self.physical(&column.expression, &physical)?);
             }
-            let output = nullable(&table.schema);
+            let output = nullable(&table.schema, upserts);
             let calc = Calc {
                 name: format!("Calc (computed columns of {})", table.qualified_name),
                 filter: None,
                 projection: Some(projection),
                 output: Arc::clone(&output),
-                row_kind: None,
+                row_kind: upserts.then_some(table.physical.fields().len()),
             };
             stream = stream.map_batches(&calc.name.clone(), output, move |batch| calc.apply(batch));
         }
@@ -304,6 +311,9 @@ impl<'a> Translator<'a> {
                 let delay = u64::try_from(watermark.delay_millis).unwrap_or(0);
                 stream = stream.assign_watermarks(Duration::from_millis(delay))?;
             }
+        }
+        if upserts {
+            return self.normalize(stream, table);
         }
         Ok(Planned {
             stream,
@@ -334,6 +344,13 @@ impl<'a> Translator<'a> {
             ));
         }
         let input = self.node(base_plan)?;
+        if input.updating {
+            return Err(Error::unsupported(format!(
+                "a {function} window TVF over an updating input (Flink: \
+                 StreamPhysicalWindowTableFunction doesn't support consuming update and delete \
+                 changes)"
+            )));
+        }
         let time = base_plan
             .schema()
             .index_of_column_by_name(None, &tumble.time_column)
@@ -344,7 +361,7 @@ impl<'a> Translator<'a> {
                 ))
             })?;
         let width = base_plan.schema().fields().len();
-        let output = nullable(&tumble.schema);
+        let output = nullable(&tumble.schema, false);
         let declared = Arc::clone(&output);
         let windows = Windows {
             kind: tumble.kind,
@@ -597,9 +614,12 @@ impl<'a> Translator<'a> {
 
     fn aggregate(&self, aggregate: &Aggregate) -> Result<Planned> {
         let input = self.node(&aggregate.input)?;
-        if input.updating {
+        if input.updating
+            && (input.tumble.is_some() || self.session_input(&aggregate.input).is_some())
+        {
             return Err(Error::unsupported(
-                "aggregating an updating result (such as an aggregate of an aggregate)",
+                "a window aggregate over an updating result (such as an aggregate of an \
+                 aggregate)",
             ));
         }
         let input_schema = aggregate.input.schema();
@@ -676,6 +696,29 @@ impl<'a> Translator<'a> {
                 name: expression.schema_name().to_string(),
             });
         }
+        // Over an updating input: a hidden COUNT of the group's rows, then the row kind.
+        let row_kind = if input.updating {
+            projection.push(Arc::new(
+                datafusion_physical_expr::expressions::Literal::new(
+                    datafusion_common::ScalarValue::Int64(Some(1)),
+                ),
+            ));
+            let one = Arc::new(Field::new("$one", DataType::Int64, true));
+            calls.push(AggregateCall {
+                function: datafusion_functions_aggregate::count::count_udaf(),
+                arguments: vec![fields.len()],
+                argument_fields: vec![Arc::clone(&one)],
+                return_field: Arc::new(Field::new("$count", DataType::Int64, true)),
+                distinct: false,
+                filter: None,
+                name: "$count".into(),
+            });
+            fields.push(one.as_ref().clone());
+            fields.push(Field::new(ROW_KIND_COLUMN, DataType::Int8, false));
+            Some(fields.len() - 1)
+        } else {
+            None
+        };
         let calc_output = Arc::new(Schema::new(fields.clone()));
         fields.push(Field::new("$key", DataType::Binary, false));
         let keyed_schema = Arc::new(Schema::new(fields));
@@ -685,7 +728,7 @@ impl<'a> Translator<'a> {
             filter: None,
             projection: Some(projection),
             output: calc_output,
-            row_kind: None,
+            row_kind: row_kind.and_then(|_| input.stream.schema().index_of(ROW_KIND_COLUMN).ok()),
         };
         let column_named = |name: &str| {
             aggregate.group_expr.iter().position(
@@ -742,8 +785,21 @@ impl<'a> Translator<'a> {
             window_end,
             global: group_count == 0,
             mini_batch: self.mini_batch,
+            row_kind,
             processing_time: window_end.is_some() && self.over_processing_time(),
         });
+        if row_kind.is_some() {
+            // Each call must retract: a function without a retracting accumulator is named.
+            for call in &spec.aggregates {
+                let accumulator = spec.accumulator(call)?;
+                if !accumulator.supports_retract_batch() {
+                    return Err(Error::unsupported(format!(
+                        "{} over an updating input (such as an aggregate of an aggregate)",
+                        call.name
+                    )));
+                }
+            }
+        }
         let name = if window_end.is_some() {
             "WindowAggregate"
         } else {
@@ -932,14 +988,17 @@ fn cast_columns(batch: &RecordBatch, target: &SchemaRef) -> flinkrs_core::Result
 }
 
 /// `schema` with every column nullable.
-fn nullable(schema: &Schema) -> SchemaRef {
-    Arc::new(Schema::new(
-        schema
-            .fields()
-            .iter()
-            .map(|field| field.as_ref().clone().with_nullable(true))
-            .collect::<Vec<_>>(),
-    ))
+/// `schema` with every column nullable, and the row kind column last when `updating`.
+fn nullable(schema: &Schema, updating: bool) -> SchemaRef {
+    let mut fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| field.as_ref().clone().with_nullable(true))
+        .collect();
+    if updating {
+        fields.push(Field::new(ROW_KIND_COLUMN, DataType::Int8, false));
+    }
+    Arc::new(Schema::new(fields))
 }
 
 #[cfg(test)]

@@ -255,3 +255,13 @@ SELECT a.name, b.name AS other FROM people a, people b WHERE a.age > b.age + 20 
 SELECT c.name, p.product FROM customers c CROSS JOIN products p;
 -- name: left_join_non_equi
 SELECT c.name, p.product FROM customers c LEFT JOIN products p ON p.grams > 150 AND c.tier = 'gold';
+-- name: aggregate_of_aggregate_count
+SELECT cnt, COUNT(*) AS jobs FROM (SELECT job, COUNT(*) AS cnt FROM people GROUP BY job) GROUP BY cnt;
+-- name: aggregate_of_aggregate_sum_avg
+SELECT SUM(total) AS total, AVG(total) AS average, COUNT(*) AS cities FROM (SELECT city, SUM(age) AS total FROM people GROUP BY city);
+-- name: aggregate_of_aggregate_min_max
+SELECT MIN(top_salary) AS lowest_top, MAX(top_salary) AS highest_top FROM (SELECT job, MAX(salary) AS top_salary FROM people GROUP BY job);
+-- name: aggregate_of_aggregate_by_key
+SELECT customer, MAX(quantity) AS most, MIN(quantity) AS least FROM (SELECT customer, product, SUM(quantity) AS quantity FROM orders GROUP BY customer, product) GROUP BY customer;
+-- name: aggregate_of_join_changelog
+SELECT c.tier, COUNT(*) AS orders FROM orders o LEFT JOIN customers c ON o.customer = c.name GROUP BY c.tier;
