@@ -15,12 +15,16 @@ mod print_buffer;
 
 use print_buffer::Buffer;
 
-fn broker(test_name: &str) -> Option<KafkaBroker> {
+/// A broker whose one-partition topic `users` holds [`USERS`].
+fn users_broker(test_name: &str) -> Option<KafkaBroker> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(KafkaBroker::start(test_name))
+    let broker = runtime.block_on(KafkaBroker::start(test_name))?;
+    broker.create_topic("users", 1).unwrap();
+    produce(&broker.bootstrap_servers, "users", &USERS);
+    Some(broker)
 }
 
 /// Writes `records` (key, value; `None` for a tombstone) to partition 0 of `topic`, in order,
@@ -52,6 +56,17 @@ fn users_table(servers: &str, extra: &str) -> String {
     )
 }
 
+/// An upsert-kafka table whose csv value leaves the key's column out.
+fn cities_of_users_table(servers: &str) -> String {
+    format!(
+        "CREATE TABLE cities_of_users (id BIGINT, city STRING, PRIMARY KEY (id) NOT \
+         ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'cities_of_users', \
+         'properties.bootstrap.servers' = '{servers}', 'key.format' = 'csv', \
+         'value.format' = 'csv', 'value.fields-include' = 'EXCEPT_KEY', \
+         'scan.bounded.mode' = 'latest-offset')"
+    )
+}
+
 /// The users' topic: Ann moves from Oslo to Lima (and is written again unchanged), Bo is
 /// deleted, and a key that never had a row is deleted too.
 const USERS: [(&str, Option<&str>); 6] = [
@@ -65,13 +80,12 @@ const USERS: [(&str, Option<&str>); 6] = [
 
 #[test]
 fn an_upsert_kafka_table_is_read_as_a_changelog_by_its_primary_key() {
-    let Some(broker) = broker("an_upsert_kafka_table_is_read_as_a_changelog_by_its_primary_key")
+    let Some(broker) =
+        users_broker("an_upsert_kafka_table_is_read_as_a_changelog_by_its_primary_key")
     else {
         return;
     };
     let servers = &broker.bootstrap_servers;
-    broker.create_topic("users", 1).unwrap();
-    produce(servers, "users", &USERS);
     let buffer = Buffer::default();
     let mut session = SqlSession::with_print_target(buffer.target());
     // One subtask, so that the printed changes of all keys keep one order.
@@ -116,13 +130,11 @@ fn an_upsert_kafka_table_is_read_as_a_changelog_by_its_primary_key() {
 
 #[test]
 fn an_upsert_kafka_table_in_batch_mode_reads_each_keys_last_row() {
-    let Some(broker) = broker("an_upsert_kafka_table_in_batch_mode_reads_each_keys_last_row")
+    let Some(broker) = users_broker("an_upsert_kafka_table_in_batch_mode_reads_each_keys_last_row")
     else {
         return;
     };
     let servers = &broker.bootstrap_servers;
-    broker.create_topic("users", 1).unwrap();
-    produce(servers, "users", &USERS);
     let buffer = Buffer::default();
     let mut session = SqlSession::with_print_target(buffer.target());
     session
@@ -141,26 +153,17 @@ fn an_upsert_kafka_table_in_batch_mode_reads_each_keys_last_row() {
 
 #[test]
 fn an_upsert_kafka_changelog_is_written_to_another_upsert_kafka_table() {
-    let Some(broker) = broker("an_upsert_kafka_changelog_is_written_to_another_upsert_kafka_table")
+    let Some(broker) =
+        users_broker("an_upsert_kafka_changelog_is_written_to_another_upsert_kafka_table")
     else {
         return;
     };
     let servers = &broker.bootstrap_servers;
-    broker.create_topic("users", 1).unwrap();
     broker.create_topic("cities_of_users", 1).unwrap();
-    produce(servers, "users", &USERS);
     let mut session = SqlSession::new();
     session.execute("SET 'parallelism.default' = '1'").unwrap();
     session.execute(&users_table(servers, "")).unwrap();
-    session
-        .execute(&format!(
-            "CREATE TABLE cities_of_users (id BIGINT, city STRING, PRIMARY KEY (id) NOT \
-             ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'cities_of_users', \
-             'properties.bootstrap.servers' = '{servers}', 'key.format' = 'csv', \
-             'value.format' = 'csv', 'value.fields-include' = 'EXCEPT_KEY', \
-             'scan.bounded.mode' = 'latest-offset')"
-        ))
-        .unwrap();
+    session.execute(&cities_of_users_table(servers)).unwrap();
     session
         .execute("INSERT INTO cities_of_users SELECT id, city FROM users")
         .unwrap();
@@ -169,15 +172,7 @@ fn an_upsert_kafka_changelog_is_written_to_another_upsert_kafka_table() {
     let buffer = Buffer::default();
     let mut reader = SqlSession::with_print_target(buffer.target());
     reader.execute("SET 'parallelism.default' = '1'").unwrap();
-    reader
-        .execute(&format!(
-            "CREATE TABLE cities_of_users (id BIGINT, city STRING, PRIMARY KEY (id) NOT \
-             ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'cities_of_users', \
-             'properties.bootstrap.servers' = '{servers}', 'key.format' = 'csv', \
-             'value.format' = 'csv', 'value.fields-include' = 'EXCEPT_KEY', \
-             'scan.bounded.mode' = 'latest-offset')"
-        ))
-        .unwrap();
+    reader.execute(&cities_of_users_table(servers)).unwrap();
     reader
         .execute("CREATE TABLE shown (id BIGINT, city STRING) WITH ('connector' = 'print')")
         .unwrap();

@@ -163,3 +163,123 @@ pub(crate) fn batch(
     let schema = Arc::new(arrow_schema::Schema::new_with_metadata(fields, metadata));
     RecordBatch::try_new(schema, columns).map_err(|e| e.to_string())
 }
+
+/// A keyed state whose rows are binary columns, the first the key a row is kept under, and
+/// whose schema metadata holds the operator's layout (its column types), so that a restore
+/// of another query's checkpoint is refused: the Top-N's kept rows, the changelog
+/// normalizer's last rows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BinaryRowsState {
+    pub kind: StateKind,
+    /// The metadata key of the layout.
+    pub layout_key: &'static str,
+    /// The columns' names, the key's first.
+    pub columns: &'static [&'static str],
+}
+
+/// A subtask's rows of a [`BinaryRowsState`], saved at a checkpoint's synchronous phase;
+/// each row holds one value per column.
+pub(crate) struct FrozenBinaryRows {
+    pub state: BinaryRowsState,
+    pub max_parallelism: usize,
+    pub range: KeyGroupRange,
+    pub operator: String,
+    pub layout: String,
+    pub rows: Vec<Vec<Box<[u8]>>>,
+}
+
+impl FrozenBinaryRows {
+    pub(crate) fn into_operator_snapshot(self) -> flinkrs_dataflow::OperatorSnapshot {
+        flinkrs_dataflow::OperatorSnapshot {
+            keyed: Some(KeyedStateSnapshot::with_frozen(
+                self.max_parallelism,
+                Vec::new(),
+                vec![Arc::new(self)],
+            )),
+            operator_state: Vec::new(),
+        }
+    }
+
+    fn encode_key_group(
+        &self,
+        rows: &[&Vec<Box<[u8]>>],
+    ) -> std::result::Result<RecordBatch, String> {
+        let columns: Vec<arrow_array::ArrayRef> = (0..self.state.columns.len())
+            .map(|column| {
+                Arc::new(arrow_array::BinaryArray::from_iter_values(
+                    rows.iter().map(|row| &row[column][..]),
+                )) as arrow_array::ArrayRef
+            })
+            .collect();
+        let fields = self
+            .state
+            .columns
+            .iter()
+            .map(|name| arrow_schema::Field::new(*name, arrow_schema::DataType::Binary, false))
+            .collect();
+        let metadata = [(self.state.layout_key.to_owned(), self.layout.clone())].into();
+        batch(fields, metadata, columns)
+    }
+}
+
+impl flinkrs_state::FrozenState for FrozenBinaryRows {
+    fn encode(&self) -> flinkrs_state::Result<StateSnapshot> {
+        encode_by_key_group(
+            self.state.kind,
+            &self.operator,
+            self.max_parallelism,
+            self.range,
+            &self.rows,
+            |row| &row[0],
+            |rows| self.encode_key_group(rows),
+        )
+    }
+}
+
+/// Hands `restore` the values of each row of `state` in this subtask's key groups (`range`)
+/// of `snapshot`, one per column, after checking the layout against `layout`.
+pub(crate) fn restore_binary_rows(
+    snapshot: &KeyedStateSnapshot,
+    range: KeyGroupRange,
+    max_parallelism: usize,
+    operator: &str,
+    state: BinaryRowsState,
+    layout: &str,
+    mut restore: impl FnMut(&[&[u8]]),
+) -> Result<()> {
+    read_key_groups(
+        snapshot,
+        range,
+        max_parallelism,
+        operator,
+        &[state.kind],
+        &[],
+        |_, _, batch| {
+            let written = batch.schema().metadata().get(state.layout_key).cloned();
+            if written.as_deref() != Some(layout) {
+                return Err(format!(
+                    "it holds {}, this query keeps {layout}; the checkpoint is of another \
+                     query",
+                    written.as_deref().unwrap_or("an unknown layout")
+                ));
+            }
+            use arrow_array::cast::AsArray;
+            let columns: Option<Vec<&arrow_array::BinaryArray>> = (0..state.columns.len())
+                .map(|column| batch.columns().get(column)?.as_binary_opt::<i32>())
+                .collect();
+            let Some(columns) = columns else {
+                return Err(format!(
+                    "its columns are not {} state layout",
+                    state.kind.owner
+                ));
+            };
+            let mut values: Vec<&[u8]> = Vec::with_capacity(columns.len());
+            for row in 0..batch.num_rows() {
+                values.clear();
+                values.extend(columns.iter().map(|column| column.value(row)));
+                restore(&values);
+            }
+            Ok(())
+        },
+    )
+}

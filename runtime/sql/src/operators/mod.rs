@@ -12,11 +12,9 @@ mod join_rows;
 mod join_state;
 mod keyed_state;
 pub(crate) mod normalize;
-mod normalize_state;
 pub(crate) mod over;
 mod over_state;
 pub(crate) mod rank;
-mod rank_state;
 pub(crate) mod session;
 pub(crate) mod sort;
 
@@ -24,6 +22,8 @@ pub(crate) mod sort;
 mod aggregate_tests;
 #[cfg(test)]
 mod join_tests;
+#[cfg(test)]
+mod normalize_tests;
 #[cfg(test)]
 mod over_tests;
 #[cfg(test)]

@@ -24,8 +24,21 @@ use flinkrs_core::{CheckpointId, Error, Result, RuntimeMode};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
 
-use super::normalize_state::{self, FrozenRows};
+use super::keyed_state::{self, BinaryRowsState, FrozenBinaryRows, StateKind};
 use crate::render::RowKind;
+
+/// The state in a checkpoint: each key's last row, by key group, a row per key with the
+/// binary key (the bytes the stream is keyed by) and the row in Arrow's row format; the
+/// layout names the column types.
+const STATE: BinaryRowsState = BinaryRowsState {
+    kind: StateKind {
+        name: "normalized-rows",
+        value_type: "flinkrs sql changelog normalize rows v1 (arrow ipc)",
+        owner: "this ChangelogNormalize's",
+    },
+    layout_key: "flinkrs.normalize-layout",
+    columns: &["$key", "row"],
+};
 
 /// What the operator normalizes, fixed when the job is built.
 #[derive(Debug)]
@@ -170,20 +183,22 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlChangelogNormalizeOperator {
             return Ok(());
         };
         let layout = self.spec.layout();
-        normalize_state::restore(
+        keyed_state::restore_binary_rows(
             &keyed,
             self.key_groups,
             self.max_parallelism,
             &self.name,
+            STATE,
             &layout,
-            |key, row| {
-                self.rows.insert(key.into(), row.into());
+            |values| {
+                self.rows.insert(values[0].into(), values[1].into());
             },
         )
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        let frozen = FrozenRows {
+        let frozen = FrozenBinaryRows {
+            state: STATE,
             max_parallelism: self.max_parallelism,
             range: self.key_groups,
             operator: self.name.clone(),
@@ -191,13 +206,10 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlChangelogNormalizeOperator {
             rows: self
                 .rows
                 .iter()
-                .map(|(key, row)| (key.clone(), row.clone()))
+                .map(|(key, row)| vec![key.clone(), row.clone()])
                 .collect(),
         };
-        Ok(OperatorSnapshot {
-            keyed: Some(frozen.into_snapshot()),
-            operator_state: Vec::new(),
-        })
+        Ok(frozen.into_operator_snapshot())
     }
 
     fn process_batch(

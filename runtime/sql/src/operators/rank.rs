@@ -36,8 +36,21 @@ use flinkrs_core::{CheckpointId, Error, Result, RuntimeMode};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
 
-use super::rank_state::{self, FrozenRanks};
+use super::keyed_state::{self, BinaryRowsState, FrozenBinaryRows, StateKind};
 use crate::render::RowKind;
+
+/// The state in a checkpoint: each partition's kept rows, by key group, a row per kept row
+/// with the binary partition key (the bytes the stream is keyed by), the row's sort key and
+/// the row, both in Arrow's row format; the layout names the column types and `N`.
+const STATE: BinaryRowsState = BinaryRowsState {
+    kind: StateKind {
+        name: "ranked-rows",
+        value_type: "flinkrs sql rank rows v1 (arrow ipc)",
+        owner: "this Top-N's",
+    },
+    layout_key: "flinkrs.rank-layout",
+    columns: &["$key", "sort", "row"],
+};
 
 /// Which rank a row gets, as Flink's `RankType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -328,17 +341,21 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlRankOperator {
             return Ok(());
         };
         let layout = self.spec.layout();
-        rank_state::restore(
+        keyed_state::restore_binary_rows(
             &keyed,
             self.key_groups,
             self.max_parallelism,
             &self.name,
+            STATE,
             &layout,
-            |partition, ranked| {
+            |values| {
                 self.partitions
-                    .entry(partition.into())
+                    .entry(values[0].into())
                     .or_default()
-                    .push(ranked);
+                    .push(Ranked {
+                        sort: values[1].into(),
+                        row: values[2].into(),
+                    });
             },
         )?;
         for list in self.partitions.values_mut() {
@@ -348,7 +365,8 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlRankOperator {
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        let frozen = FrozenRanks {
+        let frozen = FrozenBinaryRows {
+            state: STATE,
             max_parallelism: self.max_parallelism,
             range: self.key_groups,
             operator: self.name.clone(),
@@ -356,13 +374,13 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlRankOperator {
             rows: self
                 .partitions
                 .iter()
-                .flat_map(|(key, list)| list.iter().map(|ranked| (key.clone(), ranked.clone())))
+                .flat_map(|(key, list)| {
+                    list.iter()
+                        .map(|ranked| vec![key.clone(), ranked.sort.clone(), ranked.row.clone()])
+                })
                 .collect(),
         };
-        Ok(OperatorSnapshot {
-            keyed: Some(frozen.into_snapshot()),
-            operator_state: Vec::new(),
-        })
+        Ok(frozen.into_operator_snapshot())
     }
 
     fn process_batch(
