@@ -1,7 +1,8 @@
 //! A `kafka` table's watermarks come from its source, per partition, against a real broker:
 //! a TUMBLE window fires only once every partition has passed its end, so a partition that is
 //! behind keeps its rows on time; with `scan.watermark.idle-timeout` a partition without
-//! records no longer holds the windows back; a malformed timeout is refused naming the option.
+//! records no longer holds the windows back; both for a rowtime read as it is and for one
+//! computed from other columns. A malformed timeout is refused naming the option.
 
 #![cfg(feature = "kafka")]
 
@@ -26,10 +27,18 @@ fn broker(test_name: &str) -> Option<KafkaBroker> {
     Some(broker)
 }
 
-/// Events `id,ts` from two partitions, counted per 10 s tumbling window into `counts`.
-fn script(servers: &str, extra: &str) -> String {
+/// The events' columns with the rowtime read as it is.
+const PHYSICAL_ROWTIME: &str = "id INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts";
+
+/// The events' columns with the rowtime computed from the text read.
+const COMPUTED_ROWTIME: &str =
+    "id INT, t STRING, ts AS CAST(t AS TIMESTAMP(3)), WATERMARK FOR ts AS ts";
+
+/// Events `id,ts` from two partitions, read as `columns`, counted per 10 s tumbling window
+/// into `counts`.
+fn script(servers: &str, columns: &str, extra: &str) -> String {
     format!(
-        "CREATE TABLE events (id INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH (\
+        "CREATE TABLE events ({columns}) WITH (\
            'connector' = 'kafka', 'topic' = 'events', 'properties.bootstrap.servers' = \
            '{servers}', 'properties.group.id' = 'windows', 'scan.startup.mode' = \
            'earliest-offset', 'format' = 'csv'{extra});\n\
@@ -132,7 +141,22 @@ fn expect_counts(servers: &str, expected: &[&str], mut between: impl FnMut()) {
 
 #[test]
 fn a_window_fires_only_once_every_partition_has_passed_it() {
-    let Some(broker) = broker("a_window_fires_only_once_every_partition_has_passed_it") else {
+    windows_wait_for_every_partition(
+        "a_window_fires_only_once_every_partition_has_passed_it",
+        PHYSICAL_ROWTIME,
+    );
+}
+
+#[test]
+fn a_window_over_a_computed_rowtime_fires_only_once_every_partition_has_passed_it() {
+    windows_wait_for_every_partition(
+        "a_window_over_a_computed_rowtime_fires_only_once_every_partition_has_passed_it",
+        COMPUTED_ROWTIME,
+    );
+}
+
+fn windows_wait_for_every_partition(test_name: &str, columns: &str) {
+    let Some(broker) = broker(test_name) else {
         return;
     };
     let servers = &broker.bootstrap_servers;
@@ -141,7 +165,7 @@ fn a_window_fires_only_once_every_partition_has_passed_it() {
     // 12:00:10.999 and only the window at 12:00:00 fires.
     send(&producer, 0, &[1, 12, 25, 31]);
     send(&producer, 1, &[3, 11]);
-    let (job, _checkpoints) = start(&script(servers, ""));
+    let (job, _checkpoints) = start(&script(servers, columns, ""));
     expect_counts(servers, &["2026-01-01 12:00:00.000,2"], || {
         std::thread::sleep(Duration::from_millis(50));
     });
@@ -163,14 +187,29 @@ fn a_window_fires_only_once_every_partition_has_passed_it() {
 
 #[test]
 fn with_an_idle_timeout_an_empty_partition_does_not_hold_windows_back() {
-    let Some(broker) = broker("with_an_idle_timeout_an_empty_partition_does_not_hold_windows_back")
-    else {
+    an_empty_partition_goes_idle(
+        "with_an_idle_timeout_an_empty_partition_does_not_hold_windows_back",
+        PHYSICAL_ROWTIME,
+    );
+}
+
+#[test]
+fn with_an_idle_timeout_an_empty_partition_does_not_hold_windows_over_a_computed_rowtime_back() {
+    an_empty_partition_goes_idle(
+        "with_an_idle_timeout_an_empty_partition_does_not_hold_windows_over_a_computed_rowtime_back",
+        COMPUTED_ROWTIME,
+    );
+}
+
+fn an_empty_partition_goes_idle(test_name: &str, columns: &str) {
+    let Some(broker) = broker(test_name) else {
         return;
     };
     let servers = &broker.bootstrap_servers;
     let producer = producer(servers);
     let (job, _checkpoints) = start(&script(
         servers,
+        columns,
         ", 'scan.watermark.idle-timeout' = '300 ms'",
     ));
     // Partition 1 never gets a record. Partition 0 stays active, as a live stream would, with
@@ -200,8 +239,8 @@ fn a_malformed_idle_timeout_is_refused_naming_the_option() {
         (
             "b",
             "line STRING, ts AS CAST(line AS TIMESTAMP(3)), WATERMARK FOR ts AS ts",
-            "5 s",
-            "works with a watermark on a physical column; 'ts' is computed",
+            "-1 s",
+            "'-1 s' is not a duration",
         ),
     ] {
         let error = session

@@ -60,6 +60,9 @@ pub struct KafkaSourceReader<T> {
     /// The watermark strategy, until `open` makes a clock per split of it.
     strategy: Option<WatermarkStrategy<T>>,
     watermarks: Option<PartitionWatermarks<T>>,
+    /// Set by [`defer_timestamps`](Self::defer_timestamps): the split of each record of the
+    /// last poll, whose event times the caller hands over after the poll.
+    polled_splits: Option<Vec<usize>>,
 }
 
 impl<T> KafkaSourceReader<T> {
@@ -82,7 +85,17 @@ impl<T> KafkaSourceReader<T> {
             snapshot_offsets: Vec::new(),
             strategy,
             watermarks: None,
+            polled_splits: None,
         }
+    }
+
+    /// Event times come from the caller after each poll, through
+    /// [`assign_timestamps`](Self::assign_timestamps), instead of from the watermark
+    /// strategy's timestamp assigner: for a time computed over a whole batch at once, as a
+    /// SQL table's computed rowtime column is. The strategy's generators still run per
+    /// partition, so the reader's watermark stays the minimum over its partitions.
+    pub fn defer_timestamps(&mut self) {
+        self.polled_splits = Some(Vec::new());
     }
 
     /// The splits this reader reads, with their next offsets.
@@ -212,6 +225,9 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
         let Some(consumer) = self.consumer.take() else {
             return Err(Error::function(format!("{ROLE}: polled before open")));
         };
+        if let Some(splits) = &mut self.polled_splits {
+            splits.clear();
+        }
         if self.next_discovery.is_some_and(|due| Instant::now() >= due)
             && let Err(error) = self.discover_new_partitions(&consumer)
         {
@@ -230,9 +246,8 @@ impl<T: Data> SourceFunction<Batch<T>> for KafkaSourceReader<T> {
             Err(error) => Err(error),
         };
         self.consumer = Some(consumer);
-        if let Some(watermarks) = &mut self.watermarks {
-            let splits = &self.splits;
-            watermarks.advance(|split| splits.get(split).is_none_or(PartitionSplit::is_finished));
+        if self.polled_splits.is_none() {
+            self.advance_watermarks();
         }
         status
     }
@@ -388,6 +403,31 @@ impl<T: 'static> KafkaSourceReader<T> {
 }
 
 impl<T: Data> KafkaSourceReader<T> {
+    /// With [`defer_timestamps`](Self::defer_timestamps): the event times of the records
+    /// of the last poll, `batch`, in order (`i64::MIN` for a record without one); then the
+    /// watermarks advance, as they do after each poll otherwise. Call it after every poll,
+    /// also one that read nothing, so that idle partitions are noticed.
+    pub fn assign_timestamps(
+        &mut self,
+        batch: &Batch<T>,
+        timestamps: impl IntoIterator<Item = i64>,
+    ) {
+        if let (Some(watermarks), Some(splits)) = (&mut self.watermarks, &self.polled_splits) {
+            for ((record, &split), timestamp) in batch.iter().zip(splits).zip(timestamps) {
+                watermarks.on_record(split, &record.value, timestamp);
+            }
+        }
+        self.advance_watermarks();
+    }
+
+    /// Periodic emission, idleness and the combined watermark, after a poll.
+    fn advance_watermarks(&mut self) {
+        if let Some(watermarks) = &mut self.watermarks {
+            let splits = &self.splits;
+            watermarks.advance(|split| splits.get(split).is_none_or(PartitionSplit::is_finished));
+        }
+    }
+
     /// Moves up to `wanted` records into `batch`; true if it read any.
     fn poll_into(
         &mut self,
@@ -436,7 +476,9 @@ impl<T: Data> KafkaSourceReader<T> {
                     Some(millis) => Record::with_timestamp(value, millis),
                     None => Record::new(value),
                 };
-                if let Some(watermarks) = &mut self.watermarks {
+                if let Some(splits) = &mut self.polled_splits {
+                    splits.push(index);
+                } else if let Some(watermarks) = &mut self.watermarks {
                     record.timestamp = watermarks.on_record(index, &record.value, record.timestamp);
                 }
                 batch.push(record);

@@ -13,10 +13,13 @@
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion_common::arrow::compute::{CastOptions, cast_with_options};
 use datafusion_common::arrow::util::display::FormatOptions;
+use datafusion_physical_expr::PhysicalExpr;
 use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_api::arrow::ArrowStream;
 use flinkrs_core::{Batch, CheckpointId, Error as CoreError, Watermark, WatermarkStatus};
@@ -27,6 +30,7 @@ use flinkrs_kafka::{KafkaRecord, KafkaSource, StartupMode};
 
 use super::kafka::{Flavor, TableOptions};
 use super::kafka_decode::{KafkaRow, RecordDecoder};
+use super::kafka_watermarks::SourceWatermarks;
 use crate::catalog::TableDefinition;
 use crate::error::{Error, Result};
 use crate::planner::ROW_KIND_COLUMN;
@@ -102,8 +106,20 @@ pub(super) fn add_source(
         .deserializer(move |record: &KafkaRecord<'_>| decoder.row(record))
         .build()
         .map_err(|error| option_error("properties.bootstrap.servers", error.to_string()))?;
-    if let Some(strategy) = super::kafka_watermarks::source_strategy(table)? {
-        source = source.with_watermark_strategy(strategy);
+    // A computed rowtime is evaluated over each polled batch, then handed to the reader.
+    let mut rowtime = None;
+    match super::kafka_watermarks::source_watermarks(table)? {
+        Some(SourceWatermarks::PerRecord(strategy)) => {
+            source = source.with_watermark_strategy(strategy);
+        }
+        Some(SourceWatermarks::Computed {
+            strategy,
+            rowtime: expression,
+        }) => {
+            source = source.with_watermark_strategy(strategy);
+            rowtime = Some(expression);
+        }
+        None => {}
     }
     let physical = Arc::clone(&table.physical);
     let schema = if upsert {
@@ -124,8 +140,13 @@ pub(super) fn add_source(
         Arc::clone(&schema),
         None,
         move |_| {
+            let mut reader = source.reader();
+            if rowtime.is_some() {
+                reader.defer_timestamps();
+            }
             Ok(KafkaTableSource {
-                reader: source.reader(),
+                reader,
+                rowtime: rowtime.clone(),
                 rows: Vec::new(),
                 physical: Arc::clone(&physical),
                 schema: Arc::clone(&schema),
@@ -141,6 +162,9 @@ pub(super) fn add_source(
 /// The DataStream reader, with its rows turned into Arrow batches of the table's types.
 struct KafkaTableSource {
     reader: KafkaSourceReader<KafkaRow>,
+    /// A computed rowtime's expression over the physical columns: each batch's times go to
+    /// the reader's per-partition watermarks after the poll.
+    rowtime: Option<Arc<dyn PhysicalExpr>>,
     rows: Batch<KafkaRow>,
     /// The table's physical columns.
     physical: SchemaRef,
@@ -242,8 +266,20 @@ impl SourceFunction<ArrowBatch> for KafkaTableSource {
     ) -> flinkrs_core::Result<SourceStatus> {
         self.rows.clear();
         let status = self.reader.poll_batch(&mut self.rows, context)?;
-        if !self.rows.is_empty() {
-            *batch = ArrowBatch::new(self.typed()?);
+        let typed = if self.rows.is_empty() {
+            None
+        } else {
+            Some(self.typed()?)
+        };
+        if let Some(rowtime) = &self.rowtime {
+            let times = match &typed {
+                Some(typed) => rowtime_millis(rowtime, typed)?,
+                None => Vec::new(),
+            };
+            self.reader.assign_timestamps(&self.rows, times);
+        }
+        if let Some(typed) = typed {
+            *batch = ArrowBatch::new(typed);
         }
         Ok(status)
     }
@@ -275,4 +311,29 @@ impl SourceFunction<ArrowBatch> for KafkaTableSource {
     fn close(&mut self) -> flinkrs_core::Result<()> {
         self.reader.close()
     }
+}
+
+/// The computed rowtime of each row of `batch`, in epoch milliseconds; `i64::MIN` (no time) for
+/// a null.
+fn rowtime_millis(
+    rowtime: &Arc<dyn PhysicalExpr>,
+    batch: &RecordBatch,
+) -> flinkrs_core::Result<Vec<i64>> {
+    let error = |e: &dyn std::fmt::Display| CoreError::function(format!("rowtime: {e}"));
+    let times = rowtime
+        .evaluate(batch)
+        .and_then(|value| value.into_array(batch.num_rows()))
+        .map_err(|e| error(&e))?;
+    let times = times
+        .as_primitive_opt::<TimestampMillisecondType>()
+        .ok_or_else(|| error(&"the rowtime is not a TIMESTAMP(3)"))?;
+    Ok((0..times.len())
+        .map(|row| {
+            if times.is_null(row) {
+                i64::MIN
+            } else {
+                times.value(row)
+            }
+        })
+        .collect())
 }
