@@ -10,6 +10,7 @@
 #       rendered by Flink (CAST(... AS STRING)); a query Flink rejects records `# error: …`.
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -27,8 +28,11 @@ def query_text(query):
         return f.read()
 
 
-def statements(text, events_file):
+def statements(text, events_file, work=''):
+    """`text`'s statements, with the events file, the table name and q10's output folder
+    (under `work`) filled in."""
     text = text.replace('${EVENTS_FILE}', events_file).replace('${NEXMARK_TABLE}', 'datagen')
+    text = text.replace('${NEXMARK_DIR}', work).replace('${SUBMIT_TIME}', 'run')
     text = '\n'.join(l for l in text.splitlines() if not l.strip().startswith('--'))
     return [s.strip() for s in text.split(';') if s.strip()]
 
@@ -86,12 +90,13 @@ def run(events_file, query, parallelism):
     t_env.get_config().set('execution.checkpointing.interval', '10 s')
     t_env.get_config().set('execution.checkpointing.dir', f'file://{checkpoints}')
     setup(t_env, events_file)
-    for statement in statements(query_text(query), events_file):
+    for statement in statements(query_text(query), events_file, checkpoints):
         result = t_env.execute_sql(statement)
         if statement.upper().startswith('INSERT'):
             result.wait()
     wall = time.monotonic() - started
     print(f'{jvm_cpu_seconds() + time.process_time():.3f} {wall:.3f} {jvm_peak_rss_kb()}')
+    shutil.rmtree(checkpoints, ignore_errors=True)
 
 
 def select_of(query):
