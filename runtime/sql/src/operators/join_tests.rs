@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int8Type;
 use arrow_array::{
     ArrayRef, BinaryArray, BooleanArray, Int8Array, Int64Array, RecordBatch, StringArray,
 };
@@ -21,7 +19,7 @@ use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
 
 use super::aggregate_state::key_group_of;
 use super::join::{JoinKind, JoinSpec, LEFT, RIGHT, SqlJoinOperator};
-use crate::render::{RowKind, render_value};
+use crate::render::RowKind;
 
 fn info(mode: &str, subtask_index: usize, parallelism: usize) -> TaskInfo {
     let mut config = Configuration::new();
@@ -118,26 +116,7 @@ impl Harness {
     }
 
     fn changes(&mut self) -> Vec<String> {
-        self.output.flush().unwrap();
-        let mut changes = Vec::new();
-        for batch in self.sink.take_batches() {
-            let batch = batch.record_batch();
-            let kinds = self
-                .spec
-                .updating
-                .then(|| batch.column(4).as_primitive::<Int8Type>().clone());
-            for row in 0..batch.num_rows() {
-                let kind = kinds
-                    .as_ref()
-                    .map_or(Insert, |kinds| RowKind::from_code(kinds.value(row)));
-                let values: Vec<String> = batch.columns()[..4]
-                    .iter()
-                    .map(|column| render_value(column, row).unwrap_or_else(|| "<NULL>".into()))
-                    .collect();
-                changes.push(format!("{}[{}]", kind.short_string(), values.join(", ")));
-            }
-        }
-        changes
+        super::test_changes::emitted(&mut self.output, &self.sink, self.spec.updating, "<NULL>")
     }
 }
 

@@ -30,3 +30,5 @@ mod over_tests;
 mod rank_tests;
 #[cfg(test)]
 mod restore_tests;
+#[cfg(test)]
+mod test_changes;

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int8Type;
 use arrow_array::{ArrayRef, BinaryArray, Int8Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use flinkrs_core::config::RUNTIME_MODE;
@@ -14,7 +12,7 @@ use flinkrs_dataflow::chain::Collect;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
 
 use super::normalize::{NormalizeSpec, SqlChangelogNormalizeOperator};
-use crate::render::{RowKind, render_value};
+use crate::render::RowKind;
 
 fn info(mode: &str) -> TaskInfo {
     let mut config = Configuration::new();
@@ -90,24 +88,7 @@ impl Harness {
     }
 
     fn changes(&mut self) -> Vec<String> {
-        self.output.flush().unwrap();
-        let mut changes = Vec::new();
-        for batch in self.sink.take_batches() {
-            let batch = batch.record_batch();
-            for row in 0..batch.num_rows() {
-                let kind = if self.streaming {
-                    RowKind::from_code(batch.column(2).as_primitive::<Int8Type>().value(row))
-                } else {
-                    RowKind::Insert
-                };
-                let values: Vec<String> = batch.columns()[..2]
-                    .iter()
-                    .map(|column| render_value(column, row).unwrap_or_default())
-                    .collect();
-                changes.push(format!("{}[{}]", kind.short_string(), values.join(", ")));
-            }
-        }
-        changes
+        super::test_changes::emitted(&mut self.output, &self.sink, self.streaming, "")
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int8Type;
 use arrow_array::{ArrayRef, BinaryArray, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SortOptions};
 use datafusion_common::arrow::row::{RowConverter, SortField};
@@ -15,7 +13,7 @@ use flinkrs_dataflow::chain::Collect;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, TaskInfo};
 
 use super::rank::{RankSpec, RankType, SqlRankOperator};
-use crate::render::{RowKind, render_value};
+use crate::render::RowKind;
 
 fn info(mode: &str) -> TaskInfo {
     let mut config = Configuration::new();
@@ -124,26 +122,7 @@ impl Harness {
     }
 
     fn changes(&mut self) -> Vec<String> {
-        self.output.flush().unwrap();
-        let mut changes = Vec::new();
-        for batch in self.sink.take_batches() {
-            let batch = batch.record_batch();
-            // The row kind, when updating, is the last column.
-            let width = batch.num_columns() - usize::from(self.updating);
-            for row in 0..batch.num_rows() {
-                let kind = if self.updating {
-                    RowKind::from_code(batch.column(width).as_primitive::<Int8Type>().value(row))
-                } else {
-                    RowKind::Insert
-                };
-                let values: Vec<String> = batch.columns()[..width]
-                    .iter()
-                    .map(|column| render_value(column, row).unwrap_or_default())
-                    .collect();
-                changes.push(format!("{}[{}]", kind.short_string(), values.join(", ")));
-            }
-        }
-        changes
+        super::test_changes::emitted(&mut self.output, &self.sink, self.updating, "")
     }
 }
 
