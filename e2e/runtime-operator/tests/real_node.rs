@@ -262,6 +262,19 @@ async fn jobmanager_rest(client: &kube::Client, instance: &str) -> anyhow::Resul
     Ok(format!("http://{cluster_ip}:8081"))
 }
 
+/// The REST URL of the JobManager pod `name` itself: its pod IP, reachable from the node over
+/// its network bridge as soon as the pod runs, without waiting for kube-proxy's rules for the
+/// Service. The example's bounded job runs for less than a minute, which kube-proxy, on a
+/// loaded machine, has been seen to take.
+async fn jobmanager_pod_rest(pods: &Api<Pod>, name: &str) -> anyhow::Result<String> {
+    let pod = pods.get(name).await?;
+    let ip = pod
+        .status
+        .and_then(|status| status.pod_ip)
+        .context("the Running JobManager pod has no IP")?;
+    Ok(format!("http://{ip}:8081"))
+}
+
 /// The job's id once the JobManager's REST API lists it as RUNNING.
 pub async fn running_job_id(rest: &str) -> anyhow::Result<String> {
     let url = format!("{rest}/jobs/overview");
@@ -591,12 +604,12 @@ async fn job_runs_and_checkpoints(
 ) -> anyhow::Result<()> {
     let client = node.client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
-    running_pods(&pods, JOB, "jobmanager", 1).await?;
+    let jobmanagers = running_pods(&pods, JOB, "jobmanager", 1).await?;
     // parallelism 3 at 2 slots per TaskManager: 2 TaskManagers.
     running_pods(&pods, JOB, "taskmanager", 2).await?;
     let pods_running = started.elapsed();
 
-    let rest = jobmanager_rest(&client, JOB).await?;
+    let rest = jobmanager_pod_rest(&pods, &jobmanagers[0]).await?;
     let job_id = running_job_id(&rest).await?;
     let job_running = started.elapsed();
 
