@@ -277,9 +277,15 @@ async fn jobmanager_pod_rest(pods: &Api<Pod>, name: &str) -> anyhow::Result<Stri
 
 /// The job's id once the JobManager's REST API lists it as RUNNING.
 pub async fn running_job_id(rest: &str) -> anyhow::Result<String> {
+    job_id_in_state(rest, &["RUNNING"]).await
+}
+
+/// The job's id once the JobManager's REST API lists it in one of `states`.
+async fn job_id_in_state(rest: &str, states: &[&str]) -> anyhow::Result<String> {
     let url = format!("{rest}/jobs/overview");
     let last = std::cell::RefCell::new(String::from("no answer yet"));
-    let outcome = eventually("the job RUNNING over REST", || async {
+    let what = format!("the job {} over REST", states.join(" or "));
+    let outcome = eventually(&what, || async {
         let response = match flinkrs_testbed::http_client::get(&url).await {
             Ok(response) => response,
             Err(error) => {
@@ -298,7 +304,11 @@ pub async fn running_job_id(rest: &str) -> anyhow::Result<String> {
         }
         Ok(jobs
             .first()
-            .filter(|job| job["state"] == "RUNNING")
+            .filter(|job| {
+                job["state"]
+                    .as_str()
+                    .is_some_and(|state| states.contains(&state))
+            })
             .and_then(|job| job["jid"].as_str().map(str::to_owned)))
     })
     .await;
@@ -610,27 +620,23 @@ async fn job_runs_and_checkpoints(
     let pods_running = started.elapsed();
 
     let rest = jobmanager_pod_rest(&pods, &jobmanagers[0]).await?;
-    let job_id = running_job_id(&rest).await?;
+    // The built-in job is bounded (a few seconds of readings): it may have FINISHED by the
+    // time the pods are seen Running. Either way it completed checkpoints, and a finished
+    // job keeps its latest ones (FLIP-147's final checkpoint among them).
+    let job_id = job_id_in_state(&rest, &["RUNNING", "FINISHED"]).await?;
     let job_running = started.elapsed();
-
-    // The built-in job is bounded (a few seconds of readings), so the job that
-    // was RUNNING completes at least its first checkpoint before it finishes.
-    let checkpoints = eventually(
-        "a completed checkpoint of the RUNNING job in S3",
-        || async {
-            let checkpoints = completed_checkpoints(s3, &job_id).await?;
-            Ok((!checkpoints.is_empty()).then_some(checkpoints))
-        },
-    )
+    let checkpoints = eventually("a completed checkpoint of the job in S3", || async {
+        let checkpoints = completed_checkpoints(s3, &job_id).await?;
+        Ok((!checkpoints.is_empty()).then_some(checkpoints))
+    })
     .await?;
-    assert_eq!(checkpoints[0], 1, "checkpoints in S3: {checkpoints:?}");
     let checkpointed = started.elapsed();
     report(
         test,
         &format!(
             "node Ready {node_ready:?}, images built {images_built:?}, operator Running \
-             {operator_running:?}, job pods Running {pods_running:?}, job {job_id} RUNNING \
-             {job_running:?}, checkpoints {checkpoints:?} in S3 at {checkpointed:?}"
+             {operator_running:?}, job pods Running {pods_running:?}, job {job_id} RUNNING or \
+             FINISHED {job_running:?}, checkpoints {checkpoints:?} in S3 at {checkpointed:?}"
         ),
     );
     Ok(())

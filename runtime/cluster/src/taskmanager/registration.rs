@@ -49,13 +49,19 @@ pub(crate) async fn run(
     state.send_replace(TaskManagerState::Stopped);
 }
 
+/// How long one TCP connect to the JobManager may take. A connect to a Service whose
+/// routing kube-proxy has not set up yet is never answered; with the heartbeat timeout (50 s)
+/// as its limit, a TaskManager started with its JobManager waited that long before its
+/// second attempt, and its jobs with it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A client on a lazily connected channel: an unreachable JobManager fails each call, and the
 /// channel connects again by itself when it is back.
 pub(crate) fn client(
     settings: &Settings,
 ) -> Result<JobManagerClient<Channel>, tonic::transport::Error> {
     let endpoint = Endpoint::from_shared(format!("http://{}", settings.jobmanager))?
-        .connect_timeout(settings.heartbeat_timeout)
+        .connect_timeout(CONNECT_TIMEOUT.min(settings.heartbeat_timeout))
         .timeout(settings.heartbeat_timeout)
         .tcp_nodelay(true);
     Ok(JobManagerClient::new(endpoint.connect_lazy()))
