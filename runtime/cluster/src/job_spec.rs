@@ -34,6 +34,7 @@ pub fn spec_of(request: &RunRequest) -> JobSpec {
             .as_ref()
             .map(|s| s.origin.clone())
             .unwrap_or_default(),
+        sql_collect: request.sql.as_ref().is_some_and(|s| s.collect),
         ..JobSpec::default()
     }
 }
@@ -51,6 +52,7 @@ pub fn request_of(spec: &JobSpec) -> RunRequest {
         sql: (!spec.sql.is_empty()).then(|| SqlScript {
             origin: spec.sql_origin.clone(),
             text: spec.sql.clone(),
+            collect: spec.sql_collect,
         }),
     }
 }
@@ -82,11 +84,22 @@ mod tests {
         let script = SqlScript {
             origin: "job.sql".to_owned(),
             text: "INSERT INTO sink SELECT 1;".to_owned(),
+            collect: false,
         };
         let sql = RunRequest {
             sql: Some(script.clone()),
             ..RunRequest::default()
         };
-        assert_eq!(request_of(&spec_of(&sql)).sql, Some(script));
+        assert_eq!(request_of(&spec_of(&sql)).sql, Some(script.clone()));
+        let select = SqlScript {
+            text: "SELECT 1;".to_owned(),
+            collect: true,
+            ..script
+        };
+        let collect = RunRequest {
+            sql: Some(select.clone()),
+            ..RunRequest::default()
+        };
+        assert_eq!(request_of(&spec_of(&collect)).sql, Some(select));
     }
 }

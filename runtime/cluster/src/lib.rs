@@ -21,5 +21,6 @@ pub mod rest;
 pub mod rpc;
 pub mod run;
 pub mod sql_client;
+pub mod sql_cluster;
 pub mod stop;
 pub mod taskmanager;

@@ -74,8 +74,8 @@ pub fn check(spec: &JobSpec) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if !spec.sql.is_empty() {
-        flinkrs_sql::job::SqlJob::from_script(&spec.sql, &spec.sql_origin)?;
+    if let Some(script) = request_of(spec).sql {
+        script.job()?;
         return Ok(());
     }
     if flinkrs_jobs::find(&spec.example).is_none() {

@@ -33,6 +33,9 @@ pub struct RunRequest {
 pub struct SqlScript {
     pub origin: String,
     pub text: String,
+    /// The script ends with a `SELECT` whose rows a client reads (`flinkrs sql -m`), rather
+    /// than with its `INSERT INTO`.
+    pub collect: bool,
 }
 
 impl SqlScript {
@@ -43,7 +46,17 @@ impl SqlScript {
         Ok(SqlScript {
             origin: path.display().to_string(),
             text,
+            collect: false,
         })
+    }
+
+    /// The script's job, planned.
+    pub fn job(&self) -> flinkrs_sql::Result<flinkrs_sql::job::SqlJob> {
+        if self.collect {
+            flinkrs_sql::job::SqlJob::collecting(&self.text, &self.origin)
+        } else {
+            flinkrs_sql::job::SqlJob::from_script(&self.text, &self.origin)
+        }
     }
 }
 
@@ -192,7 +205,7 @@ fn run_sql(
     script: &SqlScript,
     prepare: impl FnOnce(&StreamExecutionEnvironment),
 ) -> anyhow::Result<JobResult> {
-    let job = flinkrs_sql::job::SqlJob::from_script(&script.text, &script.origin)?;
+    let job = script.job()?;
     let env = StreamExecutionEnvironment::with_configuration(configuration(request)?);
     prepare(&env);
     job.build(&env)?;

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use flinkrs_contract::rest::{JobSubmitRequest, JobSubmitResponse, paths};
 use flinkrs_sql::client::{
     CONTINUATION_PROMPT, ClientAction, PROMPT, PrintOptions, execute_and_print,
 };
@@ -21,7 +20,7 @@ Examples:
   flinkrs sql
   flinkrs sql -f examples/sql/people-by-job.sql
   flinkrs sql -i examples/sql/init.sql -f query.sql
-  flinkrs sql -m localhost:8081 -f job.sql      (each INSERT INTO is a job on that cluster)
+  flinkrs sql -m localhost:8081 -f job.sql      (each INSERT INTO and SELECT is a job on that cluster)
 
 Statements end with ';'. SET 'execution.runtime-mode' = 'batch' gives final results only;
 the default, streaming, prints a changelog with an op column (+I, -U, +U, -D).
@@ -43,8 +42,9 @@ pub struct SqlArgs {
     #[arg(long = "history", value_name = "FILE")]
     pub history: Option<PathBuf>,
 
-    /// Submit each INSERT INTO as a job to the cluster whose REST API is at HOST:PORT (the
-    /// session's CREATE, USE and SET statements go with it) instead of running it here.
+    /// Run each INSERT INTO and SELECT as a job on the cluster whose REST API is at HOST:PORT
+    /// (the session's CREATE, USE and SET statements go with it) instead of here; a SELECT's
+    /// rows are read back from the cluster.
     #[arg(short = 'm', long = "jobmanager", value_name = "HOST:PORT", value_parser = crate::client::parse_rest_address)]
     pub jobmanager: Option<String>,
 }
@@ -63,7 +63,7 @@ pub fn run(args: SqlArgs) -> ExitCode {
 fn run_client(args: SqlArgs) -> anyhow::Result<ExitCode> {
     let mut session = SqlSession::new();
     if let Some(address) = &args.jobmanager {
-        session.submit_with(submitter(address)?);
+        session.run_on(Box::new(crate::sql_cluster::RestCluster::new(address)?));
     }
     let stdout = std::io::stdout();
     let options = PrintOptions { timing: true };
@@ -208,27 +208,6 @@ fn save_history(editor: &mut rustyline::DefaultEditor, history: Option<&Path>) {
             history.display()
         );
     }
-}
-
-/// Submits a SQL job's script to the JobManager's REST API at `address` (`POST
-/// /flinkrs/jobs`, as `flinkrs run -m … --sql-file` does) and returns the job's id.
-fn submitter(address: &str) -> anyhow::Result<flinkrs_sql::Submitter> {
-    let client = crate::client::RestClient::new(address)?;
-    let address = address.to_owned();
-    Ok(Box::new(move |script: &str| {
-        let request = JobSubmitRequest {
-            sql: Some(script.to_owned()),
-            ..JobSubmitRequest::default()
-        };
-        client
-            .post::<JobSubmitResponse>(paths::FLINKRS_JOBS, &request)
-            .map(|submitted| submitted.jobid)
-            .map_err(|error| {
-                flinkrs_sql::Error::Validation(format!(
-                    "the JobManager at {address} did not take the job: {error}"
-                ))
-            })
-    }))
 }
 
 fn session_mode(session: &SqlSession) -> String {

@@ -432,7 +432,7 @@ fn a_submission_the_job_could_not_run_with_is_refused_and_the_cluster_runs_on() 
         post(r#"{"example": "wordcount", "paralelism": 2}"#),
         (
             400,
-            r#"{"errors":["Request did not match expected format JobSubmitRequest: unknown field `paralelism`, expected one of `example`, `sql`, `input`, `output`, `rate`, `parallelism`, `savepointPath`, `allowNonRestoredState`, `flinkConfiguration` at line 1 column 37"]}"#
+            r#"{"errors":["Request did not match expected format JobSubmitRequest: unknown field `paralelism`, expected one of `example`, `sql`, `collectResults`, `input`, `output`, `rate`, `parallelism`, `savepointPath`, `allowNonRestoredState`, `flinkConfiguration` at line 1 column 37"]}"#
                 .to_owned()
         )
     );

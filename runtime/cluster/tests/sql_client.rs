@@ -4,7 +4,7 @@
 use std::process::Command;
 
 /// The output with the query timings ("(0.02 seconds)") taken out.
-fn without_timings(output: &str) -> String {
+pub(crate) fn without_timings(output: &str) -> String {
     output
         .lines()
         .map(|line| match line.rfind(" (") {

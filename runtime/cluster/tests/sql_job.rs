@@ -206,18 +206,6 @@ fn a_sql_script_runs_on_a_session_cluster_and_as_an_application() {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
-    std::fs::write(&script, "SELECT 1;\n").unwrap();
-    let select = flinkrs(&["sql", "-m", &rest, "-f", &script]);
-    assert_eq!(select.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&select.stdout).contains(
-            "[ERROR] Could not execute SQL statement. Reason:\nshowing a SELECT's rows from a \
-             cluster (-m); INSERT INTO submits a job to the cluster, and `flinkrs sql` without \
-             -m runs a SELECT in this process is not supported yet"
-        ),
-        "{}",
-        String::from_utf8_lossy(&select.stdout)
-    );
     assert!(member.terminate().success());
     assert!(session.terminate().success());
 

@@ -34,6 +34,8 @@ mod prometheus_cluster;
 mod sql_client;
 #[path = "sql_job.rs"]
 mod sql_job;
+#[path = "sql_select.rs"]
+mod sql_select;
 #[path = "stop.rs"]
 mod stop;
 #[path = "web_ui.rs"]

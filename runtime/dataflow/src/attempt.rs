@@ -174,6 +174,7 @@ pub(crate) fn start_placed_attempt(
                 output_metrics: &output_metrics,
                 bounds,
                 subtask,
+                attempt: attempt_number,
                 cancel: &cancel,
                 restored,
             };

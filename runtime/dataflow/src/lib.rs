@@ -71,6 +71,7 @@ pub mod checkpoint_participants;
 pub mod checkpoint_stats;
 pub mod checkpointing;
 pub mod cluster_checkpoints;
+pub mod collect;
 pub mod executor;
 pub mod gate;
 pub mod graph;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use flinkrs_core::{CheckpointId, Configuration, Result, Watermark, WatermarkStatus};
+use flinkrs_core::{CheckpointId, Configuration, JobId, Result, Watermark, WatermarkStatus};
 use flinkrs_state::KeyedStateSnapshot;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,10 @@ pub struct TaskInfo {
     pub parallelism: usize,
     pub max_parallelism: usize,
     pub config: Arc<Configuration>,
+    /// The job the subtask belongs to.
+    pub job_id: JobId,
+    /// The job's attempt (restarts count up): Flink's attempt number.
+    pub attempt_number: u32,
 }
 
 impl TaskInfo {

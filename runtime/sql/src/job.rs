@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use flinkrs_api::StreamExecutionEnvironment;
 
+use crate::collect::PreparedQuery;
 use crate::error::{Error, Position, Result};
 use crate::parse::{FlinkStatement, parse_statement};
 use crate::session::{PreparedInsert, PreparedInserts, SqlSession};
@@ -21,10 +22,19 @@ use crate::split::split_statements;
 /// A SQL script's job: its `INSERT INTO`, planned in the session its other statements built.
 #[derive(Clone)]
 pub struct SqlJob {
-    inserts: PreparedInserts,
+    body: JobBody,
     /// Flink's name for the job: `insert-into_` and its sink tables.
     job_name: String,
     options: BTreeMap<String, String>,
+}
+
+/// What a script's job runs.
+#[derive(Clone)]
+enum JobBody {
+    /// Its `INSERT INTO`, or its statement set's.
+    Inserts(PreparedInserts),
+    /// Its closing `SELECT`, whose rows a client reads ([`SqlJob::collecting`]).
+    Collect(Box<PreparedQuery>),
 }
 
 impl std::fmt::Debug for SqlJob {
@@ -40,12 +50,36 @@ impl SqlJob {
     /// Reads `script`, which `origin` names in error messages (its file). An error names the
     /// line of the statement that caused it.
     pub fn from_script(script: &str, origin: &str) -> Result<SqlJob> {
+        Self::read(script, origin, false)
+    }
+
+    /// A script whose last statement is a `SELECT`, sent by the SQL client to a cluster
+    /// (`flinkrs sql -m`): the job runs the query into a collect sink, whose rows the client
+    /// reads through the JobManager ([`crate::collect`]).
+    pub fn collecting(script: &str, origin: &str) -> Result<SqlJob> {
+        Self::read(script, origin, true)
+    }
+
+    fn read(script: &str, origin: &str, collect: bool) -> Result<SqlJob> {
         let mut session = SqlSession::new();
+        let mut query: Option<(Box<PreparedQuery>, u64)> = None;
         let mut job = ScriptJob::default();
         for statement in split_statements(script) {
             let line = statement.line;
             let located = |error| located(error, origin, line);
+            if let Some((_, query_line)) = &query {
+                return Err(Error::validation(format!(
+                    "{origin}, line {line}: a statement after the SELECT on line {query_line}; \
+                     the SELECT whose rows are shown ends the script"
+                )));
+            }
             match parse_statement(&statement.text).map_err(located)? {
+                FlinkStatement::Query(text) if collect && job.inserts.is_empty() => {
+                    query = Some((
+                        Box::new(session.prepare_query(&text).map_err(located)?),
+                        line,
+                    ));
+                }
                 FlinkStatement::Insert { table, query } => {
                     job.insert(&session, &table, &query, origin, line)?;
                 }
@@ -99,6 +133,19 @@ impl SqlJob {
                 "{origin}: the statement set begun on line {begun} has no END"
             )));
         }
+        if let Some((query, _)) = query {
+            return Ok(SqlJob {
+                body: JobBody::Collect(query),
+                job_name: "collect".to_owned(),
+                options: session.options().clone(),
+            });
+        }
+        if collect {
+            return Err(Error::validation(format!(
+                "{origin} has no SELECT: a query's rows are shown for a script that ends with \
+                 one"
+            )));
+        }
         if job.inserts.is_empty() {
             return Err(Error::validation(format!(
                 "{origin} has no INSERT INTO statement: a SQL job writes a query's rows into a \
@@ -108,7 +155,7 @@ impl SqlJob {
         let inserts = PreparedInserts(job.inserts);
         Ok(SqlJob {
             job_name: inserts.job_name(),
-            inserts,
+            body: JobBody::Inserts(inserts),
             options: session.options().clone(),
         })
     }
@@ -123,7 +170,10 @@ impl SqlJob {
     /// pipeline, from the query's sources to the sink table.
     pub fn build(&self, env: &StreamExecutionEnvironment) -> Result<()> {
         crate::session::apply_options(env, &self.options)?;
-        self.inserts.build(env)
+        match &self.body {
+            JobBody::Inserts(inserts) => inserts.build(env),
+            JobBody::Collect(query) => query.build(env),
+        }
     }
 }
 

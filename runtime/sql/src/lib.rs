@@ -27,6 +27,7 @@
 
 pub mod catalog;
 pub mod client;
+pub mod collect;
 mod connector;
 mod date_format;
 mod error;
@@ -47,6 +48,6 @@ pub use error::{Error, Position, Result};
 pub use planner::PlannedQuery;
 pub use render::{ResultColumn, ResultRow, RowKind};
 pub use session::{
-    PARALLELISM, QueryResult, RESULT_MODE, RUNTIME_MODE, ResultMode, SqlSession, StatementResult,
-    Submitter,
+    Cluster, PARALLELISM, QueryResult, RESULT_MODE, RUNTIME_MODE, ResultMode, SqlSession,
+    StatementResult,
 };

@@ -82,9 +82,8 @@ pub struct SqlSession {
     options: BTreeMap<String, String>,
     print: PrintTarget,
     jobs: Vec<(String, JoinHandle<Result<()>>)>,
-    /// With a cluster (`flinkrs sql -m`): submits a script whose `INSERT INTO` is the job,
-    /// and returns the job's id.
-    submitter: Option<Submitter>,
+    /// With a cluster (`flinkrs sql -m`): where `INSERT INTO` and `SELECT` run.
+    cluster: Option<Box<dyn Cluster>>,
     /// The statements that built the session (`CREATE`, `DROP`, `USE`, `SET`, `RESET`), in
     /// order: a submitted job's script starts with them.
     prelude: Vec<String>,
@@ -92,8 +91,17 @@ pub struct SqlSession {
     statement_set: Option<Vec<(PreparedInsert, String)>>,
 }
 
-/// Submits a SQL job's script to a cluster and returns the job's id.
-pub type Submitter = Box<dyn FnMut(&str) -> Result<String> + Send>;
+/// A cluster the session's jobs run on (`flinkrs sql -m`). A job is sent as a script: the
+/// session's statements so far (`CREATE`, `USE`, `SET`, ...), then the job's statement.
+pub trait Cluster: Send {
+    /// Submits a script whose `INSERT INTO` (or statement set) is the job; returns the job's
+    /// id as soon as it is starting.
+    fn submit(&self, script: &str) -> Result<String>;
+
+    /// Submits a script whose last statement is a `SELECT`, and hands its rows to `on_row`
+    /// as they come, until the job has ended and every row was read.
+    fn collect(&self, script: &str, on_row: &mut dyn FnMut(ResultRow)) -> Result<()>;
+}
 
 impl std::fmt::Debug for SqlSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -124,16 +132,16 @@ impl SqlSession {
             options: BTreeMap::new(),
             print: target,
             jobs: Vec::new(),
-            submitter: None,
+            cluster: None,
             prelude: Vec::new(),
             statement_set: None,
         }
     }
 
-    /// `INSERT INTO` statements from now on are submitted by `submitter` (to a cluster) as a
-    /// script of the session's statements so far and the insert, instead of run here.
-    pub fn submit_with(&mut self, submitter: Submitter) {
-        self.submitter = Some(submitter);
+    /// `INSERT INTO` and `SELECT` statements from now on run as jobs on `cluster`, instead
+    /// of here.
+    pub fn run_on(&mut self, cluster: Box<dyn Cluster>) {
+        self.cluster = Some(cluster);
     }
 
     pub fn catalogs(&self) -> &CatalogManager {
@@ -193,10 +201,6 @@ impl SqlSession {
         text: &str,
     ) -> Result<StatementResult> {
         match statement {
-            FlinkStatement::Query(_) if self.submitter.is_some() => Err(Error::unsupported(
-                "showing a SELECT's rows from a cluster (-m); INSERT INTO submits a job to \
-                 the cluster, and `flinkrs sql` without -m runs a SELECT in this process",
-            )),
             FlinkStatement::Query(query) => Ok(StatementResult::Query(Box::new(plan_query(
                 &query,
                 &self.catalogs,
@@ -307,6 +311,16 @@ impl SqlSession {
 
     /// Runs a planned query to its end, handing each result row to `on_row` as it comes.
     pub fn run_query(&self, query: &PlannedQuery, mut on_row: impl FnMut(ResultRow)) -> Result<()> {
+        if let Some(cluster) = &self.cluster {
+            // Built here first, so that what only building finds is said before submitting.
+            crate::collect::PreparedQuery {
+                planned: query.clone(),
+                mini_batch: self.mini_batch(),
+            }
+            .build(&StreamExecutionEnvironment::new())?;
+            let script = self.script_with(&format!("{};\n", query.text.trim()));
+            return cluster.collect(&script, &mut on_row);
+        }
         let (sender, receiver) = crossbeam_channel::bounded::<ResultRow>(1024);
         let query = query.clone();
         let configure = self.environment_settings();
@@ -364,6 +378,16 @@ impl SqlSession {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// A job's script for a cluster: the statements that built the session, then `job`.
+    fn script_with(&self, job: &str) -> String {
+        let mut script = self.prelude.join(";\n");
+        if !script.is_empty() {
+            script.push_str(";\n");
+        }
+        script.push_str(job);
+        script
+    }
+
     /// Makes the job environment of this session's options, in the job's thread.
     fn environment_settings(
         &self,
@@ -375,6 +399,17 @@ impl SqlSession {
     /// The options set with `SET`, in the order of their keys.
     pub fn options(&self) -> &BTreeMap<String, String> {
         &self.options
+    }
+
+    /// Plans a query whose rows a client reads from a cluster, and builds its job once, so
+    /// that what only building finds is said here.
+    pub(crate) fn prepare_query(&self, text: &str) -> Result<crate::collect::PreparedQuery> {
+        let prepared = crate::collect::PreparedQuery {
+            planned: plan_query(text, &self.catalogs, &self.functions)?,
+            mini_batch: self.mini_batch(),
+        };
+        prepared.build(&StreamExecutionEnvironment::new())?;
+        Ok(prepared)
     }
 
     /// Checks an `INSERT INTO table query` against its sink table: the job it would run,
@@ -511,18 +546,13 @@ impl SqlSession {
             }
         };
         let prepared = PreparedInserts(inserts.into_iter().map(|(insert, _)| insert).collect());
-        if let Some(submit) = &mut self.submitter {
+        if let Some(cluster) = &self.cluster {
             if !built {
                 // Planned here first, so that what only building finds is said before
                 // submitting.
                 prepared.build(&StreamExecutionEnvironment::new())?;
             }
-            let mut script = self.prelude.join(";\n");
-            if !script.is_empty() {
-                script.push_str(";\n");
-            }
-            script.push_str(&text);
-            let job_id = submit(&script)?;
+            let job_id = cluster.submit(&self.script_with(&text))?;
             return Ok(StatementResult::Submitted { job_id });
         }
         let configure = self.environment_settings();
@@ -974,7 +1004,7 @@ fn string_table(header: &[&str], rows: Vec<Vec<String>>) -> StatementResult {
 /// The planned stream's rows, rendered; cast to the sink's column types first when there is
 /// a sink. One subtask renders them, so a key's changes (`-U` after its `+I`) reach the
 /// reader in the order they were made, whichever subtasks made them.
-fn result_rows(
+pub(crate) fn result_rows(
     planned: &Planned,
     columns: &[ResultColumn],
     sink: Option<&TableDefinition>,

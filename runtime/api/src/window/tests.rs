@@ -101,6 +101,8 @@ fn task_info(parallelism: usize, subtask_index: usize, batch: bool) -> TaskInfo 
         parallelism,
         max_parallelism: 128,
         config: Arc::new(config),
+        job_id: flinkrs_core::JobId(0),
+        attempt_number: 0,
     }
 }
 

@@ -36,6 +36,7 @@ pub fn submission_of(args: &RunArgs) -> anyhow::Result<JobSubmitRequest> {
     Ok(JobSubmitRequest {
         example: args.example.clone().unwrap_or_default(),
         sql,
+        collect_results: false,
         input: args.input.as_deref().map(absolute),
         output: args.output.as_deref().map(absolute),
         rate: args.rate,

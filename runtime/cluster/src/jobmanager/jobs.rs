@@ -77,6 +77,8 @@ pub struct JobEntry {
     reports: Option<Sender<TasksEnded>>,
     /// The TaskManagers running its subtasks: (resource id, control-plane address).
     pub task_managers: Vec<(String, String)>,
+    /// Their data addresses: where a `SELECT` job's collected rows are fetched from.
+    pub data_addresses: Vec<String>,
     /// A cancel was asked for.
     pub cancel_requested: bool,
     /// The attempt running now: 0, and one more after each restart.
@@ -128,6 +130,7 @@ impl Jobs {
                 records_out: 0,
                 reports: None,
                 task_managers: Vec::new(),
+                data_addresses: Vec::new(),
                 cancel_requested: false,
                 attempt: 0,
                 checkpoint_routes: None,
@@ -151,13 +154,13 @@ impl Jobs {
             .collect()
     }
 
-    /// The job runs on `task_managers`; their reports go to `reports`. `false` when the job
-    /// was cancelled before it got that far.
+    /// The job runs on `task_managers` (with their data addresses); their reports go to
+    /// `reports`. `false` when the job was cancelled before it got that far.
     pub fn running(
         &self,
         job_id: &str,
         (name, vertices): (&str, Vec<VertexInfo>),
-        task_managers: Vec<(String, String)>,
+        (task_managers, data_addresses): (Vec<(String, String)>, Vec<String>),
         reports: Sender<TasksEnded>,
     ) -> bool {
         let mut table = self.table();
@@ -167,6 +170,7 @@ impl Jobs {
         job.name = name.to_owned();
         job.vertices = vertices;
         job.task_managers = task_managers;
+        job.data_addresses = data_addresses;
         job.reports = Some(reports);
         if job.cancel_requested {
             return false;

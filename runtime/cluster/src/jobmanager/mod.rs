@@ -10,6 +10,7 @@
 pub mod jobs;
 mod metrics;
 mod participants;
+mod query_results;
 pub mod resource_manager;
 mod rest_gateway;
 mod scheduler;

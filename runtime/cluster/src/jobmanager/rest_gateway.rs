@@ -16,8 +16,9 @@ use flinkrs_dataflow::restart_strategy::RestartStrategy;
 
 use crate::job_spec::spec_of;
 use crate::rest::{
-    CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion,
-    SavepointKind, SavepointTrigger, SubmitError, TaskManagerView, VertexView, now_millis,
+    CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, ResultsPage,
+    SavepointCompletion, SavepointKind, SavepointTrigger, SubmitError, TaskManagerView, VertexView,
+    now_millis,
 };
 use crate::run::RunRequest;
 
@@ -230,6 +231,21 @@ impl JobManagerGateway for ClusterGateway {
         )
         .map(|job_id| job_id.to_string())
         .map_err(|error| SubmitError::Failed(format!("{error:#}")))
+    }
+
+    fn results(&self, job_id: &str, offset: u64) -> Result<ResultsPage, GatewayError> {
+        let job = self
+            .shared
+            .jobs
+            .get(job_id)
+            .ok_or_else(|| GatewayError::UnknownJob(job_id.to_owned()))?;
+        let state = state_of(job.status);
+        Ok(Box::pin(super::query_results::fetch(
+            job_id.to_owned(),
+            job,
+            state,
+            offset,
+        )))
     }
 
     fn trigger_savepoint(

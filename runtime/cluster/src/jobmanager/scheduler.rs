@@ -226,10 +226,12 @@ impl ClusterExecutor {
             })
             .collect();
         let mut task_managers: Vec<(String, String)> = Vec::new();
+        let mut data_addresses: Vec<String> = Vec::new();
         for slot in slots {
             let task_manager = (slot.resource_id.clone(), slot.rpc_address.clone());
             if !task_managers.contains(&task_manager) {
                 task_managers.push(task_manager);
+                data_addresses.push(slot.data_address.clone());
             }
         }
         let (reports, incoming) = crossbeam_channel::unbounded();
@@ -267,7 +269,7 @@ impl ClusterExecutor {
         if !self.shared.jobs.running(
             job,
             (&job_graph.job_name, vertices),
-            task_managers.clone(),
+            (task_managers.clone(), data_addresses),
             reports,
         ) {
             return (AttemptEnd::Cancelled, history);

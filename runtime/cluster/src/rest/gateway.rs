@@ -51,7 +51,21 @@ pub trait JobManagerGateway: Send + Sync + 'static {
     /// JobManager that stops serving when its job ends (`flinkrs run`) waits for this after a
     /// stop with a savepoint, so the client of the stop learns where the savepoint is.
     fn savepoint_outcome_read(&self, _job_id: &str) {}
+
+    /// The rows a `SELECT` job collected, from `offset` on (`GET /flinkrs/jobs/:id/results`).
+    /// The returned future asks the TaskManager holding them.
+    fn results(&self, job_id: &str, _offset: u64) -> Result<ResultsPage, GatewayError> {
+        Err(GatewayError::NotPossible(format!(
+            "job {job_id} collects no rows here: a SELECT's rows are read from a session \
+             cluster (flinkrs jobmanager or flinkrs local) that runs it"
+        )))
+    }
 }
+
+/// A page of a job's collected rows, or why there is none.
+pub type ResultsPage = Pin<
+    Box<dyn Future<Output = Result<flinkrs_contract::rest::JobResultsResponse, String>> + Send>,
+>;
 
 /// The end of a savepoint: its location, or the failure's message.
 pub type SavepointCompletion = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;

@@ -23,9 +23,9 @@ use std::thread::JoinHandle;
 
 use anyhow::Context;
 pub use gateway::{
-    CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, SavepointCompletion,
-    SavepointKind, SavepointTrigger, SubmitError, SubtaskView, TaskManagerView, VertexView,
-    rest_metric_name,
+    CheckpointsView, FailureView, GatewayError, JobManagerGateway, JobView, ResultsPage,
+    SavepointCompletion, SavepointKind, SavepointTrigger, SubmitError, SubtaskView,
+    TaskManagerView, VertexView, rest_metric_name,
 };
 pub(crate) use in_process::ship_strategy;
 pub use in_process::{LocalJobManager, SavepointEnding};

@@ -71,6 +71,7 @@ pub fn router(gateway: Arc<dyn JobManagerGateway>) -> Router {
         .route(paths::TASKMANAGER, get(taskmanager))
         .route(paths::JOBMANAGER_CONFIG, get(jobmanager_config))
         .route(paths::FLINKRS_JOBS, post(submit_job))
+        .route(paths::FLINKRS_JOB_RESULTS, get(job_results))
         .merge(super::web::routes())
         .fallback(unknown_path)
         .with_state(state)
@@ -158,6 +159,32 @@ fn query_parameter<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value)
+}
+
+/// `GET /flinkrs/jobs/:id/results?offset=N`: a page of a `SELECT` job's rows.
+async fn job_results(
+    State(state): State<RestState>,
+    Path(job_id): Path<String>,
+    uri: Uri,
+) -> Response {
+    if !is_hex_id(&job_id) {
+        return bad_parameter("jobid", &job_id).into_response();
+    }
+    let offset = query_parameter(&uri, "offset").unwrap_or("0");
+    let Ok(offset) = offset.parse::<u64>() else {
+        return bad_parameter("offset", offset).into_response();
+    };
+    match state.gateway.results(&job_id.to_ascii_lowercase(), offset) {
+        Ok(page) => match page.await {
+            Ok(page) => json(StatusCode::OK, &page),
+            Err(reason) => error(StatusCode::SERVICE_UNAVAILABLE, reason),
+        },
+        Err(GatewayError::UnknownJob(_)) => error(
+            StatusCode::NOT_FOUND,
+            "org.apache.flink.runtime.rest.handler.RestHandlerException: Job could not be found.",
+        ),
+        Err(GatewayError::NotPossible(reason)) => error(StatusCode::CONFLICT, reason),
+    }
 }
 
 async fn unknown_path(uri: Uri) -> Response {

@@ -103,9 +103,9 @@ fn sql_script_of(request: &JobSubmitRequest) -> Result<Option<SqlScript>, String
     let script = SqlScript {
         origin: "the submitted SQL script".to_owned(),
         text: text.clone(),
+        collect: request.collect_results,
     };
-    flinkrs_sql::job::SqlJob::from_script(&script.text, &script.origin)
-        .map_err(|error| error.to_string())?;
+    script.job().map_err(|error| error.to_string())?;
     Ok(Some(script))
 }
 

@@ -104,6 +104,10 @@ pub struct JobSpec {
     /// Where the script came from (its file), for error messages.
     #[prost(string, tag = "9")]
     pub sql_origin: String,
+    /// The script ends with a `SELECT`, whose rows go into a collect sink for the client
+    /// that submitted it.
+    #[prost(bool, tag = "10")]
+    pub sql_collect: bool,
 }
 
 /// The TaskManagers running each subtask of one vertex, by subtask index: their data

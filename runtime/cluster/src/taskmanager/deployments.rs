@@ -62,11 +62,20 @@ impl Deployments {
         for (job, (_, executor)) in self.running().iter() {
             tracing::warn!(%job, "cancelling the job's subtasks placed here: its JobManager is lost");
             executor.cancel();
+            release_results(job);
         }
     }
 
     fn running(&self) -> MutexGuard<'_, HashMap<String, (u32, Arc<PlacedExecutor>)>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Releases the rows a cancelled job's collect sink holds here: a sink waiting for its client
+/// stops waiting.
+fn release_results(job: &str) {
+    if let Ok(job) = u128::from_str_radix(job, 16) {
+        flinkrs_dataflow::collect::release(JobId(job));
     }
 }
 
@@ -198,6 +207,7 @@ impl TaskManager for DeploymentService {
             tracing::info!(%job, "cancelling the job's subtasks placed here");
             executor.cancel();
         }
+        release_results(&job);
         Ok(Response::new(Ack {}))
     }
 

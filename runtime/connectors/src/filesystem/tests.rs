@@ -20,6 +20,8 @@ fn context(subtask: usize, parallelism: usize, batch_rows: usize) -> SourceConte
             parallelism,
             max_parallelism: 128,
             config: Arc::new(Configuration::new()),
+            job_id: flinkrs_core::JobId(0),
+            attempt_number: 0,
         },
         batch_rows,
     }

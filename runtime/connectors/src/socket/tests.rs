@@ -22,6 +22,8 @@ fn context(parallelism: usize) -> SourceContext {
             parallelism,
             max_parallelism: 128,
             config: Arc::new(Configuration::new()),
+            job_id: flinkrs_core::JobId(0),
+            attempt_number: 0,
         },
         batch_rows: 1024,
     }

@@ -14,6 +14,7 @@ mod cluster;
 mod error;
 mod jobs;
 pub mod paths;
+mod results;
 mod savepoints;
 mod submission;
 mod vertices;
@@ -34,6 +35,7 @@ pub use jobs::{
     JobExceptions, JobIdWithStatus, JobIdsWithStatus, JobPlan, JobPlanInfo, JobState, JobSummary,
     JobVertexSummary, MultipleJobsDetails, PlanInput, PlanNode, TaskCounts,
 };
+pub use results::JobResultsResponse;
 pub use savepoints::{
     AsynchronousOperationResult, FailureCause, OperationStatus, QueueStatus, SavepointOperation,
     SavepointTriggerRequest, StopWithSavepointRequest, TriggerId, TriggerResponse,

@@ -22,6 +22,13 @@ pub const TASKMANAGER: &str = "/taskmanagers/{taskmanagerid}";
 pub const JOBMANAGER_CONFIG: &str = "/jobmanager/config";
 /// flinkrs's own: `POST` submits a built-in job (Flink's jar endpoints need a jar).
 pub const FLINKRS_JOBS: &str = "/flinkrs/jobs";
+/// flinkrs's own: `GET` reads a `SELECT` job's rows (`?offset=N`).
+pub const FLINKRS_JOB_RESULTS: &str = "/flinkrs/jobs/{jobid}/results";
+
+/// `/flinkrs/jobs/:id/results?offset=N`.
+pub fn job_results(job_id: &str, offset: u64) -> String {
+    format!("/flinkrs/jobs/{job_id}/results?offset={offset}")
+}
 
 /// `/jobs/:id`.
 pub fn job(job_id: &str) -> String {

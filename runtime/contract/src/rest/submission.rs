@@ -33,6 +33,10 @@ pub struct JobSubmitRequest {
     /// (as `flinkrs run --sql-file` runs it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
+    /// The SQL script ends with a `SELECT` whose rows the client reads from `GET
+    /// /flinkrs/jobs/:id/results` (the SQL client's `-m`).
+    #[serde(rename = "collectResults", default, skip_serializing_if = "is_false")]
+    pub collect_results: bool,
     /// `--input`: a file or directory the JobManager and TaskManagers can read, instead of the
     /// job's built-in data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +68,10 @@ pub struct JobSubmitRequest {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub flink_configuration: BTreeMap<String, String>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// `202` to a submission: the new job's id, as Flink's `JarRunResponseBody`.

@@ -140,6 +140,8 @@ pub struct ChainBuilder<'a> {
     pub output_metrics: &'a OutputMetrics,
     pub bounds: BatchBounds,
     pub subtask: usize,
+    /// The job's attempt the subtask belongs to.
+    pub attempt: u32,
     pub cancel: &'a CancelToken,
     /// The state the job restores from, if any.
     pub restored: Option<&'a RestoredState>,
@@ -161,6 +163,8 @@ impl ChainBuilder<'_> {
             parallelism: stream_node.parallelism,
             max_parallelism: stream_node.max_parallelism,
             config: Arc::clone(self.config),
+            job_id: self.job_graph.job_id,
+            attempt_number: self.attempt,
         }
     }
 

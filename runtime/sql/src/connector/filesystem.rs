@@ -373,6 +373,8 @@ mod tests {
                 parallelism: 1,
                 max_parallelism: 128,
                 config: Arc::new(Configuration::new()),
+                job_id: flinkrs_core::JobId(0),
+                attempt_number: 0,
             },
             batch_rows,
         }

@@ -9,7 +9,10 @@ use arrow_array::{
     ArrayRef, BinaryArray, BooleanArray, Int8Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use datafusion_common::arrow::compute::concat_batches;
 use datafusion_common::arrow::row::{RowConverter, SortField};
+use datafusion_physical_expr::PhysicalExpr;
+use datafusion_physical_expr::expressions::{BinaryExpr, Column};
 use flinkrs_core::config::RUNTIME_MODE;
 use flinkrs_core::key_group::KeyGroupRange;
 use flinkrs_core::{CheckpointId, Configuration};
@@ -33,6 +36,8 @@ fn info(mode: &str, subtask_index: usize, parallelism: usize) -> TaskInfo {
         parallelism,
         max_parallelism: 128,
         config: Arc::new(config),
+        job_id: flinkrs_core::JobId(0),
+        attempt_number: 0,
     }
 }
 
@@ -44,6 +49,23 @@ fn side(name: &str) -> SchemaRef {
 }
 
 fn spec(kind: JoinKind, updating: bool) -> Arc<JoinSpec> {
+    spec_with(kind, updating, None)
+}
+
+/// The extra condition `v < w`, over the left's then the right's columns (k, v, k, w).
+fn v_before_w() -> Option<Arc<dyn PhysicalExpr>> {
+    Some(Arc::new(BinaryExpr::new(
+        Arc::new(Column::new("v", 1)),
+        datafusion_expr::Operator::Lt,
+        Arc::new(Column::new("w", 3)),
+    )))
+}
+
+fn spec_with(
+    kind: JoinKind,
+    updating: bool,
+    filter: Option<Arc<dyn PhysicalExpr>>,
+) -> Arc<JoinSpec> {
     let sides = [side("v"), side("w")];
     let mut fields: Vec<Field> = sides
         .iter()
@@ -55,7 +77,7 @@ fn spec(kind: JoinKind, updating: bool) -> Arc<JoinSpec> {
     Arc::new(JoinSpec {
         kind,
         sides,
-        filter: None,
+        filter,
         output: Arc::new(Schema::new(fields)),
         updating,
         interval: None,
@@ -193,6 +215,64 @@ fn an_inner_join_passes_the_row_kinds_of_an_updating_input_through() {
     );
     // The retracted row left the state: a new right row joins only the new one.
     assert_eq!(join.row(RIGHT, Insert, Some(1), "y"), ["+I[1, b, 1, y]"]);
+}
+
+#[test]
+fn an_inner_joins_extra_condition_keeps_the_pairs_it_holds_for_in_arrival_order() {
+    let spec = spec_with(JoinKind::Inner, true, v_before_w());
+    let mut join = Harness::new(Arc::clone(&spec), &info("streaming", 0, 1));
+    assert!(join.row(RIGHT, Insert, Some(1), "c").is_empty());
+    assert!(join.row(RIGHT, Insert, Some(1), "f").is_empty());
+    assert!(join.row(RIGHT, Insert, Some(2), "a").is_empty());
+    // One batch of three rows: each pair's condition is checked once the batch is joined.
+    let batch = concat_batches(
+        &JoinSpec::input_schema(&spec.sides),
+        &[
+            tagged(&spec, LEFT, Insert, Some(1), "a"),
+            tagged(&spec, LEFT, Insert, Some(2), "b"),
+            tagged(&spec, LEFT, Insert, Some(1), "e"),
+        ],
+    )
+    .unwrap();
+    join.operator
+        .process_batch(&mut ArrowBatch::new(batch), &mut join.output)
+        .unwrap();
+    assert_eq!(
+        join.changes(),
+        ["+I[1, a, 1, c]", "+I[1, a, 1, f]", "+I[1, e, 1, f]"]
+    );
+    // A row that joins no pair under the condition is kept all the same, and joins later.
+    assert_eq!(join.row(LEFT, Insert, Some(2), "0"), ["+I[2, 0, 2, a]"]);
+    assert_eq!(
+        join.row(RIGHT, Insert, Some(2), "c"),
+        ["+I[2, b, 2, c]", "+I[2, 0, 2, c]"]
+    );
+    assert_eq!(
+        join.row(LEFT, UpdateBefore, Some(1), "e"),
+        ["-U[1, e, 1, f]"]
+    );
+}
+
+#[test]
+fn an_outer_joins_extra_condition_decides_which_rows_are_padded() {
+    let mut join = Harness::new(
+        spec_with(JoinKind::Left, true, v_before_w()),
+        &info("streaming", 0, 1),
+    );
+    assert!(join.row(RIGHT, Insert, Some(1), "c").is_empty());
+    assert_eq!(
+        join.row(LEFT, Insert, Some(1), "z"),
+        ["+I[1, z, <NULL>, <NULL>]"]
+    );
+    assert_eq!(join.row(LEFT, Insert, Some(1), "a"), ["+I[1, a, 1, c]"]);
+    assert_eq!(
+        join.row(RIGHT, Insert, Some(1), "zz"),
+        [
+            "-D[1, z, <NULL>, <NULL>]",
+            "+I[1, z, 1, zz]",
+            "+I[1, a, 1, zz]"
+        ]
+    );
 }
 
 #[test]

@@ -27,6 +27,8 @@ fn info(mode: &str) -> TaskInfo {
         parallelism: 1,
         max_parallelism: 128,
         config: Arc::new(config),
+        job_id: flinkrs_core::JobId(0),
+        attempt_number: 0,
     }
 }
 

@@ -85,6 +85,8 @@ pub struct PlannedQuery {
     pub(crate) tables: HashMap<String, Arc<TableDefinition>>,
     pub(crate) tumbles: HashMap<String, Arc<TumbleSpec>>,
     pub columns: Vec<ResultColumn>,
+    /// The query as written: what a cluster is sent to plan it again.
+    pub(crate) text: String,
 }
 
 /// The catalog and functions, as DataFusion's planner asks for them.
@@ -224,6 +226,7 @@ pub(crate) fn plan_query(
     catalogs: &CatalogManager,
     functions: &Functions,
 ) -> Result<PlannedQuery> {
+    let original = text;
     let text = &group_window::rewrite_group_windows(text)?;
     let (rewritten, calls) = tvf::rewrite_window_tvfs(text)?;
     let tumbles = resolve_tumbles(calls, catalogs, functions)?;
@@ -307,6 +310,7 @@ pub(crate) fn plan_query(
         tables,
         tumbles,
         columns,
+        text: original.to_owned(),
     })
 }
 

@@ -43,6 +43,8 @@ impl AggregateSnapshotProbe {
             parallelism: 1,
             max_parallelism,
             config: Arc::new(Configuration::new()),
+            job_id: flinkrs_core::JobId(0),
+            attempt_number: 0,
         };
         Ok(AggregateSnapshotProbe {
             operator: GroupAggregateOperator::new(Arc::new(plan), &info),

@@ -41,6 +41,8 @@ fn info(mode: &str, subtask_index: usize, parallelism: usize) -> TaskInfo {
         parallelism,
         max_parallelism: 128,
         config: Arc::new(config),
+        job_id: flinkrs_core::JobId(0),
+        attempt_number: 0,
     }
 }
 

@@ -45,6 +45,8 @@ fn info(checkpointing: bool) -> TaskInfo {
         parallelism: 1,
         max_parallelism: 128,
         config: Arc::new(config),
+        job_id: flinkrs_core::JobId(0),
+        attempt_number: 0,
     }
 }
 

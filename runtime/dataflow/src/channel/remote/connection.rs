@@ -315,6 +315,12 @@ pub(super) async fn serve_inbound(
                 io::ErrorKind::UnexpectedEof => ConnectionError::NoPreamble,
                 _ => ConnectionError::Io(error),
             })?;
+        if preamble == crate::collect::wire::PREAMBLE {
+            // Not a TaskManager sending records: the JobManager fetching collected results.
+            return crate::collect::wire::serve(read, write)
+                .await
+                .map_err(ConnectionError::Io);
+        }
         check_preamble(preamble)?;
         tokio::select! {
             written = outbox.0.write_to(write) => written.map_err(ConnectionError::Io),
