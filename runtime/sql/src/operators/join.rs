@@ -35,6 +35,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int8Type;
 use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use datafusion_common::arrow::compute::filter_record_batch;
 use datafusion_common::arrow::row::{Row, RowConverter, Rows, SortField};
 use datafusion_physical_expr::PhysicalExpr;
 use flinkrs_core::key_group::KeyGroupRange;
@@ -198,6 +199,10 @@ pub(crate) struct SqlJoinOperator {
     pairs: SchemaRef,
     /// The tagged union's columns after both sides': side, kind, joinable, key.
     tags: usize,
+    /// An inner join's extra condition is evaluated once per output batch, over every pair
+    /// of rows with equal keys, instead of once per input row: which rows match changes no
+    /// state of an inner join (only an outer side counts its partners).
+    defer_condition: bool,
     /// For an interval join: the lowest watermark at which some stored row expires.
     earliest_expiry: i64,
     /// The highest watermark seen.
@@ -231,6 +236,8 @@ impl SqlJoinOperator {
         };
         let tags = spec.sides[LEFT].fields().len() + spec.sides[RIGHT].fields().len();
         let pairs = pair_schema(&spec);
+        let defer_condition =
+            spec.filter.is_some() && !spec.kind.is_outer(LEFT) && !spec.kind.is_outer(RIGHT);
         Ok(SqlJoinOperator {
             name: format!("{} ({})", info.operator_name, info.subtask_label()),
             streaming: info.config.runtime_mode() == RuntimeMode::Streaming,
@@ -242,6 +249,7 @@ impl SqlJoinOperator {
             matches: Vec::new(),
             pairs,
             tags,
+            defer_condition,
             earliest_expiry: i64::MAX,
             watermark: i64::MIN,
             max_parallelism: info.max_parallelism,
@@ -266,7 +274,7 @@ impl SqlJoinOperator {
         candidates: &[StoredRow],
     ) -> Result<()> {
         self.matches.clear();
-        let Some(filter) = &self.spec.filter else {
+        let Some(filter) = self.spec.filter.as_ref().filter(|_| !self.defer_condition) else {
             self.matches.extend(0..candidates.len());
             return Ok(());
         };
@@ -494,6 +502,29 @@ impl SqlJoinOperator {
             &RecordBatchOptions::new().with_row_count(Some(rows)),
         )
         .map_err(|e| error(&e))?;
+        let batch = match self.spec.filter.as_ref().filter(|_| self.defer_condition) {
+            Some(filter) => {
+                let pairs = RecordBatch::try_new_with_options(
+                    Arc::clone(&self.pairs),
+                    batch.columns()[..self.tags].to_vec(),
+                    &RecordBatchOptions::new().with_row_count(Some(rows)),
+                )
+                .map_err(|e| error(&e))?;
+                let mask = filter
+                    .evaluate(&pairs)
+                    .and_then(|value| value.into_array(rows))
+                    .map_err(|e| error(&e))?;
+                let mask = mask
+                    .as_boolean_opt()
+                    .ok_or_else(|| self.error("the join condition is not a BOOLEAN"))?;
+                // A null condition joins nothing, as a false one.
+                filter_record_batch(&batch, mask).map_err(|e| error(&e))?
+            }
+            None => batch,
+        };
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
         out.push_batch(&mut ArrowBatch::new(batch))
     }
 
