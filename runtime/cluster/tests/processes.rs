@@ -425,3 +425,43 @@ fn a_task_manager_stopped_with_sigterm_during_a_job_makes_it_restart_not_end_can
     }
     assert!(jobmanager.terminate().success());
 }
+
+/// The `GLIBC_TUNABLES` a JobManager started with `env` runs with.
+fn glibc_tunables_of_a_job_manager(env: &[(&str, &str)]) -> Option<String> {
+    let mut jobmanager = Process::start_with(
+        &[
+            "jobmanager",
+            "-D",
+            "jobmanager.rpc.port=0",
+            "-D",
+            "rest.port=0",
+            "-D",
+            "jobmanager.bind-host=127.0.0.1",
+        ],
+        env,
+    );
+    jobmanager.wait_for_line("JobManager started: control plane on ");
+    let environment = std::fs::read(format!("/proc/{}/environ", jobmanager.id())).unwrap();
+    let tunables = environment
+        .split(|byte| *byte == 0)
+        .filter_map(|entry| entry.strip_prefix(b"GLIBC_TUNABLES="))
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+        .next();
+    assert!(jobmanager.terminate().success());
+    tunables
+}
+
+#[test]
+fn the_binary_runs_with_glibc_malloc_tunables_unless_its_user_set_their_own() {
+    // glibc parses GLIBC_TUNABLES in place when the process starts, ending each tunable with
+    // a NUL: the process's environment shows the first one only.
+    assert_eq!(
+        glibc_tunables_of_a_job_manager(&[]).as_deref(),
+        Some("glibc.malloc.mmap_threshold=33554432")
+    );
+    assert_eq!(
+        glibc_tunables_of_a_job_manager(&[("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")])
+            .as_deref(),
+        Some("glibc.malloc.arena_max=2")
+    );
+}

@@ -109,6 +109,11 @@ impl Process {
         }
     }
 
+    /// The process's id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process has not exited yet.
     pub fn child_is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
