@@ -428,19 +428,7 @@ fn a_task_manager_stopped_with_sigterm_during_a_job_makes_it_restart_not_end_can
 
 /// The `GLIBC_TUNABLES` a JobManager started with `env` runs with.
 fn glibc_tunables_of_a_job_manager(env: &[(&str, &str)]) -> Option<String> {
-    let mut jobmanager = Process::start_with(
-        &[
-            "jobmanager",
-            "-D",
-            "jobmanager.rpc.port=0",
-            "-D",
-            "rest.port=0",
-            "-D",
-            "jobmanager.bind-host=127.0.0.1",
-        ],
-        env,
-    );
-    jobmanager.wait_for_line("JobManager started: control plane on ");
+    let (jobmanager, _, _) = process::job_manager_with(&[], env);
     let environment = std::fs::read(format!("/proc/{}/environ", jobmanager.id())).unwrap();
     let tunables = environment
         .split(|byte| *byte == 0)

@@ -160,6 +160,12 @@ impl Drop for Process {
 /// A JobManager on loopback ports picked for it, with `extra` arguments and log `level`;
 /// returns it with the addresses of its control plane and of its REST API.
 pub fn job_manager(extra: &[&str], level: &str) -> (Process, String, String) {
+    job_manager_with(extra, &[("RUST_LOG", level)])
+}
+
+/// A JobManager as [`job_manager`] starts one, with `env` set on top of the test's
+/// environment.
+pub fn job_manager_with(extra: &[&str], env: &[(&str, &str)]) -> (Process, String, String) {
     let mut args = vec![
         "jobmanager",
         "-D",
@@ -170,7 +176,7 @@ pub fn job_manager(extra: &[&str], level: &str) -> (Process, String, String) {
         "jobmanager.bind-host=127.0.0.1",
     ];
     args.extend(extra);
-    let mut jobmanager = Process::start_logging(&args, level);
+    let mut jobmanager = Process::start_with(&args, env);
     let started = jobmanager.wait_for_line("JobManager started: control plane on ");
     let address_after = |label: &str| {
         started
