@@ -79,10 +79,6 @@ impl ResultBuffer {
         }
     }
 
-    pub fn attempt(&self) -> u32 {
-        self.attempt
-    }
-
     fn state(&self) -> MutexGuard<'_, BufferState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
