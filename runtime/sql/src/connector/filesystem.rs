@@ -6,12 +6,16 @@
 //!
 //! Each file is a split: a checkpoint holds every unfinished file with the byte offset and
 //! line the reader reached, and a restore (at any parallelism) resumes there.
+//!
+//! Files are read a large chunk at a time and their lines handed to the format without
+//! copying them; the reader keeps its buffer from file to file.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_api::arrow::ArrowStream;
 use flinkrs_connectors::filesystem::{list_input_files, share_of_subtask};
@@ -19,10 +23,12 @@ use flinkrs_core::Error as CoreError;
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Boundedness, SourceContext, SourceFunction, SourceStatus};
 
+use memchr::memchr;
 use serde::{Deserialize, Serialize};
 
 use super::csv_format::{CsvColumns, CsvFormat, malformed};
 use super::json_format::JsonFormat;
+use super::line_reader::{LineError, LineReader};
 use super::partitions::Partitioning;
 use super::{check_options, parse_option};
 use crate::catalog::TableDefinition;
@@ -125,18 +131,12 @@ pub(crate) fn add_source(
     };
     let stream = env.add_arrow_source(&table.qualified_name, schema, None, move |info| {
         let files = share_of_subtask(files.clone(), info.subtask_index, info.parallelism);
-        Ok(FileSource {
-            starts: vec![(0, 0); files.len()],
+        Ok(FileSource::new(
             files,
-            format: format.clone(),
-            json: json.clone(),
-            partitioning: partitioning.clone(),
-            file: 0,
-            reader: None,
-            line: 0,
-            offset: 0,
-            text: Vec::new(),
-        })
+            format.clone(),
+            json.clone(),
+            partitioning.clone(),
+        ))
     })?;
     Ok(stream)
 }
@@ -151,13 +151,12 @@ struct FileSource {
     partitioning: Option<(Partitioning, PathBuf)>,
     /// The file being read, as an index into `files`.
     file: usize,
-    reader: Option<BufReader<File>>,
+    /// The current file, when it is open.
+    reader: LineReader,
     /// The last line read of the current file (1-based).
     line: u64,
-    /// The bytes of the current file read so far.
+    /// The bytes of the current file read so far: where the next line starts.
     offset: u64,
-    /// The line being read, reused from line to line.
-    text: Vec<u8>,
     /// Per file, the byte offset and line to start at: after a restore, where the
     /// checkpointed reader was.
     starts: Vec<(u64, u64)>,
@@ -177,85 +176,49 @@ impl SourceFunction<ArrowBatch> for FileSource {
         batch: &mut ArrowBatch,
         context: &SourceContext,
     ) -> flinkrs_core::Result<SourceStatus> {
-        let columns = self.format.schema.fields().len();
-        let mut fields = CsvColumns::new(&self.format);
-        let mut lines: Vec<u64> = Vec::new();
-        // The json format's lines of this batch, each ended by `\n`.
-        let mut json_lines = String::new();
-        while lines.len() < context.batch_rows.max(1) {
-            if self.file >= self.files.len() {
-                break;
-            }
-            if self.reader.is_none() {
+        let limit = context.batch_rows.max(1);
+        let mut rows = BatchRows::new(&self.format, self.json.as_ref(), limit);
+        while rows.len() < limit && self.file < self.files.len() {
+            if !self.reader.is_open() {
                 self.open_current()?;
             }
-            self.text.clear();
-            let read =
-                match &mut self.reader {
-                    Some(reader) => reader.read_until(b'\n', &mut self.text).map_err(|source| {
-                        CoreError::Io {
-                            action: "read input file",
-                            path: self.files[self.file].clone(),
-                            source,
-                        }
-                    })?,
-                    None => 0,
-                };
-            if read == 0 {
-                self.reader = None;
+            let path = &self.files[self.file];
+            let text = match self.reader.lines() {
+                Ok(text) => text,
+                Err(LineError::Io(source)) => {
+                    return Err(CoreError::Io {
+                        action: "read input file",
+                        path: path.clone(),
+                        source,
+                    });
+                }
+                Err(LineError::NotUtf8) => {
+                    let message = "the line is not UTF-8 text".into();
+                    return Err(malformed(path, self.line + 1, message));
+                }
+            };
+            if text.is_empty() {
+                self.reader.close();
                 self.file += 1;
                 // A batch holds one file's lines: its errors and partition values name it.
-                if lines.is_empty() {
-                    continue;
+                if !rows.is_empty() {
+                    break;
                 }
-                break;
-            }
-            self.line += 1;
-            self.offset += read as u64;
-            let path = &self.files[self.file];
-            let line = std::str::from_utf8(&self.text)
-                .map_err(|_| malformed(path, self.line, "the line is not UTF-8 text".into()))?
-                .trim_end_matches(['\n', '\r']);
-            if line.is_empty() {
                 continue;
             }
-            if self.json.is_some() {
-                json_lines.push_str(line);
-                json_lines.push('\n');
-                lines.push(self.line);
-                continue;
-            }
-            if let Err(found) = fields.push_line(line) {
-                if self.format.ignore_errors {
-                    continue;
-                }
-                if !lines.is_empty() {
-                    // An earlier line of this batch may be malformed too: report the first.
-                    self.format.typed(fields.finish(), &lines, path)?;
-                }
-                return Err(malformed(
-                    path,
-                    self.line,
-                    format!(
-                        "the row has {found} fields, the table has {columns} columns (set \
-                         'csv.ignore-parse-errors' = 'true' to skip such rows)"
-                    ),
-                ));
-            }
-            lines.push(self.line);
+            let consumed = read_lines(text, &mut rows, limit, &mut self.line, path)?;
+            self.reader.consume(consumed);
+            self.offset += consumed as u64;
         }
-        if !lines.is_empty() {
+        if !rows.is_empty() {
             // The batch's file: the current one, or the one just finished.
-            let file = if self.reader.is_some() {
+            let file = if self.reader.is_open() {
                 self.file
             } else {
                 self.file - 1
             };
             let path = &self.files[file];
-            let typed = match &self.json {
-                Some(json) => json.decode(&json_lines, &lines, path)?,
-                None => self.format.typed(fields.finish(), &lines, path)?,
-            };
+            let typed = rows.finish(path)?;
             *batch = ArrowBatch::new(match &self.partitioning {
                 Some((partitioning, root)) => {
                     let values = partitioning.values_of(root, path)?;
@@ -275,7 +238,7 @@ impl SourceFunction<ArrowBatch> for FileSource {
     fn snapshot_state(&mut self) -> flinkrs_core::Result<Vec<Vec<u8>>> {
         let mut splits = Vec::with_capacity(self.files.len().saturating_sub(self.file));
         for (index, path) in self.files.iter().enumerate().skip(self.file) {
-            let (offset, line) = if index == self.file && self.reader.is_some() {
+            let (offset, line) = if index == self.file && self.reader.is_open() {
                 (self.offset, self.line)
             } else {
                 self.starts.get(index).copied().unwrap_or_default()
@@ -314,12 +277,31 @@ impl SourceFunction<ArrowBatch> for FileSource {
             .collect();
         self.files = splits.into_iter().map(|split| split.path).collect();
         self.file = 0;
-        self.reader = None;
+        self.reader.close();
         Ok(())
     }
 }
 
 impl FileSource {
+    fn new(
+        files: Vec<PathBuf>,
+        format: CsvFormat,
+        json: Option<JsonFormat>,
+        partitioning: Option<(Partitioning, PathBuf)>,
+    ) -> FileSource {
+        FileSource {
+            starts: vec![(0, 0); files.len()],
+            files,
+            format,
+            json,
+            partitioning,
+            file: 0,
+            reader: LineReader::default(),
+            line: 0,
+            offset: 0,
+        }
+    }
+
     fn status(&self) -> SourceStatus {
         if self.file >= self.files.len() {
             SourceStatus::Finished
@@ -345,10 +327,107 @@ impl FileSource {
                     source,
                 })?;
         }
-        self.reader = Some(BufReader::with_capacity(1 << 16, file));
+        self.reader.open(file);
         self.line = line;
         self.offset = offset;
         Ok(())
+    }
+}
+
+/// Feeds `text`'s lines to `rows` until it holds `limit` rows, numbering them after `line`,
+/// which ends as the number of the last line read. Returns the bytes read: the lines up to
+/// there, with their line ends. Empty lines are skipped, and line ends (`\n`, `\r\n`) dropped.
+fn read_lines(
+    text: &str,
+    rows: &mut BatchRows,
+    limit: usize,
+    line: &mut u64,
+    path: &Path,
+) -> flinkrs_core::Result<usize> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() && rows.len() < limit {
+        let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |at| start + at + 1);
+        let row = trim_line_end(&text[start..end]);
+        start = end;
+        *line += 1;
+        if !row.is_empty() {
+            rows.push(row, *line, path)?;
+        }
+    }
+    Ok(start)
+}
+
+/// `line` without the `\n` and `\r` that end it.
+fn trim_line_end(line: &str) -> &str {
+    let mut end = line.len();
+    while end > 0 && matches!(line.as_bytes()[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+/// At most this many rows' room is reserved in a batch's builders up front.
+const MAX_ROWS_RESERVED: usize = 8192;
+
+/// The rows of the batch being read, in the table's format.
+enum BatchRows {
+    Csv(CsvColumns),
+    /// The json format's lines, each ended by `\n`, and their numbers: decoded when the batch
+    /// ends.
+    Json {
+        format: JsonFormat,
+        text: String,
+        lines: Vec<u64>,
+    },
+}
+
+impl BatchRows {
+    /// No rows yet, in json if `json` is set, else in csv; with room for up to `limit` rows.
+    fn new(csv: &CsvFormat, json: Option<&JsonFormat>, limit: usize) -> BatchRows {
+        match json {
+            Some(json) => BatchRows::Json {
+                format: json.clone(),
+                text: String::new(),
+                lines: Vec::new(),
+            },
+            None => BatchRows::Csv(CsvColumns::new(csv, limit.min(MAX_ROWS_RESERVED))),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            BatchRows::Csv(columns) => columns.rows(),
+            BatchRows::Json { lines, .. } => lines.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds line `number` of `path`, not empty and without its line end.
+    fn push(&mut self, line: &str, number: u64, path: &Path) -> flinkrs_core::Result<()> {
+        match self {
+            BatchRows::Csv(columns) => columns.push_line(line, number, path),
+            BatchRows::Json { text, lines, .. } => {
+                text.push_str(line);
+                text.push('\n');
+                lines.push(number);
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self, path: &Path) -> flinkrs_core::Result<RecordBatch> {
+        match self {
+            BatchRows::Csv(columns) => columns.finish(path),
+            BatchRows::Json {
+                format,
+                text,
+                lines,
+            } => format.decode(&text, &lines, path),
+        }
     }
 }
 
@@ -382,22 +461,12 @@ mod tests {
 
     fn source(files: Vec<PathBuf>) -> FileSource {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
-        FileSource {
-            starts: vec![(0, 0); files.len()],
-            files,
-            format: CsvFormat {
-                schema,
-                delimiter: b',',
-                ignore_errors: false,
-            },
-            json: None,
-            partitioning: None,
-            file: 0,
-            reader: None,
-            line: 0,
-            offset: 0,
-            text: Vec::new(),
-        }
+        let format = CsvFormat {
+            schema,
+            delimiter: b',',
+            ignore_errors: false,
+        };
+        FileSource::new(files, format, None, None)
     }
 
     /// Polls to the end, returning the values read.
@@ -457,6 +526,92 @@ mod tests {
                 .contains(&format!("{}' line 3", first.display())),
             "{error}"
         );
+    }
+
+    /// The line numbers and values of `content`'s first `lines` lines, as the csv reader numbers
+    /// them: empty lines count, and have no value.
+    fn values_of_lines(content: &str, lines: u64) -> Vec<i64> {
+        content
+            .split('\n')
+            .take(lines as usize)
+            .filter_map(|line| line.trim().parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn a_checkpoint_in_the_middle_of_a_chunk_resumes_after_the_last_row_read() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("a.csv");
+        // More than a chunk, with empty lines, `\r\n` ends, a line longer than the whole
+        // buffer, and a last line without a line end.
+        let mut content = String::new();
+        for value in 0..300_000 {
+            match value % 7 {
+                0 => content.push_str(&format!("{value}\r\n")),
+                1 => content.push_str(&format!("\n{value}\n")),
+                _ => content.push_str(&format!("{value}\n")),
+            }
+            if value == 150_000 {
+                content.push_str(&" ".repeat(3 * crate::connector::line_reader::CHUNK_BYTES));
+                content.push_str("-1\n");
+            }
+        }
+        content.push_str("300000");
+        std::fs::write(&path, &content).unwrap();
+        let expected = values_of_lines(&content, u64::MAX);
+        assert_eq!(expected.len(), 300_002);
+
+        let context = context(1000);
+        let mut reader = source(vec![path.clone()]);
+        let mut read = Vec::new();
+        let mut batches = 0;
+        loop {
+            let mut batch = ArrowBatch::default();
+            let status = reader.poll_batch(&mut batch, &context).unwrap();
+            if !batch.is_empty() {
+                let column = batch.record_batch().column(0).as_primitive::<Int64Type>();
+                read.extend(column.values().iter().copied());
+            }
+            if status == SourceStatus::Finished {
+                break;
+            }
+            batches += 1;
+            if batches % 37 != 1 {
+                continue;
+            }
+            // The split names the offset and number of the last line read ...
+            let splits = reader.snapshot_state().unwrap();
+            let split: FileSplit = postcard::from_bytes(&splits[0]).unwrap();
+            let offset = split.offset as usize;
+            assert!(offset == 0 || content.as_bytes()[offset - 1] == b'\n');
+            assert_eq!(content[..offset].matches('\n').count() as u64, split.line);
+            assert_eq!(values_of_lines(&content, split.line), read);
+            // ... and a restore reads the rest.
+            let mut restored = source(Vec::new());
+            restored.restore_state(splits).unwrap();
+            assert_eq!(read_all(&mut restored, &context), expected[read.len()..]);
+        }
+        assert_eq!(read, expected);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_named() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("a.csv");
+        std::fs::write(&path, b"1\n2\n\xff3\n4\n").unwrap();
+        for batch_rows in [1, 2, 10] {
+            let mut reader = source(vec![path.clone()]);
+            let error = loop {
+                match reader.poll_batch(&mut ArrowBatch::default(), &context(batch_rows)) {
+                    Ok(_) => continue,
+                    Err(error) => break error.to_string(),
+                }
+            };
+            assert!(
+                error.contains("line 3: the line is not UTF-8 text"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `kafka` feature, on by default. Options are checked when a query uses the table, as in
 //! Flink: an unknown option is an error listing the ones the connector knows.
 
+mod csv_columns;
 mod csv_format;
 mod datagen;
 mod filesystem;
@@ -17,6 +18,7 @@ mod kafka_decode;
 mod kafka_source;
 #[cfg(feature = "kafka")]
 mod kafka_watermarks;
+mod line_reader;
 mod nexmark;
 mod partition_commit;
 mod partition_committer;
