@@ -6,17 +6,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int64Type;
-use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field, FieldRef};
-use datafusion_common::arrow::compute::cast;
-use datafusion_common::{Result as DfResult, ScalarValue};
+use datafusion_common::Result as DfResult;
 use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF,
-    ScalarUDFImpl, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, GroupsAccumulator,
+    ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
+
+use crate::integer_aggregate::{IntegerAccumulator, IntegerGroupsAccumulator};
 
 /// The scalar functions, by lower-case name and alias.
 pub(crate) fn scalar_functions() -> HashMap<String, Arc<ScalarUDF>> {
@@ -115,7 +113,7 @@ pub(crate) fn aggregate_functions() -> HashMap<String, Arc<AggregateUDF>> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum IntegerAggregateKind {
+pub(crate) enum IntegerAggregateKind {
     Sum,
     Avg,
 }
@@ -196,13 +194,37 @@ impl AggregateUDFImpl for FlinkNumericAggregate {
     fn accumulator(&self, args: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
         let input = args.expr_fields.first().map(|f| f.data_type().clone());
         match input {
-            Some(data_type) if is_integer(&data_type) => Ok(Box::new(IntegerAccumulator {
-                kind: self.kind,
-                output: data_type,
-                sum: 0,
-                count: 0,
-            })),
+            Some(data_type) if is_integer(&data_type) => {
+                Ok(Box::new(IntegerAccumulator::new(self.kind, data_type)))
+            }
             _ => self.kind.datafusion().inner().accumulator(args),
+        }
+    }
+
+    fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
+        match args.expr_fields.first() {
+            Some(field) if is_integer(field.data_type()) => !args.is_distinct,
+            _ => self
+                .kind
+                .datafusion()
+                .inner()
+                .groups_accumulator_supported(args),
+        }
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> DfResult<Box<dyn GroupsAccumulator>> {
+        match args.expr_fields.first() {
+            Some(field) if is_integer(field.data_type()) => Ok(Box::new(
+                IntegerGroupsAccumulator::new(self.kind, field.data_type().clone()),
+            )),
+            _ => self
+                .kind
+                .datafusion()
+                .inner()
+                .create_groups_accumulator(args),
         }
     }
 
@@ -214,91 +236,6 @@ impl AggregateUDFImpl for FlinkNumericAggregate {
             ]),
             _ => self.kind.datafusion().inner().state_fields(args),
         }
-    }
-}
-
-/// Flink's integer `SUM` (wrapping, as Java's `int` and `long` additions) and `AVG`.
-#[derive(Debug)]
-struct IntegerAccumulator {
-    kind: IntegerAggregateKind,
-    output: DataType,
-    sum: i128,
-    count: i64,
-}
-
-impl IntegerAccumulator {
-    fn add(&mut self, values: &ArrayRef, sign: i128) -> DfResult<()> {
-        let values = cast(values, &DataType::Int64)?;
-        let values = values.as_primitive::<Int64Type>();
-        for value in values.iter().flatten() {
-            self.sum += sign * i128::from(value);
-            self.count += if sign > 0 { 1 } else { -1 };
-        }
-        Ok(())
-    }
-}
-
-impl Accumulator for IntegerAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        match values.first() {
-            Some(values) => self.add(values, 1),
-            None => Ok(()),
-        }
-    }
-
-    fn retract_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        match values.first() {
-            Some(values) => self.add(values, -1),
-            None => Ok(()),
-        }
-    }
-
-    fn supports_retract_batch(&self) -> bool {
-        true
-    }
-
-    fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        if self.count == 0 {
-            return ScalarValue::try_from(&self.output);
-        }
-        let value = match self.kind {
-            IntegerAggregateKind::Sum => self.sum,
-            IntegerAggregateKind::Avg => self.sum / i128::from(self.count),
-        };
-        // Wraps as Java's integer arithmetic does.
-        Ok(match self.output {
-            DataType::Int8 => ScalarValue::Int8(Some(value as i8)),
-            DataType::Int16 => ScalarValue::Int16(Some(value as i16)),
-            DataType::Int32 => ScalarValue::Int32(Some(value as i32)),
-            _ => ScalarValue::Int64(Some(value as i64)),
-        })
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>()
-    }
-
-    fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
-        Ok(vec![
-            ScalarValue::Int64(Some(self.sum as i64)),
-            ScalarValue::Int64(Some(self.count)),
-        ])
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        if let [sums, counts] = states {
-            let sums = cast(sums, &DataType::Int64)?;
-            let counts = cast(counts, &DataType::Int64)?;
-            let sums = sums.as_primitive::<Int64Type>();
-            let counts = counts.as_primitive::<Int64Type>();
-            for row in 0..sums.len() {
-                if sums.is_valid(row) && counts.is_valid(row) {
-                    self.sum += i128::from(sums.value(row));
-                    self.count += counts.value(row);
-                }
-            }
-        }
-        Ok(())
     }
 }
 

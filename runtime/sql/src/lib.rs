@@ -33,6 +33,7 @@ mod date_format;
 mod error;
 mod explain;
 mod functions;
+mod integer_aggregate;
 pub mod job;
 mod operators;
 pub mod parse;

@@ -1,6 +1,7 @@
 //! The window aggregate driven directly: a window of a processing-time attribute fires as
 //! the task's processing time reaches its last millisecond, not on a watermark nor at the
-//! end of input; an event-time window ignores the processing time.
+//! end of input; an event-time window ignores the processing time; windows of one batch
+//! fire one by one, and rows of a window that fired are dropped.
 
 use std::sync::Arc;
 
@@ -12,7 +13,8 @@ use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::chain::Collect;
 use flinkrs_dataflow::{Operator, Output, TaskInfo};
 
-use super::aggregate::{AggregateCall, AggregateSpec, SqlAggregateOperator};
+use super::aggregate::{AggregateCall, AggregateSpec};
+use super::window_aggregate::WindowAggregateOperator;
 use crate::render::render_value;
 
 fn info() -> TaskInfo {
@@ -67,26 +69,33 @@ fn spec(processing_time: bool) -> AggregateSpec {
     }
 }
 
+/// A batch of rows (window start in seconds, value).
+fn rows(spec: &AggregateSpec, rows: &[(i64, i64)]) -> ArrowBatch {
+    let starts: Vec<i64> = rows.iter().map(|(start, _)| start * 1000).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(TimestampMillisecondArray::from(starts.clone())),
+        Arc::new(TimestampMillisecondArray::from_iter_values(
+            starts.iter().map(|start| start + 1000),
+        )),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, v)| *v))),
+        Arc::new(BinaryArray::from_iter_values(
+            starts.iter().map(|start| start.to_le_bytes()),
+        )),
+    ];
+    ArrowBatch::new(RecordBatch::try_new(Arc::clone(&spec.input), columns).unwrap())
+}
+
 /// Sends two rows of the window [0 s, 1 s), then `step`; returns what was emitted.
 fn run(
     processing_time: bool,
-    step: impl FnOnce(&mut SqlAggregateOperator, &mut Output<ArrowBatch>),
+    step: impl FnOnce(&mut WindowAggregateOperator, &mut Output<ArrowBatch>),
 ) -> Vec<String> {
     let spec = Arc::new(spec(processing_time));
-    let input = Arc::clone(&spec.input);
-    let mut operator = SqlAggregateOperator::new(spec, &info());
+    let mut batch = rows(&spec, &[(0, 3), (0, 4)]);
+    let mut operator = WindowAggregateOperator::new(spec, &info()).unwrap();
     let sink = Collect::default();
     let mut output = Output::new(Box::new(sink.clone()), Vec::new());
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(TimestampMillisecondArray::from(vec![0, 0])),
-        Arc::new(TimestampMillisecondArray::from(vec![1000, 1000])),
-        Arc::new(Int64Array::from(vec![3, 4])),
-        Arc::new(BinaryArray::from_vec(vec![b"w", b"w"])),
-    ];
-    let batch = RecordBatch::try_new(input, columns).unwrap();
-    operator
-        .process_batch(&mut ArrowBatch::new(batch), &mut output)
-        .unwrap();
+    operator.process_batch(&mut batch, &mut output).unwrap();
     step(&mut operator, &mut output);
     output.flush().unwrap();
     let mut rows = Vec::new();
@@ -132,4 +141,29 @@ fn an_event_time_window_waits_for_the_watermark_not_the_processing_time() {
         operator.process_watermark(Watermark(999), out).unwrap();
     });
     assert_eq!(fired, [WINDOW]);
+}
+
+const SECOND: &str = "1970-01-01 00:00:01.000, 1970-01-01 00:00:02.000";
+
+#[test]
+fn the_windows_of_one_batch_fire_oldest_first_and_late_rows_are_dropped() {
+    let fired = run(false, |operator, out| {
+        let spec = Arc::new(spec(false));
+        // Rows of three windows, interleaved.
+        let mut mixed = rows(&spec, &[(2, 1), (1, 10), (2, 2), (1, 20), (0, 100)]);
+        operator.process_batch(&mut mixed, out).unwrap();
+        operator.process_watermark(Watermark(1999), out).unwrap();
+        // The first two windows have fired: their rows are late now.
+        let mut late = rows(&spec, &[(0, 1000), (1, 1000), (2, 4)]);
+        operator.process_batch(&mut late, out).unwrap();
+        operator.end_input(out).unwrap();
+    });
+    assert_eq!(
+        fired,
+        [
+            "1970-01-01 00:00:00.000, 1970-01-01 00:00:01.000, 107".to_owned(),
+            format!("{SECOND}, 30"),
+            "1970-01-01 00:00:02.000, 1970-01-01 00:00:03.000, 7".to_owned(),
+        ]
+    );
 }

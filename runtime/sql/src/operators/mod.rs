@@ -17,6 +17,7 @@ mod over_state;
 pub(crate) mod rank;
 pub(crate) mod session;
 pub(crate) mod sort;
+pub(crate) mod window_aggregate;
 
 #[cfg(test)]
 mod aggregate_tests;

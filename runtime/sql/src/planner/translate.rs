@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::operators::aggregate::{AggregateCall, AggregateSpec, SqlAggregateOperator};
 use crate::operators::calc::Calc;
 use crate::operators::session::{SessionColumns, SqlSessionAggregateOperator};
+use crate::operators::window_aggregate::{self, WindowAggregateOperator};
 
 mod join;
 mod keys;
@@ -816,6 +817,11 @@ impl<'a> Translator<'a> {
                         columns,
                         &context.info,
                     ))
+                })
+            }
+            None if window_aggregate::computes(&spec) => {
+                keyed.process(name, output, None, move |context| {
+                    WindowAggregateOperator::new(Arc::clone(&spec), &context.info)
                 })
             }
             None => keyed.process(name, output, None, move |context| {
