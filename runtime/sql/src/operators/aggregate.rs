@@ -32,12 +32,11 @@ use datafusion_expr::function::AccumulatorArgs;
 use datafusion_expr::{Accumulator, AggregateUDF};
 use datafusion_physical_expr::PhysicalExpr;
 use datafusion_physical_expr::expressions::Column;
-use flinkrs_core::key_group::KeyGroupRange;
 use flinkrs_core::{CheckpointId, Error, Result, RuntimeMode, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
 
-use super::aggregate_state::{self, FrozenGroups, RestoredGroups, SavedGroup};
+use super::aggregate_state::{GroupsScope, RestoredGroups, SavedGroup};
 
 use crate::render::RowKind;
 
@@ -262,7 +261,8 @@ struct Group {
 
 pub(crate) struct SqlAggregateOperator {
     spec: Arc<AggregateSpec>,
-    name: String,
+    /// The subtask, as checkpoints and errors name it.
+    scope: GroupsScope,
     updating: bool,
     groups: HashMap<Box<[u8]>, usize>,
     slots: Vec<Option<Group>>,
@@ -272,15 +272,13 @@ pub(crate) struct SqlAggregateOperator {
     touched: Vec<usize>,
     watermark: i64,
     late_rows_dropped: u64,
-    max_parallelism: usize,
-    key_groups: KeyGroupRange,
 }
 
 impl SqlAggregateOperator {
     pub(crate) fn new(spec: Arc<AggregateSpec>, info: &TaskInfo) -> Self {
         let updating = spec.updating(info.config.runtime_mode());
         SqlAggregateOperator {
-            name: format!("{} ({})", info.operator_name, info.subtask_label()),
+            scope: GroupsScope::of(info),
             spec,
             updating,
             groups: HashMap::new(),
@@ -290,17 +288,11 @@ impl SqlAggregateOperator {
             touched: Vec::new(),
             watermark: i64::MIN,
             late_rows_dropped: 0,
-            max_parallelism: info.max_parallelism,
-            key_groups: KeyGroupRange::for_operator(
-                info.max_parallelism,
-                info.parallelism,
-                info.subtask_index,
-            ),
         }
     }
 
     fn error(&self, message: impl std::fmt::Display) -> Error {
-        Error::function(format!("{}: {message}", self.name))
+        Error::function(format!("{}: {message}", self.scope.name))
     }
 
     fn new_group(&mut self, key: &[u8], batch: &RecordBatch, row: usize) -> Result<usize> {
@@ -363,7 +355,7 @@ impl SqlAggregateOperator {
 
     /// Builds an output batch from rows of (kind, group values, aggregate values).
     fn output(&self, rows: Vec<(RowKind, Vec<ScalarValue>)>) -> Result<ArrowBatch> {
-        output_batch(&self.spec, self.updating, &self.name, rows)
+        output_batch(&self.spec, self.updating, &self.scope.name, rows)
     }
 
     /// Flink's default: each row updates its group and emits the group's change at once.
@@ -597,41 +589,24 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
         _info: &TaskInfo,
         state: Option<OperatorSnapshot>,
     ) -> Result<()> {
-        let Some(state) = state else {
+        let restored =
+            self.scope
+                .restore(state, self.spec.group_count, self.spec.aggregates.len())?;
+        let Some(restored) = restored else {
             return Ok(());
         };
-        if let Some(keyed) = &state.keyed {
-            let restored = aggregate_state::restore(
-                keyed,
-                self.key_groups,
-                self.max_parallelism,
-                &self.name,
-                self.spec.group_count,
-                self.spec.aggregates.len(),
-            )?;
-            if let Some(watermark) = restored.watermark {
-                self.watermark = watermark;
-            }
-            for groups in &restored.groups {
-                self.restore_groups(groups)?;
-            }
+        if let Some(watermark) = restored.watermark {
+            self.watermark = watermark;
+        }
+        for groups in &restored.groups {
+            self.restore_groups(groups)?;
         }
         Ok(())
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
         let groups = self.save_groups()?;
-        let frozen = FrozenGroups {
-            max_parallelism: self.max_parallelism,
-            range: self.key_groups,
-            operator: self.name.clone(),
-            groups,
-            watermark: self.watermark,
-        };
-        Ok(OperatorSnapshot {
-            keyed: Some(frozen.into_snapshot()),
-            operator_state: Vec::new(),
-        })
+        Ok(self.scope.snapshot(groups, self.watermark))
     }
 
     fn process_batch(
@@ -773,7 +748,7 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlAggregateOperator {
     fn close(&mut self) -> Result<()> {
         if self.late_rows_dropped > 0 {
             tracing::debug!(
-                operator = %self.name,
+                operator = %self.scope.name,
                 rows = self.late_rows_dropped,
                 "dropped late rows of windows that had fired"
             );

@@ -26,6 +26,7 @@ use datafusion_common::ScalarValue;
 use flinkrs_core::key_group::{KeyGroupRange, key_group_for_hash};
 use flinkrs_core::key_hash::key_hash_bytes;
 use flinkrs_core::{Error, Result};
+use flinkrs_dataflow::{OperatorSnapshot, TaskInfo};
 use flinkrs_state::{FrozenState, KeyedStateSnapshot, StateSnapshot};
 
 use super::keyed_state::{self, StateKind};
@@ -56,6 +57,66 @@ pub(crate) struct SavedGroup {
     pub emitted: Option<(bool, Vec<ScalarValue>)>,
     /// Per aggregate, its accumulator's state.
     pub states: Vec<Vec<ScalarValue>>,
+}
+
+/// A subtask of a SQL aggregate, as its checkpoints know it: its operator's name (for
+/// errors) and the key groups whose groups it holds.
+pub(crate) struct GroupsScope {
+    pub name: String,
+    pub max_parallelism: usize,
+    pub key_groups: KeyGroupRange,
+}
+
+impl GroupsScope {
+    pub(crate) fn of(info: &TaskInfo) -> GroupsScope {
+        GroupsScope {
+            name: format!("{} ({})", info.operator_name, info.subtask_label()),
+            max_parallelism: info.max_parallelism,
+            key_groups: KeyGroupRange::for_operator(
+                info.max_parallelism,
+                info.parallelism,
+                info.subtask_index,
+            ),
+        }
+    }
+
+    /// The subtask's snapshot: its groups, saved now and encoded off the task thread, and its
+    /// watermark.
+    pub(crate) fn snapshot(&self, groups: Vec<SavedGroup>, watermark: i64) -> OperatorSnapshot {
+        let frozen = FrozenGroups {
+            max_parallelism: self.max_parallelism,
+            range: self.key_groups,
+            operator: self.name.clone(),
+            groups,
+            watermark,
+        };
+        OperatorSnapshot {
+            keyed: Some(frozen.into_snapshot()),
+            operator_state: Vec::new(),
+        }
+    }
+
+    /// What the subtask takes back of `state` (nothing on a fresh start), checked against
+    /// `group_count` group columns and `aggregates` aggregates.
+    pub(crate) fn restore(
+        &self,
+        state: Option<OperatorSnapshot>,
+        group_count: usize,
+        aggregates: usize,
+    ) -> Result<Option<Restored>> {
+        let Some(keyed) = state.and_then(|state| state.keyed) else {
+            return Ok(None);
+        };
+        restore(
+            &keyed,
+            self.key_groups,
+            self.max_parallelism,
+            &self.name,
+            group_count,
+            aggregates,
+        )
+        .map(Some)
+    }
 }
 
 /// The key group of a binary group key: the same the partitioner computed for its rows.

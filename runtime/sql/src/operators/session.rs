@@ -19,13 +19,12 @@ use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{ArrayRef, RecordBatch};
 use datafusion_common::ScalarValue;
 use datafusion_expr::Accumulator;
-use flinkrs_core::key_group::KeyGroupRange;
 use flinkrs_core::{CheckpointId, Error, Result, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
 
 use super::aggregate::{AggregateSpec, output_batch, restore_accumulators};
-use super::aggregate_state::{self, FrozenGroups, SavedGroup};
+use super::aggregate_state::{GroupsScope, SavedGroup};
 use crate::render::RowKind;
 
 /// Which group columns are the window's bounds.
@@ -46,12 +45,11 @@ struct Session {
 pub(crate) struct SqlSessionAggregateOperator {
     spec: Arc<AggregateSpec>,
     columns: SessionColumns,
-    name: String,
+    /// The subtask, as checkpoints and errors name it.
+    scope: GroupsScope,
     /// Per partition key, its open sessions.
     sessions: HashMap<Box<[u8]>, Vec<Session>>,
     watermark: i64,
-    max_parallelism: usize,
-    key_groups: KeyGroupRange,
     late_rows_dropped: u64,
 }
 
@@ -105,23 +103,17 @@ fn millis(value: &ScalarValue) -> Option<i64> {
 impl SqlSessionAggregateOperator {
     pub(crate) fn new(spec: Arc<AggregateSpec>, columns: SessionColumns, info: &TaskInfo) -> Self {
         SqlSessionAggregateOperator {
-            name: format!("{} ({})", info.operator_name, info.subtask_label()),
+            scope: GroupsScope::of(info),
             spec,
             columns,
             sessions: HashMap::new(),
             watermark: i64::MIN,
-            max_parallelism: info.max_parallelism,
-            key_groups: KeyGroupRange::for_operator(
-                info.max_parallelism,
-                info.parallelism,
-                info.subtask_index,
-            ),
             late_rows_dropped: 0,
         }
     }
 
     fn error(&self, message: impl std::fmt::Display) -> Error {
-        Error::function(format!("{}: {message}", self.name))
+        Error::function(format!("{}: {message}", self.scope.name))
     }
 
     fn accumulators(&self) -> Result<Vec<Box<dyn Accumulator>>> {
@@ -168,7 +160,7 @@ impl SqlSessionAggregateOperator {
                 let values = (0..spec.group_count)
                     .map(|column| ScalarValue::try_from_array(batch.column(column), row))
                     .collect::<datafusion_common::Result<Vec<_>>>()
-                    .map_err(|e| Error::function(format!("{}: {e}", self.name)))?;
+                    .map_err(|e| Error::function(format!("{}: {e}", self.scope.name)))?;
                 sessions.push(Session {
                     start,
                     end,
@@ -223,7 +215,7 @@ impl SqlSessionAggregateOperator {
             }
             rows.push((RowKind::Insert, values));
         }
-        let mut batch = output_batch(&self.spec, false, &self.name, rows)?;
+        let mut batch = output_batch(&self.spec, false, &self.scope.name, rows)?;
         out.push_batch(&mut batch)
     }
 }
@@ -234,17 +226,12 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlSessionAggregateOperator {
         _info: &TaskInfo,
         state: Option<OperatorSnapshot>,
     ) -> Result<()> {
-        let Some(keyed) = state.and_then(|state| state.keyed) else {
+        let restored =
+            self.scope
+                .restore(state, self.spec.group_count, self.spec.aggregates.len())?;
+        let Some(restored) = restored else {
             return Ok(());
         };
-        let restored = aggregate_state::restore(
-            &keyed,
-            self.key_groups,
-            self.max_parallelism,
-            &self.name,
-            self.spec.group_count,
-            self.spec.aggregates.len(),
-        )?;
         if let Some(watermark) = restored.watermark {
             self.watermark = watermark;
         }
@@ -349,23 +336,13 @@ impl Operator<ArrowBatch, ArrowBatch> for SqlSessionAggregateOperator {
                 });
             }
         }
-        let frozen = FrozenGroups {
-            max_parallelism: self.max_parallelism,
-            range: self.key_groups,
-            operator: self.name.clone(),
-            groups,
-            watermark: self.watermark,
-        };
-        Ok(OperatorSnapshot {
-            keyed: Some(frozen.into_snapshot()),
-            operator_state: Vec::new(),
-        })
+        Ok(self.scope.snapshot(groups, self.watermark))
     }
 
     fn close(&mut self) -> Result<()> {
         if self.late_rows_dropped > 0 {
             tracing::debug!(
-                operator = %self.name,
+                operator = %self.scope.name,
                 rows = self.late_rows_dropped,
                 "dropped late rows of sessions that had fired"
             );

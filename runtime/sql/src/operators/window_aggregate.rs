@@ -33,7 +33,6 @@ use datafusion_expr::function::AccumulatorArgs;
 use datafusion_expr::{EmitTo, GroupsAccumulator};
 use datafusion_physical_expr::expressions::Column;
 use datafusion_physical_expr::{GroupsAccumulatorAdapter, PhysicalExpr};
-use flinkrs_core::key_group::KeyGroupRange;
 use flinkrs_core::{CheckpointId, Error, Result, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
@@ -41,7 +40,7 @@ use foldhash::fast::FixedState;
 use hashbrown::HashMap;
 
 use super::aggregate::{AggregateCall, AggregateSpec};
-use super::aggregate_state::{self, FrozenGroups, RestoredGroups, SavedGroup};
+use super::aggregate_state::{GroupsScope, RestoredGroups, SavedGroup};
 
 /// The groups of one window.
 struct WindowGroups {
@@ -56,15 +55,14 @@ struct WindowGroups {
 
 pub(crate) struct WindowAggregateOperator {
     spec: Arc<AggregateSpec>,
-    name: String,
+    /// The subtask, as checkpoints and errors name it.
+    scope: GroupsScope,
     /// The window end column.
     window_end: usize,
     /// The open windows by their end (epoch milliseconds).
     windows: BTreeMap<i64, WindowGroups>,
     watermark: i64,
     late_rows_dropped: u64,
-    max_parallelism: usize,
-    key_groups: KeyGroupRange,
     /// Scratch, reused from batch to batch: per window of the batch, its rows.
     rows_by_window: Vec<(i64, Vec<u32>)>,
     /// Scratch: the group index of each row of one window.
@@ -162,18 +160,12 @@ impl WindowAggregateOperator {
             .window_end
             .ok_or_else(|| Error::function("window aggregate: no window_end column"))?;
         Ok(WindowAggregateOperator {
-            name: format!("{} ({})", info.operator_name, info.subtask_label()),
+            scope: GroupsScope::of(info),
             spec,
             window_end,
             windows: BTreeMap::new(),
             watermark: i64::MIN,
             late_rows_dropped: 0,
-            max_parallelism: info.max_parallelism,
-            key_groups: KeyGroupRange::for_operator(
-                info.max_parallelism,
-                info.parallelism,
-                info.subtask_index,
-            ),
             rows_by_window: Vec::new(),
             group_indices: Vec::new(),
             new_group_rows: Vec::new(),
@@ -181,7 +173,7 @@ impl WindowAggregateOperator {
     }
 
     fn error(&self, message: impl std::fmt::Display) -> Error {
-        Error::function(format!("{}: {message}", self.name))
+        Error::function(format!("{}: {message}", self.scope.name))
     }
 
     /// Sorts the rows of `batch` by window, leaving out those of windows that fired.
@@ -416,7 +408,7 @@ impl WindowAggregateOperator {
                 if window.index.contains_key(&key) {
                     return Err(Error::function(format!(
                         "{}: the checkpoint holds the same group twice; the state is damaged",
-                        self.name
+                        self.scope.name
                     )));
                 }
                 window.index.insert(key.clone(), window.keys.len());
@@ -457,17 +449,12 @@ impl Operator<ArrowBatch, ArrowBatch> for WindowAggregateOperator {
         _info: &TaskInfo,
         state: Option<OperatorSnapshot>,
     ) -> Result<()> {
-        let Some(keyed) = state.and_then(|state| state.keyed) else {
+        let restored =
+            self.scope
+                .restore(state, self.spec.group_count, self.spec.aggregates.len())?;
+        let Some(restored) = restored else {
             return Ok(());
         };
-        let restored = aggregate_state::restore(
-            &keyed,
-            self.key_groups,
-            self.max_parallelism,
-            &self.name,
-            self.spec.group_count,
-            self.spec.aggregates.len(),
-        )?;
         if let Some(watermark) = restored.watermark {
             self.watermark = watermark;
         }
@@ -478,17 +465,8 @@ impl Operator<ArrowBatch, ArrowBatch> for WindowAggregateOperator {
     }
 
     fn snapshot_state(&mut self, _checkpoint: CheckpointId) -> Result<OperatorSnapshot> {
-        let frozen = FrozenGroups {
-            max_parallelism: self.max_parallelism,
-            range: self.key_groups,
-            operator: self.name.clone(),
-            groups: self.save_groups()?,
-            watermark: self.watermark,
-        };
-        Ok(OperatorSnapshot {
-            keyed: Some(frozen.into_snapshot()),
-            operator_state: Vec::new(),
-        })
+        let groups = self.save_groups()?;
+        Ok(self.scope.snapshot(groups, self.watermark))
     }
 
     fn process_batch(
@@ -545,7 +523,7 @@ impl Operator<ArrowBatch, ArrowBatch> for WindowAggregateOperator {
     fn close(&mut self) -> Result<()> {
         if self.late_rows_dropped > 0 {
             tracing::debug!(
-                operator = %self.name,
+                operator = %self.scope.name,
                 rows = self.late_rows_dropped,
                 "dropped late rows of windows that had fired"
             );
