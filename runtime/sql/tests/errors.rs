@@ -261,6 +261,31 @@ fn a_malformed_csv_row_names_the_file_and_line_or_is_skipped() {
 }
 
 #[test]
+fn a_malformed_value_in_a_column_the_query_does_not_read_is_not_an_error_as_in_flink() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("rows.csv");
+    std::fs::write(&path, "1,ann\ntwo,bob\n4,dan\n").unwrap();
+    let mut session = session();
+    csv_table(&mut session, "strict", &path, false);
+    // Flink 2.3 answers the same: its projection pushdown leaves `id` unparsed.
+    let result = session.query("SELECT name FROM strict").unwrap();
+    let names: Vec<Option<&str>> = result
+        .rows
+        .iter()
+        .map(|row| row.values[0].as_deref())
+        .collect();
+    assert_eq!(names, [Some("ann"), Some("bob"), Some("dan")]);
+    let message = error(&mut session, "SELECT name FROM strict WHERE id > 0");
+    assert!(
+        message.contains(&format!(
+            "malformed input in file '{}' line 2: 'two' in column 'id' is not a INT",
+            path.display()
+        )),
+        "{message}"
+    );
+}
+
+#[test]
 fn statements_on_missing_catalog_objects_name_them() {
     let mut session = session();
     for (statement, message) in [

@@ -12,7 +12,7 @@ use arrow_array::types::{
     ArrowTimestampType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
     TimestampMillisecondType,
 };
-use arrow_array::{ArrayRef, ArrowPrimitiveType};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, new_null_array};
 use arrow_schema::{DataType, TimeUnit};
 use chrono::Utc;
 use datafusion_common::arrow::compute::kernels::cast_utils::{Parser, string_to_datetime};
@@ -31,6 +31,11 @@ pub(super) enum TypedColumn {
     Timestamp(PrimitiveBuilder<TimestampMillisecondType>),
     /// Any other type: the field's text, cast to the type when the batch ends.
     Cast(StringBuilder),
+    /// A column the query does not read: not parsed, null (of its type) in every row.
+    Unread {
+        data_type: DataType,
+        rows: usize,
+    },
 }
 
 impl TypedColumn {
@@ -49,6 +54,19 @@ impl TypedColumn {
             }
             _ => TypedColumn::Cast(StringBuilder::with_capacity(rows, rows * 8)),
         }
+    }
+
+    /// A column the query does not read, of `data_type`.
+    pub fn unread(data_type: &DataType) -> TypedColumn {
+        TypedColumn::Unread {
+            data_type: data_type.clone(),
+            rows: 0,
+        }
+    }
+
+    /// Whether the column parses its fields: all but an unread one.
+    pub fn is_read(&self) -> bool {
+        !matches!(self, TypedColumn::Unread { .. })
     }
 
     /// Whether the column keeps text to cast when the batch ends.
@@ -71,6 +89,10 @@ impl TypedColumn {
             TypedColumn::Float32(builder) => append_parsed(builder, text),
             TypedColumn::Float64(builder) => append_parsed(builder, text),
             TypedColumn::Timestamp(builder) => append_some(builder, timestamp_millis(text)),
+            TypedColumn::Unread { rows, .. } => {
+                *rows += 1;
+                true
+            }
         }
     }
 
@@ -85,6 +107,7 @@ impl TypedColumn {
             TypedColumn::Float32(builder) => builder.append_null(),
             TypedColumn::Float64(builder) => builder.append_null(),
             TypedColumn::Timestamp(builder) => builder.append_null(),
+            TypedColumn::Unread { rows, .. } => *rows += 1,
         }
     }
 
@@ -108,6 +131,9 @@ impl TypedColumn {
             TypedColumn::Float32(builder) => Arc::new(builder.finish()),
             TypedColumn::Float64(builder) => Arc::new(builder.finish()),
             TypedColumn::Timestamp(builder) => Arc::new(builder.finish()),
+            TypedColumn::Unread { data_type, rows } => {
+                new_null_array(data_type, std::mem::take(rows))
+            }
         }
     }
 }

@@ -24,6 +24,16 @@ pub(crate) struct CsvFormat {
     pub schema: SchemaRef,
     pub delimiter: u8,
     pub ignore_errors: bool,
+    /// Per column, whether the query never reads it: such a column is not parsed and reads
+    /// as null, as Flink's projection pushdown leaves it out (only nullable columns are).
+    /// Empty when every column is read.
+    pub unread: Arc<[bool]>,
+}
+
+impl CsvFormat {
+    fn is_read(&self, column: usize) -> bool {
+        !self.unread.get(column).copied().unwrap_or(false)
+    }
 }
 
 /// Where one field lies in its line, and whether it holds quotes to take out.
@@ -53,7 +63,11 @@ impl CsvColumns {
                 .schema
                 .fields()
                 .iter()
-                .map(|field| TypedColumn::of_type(field.data_type(), rows))
+                .enumerate()
+                .map(|(index, field)| match format.is_read(index) {
+                    true => TypedColumn::of_type(field.data_type(), rows),
+                    false => TypedColumn::unread(field.data_type()),
+                })
                 .collect(),
             spans: Vec::new(),
             unquoted: String::new(),
@@ -79,7 +93,11 @@ impl CsvColumns {
         }
         let mut unparsed = None;
         for (index, (column, span)) in self.columns.iter_mut().zip(&self.spans).enumerate() {
-            if column.append(field(line, *span, &mut self.unquoted)) {
+            let text = match column.is_read() {
+                true => field(line, *span, &mut self.unquoted),
+                false => "",
+            };
+            if column.append(text) {
                 continue;
             }
             if !self.format.ignore_errors {
@@ -355,6 +373,7 @@ mod tests {
             schema: Arc::new(Schema::new(fields)),
             delimiter: b',',
             ignore_errors,
+            unread: Arc::from([]),
         }
     }
 

@@ -56,9 +56,13 @@ const NOT_YET: [&str; 8] = [
     "source.path.regex-pattern",
 ];
 
+/// `read` lists the columns the query reads, where the planner knows them: a csv table's
+/// other nullable columns are not parsed (they read as null), as Flink's projection pushdown
+/// into the filesystem source leaves them out.
 pub(crate) fn add_source(
     env: &StreamExecutionEnvironment,
     table: &TableDefinition,
+    read: Option<&[usize]>,
 ) -> Result<ArrowStream> {
     if let Some(key) = NOT_YET.iter().find(|key| table.options.contains_key(**key)) {
         return Err(Error::unsupported(format!(
@@ -115,10 +119,20 @@ pub(crate) fn add_source(
         .as_ref()
         .map_or_else(|| Arc::clone(&schema), Partitioning::file_schema);
     let partitioning = partitioning.map(|partitioning| (partitioning, root.clone()));
+    let unread: Arc<[bool]> = match read {
+        Some(read) if partitioning.is_none() && !json => file_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(index, field)| field.is_nullable() && !read.contains(&index))
+            .collect(),
+        _ => Arc::from([]),
+    };
     let format = CsvFormat {
         schema: Arc::clone(&file_schema),
         delimiter,
         ignore_errors,
+        unread,
     };
     let json = if json {
         Some(JsonFormat {
@@ -465,6 +479,7 @@ mod tests {
             schema,
             delimiter: b',',
             ignore_errors: false,
+            unread: Arc::from([]),
         };
         FileSource::new(files, format, None, None)
     }

@@ -40,10 +40,12 @@ use crate::error::{Error, Result};
 pub use sink::PrintTarget;
 pub(crate) use sink::add_sink;
 
-/// The source of a table's physical columns.
+/// The source of a table's physical columns; `read` lists those the query reads, where the
+/// planner knows them (a source may leave the others out).
 pub(crate) fn add_source(
     env: &StreamExecutionEnvironment,
     table: &TableDefinition,
+    read: Option<&[usize]>,
 ) -> Result<ArrowStream> {
     let connector = connector(table)?;
     if !table.partition_keys.is_empty() && connector != "filesystem" {
@@ -51,7 +53,7 @@ pub(crate) fn add_source(
     }
     match connector {
         "datagen" => datagen::add_source(env, table),
-        "filesystem" => filesystem::add_source(env, table),
+        "filesystem" => filesystem::add_source(env, table, read),
         #[cfg(feature = "kafka")]
         "kafka" => kafka::add_source(env, table),
         "nexmark" => nexmark::add_source(env, table),

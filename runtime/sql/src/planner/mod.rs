@@ -7,6 +7,7 @@ mod field_names;
 mod group_window;
 pub(crate) mod proctime;
 mod ranking;
+mod scan_columns;
 pub(crate) mod translate;
 mod tvf;
 

@@ -26,6 +26,7 @@ use flinkrs_api::StreamExecutionEnvironment;
 use flinkrs_api::arrow::ArrowStream;
 use flinkrs_core::RuntimeMode;
 
+use super::scan_columns::{ScanColumns, scan_columns};
 use super::{PlannedQuery, ROW_KIND_COLUMN, TumbleSpec, WindowKind, stream_schema};
 use crate::catalog::TableDefinition;
 use crate::connector;
@@ -66,6 +67,8 @@ pub(crate) struct Translator<'a> {
     /// How many `SESSION` window aggregates were built: a `SESSION` TVF without one is not
     /// supported yet.
     session_aggregates: std::cell::Cell<usize>,
+    /// The columns the query reads of each table.
+    scan_columns: ScanColumns,
 }
 
 impl<'a> Translator<'a> {
@@ -82,6 +85,7 @@ impl<'a> Translator<'a> {
             query,
             props: ExecutionProps::new(),
             session_aggregates: std::cell::Cell::new(0),
+            scan_columns: scan_columns(&query.plan),
         }
     }
 
@@ -244,7 +248,21 @@ impl<'a> Translator<'a> {
                     .ok_or_else(|| {
                         Error::validation(format!("Object '{}' not found", scan.table_name))
                     })?;
-                self.table(table)?
+                // The columns the scan reads, where they are the source's own: with computed
+                // columns or a watermark, the source's columns feed those too.
+                let read: Option<Vec<usize>> = self
+                    .scan_columns
+                    .get(&scan.table_name.to_string())
+                    .cloned()
+                    .flatten()
+                    .filter(|_| table.computed.is_empty() && table.watermark.is_none())
+                    .map(|names| {
+                        names
+                            .iter()
+                            .filter_map(|name| table.physical.index_of(name).ok())
+                            .collect()
+                    });
+                self.table(table, read.as_deref())?
             }
         };
         match &scan.projection {
@@ -280,9 +298,10 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// A table's source, its computed columns and its watermarks.
-    fn table(&self, table: &TableDefinition) -> Result<Planned> {
-        let mut stream = connector::add_source(self.env, table)?;
+    /// A table's source, its computed columns and its watermarks; `read` lists the source's
+    /// columns the query reads, where it knows them.
+    fn table(&self, table: &TableDefinition, read: Option<&[usize]>) -> Result<Planned> {
+        let mut stream = connector::add_source(self.env, table, read)?;
         // An upsert source's row kinds, after its columns.
         let upserts = connector::reads_upserts(table);
         if !table.computed.is_empty() {
