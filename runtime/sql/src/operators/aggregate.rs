@@ -162,6 +162,22 @@ impl AggregateCall {
     }
 
     fn make_accumulator(&self, input: &SchemaRef, sliding: bool) -> Result<Box<dyn Accumulator>> {
+        let accumulator = self.with_arguments(input, |arguments| {
+            if sliding {
+                self.function.create_sliding_accumulator(arguments)
+            } else {
+                self.function.accumulator(arguments)
+            }
+        });
+        accumulator.map_err(|error| Error::function(format!("aggregate {}: {error}", self.name)))
+    }
+
+    /// Calls `make` with DataFusion's description of this call over `input`.
+    pub(crate) fn with_arguments<T>(
+        &self,
+        input: &SchemaRef,
+        make: impl FnOnce(AccumulatorArgs) -> T,
+    ) -> T {
         let expressions: Vec<Arc<dyn PhysicalExpr>> = self
             .arguments
             .iter()
@@ -179,12 +195,7 @@ impl AggregateCall {
             exprs: &expressions,
             expr_fields: &self.argument_fields,
         };
-        let accumulator = if sliding {
-            self.function.create_sliding_accumulator(arguments)
-        } else {
-            self.function.accumulator(arguments)
-        };
-        accumulator.map_err(|error| Error::function(format!("aggregate {}: {error}", self.name)))
+        make(arguments)
     }
 }
 

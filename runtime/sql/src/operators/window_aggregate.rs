@@ -29,10 +29,8 @@ use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
 use arrow_schema::SchemaRef;
 use datafusion_common::ScalarValue;
 use datafusion_common::arrow::compute::{cast, concat, take};
-use datafusion_expr::function::AccumulatorArgs;
 use datafusion_expr::{EmitTo, GroupsAccumulator};
-use datafusion_physical_expr::expressions::Column;
-use datafusion_physical_expr::{GroupsAccumulatorAdapter, PhysicalExpr};
+use datafusion_physical_expr::GroupsAccumulatorAdapter;
 use flinkrs_core::{CheckpointId, Error, Result, Watermark};
 use flinkrs_dataflow::batch::ArrowBatch;
 use flinkrs_dataflow::{Operator, OperatorSnapshot, Output, StreamBatch, TaskInfo};
@@ -83,31 +81,13 @@ fn groups_accumulator(
     call: &AggregateCall,
     input: &SchemaRef,
 ) -> Result<Box<dyn GroupsAccumulator>> {
-    let expressions: Vec<Arc<dyn PhysicalExpr>> = call
-        .arguments
-        .iter()
-        .zip(&call.argument_fields)
-        .map(|(&index, field)| Arc::new(Column::new(field.name(), index)) as _)
-        .collect();
-    let arguments = AccumulatorArgs {
-        return_field: Arc::clone(&call.return_field),
-        schema: input,
-        ignore_nulls: false,
-        order_bys: &[],
-        is_reversed: false,
-        name: &call.name,
-        is_distinct: call.distinct,
-        exprs: &expressions,
-        expr_fields: &call.argument_fields,
-    };
-    if call
-        .function
-        .groups_accumulator_supported(arguments.clone())
-    {
-        return call
-            .function
-            .create_groups_accumulator(arguments)
-            .map_err(|e| Error::function(format!("aggregate {}: {e}", call.name)));
+    let vectorized = call.with_arguments(input, |arguments| {
+        call.function
+            .groups_accumulator_supported(arguments.clone())
+            .then(|| call.function.create_groups_accumulator(arguments))
+    });
+    if let Some(accumulator) = vectorized {
+        return accumulator.map_err(|e| Error::function(format!("aggregate {}: {e}", call.name)));
     }
     // Checks that a row accumulator can be made before the adapter makes one per group.
     call.new_accumulator(input)?;
